@@ -1,0 +1,114 @@
+import { Router } from 'zeromq';
+import {
+  type Frames,
+  type Tracer,
+  bindEndpoint,
+  parseClientRequest,
+  parseWorkerMessage,
+  toClientFrames,
+  toWorkerFrames,
+} from '@tsr/tsr';
+import { BrokerCore, type BrokerCoreOptions } from './broker-core';
+
+export interface BrokerServerOptions extends BrokerCoreOptions {
+  frontendPort: number;
+  backendPort: number;
+  bindHost: string;
+}
+
+/**
+ * The socket side of the broker: two ROUTERs and one timer around the pure `BrokerCore`.
+ * It parses frames, feeds the core and writes what the core emits; nothing else.
+ */
+export class BrokerServer {
+  // sendTimeout 0: a ROUTER send never blocks, so every send completes synchronously and
+  // there is never a second send in flight (zeromq v6 rejects that with EBUSY).
+  readonly frontend = new Router({ sendTimeout: 0, linger: 0 });
+  readonly backend = new Router({ sendTimeout: 0, linger: 0 });
+  readonly core: BrokerCore;
+  malformed = { frontend: 0, backend: 0 };
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+
+  constructor(
+    private readonly options: BrokerServerOptions,
+    private readonly trace: Tracer,
+  ) {
+    this.core = new BrokerCore(
+      {
+        toWorker: (worker, client, body) => {
+          this.trace.traza('new_task', 'worker client request', [worker, client, body]);
+          this.send(this.backend, toWorkerFrames(Buffer.from(worker, 'latin1'), client, body), 'backend');
+        },
+        toClient: (client, body) => {
+          this.trace.traza('reply', 'client reply', [client, body]);
+          this.send(this.frontend, toClientFrames(client, body), 'frontend');
+        },
+      },
+      options,
+    );
+  }
+
+  async start(): Promise<void> {
+    const front = await bindEndpoint(this.frontend, this.options.frontendPort, this.options.bindHost);
+    const back = await bindEndpoint(this.backend, this.options.backendPort, this.options.bindHost);
+    this.trace.info(`frontend ${front}, backend ${back}, answer timeout ${this.options.answerTimeoutMs} ms`);
+    void this.receive(this.frontend, (frames) => this.onFrontend(frames));
+    void this.receive(this.backend, (frames) => this.onBackend(frames));
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.frontend.close();
+    this.backend.close();
+  }
+
+  private onFrontend(frames: Frames): void {
+    const msg = parseClientRequest(frames);
+    if ('kind' in msg) return this.reject('frontend', msg.reason);
+    this.trace.traza('frontend_message', 'client request', [msg.client, msg.body]);
+    this.core.clientRequest(msg.client, msg.body, performance.now());
+  }
+
+  private onBackend(frames: Frames): void {
+    const msg = parseWorkerMessage(frames);
+    if (msg.kind === 'malformed') return this.reject('backend', msg.reason);
+    const worker = msg.worker.toString('latin1');
+    this.trace.traza('backend_message', 'worker kind', [worker, msg.kind]);
+    if (msg.kind === 'ready') this.core.workerReady(worker, performance.now());
+    else this.core.workerReply(worker, msg.client, msg.body, performance.now());
+  }
+
+  /** Runs after every batch of messages: arms the one timer for the earliest deadline. */
+  private armTimer(): void {
+    const next = this.core.nextDeadline();
+    if (next === undefined || next >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = next;
+    this.timer = setTimeout(() => {
+      this.timerAt = Infinity;
+      this.core.expire(performance.now());
+      this.armTimer();
+    }, Math.max(0, next - performance.now()) + 1);
+  }
+
+  private async receive(socket: Router, handle: (frames: Frames) => void): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        handle(frames);
+        this.armTimer();
+      }
+    } catch (e) {
+      if (!socket.closed) this.trace.error(`receive failed: ${(e as Error).message}`);
+    }
+  }
+
+  private send(socket: Router, frames: Buffer[], side: string): void {
+    socket.send(frames).catch((e: Error) => this.trace.error(`${side} send failed: ${e.message}`));
+  }
+
+  private reject(side: 'frontend' | 'backend', reason: string): void {
+    this.malformed[side]++;
+    this.trace.traza('malformed', 'side reason', [side, reason]);
+  }
+}

@@ -1,0 +1,16 @@
+import { type OptionSpec, brokerAddressOptions, commonOptions, createTracer, exitOnSignals, parsers, runProgram, uniqueIdentity } from '@tsr/tsr';
+import { Worker } from './worker';
+
+/** The seed's command line `worker brokerHost brokerPort`, plus named options. */
+export const workerOptions = {
+  ...brokerAddressOptions(9999),
+  delayMs: { flag: 'delay', env: ['WORKER_DELAY_MS'], default: 1000, parse: parsers.int(0, 3_600_000), describe: 'ms spent on each request' } satisfies OptionSpec<number>,
+  ...commonOptions,
+};
+
+runProgram('worker', workerOptions, async (config) => {
+  const trace = createTracer('worker', config.log);
+  const worker = new Worker({ ...config, identity: uniqueIdentity('W') }, trace);
+  exitOnSignals([worker], trace);
+  await worker.start();
+});

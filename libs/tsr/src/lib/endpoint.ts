@@ -1,0 +1,32 @@
+import { ConfigError, parsers } from './config';
+
+/** Anything with ZeroMQ's bind/connect, so validation is testable without sockets. */
+export interface Endpointable {
+  bind(address: string): Promise<void>;
+  connect(address: string): void;
+}
+
+/** `tcp://host:port`, validated; IPv6 literals get their brackets. */
+export function tcpEndpoint(host: string, port: number | string): string {
+  const h = parsers.host(host, 'host');
+  const p = typeof port === 'number' ? parsers.port(String(port), 'port') : parsers.port(port, 'port');
+  return `tcp://${h.includes(':') ? `[${h}]` : h}:${p}`;
+}
+
+/** The seed's `creaPuntoConexion`: binds on every interface unless a host is given. */
+export async function bindEndpoint(socket: Endpointable, port: number, host = '*'): Promise<string> {
+  const address = tcpEndpoint(host, port);
+  try {
+    await socket.bind(address);
+  } catch (e) {
+    throw new ConfigError(`cannot bind ${address}: ${(e as Error).message}`);
+  }
+  return address;
+}
+
+/** The seed's `conecta`. ZeroMQ connects lazily and retries, so the peer may start later. */
+export function connectEndpoint(socket: Endpointable, host: string, port: number): string {
+  const address = tcpEndpoint(host, port);
+  socket.connect(address);
+  return address;
+}

@@ -1,0 +1,46 @@
+/** Verbosity, from quietest to loudest. `trace` prints every protocol step (the seed's `traza`). */
+export const levels = ['silent', 'error', 'info', 'trace'] as const;
+export type Level = (typeof levels)[number];
+
+export interface Tracer {
+  readonly level: Level;
+  /** The seed's `traza(step, 'name1 name2', [v1, v2])`: which step ran, with which values. */
+  traza(step: string, names: string, values: readonly unknown[]): void;
+  info(message: string): void;
+  error(message: string): void;
+}
+
+export type Sink = (line: string) => void;
+
+/** Default level: `TSR_LOG` when set, silent under Jest, else info. */
+export function defaultLevel(env: NodeJS.ProcessEnv = process.env): Level {
+  const wanted = env['TSR_LOG'];
+  if (wanted && (levels as readonly string[]).includes(wanted)) return wanted as Level;
+  return env['JEST_WORKER_ID'] ? 'silent' : 'info';
+}
+
+const show = (v: unknown): string => (Buffer.isBuffer(v) ? JSON.stringify(v.toString('latin1')) : JSON.stringify(v) ?? String(v));
+
+export function createTracer(
+  component: string,
+  level: Level = defaultLevel(),
+  out: Sink = (l) => process.stdout.write(l + '\n'),
+  err: Sink = (l) => process.stderr.write(l + '\n'),
+): Tracer {
+  const rank = levels.indexOf(level);
+  const enabled = (l: Level) => levels.indexOf(l) <= rank;
+  return {
+    level,
+    traza(step, names, values) {
+      if (!enabled('trace')) return;
+      const pairs = names.split(/\s+/).map((n, i) => `${n}=${show(values[i])}`);
+      out(`[${component}] ${step}: ${pairs.join(' ')}`);
+    },
+    info(message) {
+      if (enabled('info')) out(`[${component}] ${message}`);
+    },
+    error(message) {
+      if (enabled('error')) err(`[${component}] error: ${message}`);
+    },
+  };
+}
