@@ -57,6 +57,16 @@ export class BrokerServer {
     void this.receive(this.backend, (frames) => this.onBackend(frames));
   }
 
+  /** One line of counters, printed when the broker stops. */
+  summary(): string {
+    const s = this.core.stats;
+    return (
+      `requests ${s.requests}, replies ${s.replies}, dispatched ${s.dispatched}, redispatched ${s.redispatched}, ` +
+      `worker failures ${s.workerFailures}, late replies ${s.lateReplies}, ` +
+      `malformed frontend ${this.malformed.frontend} backend ${this.malformed.backend}`
+    );
+  }
+
   close(): void {
     clearTimeout(this.timer);
     this.frontend.close();

@@ -19,6 +19,6 @@ export const brokerOptions = {
 runProgram('broker', brokerOptions, async (config) => {
   const trace = createTracer('broker', config.log);
   const server = new BrokerServer({ ...config, failedMemory: 10_000 }, trace);
-  exitOnSignals([server], trace);
+  exitOnSignals([server], trace, () => trace.info(server.summary()));
   await server.start();
 });

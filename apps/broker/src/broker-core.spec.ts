@@ -1,0 +1,193 @@
+import { BrokerCore, type BrokerCoreOptions } from './broker-core';
+
+/** A core wired to a recorder: every message it emits, in order, as readable strings. */
+function setup(options: Partial<BrokerCoreOptions> = {}) {
+  const sent: string[] = [];
+  const core = new BrokerCore(
+    {
+      toWorker: (worker, client, body) => sent.push(`${worker} <- ${client}:${body}`),
+      toClient: (client, body) => sent.push(`${client} <- ${body}`),
+    },
+    { answerTimeoutMs: 2000, failedMemory: 100, ...options },
+  );
+  const take = () => sent.splice(0);
+  return { core, take };
+}
+
+const b = (s: string) => Buffer.from(s);
+
+describe('BrokerCore', () => {
+  it('sends a request to a ready worker at once and the reply back to its client', () => {
+    const { core, take } = setup();
+    core.workerReady('W1', 0);
+    core.clientRequest(b('C1'), b('hello'), 10);
+    expect(take()).toEqual(['W1 <- C1:hello']);
+    core.workerReply('W1', b('C1'), b('hello W1'), 20);
+    expect(take()).toEqual(['C1 <- hello W1']);
+    expect(core.readyCount).toBe(1);
+    expect(core.stats).toMatchObject({ requests: 1, replies: 1, dispatched: 1 });
+  });
+
+  it('queues requests in FIFO order while no worker is ready', () => {
+    const { core, take } = setup();
+    core.clientRequest(b('C1'), b('r1'), 0);
+    core.clientRequest(b('C2'), b('r2'), 0);
+    core.clientRequest(b('C3'), b('r3'), 0);
+    expect(take()).toEqual([]);
+    expect(core.pendingCount).toBe(3);
+    core.workerReady('W1', 1);
+    expect(take()).toEqual(['W1 <- C1:r1']);
+    core.workerReply('W1', b('C1'), b('a1'), 2);
+    expect(take()).toEqual(['C1 <- a1', 'W1 <- C2:r2']);
+    core.workerReady('W2', 3);
+    expect(take()).toEqual(['W2 <- C3:r3']);
+    expect(core.pendingCount).toBe(0);
+  });
+
+  it('balances over ready workers least recently used first', () => {
+    const { core, take } = setup();
+    for (const w of ['W1', 'W2', 'W3']) core.workerReady(w, 0);
+    core.clientRequest(b('C1'), b('a'), 1);
+    core.clientRequest(b('C2'), b('b'), 1);
+    expect(take()).toEqual(['W1 <- C1:a', 'W2 <- C2:b']);
+    core.workerReply('W2', b('C2'), b('B'), 2); // W2 is now behind W3
+    core.workerReply('W1', b('C1'), b('A'), 3); // and W1 behind W2
+    take();
+    core.clientRequest(b('C3'), b('c'), 4);
+    core.clientRequest(b('C4'), b('d'), 4);
+    core.clientRequest(b('C5'), b('e'), 4);
+    expect(take()).toEqual(['W3 <- C3:c', 'W2 <- C4:d', 'W1 <- C5:e']);
+  });
+
+  it('does not queue a worker twice when it announces itself again while ready', () => {
+    const { core, take } = setup();
+    core.workerReady('W1', 0);
+    core.workerReady('W1', 1);
+    expect(core.readyCount).toBe(1);
+    core.clientRequest(b('C1'), b('a'), 2);
+    core.clientRequest(b('C2'), b('b'), 2);
+    expect(take()).toEqual(['W1 <- C1:a']);
+    expect(core.pendingCount).toBe(1);
+  });
+
+  describe('deadlines', () => {
+    it('arms a deadline per dispatch and reports the earliest', () => {
+      const { core } = setup({ answerTimeoutMs: 100 });
+      expect(core.nextDeadline()).toBeUndefined();
+      core.workerReady('W1', 0);
+      core.workerReady('W2', 0);
+      core.clientRequest(b('C1'), b('a'), 10);
+      core.clientRequest(b('C2'), b('b'), 30);
+      expect(core.nextDeadline()).toBe(110);
+      core.workerReply('W1', b('C1'), b('A'), 50);
+      expect(core.nextDeadline()).toBe(130);
+      core.workerReply('W2', b('C2'), b('B'), 60);
+      expect(core.nextDeadline()).toBeUndefined();
+    });
+
+    it('does nothing before a deadline, and at it re-dispatches the request to another worker', () => {
+      const { core, take } = setup({ answerTimeoutMs: 100 });
+      core.workerReady('W1', 0);
+      core.clientRequest(b('C1'), b('job'), 0);
+      core.workerReady('W2', 5);
+      take();
+      core.expire(99);
+      expect(take()).toEqual([]);
+      core.expire(100);
+      expect(take()).toEqual(['W2 <- C1:job']);
+      expect(core.isFailed('W1')).toBe(true);
+      expect(core.stats).toMatchObject({ workerFailures: 1, redispatched: 1 });
+      expect(core.nextDeadline()).toBe(200);
+    });
+
+    it('puts a failed request ahead of the queue when no worker is ready', () => {
+      const { core, take } = setup({ answerTimeoutMs: 100 });
+      core.workerReady('W1', 0);
+      core.clientRequest(b('C1'), b('first'), 0);
+      core.clientRequest(b('C2'), b('second'), 1);
+      take();
+      core.expire(100);
+      expect(take()).toEqual([]);
+      expect(core.pendingCount).toBe(2);
+      core.workerReady('W2', 101);
+      expect(take()).toEqual(['W2 <- C1:first']);
+    });
+
+    it('expires every overdue worker in one call, in deadline order', () => {
+      const { core, take } = setup({ answerTimeoutMs: 100 });
+      for (const w of ['W1', 'W2', 'W3']) core.workerReady(w, 0);
+      core.clientRequest(b('C1'), b('a'), 0);
+      core.clientRequest(b('C2'), b('b'), 10);
+      core.clientRequest(b('C3'), b('c'), 250);
+      take();
+      core.workerReady('W4', 260);
+      core.expire(300);
+      // W1's request goes to W4, W2's waits at the head of the queue; W3 is not due yet.
+      expect(take()).toEqual(['W4 <- C1:a']);
+      expect(core.pendingCount).toBe(1);
+      expect(core.busyCount).toBe(2);
+      expect(core.nextDeadline()).toBe(350);
+    });
+
+    it('drops the late reply of a failed worker, never forwarding it, and lets the worker rejoin', () => {
+      const { core, take } = setup({ answerTimeoutMs: 100 });
+      core.workerReady('W1', 0);
+      core.clientRequest(b('C1'), b('job'), 0);
+      core.expire(100); // W1 failed; nobody else is ready
+      core.workerReady('W2', 150);
+      expect(take()).toEqual(['W1 <- C1:job', 'W2 <- C1:job']);
+      core.workerReply('W1', b('C1'), b('job W1'), 180); // late
+      expect(take()).toEqual([]);
+      expect(core.stats.lateReplies).toBe(1);
+      expect(core.isFailed('W1')).toBe(false);
+      expect(core.readyCount).toBe(1); // W1 is alive and free again
+      core.workerReply('W2', b('C1'), b('job W2'), 190);
+      expect(take()).toEqual(['C1 <- job W2']);
+      core.clientRequest(b('C2'), b('next'), 200);
+      expect(take()).toEqual(['W1 <- C2:next']);
+    });
+
+    it('a failed worker that answers after its request was re-dispatched and answered causes no duplicate', () => {
+      const { core, take } = setup({ answerTimeoutMs: 100 });
+      core.workerReady('W1', 0);
+      core.workerReady('W2', 0);
+      core.clientRequest(b('C1'), b('job'), 0);
+      core.expire(100);
+      core.workerReply('W2', b('C1'), b('from W2'), 120);
+      core.workerReply('W1', b('C1'), b('from W1'), 130);
+      const toClient = take().filter((m) => m.startsWith('C1 <-'));
+      expect(toClient).toEqual(['C1 <- from W2']);
+    });
+
+    it('remembers a bounded number of failed workers, forgetting the oldest', () => {
+      const { core } = setup({ answerTimeoutMs: 1, failedMemory: 3 });
+      for (let i = 0; i < 5; i++) {
+        core.workerReady(`W${i}`, i * 10);
+        core.clientRequest(b('C'), b('x'), i * 10);
+        core.expire(i * 10 + 1);
+      }
+      expect([0, 1, 2, 3, 4].map((i) => core.isFailed(`W${i}`))).toEqual([false, false, true, true, true]);
+    });
+  });
+
+  it('re-dispatches at once the task of a worker that restarts under the same id', () => {
+    const { core, take } = setup();
+    core.workerReady('W1', 0);
+    core.workerReady('W2', 0);
+    core.clientRequest(b('C1'), b('a'), 0);
+    core.clientRequest(b('C2'), b('b'), 0);
+    take();
+    core.workerReady('W1', 50); // W1 lost C1's request when it restarted
+    expect(take()).toEqual(['W1 <- C1:a']);
+    expect(core.stats.redispatched).toBe(1);
+    expect(core.stats.workerFailures).toBe(0);
+    expect(core.busyCount).toBe(2);
+  });
+
+  it('forwards a reply from a worker it never dispatched to, as the seed does (e.g. after a broker restart)', () => {
+    const { core, take } = setup();
+    core.workerReply('W9', b('C7'), b('answer'), 0);
+    expect(take()).toEqual(['C7 <- answer']);
+    expect(core.readyCount).toBe(1);
+  });
+});

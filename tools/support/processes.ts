@@ -1,0 +1,128 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+/** The built programs, as `nx build <app>` leaves them. */
+export type App = 'broker' | 'worker' | 'client';
+export const appMain = (app: App): string => join(__dirname, '..', '..', 'dist', 'apps', app, 'main.js');
+
+/** A started program with everything it printed so far. */
+export interface AppProcess {
+  readonly child: ChildProcess;
+  readonly app: App;
+  stdout: string;
+  stderr: string;
+  /** Resolves with the exit code (or the signal's name) once the process has ended. */
+  readonly exited: Promise<number | string>;
+}
+
+export function spawnApp(app: App, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): AppProcess {
+  const child = spawn(process.execPath, [appMain(app), ...args], {
+    env: { ...process.env, TSR_LOG: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const proc = {
+    child,
+    app,
+    stdout: '',
+    stderr: '',
+    exited: new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1))),
+  };
+  child.stdout?.on('data', (d: Buffer) => (proc.stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (proc.stderr += d.toString()));
+  return proc;
+}
+
+/** Waits until the program has printed a line matching `pattern`, or fails after `timeoutMs`. */
+export async function waitForOutput(proc: AppProcess, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = proc.stdout.match(pattern) ?? proc.stderr.match(pattern);
+    if (match) return match[0];
+    if (proc.child.exitCode !== null) throw new Error(`${proc.app} exited (${proc.child.exitCode}) before printing ${pattern}: ${proc.stderr}`);
+    if (Date.now() > deadline) throw new Error(`${proc.app} did not print ${pattern} within ${timeoutMs} ms; it printed: ${proc.stdout}${proc.stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Sends `signal` and measures how long the process takes to end. */
+export async function stopApp(proc: AppProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | string; ms: number }> {
+  const start = Date.now();
+  if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(signal);
+  const code = await proc.exited;
+  return { code, ms: Date.now() - start };
+}
+
+/** A TCP port nobody listens on right now (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when something accepts TCP connections on the port (the broker binds its sockets). */
+export function isListening(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(true));
+    server.listen(port, host, () => server.close(() => resolve(false)));
+  });
+}
+
+/** Any Node program run with its own node flags (a tools/ script, or a built app under a profiler). */
+export interface NodeProcess {
+  readonly child: ChildProcess;
+  /** A name for messages, e.g. `forwarder` or `loadgen#2`. */
+  readonly label: string;
+  stdout: string;
+  stderr: string;
+  /** Resolves with the exit code (or the signal's name) once the process has ended. */
+  readonly exited: Promise<number | string>;
+}
+
+/** Starts `node ...argv` (argv = node flags, then the script and its arguments), capturing its output. */
+export function spawnNode(label: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}): NodeProcess {
+  const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = {
+    child,
+    label,
+    stdout: '',
+    stderr: '',
+    exited: new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1))),
+  };
+  child.stdout?.on('data', (d: Buffer) => (proc.stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (proc.stderr += d.toString()));
+  return proc;
+}
+
+/** Node flags and path that run a TypeScript file through tsx (tsconfig paths included). */
+export const tsxArgv = (file: string, args: readonly string[] = []): string[] => ['--import', 'tsx', file, ...args];
+
+/** `waitForOutput` for a `NodeProcess`. */
+export async function waitForPrinted(proc: NodeProcess, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = proc.stdout.match(pattern) ?? proc.stderr.match(pattern);
+    if (match) return match[0];
+    if (proc.child.exitCode !== null) throw new Error(`${proc.label} exited (${proc.child.exitCode}) before printing ${pattern}: ${proc.stderr}`);
+    if (Date.now() > deadline) throw new Error(`${proc.label} did not print ${pattern} within ${timeoutMs} ms; it printed: ${proc.stdout}${proc.stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Sends `signal`, and SIGKILL if the process has not ended after `graceMs`. */
+export async function stopNode(proc: Pick<NodeProcess, 'child' | 'exited'>, signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<number | string> {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return proc.exited;
+  proc.child.kill(signal);
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), graceMs);
+  try {
+    return await proc.exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
