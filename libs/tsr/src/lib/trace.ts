@@ -19,7 +19,14 @@ export function defaultLevel(env: NodeJS.ProcessEnv = process.env): Level {
   return env['JEST_WORKER_ID'] ? 'silent' : 'info';
 }
 
-const show = (v: unknown): string => (Buffer.isBuffer(v) ? JSON.stringify(v.toString('latin1')) : JSON.stringify(v) ?? String(v));
+const show = (v: unknown): string => {
+  if (Buffer.isBuffer(v)) return JSON.stringify(v.toString('latin1'));
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v); // bigint, circular objects: tracing must never throw
+  }
+};
 
 export function createTracer(
   component: string,

@@ -1,0 +1,179 @@
+import {
+  EMPTY,
+  type Frames,
+  parseClientRequest,
+  parseWorkerMessage,
+  parseWorkerRequest,
+  toClientFrames,
+  toWorkerFrames,
+  workerReadyFrames,
+  workerReplyFrames,
+} from './frames';
+
+const b = (s: string) => Buffer.from(s);
+const W = b('W host-1-abcdef');
+const C = b('C host-2-012345');
+const REQ = b('C host');
+const REP = b('C host W host-1-abcdef');
+
+/** Frames as plain strings, so the expectations read like SPEC §1. */
+const text = (frames: Frames) => frames.map((f) => f.toString('latin1'));
+
+/** Byte-level equality of two frame lists: same count, same bytes in each frame. */
+function expectFrames(actual: Frames, expected: (string | Buffer)[]) {
+  expect(actual.every((f) => Buffer.isBuffer(f))).toBe(true);
+  expect(actual).toHaveLength(expected.length);
+  expected.forEach((e, i) => {
+    const want = typeof e === 'string' ? Buffer.from(e, 'latin1') : e;
+    expect(Buffer.compare(actual[i], want)).toBe(0);
+  });
+}
+
+describe('EMPTY', () => {
+  it('is a zero-length buffer (the empty delimiter frame)', () => {
+    expect(Buffer.isBuffer(EMPTY)).toBe(true);
+    expect(EMPTY.length).toBe(0);
+  });
+});
+
+describe('builders produce exactly the SPEC §1 frames', () => {
+  it('broker -> worker on the backend ROUTER: [workerId, "", clientId, "", request]', () => {
+    expectFrames(toWorkerFrames(W, C, REQ), [W, '', C, '', REQ]);
+  });
+
+  it('broker -> client on the frontend ROUTER: [clientId, "", reply]', () => {
+    expectFrames(toClientFrames(C, REP), [C, '', REP]);
+  });
+
+  it('DEALER worker ready: REQ envelope "" then ["", "", ""] (the seed sends readyBody "")', () => {
+    expectFrames(workerReadyFrames(), ['', '', '', '']);
+    expectFrames(workerReadyFrames(b('hello')), ['', '', '', 'hello']);
+  });
+
+  it('DEALER worker reply: REQ envelope "" then [clientId, "", reply]', () => {
+    expectFrames(workerReplyFrames(C, REP), ['', C, '', REP]);
+  });
+
+  it('keeps binary bodies and ids byte for byte', () => {
+    const bin = Buffer.from([0x00, 0xff, 0x80, 0x0a]);
+    expectFrames(toWorkerFrames(bin, bin, bin), [bin, '', bin, '', bin]);
+    expect(toClientFrames(b('c'), b('é'))[2]).toEqual(Buffer.from([0xc3, 0xa9]));
+  });
+});
+
+describe('parseClientRequest (frontend input)', () => {
+  it('parses [clientId, "", request]', () => {
+    expect(parseClientRequest([C, EMPTY, REQ])).toEqual({ client: C, body: REQ });
+  });
+
+  it('accepts an empty request body', () => {
+    expect(parseClientRequest([C, EMPTY, EMPTY])).toEqual({ client: C, body: EMPTY });
+  });
+
+  it.each([
+    [[C, REQ], 2],
+    [[C, EMPTY, REQ, REQ], 4],
+    [[], 0],
+    [[C], 1],
+  ])('rejects a message with the wrong frame count %#', (frames, n) => {
+    const r = parseClientRequest(frames);
+    expect(r).toEqual({ kind: 'malformed', reason: expect.stringContaining(`${n} frames, expected 3`) });
+  });
+
+  it('rejects a non-empty delimiter', () => {
+    expect(parseClientRequest([C, b('x'), REQ])).toEqual({ kind: 'malformed', reason: expect.stringMatching(/delimiter/) });
+  });
+});
+
+describe('parseWorkerMessage (backend input)', () => {
+  it('a reply: [workerId, "", clientId, "", reply]', () => {
+    expect(parseWorkerMessage([W, EMPTY, C, EMPTY, REP])).toEqual({ kind: 'reply', worker: W, client: C, body: REP });
+  });
+
+  it('ready: an empty clientId, the seed\'s [workerId, "", "", "", ""]', () => {
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, EMPTY])).toEqual({ kind: 'ready', worker: W, body: EMPTY });
+  });
+
+  it('ready keeps a non-empty ready body', () => {
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b('caps')])).toEqual({ kind: 'ready', worker: W, body: b('caps') });
+  });
+
+  it('a reply with an empty body is still a reply (only the clientId decides)', () => {
+    expect(parseWorkerMessage([W, EMPTY, C, EMPTY, EMPTY])).toEqual({ kind: 'reply', worker: W, client: C, body: EMPTY });
+  });
+
+  it.each([
+    [[W, EMPTY, C, REP], 4],
+    [[W, EMPTY, C, EMPTY, REP, REP], 6],
+    [[W, EMPTY, REP], 3],
+    [[], 0],
+  ])('rejects a message with the wrong frame count %#', (frames, n) => {
+    expect(parseWorkerMessage(frames)).toEqual({ kind: 'malformed', reason: expect.stringContaining(`${n} frames, expected 5`) });
+  });
+
+  it('rejects a non-empty first or second delimiter', () => {
+    for (const frames of [
+      [W, b('x'), C, EMPTY, REP],
+      [W, EMPTY, C, b('x'), REP],
+      [W, b('x'), EMPTY, b('y'), EMPTY],
+    ]) {
+      expect(parseWorkerMessage(frames)).toEqual({ kind: 'malformed', reason: expect.stringMatching(/delimiter/) });
+    }
+  });
+});
+
+describe('parseWorkerRequest (what a DEALER worker receives)', () => {
+  it('parses ["", clientId, "", request]', () => {
+    expect(parseWorkerRequest([EMPTY, C, EMPTY, REQ])).toEqual({ client: C, body: REQ });
+  });
+
+  it.each([
+    [[C, EMPTY, REQ], 3],
+    [[EMPTY, C, EMPTY, REQ, REQ], 5],
+    [[], 0],
+  ])('rejects the wrong frame count %#', (frames, n) => {
+    expect(parseWorkerRequest(frames)).toEqual({ kind: 'malformed', reason: expect.stringContaining(`${n} frames, expected 4`) });
+  });
+
+  it('rejects non-empty delimiters', () => {
+    expect(parseWorkerRequest([b('x'), C, EMPTY, REQ])).toMatchObject({ kind: 'malformed' });
+    expect(parseWorkerRequest([EMPTY, C, b('x'), REQ])).toMatchObject({ kind: 'malformed' });
+  });
+});
+
+describe('round trips (what each side sends is what the other side parses)', () => {
+  /** A ROUTER prepends the sender's routing id; a DEALER receives what the ROUTER sent minus the id. */
+  const routerReceives = (id: Buffer, sent: Frames): Buffer[] => [id, ...sent];
+  const dealerReceives = (routed: Frames): Buffer[] => routed.slice(1);
+
+  it('client request -> frontend -> backend -> DEALER worker', () => {
+    const atFrontend = routerReceives(C, [EMPTY, REQ]); // a REQ client adds the empty delimiter
+    const req = parseClientRequest(atFrontend);
+    if ('kind' in req) throw new Error(req.reason);
+    const atWorker = dealerReceives(toWorkerFrames(W, req.client, req.body));
+    expect(parseWorkerRequest(atWorker)).toEqual({ client: C, body: REQ });
+  });
+
+  it('DEALER worker ready -> backend sees the seed\'s ready', () => {
+    const atBackend = routerReceives(W, workerReadyFrames());
+    expect(text(atBackend)).toEqual([W.toString(), '', '', '', '']);
+    expect(parseWorkerMessage(atBackend)).toEqual({ kind: 'ready', worker: W, body: EMPTY });
+  });
+
+  it('DEALER worker reply -> backend -> frontend -> client', () => {
+    const atBackend = routerReceives(W, workerReplyFrames(C, REP));
+    expect(text(atBackend)).toEqual([W.toString(), '', C.toString(), '', REP.toString()]);
+    const msg = parseWorkerMessage(atBackend);
+    expect(msg).toEqual({ kind: 'reply', worker: W, client: C, body: REP });
+    if (msg.kind !== 'reply') throw new Error('not a reply');
+    const toClient = toClientFrames(msg.client, msg.body);
+    // What the ROUTER puts on the wire to the client: [delimiter, reply], which a REQ client accepts.
+    expectFrames(dealerReceives(toClient), ['', REP]);
+    expect(parseClientRequest(toClient)).toEqual({ client: C, body: REP });
+  });
+
+  it('a seed-style REQ worker reply ([clientId, "", reply] plus the REQ envelope) parses as a reply', () => {
+    const reqEnvelope = [EMPTY, C, EMPTY, REP];
+    expect(parseWorkerMessage(routerReceives(W, reqEnvelope))).toEqual({ kind: 'reply', worker: W, client: C, body: REP });
+  });
+});

@@ -1,0 +1,174 @@
+import { type Level, createTracer, defaultLevel, levels } from './trace';
+
+/** A tracer whose output lands in two arrays. */
+function capture(level: Level, component = 'broker') {
+  const out: string[] = [];
+  const err: string[] = [];
+  const tracer = createTracer(
+    component,
+    level,
+    (l) => out.push(l),
+    (l) => err.push(l),
+  );
+  return { tracer, out, err };
+}
+
+/** Emits one message of each kind and reports which ones came out. */
+function emitted(level: Level) {
+  const { tracer, out, err } = capture(level);
+  tracer.traza('step', 'x', [1]);
+  tracer.info('hello');
+  tracer.error('bad');
+  return {
+    traza: out.some((l) => l.includes('step:')),
+    info: out.includes('[broker] hello'),
+    error: err.includes('[broker] error: bad'),
+    strayOut: out.filter((l) => !l.includes('step:') && l !== '[broker] hello'),
+    strayErr: err.filter((l) => l !== '[broker] error: bad'),
+  };
+}
+
+describe('levels', () => {
+  it('go from quietest to loudest', () => {
+    expect(levels).toEqual(['silent', 'error', 'info', 'trace']);
+  });
+
+  it.each([
+    ['silent', { traza: false, info: false, error: false }],
+    ['error', { traza: false, info: false, error: true }],
+    ['info', { traza: false, info: true, error: true }],
+    ['trace', { traza: true, info: true, error: true }],
+  ] as const)('%s lets through exactly what it should', (level, want) => {
+    const got = emitted(level);
+    expect({ traza: got.traza, info: got.info, error: got.error }).toEqual(want);
+    expect(got.strayOut).toEqual([]);
+    expect(got.strayErr).toEqual([]);
+  });
+
+  it('the tracer reports its level', () => {
+    expect(capture('error').tracer.level).toBe('error');
+  });
+});
+
+describe('sinks', () => {
+  it('info goes to out, error goes to err, each prefixed with the component', () => {
+    const { tracer, out, err } = capture('info', 'worker');
+    tracer.info('ready');
+    tracer.error('socket closed');
+    expect(out).toEqual(['[worker] ready']);
+    expect(err).toEqual(['[worker] error: socket closed']);
+  });
+
+  it('traza goes to out', () => {
+    const { tracer, out, err } = capture('trace');
+    tracer.traza('s', 'a', [1]);
+    expect(out).toHaveLength(1);
+    expect(err).toEqual([]);
+  });
+
+  it('default sinks write whole lines to stdout and stderr', () => {
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    let outCalls: unknown[][];
+    let errCalls: unknown[][];
+    try {
+      const t = createTracer('c', 'info');
+      t.info('to stdout');
+      t.error('to stderr');
+    } finally {
+      outCalls = [...stdout.mock.calls];
+      errCalls = [...stderr.mock.calls];
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+    expect(outCalls).toEqual([['[c] to stdout\n']]);
+    expect(errCalls).toEqual([['[c] error: to stderr\n']]);
+  });
+});
+
+describe('traza (the seed\'s trace of a protocol step)', () => {
+  it('formats `[component] step: name=value ...`', () => {
+    const { tracer, out } = capture('trace');
+    tracer.traza('new_task', 'worker client request', [Buffer.from('W h-1-aa'), Buffer.from('C h-2-bb'), Buffer.from('hello')]);
+    expect(out).toEqual(['[broker] new_task: worker="W h-1-aa" client="C h-2-bb" request="hello"']);
+  });
+
+  it('shows Buffers as strings, bytes mapped one to one (latin1)', () => {
+    const { tracer, out } = capture('trace');
+    tracer.traza('s', 'b e', [Buffer.from([0x41, 0xff]), Buffer.alloc(0)]);
+    expect(out).toEqual(['[broker] s: b="A\u00ff" e=""']);
+  });
+
+  it('shows other values as JSON, and missing ones as undefined', () => {
+    const { tracer, out } = capture('trace');
+    tracer.traza('s', 'str num obj arr nul missing', ['x y', 42, { a: 1 }, [1, 'b'], null]);
+    expect(out).toEqual(['[broker] s: str="x y" num=42 obj={"a":1} arr=[1,"b"] nul=null missing=undefined']);
+  });
+
+  it('splits names on any whitespace', () => {
+    const { tracer, out } = capture('trace');
+    tracer.traza('s', 'a \t b', [1, 2]);
+    expect(out).toEqual(['[broker] s: a=1 b=2']);
+  });
+
+  it('never throws on values JSON cannot encode', () => {
+    const { tracer, out } = capture('trace');
+    const circular: Record<string, unknown> = {};
+    circular['self'] = circular;
+    expect(() => tracer.traza('s', 'big circ', [10n, circular])).not.toThrow();
+    expect(out).toEqual(['[broker] s: big=10 circ=[object Object]']);
+  });
+
+  it('does not even format its values below the trace level', () => {
+    const { tracer, out } = capture('info');
+    const value = { toJSON: jest.fn(() => 'x') };
+    tracer.traza('s', 'v', [value]);
+    expect(value.toJSON).not.toHaveBeenCalled();
+    expect(out).toEqual([]);
+  });
+});
+
+describe('defaultLevel', () => {
+  it('honours TSR_LOG when it names a level, even under Jest', () => {
+    for (const level of levels) {
+      expect(defaultLevel({ TSR_LOG: level })).toBe(level);
+      expect(defaultLevel({ TSR_LOG: level, JEST_WORKER_ID: '1' })).toBe(level);
+    }
+  });
+
+  it('is silent under Jest and info otherwise', () => {
+    expect(defaultLevel({ JEST_WORKER_ID: '3' })).toBe('silent');
+    expect(defaultLevel({})).toBe('info');
+  });
+
+  it('ignores an unknown or empty TSR_LOG', () => {
+    expect(defaultLevel({ TSR_LOG: 'verbose' })).toBe('info');
+    expect(defaultLevel({ TSR_LOG: 'TRACE', JEST_WORKER_ID: '1' })).toBe('silent');
+    expect(defaultLevel({ TSR_LOG: '' })).toBe('info');
+  });
+
+  describe('with the real process environment', () => {
+    const saved = process.env['TSR_LOG'];
+    beforeEach(() => delete process.env['TSR_LOG']);
+    afterEach(() => {
+      if (saved === undefined) delete process.env['TSR_LOG'];
+      else process.env['TSR_LOG'] = saved;
+    });
+
+    it('is silent in this Jest run', () => {
+      expect(process.env['JEST_WORKER_ID']).toBeDefined();
+      expect(defaultLevel()).toBe('silent');
+    });
+
+    it('reads TSR_LOG from process.env', () => {
+      process.env['TSR_LOG'] = 'trace';
+      expect(defaultLevel()).toBe('trace');
+    });
+
+    it('is what createTracer uses when no level is given', () => {
+      expect(createTracer('x').level).toBe('silent');
+      process.env['TSR_LOG'] = 'error';
+      expect(createTracer('x').level).toBe('error');
+    });
+  });
+});

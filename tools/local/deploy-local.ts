@@ -1,0 +1,66 @@
+/**
+ * The main job with nothing but Node: a whole deployment as separate processes in the seed's
+ * order (broker, then workers, then clients), each client's reply shown, the service kept up
+ * until Ctrl-C (or, with --exit, stopped once every client has its answer).
+ */
+import { createInterface } from 'node:readline';
+import { type OptionSpec, parsers, runProgram } from '../../libs/tsr/src';
+import { type AppProcess, spawnApp, stopApp, waitForOutput } from '../support/processes';
+
+const count = (flag: string, fallback: number, describe: string): OptionSpec<number> => ({ flag, default: fallback, parse: parsers.int(0, 1000), describe });
+
+const options = {
+  workers: count('workers', 3, 'worker processes'),
+  clients: count('clients', 5, 'one-shot client processes'),
+  frontendPort: { flag: 'frontend-port', env: ['FRONTEND_PORT'], default: 9998, parse: parsers.port, describe: 'broker port for clients' } satisfies OptionSpec<number>,
+  backendPort: { flag: 'backend-port', env: ['BACKEND_PORT'], default: 9999, parse: parsers.port, describe: 'broker port for workers' } satisfies OptionSpec<number>,
+  delayMs: { flag: 'delay', env: ['WORKER_DELAY_MS'], default: 1000, parse: parsers.int(0, 3_600_000), describe: 'worker ms per request' } satisfies OptionSpec<number>,
+  exit: { flag: 'exit', default: false, parse: parsers.boolean, describe: 'stop everything once every client is answered' } satisfies OptionSpec<boolean>,
+};
+
+const running: AppProcess[] = [];
+
+/** Starts a program and echoes its output, each line behind the program's name. */
+function start(label: string, proc: AppProcess): AppProcess {
+  running.push(proc);
+  for (const stream of [proc.child.stdout, proc.child.stderr]) {
+    if (stream) createInterface({ input: stream }).on('line', (line) => console.log(`${label.padEnd(6)}| ${line}`));
+  }
+  return proc;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(running.map((p) => stopApp(p, 'SIGTERM')));
+}
+
+runProgram('deploy-local', options, async (o) => {
+  const log = { TSR_LOG: 'info' };
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`local | ${why}: stopping ${running.length} processes`);
+    await stopAll();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('Ctrl-C'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  const broker = start('bro', spawnApp('broker', [String(o.frontendPort), String(o.backendPort)], log));
+  await waitForOutput(broker, /frontend tcp:\S+, backend/);
+
+  const workers = Array.from({ length: o.workers }, (_, i) =>
+    start(`wor${i + 1}`, spawnApp('worker', ['127.0.0.1', String(o.backendPort), '--delay', String(o.delayMs)], log)),
+  );
+  await Promise.all(workers.map((w) => waitForOutput(w, /connecting/)));
+
+  const clients = Array.from({ length: o.clients }, (_, i) => start(`cli${i + 1}`, spawnApp('client', ['127.0.0.1', String(o.frontendPort)], { TSR_LOG: 'error' })));
+  const codes = await Promise.all(clients.map((c) => c.exited));
+  const failed = codes.filter((c) => c !== 0).length;
+  console.log(`local | ${o.clients - failed}/${o.clients} clients answered`);
+  if (o.exit) {
+    await stopAll();
+    process.exit(failed ? 1 : 0);
+  }
+  console.log(`local | service up: frontend tcp://127.0.0.1:${o.frontendPort}; try: node dist/apps/client/main.js localhost ${o.frontendPort}; Ctrl-C stops it`);
+});
