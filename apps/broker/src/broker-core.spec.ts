@@ -7,8 +7,9 @@ function setup(options: Partial<BrokerCoreOptions> = {}) {
     {
       toWorker: (worker, client, body) => sent.push(`${worker} <- ${client}:${body}`),
       toClient: (client, body) => sent.push(`${client} <- ${body}`),
+      overloaded: (client) => sent.push(`${client} <- OVERLOADED`),
     },
-    { answerTimeoutMs: 2000, failedMemory: 100, ...options },
+    { answerTimeoutMs: 2000, livenessMs: 3000, maxPending: 1000, failedMemory: 100, ...options },
   );
   const take = () => sent.splice(0);
   return { core, take };
@@ -184,10 +185,125 @@ describe('BrokerCore', () => {
     expect(core.busyCount).toBe(2);
   });
 
+  it('forwards an answer for another client than the current task, and keeps that task running', () => {
+    const { core, take } = setup();
+    core.workerReady('W1', 0);
+    core.clientRequest(b('C1'), b('now'), 0);
+    take();
+    core.workerReply('W1', b('C0'), b('earlier'), 5);
+    expect(take()).toEqual(['C0 <- earlier']);
+    expect(core.busyCount).toBe(1);
+    core.workerReply('W1', b('C1'), b('NOW'), 6);
+    expect(take()).toEqual(['C1 <- NOW']);
+    expect(core.readyCount).toBe(1);
+  });
+
   it('forwards a reply from a worker it never dispatched to, as the seed does (e.g. after a broker restart)', () => {
     const { core, take } = setup();
     core.workerReply('W9', b('C7'), b('answer'), 0);
     expect(take()).toEqual(['C7 <- answer']);
     expect(core.readyCount).toBe(1);
+  });
+
+  describe('bounded resources', () => {
+    it('turns a client away at once when the pending queue is full, and queues again once it drains', () => {
+      const { core, take } = setup({ maxPending: 2 });
+      core.clientRequest(b('C1'), b('a'), 0);
+      core.clientRequest(b('C2'), b('b'), 0);
+      core.clientRequest(b('C3'), b('c'), 0);
+      expect(take()).toEqual(['C3 <- OVERLOADED']);
+      expect(core.stats.rejected).toBe(1);
+      core.workerReady('W1', 1);
+      core.clientRequest(b('C4'), b('d'), 2);
+      expect(take()).toEqual(['W1 <- C1:a']);
+      expect(core.pendingCount).toBe(2);
+    });
+
+    it('forgets workers that come and go: bookkeeping stays bounded', () => {
+      const { core } = setup({ answerTimeoutMs: 10, livenessMs: 30, failedMemory: 50 });
+      let now = 0;
+      for (let i = 0; i < 10_000; i++) {
+        core.workerReady(`W${i}`, now, i % 2 === 0);
+        core.clientRequest(b('C'), b('x'), now);
+        if (i % 3 === 0) core.workerReply(`W${i}`, b('C'), b('ok'), now + 1);
+        now += 5;
+        core.expire(now);
+      }
+      core.expire(now + 1000);
+      expect(core.trackedIds).toBeLessThanOrEqual(50 + core.readyCount + core.busyCount);
+      expect(core.readyCount).toBeLessThan(5000); // seed workers never fall silent, so many are ready
+      expect(core.busyCount).toBe(0);
+    });
+  });
+
+  describe('heartbeats (liveness)', () => {
+    it('drops a silent idle heartbeating worker from the ready queue after the liveness window', () => {
+      const { core, take } = setup({ livenessMs: 300 });
+      core.workerReady('W1', 0, true);
+      core.workerReady('W2', 0, true);
+      core.workerHeartbeat('W2', 250);
+      expect(core.nextDeadline()).toBe(300);
+      core.expire(299);
+      expect(core.readyCount).toBe(2);
+      core.expire(300);
+      expect(core.readyCount).toBe(1);
+      expect(core.stats.workersLost).toBe(1);
+      expect([...core.heartbeatingWorkers()]).toEqual(['W2']);
+      core.clientRequest(b('C1'), b('a'), 301);
+      expect(take()).toEqual(['W2 <- C1:a']);
+    });
+
+    it('never drops a seed worker (no heartbeats) for silence', () => {
+      const { core } = setup({ livenessMs: 300 });
+      core.workerReady('seed', 0);
+      core.expire(1_000_000);
+      expect(core.readyCount).toBe(1);
+      expect([...core.heartbeatingWorkers()]).toEqual([]);
+      expect(core.nextDeadline()).toBeUndefined();
+    });
+
+    it('any message from a worker counts as a sign of life', () => {
+      const { core } = setup({ livenessMs: 300, answerTimeoutMs: 10_000 });
+      core.workerReady('W1', 0, true);
+      core.clientRequest(b('C1'), b('a'), 200);
+      core.workerReply('W1', b('C1'), b('A'), 400);
+      core.expire(650);
+      expect(core.readyCount).toBe(1);
+      core.expire(700);
+      expect(core.readyCount).toBe(0);
+    });
+
+    it('re-dispatches the request of a busy worker that falls silent before its answer deadline', () => {
+      const { core, take } = setup({ livenessMs: 300, answerTimeoutMs: 10_000 });
+      core.workerReady('W1', 0, true);
+      core.workerReady('W2', 0);
+      core.clientRequest(b('C1'), b('a'), 10);
+      expect(take()).toEqual(['W1 <- C1:a']);
+      core.expire(299);
+      expect(take()).toEqual([]);
+      core.expire(300);
+      expect(take()).toEqual(['W2 <- C1:a']);
+      expect(core.isFailed('W1')).toBe(true);
+      expect(core.stats).toMatchObject({ workersLost: 1, workerFailures: 1, redispatched: 1 });
+    });
+
+    it('ignores heartbeats from workers it does not know, so they announce themselves again', () => {
+      const { core } = setup();
+      core.workerHeartbeat('stranger', 0);
+      expect(core.readyCount).toBe(0);
+      expect([...core.heartbeatingWorkers()]).toEqual([]);
+      core.workerReady('stranger', 1, true);
+      expect([...core.heartbeatingWorkers()]).toEqual(['stranger']);
+    });
+
+    it('a worker that returns after being dropped is served again', () => {
+      const { core, take } = setup({ livenessMs: 100 });
+      core.workerReady('W1', 0, true);
+      core.expire(100);
+      expect(core.readyCount).toBe(0);
+      core.workerReady('W1', 500, true);
+      core.clientRequest(b('C1'), b('a'), 501);
+      expect(take()).toEqual(['W1 <- C1:a']);
+    });
   });
 });

@@ -1,6 +1,9 @@
 import { Router } from 'zeromq';
 import {
   type Frames,
+  HEARTBEAT,
+  OVERLOADED,
+  EMPTY,
   type Tracer,
   bindEndpoint,
   parseClientRequest,
@@ -14,6 +17,10 @@ export interface BrokerServerOptions extends BrokerCoreOptions {
   frontendPort: number;
   backendPort: number;
   bindHost: string;
+  /** Interval of the heartbeats sent to workers that speak them. */
+  heartbeatMs: number;
+  /** Larger messages make libzmq drop the sender's connection before they reach us. */
+  maxMessageBytes: number;
 }
 
 /**
@@ -23,17 +30,22 @@ export interface BrokerServerOptions extends BrokerCoreOptions {
 export class BrokerServer {
   // sendTimeout 0: a ROUTER send never blocks, so every send completes synchronously and
   // there is never a second send in flight (zeromq v6 rejects that with EBUSY).
-  readonly frontend = new Router({ sendTimeout: 0, linger: 0 });
-  readonly backend = new Router({ sendTimeout: 0, linger: 0 });
+  readonly frontend: Router;
+  // handover: a worker that reconnects under its id takes over from its own stale connection.
+  readonly backend: Router;
   readonly core: BrokerCore;
   malformed = { frontend: 0, backend: 0 };
   private timer: NodeJS.Timeout | undefined;
+  private heartbeats: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
 
   constructor(
     private readonly options: BrokerServerOptions,
     private readonly trace: Tracer,
   ) {
+    const common = { sendTimeout: 0, linger: 0, maxMessageSize: options.maxMessageBytes };
+    this.frontend = new Router(common);
+    this.backend = new Router({ ...common, handover: true });
     this.core = new BrokerCore(
       {
         toWorker: (worker, client, body) => {
@@ -43,6 +55,10 @@ export class BrokerServer {
         toClient: (client, body) => {
           this.trace.traza('reply', 'client reply', [client, body]);
           this.send(this.frontend, toClientFrames(client, body), 'frontend');
+        },
+        overloaded: (client) => {
+          this.trace.traza('overloaded', 'client', [client]);
+          this.send(this.frontend, toClientFrames(client, OVERLOADED), 'frontend');
         },
       },
       options,
@@ -55,6 +71,7 @@ export class BrokerServer {
     this.trace.info(`frontend ${front}, backend ${back}, answer timeout ${this.options.answerTimeoutMs} ms`);
     void this.receive(this.frontend, (frames) => this.onFrontend(frames));
     void this.receive(this.backend, (frames) => this.onBackend(frames));
+    this.heartbeats = setInterval(() => this.sendHeartbeats(), this.options.heartbeatMs);
   }
 
   /** One line of counters, printed when the broker stops. */
@@ -62,13 +79,14 @@ export class BrokerServer {
     const s = this.core.stats;
     return (
       `requests ${s.requests}, replies ${s.replies}, dispatched ${s.dispatched}, redispatched ${s.redispatched}, ` +
-      `worker failures ${s.workerFailures}, late replies ${s.lateReplies}, ` +
+      `worker failures ${s.workerFailures}, late replies ${s.lateReplies}, workers lost ${s.workersLost}, rejected ${s.rejected}, ` +
       `malformed frontend ${this.malformed.frontend} backend ${this.malformed.backend}`
     );
   }
 
   close(): void {
     clearTimeout(this.timer);
+    clearInterval(this.heartbeats);
     this.frontend.close();
     this.backend.close();
   }
@@ -85,8 +103,15 @@ export class BrokerServer {
     if (msg.kind === 'malformed') return this.reject('backend', msg.reason);
     const worker = msg.worker.toString('latin1');
     this.trace.traza('backend_message', 'worker kind', [worker, msg.kind]);
-    if (msg.kind === 'ready') this.core.workerReady(worker, performance.now());
+    if (msg.kind === 'ready') this.core.workerReady(worker, performance.now(), msg.heartbeats);
+    else if (msg.kind === 'heartbeat') this.core.workerHeartbeat(worker, performance.now());
     else this.core.workerReply(worker, msg.client, msg.body, performance.now());
+  }
+
+  private sendHeartbeats(): void {
+    for (const worker of this.core.heartbeatingWorkers()) {
+      this.send(this.backend, toWorkerFrames(Buffer.from(worker, 'latin1'), EMPTY, HEARTBEAT), 'backend');
+    }
   }
 
   /** Runs after every batch of messages: arms the one timer for the earliest deadline. */

@@ -13,12 +13,16 @@ export const brokerOptions = {
     parse: parsers.int(1, 3_600_000),
     describe: 'ms a worker has to answer before it is declared failed',
   } satisfies OptionSpec<number>,
+  heartbeatMs: { flag: 'heartbeat', env: ['HEARTBEAT_MS'], default: 1000, parse: parsers.int(10, 3_600_000), describe: 'ms between heartbeats to workers that speak them' } satisfies OptionSpec<number>,
+  liveness: { flag: 'liveness', env: ['HEARTBEAT_LIVENESS'], default: 3, parse: parsers.int(1, 100), describe: 'heartbeats a worker may miss before it is dropped' } satisfies OptionSpec<number>,
+  maxPending: { flag: 'max-pending', env: ['MAX_PENDING'], default: 100_000, parse: parsers.int(0), describe: 'requests that may wait for a worker; more are answered "TSR/1 ERR overloaded"' } satisfies OptionSpec<number>,
+  maxMessageBytes: { flag: 'max-message', env: ['MAX_MESSAGE_BYTES'], default: 1_048_576, parse: parsers.int(64), describe: 'largest message accepted; a peer sending more is disconnected' } satisfies OptionSpec<number>,
   ...commonOptions,
 };
 
 runProgram('broker', brokerOptions, async (config) => {
   const trace = createTracer('broker', config.log);
-  const server = new BrokerServer({ ...config, failedMemory: 10_000 }, trace);
+  const server = new BrokerServer({ ...config, livenessMs: config.heartbeatMs * config.liveness, failedMemory: 10_000 }, trace);
   exitOnSignals([server], trace, () => trace.info(server.summary()));
   await server.start();
 });

@@ -1,5 +1,5 @@
 import { Request } from 'zeromq';
-import { tcpEndpoint } from '@tsr/tsr';
+import { OVERLOADED, tcpEndpoint } from '@tsr/tsr';
 
 export interface RetryPolicy {
   /** How long to wait for each reply; 0 waits forever as the seed does. */
@@ -10,6 +10,11 @@ export interface RetryPolicy {
 
 export class NoAnswerError extends Error {
   override readonly name = 'NoAnswerError';
+}
+
+/** The broker's pending queue is full: it answered at once rather than let the request wait. */
+export class OverloadedError extends Error {
+  override readonly name = 'OverloadedError';
 }
 
 /**
@@ -38,6 +43,7 @@ export class LazyPirateClient {
       await socket.send(body);
       try {
         const [reply] = await socket.receive();
+        if (reply.equals(OVERLOADED)) throw new OverloadedError('broker overloaded: its queue of pending requests is full');
         return reply;
       } catch (e) {
         if ((e as { code?: string }).code !== 'EAGAIN') throw e;

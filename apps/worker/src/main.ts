@@ -5,12 +5,14 @@ import { Worker } from './worker';
 export const workerOptions = {
   ...brokerAddressOptions(9999),
   delayMs: { flag: 'delay', env: ['WORKER_DELAY_MS'], default: 1000, parse: parsers.int(0, 3_600_000), describe: 'ms spent on each request' } satisfies OptionSpec<number>,
+  heartbeatMs: { flag: 'heartbeat', env: ['HEARTBEAT_MS'], default: 1000, parse: parsers.int(10, 3_600_000), describe: 'ms between heartbeats, once the broker sends them' } satisfies OptionSpec<number>,
+  liveness: { flag: 'liveness', env: ['HEARTBEAT_LIVENESS'], default: 3, parse: parsers.int(1, 100), describe: 'broker heartbeats missed before reconnecting' } satisfies OptionSpec<number>,
   ...commonOptions,
 };
 
-runProgram('worker', workerOptions, async (config) => {
+runProgram('worker', workerOptions, (config) => {
   const trace = createTracer('worker', config.log);
   const worker = new Worker({ ...config, identity: uniqueIdentity('W') }, trace);
   exitOnSignals([worker], trace);
-  await worker.start();
+  worker.start();
 });

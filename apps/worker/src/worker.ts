@@ -1,5 +1,13 @@
 import { Dealer } from 'zeromq';
-import { type Tracer, connectEndpoint, parseWorkerRequest, workerReadyFrames, workerReplyFrames } from '@tsr/tsr';
+import {
+  HEARTBEAT,
+  READY_TSR,
+  type Tracer,
+  connectEndpoint,
+  parseWorkerRequest,
+  workerReadyFrames,
+  workerReplyFrames,
+} from '@tsr/tsr';
 
 export interface WorkerOptions {
   brokerHost: string;
@@ -7,57 +15,105 @@ export interface WorkerOptions {
   /** Simulated service time before each reply (seed: 1000 ms). */
   delayMs: number;
   identity: string;
+  /** Interval of our heartbeats, once the broker has shown it speaks them. */
+  heartbeatMs: number;
+  /** Heartbeat intervals of broker silence after which the worker reconnects. */
+  liveness: number;
+}
+
+interface Request {
+  client: Buffer;
+  body: Buffer;
 }
 
 /**
- * The seed's `workerReq`: announces itself, then serves one request at a time, replying
- * `<request> <worker id>` after `delayMs`. It uses a DEALER that writes the REQ envelope itself
- * (identical frames on the wire) so that later protocol extensions can send between replies.
+ * The seed's `workerReq`, made a Paranoid Pirate worker: it announces itself, then serves one
+ * request at a time, replying `<request> <worker id>` after `delayMs`. It uses a DEALER that
+ * writes the REQ envelope itself (the same frames on the wire) so it can also exchange
+ * heartbeats. Against a seed broker, which never sends one, it behaves exactly like the seed.
  */
 export class Worker {
-  readonly socket: Dealer;
   served = 0;
+  reconnects = 0;
+  private socket!: Dealer;
   private readonly suffix: Buffer;
-  private readonly queue: { client: Buffer; body: Buffer }[] = [];
+  private readonly queue: Request[] = [];
   private busy = false;
+  /** Set by the broker's first heartbeat on this connection: from then on, silence means trouble. */
+  private brokerBeats = false;
+  private lastHeard = 0;
+  private ticker: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: WorkerOptions,
     private readonly trace: Tracer,
   ) {
-    this.socket = new Dealer({ routingId: options.identity, linger: 0 });
     this.suffix = Buffer.from(` ${options.identity}`);
   }
 
-  async start(): Promise<void> {
-    const address = connectEndpoint(this.socket, this.options.brokerHost, this.options.brokerPort);
-    this.trace.info(`${this.options.identity} connecting to ${address}, delay ${this.options.delayMs} ms`);
-    await this.socket.send(workerReadyFrames());
-    void this.receive();
+  start(): void {
+    this.trace.info(`${this.options.identity} connecting to ${this.connect()}, delay ${this.options.delayMs} ms`);
+    this.ticker = setInterval(() => this.tick(), this.options.heartbeatMs);
   }
 
   close(): void {
+    clearInterval(this.ticker);
     this.socket.close();
   }
 
-  private async receive(): Promise<void> {
+  /**
+   * A fresh socket (the guide's Paranoid Pirate way: nothing stale survives) and a ready.
+   * libzmq reconnects to an absent broker with exponential backoff and delivers the ready
+   * whenever the broker is back.
+   */
+  private connect(): string {
+    this.socket = new Dealer({
+      routingId: this.options.identity,
+      linger: 0,
+      sendTimeout: 0,
+      reconnectInterval: 100,
+      reconnectMaxInterval: 5000,
+    });
+    const address = connectEndpoint(this.socket, this.options.brokerHost, this.options.brokerPort);
+    this.brokerBeats = false;
+    this.send(workerReadyFrames(READY_TSR));
+    void this.receive(this.socket);
+    return address;
+  }
+
+  private tick(): void {
+    if (!this.brokerBeats) return;
+    if (performance.now() - this.lastHeard <= this.options.heartbeatMs * this.options.liveness) {
+      this.send(workerReadyFrames(HEARTBEAT));
+      return;
+    }
+    this.reconnects++;
+    this.trace.info(`broker silent for ${this.options.liveness} heartbeats: reconnecting`);
+    this.socket.close();
+    this.connect();
+  }
+
+  private async receive(socket: Dealer): Promise<void> {
     try {
-      for await (const frames of this.socket) {
+      for await (const frames of socket) {
+        this.lastHeard = performance.now();
         const request = parseWorkerRequest(frames);
         if ('kind' in request) {
           this.trace.error(`ignored message from broker: ${request.reason}`);
-          continue;
+        } else if (request.client.length === 0) {
+          if (request.body.equals(HEARTBEAT)) this.brokerBeats = true;
+        } else {
+          this.trace.traza('procesaPeticion', 'client request', [request.client, request.body]);
+          this.queue.push(request);
+          this.serveNext();
         }
-        this.trace.traza('procesaPeticion', 'client request', [request.client, request.body]);
-        this.queue.push(request);
-        this.serveNext();
       }
     } catch (e) {
-      if (!this.socket.closed) this.trace.error(`receive failed: ${(e as Error).message}`);
+      if (!socket.closed) this.trace.error(`receive failed: ${(e as Error).message}`);
     }
   }
 
-  /** A seed broker sends one request at a time; anything extra waits its turn here. */
+  /** A broker sends one request at a time; anything extra waits its turn here. */
   private serveNext(): void {
     if (this.busy) return;
     const request = this.queue.shift();
@@ -66,12 +122,15 @@ export class Worker {
     const reply = () => {
       this.busy = false;
       this.served++;
-      this.socket
-        .send(workerReplyFrames(request.client, Buffer.concat([request.body, this.suffix])))
-        .catch((e: Error) => this.trace.error(`reply failed: ${e.message}`))
-        .finally(() => this.serveNext());
+      this.send(workerReplyFrames(request.client, Buffer.concat([request.body, this.suffix])));
+      this.serveNext();
     };
     if (this.options.delayMs > 0) setTimeout(reply, this.options.delayMs);
     else setImmediate(reply);
+  }
+
+  /** sendTimeout 0: a send completes at once or fails (queue full): never two sends in flight. */
+  private send(frames: Buffer[]): void {
+    this.socket.send(frames).catch((e: Error) => this.trace.error(`send failed: ${e.message}`));
   }
 }

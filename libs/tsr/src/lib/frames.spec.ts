@@ -1,5 +1,8 @@
 import {
   EMPTY,
+  HEARTBEAT,
+  READY_TSR,
+  isTsrControl,
   type Frames,
   parseClientRequest,
   parseWorkerMessage,
@@ -91,11 +94,24 @@ describe('parseWorkerMessage (backend input)', () => {
   });
 
   it('ready: an empty clientId, the seed\'s [workerId, "", "", "", ""]', () => {
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, EMPTY])).toEqual({ kind: 'ready', worker: W, body: EMPTY });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, EMPTY])).toEqual({ kind: 'ready', worker: W, heartbeats: false });
   });
 
-  it('ready keeps a non-empty ready body', () => {
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b('caps')])).toEqual({ kind: 'ready', worker: W, body: b('caps') });
+  it('a ready with a free-text body is a seed ready, as a seed broker would take it', () => {
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b('caps')])).toEqual({ kind: 'ready', worker: W, heartbeats: false });
+  });
+
+  it('TSR/1 READY announces a heartbeating worker; TSR/1 HB is a heartbeat', () => {
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, READY_TSR])).toEqual({ kind: 'ready', worker: W, heartbeats: true });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, HEARTBEAT])).toEqual({ kind: 'heartbeat', worker: W });
+    expect(READY_TSR.toString()).toBe('TSR/1 READY');
+    expect(HEARTBEAT.toString()).toBe('TSR/1 HB');
+  });
+
+  it('an unknown TSR/1 command is malformed, not a ready', () => {
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b('TSR/1 BOGUS')])).toEqual({ kind: 'malformed', reason: 'unknown command "TSR/1 BOGUS"' });
+    expect(isTsrControl(b('TSR/1'))).toBe(false);
+    expect(isTsrControl(b('TSR/1 X'))).toBe(true);
   });
 
   it('a reply with an empty body is still a reply (only the clientId decides)', () => {
@@ -157,7 +173,7 @@ describe('round trips (what each side sends is what the other side parses)', () 
   it('DEALER worker ready -> backend sees the seed\'s ready', () => {
     const atBackend = routerReceives(W, workerReadyFrames());
     expect(text(atBackend)).toEqual([W.toString(), '', '', '', '']);
-    expect(parseWorkerMessage(atBackend)).toEqual({ kind: 'ready', worker: W, body: EMPTY });
+    expect(parseWorkerMessage(atBackend)).toEqual({ kind: 'ready', worker: W, heartbeats: false });
   });
 
   it('DEALER worker reply -> backend -> frontend -> client', () => {

@@ -7,6 +7,12 @@
  *   worker -> broker     [workerId, '', clientId, '', reply]      (reply)
  *                        [workerId, '', '', '', readyBody]        (ready; the seed's readyBody is '')
  * A worker on a DEALER socket writes the REQ envelope itself: a leading '' frame.
+ *
+ * Extension (TSR/1), invisible to seed-style peers: a message whose client frame is empty is a
+ * control message, and its body says which. The seed's ready has an empty body; ours says
+ * `TSR/1 READY`, which a seed broker takes as a plain ready. Only a broker that understood it
+ * sends `TSR/1 HB` heartbeats, and only a worker that received one sends them back.
+ * See docs/protocol.md.
  */
 
 export const EMPTY = Buffer.alloc(0);
@@ -18,8 +24,19 @@ export interface ClientRequest {
   body: Buffer;
 }
 
+export const PROTOCOL = 'TSR/1';
+/** Body of our workers' ready: announces that the worker speaks heartbeats. */
+export const READY_TSR = Buffer.from(`${PROTOCOL} READY`);
+/** Body of a heartbeat, broker -> worker and worker -> broker. */
+export const HEARTBEAT = Buffer.from(`${PROTOCOL} HB`);
+/** Reply body the broker sends a client when its pending queue is full. */
+export const OVERLOADED = Buffer.from(`${PROTOCOL} ERR overloaded`);
+const TSR_PREFIX = Buffer.from(`${PROTOCOL} `);
+
 export type WorkerMessage =
-  | { kind: 'ready'; worker: Buffer; body: Buffer }
+  /** `heartbeats`: false for a seed worker (its ready body is '', or anything not TSR/1). */
+  | { kind: 'ready'; worker: Buffer; heartbeats: boolean }
+  | { kind: 'heartbeat'; worker: Buffer }
   | { kind: 'reply'; worker: Buffer; client: Buffer; body: Buffer };
 
 /** A message that breaks the protocol, with the reason for the trace. */
@@ -43,8 +60,15 @@ export function parseWorkerMessage(frames: Frames): WorkerMessage | Malformed {
   if (frames.length !== 5) return malformed(`worker message has ${frames.length} frames, expected 5`);
   const [worker, d1, client, d2, body] = frames;
   if (d1.length !== 0 || d2.length !== 0) return malformed('worker message lacks an empty delimiter');
-  return client.length === 0 ? { kind: 'ready', worker, body } : { kind: 'reply', worker, client, body };
+  if (client.length > 0) return { kind: 'reply', worker, client, body };
+  if (!isTsrControl(body)) return { kind: 'ready', worker, heartbeats: false };
+  if (body.equals(READY_TSR)) return { kind: 'ready', worker, heartbeats: true };
+  if (body.equals(HEARTBEAT)) return { kind: 'heartbeat', worker };
+  return malformed(`unknown command ${JSON.stringify(body.subarray(0, 40).toString('latin1'))}`);
 }
+
+/** A control body of our extension, as opposed to a seed peer's free text. */
+export const isTsrControl = (body: Buffer): boolean => body.length >= TSR_PREFIX.length && TSR_PREFIX.equals(body.subarray(0, TSR_PREFIX.length));
 
 /** Broker -> worker, on the backend ROUTER. */
 export const toWorkerFrames = (worker: Buffer, client: Buffer, body: Buffer): Buffer[] => [worker, EMPTY, client, EMPTY, body];
@@ -56,7 +80,7 @@ export const toClientFrames = (client: Buffer, body: Buffer): Buffer[] => [clien
 export const workerReadyFrames = (body: Buffer = EMPTY): Buffer[] => [EMPTY, EMPTY, EMPTY, body];
 export const workerReplyFrames = (client: Buffer, body: Buffer): Buffer[] => [EMPTY, client, EMPTY, body];
 
-/** What a DEALER worker receives: `['', clientId, '', request]`. */
+/** What a DEALER worker receives: `['', clientId, '', request]`, or a heartbeat with an empty clientId. */
 export function parseWorkerRequest(frames: Frames): ClientRequest | Malformed {
   if (frames.length !== 4) return malformed(`request to worker has ${frames.length} frames, expected 4`);
   const [d1, client, d2, body] = frames;
