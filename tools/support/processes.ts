@@ -9,21 +9,20 @@ export const appMain = (app: App): string => join(__dirname, '..', '..', 'dist',
 /** A started program with everything it printed so far. */
 export interface AppProcess {
   readonly child: ChildProcess;
-  readonly app: App;
+  /** What it is, for messages: the app's name or the script's. */
+  readonly app: string;
   stdout: string;
   stderr: string;
   /** Resolves with the exit code (or the signal's name) once the process has ended. */
   readonly exited: Promise<number | string>;
 }
 
-export function spawnApp(app: App, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): AppProcess {
-  const child = spawn(process.execPath, [appMain(app), ...args], {
-    env: { ...process.env, TSR_LOG: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Runs a Node script as a child process, recording its output. */
+export function spawnScript(name: string, script: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): AppProcess {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const proc = {
     child,
-    app,
+    app: name,
     stdout: '',
     stderr: '',
     exited: new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1))),
@@ -32,6 +31,10 @@ export function spawnApp(app: App, args: readonly string[] = [], env: NodeJS.Pro
   child.stderr?.on('data', (d: Buffer) => (proc.stderr += d.toString()));
   return proc;
 }
+
+/** Runs one of the built programs, logging at info level unless told otherwise. */
+export const spawnApp = (app: App, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): AppProcess =>
+  spawnScript(app, appMain(app), args, { TSR_LOG: 'info', ...env });
 
 /** Waits until the program has printed a line matching `pattern`, or fails after `timeoutMs`. */
 export async function waitForOutput(proc: AppProcess, pattern: RegExp, timeoutMs = 10_000): Promise<string> {

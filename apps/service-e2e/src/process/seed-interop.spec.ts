@@ -1,23 +1,7 @@
-import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { type AppProcess, freePort, spawnApp, stopApp, waitForOutput } from '../../../../tools/support/processes';
 import { LocalDeployment } from '../support/deployment';
-
-/** Runs one of the seed-style programs in ./seed (plain REQ sockets, zeromq's v5 API). */
-function spawnSeed(program: 'broker' | 'workerReq' | 'cliente', args: string[], env: NodeJS.ProcessEnv = {}): AppProcess {
-  const child = spawn(process.execPath, [join(__dirname, 'seed', `${program}.js`), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc = {
-    child,
-    app: 'client' as const,
-    stdout: '',
-    stderr: '',
-    exited: new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1))),
-  };
-  child.stdout.on('data', (d: Buffer) => (proc.stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (proc.stderr += d.toString()));
-  return proc;
-}
+import { spawnSeed } from '../support/seed';
 
 describe('interoperability with programs written like the seed', () => {
   const started: AppProcess[] = [];
@@ -51,8 +35,10 @@ describe('interoperability with programs written like the seed', () => {
     const front = await freePort();
     const back = await freePort();
     await waitForOutput(track(spawnSeed('broker', [String(front), String(back)])), /broker listo/);
-    const worker = track(spawnApp('worker', ['127.0.0.1', String(back), '--delay', '20']));
+    // Fast heartbeats: a seed broker never sends one, so the worker must never count it silent.
+    const worker = track(spawnApp('worker', ['127.0.0.1', String(back), '--delay', '20', '--heartbeat', '50', '--liveness', '2']));
     const id = (await waitForOutput(worker, /W \S+ connecting/)).replace(/ connecting$/, '');
+    await new Promise((r) => setTimeout(r, 500));
     const answers = await Promise.all(
       [1, 2, 3].map(async (i) => {
         const client = track(spawnApp('client', ['127.0.0.1', String(front), '--request', `seed-${i}`], { TSR_LOG: 'error' }));
@@ -65,5 +51,6 @@ describe('interoperability with programs written like the seed', () => {
     const seedClient = track(spawnSeed('cliente', ['127.0.0.1', String(front)]));
     expect(await seedClient.exited).toBe(0);
     expect(seedClient.stdout).toBe(`Recibido: C ${hostname()} ${id}. Adios\n`);
+    expect(worker.stdout).not.toMatch(/reconnecting/);
   });
 });

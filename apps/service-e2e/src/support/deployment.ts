@@ -7,16 +7,18 @@ export class LocalDeployment {
   backendPort = 0;
 
   async startBroker(args: string[] = []): Promise<AppProcess> {
-    this.frontendPort = await freePort();
-    this.backendPort = await freePort();
+    if (!this.frontendPort) {
+      this.frontendPort = await freePort();
+      this.backendPort = await freePort();
+    }
     const broker = this.track(spawnApp('broker', [String(this.frontendPort), String(this.backendPort), ...args]));
     await waitForOutput(broker, /frontend tcp:\/\/\S+, backend/);
     return broker;
   }
 
   /** Starts a worker and returns it with the identity it computed for itself. */
-  async startWorker(delayMs: number, env: NodeJS.ProcessEnv = {}): Promise<{ worker: AppProcess; id: string }> {
-    const worker = this.track(spawnApp('worker', ['127.0.0.1', String(this.backendPort), '--delay', String(delayMs)], env));
+  async startWorker(delayMs: number, env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<{ worker: AppProcess; id: string }> {
+    const worker = this.track(spawnApp('worker', ['127.0.0.1', String(this.backendPort), '--delay', String(delayMs), ...args], env));
     const line = await waitForOutput(worker, /W \S+ connecting/);
     return { worker, id: line.replace(/ connecting$/, '') };
   }

@@ -1,0 +1,4 @@
+// Loaded before each container suite (jest `setupFiles`). Testcontainers' reaper (Ryuk) is an
+// image pulled from a registry, which these machines cannot reach: it is disabled, and the suites
+// remove what they create themselves (afterAll per suite, global setup/teardown as a safety net).
+process.env['TESTCONTAINERS_RYUK_DISABLED'] = 'true';

@@ -1,0 +1,77 @@
+import { spawnApp, stopApp, waitForOutput } from '../../../../tools/support/processes';
+import { LocalDeployment } from '../support/deployment';
+import { spawnSeed } from '../support/seed';
+
+/** Fast heartbeats so liveness rules show within a test: 100 ms, 3 missed = 300 ms. */
+const FAST_BEATS = ['--heartbeat', '100', '--liveness', '3'];
+
+describe('reliability beyond the seed (real processes)', () => {
+  let deployment: LocalDeployment;
+  beforeEach(() => {
+    deployment = new LocalDeployment();
+  });
+  afterEach(() => deployment.stop());
+
+  it('drops a frozen idle worker within the liveness window, and takes it back when it returns', async () => {
+    // The answer timeout is long: only heartbeats can explain a quick recovery.
+    const broker = await deployment.startBroker([...FAST_BEATS, '--answer-timeout', '60000']);
+    const frozen = await deployment.startWorker(0, { TSR_LOG: 'info' }, FAST_BEATS);
+    const healthy = await deployment.startWorker(0, {}, FAST_BEATS);
+    await new Promise((r) => setTimeout(r, 300));
+    frozen.worker.child.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 800));
+    const started = Date.now();
+    const answers = await Promise.all([1, 2, 3, 4].map((i) => deployment.request(`r${i}`)));
+    expect(answers.map((a) => a.stdout)).toEqual([1, 2, 3, 4].map((i) => `r${i} ${healthy.id}\n`));
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    frozen.worker.child.kill('SIGCONT'); // it finds the broker silent, reconnects and announces itself
+    await waitForOutput(frozen.worker, /reconnecting/);
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await Promise.all([1, 2, 3, 4].map((i) => deployment.request(`s${i}`)));
+    const servers = new Set(after.map((a) => a.stdout.trim().split(' ').slice(1).join(' ')));
+    expect(servers).toEqual(new Set([healthy.id, frozen.id]));
+    await stopApp(broker);
+    expect(broker.stdout).toMatch(/workers lost 1,/);
+  });
+
+  it('a load that spans a broker restart completes with every request answered', async () => {
+    const brokerArgs = [...FAST_BEATS, '--answer-timeout', '1000'];
+    let broker = await deployment.startBroker(brokerArgs);
+    for (let i = 0; i < 3; i++) await deployment.startWorker(5, {}, FAST_BEATS);
+    const load = deployment.track(
+      spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '600', '--concurrency', '8', '--timeout', '500', '--retries', '20', '--json']),
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    await stopApp(broker, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    broker = await deployment.startBroker(brokerArgs);
+    expect(await load.exited).toBe(0);
+    const summary = JSON.parse(load.stdout);
+    expect(summary).toMatchObject({ requests: 600, answered: 600, errors: 0 });
+    expect(summary.retried).toBeGreaterThan(0); // requests lost with the first broker were sent again
+  });
+
+  it('never drops a seed-style REQ worker, which sends no heartbeats, for silence', async () => {
+    const broker = await deployment.startBroker(FAST_BEATS);
+    const seedWorker = deployment.track(spawnSeed('workerReq', ['127.0.0.1', String(deployment.backendPort)], { SUFIJO: '-seed', RETARDO: '0' }));
+    await waitForOutput(seedWorker, /worker listo/);
+    await new Promise((r) => setTimeout(r, 1000)); // more than three liveness windows
+    const answer = await deployment.request('still-served');
+    expect(answer.stdout).toMatch(/^still-served W \S+-seed\n$/);
+    await stopApp(broker);
+    expect(broker.stdout).toMatch(/workers lost 0,/);
+  });
+
+  it('answers "overloaded" at once when the pending queue is full, and the client says so', async () => {
+    await deployment.startBroker(['--max-pending', '1']); // no worker: requests wait
+    const waiting = deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--request', 'first']));
+    await new Promise((r) => setTimeout(r, 500));
+    const turnedAway = await deployment.request('second');
+    expect(turnedAway.code).toBe(1);
+    expect(turnedAway.stderr.trim()).toBe('client: error: broker overloaded: its queue of pending requests is full');
+    const { id } = await deployment.startWorker(0);
+    expect(await waiting.exited).toBe(0);
+    expect(waiting.stdout).toBe(`first ${id}\n`);
+  });
+});
