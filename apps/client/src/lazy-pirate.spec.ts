@@ -1,0 +1,82 @@
+import { Router } from 'zeromq';
+import { OVERLOADED } from '@tsr/tsr';
+import { freePort } from '../../../tools/support/processes';
+import { LazyPirateClient, NoAnswerError, OverloadedError } from './lazy-pirate';
+
+/** A real ROUTER playing the broker: it records every request and answers as `answer` says. */
+async function fakeBroker(answer: (attempt: number, body: string) => Buffer | string | undefined) {
+  const port = await freePort();
+  const router = new Router({ linger: 0 });
+  await router.bind(`tcp://127.0.0.1:${port}`);
+  const seen: { id: string; body: string }[] = [];
+  void (async () => {
+    for await (const [id, , body] of router) {
+      seen.push({ id: id.toString(), body: body.toString() });
+      const reply = answer(seen.length, body.toString());
+      if (reply !== undefined) await router.send([id, '', reply]);
+    }
+  })().catch(() => undefined);
+  return { port, router, seen };
+}
+
+describe('LazyPirateClient', () => {
+  it('sends again on a fresh socket with a fresh routing id after a timeout', async () => {
+    const broker = await fakeBroker((attempt, body) => (attempt < 3 ? undefined : `${body} ok`));
+    const client = new LazyPirateClient('127.0.0.1', broker.port, 'C me', { timeoutMs: 150, retries: 5 });
+    try {
+      expect((await client.request('job')).toString()).toBe('job ok');
+      expect(client.retried).toBe(2);
+      expect(broker.seen).toEqual([
+        { id: 'C me', body: 'job' },
+        { id: 'C me#1', body: 'job' },
+        { id: 'C me#2', body: 'job' },
+      ]);
+    } finally {
+      client.close();
+      broker.router.close();
+    }
+  });
+
+  it('gives up after its retries with a clear error', async () => {
+    const broker = await fakeBroker(() => undefined);
+    const client = new LazyPirateClient('127.0.0.1', broker.port, 'C me', { timeoutMs: 50, retries: 2 });
+    try {
+      await expect(client.request('lost')).rejects.toThrow(new NoAnswerError(`no answer from tcp://127.0.0.1:${broker.port} after 3 attempt(s) of 50 ms`));
+      expect(broker.seen).toHaveLength(3);
+    } finally {
+      client.close();
+      broker.router.close();
+    }
+  });
+
+  it('reports an overloaded broker at once, without retrying', async () => {
+    const broker = await fakeBroker(() => OVERLOADED);
+    const client = new LazyPirateClient('127.0.0.1', broker.port, 'C me', { timeoutMs: 5000, retries: 3 });
+    try {
+      await expect(client.request('x')).rejects.toBeInstanceOf(OverloadedError);
+      expect(broker.seen).toHaveLength(1);
+    } finally {
+      client.close();
+      broker.router.close();
+    }
+  });
+
+  it('a late answer to an abandoned attempt never reaches the caller', async () => {
+    // Answers the first attempt too late (after the retry went out), then the second at once.
+    const port = await freePort();
+    const router = new Router({ linger: 0 });
+    await router.bind(`tcp://127.0.0.1:${port}`);
+    const client = new LazyPirateClient('127.0.0.1', port, 'C me', { timeoutMs: 100, retries: 1 });
+    try {
+      const reply = client.request('job');
+      const [first] = await router.receive();
+      const [second] = await router.receive();
+      await router.send([first, '', 'stale']);
+      await router.send([second, '', 'fresh']);
+      expect((await reply).toString()).toBe('fresh');
+    } finally {
+      client.close();
+      router.close();
+    }
+  });
+});

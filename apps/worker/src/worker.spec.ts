@@ -1,0 +1,67 @@
+import { Router } from 'zeromq';
+import { createTracer } from '@tsr/tsr';
+import { freePort } from '../../../tools/support/processes';
+import { Worker } from './worker';
+
+const text = (frames: Buffer[]) => frames.map((f) => f.toString());
+
+/** A real ROUTER playing the broker, and one worker connected to it. */
+async function setup(delayMs: number, heartbeatMs = 10_000, liveness = 3) {
+  const port = await freePort();
+  const broker = new Router({ linger: 0 });
+  await broker.bind(`tcp://127.0.0.1:${port}`);
+  const worker = new Worker({ brokerHost: '127.0.0.1', brokerPort: port, delayMs, identity: 'W test', heartbeatMs, liveness }, createTracer('worker', 'silent'));
+  worker.start();
+  return { broker, worker };
+}
+
+describe('Worker', () => {
+  let cleanup: () => void = () => undefined;
+  afterEach(() => cleanup());
+
+  it('announces itself with the seed ready frames carrying TSR/1 READY, then replies "<request> <id>" after its delay', async () => {
+    const { broker, worker } = await setup(150);
+    cleanup = () => (worker.close(), broker.close());
+    expect(text(await broker.receive())).toEqual(['W test', '', '', '', 'TSR/1 READY']);
+    const sent = Date.now();
+    await broker.send(['W test', '', 'C1', '', 'hello']);
+    expect(text(await broker.receive())).toEqual(['W test', '', 'C1', '', 'hello W test']);
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(140);
+  });
+
+  it('serves one request at a time, in order', async () => {
+    const { broker, worker } = await setup(100);
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    const sent = Date.now();
+    await broker.send(['W test', '', 'C1', '', 'one']);
+    await broker.send(['W test', '', 'C2', '', 'two']);
+    expect(text(await broker.receive())[4]).toBe('one W test');
+    expect(text(await broker.receive())[4]).toBe('two W test');
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(190);
+    expect(worker.served).toBe(2);
+  });
+
+  it('sends no heartbeat to a broker that sends none (a seed broker), and never reconnects', async () => {
+    const { broker, worker } = await setup(0, 20, 2);
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    const extra = await Promise.race([broker.receive().then(text), new Promise((r) => setTimeout(() => r('nothing'), 400))]);
+    expect(extra).toBe('nothing');
+    expect(worker.reconnects).toBe(0);
+  });
+
+  it('heartbeats back once the broker does, and reconnects with a new ready when the broker falls silent', async () => {
+    const { broker, worker } = await setup(0, 50, 3);
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+    expect(text(await broker.receive())).toEqual(['W test', '', '', '', 'TSR/1 HB']);
+    // Silence from now on: within a few liveness windows the worker starts over.
+    let frames: string[];
+    do frames = text(await broker.receive());
+    while (frames[4] === 'TSR/1 HB');
+    expect(frames).toEqual(['W test', '', '', '', 'TSR/1 READY']);
+    expect(worker.reconnects).toBe(1);
+  });
+});

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds one image from the repository root; this is what the Nx `image` targets run:
+#
+#   docker/build-image.sh base                  -> tsr-zmq:<version>, tsr-zmq:latest
+#   docker/build-image.sh broker|worker|client  -> tsr-<app>:<version>, tsr-<app>:latest
+#                                                  (needs dist/apps/<app>/main.js and tsr-zmq:<version>)
+#
+# <version> is package.json's. The build uses no network: FROM images must already be local.
+# For the base, NODE_IMAGE chooses the Node runtime:
+#   NODE_IMAGE=<image>   use that image (e.g. node:20-bookworm-slim, or any Debian/Ubuntu node image)
+#   unset (default)      node:20-bookworm-slim when it is already local (`docker pull` it once on a
+#                        machine with a registry; TSR_PULL_NODE=1 makes this script try the pull);
+#                        otherwise, on Linux, a local equivalent made from the host's node by
+#                        tools/docker/make-local-node-image.sh (no registry needed).
+set -euo pipefail
+
+target=${1:?usage: docker/build-image.sh base|broker|worker|client}
+cd "$(dirname "$0")/.."
+version=$(node -p "require('./package.json').version")
+upstream_node=node:20-bookworm-slim
+
+build() { # build <dockerfile> <name> [docker build args...]
+  local dockerfile=$1 name=$2
+  shift 2
+  local started=$SECONDS
+  # -q: one line (the image id) instead of the whole log; on failure the log is printed.
+  local log
+  if ! log=$(docker build -f "$dockerfile" --build-arg "VERSION=$version" -t "$name:$version" -t "$name:latest" "$@" . 2>&1); then
+    printf '%s\n' "$log" >&2
+    echo "build-image: docker build of $name failed" >&2
+    return 1
+  fi
+  printf '%s\n' "$log" | grep -E '^(prune-zeromq|Successfully built)' || true
+  echo "build-image: $name:$version and $name:latest ($(docker image inspect -f '{{.Size}}' "$name:$version" | awk '{printf "%.0f MB", $1/1e6}'), $((SECONDS - started)) s)"
+}
+
+case "$target" in
+  base)
+    node_image=${NODE_IMAGE:-}
+    if [ -z "$node_image" ]; then
+      if docker image inspect "$upstream_node" >/dev/null 2>&1; then
+        node_image=$upstream_node
+      elif [ "${TSR_PULL_NODE:-0}" = 1 ] && docker pull "$upstream_node"; then
+        node_image=$upstream_node
+      elif [ "$(uname -s)" = Linux ]; then
+        echo "build-image: $upstream_node is not local; using a Node image made from this host's node (docker pull $upstream_node, or TSR_PULL_NODE=1, to use upstream)"
+        node_image=$(tools/docker/make-local-node-image.sh)
+      else
+        node_image=$upstream_node # Docker Desktop and the like: let docker build pull it
+      fi
+    fi
+    echo "build-image: tsr-zmq FROM $node_image"
+    build docker/base/Dockerfile tsr-zmq --build-arg "NODE_IMAGE=$node_image"
+    # Untagged tsr images: the legacy builder's copy of the build stage, and images replaced by
+    # newer builds (the app images inherit the label). Run here, before the app builds start.
+    docker image prune -f --filter label=tsr.project=tsr >/dev/null
+    ;;
+  broker | worker | client)
+    if [ ! -f "dist/apps/$target/main.js" ]; then
+      echo "build-image: dist/apps/$target/main.js is missing: run nx run $target:build (nx run $target:image does)" >&2
+      exit 1
+    fi
+    build "docker/$target/Dockerfile" "tsr-$target" --build-arg "BASE_IMAGE=tsr-zmq:$version"
+    ;;
+  *)
+    echo "build-image: unknown image $target (base, broker, worker, client)" >&2
+    exit 2
+    ;;
+esac
