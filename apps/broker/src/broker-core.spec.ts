@@ -296,6 +296,19 @@ describe('BrokerCore', () => {
       expect([...core.heartbeatingWorkers()]).toEqual(['stranger']);
     });
 
+    it('a worker saying goodbye leaves the ready queue, and its request goes elsewhere at once', () => {
+      const { core, take } = setup();
+      for (const w of ['W1', 'W2', 'W3']) core.workerReady(w, 0, true);
+      core.clientRequest(b('C1'), b('a'), 1);
+      take();
+      core.workerGone('W2', 2); // idle
+      core.workerGone('W1', 3); // busy: C1's request moves to W3
+      expect(take()).toEqual(['W3 <- C1:a']);
+      expect(core.readyCount).toBe(0);
+      expect([...core.heartbeatingWorkers()]).toEqual(['W3']);
+      expect(core.stats).toMatchObject({ redispatched: 1, workerFailures: 0 });
+    });
+
     it('a worker that returns after being dropped is served again', () => {
       const { core, take } = setup({ livenessMs: 100 });
       core.workerReady('W1', 0, true);

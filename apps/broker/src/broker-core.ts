@@ -103,6 +103,14 @@ export class BrokerCore {
     if (this.heard.has(worker)) this.touch(worker, now);
   }
 
+  /** A worker says it is stopping: forget it, and its request (if any) goes to another worker now. */
+  workerGone(worker: string, now: number): void {
+    this.heard.delete(worker);
+    this.ready.delete(worker);
+    const task = this.working.get(worker);
+    if (task) this.failTask(worker, task, now, false);
+  }
+
   /** Workers to send a heartbeat to: those that announced they speak them. */
   heartbeatingWorkers(): IterableIterator<string> {
     return this.heard.keys();

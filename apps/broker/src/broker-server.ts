@@ -103,15 +103,21 @@ export class BrokerServer {
     if (msg.kind === 'malformed') return this.reject('backend', msg.reason);
     const worker = msg.worker.toString('latin1');
     this.trace.traza('backend_message', 'worker kind', [worker, msg.kind]);
-    if (msg.kind === 'ready') this.core.workerReady(worker, performance.now(), msg.heartbeats);
+    if (msg.kind === 'ready') {
+      this.core.workerReady(worker, performance.now(), msg.heartbeats);
+      if (msg.heartbeats) this.sendHeartbeat(worker); // tells the worker at once that we speak TSR/1
+    }
     else if (msg.kind === 'heartbeat') this.core.workerHeartbeat(worker, performance.now());
+    else if (msg.kind === 'goodbye') this.core.workerGone(worker, performance.now());
     else this.core.workerReply(worker, msg.client, msg.body, performance.now());
   }
 
   private sendHeartbeats(): void {
-    for (const worker of this.core.heartbeatingWorkers()) {
-      this.send(this.backend, toWorkerFrames(Buffer.from(worker, 'latin1'), EMPTY, HEARTBEAT), 'backend');
-    }
+    for (const worker of this.core.heartbeatingWorkers()) this.sendHeartbeat(worker);
+  }
+
+  private sendHeartbeat(worker: string): void {
+    this.send(this.backend, toWorkerFrames(Buffer.from(worker, 'latin1'), EMPTY, HEARTBEAT), 'backend');
   }
 
   /** Runs after every batch of messages: arms the one timer for the earliest deadline. */

@@ -8,7 +8,8 @@ const text = (frames: Buffer[]) => frames.map((f) => f.toString());
 /** A real ROUTER playing the broker, and one worker connected to it. */
 async function setup(delayMs: number, heartbeatMs = 10_000, liveness = 3) {
   const port = await freePort();
-  const broker = new Router({ linger: 0 });
+  // handover, as our broker: a reconnecting worker keeps its id and takes over from its old connection.
+  const broker = new Router({ linger: 0, handover: true });
   await broker.bind(`tcp://127.0.0.1:${port}`);
   const worker = new Worker({ brokerHost: '127.0.0.1', brokerPort: port, delayMs, identity: 'W test', heartbeatMs, liveness }, createTracer('worker', 'silent'));
   worker.start();
@@ -46,9 +47,13 @@ describe('Worker', () => {
     const { broker, worker } = await setup(0, 20, 2);
     cleanup = () => (worker.close(), broker.close());
     await broker.receive();
-    const extra = await Promise.race([broker.receive().then(text), new Promise((r) => setTimeout(() => r('nothing'), 400))]);
-    expect(extra).toBe('nothing');
+    const next = broker.receive().then(text);
+    const silence = (ms: number) => new Promise((r) => setTimeout(() => r('nothing'), ms));
+    expect(await Promise.race([next, silence(400)])).toBe('nothing');
     expect(worker.reconnects).toBe(0);
+    worker.close(); // and no goodbye either
+    expect(await Promise.race([next, silence(300)])).toBe('nothing');
+    cleanup = () => broker.close();
   });
 
   it('heartbeats back once the broker does, and reconnects with a new ready when the broker falls silent', async () => {
@@ -63,5 +68,18 @@ describe('Worker', () => {
     while (frames[4] === 'TSR/1 HB');
     expect(frames).toEqual(['W test', '', '', '', 'TSR/1 READY']);
     expect(worker.reconnects).toBe(1);
+  });
+
+  it('says goodbye when it stops, only to a broker that speaks heartbeats', async () => {
+    const { broker, worker } = await setup(0, 50, 3);
+    cleanup = () => broker.close();
+    await broker.receive();
+    await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+    await broker.receive(); // its heartbeat back
+    worker.close();
+    let frames: string[];
+    do frames = text(await broker.receive());
+    while (frames[4] === 'TSR/1 HB');
+    expect(frames).toEqual(['W test', '', '', '', 'TSR/1 BYE']);
   });
 });

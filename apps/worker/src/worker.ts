@@ -1,5 +1,6 @@
 import { Dealer } from 'zeromq';
 import {
+  GOODBYE,
   HEARTBEAT,
   READY_TSR,
   type Tracer,
@@ -56,8 +57,16 @@ export class Worker {
     this.ticker = setInterval(() => this.tick(), this.options.heartbeatMs);
   }
 
+  /**
+   * Stops. A broker that speaks TSR/1 is told, so it re-dispatches at once rather than at a
+   * deadline; the socket lingers just long enough to deliver that.
+   */
   close(): void {
     clearInterval(this.ticker);
+    if (this.brokerBeats) {
+      this.socket.linger = 200;
+      this.send(workerReadyFrames(GOODBYE));
+    }
     this.socket.close();
   }
 

@@ -35,6 +35,22 @@ describe('reliability beyond the seed (real processes)', () => {
     expect(broker.stdout).toMatch(/workers lost 1,/);
   });
 
+  it('a worker stopped with SIGTERM mid-task says goodbye: its request moves on at once', async () => {
+    // Deadline 60 s, liveness 30 s: only the goodbye can move the request within seconds.
+    const slowBeats = ['--heartbeat', '10000', '--liveness', '3'];
+    const broker = await deployment.startBroker([...slowBeats, '--answer-timeout', '60000']);
+    const leaving = await deployment.startWorker(30_000, { TSR_LOG: 'trace' }, slowBeats);
+    const pending = deployment.request('moved');
+    await waitForOutput(leaving.worker, /procesaPeticion/);
+    const spare = await deployment.startWorker(0, {}, slowBeats);
+    const stoppedAt = Date.now();
+    expect((await stopApp(leaving.worker)).code).toBe(0);
+    expect((await pending).stdout).toBe(`moved ${spare.id}\n`);
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+    await stopApp(broker);
+    expect(broker.stdout).toMatch(/redispatched 1, worker failures 0, late replies 0, workers lost 0/);
+  });
+
   it('a load that spans a broker restart completes with every request answered', async () => {
     const brokerArgs = [...FAST_BEATS, '--answer-timeout', '1000'];
     let broker = await deployment.startBroker(brokerArgs);

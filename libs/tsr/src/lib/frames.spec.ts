@@ -1,5 +1,6 @@
 import {
   EMPTY,
+  GOODBYE,
   HEARTBEAT,
   READY_TSR,
   isTsrControl,
@@ -104,6 +105,8 @@ describe('parseWorkerMessage (backend input)', () => {
   it('TSR/1 READY announces a heartbeating worker; TSR/1 HB is a heartbeat', () => {
     expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, READY_TSR])).toEqual({ kind: 'ready', worker: W, heartbeats: true });
     expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, HEARTBEAT])).toEqual({ kind: 'heartbeat', worker: W });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, GOODBYE])).toEqual({ kind: 'goodbye', worker: W });
+    expect(GOODBYE.toString()).toBe('TSR/1 BYE');
     expect(READY_TSR.toString()).toBe('TSR/1 READY');
     expect(HEARTBEAT.toString()).toBe('TSR/1 HB');
   });

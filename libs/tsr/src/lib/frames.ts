@@ -11,7 +11,8 @@
  * Extension (TSR/1), invisible to seed-style peers: a message whose client frame is empty is a
  * control message, and its body says which. The seed's ready has an empty body; ours says
  * `TSR/1 READY`, which a seed broker takes as a plain ready. Only a broker that understood it
- * sends `TSR/1 HB` heartbeats, and only a worker that received one sends them back.
+ * sends `TSR/1 HB` heartbeats, and only a worker that received one sends them back (and a
+ * `TSR/1 BYE` when it stops).
  * See docs/protocol.md.
  */
 
@@ -29,6 +30,8 @@ export const PROTOCOL = 'TSR/1';
 export const READY_TSR = Buffer.from(`${PROTOCOL} READY`);
 /** Body of a heartbeat, broker -> worker and worker -> broker. */
 export const HEARTBEAT = Buffer.from(`${PROTOCOL} HB`);
+/** Body a stopping worker sends, so the broker moves its request on at once. */
+export const GOODBYE = Buffer.from(`${PROTOCOL} BYE`);
 /** Reply body the broker sends a client when its pending queue is full. */
 export const OVERLOADED = Buffer.from(`${PROTOCOL} ERR overloaded`);
 const TSR_PREFIX = Buffer.from(`${PROTOCOL} `);
@@ -37,6 +40,7 @@ export type WorkerMessage =
   /** `heartbeats`: false for a seed worker (its ready body is '', or anything not TSR/1). */
   | { kind: 'ready'; worker: Buffer; heartbeats: boolean }
   | { kind: 'heartbeat'; worker: Buffer }
+  | { kind: 'goodbye'; worker: Buffer }
   | { kind: 'reply'; worker: Buffer; client: Buffer; body: Buffer };
 
 /** A message that breaks the protocol, with the reason for the trace. */
@@ -64,6 +68,7 @@ export function parseWorkerMessage(frames: Frames): WorkerMessage | Malformed {
   if (!isTsrControl(body)) return { kind: 'ready', worker, heartbeats: false };
   if (body.equals(READY_TSR)) return { kind: 'ready', worker, heartbeats: true };
   if (body.equals(HEARTBEAT)) return { kind: 'heartbeat', worker };
+  if (body.equals(GOODBYE)) return { kind: 'goodbye', worker };
   return malformed(`unknown command ${JSON.stringify(body.subarray(0, 40).toString('latin1'))}`);
 }
 

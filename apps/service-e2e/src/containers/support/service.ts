@@ -47,11 +47,21 @@ export class ContainerDeployment {
 
   constructor(readonly suite: string) {}
 
-  /** The private network (testcontainers' `Network`, plus our cleanup labels). */
-  async start(): Promise<void> {
+  /**
+   * The private network (testcontainers' `Network`, plus our cleanup labels). `internal`: no route
+   * out of it (no published ports either), and Docker's DNS cannot forward a name it does not know
+   * (e.g. `bro` while no broker runs) to the host's resolvers: nothing leaves the network.
+   */
+  async start(options: { internal?: boolean } = {}): Promise<void> {
     const client = await getContainerRuntimeClient();
     const name = `tsr-e2e-${this.suite}-${owner()}-${randomBytes(3).toString('hex')}`;
-    const network = await client.network.create({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labelsFor(this.suite) });
+    const network = await client.network.create({
+      Name: name,
+      Driver: 'bridge',
+      CheckDuplicate: true,
+      Internal: options.internal ?? false,
+      Labels: labelsFor(this.suite),
+    });
     this.network = new StartedNetwork(client, name, network);
   }
 

@@ -1,0 +1,145 @@
+// Helpers of the chaos suite: a seeded random source, the broker's summary line, the client's
+// load summary, and an exactly-once check over the broker's trace of every incarnation.
+
+/** mulberry32: a small seeded PRNG, so a chaos schedule can be replayed from its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The seed of a run: `CHAOS_SEED` to replay one, else a fresh one. */
+export function chaosSeed(env: NodeJS.ProcessEnv = process.env): number {
+  const wanted = env['CHAOS_SEED'];
+  if (wanted !== undefined && wanted !== '') {
+    const n = Number(wanted);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`CHAOS_SEED must be an integer in 0..2^32-1, not ${JSON.stringify(wanted)}`);
+    return n;
+  }
+  return Math.floor(Math.random() * 0x100000000) >>> 0;
+}
+
+/** The counters a broker prints when it stops. */
+export interface BrokerSummary {
+  requests: number;
+  replies: number;
+  dispatched: number;
+  redispatched: number;
+  workerFailures: number;
+  lateReplies: number;
+  workersLost: number;
+  rejected: number;
+  malformedFrontend: number;
+  malformedBackend: number;
+}
+
+const SUMMARY =
+  /\[broker\] requests (\d+), replies (\d+), dispatched (\d+), redispatched (\d+), worker failures (\d+), late replies (\d+), workers lost (\d+), rejected (\d+), malformed frontend (\d+) backend (\d+)/;
+
+/** The summary line in a broker's log (the last one: a restarted container logs one per run). */
+export function brokerSummary(log: string): BrokerSummary | undefined {
+  const lines = log.split('\n').filter((l) => SUMMARY.test(l));
+  const m = lines.length ? SUMMARY.exec(lines[lines.length - 1]) : null;
+  if (!m) return undefined;
+  const [requests, replies, dispatched, redispatched, workerFailures, lateReplies, workersLost, rejected, malformedFrontend, malformedBackend] = m.slice(1).map(Number);
+  return { requests, replies, dispatched, redispatched, workerFailures, lateReplies, workersLost, rejected, malformedFrontend, malformedBackend };
+}
+
+export function sumSummaries(all: readonly BrokerSummary[]): BrokerSummary {
+  const total = brokerSummary('[broker] requests 0, replies 0, dispatched 0, redispatched 0, worker failures 0, late replies 0, workers lost 0, rejected 0, malformed frontend 0 backend 0') as BrokerSummary;
+  for (const s of all) for (const k of Object.keys(total) as (keyof BrokerSummary)[]) total[k] += s[k];
+  return total;
+}
+
+/** The client's `--json` load summary. */
+export interface LoadSummary {
+  requests: number;
+  answered: number;
+  errors: number;
+  retried: number;
+  seconds: number;
+  requestsPerSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export function loadSummary(output: string): LoadSummary | undefined {
+  const line = output
+    .split('\n')
+    .map((l) => l.trim())
+    .reverse()
+    .find((l) => l.startsWith('{'));
+  try {
+    return line ? (JSON.parse(line) as LoadSummary) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const FRONTEND = /^\[broker\] frontend_message: client="([^"]*)" request="([^"]*)"$/;
+const REPLY = /^\[broker\] reply: client="([^"]*)" reply="([^"]*)"$/;
+
+export interface ExactlyOnceReport {
+  /** Requests the brokers received, replies they forwarded (all incarnations). */
+  requests: number;
+  replies: number;
+  /** Client routing ids seen (one per REQ socket: a Lazy Pirate retry opens a new one). */
+  routingIds: number;
+  /** Everything that breaks "one answer per request, the right one": empty when all is well. */
+  violations: string[];
+}
+
+/**
+ * Checks, from the broker's trace (`TSR_LOG=trace`) of each incarnation in the order they ran,
+ * that no client socket was ever sent two answers for one request, nor anyone else's answer.
+ *
+ * A REQ socket sends its next request only after it has its answer, and matches an answer to a
+ * request by nothing but order: a second reply to one request, arriving after the socket sent its
+ * next one, would be taken for the answer to that next one. So, per client routing id, along the
+ * brokers' logs: at most one reply after each request and before the next, none before the first.
+ * `owner(routingId)` gives the request text its client sends, so a reply can be checked to be the
+ * answer to it (`<request> W <worker id>`).
+ */
+export function checkExactlyOnce(brokerLogs: readonly string[], owner: (routingId: string) => string | undefined): ExactlyOnceReport {
+  const repliesSinceRequest = new Map<string, number>();
+  const report: ExactlyOnceReport = { requests: 0, replies: 0, routingIds: 0, violations: [] };
+  const violation = (text: string) => {
+    if (report.violations.length < 20) report.violations.push(text);
+    else if (report.violations.length === 20) report.violations.push('…');
+  };
+  brokerLogs.forEach((log, incarnation) => {
+    for (const line of log.split('\n')) {
+      const request = FRONTEND.exec(line);
+      if (request) {
+        const [, client, body] = request;
+        report.requests++;
+        if (!repliesSinceRequest.has(client)) report.routingIds++;
+        repliesSinceRequest.set(client, 0);
+        const expected = owner(client);
+        if (expected === undefined) violation(`broker #${incarnation + 1}: request from an unknown client ${client}`);
+        else if (body !== expected) violation(`broker #${incarnation + 1}: ${client} sent ${JSON.stringify(body)}, its client sends ${JSON.stringify(expected)}`);
+        continue;
+      }
+      const reply = REPLY.exec(line);
+      if (!reply) continue;
+      const [, client, body] = reply;
+      report.replies++;
+      const expected = owner(client);
+      if (expected === undefined || !new RegExp(`^${expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} W \\S+$`).test(body)) {
+        violation(`broker #${incarnation + 1}: reply ${JSON.stringify(body)} sent to ${client}, whose client sends ${JSON.stringify(expected)}`);
+      }
+      const since = repliesSinceRequest.get(client);
+      if (since === undefined) violation(`broker #${incarnation + 1}: reply ${JSON.stringify(body)} sent to ${client} before any request of it`);
+      else if (since >= 1) violation(`broker #${incarnation + 1}: a second reply (${JSON.stringify(body)}) to one request of ${client}`);
+      repliesSinceRequest.set(client, (since ?? 0) + 1);
+    }
+  });
+  return report;
+}
