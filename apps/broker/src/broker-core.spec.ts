@@ -16,6 +16,8 @@ function setup(options: Partial<BrokerCoreOptions> = {}) {
 }
 
 const b = (s: string) => Buffer.from(s);
+/** A worker that speaks heartbeats, one request at a time. */
+const HB = { heartbeats: true, credit: 1 };
 
 describe('BrokerCore', () => {
   it('sends a request to a ready worker at once and the reply back to its client', () => {
@@ -223,7 +225,7 @@ describe('BrokerCore', () => {
       const { core } = setup({ answerTimeoutMs: 10, livenessMs: 30, failedMemory: 50 });
       let now = 0;
       for (let i = 0; i < 10_000; i++) {
-        core.workerReady(`W${i}`, now, i % 2 === 0);
+        core.workerReady(`W${i}`, now, { heartbeats: i % 2 === 0, credit: 1 });
         core.clientRequest(b('C'), b('x'), now);
         if (i % 3 === 0) core.workerReply(`W${i}`, b('C'), b('ok'), now + 1);
         now += 5;
@@ -239,8 +241,8 @@ describe('BrokerCore', () => {
   describe('heartbeats (liveness)', () => {
     it('drops a silent idle heartbeating worker from the ready queue after the liveness window', () => {
       const { core, take } = setup({ livenessMs: 300 });
-      core.workerReady('W1', 0, true);
-      core.workerReady('W2', 0, true);
+      core.workerReady('W1', 0, HB);
+      core.workerReady('W2', 0, HB);
       core.workerHeartbeat('W2', 250);
       expect(core.nextDeadline()).toBe(300);
       core.expire(299);
@@ -264,7 +266,7 @@ describe('BrokerCore', () => {
 
     it('any message from a worker counts as a sign of life', () => {
       const { core } = setup({ livenessMs: 300, answerTimeoutMs: 10_000 });
-      core.workerReady('W1', 0, true);
+      core.workerReady('W1', 0, HB);
       core.clientRequest(b('C1'), b('a'), 200);
       core.workerReply('W1', b('C1'), b('A'), 400);
       core.expire(650);
@@ -275,7 +277,7 @@ describe('BrokerCore', () => {
 
     it('re-dispatches the request of a busy worker that falls silent before its answer deadline', () => {
       const { core, take } = setup({ livenessMs: 300, answerTimeoutMs: 10_000 });
-      core.workerReady('W1', 0, true);
+      core.workerReady('W1', 0, HB);
       core.workerReady('W2', 0);
       core.clientRequest(b('C1'), b('a'), 10);
       expect(take()).toEqual(['W1 <- C1:a']);
@@ -292,13 +294,13 @@ describe('BrokerCore', () => {
       core.workerHeartbeat('stranger', 0);
       expect(core.readyCount).toBe(0);
       expect([...core.heartbeatingWorkers()]).toEqual([]);
-      core.workerReady('stranger', 1, true);
+      core.workerReady('stranger', 1, HB);
       expect([...core.heartbeatingWorkers()]).toEqual(['stranger']);
     });
 
     it('a worker saying goodbye leaves the ready queue, and its request goes elsewhere at once', () => {
       const { core, take } = setup();
-      for (const w of ['W1', 'W2', 'W3']) core.workerReady(w, 0, true);
+      for (const w of ['W1', 'W2', 'W3']) core.workerReady(w, 0, HB);
       core.clientRequest(b('C1'), b('a'), 1);
       take();
       core.workerGone('W2', 2); // idle
@@ -311,12 +313,91 @@ describe('BrokerCore', () => {
 
     it('a worker that returns after being dropped is served again', () => {
       const { core, take } = setup({ livenessMs: 100 });
-      core.workerReady('W1', 0, true);
+      core.workerReady('W1', 0, HB);
       core.expire(100);
       expect(core.readyCount).toBe(0);
-      core.workerReady('W1', 500, true);
+      core.workerReady('W1', 500, HB);
       core.clientRequest(b('C1'), b('a'), 501);
       expect(take()).toEqual(['W1 <- C1:a']);
+    });
+  });
+
+  describe('credit: workers that hold several requests', () => {
+    const CREDIT3 = { heartbeats: true, credit: 3 };
+
+    it('sends a worker up to its credit, round robin between workers with credit left', () => {
+      const { core, take } = setup();
+      core.workerReady('A', 0, CREDIT3);
+      core.workerReady('B', 0, CREDIT3);
+      for (let i = 1; i <= 7; i++) core.clientRequest(b(`C${i}`), b('x'), 1);
+      expect(take()).toEqual(['A <- C1:x', 'B <- C2:x', 'A <- C3:x', 'B <- C4:x', 'A <- C5:x', 'B <- C6:x']);
+      expect(core.pendingCount).toBe(1);
+      expect(core.readyCount).toBe(0);
+      core.workerReply('B', b('C2'), b('y'), 2); // a free slot takes the waiting request at once
+      expect(take()).toEqual(['C2 <- y', 'B <- C7:x']);
+      core.workerReply('A', b('C1'), b('y'), 3);
+      expect(take()).toEqual(['C1 <- y']);
+      expect(core.readyCount).toBe(1);
+    });
+
+    it('restarts the deadline on each reply: a worker fails only when it makes no progress', () => {
+      const { core, take } = setup({ answerTimeoutMs: 100 });
+      core.workerReady('A', 0, CREDIT3);
+      core.clientRequest(b('C1'), b('1'), 0);
+      core.clientRequest(b('C2'), b('2'), 10);
+      expect(core.nextDeadline()).toBe(100);
+      core.workerReply('A', b('C1'), b('r1'), 90);
+      expect(core.nextDeadline()).toBe(190);
+      core.expire(150);
+      expect(core.isFailed('A')).toBe(false);
+      core.workerReply('A', b('C2'), b('r2'), 180);
+      expect(take()).toEqual(['A <- C1:1', 'A <- C2:2', 'C1 <- r1', 'C2 <- r2']);
+      expect(core.nextDeadline()).toBe(180 + 3000); // no request held: only the liveness window is left
+    });
+
+    it('a failed worker\'s requests all go elsewhere in order, ahead of the queue; its late replies are all dropped before it rejoins', () => {
+      const { core, take } = setup({ answerTimeoutMs: 100 });
+      core.workerReady('A', 0, CREDIT3);
+      for (const c of ['C1', 'C2', 'C3', 'C4']) core.clientRequest(b(c), b('x'), 0);
+      take();
+      core.expire(100);
+      expect(core.stats).toMatchObject({ workerFailures: 1, redispatched: 3 });
+      core.workerReady('B', 110);
+      expect(take()).toEqual(['B <- C1:x']);
+      core.workerReply('A', b('C1'), b('late1'), 120);
+      core.workerReply('A', b('C2'), b('late2'), 121);
+      expect(core.isFailed('A')).toBe(true);
+      core.workerReply('A', b('C3'), b('late3'), 122); // the last late reply: A rejoins with its credit
+      expect(take()).toEqual(['A <- C2:x', 'A <- C3:x', 'A <- C4:x']);
+      expect(core.stats.lateReplies).toBe(3);
+      expect(core.stats.replies).toBe(0);
+    });
+
+    it('matches a reply to the request of the same client, wherever it is in the worker\'s queue', () => {
+      const { core, take } = setup();
+      core.workerReady('A', 0, CREDIT3);
+      core.clientRequest(b('C1'), b('1'), 0);
+      core.clientRequest(b('C2'), b('2'), 0);
+      take();
+      core.workerReply('A', b('C2'), b('r2'), 1);
+      core.workerReply('A', b('C9'), b('stale'), 2); // none of its requests: forwarded, nothing changes
+      expect(take()).toEqual(['C2 <- r2', 'C9 <- stale']);
+      expect(core.busyCount).toBe(1);
+      core.workerReply('A', b('C1'), b('r1'), 3);
+      expect(core.busyCount).toBe(0);
+    });
+
+    it('a worker that restarts under the same id with requests in hand has them re-dispatched', () => {
+      const { core, take } = setup();
+      core.workerReady('A', 0, CREDIT3);
+      core.workerReady('B', 0);
+      core.clientRequest(b('C1'), b('1'), 0); // A
+      core.clientRequest(b('C2'), b('2'), 0); // B
+      core.clientRequest(b('C3'), b('3'), 0); // A
+      take();
+      core.workerReady('A', 5, CREDIT3);
+      expect(take()).toEqual(['A <- C1:1', 'A <- C3:3']);
+      expect(core.stats).toMatchObject({ redispatched: 2, workerFailures: 0 });
     });
   });
 });

@@ -35,6 +35,7 @@ export class BrokerServer {
   readonly backend: Router;
   readonly core: BrokerCore;
   malformed = { frontend: 0, backend: 0 };
+  private readonly tracing: boolean;
   private timer: NodeJS.Timeout | undefined;
   private heartbeats: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -43,21 +44,22 @@ export class BrokerServer {
     private readonly options: BrokerServerOptions,
     private readonly trace: Tracer,
   ) {
+    this.tracing = trace.tracing;
     const common = { sendTimeout: 0, linger: 0, maxMessageSize: options.maxMessageBytes };
     this.frontend = new Router(common);
     this.backend = new Router({ ...common, handover: true });
     this.core = new BrokerCore(
       {
         toWorker: (worker, client, body) => {
-          this.trace.traza('new_task', 'worker client request', [worker, client, body]);
+          if (this.tracing) this.trace.traza('new_task', 'worker client request', [worker, client, body]);
           this.send(this.backend, toWorkerFrames(Buffer.from(worker, 'latin1'), client, body), 'backend');
         },
         toClient: (client, body) => {
-          this.trace.traza('reply', 'client reply', [client, body]);
+          if (this.tracing) this.trace.traza('reply', 'client reply', [client, body]);
           this.send(this.frontend, toClientFrames(client, body), 'frontend');
         },
         overloaded: (client) => {
-          this.trace.traza('overloaded', 'client', [client]);
+          if (this.tracing) this.trace.traza('overloaded', 'client', [client]);
           this.send(this.frontend, toClientFrames(client, OVERLOADED), 'frontend');
         },
       },
@@ -94,7 +96,7 @@ export class BrokerServer {
   private onFrontend(frames: Frames): void {
     const msg = parseClientRequest(frames);
     if ('kind' in msg) return this.reject('frontend', msg.reason);
-    this.trace.traza('frontend_message', 'client request', [msg.client, msg.body]);
+    if (this.tracing) this.trace.traza('frontend_message', 'client request', [msg.client, msg.body]);
     this.core.clientRequest(msg.client, msg.body, performance.now());
   }
 
@@ -102,9 +104,9 @@ export class BrokerServer {
     const msg = parseWorkerMessage(frames);
     if (msg.kind === 'malformed') return this.reject('backend', msg.reason);
     const worker = msg.worker.toString('latin1');
-    this.trace.traza('backend_message', 'worker kind', [worker, msg.kind]);
+    if (this.tracing) this.trace.traza('backend_message', 'worker kind', [worker, msg.kind]);
     if (msg.kind === 'ready') {
-      this.core.workerReady(worker, performance.now(), msg.heartbeats);
+      this.core.workerReady(worker, performance.now(), msg);
       if (msg.heartbeats) this.sendHeartbeat(worker); // tells the worker at once that we speak TSR/1
     }
     else if (msg.kind === 'heartbeat') this.core.workerHeartbeat(worker, performance.now());
@@ -150,6 +152,6 @@ export class BrokerServer {
 
   private reject(side: 'frontend' | 'backend', reason: string): void {
     this.malformed[side]++;
-    this.trace.traza('malformed', 'side reason', [side, reason]);
+    if (this.tracing) this.trace.traza('malformed', 'side reason', [side, reason]);
   }
 }

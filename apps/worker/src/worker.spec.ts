@@ -11,7 +11,7 @@ async function setup(delayMs: number, heartbeatMs = 10_000, liveness = 3) {
   // handover, as our broker: a reconnecting worker keeps its id and takes over from its old connection.
   const broker = new Router({ linger: 0, handover: true });
   await broker.bind(`tcp://127.0.0.1:${port}`);
-  const worker = new Worker({ brokerHost: '127.0.0.1', brokerPort: port, delayMs, identity: 'W test', heartbeatMs, liveness }, createTracer('worker', 'silent'));
+  const worker = new Worker({ brokerHost: '127.0.0.1', brokerPort: port, delayMs, identity: 'W test', heartbeatMs, liveness, credit: 1 }, createTracer('worker', 'silent'));
   worker.start();
   return { broker, worker };
 }

@@ -2,10 +2,10 @@ import { Dealer } from 'zeromq';
 import {
   GOODBYE,
   HEARTBEAT,
-  READY_TSR,
   type Tracer,
   connectEndpoint,
   parseWorkerRequest,
+  readyBody,
   workerReadyFrames,
   workerReplyFrames,
 } from '@tsr/tsr';
@@ -20,6 +20,8 @@ export interface WorkerOptions {
   heartbeatMs: number;
   /** Heartbeat intervals of broker silence after which the worker reconnects. */
   liveness: number;
+  /** Requests it asks a TSR/1 broker to send ahead (queued here, served in order); seed: 1. */
+  credit: number;
 }
 
 interface Request {
@@ -85,7 +87,7 @@ export class Worker {
     });
     const address = connectEndpoint(this.socket, this.options.brokerHost, this.options.brokerPort);
     this.brokerBeats = false;
-    this.send(workerReadyFrames(READY_TSR));
+    this.send(workerReadyFrames(readyBody(this.options.credit)));
     void this.receive(this.socket);
     return address;
   }

@@ -51,6 +51,19 @@ describe('reliability beyond the seed (real processes)', () => {
     expect(broker.stdout).toMatch(/redispatched 1, worker failures 0, late replies 0, workers lost 0/);
   });
 
+  it('a worker holding several requests (credit 4) killed with SIGKILL: every one is answered elsewhere', async () => {
+    const broker = await deployment.startBroker(['--answer-timeout', '1000']);
+    const doomed = await deployment.startWorker(60_000, { TSR_LOG: 'trace' }, ['--credit', '4']);
+    const pending = [1, 2, 3, 4].map((i) => deployment.request(`held-${i}`));
+    await waitForOutput(doomed.worker, /procesaPeticion/); // the first is being served, the rest wait in its queue
+    const spare = await deployment.startWorker(0);
+    await stopApp(doomed.worker, 'SIGKILL');
+    const answers = await Promise.all(pending);
+    expect(answers.map((a) => a.stdout)).toEqual([1, 2, 3, 4].map((i) => `held-${i} ${spare.id}\n`));
+    await stopApp(broker);
+    expect(broker.stdout).toMatch(/dispatched 8, redispatched 4, worker failures 1/);
+  });
+
   it('a load that spans a broker restart completes with every request answered', async () => {
     const brokerArgs = [...FAST_BEATS, '--answer-timeout', '1000'];
     let broker = await deployment.startBroker(brokerArgs);

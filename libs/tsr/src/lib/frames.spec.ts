@@ -4,6 +4,7 @@ import {
   HEARTBEAT,
   READY_TSR,
   isTsrControl,
+  readyBody,
   type Frames,
   parseClientRequest,
   parseWorkerMessage,
@@ -95,20 +96,29 @@ describe('parseWorkerMessage (backend input)', () => {
   });
 
   it('ready: an empty clientId, the seed\'s [workerId, "", "", "", ""]', () => {
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, EMPTY])).toEqual({ kind: 'ready', worker: W, heartbeats: false });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, EMPTY])).toEqual({ kind: 'ready', worker: W, heartbeats: false, credit: 1 });
   });
 
   it('a ready with a free-text body is a seed ready, as a seed broker would take it', () => {
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b('caps')])).toEqual({ kind: 'ready', worker: W, heartbeats: false });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b('caps')])).toEqual({ kind: 'ready', worker: W, heartbeats: false, credit: 1 });
   });
 
   it('TSR/1 READY announces a heartbeating worker; TSR/1 HB is a heartbeat', () => {
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, READY_TSR])).toEqual({ kind: 'ready', worker: W, heartbeats: true });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, READY_TSR])).toEqual({ kind: 'ready', worker: W, heartbeats: true, credit: 1 });
     expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, HEARTBEAT])).toEqual({ kind: 'heartbeat', worker: W });
     expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, GOODBYE])).toEqual({ kind: 'goodbye', worker: W });
     expect(GOODBYE.toString()).toBe('TSR/1 BYE');
     expect(READY_TSR.toString()).toBe('TSR/1 READY');
     expect(HEARTBEAT.toString()).toBe('TSR/1 HB');
+  });
+
+  it('TSR/1 READY credit=N announces a worker that holds up to N requests (1-1000)', () => {
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, readyBody(8)])).toEqual({ kind: 'ready', worker: W, heartbeats: true, credit: 8 });
+    expect(readyBody(8).toString()).toBe('TSR/1 READY credit=8');
+    expect(readyBody(1)).toEqual(READY_TSR);
+    for (const bad of ['TSR/1 READY credit=0', 'TSR/1 READY credit=1001', 'TSR/1 READY credit=x', 'TSR/1 READY credit=08', 'TSR/1 READY  credit=2']) {
+      expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b(bad)])).toMatchObject({ kind: 'malformed' });
+    }
   });
 
   it('an unknown TSR/1 command is malformed, not a ready', () => {
@@ -176,7 +186,7 @@ describe('round trips (what each side sends is what the other side parses)', () 
   it('DEALER worker ready -> backend sees the seed\'s ready', () => {
     const atBackend = routerReceives(W, workerReadyFrames());
     expect(text(atBackend)).toEqual([W.toString(), '', '', '', '']);
-    expect(parseWorkerMessage(atBackend)).toEqual({ kind: 'ready', worker: W, heartbeats: false });
+    expect(parseWorkerMessage(atBackend)).toEqual({ kind: 'ready', worker: W, heartbeats: false, credit: 1 });
   });
 
   it('DEALER worker reply -> backend -> frontend -> client', () => {

@@ -28,6 +28,11 @@ export interface ClientRequest {
 export const PROTOCOL = 'TSR/1';
 /** Body of our workers' ready: announces that the worker speaks heartbeats. */
 export const READY_TSR = Buffer.from(`${PROTOCOL} READY`);
+/** Most requests a worker may ask to hold at once. */
+export const MAX_CREDIT = 1000;
+/** Our ready, with the number of requests the worker will hold at once when more than one. */
+export const readyBody = (credit = 1): Buffer => (credit === 1 ? READY_TSR : Buffer.from(`${PROTOCOL} READY credit=${credit}`));
+const READY_WITH_CREDIT = /^TSR\/1 READY credit=([1-9]\d{0,3})$/;
 /** Body of a heartbeat, broker -> worker and worker -> broker. */
 export const HEARTBEAT = Buffer.from(`${PROTOCOL} HB`);
 /** Body a stopping worker sends, so the broker moves its request on at once. */
@@ -37,8 +42,11 @@ export const OVERLOADED = Buffer.from(`${PROTOCOL} ERR overloaded`);
 const TSR_PREFIX = Buffer.from(`${PROTOCOL} `);
 
 export type WorkerMessage =
-  /** `heartbeats`: false for a seed worker (its ready body is '', or anything not TSR/1). */
-  | { kind: 'ready'; worker: Buffer; heartbeats: boolean }
+  /**
+   * `heartbeats`: false for a seed worker (its ready body is '', or anything not TSR/1);
+   * `credit`: requests it may hold at once (1 for a seed worker).
+   */
+  | { kind: 'ready'; worker: Buffer; heartbeats: boolean; credit: number }
   | { kind: 'heartbeat'; worker: Buffer }
   | { kind: 'goodbye'; worker: Buffer }
   | { kind: 'reply'; worker: Buffer; client: Buffer; body: Buffer };
@@ -65,10 +73,12 @@ export function parseWorkerMessage(frames: Frames): WorkerMessage | Malformed {
   const [worker, d1, client, d2, body] = frames;
   if (d1.length !== 0 || d2.length !== 0) return malformed('worker message lacks an empty delimiter');
   if (client.length > 0) return { kind: 'reply', worker, client, body };
-  if (!isTsrControl(body)) return { kind: 'ready', worker, heartbeats: false };
-  if (body.equals(READY_TSR)) return { kind: 'ready', worker, heartbeats: true };
+  if (!isTsrControl(body)) return { kind: 'ready', worker, heartbeats: false, credit: 1 };
+  if (body.equals(READY_TSR)) return { kind: 'ready', worker, heartbeats: true, credit: 1 };
   if (body.equals(HEARTBEAT)) return { kind: 'heartbeat', worker };
   if (body.equals(GOODBYE)) return { kind: 'goodbye', worker };
+  const credit = Number(READY_WITH_CREDIT.exec(body.toString('latin1'))?.[1]);
+  if (credit <= MAX_CREDIT) return { kind: 'ready', worker, heartbeats: true, credit };
   return malformed(`unknown command ${JSON.stringify(body.subarray(0, 40).toString('latin1'))}`);
 }
 

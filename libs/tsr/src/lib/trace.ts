@@ -4,6 +4,8 @@ export type Level = (typeof levels)[number];
 
 export interface Tracer {
   readonly level: Level;
+  /** True when `traza` prints: hot paths test it before building the values to trace. */
+  readonly tracing: boolean;
   /** The seed's `traza(step, 'name1 name2', [v1, v2])`: which step ran, with which values. */
   traza(step: string, names: string, values: readonly unknown[]): void;
   info(message: string): void;
@@ -34,20 +36,22 @@ export function createTracer(
   out: Sink = (l) => process.stdout.write(l + '\n'),
   err: Sink = (l) => process.stderr.write(l + '\n'),
 ): Tracer {
+  // Decided once: these are read on every message.
   const rank = levels.indexOf(level);
-  const enabled = (l: Level) => levels.indexOf(l) <= rank;
+  const [errors, infos, tracing] = [rank >= 1, rank >= 2, rank >= 3];
   return {
     level,
+    tracing,
     traza(step, names, values) {
-      if (!enabled('trace')) return;
+      if (!tracing) return;
       const pairs = names.split(/\s+/).map((n, i) => `${n}=${show(values[i])}`);
       out(`[${component}] ${step}: ${pairs.join(' ')}`);
     },
     info(message) {
-      if (enabled('info')) out(`[${component}] ${message}`);
+      if (infos) out(`[${component}] ${message}`);
     },
     error(message) {
-      if (enabled('error')) err(`[${component}] error: ${message}`);
+      if (errors) err(`[${component}] error: ${message}`);
     },
   };
 }

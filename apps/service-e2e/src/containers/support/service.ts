@@ -20,6 +20,17 @@ export class TsrContainer extends GenericContainer {
     this.hostConfig.PortBindings = { ...this.hostConfig.PortBindings, [`${port}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '0' }] };
     return this;
   }
+
+  /**
+   * On `network` only, known there also as `aliases`, from its creation. (testcontainers'
+   * `withNetworkAliases` creates the container on Docker's default bridge, then connects it to the
+   * network with the aliases: the container ends up on both.)
+   */
+  withOnlyNetwork(network: StartedNetwork, ...aliases: string[]): this {
+    this.withNetwork(network);
+    this.createOpts.NetworkingConfig = { EndpointsConfig: { [network.getName()]: { Aliases: aliases } } };
+    return this;
+  }
 }
 
 export interface Worker {
@@ -44,6 +55,8 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export class ContainerDeployment {
   network!: StartedNetwork;
   broker!: StartedTestContainer;
+  /** The network has no way out: its containers are on it alone (see `start`). */
+  private internal = false;
 
   constructor(readonly suite: string) {}
 
@@ -62,6 +75,7 @@ export class ContainerDeployment {
       Internal: options.internal ?? false,
       Labels: labelsFor(this.suite),
     });
+    this.internal = options.internal ?? false;
     this.network = new StartedNetwork(client, name, network);
   }
 
@@ -76,9 +90,11 @@ export class ContainerDeployment {
 
   /** The broker at `bro:9998` (frontend) / `bro:9999` (backend), tracing every protocol step. */
   async startBroker(env: Record<string, string> = {}, publishFrontend = false): Promise<StartedTestContainer> {
-    const c = this.container('broker')
-      .withNetworkAliases('bro')
-      .withEnvironment({ TSR_LOG: 'trace', ...env })
+    const c = this.container('broker');
+    // On an internal network the broker must not be on the default bridge as well.
+    if (this.internal) c.withOnlyNetwork(this.network, 'bro');
+    else c.withNetworkAliases('bro');
+    c.withEnvironment({ TSR_LOG: 'trace', ...env })
       .withWaitStrategy(Wait.forLogMessage(/\[broker\] frontend tcp:\/\/\*:9998, backend tcp:\/\/\*:9999/));
     if (publishFrontend) c.withLoopbackPort(9998);
     this.broker = await c.start();
