@@ -7,43 +7,24 @@ export type App = 'broker' | 'worker' | 'client';
 export const appMain = (app: App): string => join(__dirname, '..', '..', 'dist', 'apps', app, 'main.js');
 
 /** A started program with everything it printed so far. */
-export interface AppProcess {
-  readonly child: ChildProcess;
-  /** What it is, for messages: the app's name or the script's. */
-  readonly app: string;
-  stdout: string;
-  stderr: string;
-  /** Resolves with the exit code (or the signal's name) once the process has ended. */
-  readonly exited: Promise<number | string>;
-}
+export type AppProcess = NodeProcess;
 
 /** Runs a Node script as a child process, recording its output. */
-export function spawnScript(name: string, script: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): AppProcess {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc = {
-    child,
-    app: name,
-    stdout: '',
-    stderr: '',
-    exited: new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1))),
-  };
-  child.stdout?.on('data', (d: Buffer) => (proc.stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (proc.stderr += d.toString()));
-  return proc;
-}
+export const spawnScript = (name: string, script: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): AppProcess =>
+  spawnNode(name, [script, ...args], env);
 
 /** Runs one of the built programs, logging at info level unless told otherwise. */
 export const spawnApp = (app: App, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): AppProcess =>
   spawnScript(app, appMain(app), args, { TSR_LOG: 'info', ...env });
 
 /** Waits until the program has printed a line matching `pattern`, or fails after `timeoutMs`. */
-export async function waitForOutput(proc: AppProcess, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+export async function waitForOutput(proc: NodeProcess, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const match = proc.stdout.match(pattern) ?? proc.stderr.match(pattern);
     if (match) return match[0];
-    if (proc.child.exitCode !== null) throw new Error(`${proc.app} exited (${proc.child.exitCode}) before printing ${pattern}: ${proc.stderr}`);
-    if (Date.now() > deadline) throw new Error(`${proc.app} did not print ${pattern} within ${timeoutMs} ms; it printed: ${proc.stdout}${proc.stderr}`);
+    if (proc.child.exitCode !== null) throw new Error(`${proc.label} exited (${proc.child.exitCode}) before printing ${pattern}: ${proc.stderr}`);
+    if (Date.now() > deadline) throw new Error(`${proc.label} did not print ${pattern} within ${timeoutMs} ms; it printed: ${proc.stdout}${proc.stderr}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -101,21 +82,6 @@ export function spawnNode(label: string, argv: readonly string[], env: NodeJS.Pr
   child.stdout?.on('data', (d: Buffer) => (proc.stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (proc.stderr += d.toString()));
   return proc;
-}
-
-/** Node flags and path that run a TypeScript file through tsx (tsconfig paths included). */
-export const tsxArgv = (file: string, args: readonly string[] = []): string[] => ['--import', 'tsx', file, ...args];
-
-/** `waitForOutput` for a `NodeProcess`. */
-export async function waitForPrinted(proc: NodeProcess, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const match = proc.stdout.match(pattern) ?? proc.stderr.match(pattern);
-    if (match) return match[0];
-    if (proc.child.exitCode !== null) throw new Error(`${proc.label} exited (${proc.child.exitCode}) before printing ${pattern}: ${proc.stderr}`);
-    if (Date.now() > deadline) throw new Error(`${proc.label} did not print ${pattern} within ${timeoutMs} ms; it printed: ${proc.stdout}${proc.stderr}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Sends `signal`, and SIGKILL if the process has not ended after `graceMs`. */

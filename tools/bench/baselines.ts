@@ -1,0 +1,90 @@
+/**
+ * The two baselines the broker is measured against, each run as its own Node process:
+ *
+ *   forwarder FRONTPORT BACKPORT [--lru]
+ *     (b) the floor of any broker in Node: a ROUTER frontend and a ROUTER backend speaking our wire
+ *     protocol (SPEC §1), so our worker and client work against it unchanged. The only state is the
+ *     list of workers that said "ready"; requests go to them round-robin as they arrive (our worker
+ *     queues what it cannot serve yet) and replies go straight back. No validation, no deadlines,
+ *     no statistics, no tracing. `--lru` is a diagnostic variant that keeps the broker's dispatch
+ *     rule (one request per worker, a FIFO of free workers and a FIFO of waiting requests) with
+ *     nothing else, to tell the cost of that rule from the cost of our code.
+ *
+ *   direct PORT
+ *     (a) no broker at all: one ROUTER that answers `[client, '', request]` with
+ *     `[client, '', "<request> X"]` at once, exactly what a zero-delay worker would send back.
+ *
+ * Both print `[<name>] ready` once bound, and exit on SIGTERM/SIGINT.
+ */
+import { Router } from 'zeromq';
+
+const EMPTY = Buffer.alloc(0);
+const SUFFIX = Buffer.from(' X');
+
+const endpoint = (port: string) => `tcp://127.0.0.1:${Number(port)}`;
+
+function exitOnSignals(sockets: Router[]): void {
+  const bye = () => {
+    for (const s of sockets) s.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', bye);
+  process.once('SIGINT', bye);
+}
+
+const fail = (e: Error) => process.stderr.write(`send failed: ${e.message}\n`);
+
+async function forwarder(frontPort: string, backPort: string, lru: boolean): Promise<void> {
+  const frontend = new Router({ sendTimeout: 0, linger: 0 });
+  const backend = new Router({ sendTimeout: 0, linger: 0 });
+  exitOnSignals([frontend, backend]);
+  await frontend.bind(endpoint(frontPort));
+  await backend.bind(endpoint(backPort));
+
+  const workers: Buffer[] = []; // round-robin: everyone who said ready; lru: the free ones, oldest first
+  const waiting: Buffer[][] = []; // requests with no worker to take them (lru always; rr only before the first ready)
+  let next = 0;
+
+  const toWorker = (worker: Buffer, req: Buffer[]) => void backend.send([worker, EMPTY, req[0], EMPTY, req[2]]).catch(fail);
+
+  void (async () => {
+    for await (const req of frontend) {
+      if (workers.length === 0) waiting.push(req);
+      else if (lru) toWorker(workers.shift() as Buffer, req);
+      else toWorker(workers[next++ % workers.length], req);
+    }
+  })();
+
+  void (async () => {
+    for await (const [worker, , client, , body] of backend) {
+      if (client.length !== 0) void frontend.send([client, EMPTY, body]).catch(fail); // a reply
+      if (lru) {
+        // ready or reply: the worker is free
+        const req = waiting.shift();
+        if (req) toWorker(worker, req);
+        else workers.push(worker);
+      } else if (client.length === 0) {
+        workers.push(worker); // ready
+        while (waiting.length) toWorker(workers[next++ % workers.length], waiting.shift() as Buffer[]);
+      }
+    }
+  })();
+  process.stdout.write(`[forwarder] ready ${lru ? 'lru' : 'round-robin'}\n`);
+}
+
+async function direct(port: string): Promise<void> {
+  const socket = new Router({ sendTimeout: 0, linger: 0 });
+  exitOnSignals([socket]);
+  await socket.bind(endpoint(port));
+  void (async () => {
+    for await (const [client, , request] of socket) void socket.send([client, EMPTY, Buffer.concat([request, SUFFIX])]).catch(fail);
+  })();
+  process.stdout.write('[direct] ready\n');
+}
+
+const [mode, ...args] = process.argv.slice(2);
+const started = mode === 'forwarder' ? forwarder(args[0], args[1], args.includes('--lru')) : mode === 'direct' ? direct(args[0]) : Promise.reject(new Error('usage: baselines.ts forwarder FRONTPORT BACKPORT [--lru] | direct PORT'));
+started.catch((e: Error) => {
+  process.stderr.write(`${e.message}\n`);
+  process.exit(1);
+});

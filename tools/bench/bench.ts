@@ -1,0 +1,131 @@
+/**
+ * The broker benchmark (issue 5): our broker against two baselines measured in the same run with
+ * the same load, (a) direct request-reply with no broker and (b) a bare ROUTER-to-ROUTER forwarder.
+ *
+ *   npm run bench                    full run (~5 min), results to docs/benchmarks/<date>/
+ *   npm run bench -- --quick         one short repetition, results to tmp/benchmarks/<date>-quick/
+ *   npm run bench -- --profile       --cpu-prof of broker and forwarders under load
+ *   npm run bench -- --help
+ *
+ * Every child process is killed when the benchmark ends, whatever the reason (see children.ts).
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, relative } from 'node:path';
+import { bundlePrograms } from './bundle';
+import { chartSvg } from './chart';
+import { liveCount } from './children';
+import { formatNote, machineNote, snapshotApps, today } from './machine';
+import { estimateSeconds, plannedRuns, runMatrix } from './matrix';
+import { parseOptions, usage } from './options';
+import { profileTargets } from './profile';
+import { markdownTable, summarize, tables, textTable } from './report';
+import { useAppsDir } from './targets';
+
+const root = join(__dirname, '..', '..');
+
+const METHOD = [
+  'Load: a dedicated generator (tools/bench/loadgen.ts, its own Node process) speaks the client side of the protocol over DEALER sockets',
+  '(the same frames a REQ client sends); each request carries its send time, the reply echoes it, latency is measured in the generator.',
+  'Saturation: closed loop, a fixed number of requests in flight; a warm-up is discarded, then requests/s over a fixed window.',
+  'Targets: our broker, (b) the bare forwarder (ROUTER-to-ROUTER, round-robin over the ready workers, nothing else), an LRU forwarder',
+  '(diagnostic: the broker’s one-request-per-worker rule and nothing else) and (a) direct: one ROUTER that answers at once, no broker, no worker.',
+  'Workers are our worker app with --delay 0. All targets of one worker count run side by side and are loaded in turn, order rotated per repetition.',
+  'Half saturation: an open-loop run (fixed rate, replies do not pace the sender) at half the broker’s saturation throughput measured',
+  'moments before in the same repetition, at the same rate against broker, forwarder and direct; added latency = broker minus baseline.',
+  'Memory: VmRSS from /proc, idle right after start and peak during the load. CPU: utime+stime from /proc over the measured window.',
+];
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2), today(), root);
+  if (o.help) {
+    process.stdout.write(usage);
+    return;
+  }
+  const log = (line: string) => process.stdout.write(line + '\n');
+  const bundles = bundlePrograms();
+  const appsDir = o.apps ?? snapshotApps(join(root, 'dist', 'apps'), join(bundles.dir, 'apps'));
+  useAppsDir(appsDir);
+  const note = machineNote(root, appsDir);
+  mkdirSync(o.out, { recursive: true });
+  log(`machine: ${formatNote(note)}`);
+
+  if (o.profile) {
+    const lines: string[] = [];
+    const capture = (s: string) => {
+      lines.push(s);
+      log(s);
+    };
+    const workerCounts = [...new Set([o.latencyWorkers, Math.max(...o.workers)])];
+    for (const workers of workerCounts) {
+      const results = await profileTargets(
+        { kinds: ['broker', 'forwarder-lru', 'forwarder'], workers, size: o.sizes[0], inflight: o.inflight, durationMs: Math.max(3000, o.durationMs * 3), dir: join(o.out, `w${workers}`), intervalUs: 200 },
+        bundles,
+        capture,
+      );
+      capture(
+        `\nworkers ${workers}: req/s ${results.map((r) => `${r.kind} ${r.requestsPerSecond.toFixed(0)}`).join(', ')}; ` +
+          `process CPU µs per request ${results.map((r) => `${r.kind} ${r.cpuUsPerRequest.toFixed(1)}`).join(', ')}; ` +
+          `context switches per request ${results.map((r) => `${r.kind} ${r.contextSwitchesPerRequest.toFixed(2)}`).join(', ')}`,
+      );
+    }
+    writeFileSync(join(o.out, 'profile-summary.txt'), `${formatNote(note)}\n${lines.join('\n')}\n`);
+    log(`\nprofiles and summary in ${relative(process.cwd(), o.out)}`);
+    return;
+  }
+
+  const plan =
+    `${o.reps} repetition(s) × sizes ${o.sizes.join('/')} B × workers ${o.workers.join('/')} (credit ${o.credit} each behind our broker), ${o.inflight} requests in flight, ` +
+      `${o.generators} generator process(es), warm-up ${o.warmupMs} ms + ${o.durationMs} ms measured per saturation run, ${o.latencyDurationMs} ms per latency run; ` +
+      `${plannedRuns(o)} runs`;
+  log(`plan: ${plan}, about ${Math.round(estimateSeconds(o) / 60)} min`);
+  const m = await runMatrix(o, bundles, log);
+  note.loadAverageAtEnd = loadavg().map((v) => Math.round(v * 100) / 100);
+  const summary = summarize(m.runs, m.idle, o.latencyWorkers);
+  const ts = tables(summary);
+
+  log('');
+  for (const t of ts) log(`${textTable(t)}\n`);
+  for (const c of summary.checks) log(c);
+  log(`\n${METHOD.join('\n')}`);
+
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const subtitle = `${note.date}, ${note.cores} cores (${note.cpuModel}), Node ${note.node}, zeromq ${note.zeromq}; ${o.reps} repetition(s), median, whiskers min–max`;
+  writeFileSync(join(o.out, 'chart.svg'), chartSvg(summary, 'Broker vs bare forwarder vs direct, same load, same run', subtitle));
+  writeFileSync(join(o.out, 'results.json'), JSON.stringify({ command, machine: note, options: o, seconds: m.seconds, summary, idle: m.idle, runs: m.runs }, null, 1));
+  writeFileSync(
+    join(o.out, 'results.md'),
+    [
+      `# Broker benchmark, ${note.date}`,
+      '',
+      `Command: \`${command}\` (${Math.round(m.seconds)} s). How to read this: [../README.md](../README.md).`,
+      '',
+      `Machine: ${formatNote(note)}.`,
+      '',
+      `Plan: ${plan}.`,
+      '',
+      'The machine is shared and noisy: compare only figures from the same run (ratios, paired within a repetition), never absolute requests/s across runs.',
+      '',
+      '![chart](chart.svg)',
+      '',
+      ...summary.checks.map((c) => `- ${c}`),
+      '',
+      ...(existsSync(join(o.out, 'profile.md')) ? ['Profile findings (what stands in the way, with evidence): [profile.md](profile.md).', ''] : []),
+      ...ts.flatMap((t) => [markdownTable(t), '']),
+      '## Method',
+      '',
+      ...METHOD.map((l) => l),
+      '',
+    ].join('\n'),
+  );
+  log(`\nresults: ${relative(process.cwd(), join(o.out, 'results.md'))}, results.json, chart.svg (${Math.round(m.seconds)} s)`);
+  if (liveCount() > 0) log(`(stopping ${liveCount()} leftover child process(es))`);
+}
+
+main().then(
+  () => process.exit(0), // the 'exit' handler kills anything still running
+  (e: Error) => {
+    process.stderr.write(`bench failed: ${e.stack ?? e.message}\n`);
+    process.exit(1);
+  },
+);

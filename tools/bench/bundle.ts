@@ -1,0 +1,37 @@
+/**
+ * The benchmark's own programs (baselines.ts, loadgen.ts) bundled once per run with esbuild, the
+ * way Nx builds the apps, so that they start in ~0.1 s instead of ~0.6 s under tsx and run the same
+ * kind of code as the broker. The bundles go to a temp dir that is removed at exit; `zeromq` stays
+ * external and is found through NODE_PATH.
+ */
+import { buildSync } from 'esbuild';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { atExit } from './children';
+
+export interface Bundles {
+  /** The temp dir holding the bundles (removed at exit). */
+  dir: string;
+  baselines: string;
+  loadgen: string;
+  /** Environment for running them (NODE_PATH to the workspace's node_modules). */
+  env: NodeJS.ProcessEnv;
+}
+
+export function bundlePrograms(): Bundles {
+  const dir = mkdtempSync(join(tmpdir(), 'tsr-bench-'));
+  atExit(() => rmSync(dir, { recursive: true, force: true }));
+  const out = (name: string) => {
+    const outfile = join(dir, `${name}.js`);
+    buildSync({ entryPoints: [join(__dirname, `${name}.ts`)], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', packages: 'external', logLevel: 'error' });
+    return outfile;
+  };
+  const nodeModules = join(__dirname, '..', '..', 'node_modules');
+  return {
+    dir,
+    baselines: out('baselines'),
+    loadgen: out('loadgen'),
+    env: { NODE_PATH: [nodeModules, process.env['NODE_PATH']].filter(Boolean).join(':') },
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * The benchmark's load generator, run as its own Node process (several may run at once).
+ *
+ *   loadgen.ts --port P --size BYTES --sockets S (--inflight C | --rate R)
+ *              --start-at EPOCH_MS --warmup MS --duration MS [--host 127.0.0.1]
+ *
+ * It speaks the client side of our protocol through DEALER sockets: it sends ['', request] (what a
+ * REQ client puts on the wire) and reads ['', reply]. Unlike a REQ socket a DEALER may have many
+ * requests in flight, which keeps the generator cheap enough not to be the bottleneck.
+ *
+ * Each request carries its send time (float64, performance.now()) and a sequence number in its
+ * first 12 bytes, padded to BYTES; the reply starts with the request, so latency needs no lookup.
+ *
+ * Closed loop (--inflight C): C requests in flight over S sockets, a new one as soon as one returns.
+ * Open loop (--rate R): R requests per second whatever the replies do, sent from a 1 ms timer.
+ *
+ * Every generator waits for the common wall-clock start (--start-at), sends for warmup + duration,
+ * and counts only the replies that arrive inside the measured window. Then it waits for the
+ * requests still in flight (at most 3 s), prints one JSON line and exits.
+ */
+import { Dealer } from 'zeromq';
+
+const EMPTY = Buffer.alloc(0);
+const HEADER = 12;
+
+function flags(argv: string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) if (argv[i].startsWith('--')) m.set(argv[i].slice(2), argv[i + 1] ?? '');
+  return m;
+}
+
+const f = flags(process.argv.slice(2));
+const num = (name: string, dflt?: number): number => {
+  const v = f.has(name) ? Number(f.get(name)) : dflt;
+  if (v === undefined || !Number.isFinite(v)) throw new Error(`--${name} needs a number`);
+  return v;
+};
+const host = f.get('host') ?? '127.0.0.1';
+const port = num('port');
+const size = Math.max(HEADER, num('size'));
+const socketCount = Math.max(1, num('sockets', 4));
+const inflight = f.has('inflight') ? num('inflight') : 0;
+const rate = f.has('rate') ? num('rate') : 0;
+const warmup = num('warmup', 500);
+const duration = num('duration', 2000);
+const startAt = num('start-at', Date.now() + 300);
+if ((inflight > 0) === (rate > 0)) throw new Error('give exactly one of --inflight and --rate');
+
+const sockets = Array.from({ length: socketCount }, () => {
+  const s = new Dealer({ linger: 0, sendTimeout: 0 });
+  s.connect(`tcp://${host}:${port}`);
+  return s;
+});
+
+const t0 = performance.now() + (startAt - Date.now()); // the common start, on this process's clock
+const tA = t0 + warmup; // measured window [tA, tB)
+const tB = tA + duration;
+const template = Buffer.alloc(size, 0x78); // 'x'
+let seq = 0;
+let sent = 0;
+let sentInWindow = 0;
+let outstanding = 0;
+let errors = 0;
+let bad = 0;
+let answered = 0;
+let maxBurst = 0;
+const latUs: number[] = [];
+const workers: Record<string, number> = {};
+
+const onSendError = () => {
+  errors++;
+  outstanding--;
+};
+
+function send(socket: Dealer, now: number): void {
+  const body = Buffer.allocUnsafe(size);
+  template.copy(body, HEADER, HEADER);
+  body.writeDoubleLE(now, 0);
+  body.writeUInt32LE(seq++ >>> 0, 8);
+  sent++;
+  if (now >= tA) sentInWindow++;
+  outstanding++;
+  socket.send([EMPTY, body]).catch(onSendError);
+}
+
+let finish: () => void = () => {};
+const finished = new Promise<void>((resolve) => (finish = resolve));
+
+async function receive(socket: Dealer): Promise<void> {
+  try {
+    for await (const frames of socket) {
+      const now = performance.now();
+      outstanding--;
+      const reply = frames[frames.length - 1];
+      if (reply.length < size) {
+        bad++;
+        continue;
+      }
+      if (now >= tA && now < tB) {
+        answered++;
+        latUs.push(Math.round((now - reply.readDoubleLE(0)) * 1000));
+        if ((answered & 15) === 0) {
+          const id = reply.toString('latin1', size + 1);
+          workers[id] = (workers[id] ?? 0) + 1;
+        }
+      }
+      if (inflight > 0 && now < tB) send(socket, now);
+      if (now >= tB && outstanding <= 0) finish();
+    }
+  } catch (e) {
+    if (!socket.closed) throw e;
+  }
+}
+
+function startClosed(): void {
+  const now = performance.now();
+  for (let i = 0; i < inflight; i++) send(sockets[i % socketCount], now);
+}
+
+function startOpen(): void {
+  const tick = () => {
+    const now = performance.now();
+    if (now >= tB) return;
+    const due = Math.floor(((now - t0) * rate) / 1000);
+    maxBurst = Math.max(maxBurst, due - sent);
+    while (sent < due) send(sockets[sent % socketCount], now);
+    setTimeout(tick, 1);
+  };
+  tick();
+}
+
+async function main(): Promise<void> {
+  for (const s of sockets) void receive(s);
+  await new Promise((r) => setTimeout(r, Math.max(0, t0 - performance.now())));
+  if (inflight > 0) startClosed();
+  else startOpen();
+  await new Promise((r) => setTimeout(r, Math.max(0, tB - performance.now())));
+  if (outstanding > 0) await Promise.race([finished, new Promise((r) => setTimeout(r, 3000))]);
+  const result = {
+    mode: inflight > 0 ? 'closed' : 'open',
+    size,
+    sockets: socketCount,
+    inflight,
+    rate,
+    seconds: duration / 1000,
+    sent,
+    sentInWindow,
+    answered,
+    requestsPerSecond: answered / (duration / 1000),
+    errors,
+    bad,
+    unanswered: Math.max(0, outstanding),
+    maxBurst,
+    workers,
+    latUs,
+  };
+  for (const s of sockets) s.close();
+  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
+}
+
+process.once('SIGTERM', () => process.exit(1));
+process.once('SIGINT', () => process.exit(1));
+main().catch((e: Error) => {
+  process.stderr.write(`loadgen: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});

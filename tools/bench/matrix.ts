@@ -1,0 +1,191 @@
+/**
+ * The benchmark plan: for each repetition, every worker count, every size, every target under the
+ * same closed-loop load (targets alternate order between repetitions), then the open-loop latency
+ * runs at half the broker's measured saturation, then our client app (RSS of the client).
+ * All targets of one worker count are started together and stay up between runs, so the
+ * runs that are compared follow each other within seconds.
+ */
+import type { Bundles } from './bundle';
+import type { BenchOptions } from './options';
+import type { ProcessUsage } from './procstat';
+import { type ClientSummary, type LoadSpec, idleClientRss, idleRss, runClientApp, runGenerators } from './scenario';
+import type { LatencySummary } from './stats';
+import { type Target, type TargetKind, startTarget, stopTarget } from './targets';
+
+export type Phase = 'saturation' | 'latency' | 'client-app';
+
+export interface RunRecord {
+  rep: number;
+  phase: Phase;
+  target: TargetKind;
+  workers: number;
+  size: number;
+  mode: 'closed' | 'open';
+  inflight?: number;
+  rate?: number;
+  requestsPerSecond: number;
+  answered: number;
+  errors: number;
+  unanswered: number;
+  workersSeen: number;
+  latency: LatencySummary;
+  usage: ProcessUsage[];
+  machineBusyCores: number;
+  /** CPU time of the broker/forwarder/direct process (all its threads) per request, µs. */
+  cpuUsPerRequest: number;
+  /** Context switches of the broker/forwarder/direct process (all threads) per request. */
+  contextSwitchesPerRequest: number;
+  /** Only for client-app runs: what our client printed. */
+  client?: ClientSummary;
+}
+
+export interface IdleRecord {
+  rep: number;
+  target: TargetKind | 'client';
+  workers: number;
+  rssKiB: Record<string, number>;
+}
+
+export interface MatrixResult {
+  runs: RunRecord[];
+  idle: IdleRecord[];
+  seconds: number;
+}
+
+const rotate = <T>(xs: readonly T[], n: number): T[] => xs.map((_, i) => xs[(i + n) % xs.length]);
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
+
+export function plannedRuns(o: BenchOptions): number {
+  const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
+  const perRep = o.workers.length * (o.sizes.length * 2 + lru) + o.sizes.length /* direct */ + o.sizes.length * 3 /* latency */ + o.clientSizes.length * 3;
+  return perRep * o.reps;
+}
+
+export function estimateSeconds(o: BenchOptions): number {
+  const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
+  const saturationRuns = o.workers.length * (o.sizes.length * 2 + lru) + o.sizes.length;
+  const run = (ms: number) => (400 + o.warmupMs + ms + 300) / 1000;
+  const perRep = saturationRuns * run(o.durationMs) + o.sizes.length * 3 * run(o.latencyDurationMs) + o.clientSizes.length * 3 * 1.5 + o.workers.length * 3 + 2;
+  return perRep * o.reps;
+}
+
+export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: string) => void): Promise<MatrixResult> {
+  const started = performance.now();
+  const runs: RunRecord[] = [];
+  const idle: IdleRecord[] = [];
+  const total = plannedRuns(o);
+  const load = (size: number, extra: Partial<LoadSpec>): LoadSpec => ({
+    mode: 'closed',
+    size,
+    generators: o.generators,
+    sockets: o.sockets,
+    warmupMs: o.warmupMs,
+    durationMs: o.durationMs,
+    ...extra,
+  });
+
+  const record = (rep: number, phase: Phase, t: Target, size: number, spec: LoadSpec, r: Awaited<ReturnType<typeof runGenerators>>) => {
+    const rec: RunRecord = {
+      rep,
+      phase,
+      target: t.kind,
+      workers: t.workers,
+      size,
+      mode: spec.mode,
+      inflight: spec.mode === 'closed' ? spec.inflight : undefined,
+      rate: spec.mode === 'open' ? spec.rate : undefined,
+      requestsPerSecond: r.requestsPerSecond,
+      answered: r.answered,
+      errors: r.errors,
+      unanswered: r.unanswered,
+      workersSeen: r.workersSeen,
+      latency: r.latency,
+      usage: r.usage,
+      machineBusyCores: r.machineBusyCores,
+      cpuUsPerRequest: (r.usage[0].cpuCores / r.requestsPerSecond) * 1e6,
+      contextSwitchesPerRequest: r.usage[0].contextSwitches / r.answered,
+    };
+    runs.push(rec);
+    const ours = r.usage.reduce((a, u) => a + (Number.isFinite(u.cpuCores) ? u.cpuCores : 0), 0);
+    const warn = [
+      r.errors || r.unanswered ? ` ${r.errors} errors, ${r.unanswered} unanswered` : '',
+      t.kind !== 'direct' && r.workersSeen < t.workers ? ` only ${r.workersSeen}/${t.workers} workers answered` : '',
+    ].join('');
+    log(
+      `  [${runs.length}/${total}] ${phase.padEnd(10)} ${t.kind.padEnd(13)} W=${t.workers} ${String(size).padStart(5)} B ` +
+        `${spec.mode === 'closed' ? `in flight ${spec.inflight}` : `rate ${fmt(spec.rate ?? 0)}/s`}: ${fmt(r.requestsPerSecond).padStart(7)} req/s, ` +
+        `p50 ${fmt(r.latency.p50, 2)} p99 ${fmt(r.latency.p99, 2)} ms, ${t.kind} ${fmt(r.usage[0].cpuCores, 2)} cores (${fmt(rec.cpuUsPerRequest, 1)} µs/req), ` +
+        `machine ${fmt(r.machineBusyCores, 2)} busy cores, ours ${fmt(ours, 2)}${warn}`,
+    );
+    return rec;
+  };
+
+  for (let rep = 1; rep <= o.reps; rep++) {
+    log(`repetition ${rep}/${o.reps}`);
+    idle.push({ rep, target: 'client', workers: 0, rssKiB: { client: await idleClientRss(bundles) } });
+    for (const workers of o.workers) {
+      const latencyBlock = workers === o.latencyWorkers;
+      const kinds: TargetKind[] = ['broker', 'forwarder'];
+      if (o.lruSize && o.sizes.includes(o.lruSize)) kinds.push('forwarder-lru');
+      if (latencyBlock) kinds.push('direct');
+      const targets = new Map<TargetKind, Target>();
+      try {
+        for (const kind of kinds) targets.set(kind, await startTarget(kind, workers, bundles, { credit: o.credit }));
+        for (const t of targets.values()) idle.push({ rep, target: t.kind, workers: t.workers, rssKiB: await idleRss(t, 150) });
+        for (const size of o.sizes) {
+          const saturation = new Map<TargetKind, RunRecord>();
+          for (const kind of rotate(kinds, rep - 1)) {
+            if (kind === 'forwarder-lru' && size !== o.lruSize) continue;
+            const t = targets.get(kind) as Target;
+            const spec = load(size, { mode: 'closed', inflight: o.inflight });
+            saturation.set(kind, record(rep, 'saturation', t, size, spec, await runGenerators(t, spec, bundles)));
+          }
+          if (!latencyBlock) continue;
+          // half of the broker's saturation throughput measured just now, the same rate for all three
+          const rate = Math.max(100, Math.round((saturation.get('broker')?.requestsPerSecond ?? 0) / 2));
+          for (const kind of rotate<TargetKind>(['broker', 'forwarder', 'direct'], rep - 1)) {
+            const t = targets.get(kind) as Target;
+            const spec = load(size, { mode: 'open', rate, durationMs: o.latencyDurationMs });
+            record(rep, 'latency', t, size, spec, await runGenerators(t, spec, bundles));
+          }
+          if (!o.clientSizes.includes(size)) continue;
+          // our client app's own load mode: sized to last about a second at the broker's pace
+          const requests = Math.min(40_000, Math.max(500, Math.round((saturation.get('broker')?.requestsPerSecond ?? 1000) * (o.durationMs / 1000) * 0.6)));
+          for (const kind of rotate<TargetKind>(['broker', 'forwarder', 'direct'], rep - 1)) {
+            const t = targets.get(kind) as Target;
+            const c = await runClientApp(t, size, requests, o.clientConcurrency, bundles);
+            const rec: RunRecord = {
+              rep,
+              phase: 'client-app',
+              target: kind,
+              workers: t.workers,
+              size,
+              mode: 'closed',
+              inflight: o.clientConcurrency,
+              requestsPerSecond: c.summary.requestsPerSecond,
+              answered: c.summary.answered,
+              errors: c.summary.errors,
+              unanswered: 0,
+              workersSeen: NaN,
+              latency: { count: c.summary.answered, p50: c.summary.p50, p90: NaN, p99: c.summary.p99, p999: NaN, max: c.summary.max },
+              usage: c.usage,
+              machineBusyCores: c.machineBusyCores,
+              cpuUsPerRequest: (c.usage[0].cpuCores / c.summary.requestsPerSecond) * 1e6,
+              contextSwitchesPerRequest: c.usage[0].contextSwitches / c.summary.answered,
+              client: c.summary,
+            };
+            runs.push(rec);
+            const client = c.usage.find((u) => u.label === 'client');
+            log(
+              `  [${runs.length}/${total}] client-app ${kind.padEnd(13)} W=${t.workers} ${String(size).padStart(5)} B our client --requests ${requests} --concurrency ${o.clientConcurrency}: ` +
+                `${fmt(c.summary.requestsPerSecond).padStart(7)} req/s, p50 ${fmt(c.summary.p50, 2)} p99 ${fmt(c.summary.p99, 2)} ms, client ${fmt(client?.cpuCores ?? NaN, 2)} cores, RSS ${fmt((client?.peakRssKiB ?? NaN) / 1024, 1)} MiB`,
+            );
+          }
+        }
+      } finally {
+        for (const t of targets.values()) await stopTarget(t);
+      }
+    }
+  }
+  return { runs, idle, seconds: (performance.now() - started) / 1000 };
+}

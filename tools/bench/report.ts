@@ -1,0 +1,327 @@
+/**
+ * Turns the raw runs into the summary (medians and spread over repetitions, ratios paired within
+ * a repetition), the tables printed to stdout and written to results.md.
+ */
+import type { IdleRecord, RunRecord } from './matrix';
+import { type Spread, spread } from './stats';
+import type { TargetKind } from './targets';
+
+export interface SaturationRow {
+  size: number;
+  workers: number;
+  rps: Partial<Record<TargetKind, Spread>>;
+  /** broker / forwarder, paired per repetition. */
+  ratio: Spread;
+  /** LRU forwarder / forwarder, paired per repetition (diagnostic). */
+  lruRatio?: Spread;
+  /** broker / LRU forwarder, paired per repetition (diagnostic). */
+  brokerToLru?: Spread;
+  p50: Partial<Record<TargetKind, Spread>>;
+  p99: Partial<Record<TargetKind, Spread>>;
+  cpuUsPerRequest: Partial<Record<TargetKind, Spread>>;
+}
+
+export interface LatencyRow {
+  size: number;
+  workers: number;
+  rate: Spread;
+  achieved: Partial<Record<TargetKind, Spread>>;
+  p50: Partial<Record<TargetKind, Spread>>;
+  p99: Partial<Record<TargetKind, Spread>>;
+  p999: Partial<Record<TargetKind, Spread>>;
+  /** broker p99 - direct p99, paired per repetition (ms). */
+  addedP99: Spread;
+  addedP50: Spread;
+  /** broker p99 - forwarder p99 (ms). */
+  addedP99VsForwarder: Spread;
+}
+
+export interface RssRow {
+  process: string;
+  idleMiB: Spread;
+  loadMiB: Record<number, Spread>;
+}
+
+export interface CpuRow {
+  target: TargetKind;
+  size: number;
+  workers: number;
+  rps: Spread;
+  main: Spread;
+  workersCores: Spread;
+  generators: Spread;
+  machine: Spread;
+  others: Spread;
+  /** Of the target process: kernel share of its CPU time, context switches per request. */
+  systemShare: Spread;
+  contextSwitchesPerRequest: Spread;
+  cpuUsPerRequest: Spread;
+}
+
+export interface ClientAppRow {
+  size: number;
+  rps: Partial<Record<TargetKind, Spread>>;
+  ratio: Spread;
+  p50: Partial<Record<TargetKind, Spread>>;
+  p99: Partial<Record<TargetKind, Spread>>;
+  clientCores: Spread;
+}
+
+export interface Summary {
+  saturation: SaturationRow[];
+  latency: LatencyRow[];
+  clientApp: ClientAppRow[];
+  rss: RssRow[];
+  cpu: CpuRow[];
+  checks: string[];
+}
+
+const uniq = <T>(xs: T[]) => [...new Set(xs)];
+const KINDS: TargetKind[] = ['broker', 'forwarder', 'forwarder-lru', 'direct'];
+
+export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers: number): Summary {
+  const reps = uniq(runs.map((r) => r.rep));
+  const sizes = uniq(runs.map((r) => r.size)).sort((a, b) => a - b);
+  const workerCounts = uniq(runs.filter((r) => r.target !== 'direct').map((r) => r.workers)).sort((a, b) => a - b);
+  const find = (phase: string, target: TargetKind, size: number, workers: number | undefined, rep: number) =>
+    runs.find((r) => r.phase === phase && r.target === target && r.size === size && r.rep === rep && (workers === undefined || target === 'direct' || r.workers === workers));
+  const over = (phase: string, target: TargetKind, size: number, workers: number | undefined, f: (r: RunRecord) => number) =>
+    spread(reps.map((rep) => find(phase, target, size, workers, rep)).filter((r): r is RunRecord => !!r).map(f));
+  const paired = (phase: string, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: (x: RunRecord, y: RunRecord) => number) =>
+    spread(
+      reps.flatMap((rep) => {
+        const x = find(phase, a, size, workers, rep);
+        const y = find(phase, b, size, workers, rep);
+        return x && y ? [f(x, y)] : [];
+      }),
+    );
+  const perKind = (phase: string, size: number, workers: number | undefined, f: (r: RunRecord) => number) => {
+    const out: Partial<Record<TargetKind, Spread>> = {};
+    for (const k of KINDS) {
+      const s = over(phase, k, size, workers, f);
+      if (s.n > 0) out[k] = s;
+    }
+    return out;
+  };
+  const rpsRatio = (x: RunRecord, y: RunRecord) => x.requestsPerSecond / y.requestsPerSecond;
+
+  const saturation: SaturationRow[] = [];
+  for (const size of sizes)
+    for (const workers of workerCounts) {
+      const row: SaturationRow = {
+        size,
+        workers,
+        rps: perKind('saturation', size, workers, (r) => r.requestsPerSecond),
+        ratio: paired('saturation', 'broker', 'forwarder', size, workers, rpsRatio),
+        p50: perKind('saturation', size, workers, (r) => r.latency.p50),
+        p99: perKind('saturation', size, workers, (r) => r.latency.p99),
+        cpuUsPerRequest: perKind('saturation', size, workers, (r) => r.cpuUsPerRequest),
+      };
+      if (row.rps['forwarder-lru']) {
+        row.lruRatio = paired('saturation', 'forwarder-lru', 'forwarder', size, workers, rpsRatio);
+        row.brokerToLru = paired('saturation', 'broker', 'forwarder-lru', size, workers, rpsRatio);
+      }
+      if (row.rps.broker) saturation.push(row);
+    }
+
+  const latency: LatencyRow[] = sizes
+    .map((size) => ({
+      size,
+      workers: latencyWorkers,
+      rate: over('latency', 'broker', size, latencyWorkers, (r) => r.rate ?? NaN),
+      achieved: perKind('latency', size, latencyWorkers, (r) => r.requestsPerSecond),
+      p50: perKind('latency', size, latencyWorkers, (r) => r.latency.p50),
+      p99: perKind('latency', size, latencyWorkers, (r) => r.latency.p99),
+      p999: perKind('latency', size, latencyWorkers, (r) => r.latency.p999),
+      addedP99: paired('latency', 'broker', 'direct', size, latencyWorkers, (x, y) => x.latency.p99 - y.latency.p99),
+      addedP50: paired('latency', 'broker', 'direct', size, latencyWorkers, (x, y) => x.latency.p50 - y.latency.p50),
+      addedP99VsForwarder: paired('latency', 'broker', 'forwarder', size, latencyWorkers, (x, y) => x.latency.p99 - y.latency.p99),
+    }))
+    .filter((r) => r.rate.n > 0);
+
+  const clientApp: ClientAppRow[] = sizes
+    .map((size) => ({
+      size,
+      rps: perKind('client-app', size, latencyWorkers, (r) => r.requestsPerSecond),
+      ratio: paired('client-app', 'broker', 'forwarder', size, latencyWorkers, rpsRatio),
+      p50: perKind('client-app', size, latencyWorkers, (r) => r.latency.p50),
+      p99: perKind('client-app', size, latencyWorkers, (r) => r.latency.p99),
+      clientCores: over('client-app', 'broker', size, latencyWorkers, (r) => r.usage.find((u) => u.label === 'client')?.cpuCores ?? NaN),
+    }))
+    .filter((r) => r.ratio.n > 0);
+
+  // RSS: idle right after start; under load = peak while the runs of that size went on
+  const MiB = (k: number | undefined) => (k === undefined ? NaN : k / 1024);
+  const idleOf = (target: TargetKind | 'client', label: string, workers?: number) =>
+    spread(idle.filter((i) => i.target === target && (workers === undefined || i.workers === workers)).map((i) => MiB(i.rssKiB[label])));
+  const loadOf = (phase: string, target: TargetKind, label: string, workers: number | undefined) =>
+    Object.fromEntries(sizes.map((size) => [size, over(phase, target, size, workers, (r) => MiB(r.usage.find((u) => u.label === label)?.peakRssKiB))])) as Record<number, Spread>;
+  const W = latencyWorkers;
+  const rss: RssRow[] = [
+    { process: `broker (${W} worker${W > 1 ? 's' : ''})`, idleMiB: idleOf('broker', 'broker', W), loadMiB: loadOf('saturation', 'broker', 'broker', W) },
+    { process: 'worker (behind broker)', idleMiB: idleOf('broker', 'worker1', W), loadMiB: loadOf('saturation', 'broker', 'worker1', W) },
+    { process: 'client (our app, load mode)', idleMiB: idleOf('client', 'client'), loadMiB: loadOf('client-app', 'broker', 'client', W) },
+    { process: 'bare forwarder', idleMiB: idleOf('forwarder', 'forwarder', W), loadMiB: loadOf('saturation', 'forwarder', 'forwarder', W) },
+    { process: 'direct reply server', idleMiB: idleOf('direct', 'direct'), loadMiB: loadOf('saturation', 'direct', 'direct', undefined) },
+    { process: 'load generator', idleMiB: spread([]), loadMiB: loadOf('saturation', 'broker', 'loadgen1', W) },
+  ];
+
+  const cores = (r: RunRecord, pick: (label: string) => boolean) => r.usage.filter((u) => pick(u.label)).reduce((a, u) => a + u.cpuCores, 0);
+  const cpu: CpuRow[] = [];
+  for (const size of sizes)
+    for (const target of KINDS) {
+      const s = (f: (r: RunRecord) => number) => over('saturation', target, size, W, f);
+      const row: CpuRow = {
+        target,
+        size,
+        workers: target === 'direct' ? 0 : W,
+        rps: s((r) => r.requestsPerSecond),
+        main: s((r) => r.usage[0].cpuCores),
+        workersCores: s((r) => cores(r, (l) => l.startsWith('worker'))),
+        generators: s((r) => cores(r, (l) => l.startsWith('loadgen'))),
+        machine: s((r) => r.machineBusyCores),
+        others: s((r) => r.machineBusyCores - cores(r, () => true)),
+        systemShare: s((r) => r.usage[0].systemShare),
+        contextSwitchesPerRequest: s((r) => r.contextSwitchesPerRequest),
+        cpuUsPerRequest: s((r) => r.cpuUsPerRequest),
+      };
+      if (row.rps.n > 0) cpu.push(row);
+    }
+
+  const checks: string[] = [];
+  const met = saturation.filter((r) => r.ratio.median >= 0.8);
+  checks.push(
+    `throughput target (broker >= 0.8 x bare forwarder): met in ${met.length} of ${saturation.length} cases` +
+      (saturation.length ? `; ratio medians ${saturation.map((r) => `${sizeLabel(r.size)}/W${r.workers} ${r.ratio.median.toFixed(2)}`).join(', ')}` : ''),
+  );
+  for (const r of saturation.filter((x) => x.lruRatio && x.brokerToLru))
+    checks.push(
+      `diagnostic, ${sizeLabel(r.size)}, ${r.workers} worker(s): LRU forwarder / bare forwarder ${r.lruRatio?.median.toFixed(2)} (the one-request-per-worker rule alone), ` +
+        `broker / LRU forwarder ${r.brokerToLru?.median.toFixed(2)} (what our code costs beyond the rule)`,
+    );
+  for (const r of latency)
+    checks.push(
+      `latency target (p99 added < 1 ms at half saturation), ${sizeLabel(r.size)}, ${r.workers} worker(s), ${Math.round(r.rate.median)} req/s: ` +
+        `${r.addedP99.median < 1 ? 'met' : 'NOT met'} (broker p99 - direct p99 = ${r.addedP99.median.toFixed(2)} ms, range ${r.addedP99.min.toFixed(2)} to ${r.addedP99.max.toFixed(2)})`,
+    );
+  return { saturation, latency, clientApp, rss, cpu, checks };
+}
+
+export const sizeLabel = (b: number) => (b >= 1024 && b % 1024 === 0 ? `${b / 1024} KiB` : `${b} B`);
+
+const num = (v: number, d = 0) => (Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '–');
+/** `median [min–max]`, or just the median when there is one repetition. */
+export const fmtSpread = (s: Spread | undefined, d = 0): string => (!s || s.n === 0 ? '–' : s.n === 1 ? num(s.median, d) : `${num(s.median, d)} [${num(s.min, d)}–${num(s.max, d)}]`);
+const pair = (a: Spread | undefined, b: Spread | undefined, d = 2) => `${a ? num(a.median, d) : '–'} / ${b ? num(b.median, d) : '–'}`;
+
+export interface Table {
+  title: string;
+  head: string[];
+  rows: string[][];
+  notes?: string[];
+}
+
+export function tables(s: Summary): Table[] {
+  const out: Table[] = [];
+  const hasLru = s.saturation.some((r) => r.rps['forwarder-lru']);
+  out.push({
+    title: 'Saturation throughput (closed loop), requests/s: median [min–max] over repetitions',
+    head: ['size', 'workers', 'broker', 'bare forwarder', 'broker / forwarder', ...(hasLru ? ['LRU forwarder', 'LRU / forwarder'] : []), 'direct (no broker)', 'CPU µs/req broker', 'CPU µs/req forwarder', 'p50 / p99 ms broker', 'p50 / p99 ms direct'],
+    rows: s.saturation.map((r) => [
+      sizeLabel(r.size),
+      String(r.workers),
+      fmtSpread(r.rps.broker),
+      fmtSpread(r.rps.forwarder),
+      fmtSpread(r.ratio, 2),
+      ...(hasLru ? [fmtSpread(r.rps['forwarder-lru']), r.lruRatio ? fmtSpread(r.lruRatio, 2) : '–'] : []),
+      fmtSpread(r.rps.direct),
+      num(r.cpuUsPerRequest.broker?.median ?? NaN, 1),
+      num(r.cpuUsPerRequest.forwarder?.median ?? NaN, 1),
+      pair(r.p50.broker, r.p99.broker),
+      pair(r.p50.direct, r.p99.direct),
+    ]),
+    notes: [
+      'ratio = broker / bare forwarder, paired within each repetition (same load, runs seconds apart).',
+      'CPU µs/req = CPU time of the broker (or forwarder) process, all threads, per request: less sensitive to the noisy machine than req/s.',
+      'closed-loop latency at saturation mostly restates throughput (Little: in flight / throughput); see the half-saturation table.',
+    ],
+  });
+  out.push({
+    title: 'Latency at half of the broker’s saturation (open loop, the same rate for all three), ms: median over repetitions',
+    head: ['size', 'workers', 'rate req/s', 'broker p50 / p99', 'forwarder p50 / p99', 'direct p50 / p99', 'broker p99.9', 'added p99 vs direct', 'added p99 vs forwarder', 'target < 1 ms'],
+    rows: s.latency.map((r) => [
+      sizeLabel(r.size),
+      String(r.workers),
+      fmtSpread(r.rate),
+      pair(r.p50.broker, r.p99.broker),
+      pair(r.p50.forwarder, r.p99.forwarder),
+      pair(r.p50.direct, r.p99.direct),
+      num(r.p999.broker?.median ?? NaN, 2),
+      fmtSpread(r.addedP99, 2),
+      fmtSpread(r.addedP99VsForwarder, 2),
+      r.addedP99.median < 1 ? 'met' : 'not met',
+    ]),
+    notes: ['added = broker minus baseline, paired within each repetition; latency is measured in the generator from send to reply.'],
+  });
+  if (s.clientApp.length)
+    out.push({
+      title: `Our client app's load mode (REQ sockets, closed loop), requests/s: median [min–max]`,
+      head: ['size', 'broker', 'bare forwarder', 'broker / forwarder', 'direct', 'p50 / p99 ms broker', 'p50 / p99 ms direct', 'client CPU cores'],
+      rows: s.clientApp.map((r) => [
+        sizeLabel(r.size),
+        fmtSpread(r.rps.broker),
+        fmtSpread(r.rps.forwarder),
+        fmtSpread(r.ratio, 2),
+        fmtSpread(r.rps.direct),
+        pair(r.p50.broker, r.p99.broker),
+        pair(r.p50.direct, r.p99.direct),
+        fmtSpread(r.clientCores, 2),
+      ]),
+    });
+  const sizes = Object.keys(s.rss[0]?.loadMiB ?? {}).map(Number);
+  out.push({
+    title: 'Resident memory (RSS), MiB: idle after start, and peak under load of each size (median)',
+    head: ['process', 'idle', ...sizes.map((z) => `load ${sizeLabel(z)}`)],
+    rows: s.rss.map((r) => [r.process, fmtSpread(r.idleMiB, 1), ...sizes.map((z) => num(r.loadMiB[z]?.median ?? NaN, 1))]),
+  });
+  out.push({
+    title: 'Where the 2 cores went during the saturation runs (CPU cores used, median)',
+    head: ['target', 'size', 'req/s', 'target process', 'workers', 'load generator', 'machine busy', 'other processes', 'target CPU µs/req', 'target kernel share', 'target ctx switches/req'],
+    rows: s.cpu.map((r) => [
+      r.target,
+      sizeLabel(r.size),
+      num(r.rps.median),
+      num(r.main.median, 2),
+      num(r.workersCores.median, 2),
+      num(r.generators.median, 2),
+      num(r.machine.median, 2),
+      num(r.others.median, 2),
+      num(r.cpuUsPerRequest.median, 1),
+      `${num(100 * r.systemShare.median)}%`,
+      num(r.contextSwitchesPerRequest.median, 2),
+    ]),
+    notes: [
+      `with ${s.cpu.find((r) => r.target !== 'direct')?.workers ?? '?'} worker(s); "target" is the broker, forwarder or direct process; "other processes" = machine busy minus everything the benchmark started.`,
+      'machine busy near 2.0 means the machine, not one process, is the limit: every process (including the generator and other tenants) competes for the same two cores.',
+    ],
+  });
+  return out;
+}
+
+export function textTable(t: Table): string {
+  const widths = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [t.title, line(t.head), widths.map((w) => '-'.repeat(w)).join('  '), ...t.rows.map(line), ...(t.notes ?? []).map((n) => `  ${n}`)].join('\n');
+}
+
+export function markdownTable(t: Table): string {
+  const esc = (c: string) => c.replace(/\|/g, '\\|');
+  return [
+    `**${t.title}**`,
+    '',
+    `| ${t.head.map(esc).join(' | ')} |`,
+    `| ${t.head.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`,
+    ...t.rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+    ...(t.notes?.length ? ['', ...t.notes.map((n) => `- ${n}`)] : []),
+  ].join('\n');
+}

@@ -1,0 +1,58 @@
+/** Small statistics: quantiles of samples and of repetitions. */
+
+/** Linear-interpolated quantile (q in 0..1) of an ascending array. */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const pos = (n - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(n - 1, lo + 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** Nearest-rank percentile (p in 0..100) of an ascending array, as the client's load mode reports. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  return sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))];
+}
+
+export interface Spread {
+  n: number;
+  median: number;
+  min: number;
+  max: number;
+  q1: number;
+  q3: number;
+}
+
+/** Median and spread of repeated measurements (NaNs ignored). */
+export function spread(values: readonly number[]): Spread {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return { n: v.length, median: quantile(v, 0.5), min: v[0] ?? NaN, max: v[v.length - 1] ?? NaN, q1: quantile(v, 0.25), q3: quantile(v, 0.75) };
+}
+
+export const median = (values: readonly number[]): number => spread(values).median;
+
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** Latency percentiles in ms from samples in µs. */
+export function latencySummary(samplesUs: readonly number[]): LatencySummary {
+  const s = Float64Array.from(samplesUs).sort();
+  const ms = (us: number) => us / 1000;
+  return {
+    count: s.length,
+    p50: ms(percentile(s, 50)),
+    p90: ms(percentile(s, 90)),
+    p99: ms(percentile(s, 99)),
+    p999: ms(percentile(s, 99.9)),
+    max: ms(s.length ? s[s.length - 1] : NaN),
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * A system under test, started and stopped as a unit: our broker, the bare forwarder or the direct
+ * reply server, plus zero-delay workers (none for direct). Every process is tracked for cleanup.
+ */
+import { join } from 'node:path';
+import { type App, type NodeProcess, appMain, freePort, spawnNode, stopNode, waitForOutput } from '../support/processes';
+import type { Bundles } from './bundle';
+import { track } from './children';
+import type { Watched } from './procstat';
+
+export type TargetKind = 'broker' | 'forwarder' | 'forwarder-lru' | 'direct';
+
+export const targetLabel: Record<TargetKind, string> = {
+  broker: 'broker',
+  forwarder: 'bare forwarder',
+  'forwarder-lru': 'LRU forwarder',
+  direct: 'direct (no broker)',
+};
+
+export interface Target {
+  kind: TargetKind;
+  workers: number;
+  /** Where clients connect. */
+  port: number;
+  /** The broker/forwarder/direct process, then the workers. */
+  procs: NodeProcess[];
+  watched(): Watched[];
+}
+
+let appsDir: string | undefined;
+
+/** Runs the apps from another directory than dist/apps (e.g. a saved build, to compare two brokers). */
+export function useAppsDir(dir: string | undefined): void {
+  appsDir = dir;
+}
+
+/** The built program to run: dist/apps/<app>/main.js unless `useAppsDir` said otherwise. */
+export const appPath = (app: App): string => (appsDir ? join(appsDir, app, 'main.js') : appMain(app));
+
+export interface StartOptions {
+  /** Extra node flags for the broker/forwarder/direct process (e.g. --cpu-prof). */
+  nodeFlags?: string[];
+  /** The workers' --credit behind our broker (the forwarders ignore credit: they never wait). */
+  credit?: number;
+}
+
+export async function startTarget(kind: TargetKind, workers: number, bundles: Bundles, o: StartOptions = {}): Promise<Target> {
+  const port = await freePort();
+  const backPort = await freePort();
+  const flags = o.nodeFlags ?? [];
+  let main: NodeProcess;
+  if (kind === 'broker') {
+    main = track(spawnNode('broker', [...flags, appPath('broker'), String(port), String(backPort), '--bind', '127.0.0.1'], { ...bundles.env, TSR_LOG: 'info' }));
+    await waitForOutput(main, /\[broker\] frontend/);
+  } else {
+    const args = kind === 'direct' ? ['direct', String(port)] : ['forwarder', String(port), String(backPort), ...(kind === 'forwarder-lru' ? ['--lru'] : [])];
+    main = track(spawnNode(kind === 'direct' ? 'direct' : 'forwarder', [...flags, bundles.baselines, ...args], bundles.env));
+    await waitForOutput(main, /ready/);
+  }
+  const procs = [main];
+  const n = kind === 'direct' ? 0 : workers;
+  for (let i = 0; i < n; i++) {
+    const credit = kind === 'broker' ? ['--credit', String(o.credit ?? 1)] : [];
+    procs.push(track(spawnNode(`worker${i + 1}`, [appPath('worker'), '127.0.0.1', String(backPort), '--delay', '0', ...credit], { ...bundles.env, TSR_LOG: 'info' })));
+  }
+  await Promise.all(procs.slice(1).map((w) => waitForOutput(w, /connecting to/)));
+  return {
+    kind,
+    workers: n,
+    port,
+    procs,
+    watched: () => procs.map((p) => ({ label: p.label, pid: p.child.pid ?? -1 })),
+  };
+}
+
+/** SIGTERM to everything (workers first), SIGKILL after 3 s. */
+export async function stopTarget(t: Target): Promise<void> {
+  await Promise.all(t.procs.slice(1).map((p) => stopNode(p)));
+  await stopNode(t.procs[0]);
+}
+
+/** The target's main process died (a crash during the load must not go unnoticed). */
+export function deadProcess(t: Target): NodeProcess | undefined {
+  return t.procs.find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
+}
