@@ -144,7 +144,8 @@ export class BrokerCore {
    * shown it is alive and free, so it rejoins. From a worker this broker never dispatched to
    * (e.g. one that served a previous broker instance), or for a client none of its requests came
    * from (an answer that crossed a reconnect): forwarded as the seed does, since that client may
-   * still wait for it; a REQ client drops an answer it no longer expects, so none sees two.
+   * still wait for it. Such an answer may duplicate one the client already has: our client
+   * accepts only an answer to the request it sent (`isAnswerTo`), so none sees two.
    */
   workerReply(worker: string, client: Buffer, body: Buffer, now: number): void {
     if (this.heard.has(worker)) this.touch(worker, now);

@@ -12,7 +12,7 @@ describe('latency summary', () => {
   });
 
   it('summarizes unsorted samples numerically, not as text', () => {
-    const s = summarize(Float64Array.of(10, 9, 100, 1, 2), { requests: 6, errors: 1, retried: 2 }, 2);
+    const s = summarize(Float64Array.of(10, 9, 100, 1, 2), { requests: 6, errors: 1, retried: 2, stray: 0 }, 2);
     expect(s).toMatchObject({ requests: 6, answered: 5, errors: 1, retried: 2, requestsPerSecond: 2.5, p50: 9, max: 100 });
     expect(formatSummary(s)).toContain('throughput 3 req/s');
     expect(formatSummary(s)).toContain('p50 9.00 ms');

@@ -4,6 +4,8 @@ export interface LoadSummary {
   answered: number;
   errors: number;
   retried: number;
+  /** Answers refused because they answered another request (a duplicate somewhere upstream). */
+  stray: number;
   seconds: number;
   requestsPerSecond: number;
   p50: number;
@@ -19,7 +21,7 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
-export function summarize(latenciesMs: Float64Array, counts: { requests: number; errors: number; retried: number }, seconds: number): LoadSummary {
+export function summarize(latenciesMs: Float64Array, counts: { requests: number; errors: number; retried: number; stray: number }, seconds: number): LoadSummary {
   const sorted = latenciesMs.slice().sort();
   return {
     ...counts,
@@ -36,7 +38,7 @@ export function summarize(latenciesMs: Float64Array, counts: { requests: number;
 export function formatSummary(s: LoadSummary): string {
   const ms = (v: number) => `${v.toFixed(2)} ms`;
   return [
-    `requests ${s.requests}, answered ${s.answered}, errors ${s.errors}, retried ${s.retried}, ${s.seconds.toFixed(2)} s`,
+    `requests ${s.requests}, answered ${s.answered}, errors ${s.errors}, retried ${s.retried}, stray answers ${s.stray}, ${s.seconds.toFixed(2)} s`,
     `throughput ${s.requestsPerSecond.toFixed(0)} req/s`,
     `latency p50 ${ms(s.p50)}, p95 ${ms(s.p95)}, p99 ${ms(s.p99)}, max ${ms(s.max)}`,
   ].join('\n');

@@ -1,13 +1,11 @@
 import { Router } from 'zeromq';
-import { OVERLOADED } from '@tsr/tsr';
-import { freePort } from '../../../tools/support/processes';
+import { OVERLOADED, bindAnyLoopbackPort } from '@tsr/tsr';
 import { LazyPirateClient, NoAnswerError, OverloadedError } from './lazy-pirate';
 
 /** A real ROUTER playing the broker: it records every request and answers as `answer` says. */
 async function fakeBroker(answer: (attempt: number, body: string) => Buffer | string | undefined) {
-  const port = await freePort();
   const router = new Router({ linger: 0 });
-  await router.bind(`tcp://127.0.0.1:${port}`);
+  const port = await bindAnyLoopbackPort(router);
   const seen: { id: string; body: string }[] = [];
   void (async () => {
     for await (const [id, , body] of router) {
@@ -49,6 +47,26 @@ describe('LazyPirateClient', () => {
     }
   });
 
+  it('refuses a stray answer to an earlier request and asks again on a fresh socket', async () => {
+    // The first request is answered twice (as a worker might across a failure); the duplicate
+    // reaches the connection after the second request was sent.
+    const broker = await fakeBroker((attempt, body) => {
+      if (attempt === 1) return `${body} W a`;
+      if (attempt === 2) return 'first W dup';
+      return `${body} W b`;
+    });
+    const client = new LazyPirateClient('127.0.0.1', broker.port, 'C me', { timeoutMs: 2000, retries: 2 });
+    try {
+      expect((await client.request('first')).toString()).toBe('first W a');
+      expect((await client.request('second')).toString()).toBe('second W b');
+      expect(client.stray).toBe(1);
+      expect(broker.seen.map((s) => s.id)).toEqual(['C me', 'C me', 'C me#1']);
+    } finally {
+      client.close();
+      broker.router.close();
+    }
+  });
+
   it('reports an overloaded broker at once, without retrying', async () => {
     const broker = await fakeBroker(() => OVERLOADED);
     const client = new LazyPirateClient('127.0.0.1', broker.port, 'C me', { timeoutMs: 5000, retries: 3 });
@@ -63,17 +81,16 @@ describe('LazyPirateClient', () => {
 
   it('a late answer to an abandoned attempt never reaches the caller', async () => {
     // Answers the first attempt too late (after the retry went out), then the second at once.
-    const port = await freePort();
     const router = new Router({ linger: 0 });
-    await router.bind(`tcp://127.0.0.1:${port}`);
+    const port = await bindAnyLoopbackPort(router);
     const client = new LazyPirateClient('127.0.0.1', port, 'C me', { timeoutMs: 100, retries: 1 });
     try {
       const reply = client.request('job');
       const [first] = await router.receive();
       const [second] = await router.receive();
-      await router.send([first, '', 'stale']);
-      await router.send([second, '', 'fresh']);
-      expect((await reply).toString()).toBe('fresh');
+      await router.send([first, '', 'job W stale']);
+      await router.send([second, '', 'job W fresh']);
+      expect((await reply).toString()).toBe('job W fresh');
     } finally {
       client.close();
       router.close();

@@ -1,5 +1,5 @@
 import { Request } from 'zeromq';
-import { OVERLOADED, tcpEndpoint } from '@tsr/tsr';
+import { OVERLOADED, isAnswerTo, tcpEndpoint } from '@tsr/tsr';
 
 export interface RetryPolicy {
   /** How long to wait for each reply; 0 waits forever as the seed does. */
@@ -20,13 +20,17 @@ export class OverloadedError extends Error {
 /**
  * The ZeroMQ guide's Lazy Pirate client: a REQ socket that, when no reply comes in time, is
  * closed and reopened (a REQ socket cannot send twice) and the request is sent again. Each
- * attempt uses a fresh routing id, so a late reply to an abandoned attempt can never be taken
- * for the answer to a newer one: each request is answered exactly once as the caller sees it.
+ * attempt uses a fresh routing id, so a late reply to an abandoned attempt never reaches the new
+ * socket; and an answer is accepted only if it answers this request (`<request> <worker id>`), so
+ * a stray duplicate is never taken for the answer to a later one: each request is answered
+ * exactly once as the caller sees it.
  */
 export class LazyPirateClient {
   private socket: Request | undefined;
-  private attempt = 0;
+  private sockets = 0;
   retried = 0;
+  /** Answers refused because they answered another request. */
+  stray = 0;
 
   constructor(
     private readonly host: string,
@@ -38,22 +42,37 @@ export class LazyPirateClient {
   }
 
   async request(body: Buffer | string): Promise<Buffer> {
-    for (let tries = 0; ; tries++) {
-      const socket = this.open();
-      await socket.send(body);
-      try {
-        const [reply] = await socket.receive();
-        if (reply.equals(OVERLOADED)) throw new OverloadedError('broker overloaded: its queue of pending requests is full');
-        return reply;
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'EAGAIN') throw e;
-        this.reset();
-        if (tries >= this.policy.retries) {
-          throw new NoAnswerError(`no answer from ${tcpEndpoint(this.host, this.port)} after ${tries + 1} attempt(s) of ${this.policy.timeoutMs} ms`);
-        }
-        this.retried++;
+    const request = typeof body === 'string' ? Buffer.from(body) : body;
+    for (let attempt = 0; ; attempt++) {
+      const reply = await this.attempt(request);
+      if (reply) return reply;
+      this.reset();
+      if (attempt >= this.policy.retries) {
+        throw new NoAnswerError(`no answer from ${tcpEndpoint(this.host, this.port)} after ${attempt + 1} attempt(s) of ${this.policy.timeoutMs} ms`);
       }
+      this.retried++;
     }
+  }
+
+  /** One send and one receive: the answer, or undefined on a timeout or a stray answer. */
+  private async attempt(request: Buffer): Promise<Buffer | undefined> {
+    const socket = this.open();
+    await socket.send(request);
+    let reply: Buffer;
+    try {
+      [reply] = await socket.receive();
+    } catch (e) {
+      if ((e as { code?: string }).code === 'EAGAIN') return undefined;
+      throw e;
+    }
+    if (reply.equals(OVERLOADED)) throw new OverloadedError('broker overloaded: its queue of pending requests is full');
+    // A duplicate answer to an earlier request (a worker that answered twice across a failure)
+    // is taken by REQ as the answer to this one: refuse it and ask again on a fresh socket.
+    if (!isAnswerTo(request, reply)) {
+      this.stray++;
+      return undefined;
+    }
+    return reply;
   }
 
   close(): void {
@@ -62,8 +81,8 @@ export class LazyPirateClient {
 
   private open(): Request {
     if (this.socket) return this.socket;
-    const routingId = this.attempt === 0 ? this.identity : `${this.identity}#${this.attempt}`;
-    this.attempt++;
+    const routingId = this.sockets === 0 ? this.identity : `${this.identity}#${this.sockets}`;
+    this.sockets++;
     this.socket = new Request({
       routingId,
       linger: 0,

@@ -14,7 +14,8 @@ export interface LoadOptions extends RetryPolicy {
 
 /**
  * Load mode: `concurrency` REQ clients share `requests` requests, each client sending its next
- * request as soon as it has the previous answer (closed loop), all latencies recorded.
+ * request as soon as it has the previous answer (closed loop), all latencies recorded. Request k
+ * is sent as `<text> #k`.
  */
 export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
   const latencies = new Float64Array(o.requests);
@@ -27,10 +28,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
   await Promise.all(
     clients.map(async (client) => {
       while (next < o.requests) {
-        next++;
+        // Every request its own text, so every answer is checked against its own request.
+        const body = Buffer.concat([o.body, Buffer.from(` #${++next}`)]);
         const sent = performance.now();
         try {
-          await client.request(o.body);
+          await client.request(body);
           latencies[answered++] = performance.now() - sent;
         } catch {
           errors++;
@@ -42,5 +44,6 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
   const seconds = (performance.now() - start) / 1000;
   clearInterval(progress);
   const retried = clients.reduce((sum, c) => sum + c.retried, 0);
-  return summarize(latencies.subarray(0, answered), { requests: o.requests, errors, retried }, seconds);
+  const stray = clients.reduce((sum, c) => sum + c.stray, 0);
+  return summarize(latencies.subarray(0, answered), { requests: o.requests, errors, retried, stray }, seconds);
 }

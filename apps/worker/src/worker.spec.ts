@@ -1,16 +1,14 @@
 import { Router } from 'zeromq';
-import { createTracer } from '@tsr/tsr';
-import { freePort } from '../../../tools/support/processes';
+import { bindAnyLoopbackPort, createTracer } from '@tsr/tsr';
 import { Worker } from './worker';
 
 const text = (frames: Buffer[]) => frames.map((f) => f.toString());
 
 /** A real ROUTER playing the broker, and one worker connected to it. */
 async function setup(delayMs: number, heartbeatMs = 10_000, liveness = 3) {
-  const port = await freePort();
   // handover, as our broker: a reconnecting worker keeps its id and takes over from its old connection.
   const broker = new Router({ linger: 0, handover: true });
-  await broker.bind(`tcp://127.0.0.1:${port}`);
+  const port = await bindAnyLoopbackPort(broker);
   const worker = new Worker({ brokerHost: '127.0.0.1', brokerPort: port, delayMs, identity: 'W test', heartbeatMs, liveness, credit: 1 }, createTracer('worker', 'silent'));
   worker.start();
   return { broker, worker };
@@ -68,6 +66,25 @@ describe('Worker', () => {
     while (frames[4] === 'TSR/1 HB');
     expect(frames).toEqual(['W test', '', '', '', 'TSR/1 READY']);
     expect(worker.reconnects).toBe(1);
+  });
+
+  it('abandons the request it held when it reconnects: the broker re-dispatches it, so no second answer', async () => {
+    const { broker, worker } = await setup(400, 50, 3);
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+    await broker.send(['W test', '', 'C1', '', 'held']);
+    // Silence: the worker reconnects (about 150 ms) before its 400 ms of work is done.
+    const seen: string[] = [];
+    const until = Date.now() + 1000;
+    while (Date.now() < until) {
+      const next = await Promise.race([broker.receive().then(text), new Promise<undefined>((r) => setTimeout(() => r(undefined), until - Date.now()))]);
+      if (next) seen.push(next[4]);
+      else break;
+    }
+    expect(seen).toContain('TSR/1 READY');
+    expect(seen.filter((b) => b.startsWith('held'))).toEqual([]);
+    expect(worker.reconnects).toBeGreaterThanOrEqual(1);
   });
 
   it('says goodbye when it stops, only to a broker that speaks heartbeats', async () => {

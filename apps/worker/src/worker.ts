@@ -1,6 +1,7 @@
 import { Dealer } from 'zeromq';
 import {
   GOODBYE,
+  answerBody,
   HEARTBEAT,
   type Tracer,
   connectEndpoint,
@@ -46,6 +47,8 @@ export class Worker {
   private brokerBeats = false;
   private lastHeard = 0;
   private ticker: NodeJS.Timeout | undefined;
+  /** Counts connections: work taken on an earlier one is abandoned (see `connect`). */
+  private generation = 0;
 
   constructor(
     private readonly options: WorkerOptions,
@@ -75,9 +78,14 @@ export class Worker {
   /**
    * A fresh socket (the guide's Paranoid Pirate way: nothing stale survives) and a ready.
    * libzmq reconnects to an absent broker with exponential backoff and delivers the ready
-   * whenever the broker is back.
+   * whenever the broker is back. Requests taken on the old connection are dropped, unanswered:
+   * a broker that still knows them re-dispatches them when it sees the ready, so answering them
+   * as well would give a client two answers.
    */
   private connect(): string {
+    this.generation++;
+    this.queue.length = 0;
+    this.busy = false;
     this.socket = new Dealer({
       routingId: this.options.identity,
       linger: 0,
@@ -130,10 +138,12 @@ export class Worker {
     const request = this.queue.shift();
     if (!request) return;
     this.busy = true;
+    const generation = this.generation;
     const reply = () => {
+      if (generation !== this.generation) return; // abandoned at a reconnect
       this.busy = false;
       this.served++;
-      this.send(workerReplyFrames(request.client, Buffer.concat([request.body, this.suffix])));
+      this.send(workerReplyFrames(request.client, answerBody(request.body, this.suffix)));
       this.serveNext();
     };
     if (this.options.delayMs > 0) setTimeout(reply, this.options.delayMs);

@@ -1,6 +1,6 @@
 import type { StartedTestContainer } from 'testcontainers';
 import { ContainerDeployment } from './support/service';
-import { docker, logsOf, stopTimed } from './support/docker';
+import { docker, logsOf, sleep, stopTimed } from './support/docker';
 import { type BrokerSummary, type LoadSummary, brokerSummary, chaosSeed, checkExactlyOnce, loadSummary, seededRandom, sumSummaries } from './support/chaos';
 
 // 20 client containers × 100 requests while workers are SIGKILLed and started at random and the
@@ -30,7 +30,9 @@ describe('chaos: 20 clients, 2000 requests, workers killed and started at random
   beforeAll(async () => {
     console.log(`chaos: seed ${seed} (CHAOS_SEED=${seed} replays the schedule of pauses, kills and starts)`);
     // Internal network: the broker is away for a moment and Docker's DNS must not ask the host's
-    // resolvers for `bro` meanwhile; nothing here needs to leave the network.
+    // resolvers for `bro` meanwhile; nothing here needs to leave the network. (The price: a lookup
+    // of `bro` made while no broker runs gets no answer, and glibc asks again only after its 5 s
+    // timeout, so a client or worker that looked during the gap finds the new broker up to ~5 s late.)
     await d.start({ internal: true });
   });
   afterAll(() => d.cleanup());
@@ -109,6 +111,8 @@ describe('chaos: 20 clients, 2000 requests, workers killed and started at random
     await chaosDone;
     if (chaosError) throw chaosError;
 
+    // A surplus reply still on its way would show in the trace: give in-flight work a moment to land.
+    await sleep(1000);
     const last = await stopTimed(d.broker.getId()); // SIGTERM: the last incarnation prints its counters too
     const brokerLogs = await Promise.all(brokers.map((b) => logsOf(b.getId())));
     const counters = brokerLogs.map(brokerSummary);
@@ -140,7 +144,10 @@ describe('chaos: 20 clients, 2000 requests, workers killed and started at random
       });
     });
     // Exactly once as each client sees it: no client socket was ever sent a second answer to one
-    // request, or an answer to someone else's (see checkExactlyOnce).
+    // request, or an answer to someone else's (see checkExactlyOnce). The counts above cannot show
+    // it: load mode sends one text for all its requests, so a surplus answer taken by a REQ socket
+    // for the answer to its next request would still count as "answered".
+    // Blind spot: a surplus answer whose next request's own answer is then lost.
     expect(exactlyOnce.violations).toEqual([]);
     expect(exactlyOnce.replies).toBeGreaterThanOrEqual(REQUESTS);
     // The chaos did happen: the broker was replaced while the clients ran (both incarnations

@@ -30,3 +30,9 @@ export function connectEndpoint(socket: Endpointable, host: string, port: number
   socket.connect(address);
   return address;
 }
+
+/** Binds to a port the OS picks on loopback and returns it (tests and tools: no port races). */
+export async function bindAnyLoopbackPort(socket: Endpointable & { readonly lastEndpoint: string | null }): Promise<number> {
+  await socket.bind('tcp://127.0.0.1:*');
+  return Number(socket.lastEndpoint?.split(':').pop());
+}

@@ -4,6 +4,8 @@ import {
   HEARTBEAT,
   READY_TSR,
   isTsrControl,
+  answerBody,
+  isAnswerTo,
   readyBody,
   type Frames,
   parseClientRequest,
@@ -119,6 +121,16 @@ describe('parseWorkerMessage (backend input)', () => {
     for (const bad of ['TSR/1 READY credit=0', 'TSR/1 READY credit=1001', 'TSR/1 READY credit=x', 'TSR/1 READY credit=08', 'TSR/1 READY  credit=2']) {
       expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b(bad)])).toMatchObject({ kind: 'malformed' });
     }
+  });
+
+  it('an answer is `<request> <worker id>`, and isAnswerTo tells it from an answer to another request', () => {
+    const answer = answerBody(b('job #1'), b(' W x'));
+    expect(answer.toString()).toBe('job #1 W x');
+    expect(isAnswerTo(b('job #1'), answer)).toBe(true);
+    expect(isAnswerTo(b('job #2'), answer)).toBe(false);
+    expect(isAnswerTo(b('job #'), answer)).toBe(false); // then '1', not a space
+    expect(isAnswerTo(b('job #1 W x'), answer)).toBe(false);
+    expect(isAnswerTo(EMPTY, b(' W x'))).toBe(true);
   });
 
   it('an unknown TSR/1 command is malformed, not a ready', () => {

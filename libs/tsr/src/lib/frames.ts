@@ -95,6 +95,16 @@ export const toClientFrames = (client: Buffer, body: Buffer): Buffer[] => [clien
 export const workerReadyFrames = (body: Buffer = EMPTY): Buffer[] => [EMPTY, EMPTY, EMPTY, body];
 export const workerReplyFrames = (client: Buffer, body: Buffer): Buffer[] => [EMPTY, client, EMPTY, body];
 
+/** The service's answer: `<request> <worker id>` (the seed's `${mensaje} ${id}`). */
+export const answerBody = (request: Buffer, workerSuffix: Buffer): Buffer => Buffer.concat([request, workerSuffix]);
+
+/**
+ * Whether `reply` answers `request` (starts with it, then a space): how a client tells its answer
+ * from a stray one to an earlier request that reached the same connection.
+ */
+export const isAnswerTo = (request: Buffer, reply: Buffer): boolean =>
+  reply.length > request.length && reply[request.length] === 0x20 && reply.subarray(0, request.length).equals(request);
+
 /** What a DEALER worker receives: `['', clientId, '', request]`, or a heartbeat with an empty clientId. */
 export function parseWorkerRequest(frames: Frames): ClientRequest | Malformed {
   if (frames.length !== 4) return malformed(`request to worker has ${frames.length} frames, expected 4`);
