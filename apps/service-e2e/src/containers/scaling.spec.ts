@@ -2,7 +2,7 @@ import { ContainerDeployment, type Worker } from './support/service';
 import { logsOf, stopTimed, waitForLog } from './support/docker';
 
 const REQUESTS = 40;
-const served = async (w: Worker) => ((await logsOf(w.container.getId())).match(/procesaPeticion: .*request="load"/g) ?? []).length;
+const served = async (w: Worker) => ((await logsOf(w.container.getId())).match(/procesaPeticion: .*request="load #\d+"/g) ?? []).length;
 
 describe('scaling workers while a load runs', () => {
   const d = new ContainerDeployment('scaling');
@@ -19,11 +19,11 @@ describe('scaling workers while a load runs', () => {
       ['--requests', String(REQUESTS), '--concurrency', '4', '--json', '--request', 'load', '--timeout', '15000', '--retries', '0'],
       { TSR_LOG: 'error' },
     );
-    await waitForLog(first.container.getId(), /procesaPeticion: .*request="load"/, 3);
+    await waitForLog(first.container.getId(), /procesaPeticion: .*request="load #\d+"/, 3);
 
     // Scale up from 1 to 3 while the load runs: each new worker gets requests.
     const added = await Promise.all([d.startWorker(250), d.startWorker(250)]);
-    await Promise.all(added.map((w) => waitForLog(w.container.getId(), /procesaPeticion: .*request="load"/, 2)));
+    await Promise.all(added.map((w) => waitForLog(w.container.getId(), /procesaPeticion: .*request="load #\d+"/, 2)));
 
     // Scale down to 1 by `docker stop` (SIGTERM): each exits 0 at once; a task it held is
     // re-dispatched by the broker after its answer timeout.
@@ -42,7 +42,7 @@ describe('scaling workers while a load runs', () => {
     // The load was still running after the stops, on the survivor; the broker forwarded exactly
     // one reply per request, and the three workers together did at least all of them.
     expect(await served(survivor)).toBeGreaterThan(survivorAtStop);
-    const replies = (await logsOf(d.broker.getId())).match(/\[broker\] reply: client="C [^"]+" reply="load W /g) ?? [];
+    const replies = (await logsOf(d.broker.getId())).match(/\[broker\] reply: client="C [^"]+" reply="load #\d+ W /g) ?? [];
     expect(replies).toHaveLength(REQUESTS);
     const perWorker = await Promise.all([first, ...added].map(served));
     expect(perWorker.every((n) => n > 0)).toBe(true);
