@@ -1,0 +1,361 @@
+// Structural checks of the deployment files, without a cluster: docker/deploy/k8s/*.yaml (Kubernetes)
+// and docker/deploy/swarm/stack.yml (Docker Swarm) parse, and agree with the programs and images of this
+// repository: image names are those the Nx `image` targets build, environment variables are ones
+// the programs read, ports match between programs, containers and Services, selectors select the
+// pods they mean, and every pod is hardened. The Swarm stack also runs for real in
+// apps/service-e2e/src/containers/swarm.spec.ts.
+//
+// YAML parser: the `yaml` package (1.x) that is already installed (a dependency of the toolchain,
+// not declared in package.json).
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+const root = join(__dirname, '..', '..');
+const read = (...p: string[]) => readFileSync(join(root, ...p), 'utf8');
+const version: string = JSON.parse(read('package.json')).version;
+
+type Obj = Record<string, any>;
+
+/** Every document of a YAML file; fails on any parse error or warning (duplicate keys too). */
+function parseYaml(file: string): Obj[] {
+  // merge: the `<<: *anchor` keys that Compose files use.
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'), { merge: true });
+  const problems = docs.flatMap((d) => [...d.errors, ...d.warnings].map((e) => `${file}: ${e.message}`));
+  if (problems.length) throw new Error(problems.join('\n'));
+  return docs.map((d) => d.toJSON()).filter((d) => d !== null && d !== undefined);
+}
+
+// ---- What the repository builds and what the programs read -----------------------------------
+
+type App = 'broker' | 'worker' | 'client';
+const APPS: App[] = ['broker', 'worker', 'client'];
+
+/** Images built by Nx `image` targets: `docker/build-image.sh <x>` makes tsr-<x> (base: tsr-zmq). */
+function nxImages(): Set<string> {
+  const projectFiles = [
+    ...readdirSync(join(root, 'apps')).map((d) => join('apps', d, 'project.json')),
+    ...readdirSync(join(root, 'docker')).map((d) => join('docker', d, 'project.json')),
+  ].filter((f) => existsSync(join(root, f)));
+  const images = new Set<string>();
+  for (const f of projectFiles) {
+    const command: string | undefined = JSON.parse(read(f)).targets?.image?.options?.command;
+    const target = command && /build-image\.sh\s+(\S+)/.exec(command)?.[1];
+    if (target) images.add(target === 'base' ? 'tsr-zmq' : `tsr-${target}`);
+  }
+  return images;
+}
+
+/** Environment variables a program reads: its option specs (`env: [...]`), the shared ones, TSR_ENV_FILE. */
+function envOf(app: App): Set<string> {
+  const names = (text: string) => [...text.matchAll(/env:\s*\[([^\]]*)\]/g)].flatMap((m) => [...m[1].matchAll(/'([A-Z0-9_]+)'/g)].map((n) => n[1]));
+  const main = read('apps', app, 'src', 'main.ts');
+  const shared = read('libs', 'tsr', 'src', 'lib', 'options.ts');
+  const sharedBlock = (name: string) => {
+    const start = shared.indexOf(name);
+    const next = shared.indexOf('export ', start + 1);
+    return shared.slice(start, next === -1 ? undefined : next);
+  };
+  const env = new Set([...names(main), ...names(sharedBlock('commonOptions')), 'TSR_ENV_FILE']);
+  if (main.includes('brokerAddressOptions')) for (const n of names(sharedBlock('brokerAddressOptions'))) env.add(n);
+  return env;
+}
+
+/** The arguments of an image's HEALTHCHECK (`node /app/healthcheck.js <mode> ...`). */
+function healthcheckOf(app: App): string[] {
+  const m = /^HEALTHCHECK .* CMD (\[.*\])\s*$/m.exec(read('docker', app, 'Dockerfile'));
+  if (!m) throw new Error(`docker/${app}/Dockerfile has no exec-form HEALTHCHECK`);
+  return JSON.parse(m[1]);
+}
+
+/** The image's user (Kubernetes can check runAsNonRoot only against a numeric uid). */
+const imageUser = () => /^USER\s+(\S+)/m.exec(read('docker', 'base', 'Dockerfile'))?.[1];
+
+describe('what the deployment files are checked against', () => {
+  it('finds the images, the programs\' variables and health checks', () => {
+    expect([...nxImages()].sort()).toEqual(['tsr-broker', 'tsr-client', 'tsr-worker', 'tsr-zmq']);
+    expect([...envOf('broker')]).toEqual(expect.arrayContaining(['FRONTEND_PORT', 'BACKEND_PORT', 'ANSWER_TIMEOUT_MS', 'HEARTBEAT_MS', 'HEARTBEAT_LIVENESS', 'TSR_LOG']));
+    expect([...envOf('worker')]).toEqual(expect.arrayContaining(['BROKER_HOST', 'BROKER_PORT', 'WORKER_DELAY_MS', 'HEARTBEAT_MS', 'HEARTBEAT_LIVENESS', 'TSR_LOG']));
+    expect([...envOf('client')]).toEqual(expect.arrayContaining(['BROKER_HOST', 'BROKER_PORT', 'CLIENT_REQUESTS', 'CLIENT_JSON', 'TSR_LOG']));
+    expect(envOf('broker').has('BROKER_HOST')).toBe(false);
+    expect(healthcheckOf('broker')).toEqual(['node', '/app/healthcheck.js', 'listening', '2']);
+    expect(healthcheckOf('worker')).toEqual(['node', '/app/healthcheck.js', 'connected']);
+    expect(read('docker', 'base', 'Dockerfile')).toMatch(/^COPY docker\/base\/healthcheck\.js \/app\/healthcheck\.js$/m);
+  });
+});
+
+// ---- Kubernetes --------------------------------------------------------------------------------
+
+const k8sDir = join(root, 'docker', 'deploy', 'k8s');
+const API: Record<string, string> = {
+  Namespace: 'v1',
+  ConfigMap: 'v1',
+  Service: 'v1',
+  Deployment: 'apps/v1',
+  Job: 'batch/v1',
+  PodDisruptionBudget: 'policy/v1',
+  NetworkPolicy: 'networking.k8s.io/v1',
+};
+
+describe('docker/deploy/k8s (Kubernetes manifests)', () => {
+  const files = readdirSync(k8sDir).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml').sort();
+  const byFile = Object.fromEntries(files.map((f) => [f, parseYaml(join(k8sDir, f))]));
+  const objects = Object.values(byFile).flat();
+  const kustomization = parseYaml(join(k8sDir, 'kustomization.yaml'))[0];
+  const namespace = objects.find((o) => o.kind === 'Namespace')?.metadata?.name as string;
+  const all = (kind: string) => objects.filter((o) => o.kind === kind);
+  const one = (kind: string, name: string) => {
+    const found = objects.filter((o) => o.kind === kind && o.metadata?.name === name);
+    expect({ kind, name, count: found.length }).toEqual({ kind, name, count: 1 });
+    return found[0];
+  };
+  const configMaps = new Map(all('ConfigMap').map((c) => [c.metadata.name as string, (c.data ?? {}) as Record<string, string>]));
+  const workloads = [...all('Deployment'), ...all('Job')];
+  const podLabels = (w: Obj): Record<string, string> => w.spec.template.metadata.labels;
+  const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+  const appOf = (image: string): App => {
+    const app = /^tsr-(broker|worker|client):/.exec(image)?.[1];
+    if (!app) throw new Error(`image ${image} is not one of tsr-broker, tsr-worker, tsr-client`);
+    return app as App;
+  };
+  /** The environment a container gets: its ConfigMaps (envFrom) and its own env entries. */
+  const envOfContainer = (c: Obj): Record<string, string> => {
+    const env: Record<string, string> = {};
+    for (const from of c.envFrom ?? []) {
+      const data = configMaps.get(from.configMapRef?.name);
+      if (!data) throw new Error(`container ${c.name}: envFrom a ConfigMap that does not exist: ${JSON.stringify(from)}`);
+      Object.assign(env, data);
+    }
+    for (const e of c.env ?? []) env[e.name] = e.value ?? `<${JSON.stringify(e.valueFrom)}>`;
+    return env;
+  };
+  const broker = one('Deployment', 'bro');
+  const worker = one('Deployment', 'wor');
+  const client = one('Job', 'cli');
+  const brokerService = one('Service', 'bro');
+  const containerOf = (w: Obj) => w.spec.template.spec.containers[0];
+
+  it('parses: every document is a known kind with its apiVersion, a name, the namespace', () => {
+    expect(files.length).toBeGreaterThan(0);
+    expect(namespace).toBe('tsr');
+    for (const o of objects) {
+      expect({ kind: o.kind, apiVersion: o.apiVersion }).toEqual({ kind: o.kind, apiVersion: API[o.kind] ?? 'a known kind' });
+      expect(o.metadata?.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+      if (o.kind !== 'Namespace') expect({ object: `${o.kind}/${o.metadata.name}`, namespace: o.metadata.namespace }).toEqual({ object: `${o.kind}/${o.metadata.name}`, namespace });
+    }
+    const names = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('has a kustomization that lists every manifest, the namespace and the image versions', () => {
+    expect(kustomization.kind).toBe('Kustomization');
+    expect(kustomization.namespace).toBe(namespace);
+    expect([...kustomization.resources].sort()).toEqual(files);
+    expect(kustomization.images).toEqual(expect.arrayContaining(APPS.map((a) => ({ name: `tsr-${a}`, newTag: version }))));
+  });
+
+  it('runs the images the Nx image targets build, at the repository version, pulled only if not present', () => {
+    const built = nxImages();
+    const apps = workloads.map((w) => {
+      const containers: Obj[] = w.spec.template.spec.containers;
+      expect(containers).toHaveLength(1);
+      const [c] = containers;
+      expect(built.has(c.image.split(':')[0])).toBe(true);
+      expect(c.image).toBe(`${c.image.split(':')[0]}:${version}`);
+      expect(c.imagePullPolicy).toBe('IfNotPresent');
+      return appOf(c.image);
+    });
+    expect(apps.sort()).toEqual(['broker', 'client', 'worker']);
+  });
+
+  it('gives each program only variables it reads, from ConfigMaps that exist', () => {
+    for (const w of workloads) {
+      const c = containerOf(w);
+      const reads = envOf(appOf(c.image));
+      const unknown = Object.keys(envOfContainer(c)).filter((n) => !reads.has(n));
+      expect({ workload: w.metadata.name, unknown }).toEqual({ workload: w.metadata.name, unknown: [] });
+    }
+    // Every ConfigMap is used by some container.
+    const used = new Set(workloads.flatMap((w) => (containerOf(w).envFrom ?? []).map((f: Obj) => f.configMapRef.name)));
+    expect([...configMaps.keys()].filter((n) => !used.has(n))).toEqual([]);
+  });
+
+  it('wires the ports: broker variables = container ports = Service ports = what workers and clients connect to', () => {
+    const b = containerOf(broker);
+    const env = envOfContainer(b);
+    const containerPort = (name: string) => b.ports.find((p: Obj) => p.name === name)?.containerPort;
+    expect(containerPort('frontend')).toBe(Number(env['FRONTEND_PORT'] ?? 9998));
+    expect(containerPort('backend')).toBe(Number(env['BACKEND_PORT'] ?? 9999));
+    const servicePort = (name: string) => brokerService.spec.ports.find((p: Obj) => p.name === name);
+    for (const name of ['frontend', 'backend']) {
+      expect(servicePort(name)).toEqual(expect.objectContaining({ port: containerPort(name), targetPort: name, protocol: 'TCP' }));
+    }
+    expect(brokerService.spec.type ?? 'ClusterIP').toBe('ClusterIP');
+    // Workers reach the backend, clients the frontend, through the Service's name.
+    const w = envOfContainer(containerOf(worker));
+    const cl = envOfContainer(containerOf(client));
+    expect({ host: w['BROKER_HOST'], port: Number(w['BROKER_PORT']) }).toEqual({ host: brokerService.metadata.name, port: servicePort('backend').port });
+    expect({ host: cl['BROKER_HOST'], port: Number(cl['BROKER_PORT']) }).toEqual({ host: brokerService.metadata.name, port: servicePort('frontend').port });
+    // Only the frontend leaves the cluster.
+    for (const s of all('Service').filter((s) => s.spec.type === 'NodePort' || s.spec.type === 'LoadBalancer')) {
+      expect(s.spec.ports.map((p: Obj) => p.targetPort)).toEqual(['frontend']);
+      for (const p of s.spec.ports.filter((p: Obj) => p.nodePort !== undefined)) expect(p.nodePort).toBeGreaterThanOrEqual(30000);
+    }
+  });
+
+  it('selects the right pods: Deployments their templates, Services only the broker, the budget and spread only workers', () => {
+    for (const w of all('Deployment')) expect(matches(w.spec.selector.matchLabels, podLabels(w))).toBe(true);
+    const selectedBy = (selector: Record<string, string>) => workloads.filter((w) => matches(selector, podLabels(w))).map((w) => w.metadata.name);
+    for (const s of all('Service')) expect({ service: s.metadata.name, selects: selectedBy(s.spec.selector) }).toEqual({ service: s.metadata.name, selects: ['bro'] });
+    for (const pdb of all('PodDisruptionBudget')) expect(selectedBy(pdb.spec.selector.matchLabels)).toEqual(['wor']);
+    for (const c of worker.spec.template.spec.topologySpreadConstraints ?? []) expect(selectedBy(c.labelSelector.matchLabels)).toEqual(['wor']);
+    // Network policies: the broker's admits the frontend from anywhere and the backend only from workers.
+    const policy = all('NetworkPolicy').find((p) => Object.keys(p.spec.podSelector).length && selectedBy(p.spec.podSelector.matchLabels).includes('bro'));
+    expect(policy).toBeDefined();
+    const portNames = (containerOf(broker).ports as Obj[]).map((p) => p.name);
+    for (const rule of policy?.spec.ingress ?? []) for (const p of rule.ports) expect(portNames).toContain(p.port);
+    const backendRule = policy?.spec.ingress.find((r: Obj) => r.ports.some((p: Obj) => p.port === 'backend'));
+    expect(backendRule.from.map((f: Obj) => selectedBy(f.podSelector.matchLabels))).toEqual([['wor']]);
+  });
+
+  it('keeps one broker (Recreate) and never fewer workers during a rolling update', () => {
+    expect(broker.spec.replicas).toBe(1);
+    expect(broker.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(worker.spec.replicas).toBe(3);
+    expect(worker.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    expect(client.spec.template.spec.restartPolicy).toMatch(/^(Never|OnFailure)$/);
+    expect(client.spec.parallelism).toBeLessThanOrEqual(client.spec.completions);
+  });
+
+  it('probes broker and workers with the images\' own health check; clients are not probed', () => {
+    for (const [w, app] of [[broker, 'broker'], [worker, 'worker']] as const) {
+      const c = containerOf(w);
+      for (const probe of ['readinessProbe', 'livenessProbe']) expect({ app, probe, command: c[probe]?.exec?.command }).toEqual({ app, probe, command: healthcheckOf(app) });
+      // The check starts a node process: give it time on a busy node.
+      expect(c.readinessProbe.timeoutSeconds).toBeGreaterThanOrEqual(3);
+    }
+    const c = containerOf(client);
+    expect([c.readinessProbe, c.livenessProbe, c.startupProbe]).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('hardens every pod: non-root by uid, read-only, no capabilities, no privilege escalation, limits, a grace period', () => {
+    const user = imageUser();
+    const toBytes = (q: string) => Number(/^\d+/.exec(q)?.[0]) * ({ Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 }[/[KMG]i$/.exec(q)?.[0] ?? ''] ?? 1);
+    const toCpu = (q: string | number) => (String(q).endsWith('m') ? Number(String(q).slice(0, -1)) / 1000 : Number(q));
+    for (const w of workloads) {
+      const pod = w.spec.template.spec;
+      const name = w.metadata.name;
+      expect({ name, pod: pod.securityContext }).toEqual({ name, pod: expect.objectContaining({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }) });
+      // The images' USER is `node`, a name: runAsNonRoot needs a numeric, non-zero uid here.
+      if (!/^\d+$/.test(user ?? '')) expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
+      expect({ name, automount: pod.automountServiceAccountToken, links: pod.enableServiceLinks }).toEqual({ name, automount: false, links: false });
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(0);
+      for (const c of pod.containers) {
+        expect({ name, security: c.securityContext }).toEqual({
+          name,
+          security: expect.objectContaining({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } }),
+        });
+        const { requests, limits } = c.resources;
+        expect(toBytes(requests.memory)).toBeLessThanOrEqual(toBytes(limits.memory));
+        expect(toCpu(requests.cpu)).toBeLessThanOrEqual(toCpu(limits.cpu));
+        // The probe starts a second node process (~40 MiB) next to the program (~45 MiB).
+        expect(toBytes(limits.memory)).toBeGreaterThanOrEqual(128 * 2 ** 20);
+      }
+    }
+  });
+
+  it('cannot have Service variables injected that a program reads (and injects none: enableServiceLinks false)', () => {
+    // A Service `broker` would inject BROKER_PORT=tcp://<ip>:<port> into every pod of the namespace.
+    const injected = all('Service').flatMap((s) => {
+      const p = s.metadata.name.toUpperCase().replace(/-/g, '_');
+      return [`${p}_SERVICE_HOST`, `${p}_SERVICE_PORT`, `${p}_PORT`];
+    });
+    const read = new Set(APPS.flatMap((a) => [...envOf(a)]));
+    expect(injected.filter((n) => read.has(n))).toEqual([]);
+  });
+
+  it('keeps the timing rules: one heartbeat for broker and workers, answer timeout above the worker delay', () => {
+    const b = envOfContainer(containerOf(broker));
+    const w = envOfContainer(containerOf(worker));
+    expect(w['HEARTBEAT_MS']).toBe(b['HEARTBEAT_MS']);
+    expect(w['HEARTBEAT_LIVENESS']).toBe(b['HEARTBEAT_LIVENESS']);
+    expect(Number(b['ANSWER_TIMEOUT_MS'])).toBeGreaterThan(Number(w['WORKER_DELAY_MS']));
+  });
+});
+
+// ---- Docker Swarm ------------------------------------------------------------------------------
+
+describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
+  const [stack] = parseYaml(join(root, 'docker', 'deploy', 'swarm', 'stack.yml'));
+  const services: Record<string, Obj> = stack.services;
+  /** `${NAME:-default}` -> default; anything else as is. */
+  const value = (v: unknown) => {
+    const m = /^\$\{([A-Z0-9_]+):-(.*)\}$/.exec(String(v));
+    return m ? m[2] : String(v);
+  };
+  const variable = (v: unknown) => /^\$\{([A-Z0-9_]+)(:-.*)?\}$/.exec(String(v))?.[1];
+  const APP_OF: Record<string, App> = { bro: 'broker', wor: 'worker', cli: 'client' };
+
+  it('has the seed\'s services bro, wor, cli on one attachable overlay network', () => {
+    expect(stack.version).toBe('3.8');
+    expect(Object.keys(services).sort()).toEqual(['bro', 'cli', 'wor']);
+    expect(stack.networks).toEqual({ tsr: { driver: 'overlay', attachable: true } });
+    for (const s of Object.values(services)) expect(s.networks).toEqual(['tsr']);
+  });
+
+  it('runs the images the Nx image targets build (overridable, e.g. by image ID)', () => {
+    const built = nxImages();
+    for (const [name, s] of Object.entries(services)) {
+      expect(variable(s.image)).toBe(`${APP_OF[name].toUpperCase()}_IMAGE`);
+      const image = value(s.image);
+      expect(image).toBe(`tsr-${APP_OF[name]}:latest`);
+      expect(built.has(image.split(':')[0])).toBe(true);
+    }
+  });
+
+  it('gives each program only variables it reads, and wires the ports', () => {
+    for (const [name, s] of Object.entries(services)) {
+      const reads = envOf(APP_OF[name]);
+      expect({ name, unknown: Object.keys(s.environment).filter((n) => !reads.has(n)) }).toEqual({ name, unknown: [] });
+    }
+    const env = (s: string, n: string) => value(services[s].environment[n]);
+    expect([env('wor', 'BROKER_HOST'), env('cli', 'BROKER_HOST')]).toEqual(['bro', 'bro']);
+    expect(env('wor', 'BROKER_PORT')).toBe(env('bro', 'BACKEND_PORT'));
+    expect(env('cli', 'BROKER_PORT')).toBe(env('bro', 'FRONTEND_PORT'));
+    expect(env('wor', 'HEARTBEAT_MS')).toBe(env('bro', 'HEARTBEAT_MS'));
+    expect(Number(env('bro', 'ANSWER_TIMEOUT_MS'))).toBeGreaterThan(Number(env('wor', 'WORKER_DELAY_MS')));
+    // Only the frontend is published, in host mode (no ingress routing mesh needed).
+    expect(services['bro'].ports).toEqual([{ target: Number(env('bro', 'FRONTEND_PORT')), published: '${FRONTEND_PUBLISH:-8000}', protocol: 'tcp', mode: 'host' }]);
+    expect(services['wor'].ports).toBeUndefined();
+    expect(services['cli'].ports).toBeUndefined();
+  });
+
+  it('keeps one broker, starts new workers before stopping old ones, runs the client once', () => {
+    const bro = services['bro'].deploy;
+    const wor = services['wor'].deploy;
+    const cli = services['cli'].deploy;
+    expect(bro.replicas).toBe(1);
+    expect(bro.update_config.order).toBe('stop-first');
+    expect(value(wor.replicas)).toBe('3');
+    expect(wor.update_config).toEqual(expect.objectContaining({ order: 'start-first', parallelism: 1 }));
+    expect(wor.rollback_config).toEqual(expect.objectContaining({ order: 'start-first' }));
+    expect(cli.mode).toBe('replicated-job');
+    expect(cli.restart_policy).toEqual({ condition: 'none' });
+    // No virtual IP: it needs the kernel's IPVS, which not every node has.
+    for (const s of Object.values(services)) expect(s.deploy.endpoint_mode).toBe('dnsrr');
+  });
+
+  it('checks broker and workers with the images\' own health check, not the one-shot client', () => {
+    expect(services['bro'].healthcheck.test).toEqual(['CMD', ...healthcheckOf('broker')]);
+    expect(services['wor'].healthcheck.test).toEqual(['CMD', ...healthcheckOf('worker')]);
+    expect(services['cli'].healthcheck).toEqual({ disable: true });
+  });
+
+  it('hardens every service: uid 1000, read-only, no capabilities, limits, a grace period', () => {
+    for (const [name, s] of Object.entries(services)) {
+      expect({ name, user: s.user, read_only: s.read_only, cap_drop: s.cap_drop }).toEqual({ name, user: '1000:1000', read_only: true, cap_drop: ['ALL'] });
+      expect(s.stop_grace_period).toBeDefined();
+      expect(s.deploy.resources.limits.memory).toBeDefined();
+    }
+  });
+});
