@@ -7,7 +7,7 @@ import {
   connectEndpoint,
   parseWorkerRequest,
   readyBody,
-  workerReadyFrames,
+  workerControlFrames,
   workerReplyFrames,
 } from '@tsr/tsr';
 
@@ -70,7 +70,7 @@ export class Worker {
     clearInterval(this.ticker);
     if (this.brokerBeats) {
       this.socket.linger = 200;
-      this.send(workerReadyFrames(GOODBYE));
+      this.send(workerControlFrames(GOODBYE));
     }
     this.socket.close();
   }
@@ -95,7 +95,7 @@ export class Worker {
     });
     const address = connectEndpoint(this.socket, this.options.brokerHost, this.options.brokerPort);
     this.brokerBeats = false;
-    this.send(workerReadyFrames(readyBody(this.options.credit)));
+    this.send(workerControlFrames(readyBody(this.options.credit)));
     void this.receive(this.socket);
     return address;
   }
@@ -103,7 +103,7 @@ export class Worker {
   private tick(): void {
     if (!this.brokerBeats) return;
     if (performance.now() - this.lastHeard <= this.options.heartbeatMs * this.options.liveness) {
-      this.send(workerReadyFrames(HEARTBEAT));
+      this.send(workerControlFrames(HEARTBEAT));
       return;
     }
     this.reconnects++;

@@ -13,7 +13,7 @@ import {
   parseWorkerRequest,
   toClientFrames,
   toWorkerFrames,
-  workerReadyFrames,
+  workerControlFrames,
   workerReplyFrames,
 } from './frames';
 
@@ -53,8 +53,8 @@ describe('builders produce exactly the SPEC §1 frames', () => {
   });
 
   it('DEALER worker ready: REQ envelope "" then ["", "", ""] (the seed sends readyBody "")', () => {
-    expectFrames(workerReadyFrames(), ['', '', '', '']);
-    expectFrames(workerReadyFrames(b('hello')), ['', '', '', 'hello']);
+    expectFrames(workerControlFrames(), ['', '', '', '']);
+    expectFrames(workerControlFrames(b('hello')), ['', '', '', 'hello']);
   });
 
   it('DEALER worker reply: REQ envelope "" then [clientId, "", reply]', () => {
@@ -196,7 +196,7 @@ describe('round trips (what each side sends is what the other side parses)', () 
   });
 
   it('DEALER worker ready -> backend sees the seed\'s ready', () => {
-    const atBackend = routerReceives(W, workerReadyFrames());
+    const atBackend = routerReceives(W, workerControlFrames());
     expect(text(atBackend)).toEqual([W.toString(), '', '', '', '']);
     expect(parseWorkerMessage(atBackend)).toEqual({ kind: 'ready', worker: W, heartbeats: false, credit: 1 });
   });

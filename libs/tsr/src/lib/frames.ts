@@ -91,8 +91,13 @@ export const toWorkerFrames = (worker: Buffer, client: Buffer, body: Buffer): Bu
 /** Broker -> client, on the frontend ROUTER. */
 export const toClientFrames = (client: Buffer, body: Buffer): Buffer[] => [client, EMPTY, body];
 
-/** What a DEALER worker sends: the REQ envelope written by hand. `body` '' is the seed's ready. */
-export const workerReadyFrames = (body: Buffer = EMPTY): Buffer[] => [EMPTY, EMPTY, EMPTY, body];
+/**
+ * A DEALER worker's control message (empty client frame), the REQ envelope written by hand:
+ * `body` '' is the seed's ready; TSR/1 READY, HB and BYE travel the same way.
+ */
+export const workerControlFrames = (body: Buffer = EMPTY): Buffer[] => [EMPTY, EMPTY, EMPTY, body];
+
+/** A DEALER worker's reply, in the same hand-written envelope. */
 export const workerReplyFrames = (client: Buffer, body: Buffer): Buffer[] => [EMPTY, client, EMPTY, body];
 
 /** The service's answer: `<request> <worker id>` (the seed's `${mensaje} ${id}`). */
