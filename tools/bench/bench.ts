@@ -74,11 +74,14 @@ async function main(): Promise<void> {
     return;
   }
 
+  const withC = 'path' in bundles.nativeForwarder;
   const plan =
     `${o.reps} repetition(s) × sizes ${o.sizes.join('/')} B × workers ${o.workers.join('/')} (credit ${o.credit} each behind our broker), ${o.inflight} requests in flight, ` +
-      `${o.generators} generator process(es), warm-up ${o.warmupMs} ms + ${o.durationMs} ms measured per saturation run, ${o.latencyDurationMs} ms per latency run; ` +
-      `${plannedRuns(o)} runs`;
-  log(`plan: ${plan}, about ${Math.round(estimateSeconds(o) / 60)} min`);
+      `${o.generators} generator process(es), warm-up ${o.warmupMs} ms + ${o.durationMs} ms measured per saturation run, ` +
+      `${o.latencyRounds} half-saturation round(s) of ${o.latencyDurationMs} ms against broker, bare forwarder, ${withC ? 'C forwarder, ' : ''}direct; ` +
+      `${plannedRuns(o, withC)} runs`;
+  log(`plan: ${plan}, about ${Math.round(estimateSeconds(o, withC) / 60)} min`);
+  if ('missing' in bundles.nativeForwarder) log(bundles.nativeForwarder.missing);
   const m = await runMatrix(o, bundles, log);
   note.loadAverageAtEnd = loadavg().map((v) => Math.round(v * 100) / 100);
   const summary = summarize(m.runs, m.idle, o.latencyWorkers);

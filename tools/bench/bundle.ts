@@ -1,5 +1,5 @@
 /**
- * The benchmark's own programs (baselines.ts, loadgen.ts) bundled once per run with esbuild, the
+ * The benchmark's own programs (baselines.ts, loadgen.ts, and the C forwarder) built once per run; the Node ones bundled with esbuild, the
  * way Nx builds the apps, so that they start in ~0.1 s instead of ~0.6 s under tsx and run the same
  * kind of code as the broker. The bundles go to a temp dir that is removed at exit; `zeromq` stays
  * external and is found through NODE_PATH.
@@ -9,12 +9,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { atExit } from './children';
+import { type NativeBuild, buildNativeForwarder } from './native';
 
 export interface Bundles {
   /** The temp dir holding the bundles (removed at exit). */
   dir: string;
   baselines: string;
   loadgen: string;
+  /** The C forwarder, or why it could not be built. */
+  nativeForwarder: NativeBuild;
   /** Environment for running them (NODE_PATH to the workspace's node_modules). */
   env: NodeJS.ProcessEnv;
 }
@@ -32,6 +35,7 @@ export function bundlePrograms(): Bundles {
     dir,
     baselines: out('baselines'),
     loadgen: out('loadgen'),
+    nativeForwarder: buildNativeForwarder(dir),
     env: { NODE_PATH: [nodeModules, process.env['NODE_PATH']].filter(Boolean).join(':') },
   };
 }

@@ -7,8 +7,8 @@ import { type Summary, sizeLabel } from './report';
 import type { Spread } from './stats';
 import type { TargetKind } from './targets';
 
-const COLOR: Record<TargetKind, string> = { broker: '#1f77b4', forwarder: '#ff7f0e', 'forwarder-lru': '#7f7f7f', direct: '#2ca02c' };
-const NAME: Record<TargetKind, string> = { broker: 'broker', forwarder: 'bare forwarder', 'forwarder-lru': 'LRU forwarder', direct: 'direct (no broker)' };
+const COLOR: Record<TargetKind, string> = { broker: '#1f77b4', forwarder: '#ff7f0e', 'forwarder-lru': '#7f7f7f', 'forwarder-c': '#9467bd', direct: '#2ca02c' };
+const NAME: Record<TargetKind, string> = { broker: 'broker', forwarder: 'bare forwarder', 'forwarder-lru': 'LRU forwarder', 'forwarder-c': 'C forwarder (libzmq)', direct: 'direct (no broker)' };
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 const text = (x: number, y: number, s: string, attrs = '') => `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${esc(s)}</text>`;
@@ -84,7 +84,7 @@ function latencyPanel(s: Summary, size: number, box: Box): string {
     ['p99', 'p99'],
     ['p999', 'p99.9'],
   ];
-  const kinds: TargetKind[] = ['broker', 'forwarder', 'direct'];
+  const kinds = (['broker', 'forwarder', 'forwarder-c', 'direct'] as TargetKind[]).filter((k) => r.p99[k]);
   const groupW = box.w / pcts.length;
   const barW = (groupW * 0.7) / kinds.length;
   pcts.forEach(([key, label], g) => {
@@ -124,9 +124,15 @@ export function chartSvg(s: Summary, title: string, subtitle: string): string {
   });
   out.push(text(left - 50, 420, 'Latency at half of the broker’s saturation (ms, log scale, open loop)', 'font-size="14" font-weight="bold"'));
   sizes.forEach((size, i) => out.push(latencyPanel(s, size, { x: left + i * (panelW + gap), y: 450, w: panelW, h: 220 })));
-  const legend: TargetKind[] = ['broker', 'forwarder', ...(s.saturation.some((r) => r.rps['forwarder-lru']) ? (['forwarder-lru'] as TargetKind[]) : []), 'direct'];
+  const legend: TargetKind[] = [
+    'broker',
+    'forwarder',
+    ...(s.saturation.some((r) => r.rps['forwarder-lru']) ? (['forwarder-lru'] as TargetKind[]) : []),
+    ...(s.latency.some((r) => r.p99['forwarder-c']) ? (['forwarder-c'] as TargetKind[]) : []),
+    'direct',
+  ];
   legend.forEach((k, i) => {
-    const x = left + i * 200;
+    const x = left + i * 180;
     out.push(`<rect x="${x}" y="${H - 40}" width="14" height="14" fill="${COLOR[k]}"/>`);
     out.push(text(x + 20, H - 28, NAME[k], 'font-size="13"'));
   });

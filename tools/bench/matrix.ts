@@ -16,6 +16,8 @@ export type Phase = 'saturation' | 'latency' | 'client-app';
 
 export interface RunRecord {
   rep: number;
+  /** Latency rounds within a repetition (the three targets in turn); absent for other phases. */
+  round?: number;
   phase: Phase;
   target: TargetKind;
   workers: number;
@@ -55,17 +57,20 @@ export interface MatrixResult {
 const rotate = <T>(xs: readonly T[], n: number): T[] => xs.map((_, i) => xs[(i + n) % xs.length]);
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
 
-export function plannedRuns(o: BenchOptions): number {
+/** Targets of the half-saturation rounds: the C forwarder when it could be built. */
+const latencyKinds = (withC: boolean): TargetKind[] => ['broker', 'forwarder', ...(withC ? (['forwarder-c'] as TargetKind[]) : []), 'direct'];
+
+export function plannedRuns(o: BenchOptions, withC: boolean): number {
   const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
-  const perRep = o.workers.length * (o.sizes.length * 2 + lru) + o.sizes.length /* direct */ + o.sizes.length * 3 /* latency */ + o.clientSizes.length * 3;
+  const perRep = o.workers.length * (o.sizes.length * 2 + lru) + o.sizes.length /* direct */ + o.sizes.length * latencyKinds(withC).length * o.latencyRounds + o.clientSizes.length * 3;
   return perRep * o.reps;
 }
 
-export function estimateSeconds(o: BenchOptions): number {
+export function estimateSeconds(o: BenchOptions, withC: boolean): number {
   const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
   const saturationRuns = o.workers.length * (o.sizes.length * 2 + lru) + o.sizes.length;
   const run = (ms: number) => (400 + o.warmupMs + ms + 300) / 1000;
-  const perRep = saturationRuns * run(o.durationMs) + o.sizes.length * 3 * run(o.latencyDurationMs) + o.clientSizes.length * 3 * 1.5 + o.workers.length * 3 + 2;
+  const perRep = saturationRuns * run(o.durationMs) + o.sizes.length * latencyKinds(withC).length * o.latencyRounds * run(o.latencyDurationMs) + o.clientSizes.length * 3 * 1.5 + o.workers.length * 3 + 2;
   return perRep * o.reps;
 }
 
@@ -73,7 +78,8 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
   const started = performance.now();
   const runs: RunRecord[] = [];
   const idle: IdleRecord[] = [];
-  const total = plannedRuns(o);
+  const withC = 'path' in bundles.nativeForwarder;
+  const total = plannedRuns(o, withC);
   const load = (size: number, extra: Partial<LoadSpec>): LoadSpec => ({
     mode: 'closed',
     size,
@@ -84,9 +90,10 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
     ...extra,
   });
 
-  const record = (rep: number, phase: Phase, t: Target, size: number, spec: LoadSpec, r: Awaited<ReturnType<typeof runGenerators>>) => {
+  const record = (rep: number, phase: Phase, t: Target, size: number, spec: LoadSpec, r: Awaited<ReturnType<typeof runGenerators>>, round?: number) => {
     const rec: RunRecord = {
       rep,
+      round,
       phase,
       target: t.kind,
       workers: t.workers,
@@ -131,6 +138,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
       const targets = new Map<TargetKind, Target>();
       try {
         for (const kind of kinds) targets.set(kind, await startTarget(kind, workers, bundles, { credit: o.credit }));
+        if (latencyBlock && withC) targets.set('forwarder-c', await startTarget('forwarder-c', workers, bundles)); // latency rounds only
         for (const t of targets.values()) idle.push({ rep, target: t.kind, workers: t.workers, rssKiB: await idleRss(t, 150) });
         for (const size of o.sizes) {
           const saturation = new Map<TargetKind, RunRecord>();
@@ -141,13 +149,15 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
             saturation.set(kind, record(rep, 'saturation', t, size, spec, await runGenerators(t, spec, bundles)));
           }
           if (!latencyBlock) continue;
-          // half of the broker's saturation throughput measured just now, the same rate for all three
+          // half of the broker's saturation throughput measured just now, the same rate for every target
           const rate = Math.max(100, Math.round((saturation.get('broker')?.requestsPerSecond ?? 0) / 2));
-          for (const kind of rotate<TargetKind>(['broker', 'forwarder', 'direct'], rep - 1)) {
-            const t = targets.get(kind) as Target;
-            const spec = load(size, { mode: 'open', rate, durationMs: o.latencyDurationMs });
-            record(rep, 'latency', t, size, spec, await runGenerators(t, spec, bundles));
-          }
+          // several short rounds rather than one long run: p99 pairs taken close together in time
+          for (let round = 1; round <= o.latencyRounds; round++)
+            for (const kind of rotate(latencyKinds(withC), rep - 1 + round - 1)) {
+              const t = targets.get(kind) as Target;
+              const spec = load(size, { mode: 'open', rate, durationMs: o.latencyDurationMs });
+              record(rep, 'latency', t, size, spec, await runGenerators(t, spec, bundles), round);
+            }
           if (!o.clientSizes.includes(size)) continue;
           // our client app's own load mode: sized to last about a second at the broker's pace
           const requests = Math.min(40_000, Math.max(500, Math.round((saturation.get('broker')?.requestsPerSecond ?? 1000) * (o.durationMs / 1000) * 0.6)));

@@ -15,6 +15,8 @@ export interface BenchOptions {
   durationMs: number;
   /** Measured window of a latency run (longer: p99 needs samples). */
   latencyDurationMs: number;
+  /** Latency rounds per repetition (broker, forwarder, direct in turn), each a paired trial. */
+  latencyRounds: number;
   /** Workers behind broker/forwarder for the latency-at-half-saturation runs. */
   latencyWorkers: number;
   /** Run the LRU forwarder diagnostic at this size (0: never). */
@@ -41,6 +43,7 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run tool
   --warmup MS           per run, not measured (default 400)
   --duration MS         per saturation run, measured (default 1000)
   --latency-duration MS per half-saturation latency run, measured (default 2000)
+  --latency-rounds N    half-saturation rounds per repetition, each a paired trial (default 3)
   --latency-workers N   workers for the latency-at-half-saturation runs (default 1)
   --lru-size N          also run the LRU forwarder diagnostic at this size (default 16, 0 = off)
   --out DIR             where results go (default docs/benchmarks/<date>)
@@ -63,6 +66,7 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     warmupMs: 400,
     durationMs: 1000,
     latencyDurationMs: 2000,
+    latencyRounds: 3,
     latencyWorkers: 1,
     lruSize: 16,
     clientSizes: [16, 65536],
@@ -93,6 +97,7 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
       case '--warmup': o.warmupMs = Number(value()); break;
       case '--duration': o.durationMs = Number(value()); break;
       case '--latency-duration': o.latencyDurationMs = Number(value()); break;
+      case '--latency-rounds': o.latencyRounds = Number(value()); break;
       case '--latency-workers': o.latencyWorkers = Number(value()); break;
       case '--lru-size': o.lruSize = Number(value()); break;
       case '--out': o.out = value(); break;
@@ -108,8 +113,9 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     if (!set.has('--warmup')) o.warmupMs = 300;
     if (!set.has('--duration')) o.durationMs = 600;
     if (!set.has('--latency-duration')) o.latencyDurationMs = 1200;
+    if (!set.has('--latency-rounds')) o.latencyRounds = 1;
   }
-  for (const [name, v] of Object.entries({ reps: o.reps, inflight: o.inflight, generators: o.generators, sockets: o.sockets, duration: o.durationMs, latencyDuration: o.latencyDurationMs, latencyWorkers: o.latencyWorkers, credit: o.credit })) {
+  for (const [name, v] of Object.entries({ reps: o.reps, inflight: o.inflight, generators: o.generators, sockets: o.sockets, duration: o.durationMs, 'latency-duration': o.latencyDurationMs, 'latency-rounds': o.latencyRounds, 'latency-workers': o.latencyWorkers, credit: o.credit })) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
   }
   if (o.sizes.some((s) => !(s >= 12))) throw new Error('--sizes: each size must be at least 12 bytes (the request header)');

@@ -29,11 +29,17 @@ export interface LatencyRow {
   p50: Partial<Record<TargetKind, Spread>>;
   p99: Partial<Record<TargetKind, Spread>>;
   p999: Partial<Record<TargetKind, Spread>>;
-  /** broker p99 - direct p99, paired per repetition (ms). */
+  /** CPU of the broker, forwarder or direct process per request at that rate. */
+  cpuUsPerRequest: Partial<Record<TargetKind, Spread>>;
+  /** broker p99 - direct p99, paired per trial (ms). */
   addedP99: Spread;
   addedP50: Spread;
   /** broker p99 - forwarder p99 (ms). */
   addedP99VsForwarder: Spread;
+  /** forwarder p99 - direct p99 (ms): what two extra hops cost any broker in Node on this machine. */
+  floorP99: Spread;
+  /** C forwarder p99 - direct p99 (ms): the same floor without Node (n = 0 when it was not built). */
+  cFloorP99: Spread;
 }
 
 export interface RssRow {
@@ -77,21 +83,23 @@ export interface Summary {
 }
 
 const uniq = <T>(xs: T[]) => [...new Set(xs)];
-const KINDS: TargetKind[] = ['broker', 'forwarder', 'forwarder-lru', 'direct'];
+const KINDS: TargetKind[] = ['broker', 'forwarder', 'forwarder-lru', 'forwarder-c', 'direct'];
 
 export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers: number): Summary {
-  const reps = uniq(runs.map((r) => r.rep));
+  // A trial is one repetition, or one latency round within it: runs are paired within a trial.
+  const trialOf = (r: RunRecord) => `${r.rep}.${r.round ?? 0}`;
+  const trials = uniq(runs.map(trialOf));
   const sizes = uniq(runs.map((r) => r.size)).sort((a, b) => a - b);
   const workerCounts = uniq(runs.filter((r) => r.target !== 'direct').map((r) => r.workers)).sort((a, b) => a - b);
-  const find = (phase: string, target: TargetKind, size: number, workers: number | undefined, rep: number) =>
-    runs.find((r) => r.phase === phase && r.target === target && r.size === size && r.rep === rep && (workers === undefined || target === 'direct' || r.workers === workers));
+  const find = (phase: string, target: TargetKind, size: number, workers: number | undefined, trial: string) =>
+    runs.find((r) => r.phase === phase && r.target === target && r.size === size && trialOf(r) === trial && (workers === undefined || target === 'direct' || r.workers === workers));
   const over = (phase: string, target: TargetKind, size: number, workers: number | undefined, f: (r: RunRecord) => number) =>
-    spread(reps.map((rep) => find(phase, target, size, workers, rep)).filter((r): r is RunRecord => !!r).map(f));
+    spread(trials.map((trial) => find(phase, target, size, workers, trial)).filter((r): r is RunRecord => !!r).map(f));
   const paired = (phase: string, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: (x: RunRecord, y: RunRecord) => number) =>
     spread(
-      reps.flatMap((rep) => {
-        const x = find(phase, a, size, workers, rep);
-        const y = find(phase, b, size, workers, rep);
+      trials.flatMap((trial) => {
+        const x = find(phase, a, size, workers, trial);
+        const y = find(phase, b, size, workers, trial);
         return x && y ? [f(x, y)] : [];
       }),
     );
@@ -133,9 +141,12 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
       p50: perKind('latency', size, latencyWorkers, (r) => r.latency.p50),
       p99: perKind('latency', size, latencyWorkers, (r) => r.latency.p99),
       p999: perKind('latency', size, latencyWorkers, (r) => r.latency.p999),
+      cpuUsPerRequest: perKind('latency', size, latencyWorkers, (r) => r.cpuUsPerRequest),
       addedP99: paired('latency', 'broker', 'direct', size, latencyWorkers, (x, y) => x.latency.p99 - y.latency.p99),
       addedP50: paired('latency', 'broker', 'direct', size, latencyWorkers, (x, y) => x.latency.p50 - y.latency.p50),
       addedP99VsForwarder: paired('latency', 'broker', 'forwarder', size, latencyWorkers, (x, y) => x.latency.p99 - y.latency.p99),
+      floorP99: paired('latency', 'forwarder', 'direct', size, latencyWorkers, (x, y) => x.latency.p99 - y.latency.p99),
+      cFloorP99: paired('latency', 'forwarder-c', 'direct', size, latencyWorkers, (x, y) => x.latency.p99 - y.latency.p99),
     }))
     .filter((r) => r.rate.n > 0);
 
@@ -202,7 +213,9 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
   for (const r of latency)
     checks.push(
       `latency target (p99 added < 1 ms at half saturation), ${sizeLabel(r.size)}, ${r.workers} worker(s), ${Math.round(r.rate.median)} req/s: ` +
-        `${r.addedP99.median < 1 ? 'met' : 'NOT met'} (broker p99 - direct p99 = ${r.addedP99.median.toFixed(2)} ms, range ${r.addedP99.min.toFixed(2)} to ${r.addedP99.max.toFixed(2)})`,
+        `${r.addedP99.median < 1 ? 'met' : 'NOT met'} (broker p99 - direct p99 = ${r.addedP99.median.toFixed(2)} ms, range ${r.addedP99.min.toFixed(2)} to ${r.addedP99.max.toFixed(2)}; ` +
+        `the bare forwarder alone adds ${r.floorP99.median.toFixed(2)} ms${r.cFloorP99.n ? `, a C forwarder on libzmq ${r.cFloorP99.median.toFixed(2)} ms` : ''}, ` +
+        `the broker beyond the bare forwarder ${r.addedP99VsForwarder.median.toFixed(2)} ms; ${r.addedP99.n} paired trials)`,
     );
   return { saturation, latency, clientApp, rss, cpu, checks };
 }
@@ -224,6 +237,7 @@ export interface Table {
 export function tables(s: Summary): Table[] {
   const out: Table[] = [];
   const hasLru = s.saturation.some((r) => r.rps['forwarder-lru']);
+  const withC = s.latency.some((r) => r.cFloorP99.n > 0);
   out.push({
     title: 'Saturation throughput (closed loop), requests/s: median [min–max] over repetitions',
     head: ['size', 'workers', 'broker', 'bare forwarder', 'broker / forwarder', ...(hasLru ? ['LRU forwarder', 'LRU / forwarder'] : []), 'direct (no broker)', 'CPU µs/req broker', 'CPU µs/req forwarder', 'p50 / p99 ms broker', 'p50 / p99 ms direct'],
@@ -247,21 +261,45 @@ export function tables(s: Summary): Table[] {
     ],
   });
   out.push({
-    title: 'Latency at half of the broker’s saturation (open loop, the same rate for all three), ms: median over repetitions',
-    head: ['size', 'workers', 'rate req/s', 'broker p50 / p99', 'forwarder p50 / p99', 'direct p50 / p99', 'broker p99.9', 'added p99 vs direct', 'added p99 vs forwarder', 'target < 1 ms'],
+    title: 'Latency at half of the broker’s saturation (open loop, the same rate for all three), ms: median over trials',
+    head: [
+      'size',
+      'workers',
+      'rate req/s',
+      'broker p50 / p99',
+      'forwarder p50 / p99',
+      ...(withC ? ['C forwarder p50 / p99'] : []),
+      'direct p50 / p99',
+      'broker p99.9',
+      'added p99 vs direct',
+      'added p99 vs forwarder',
+      'forwarder p99 vs direct',
+      ...(withC ? ['C forwarder p99 vs direct'] : []),
+      `CPU µs/req broker / forwarder${withC ? ' / C' : ''} / direct`,
+      'target < 1 ms',
+    ],
     rows: s.latency.map((r) => [
       sizeLabel(r.size),
       String(r.workers),
       fmtSpread(r.rate),
       pair(r.p50.broker, r.p99.broker),
       pair(r.p50.forwarder, r.p99.forwarder),
+      ...(withC ? [pair(r.p50['forwarder-c'], r.p99['forwarder-c'])] : []),
       pair(r.p50.direct, r.p99.direct),
       num(r.p999.broker?.median ?? NaN, 2),
       fmtSpread(r.addedP99, 2),
       fmtSpread(r.addedP99VsForwarder, 2),
+      fmtSpread(r.floorP99, 2),
+      ...(withC ? [fmtSpread(r.cFloorP99, 2)] : []),
+      (['broker', 'forwarder', ...(withC ? ['forwarder-c'] : []), 'direct'] as TargetKind[]).map((k) => num(r.cpuUsPerRequest[k]?.median ?? NaN, 0)).join(' / '),
       r.addedP99.median < 1 ? 'met' : 'not met',
     ]),
-    notes: ['added = broker minus baseline, paired within each repetition; latency is measured in the generator from send to reply.'],
+    notes: [
+      'a trial is one latency round of a repetition (every target in turn, order rotated); added = broker minus baseline, paired within a trial.',
+      'forwarder p99 vs direct is the floor: what the two extra hops cost a broker that does nothing' +
+        (withC ? '; the C forwarder (libzmq, no Node) is the same floor for any ZeroMQ broker.' : '.') +
+        ' Latency is measured in the generator from send to reply.',
+    ],
   });
   if (s.clientApp.length)
     out.push({

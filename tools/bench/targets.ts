@@ -3,17 +3,18 @@
  * reply server, plus zero-delay workers (none for direct). Every process is tracked for cleanup.
  */
 import { join } from 'node:path';
-import { type App, type NodeProcess, appMain, freePort, spawnNode, stopNode, waitForOutput } from '../support/processes';
+import { type App, type NodeProcess, appMain, freePort, spawnNode, spawnProgram, stopNode, waitForOutput } from '../support/processes';
 import type { Bundles } from './bundle';
 import { track } from './children';
 import type { Watched } from './procstat';
 
-export type TargetKind = 'broker' | 'forwarder' | 'forwarder-lru' | 'direct';
+export type TargetKind = 'broker' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct';
 
 export const targetLabel: Record<TargetKind, string> = {
   broker: 'broker',
   forwarder: 'bare forwarder',
   'forwarder-lru': 'LRU forwarder',
+  'forwarder-c': 'C forwarder',
   direct: 'direct (no broker)',
 };
 
@@ -52,6 +53,10 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   if (kind === 'broker') {
     main = track(spawnNode('broker', [...flags, appPath('broker'), String(port), String(backPort), '--bind', '127.0.0.1'], { ...bundles.env, TSR_LOG: 'info' }));
     await waitForOutput(main, /\[broker\] frontend/);
+  } else if (kind === 'forwarder-c') {
+    if (!('path' in bundles.nativeForwarder)) throw new Error(bundles.nativeForwarder.missing);
+    main = track(spawnProgram('forwarder-c', bundles.nativeForwarder.path, [String(port), String(backPort)]));
+    await waitForOutput(main, /ready/);
   } else {
     const args = kind === 'direct' ? ['direct', String(port)] : ['forwarder', String(port), String(backPort), ...(kind === 'forwarder-lru' ? ['--lru'] : [])];
     main = track(spawnNode(kind === 'direct' ? 'direct' : 'forwarder', [...flags, bundles.baselines, ...args], bundles.env));

@@ -58,7 +58,7 @@ export function isListening(port: number, host = '127.0.0.1'): Promise<boolean> 
   });
 }
 
-/** Any Node program run with its own node flags (a tools/ script, or a built app under a profiler). */
+/** A child process whose output is captured: a Node program (a tools/ script, a built app under a profiler) or a native baseline. */
 export interface NodeProcess {
   readonly child: ChildProcess;
   /** A name for messages, e.g. `forwarder` or `loadgen#2`. */
@@ -70,8 +70,11 @@ export interface NodeProcess {
 }
 
 /** Starts `node ...argv` (argv = node flags, then the script and its arguments), capturing its output. */
-export function spawnNode(label: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}): NodeProcess {
-  const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export const spawnNode = (label: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}): NodeProcess => spawnProgram(label, process.execPath, argv, env);
+
+/** Starts any program, capturing its output (a native baseline of the benchmark, say). */
+export function spawnProgram(label: string, program: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}): NodeProcess {
+  const child = spawn(program, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const proc = {
     child,
     label,

@@ -41,6 +41,18 @@ describe('Worker', () => {
     expect(worker.served).toBe(2);
   });
 
+  it('with no service time, answers every queued request of a burst, in order', async () => {
+    const { broker, worker } = await setup(0);
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    const requests = Array.from({ length: 50 }, (_, i) => `r${i}`);
+    for (const r of requests) await broker.send(['W test', '', `C${r}`, '', r]);
+    const answers: string[][] = [];
+    for (const _ of requests) answers.push(text(await broker.receive()));
+    expect(answers).toEqual(requests.map((r) => ['W test', '', `C${r}`, '', `${r} W test`]));
+    expect(worker.served).toBe(50);
+  });
+
   it('sends no heartbeat to a broker that sends none (a seed broker), and never reconnects', async () => {
     const { broker, worker } = await setup(0, 20, 2);
     cleanup = () => (worker.close(), broker.close());

@@ -122,7 +122,7 @@ export class Worker {
         } else if (request.client.length === 0) {
           if (request.body.equals(HEARTBEAT)) this.brokerBeats = true;
         } else {
-          this.trace.traza('procesaPeticion', 'client request', [request.client, request.body]);
+          if (this.trace.tracing) this.trace.traza('procesaPeticion', 'client request', [request.client, request.body]);
           this.queue.push(request);
           this.serveNext();
         }
@@ -132,22 +132,32 @@ export class Worker {
     }
   }
 
-  /** A broker sends one request at a time; anything extra waits its turn here. */
+  /**
+   * Serves queued requests in order. With a service time, one at a time on a timer; without one,
+   * every queued request is answered at once (a burst is answered in one pass, as a plain reply
+   * socket would: no event-loop turn per request).
+   */
   private serveNext(): void {
+    if (this.options.delayMs === 0) {
+      for (let request; (request = this.queue.shift()); ) this.answer(request);
+      return;
+    }
     if (this.busy) return;
     const request = this.queue.shift();
     if (!request) return;
     this.busy = true;
     const generation = this.generation;
-    const reply = () => {
+    setTimeout(() => {
       if (generation !== this.generation) return; // abandoned at a reconnect
       this.busy = false;
-      this.served++;
-      this.send(workerReplyFrames(request.client, answerBody(request.body, this.suffix)));
+      this.answer(request);
       this.serveNext();
-    };
-    if (this.options.delayMs > 0) setTimeout(reply, this.options.delayMs);
-    else setImmediate(reply);
+    }, this.options.delayMs);
+  }
+
+  private answer(request: Request): void {
+    this.served++;
+    this.send(workerReplyFrames(request.client, answerBody(request.body, this.suffix)));
   }
 
   /** sendTimeout 0: a send completes at once or fails (queue full): never two sends in flight. */
