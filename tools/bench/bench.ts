@@ -31,8 +31,9 @@ const METHOD = [
   'Targets: our broker, (b) the bare forwarder (ROUTER-to-ROUTER, round-robin over the ready workers, nothing else), an LRU forwarder',
   '(diagnostic: the broker’s one-request-per-worker rule and nothing else) and (a) direct: one ROUTER that answers at once, no broker, no worker.',
   'Workers are our worker app with --delay 0. All targets of one worker count run side by side and are loaded in turn, order rotated per repetition.',
-  'Half saturation: an open-loop run (fixed rate, replies do not pace the sender) at half the broker’s saturation throughput measured',
-  'moments before in the same repetition, at the same rate against broker, forwarder and direct; added latency = broker minus baseline.',
+  'Half saturation: open-loop runs (fixed rate, replies do not pace the sender) at half the broker’s saturation throughput measured',
+  'moments before in the same repetition, at the same rate against broker, bare forwarder, C forwarder (when built) and direct, in',
+  'rounds; each round is a trial and added latency = broker minus baseline, paired within the trial.',
   'Memory: VmRSS from /proc, idle right after start and peak during the load. CPU: utime+stime from /proc over the measured window.',
 ];
 

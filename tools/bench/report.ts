@@ -261,7 +261,7 @@ export function tables(s: Summary): Table[] {
     ],
   });
   out.push({
-    title: 'Latency at half of the broker’s saturation (open loop, the same rate for all three), ms: median over trials',
+    title: 'Latency at half of the broker’s saturation (open loop, the same rate for every target), ms: median over trials',
     head: [
       'size',
       'workers',
