@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     const workerCounts = [...new Set([o.latencyWorkers, Math.max(...o.workers)])];
     for (const workers of workerCounts) {
       const results = await profileTargets(
-        { kinds: ['broker', 'forwarder-lru', 'forwarder'], workers, size: o.sizes[0], inflight: o.inflight, durationMs: Math.max(3000, o.durationMs * 3), dir: join(o.out, `w${workers}`), intervalUs: 200 },
+        { kinds: ['broker', 'forwarder-lru', 'forwarder'], workers, size: o.sizes[0], inflight: o.inflight, durationMs: Math.max(3000, o.durationMs * 3), dir: join(o.out, `w${workers}`), intervalUs: 200, credit: o.credit },
         bundles,
         capture,
       );

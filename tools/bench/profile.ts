@@ -19,6 +19,8 @@ export interface ProfileOptions {
   dir: string;
   /** V8 sampling interval in µs (default 1000; 100 gives finer detail). */
   intervalUs: number;
+  /** The workers' --credit behind our broker, as in the benchmark proper. */
+  credit: number;
 }
 
 export interface ProfileResult {
@@ -42,7 +44,7 @@ export async function profileTargets(o: ProfileOptions, bundles: Bundles, log: (
     const dir = join(o.dir, kind);
     mkdirSync(dir, { recursive: true });
     const flags = ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', String(o.intervalUs)];
-    const target = await startTarget(kind, o.workers, bundles, { nodeFlags: flags });
+    const target = await startTarget(kind, o.workers, bundles, { nodeFlags: flags, credit: o.credit });
     const load = await runGenerators(target, { mode: 'closed', size: o.size, inflight: o.inflight, generators: 1, sockets: 4, warmupMs: 300, durationMs: o.durationMs }, bundles);
     await stopTarget(target); // SIGTERM: the process exits normally and writes its profile
     const file = readdirSync(dir)
