@@ -5,7 +5,7 @@
  */
 import { type Summary, sizeLabel } from './report';
 import type { Spread } from './stats';
-import type { TargetKind } from './targets';
+import { type TargetKind, latencyKinds } from './targets';
 
 const COLOR: Record<TargetKind, string> = { broker: '#1f77b4', forwarder: '#ff7f0e', 'forwarder-lru': '#7f7f7f', 'forwarder-c': '#9467bd', direct: '#2ca02c' };
 const NAME: Record<TargetKind, string> = { broker: 'broker', forwarder: 'bare forwarder', 'forwarder-lru': 'LRU forwarder', 'forwarder-c': 'C forwarder (libzmq)', direct: 'direct (no broker)' };
@@ -84,7 +84,7 @@ function latencyPanel(s: Summary, size: number, box: Box): string {
     ['p99', 'p99'],
     ['p999', 'p99.9'],
   ];
-  const kinds = (['broker', 'forwarder', 'forwarder-c', 'direct'] as TargetKind[]).filter((k) => r.p99[k]);
+  const kinds = latencyKinds(true).filter((k) => r.p99[k]);
   const groupW = box.w / pcts.length;
   const barW = (groupW * 0.7) / kinds.length;
   pcts.forEach(([key, label], g) => {

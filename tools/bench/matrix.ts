@@ -10,13 +10,13 @@ import type { BenchOptions } from './options';
 import type { ProcessUsage } from './procstat';
 import { type ClientSummary, type LoadSpec, idleClientRss, idleRss, runClientApp, runGenerators } from './scenario';
 import type { LatencySummary } from './stats';
-import { type Target, type TargetKind, startTarget, stopTarget } from './targets';
+import { type Target, type TargetKind, latencyKinds, startTarget, stopTarget } from './targets';
 
 export type Phase = 'saturation' | 'latency' | 'client-app';
 
 export interface RunRecord {
   rep: number;
-  /** Latency rounds within a repetition (the three targets in turn); absent for other phases. */
+  /** Latency round within a repetition (every latency target in turn); absent for other phases. */
   round?: number;
   phase: Phase;
   target: TargetKind;
@@ -56,9 +56,6 @@ export interface MatrixResult {
 
 const rotate = <T>(xs: readonly T[], n: number): T[] => xs.map((_, i) => xs[(i + n) % xs.length]);
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
-
-/** Targets of the half-saturation rounds: the C forwarder when it could be built. */
-const latencyKinds = (withC: boolean): TargetKind[] => ['broker', 'forwarder', ...(withC ? (['forwarder-c'] as TargetKind[]) : []), 'direct'];
 
 export function plannedRuns(o: BenchOptions, withC: boolean): number {
   const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;

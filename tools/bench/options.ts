@@ -15,7 +15,7 @@ export interface BenchOptions {
   durationMs: number;
   /** Measured window of a latency run (longer: p99 needs samples). */
   latencyDurationMs: number;
-  /** Latency rounds per repetition (broker, forwarder, direct in turn), each a paired trial. */
+  /** Latency rounds per repetition (every latency target in turn), each a paired trial. */
   latencyRounds: number;
   /** Workers behind broker/forwarder for the latency-at-half-saturation runs. */
   latencyWorkers: number;

@@ -4,7 +4,7 @@
  */
 import type { IdleRecord, RunRecord } from './matrix';
 import { type Spread, spread } from './stats';
-import type { TargetKind } from './targets';
+import { type TargetKind, latencyKinds } from './targets';
 
 export interface SaturationRow {
   size: number;
@@ -132,6 +132,8 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
       if (row.rps.broker) saturation.push(row);
     }
 
+  /** a's p99 minus b's in the half-saturation runs, paired within each trial. */
+  const p99Gap = (a: TargetKind, b: TargetKind, size: number) => paired('latency', a, b, size, latencyWorkers, (x, y) => x.latency.p99 - y.latency.p99);
   const latency: LatencyRow[] = sizes
     .map((size) => ({
       size,
@@ -142,11 +144,11 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
       p99: perKind('latency', size, latencyWorkers, (r) => r.latency.p99),
       p999: perKind('latency', size, latencyWorkers, (r) => r.latency.p999),
       cpuUsPerRequest: perKind('latency', size, latencyWorkers, (r) => r.cpuUsPerRequest),
-      addedP99: paired('latency', 'broker', 'direct', size, latencyWorkers, (x, y) => x.latency.p99 - y.latency.p99),
+      addedP99: p99Gap('broker', 'direct', size),
       addedP50: paired('latency', 'broker', 'direct', size, latencyWorkers, (x, y) => x.latency.p50 - y.latency.p50),
-      addedP99VsForwarder: paired('latency', 'broker', 'forwarder', size, latencyWorkers, (x, y) => x.latency.p99 - y.latency.p99),
-      floorP99: paired('latency', 'forwarder', 'direct', size, latencyWorkers, (x, y) => x.latency.p99 - y.latency.p99),
-      cFloorP99: paired('latency', 'forwarder-c', 'direct', size, latencyWorkers, (x, y) => x.latency.p99 - y.latency.p99),
+      addedP99VsForwarder: p99Gap('broker', 'forwarder', size),
+      floorP99: p99Gap('forwarder', 'direct', size),
+      cFloorP99: p99Gap('forwarder-c', 'direct', size),
     }))
     .filter((r) => r.rate.n > 0);
 
@@ -291,7 +293,7 @@ export function tables(s: Summary): Table[] {
       fmtSpread(r.addedP99VsForwarder, 2),
       fmtSpread(r.floorP99, 2),
       ...(withC ? [fmtSpread(r.cFloorP99, 2)] : []),
-      (['broker', 'forwarder', ...(withC ? ['forwarder-c'] : []), 'direct'] as TargetKind[]).map((k) => num(r.cpuUsPerRequest[k]?.median ?? NaN, 0)).join(' / '),
+      latencyKinds(withC).map((k) => num(r.cpuUsPerRequest[k]?.median ?? NaN, 0)).join(' / '),
       r.addedP99.median < 1 ? 'met' : 'not met',
     ]),
     notes: [

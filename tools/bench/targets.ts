@@ -10,6 +10,9 @@ import type { Watched } from './procstat';
 
 export type TargetKind = 'broker' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct';
 
+/** Targets of the half-saturation rounds, in order: the C forwarder when it could be built. */
+export const latencyKinds = (withC: boolean): TargetKind[] => ['broker', 'forwarder', ...(withC ? (['forwarder-c'] as TargetKind[]) : []), 'direct'];
+
 export const targetLabel: Record<TargetKind, string> = {
   broker: 'broker',
   forwarder: 'bare forwarder',
