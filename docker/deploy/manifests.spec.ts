@@ -49,7 +49,8 @@ function nxImages(): Set<string> {
 /** Environment variables a program reads: its option specs (`env: [...]`), the shared ones, TSR_ENV_FILE. */
 function envOf(app: App): Set<string> {
   const names = (text: string) => [...text.matchAll(/env:\s*\[([^\]]*)\]/g)].flatMap((m) => [...m[1].matchAll(/'([A-Z0-9_]+)'/g)].map((n) => n[1]));
-  const main = read('apps', app, 'src', 'main.ts');
+  const optionsFile = ['apps', app, 'src', 'options.ts'];
+  const main = existsSync(join(root, ...optionsFile)) ? read(...optionsFile) : read('apps', app, 'src', 'main.ts');
   const shared = read('libs', 'tsr', 'src', 'lib', 'options.ts');
   const sharedBlock = (name: string) => {
     const start = shared.indexOf(name);

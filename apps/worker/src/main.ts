@@ -1,4 +1,4 @@
-import { type OptionSpec, brokerAddressOptions, commonOptions, createTracer, exitOnSignals, parsers, runProgram, uniqueIdentity } from '@tsr/tsr';
+import { type OptionSpec, brokerAddressOptions, commonOptions, createTracer, exitOnSignals, fail, parsers, runProgram, uniqueIdentity } from '@tsr/tsr';
 import { Worker } from './worker';
 
 /** The seed's command line `worker brokerHost brokerPort`, plus named options. */
@@ -19,7 +19,10 @@ export const workerOptions = {
 
 runProgram('worker', workerOptions, (config) => {
   const trace = createTracer('worker', config.log);
-  const worker = new Worker({ ...config, identity: uniqueIdentity('W') }, trace);
+  const worker: Worker = new Worker({ ...config, identity: uniqueIdentity('W') }, trace, (error) => {
+    worker.close();
+    fail('worker', error);
+  });
   exitOnSignals([worker], trace);
   worker.start();
 });
