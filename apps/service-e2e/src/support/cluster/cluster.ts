@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type HostState, hostChanges, hostState } from './host-state';
 import { RUN_PREFIX, STATE_ROOT, removeRun, runLeftovers, staleRuns } from './leftovers';
@@ -83,6 +83,17 @@ export class Cluster {
       await must('docker', ['save', '-o', tar, ...images]);
       await Promise.all(this.nodes.map((n) => n.docker('load', '-i', tar)));
     });
+  }
+
+  /** Copies an image made on one node to all the others (`docker save | docker load`: the same ID everywhere). */
+  async spreadImage(ref: string, from: ClusterNode = this.manager): Promise<void> {
+    const tar = join(this.dir, `spread-${randomBytes(3).toString('hex')}.tar`);
+    await from.docker('save', '-o', tar, ref);
+    try {
+      await Promise.all(this.nodes.filter((n) => n !== from && n.running).map((n) => n.docker('load', '-i', tar)));
+    } finally {
+      rmSync(tar, { force: true });
+    }
   }
 
   /** The node's end of a veth pair into its namespace, the other end on the switch's bridge. */
