@@ -1,7 +1,7 @@
 import { eventually } from '../containers/support/docker';
 import { readies, redispatched, replies } from './support/broker-trace';
 import { ContinuousLoad } from './support/load';
-import { answersCheck, brokerTask, describeOnCluster } from './support/suite';
+import { answersCheck, brokerTask, describeOnCluster, finishLoad } from './support/suite';
 
 // The broker's node dies (engine and containers at once). The swarm marks the node down and
 // starts the broker on another node allowed by its placement constraint; nobody is told where:
@@ -43,11 +43,7 @@ describeOnCluster('three-node swarm: the broker\'s node killed under load', ({ c
       if (!first || !workers.every((w) => ready.has(w.container.slice(0, 12)))) return undefined;
       return { log, firstReply: first.at, allReady: Math.max(...readies(log).map((r) => r.at)) };
     }, 90_000, 500);
-    await load.waitForRunsAfter(Date.now(), survivors);
-    await load.stop();
-
-    expect(load.failures()).toEqual([]);
-    expect(load.overlapping(killedAt, firstReply).length).toBeGreaterThan(0);
+    await finishLoad(load, survivors, killedAt, firstReply);
     const answers = answersCheck([oldLog, await stack.log(bro)]);
     expect(answers.violations).toEqual([]);
     expect(replies(log).length).toBeGreaterThan(0);

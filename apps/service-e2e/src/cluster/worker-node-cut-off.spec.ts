@@ -1,7 +1,7 @@
 import { eventually } from '../containers/support/docker';
 import { dispatches, readies, redispatched, workerOf } from './support/broker-trace';
 import { ContinuousLoad } from './support/load';
-import { HEARTBEAT_MS, LIVENESS, answersCheck, brokerTask, describeOnCluster } from './support/suite';
+import { HEARTBEAT_MS, LIVENESS, answersCheck, brokerTask, describeOnCluster, finishLoad } from './support/suite';
 
 // A worker node cut off the network (its link down) and joined again (link up): a partition, not a
 // death. The broker hears nothing from the node's worker and drops it within the liveness window
@@ -43,11 +43,7 @@ describeOnCluster('three-node swarm: a worker node cut off and joined again unde
       const work = dispatches(log).find((d) => d.at >= healedAt && isCut(d.worker));
       return ready && work ? ready.at : undefined;
     }, 60_000, 300);
-    await load.waitForRunsAfter(Date.now(), others);
-    await load.stop();
-
-    expect(load.failures()).toEqual([]);
-    expect(load.overlapping(cutAt, healedAt).length).toBeGreaterThan(0);
+    await finishLoad(load, others, cutAt, healedAt);
     const log = await stack.log(bro);
     const answers = answersCheck([log]);
     expect(answers.violations).toEqual([]);

@@ -1,7 +1,7 @@
 import { eventually } from '../containers/support/docker';
 import { dispatches, redispatched, workerOf } from './support/broker-trace';
 import { ContinuousLoad } from './support/load';
-import { HEARTBEAT_MS, LIVENESS, answersCheck, brokerTask, describeOnCluster } from './support/suite';
+import { HEARTBEAT_MS, LIVENESS, answersCheck, brokerTask, describeOnCluster, finishLoad } from './support/suite';
 
 // A worker node dies as a machine does: its engine and containers killed at once (SIGKILL to the
 // node's whole PID namespace), nothing said to anyone. The broker notices its worker's silence
@@ -38,11 +38,7 @@ describeOnCluster('three-node swarm: a worker node killed under load', ({ cluste
       const log = await stack.log(bro);
       return fresh.every((t) => dispatches(log).some((d) => workerOf(t.container)(d.worker)));
     }, 60_000, 500);
-    await load.waitForRunsAfter(Date.now(), survivors);
-    await load.stop();
-
-    expect(load.failures()).toEqual([]);
-    expect(load.overlapping(killedAt, rescheduledAt).length).toBeGreaterThan(0);
+    await finishLoad(load, survivors, killedAt, rescheduledAt);
     const log = await stack.log(bro);
     const answers = answersCheck([log]);
     expect(answers.violations).toEqual([]);

@@ -4,6 +4,8 @@ import { image, repoRoot } from '../../containers/support/docker';
 import { Cluster, clusterUnsupported } from '../../support/cluster/cluster';
 import { ClusterStack, type Task } from '../../support/cluster/stack';
 import type { Stamped } from './broker-trace';
+import type { ContinuousLoad } from './load';
+import type { ClusterNode } from '../../support/cluster/node';
 
 export const STACK_FILE = join(repoRoot, 'docker', 'deploy', 'swarm', 'stack.yml');
 /** Workers take 100 ms a request; broker and workers beat every second, 3 missed beats is death. */
@@ -100,4 +102,15 @@ export function answersCheck(brokerLogs: readonly (readonly Stamped[])[]): Exact
       return host === undefined ? undefined : `C ${host}`;
     },
   );
+}
+
+/**
+ * Ends a load once every node given has finished one more run, then checks it: every run answered
+ * every request rightly, and some ran while the fault did (`from`..`to`).
+ */
+export async function finishLoad(load: ContinuousLoad, nodes: readonly ClusterNode[], from: number, to: number): Promise<void> {
+  await load.waitForRunsAfter(Date.now(), nodes);
+  await load.stop();
+  expect(load.failures()).toEqual([]);
+  expect(load.overlapping(from, to).length).toBeGreaterThan(0);
 }

@@ -139,7 +139,8 @@ export class Cluster {
     const start = performance.now();
     await removeRun(this.runId);
     const ms = Math.round(performance.now() - start);
-    const { ours, others } = hostChanges(this.hostBefore, await hostState());
+    // Nothing to compare with if `up()` failed before its first look at the host.
+    const { ours, others } = Object.keys(this.hostBefore).length ? hostChanges(this.hostBefore, await hostState()) : { ours: [], others: 0 };
     return { ms, changed: ours, leftovers: runLeftovers(this.runId), othersChanged: others };
   }
 }
