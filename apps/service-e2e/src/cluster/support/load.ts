@@ -1,5 +1,5 @@
 import { type LoadSummary, loadSummary } from '../../containers/support/chaos';
-import { run } from '../../containers/support/docker';
+import { eventually, run } from '../../containers/support/docker';
 import type { ClusterNode } from '../../support/cluster/node';
 import type { ClusterStack } from '../../support/cluster/stack';
 
@@ -49,11 +49,12 @@ export class ContinuousLoad {
 
   /** Waits until every node given has finished a load that started after `t`. */
   async waitForRunsAfter(t: number, nodes: readonly ClusterNode[], timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!nodes.every((n) => this.runs.some((r) => r.node === n.name && r.start > t))) {
-      if (Date.now() > deadline) throw new Error(`no load finished on ${nodes.map((n) => n.name).join(', ')} after ${new Date(t).toISOString()} within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await eventually(
+      `a load started after ${new Date(t).toISOString()} finished on each of ${nodes.map((n) => n.name).join(', ')}`,
+      async () => nodes.every((n) => this.runs.some((r) => r.node === n.name && r.start > t)),
+      timeoutMs,
+      200,
+    );
   }
 
   async stop(): Promise<void> {
