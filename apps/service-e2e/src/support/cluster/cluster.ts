@@ -24,17 +24,18 @@ export class Cluster {
   readonly runId = `${RUN_PREFIX}${randomBytes(3).toString('hex')}`;
   readonly dir = join(STATE_ROOT, this.runId);
   readonly nodes: ClusterNode[] = [];
-  /** The bridge's /24: 192.168.<n>.0, n from the run id (the bridge is in its own namespace). */
-  readonly subnet: string;
+  /**
+   * The bridge's /24, 192.168.<n>: n from the run id, skipping any the host uses (the bridge is
+   * in a namespace of its own, but a clash would still confuse whoever reads the addresses).
+   */
+  subnet = '';
   /** The switch namespace's process, holding the bridge. */
   private switchPid = 0;
   private hostBefore: HostState = {};
   /** Milliseconds per bring-up step. */
   readonly timings: Record<string, number> = {};
 
-  constructor(private readonly size: number) {
-    this.subnet = `192.168.${100 + (createHash('sha1').update(this.runId).digest()[0] % 100)}`;
-  }
+  constructor(private readonly size: number) {}
 
   get manager(): ClusterNode {
     return this.nodes[0];
@@ -50,6 +51,7 @@ export class Cluster {
   async up(images: readonly string[]): Promise<void> {
     for (const stale of staleRuns()) await removeRun(stale);
     this.hostBefore = await hostState();
+    this.subnet = freeSubnet(this.runId, [...this.hostBefore['addresses'], ...this.hostBefore['routes']].join('\n'));
     mkdirSync(this.dir, { recursive: true });
     writeFileSync(join(this.dir, 'owner'), String(process.pid));
 
@@ -143,6 +145,16 @@ export class Cluster {
     const { ours, others } = Object.keys(this.hostBefore).length ? hostChanges(this.hostBefore, await hostState()) : { ours: [], others: 0 };
     return { ms, changed: ours, leftovers: runLeftovers(this.runId), othersChanged: others };
   }
+}
+
+/** A 192.168.<n> prefix (n in 100..199, first try from the run id) that `inUse` does not mention. */
+function freeSubnet(runId: string, inUse: string): string {
+  const first = createHash('sha1').update(runId).digest()[0] % 100;
+  for (let i = 0; i < 100; i++) {
+    const prefix = `192.168.${100 + ((first + i) % 100)}`;
+    if (!inUse.includes(`${prefix}.`)) return prefix;
+  }
+  throw new Error('no free 192.168.100-199.0/24 subnet on this host');
 }
 
 /**
