@@ -6,9 +6,22 @@ export interface Stamped {
   line: string;
 }
 
-const NEW_TASK = /^\[broker\] new_task: worker="([^"]*)" client="([^"]*)" request="([^"]*)"$/;
-const READY = /^\[broker\] backend_message: worker="([^"]*)" kind="ready"$/;
-const REPLY = /^\[broker\] reply: client="([^"]*)" reply="([^"]*)"$/;
+/** A trace line's step and its `name="value"` fields (whatever fields a step carries, in any order). */
+function step(line: string): { step: string; fields: Record<string, string> } | undefined {
+  const m = /^\[broker\] (\w+): (.*)$/.exec(line);
+  if (!m) return undefined;
+  const fields: Record<string, string> = {};
+  for (const [, k, v] of m[2].matchAll(/(\w+)="([^"]*)"/g)) fields[k] = v;
+  return { step: m[1], fields };
+}
+
+/** The lines of one step, with their time and fields. */
+function steps(log: readonly Stamped[], name: string): { at: number; fields: Record<string, string> }[] {
+  return log.flatMap(({ at, line }) => {
+    const s = step(line);
+    return s && s.step === name ? [{ at, fields: s.fields }] : [];
+  });
+}
 
 export interface Dispatch {
   at: number;
@@ -18,22 +31,15 @@ export interface Dispatch {
 }
 
 export const dispatches = (log: readonly Stamped[]): Dispatch[] =>
-  log.flatMap(({ at, line }) => {
-    const m = NEW_TASK.exec(line);
-    return m ? [{ at, worker: m[1], client: m[2], request: m[3] }] : [];
-  });
+  steps(log, 'new_task').map(({ at, fields }) => ({ at, worker: fields['worker'] ?? '', client: fields['client'] ?? '', request: fields['request'] ?? '' }));
 
 export const readies = (log: readonly Stamped[]): { at: number; worker: string }[] =>
-  log.flatMap(({ at, line }) => {
-    const m = READY.exec(line);
-    return m ? [{ at, worker: m[1] }] : [];
-  });
+  steps(log, 'backend_message')
+    .filter(({ fields }) => fields['kind'] === 'ready')
+    .map(({ at, fields }) => ({ at, worker: fields['worker'] ?? '' }));
 
 export const replies = (log: readonly Stamped[]): { at: number; client: string; reply: string }[] =>
-  log.flatMap(({ at, line }) => {
-    const m = REPLY.exec(line);
-    return m ? [{ at, client: m[1], reply: m[2] }] : [];
-  });
+  steps(log, 'reply').map(({ at, fields }) => ({ at, client: fields['client'] ?? '', reply: fields['reply'] ?? '' }));
 
 /** Dispatches of a request (from one client socket) to a second worker or more: the broker's re-dispatches. */
 export function redispatched(log: readonly Stamped[]): number {
