@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type OptionSpec, brokerAddressOptions, commonOptions, createTracer, parsers, runProgram, uniqueIdentity } from '@tsr/tsr';
+import { type OptionSpec, brokerAddressOptions, commonOptions, parsers, programTracer, runProgram, uniqueIdentity } from '@tsr/tsr';
 import { LazyPirateClient } from './lazy-pirate';
 import { runLoad } from './load';
 import { formatSummary } from './latency';
@@ -17,7 +17,7 @@ export const clientOptions = {
 };
 
 runProgram('client', clientOptions, async (config) => {
-  const trace = createTracer('client', config.log);
+  const trace = programTracer('client', config);
   const identity = uniqueIdentity('C');
   const body = Buffer.from(config.request || `C ${hostname()}`);
   let stop = () => {};

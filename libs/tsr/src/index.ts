@@ -7,3 +7,7 @@ export * from './lib/shutdown';
 export * from './lib/program';
 export * from './lib/options';
 export * from './lib/receive-loop';
+export * from './lib/health';
+export * from './lib/metrics';
+export * from './lib/monitor';
+export * from './lib/version';

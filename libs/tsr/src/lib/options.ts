@@ -1,5 +1,5 @@
 import { type OptionSpec, parsers } from './config';
-import { defaultLevel, type Level, levels } from './trace';
+import { defaultLevel, type Level, type LogFormat, levels, logFormats } from './trace';
 
 /** Options every program shares, so their names and variables stay identical. */
 export const commonOptions = {
@@ -10,6 +10,25 @@ export const commonOptions = {
     parse: parsers.oneOf(...levels),
     describe: `verbosity: ${levels.join(', ')}`,
   } satisfies OptionSpec<Level>,
+  logFormat: {
+    flag: 'log-format',
+    env: ['TSR_LOG_FORMAT'],
+    default: 'text',
+    parse: parsers.oneOf(...logFormats),
+    describe: 'text (for people) or json (one object per line, for containers)',
+  } satisfies OptionSpec<LogFormat>,
+};
+
+/** The HTTP monitoring endpoint (/metrics /healthz /readyz /status) of the broker and workers: off unless a port is given. */
+export const monitorOptions = {
+  httpPort: {
+    flag: 'http-port',
+    env: ['HTTP_PORT'],
+    default: 0,
+    parse: parsers.int(0, 65535),
+    describe: 'port of the HTTP endpoint (/metrics /healthz /readyz /status); 0: off',
+  } satisfies OptionSpec<number>,
+  httpHost: { flag: 'http-bind', env: ['HTTP_BIND'], default: '*', parse: parsers.host, describe: 'interface of the HTTP endpoint, * for all' } satisfies OptionSpec<string>,
 };
 
 /** Where workers and clients find the broker: the seed's positional `brokerHost brokerPort`. */

@@ -172,3 +172,28 @@ describe('defaultLevel', () => {
     });
   });
 });
+
+describe('json format', () => {
+  it('writes one object per line with time, level, program and instance', () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const tracer = createTracer('worker', 'trace', (l) => out.push(l), (l) => err.push(l), 'json', 'W one');
+    tracer.info('hello');
+    tracer.traza('reply', 'client body n', [Buffer.from('C1'), 'ok', 3n]);
+    tracer.error('bad');
+    const lines = [...out, ...err].map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const line of lines) expect(new Date(line['time'] as string).toISOString()).toBe(line['time']);
+    expect(lines.map(({ time: _time, ...rest }) => rest)).toEqual([
+      { level: 'info', program: 'worker', instance: 'W one', msg: 'hello' },
+      { level: 'trace', program: 'worker', instance: 'W one', step: 'reply', fields: { client: 'C1', body: 'ok', n: '3' } },
+      { level: 'error', program: 'worker', instance: 'W one', msg: 'bad' },
+    ]);
+    expect(out).toHaveLength(2);
+  });
+
+  it('keeps the levels: info is silent at error level', () => {
+    const out: string[] = [];
+    createTracer('broker', 'error', (l) => out.push(l), () => undefined, 'json').info('quiet');
+    expect(out).toEqual([]);
+  });
+});

@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+
 /** Verbosity, from quietest to loudest. `trace` prints every protocol step (the seed's `traza`). */
 export const levels = ['silent', 'error', 'info', 'trace'] as const;
 export type Level = (typeof levels)[number];
@@ -13,6 +15,10 @@ export interface Tracer {
 }
 
 export type Sink = (line: string) => void;
+
+/** `text`: the seed's lines, for people; `json`: one object per line, for log collectors. */
+export const logFormats = ['text', 'json'] as const;
+export type LogFormat = (typeof logFormats)[number];
 
 /** Default level: `TSR_LOG` when set, silent under Jest, else info. */
 export function defaultLevel(env: NodeJS.ProcessEnv = process.env): Level {
@@ -35,23 +41,40 @@ export function createTracer(
   level: Level = defaultLevel(),
   out: Sink = (l) => process.stdout.write(l + '\n'),
   err: Sink = (l) => process.stderr.write(l + '\n'),
+  format: LogFormat = 'text',
+  instance: string = hostname(),
 ): Tracer {
   // Decided once: these are read on every message.
   const rank = levels.indexOf(level);
   const [errors, infos, tracing] = [rank >= 1, rank >= 2, rank >= 3];
+  const json = (sink: Sink, lvl: string, fields: Record<string, unknown>) =>
+    sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, program: component, instance, ...fields }, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
   return {
     level,
     tracing,
     traza(step, names, values) {
       if (!tracing) return;
-      const pairs = names.split(/\s+/).map((n, i) => `${n}=${show(values[i])}`);
-      out(`[${component}] ${step}: ${pairs.join(' ')}`);
+      const keys = names.split(/\s+/);
+      if (format === 'json') {
+        const fields: Record<string, unknown> = {};
+        keys.forEach((n, i) => (fields[n] = Buffer.isBuffer(values[i]) ? (values[i] as Buffer).toString('latin1') : values[i]));
+        return json(out, 'trace', { step, fields });
+      }
+      out(`[${component}] ${step}: ${keys.map((n, i) => `${n}=${show(values[i])}`).join(' ')}`);
     },
     info(message) {
-      if (infos) out(`[${component}] ${message}`);
+      if (!infos) return;
+      if (format === 'json') json(out, 'info', { msg: message });
+      else out(`[${component}] ${message}`);
     },
     error(message) {
-      if (errors) err(`[${component}] error: ${message}`);
+      if (!errors) return;
+      if (format === 'json') json(err, 'error', { msg: message });
+      else err(`[${component}] error: ${message}`);
     },
   };
 }
+
+/** The tracer a program's options ask for (`--log`, `--log-format`). */
+export const programTracer = (component: string, config: { log: Level; logFormat: LogFormat }, instance?: string): Tracer =>
+  createTracer(component, config.log, undefined, undefined, config.logFormat, instance);
