@@ -12,6 +12,7 @@ const b = (s: string) => Buffer.from(s);
  */
 function setup(options: Partial<BrokerCoreOptions> = {}) {
   const sent: string[] = [];
+  const arrivals: number[] = [];
   const tickets = new Map<string, Buffer>();
   const core = new BrokerCore(
     {
@@ -19,7 +20,10 @@ function setup(options: Partial<BrokerCoreOptions> = {}) {
         tickets.set(`${worker}:${body}`, ticket);
         sent.push(`${worker} <- ${body}`);
       },
-      toClient: (client, body) => sent.push(`${client} <- ${body}`),
+      toClient: (client, body, arrivedAt) => {
+        sent.push(`${client} <- ${body}`);
+        arrivals.push(arrivedAt);
+      },
       refuse: (client, reason) => sent.push(`${client} <- ERR ${reason}`),
       workerFailed: () => undefined,
     },
@@ -32,7 +36,7 @@ function setup(options: Partial<BrokerCoreOptions> = {}) {
     return t;
   };
   const reply = (worker: string, request: string, answer: string, now: number) => core.workerReply(worker, ticket(worker, request), b(answer), now);
-  return { core, take, ticket, reply };
+  return { core, take, ticket, reply, arrivals };
 }
 
 /** A worker that speaks heartbeats, one request at a time. */
@@ -103,6 +107,43 @@ describe('BrokerCore', () => {
     expect(take()).toEqual(['W1 <- a']);
     expect(core.pendingCount).toBe(1);
     core.audit();
+  });
+
+  describe('what status output reads', () => {
+    it('gives each reply the arrival time of its request, for the latency histogram', () => {
+      const { core, reply, arrivals } = setup();
+      core.clientRequest(b('C1'), b('early'), 5); // waits: no worker yet
+      core.workerReady('W1', 40);
+      reply('W1', 'early', 'done', 90);
+      expect(arrivals).toEqual([5]);
+    });
+
+    it('lists each live worker with its kind, credit, outstanding requests and when it was last heard', () => {
+      const { core, reply } = setup();
+      core.workerReady('W1', 0);
+      core.workerReady('W2', 10, { heartbeats: true, credit: 4 });
+      core.clientRequest(b('C1'), b('a'), 20); // to W1
+      core.clientRequest(b('C1'), b('b'), 21); // to W2
+      core.clientRequest(b('C1'), b('c'), 22); // W2 again: W1 is busy
+      core.workerHeartbeat('W2', 50);
+      expect(core.workerSnapshot()).toEqual([
+        { id: 'W1', kind: 'seed', credit: 1, outstanding: 1, lastHeard: 0 },
+        { id: 'W2', kind: 'TSR/1', credit: 4, outstanding: 2, lastHeard: 50 },
+      ]);
+      reply('W1', 'a', 'a W1', 70);
+      core.expire(4000); // W2 silent past liveness: forgotten
+      expect(core.workerSnapshot()).toEqual([{ id: 'W1', kind: 'seed', credit: 1, outstanding: 1, lastHeard: 70 }]);
+    });
+
+    it('is a copy: changing it changes nothing in the core', () => {
+      const { core } = setup();
+      core.workerReady('W1', 0);
+      const snapshot = core.workerSnapshot();
+      snapshot[0].outstanding = 99;
+      snapshot.pop();
+      expect(core.workerSnapshot()).toEqual([{ id: 'W1', kind: 'seed', credit: 1, outstanding: 0, lastHeard: 0 }]);
+      core.audit();
+    });
   });
 
   describe('membership is a handshake', () => {

@@ -18,7 +18,8 @@ import { decodeTicket, encodeTicket } from './ticket';
 export interface BrokerOutput {
   /** A request for `worker`; `client` is not sent (the ticket stands for it), only traced. */
   toWorker(worker: string, ticket: Buffer, body: Buffer, client: Buffer): void;
-  toClient(client: Buffer, body: Buffer): void;
+  /** A worker's answer; `arrivedAt` is when its request came in (the adapter measures latency with it). */
+  toClient(client: Buffer, body: Buffer, arrivedAt: number): void;
   /** The request is not, or no longer, going to be served: tell the client why, now. */
   refuse(client: Buffer, reason: Refusal): void;
   /** A worker was declared failed and forgotten; `held` requests it had went on (for the log). */
@@ -104,6 +105,8 @@ interface Dispatch {
 interface Worker extends WorkerTraits {
   /** Dispatches sent to it and not answered, oldest first (it serves them in order). */
   tasks: Dispatch[];
+  /** When it last sent its ready or a reply (heartbeats are kept in `heard`). */
+  repliedAt: number;
 }
 
 /** Why a worker leaves: a failure counts against the request it was serving; `gone` (goodbye) does not. */
@@ -143,6 +146,18 @@ export interface BrokerLoad {
   clients: number;
   failedRemembered: number;
   heartbeating: number;
+}
+
+/** One live worker as `/status` shows it. */
+export interface WorkerSnapshot {
+  id: string;
+  /** `TSR/1`: speaks heartbeats (our workers); `seed`: a plain REQ worker. */
+  kind: 'seed' | 'TSR/1';
+  credit: number;
+  /** Requests sent to it and not answered yet. */
+  outstanding: number;
+  /** When it was last heard from (ready, reply or heartbeat), on the core's clock. */
+  lastHeard: number;
 }
 
 export class BrokerCore {
@@ -280,7 +295,8 @@ export class BrokerCore {
     this.dispatches.delete(sequence);
     this.release(dispatch.request);
     this.stats.replies++;
-    this.out.toClient(dispatch.request.client, body);
+    state.repliedAt = now;
+    this.out.toClient(dispatch.request.client, body, dispatch.request.arrivedAt);
     this.busy.delete(worker);
     if (state.tasks.length > 0) this.busy.set(worker, now + this.options.answerTimeoutMs); // progress
     this.refill(worker, state, now);
@@ -350,6 +366,17 @@ export class BrokerCore {
     };
   }
 
+  /** The live workers, in admission order: a read-only copy for status output (O(workers)). */
+  workerSnapshot(): WorkerSnapshot[] {
+    return [...this.workers].map(([id, w]) => ({
+      id,
+      kind: w.heartbeats ? 'TSR/1' : 'seed',
+      credit: w.credit,
+      outstanding: w.tasks.length,
+      lastHeard: Math.max(w.repliedAt, this.heard.get(id) ?? -Infinity),
+    }));
+  }
+
   /**
    * Checks that the bookkeeping agrees with itself and with its bounds; throws on the first
    * broken rule; with `now`, also that no request waits past its TTL (true after `expire(now)`).
@@ -407,7 +434,7 @@ export class BrokerCore {
 
   /** A free worker takes waiting requests up to its credit; with credit left it is ready. */
   private join(worker: string, traits: WorkerTraits, now: number): void {
-    const state: Worker = { heartbeats: traits.heartbeats, credit: traits.credit, tasks: [] };
+    const state: Worker = { heartbeats: traits.heartbeats, credit: traits.credit, tasks: [], repliedAt: now };
     this.workers.set(worker, state);
     this.refill(worker, state, now);
   }

@@ -33,10 +33,13 @@ describe('BrokerServer', () => {
     const client = new Request({ linger: 0 });
     try {
       await server.start();
+      expect(server.health.liveness()).toEqual({ ok: true, why: 'receive loops alive: frontend, backend' });
       client.connect(`tcp://127.0.0.1:${frontendPort}`);
       await client.send('hello');
       for (const deadline = Date.now() + 5000; fatal.length === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
       expect(fatal.map((e) => e.message)).toEqual(['frontend receive loop failed: handler bug']);
+      // A test's onFatal does not exit, so the liveness probe must say what the exit would.
+      expect(server.health.liveness()).toEqual({ ok: false, why: 'frontend receive loop failed: handler bug' });
     } finally {
       client.close();
       server.close();

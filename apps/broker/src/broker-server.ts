@@ -4,6 +4,8 @@ import {
   type Frames,
   HEARTBEAT,
   EMPTY,
+  FastHistogram,
+  Health,
   type Tracer,
   bindEndpoint,
   errorBody,
@@ -45,6 +47,12 @@ export class BrokerServer {
   readonly backend: Router;
   readonly core: BrokerCore;
   malformed = { frontend: 0, backend: 0 };
+  /** Liveness: both receive loops alive, the event loop not stalled. */
+  readonly health = new Health();
+  /** Time from a request's arrival to its answer (waiting + service), in seconds. */
+  readonly latency = new FastHistogram('tsr_broker_request_duration_seconds', 'Time from a request\'s arrival at the broker to its reply leaving it (waiting + service)');
+  /** Readiness: both sockets bound. */
+  bound = false;
   private readonly tracing: boolean;
   private readonly errorBodies: Record<ErrorReason, Buffer>;
   private timer: NodeJS.Timeout | undefined;
@@ -75,7 +83,8 @@ export class BrokerServer {
           if (this.tracing) this.trace.traza('new_task', 'worker client ticket request', [worker, client, ticket.toString('hex'), body]);
           this.send(this.backend, toWorkerFrames(Buffer.from(worker, 'latin1'), ticket, body), 'backend');
         },
-        toClient: (client, body) => {
+        toClient: (client, body, arrivedAt) => {
+          this.latency.observe((performance.now() - arrivedAt) / 1000);
           if (this.tracing) this.trace.traza('reply', 'client reply', [client, body]);
           this.send(this.frontend, toClientFrames(client, body), 'frontend');
         },
@@ -96,8 +105,10 @@ export class BrokerServer {
     const front = await bindEndpoint(this.frontend, this.options.frontendPort, this.options.bindHost);
     const back = await bindEndpoint(this.backend, this.options.backendPort, this.options.bindHost);
     this.trace.info(`frontend ${front}, backend ${back}, answer timeout ${this.options.answerTimeoutMs} ms`);
-    void receiveLoop('frontend', this.frontend, (frames) => this.handle(() => this.onFrontend(frames)), this.onFatal);
-    void receiveLoop('backend', this.backend, (frames) => this.handle(() => this.onBackend(frames)), this.onFatal);
+    this.bound = true;
+    this.health.start();
+    void receiveLoop('frontend', this.frontend, (frames) => this.handle(() => this.onFrontend(frames)), this.health.watch('frontend', this.onFatal));
+    void receiveLoop('backend', this.backend, (frames) => this.handle(() => this.onBackend(frames)), this.health.watch('backend', this.onFatal));
     this.heartbeats = setInterval(() => this.sendHeartbeats(), this.options.heartbeatMs);
   }
 
@@ -124,6 +135,8 @@ export class BrokerServer {
   }
 
   close(): void {
+    this.bound = false;
+    this.health.stop();
     clearTimeout(this.timer);
     clearInterval(this.heartbeats);
     this.frontend.close();

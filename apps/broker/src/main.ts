@@ -1,9 +1,10 @@
-import { createTracer, exitOnSignals, fail, runProgram } from '@tsr/tsr';
+import { exitOnSignals, fail, programTracer, runProgram } from '@tsr/tsr';
 import { BrokerServer } from './broker-server';
+import { startBrokerMonitor } from './monitor';
 import { brokerOptions, brokerSettings } from './options';
 
 runProgram('broker', brokerOptions, async (config) => {
-  const trace = createTracer('broker', config.log);
+  const trace = programTracer('broker', config);
   const server: BrokerServer = new BrokerServer(brokerSettings(config), trace, (error) => {
     trace.info(server.summary());
     server.close();
@@ -11,4 +12,5 @@ runProgram('broker', brokerOptions, async (config) => {
   });
   exitOnSignals([server], trace, () => trace.info(server.summary()));
   await server.start();
+  if (config.httpPort > 0) await startBrokerMonitor(server, config.httpPort, config.httpHost, trace);
 });

@@ -1,4 +1,5 @@
-import { type OptionSpec, brokerAddressOptions, commonOptions, createTracer, exitOnSignals, fail, parsers, runProgram, uniqueIdentity } from '@tsr/tsr';
+import { type OptionSpec, brokerAddressOptions, commonOptions, exitOnSignals, fail, monitorOptions, parsers, programTracer, runProgram, uniqueIdentity } from '@tsr/tsr';
+import { startWorkerMonitor } from './monitor';
 import { Worker } from './worker';
 
 /** The seed's command line `worker brokerHost brokerPort`, plus named options. */
@@ -14,15 +15,18 @@ export const workerOptions = {
     parse: parsers.int(1, 1000),
     describe: 'requests a TSR/1 broker may send ahead (served in order; more = throughput for fast work)',
   } satisfies OptionSpec<number>,
+  ...monitorOptions,
   ...commonOptions,
 };
 
-runProgram('worker', workerOptions, (config) => {
-  const trace = createTracer('worker', config.log);
-  const worker: Worker = new Worker({ ...config, identity: uniqueIdentity('W') }, trace, (error) => {
+runProgram('worker', workerOptions, async (config) => {
+  const identity = uniqueIdentity('W');
+  const trace = programTracer('worker', config, identity);
+  const worker: Worker = new Worker({ ...config, identity }, trace, (error) => {
     worker.close();
     fail('worker', error);
   });
   exitOnSignals([worker], trace);
   worker.start();
+  if (config.httpPort > 0) await startWorkerMonitor(worker, config.httpPort, config.httpHost, trace);
 });

@@ -122,5 +122,31 @@ describe('Worker', () => {
     await broker.send(['W test', '', 'C1', '', 'boom']);
     for (const deadline = Date.now() + 5000; fatal.length === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
     expect(fatal.map((e) => e.message)).toEqual(['broker receive loop failed: handler bug']);
+    expect(worker.health.liveness()).toEqual({ ok: false, why: 'broker receive loop failed: handler bug' });
+  });
+
+  it('is live from the start, and ready only while a broker that heartbeats is heard within the liveness window', async () => {
+    const { broker, worker } = await setup(0, 50, 3);
+    cleanup = () => (worker.close(), broker.close());
+    expect(worker.health.liveness().ok).toBe(true);
+    await broker.receive(); // its ready
+    expect(worker.registration()).toMatchObject({ ok: false, why: expect.stringContaining('not registered') });
+    await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+    for (const deadline = Date.now() + 2000; !worker.registration().ok && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5));
+    expect(worker.registration().ok).toBe(true);
+    // The broker now says nothing: past 3 × 50 ms the worker is no longer ready.
+    for (const deadline = Date.now() + 2000; worker.registration().ok && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5));
+    expect(worker.registration().ok).toBe(false);
+  });
+
+  it('measures each request\'s service time', async () => {
+    const { broker, worker } = await setup(60);
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    await broker.send(['W test', '', 'C1', '', 'one']);
+    await broker.receive();
+    expect(worker.serviceTime.count).toBe(1);
+    expect(worker.serviceTime.sum).toBeGreaterThanOrEqual(0.055);
+    expect(worker.serviceTime.sum).toBeLessThan(1);
   });
 });

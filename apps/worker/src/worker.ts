@@ -1,6 +1,9 @@
 import { Dealer } from 'zeromq';
 import {
+  FastHistogram,
   GOODBYE,
+  Health,
+  type Probe,
   answerBody,
   HEARTBEAT,
   type Tracer,
@@ -40,6 +43,10 @@ interface Request {
 export class Worker {
   served = 0;
   reconnects = 0;
+  /** Liveness: the receive loop alive, the event loop not stalled. */
+  readonly health = new Health();
+  /** Time spent on each request, from taking it up to replying. */
+  readonly serviceTime = new FastHistogram('tsr_worker_service_seconds', 'Time spent serving a request, from taking it up to replying');
   private socket!: Dealer;
   private readonly suffix: Buffer;
   private readonly queue: Request[] = [];
@@ -61,6 +68,7 @@ export class Worker {
   }
 
   start(): void {
+    this.health.start();
     this.trace.info(`${this.options.identity} connecting to ${this.connect()}, delay ${this.options.delayMs} ms`);
     this.ticker = setInterval(() => this.tick(), this.options.heartbeatMs);
   }
@@ -70,6 +78,7 @@ export class Worker {
    * deadline; the socket lingers just long enough to deliver that.
    */
   close(): void {
+    this.health.stop();
     clearInterval(this.ticker);
     if (this.brokerBeats) {
       this.socket.linger = 200;
@@ -103,6 +112,31 @@ export class Worker {
     return address;
   }
 
+  /**
+   * Readiness: registered with a broker that answers heartbeats (TSR/1) and was heard from within
+   * the liveness window. Against a seed broker, which never heartbeats, a worker is never ready.
+   */
+  registration(): Probe {
+    if (!this.brokerBeats) return { ok: false, why: 'not registered: no heartbeat from the broker on this connection' };
+    const silent = performance.now() - this.lastHeard;
+    if (silent > this.options.heartbeatMs * this.options.liveness) return { ok: false, why: `broker silent for ${Math.round(silent)} ms` };
+    return { ok: true, why: `registered, broker heard ${Math.round(silent)} ms ago` };
+  }
+
+  /** `/status`: what this worker is doing. */
+  status() {
+    return {
+      id: this.options.identity,
+      registered: this.registration().ok,
+      queued: this.queue.length,
+      busy: this.busy,
+      served: this.served,
+      reconnects: this.reconnects,
+      credit: this.options.credit,
+      delayMs: this.options.delayMs,
+    };
+  }
+
   private tick(): void {
     if (!this.brokerBeats) return;
     if (performance.now() - this.lastHeard <= this.options.heartbeatMs * this.options.liveness) {
@@ -116,7 +150,7 @@ export class Worker {
   }
 
   private receive(socket: Dealer): void {
-    void receiveLoop('broker', socket, (frames) => this.onMessage(frames), this.onFatal);
+    void receiveLoop('broker', socket, (frames) => this.onMessage(frames), this.health.watch('broker', this.onFatal));
   }
 
   private onMessage(frames: Buffer[]): void {
@@ -143,7 +177,7 @@ export class Worker {
    */
   private serveNext(): void {
     if (this.options.delayMs === 0) {
-      for (let request; (request = this.queue.shift()); ) this.answer(request);
+      for (let request; (request = this.queue.shift()); ) this.answer(request, performance.now());
       return;
     }
     if (this.busy) return;
@@ -151,16 +185,18 @@ export class Worker {
     if (!request) return;
     this.busy = true;
     const generation = this.generation;
+    const started = performance.now();
     setTimeout(() => {
       if (generation !== this.generation) return; // abandoned at a reconnect
       this.busy = false;
-      this.answer(request);
+      this.answer(request, started);
       this.serveNext();
     }, this.options.delayMs);
   }
 
-  private answer(request: Request): void {
+  private answer(request: Request, started: number): void {
     this.served++;
+    this.serviceTime.observe((performance.now() - started) / 1000);
     this.send(workerReplyFrames(request.client, answerBody(request.body, this.suffix)));
   }
 

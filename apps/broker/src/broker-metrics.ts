@@ -1,0 +1,41 @@
+import { type Registry, createRegistry, scraped } from '@tsr/tsr';
+import type { BrokerServer } from './broker-server';
+
+/**
+ * The broker's Prometheus metrics. Every counter and gauge is read at scrape time from what the
+ * core and the adapter count anyway, so the path of a message pays nothing for them; the one
+ * per-message cost is the latency histogram's `observe`.
+ */
+export function brokerRegistry(server: BrokerServer): Registry {
+  const registry = createRegistry();
+  const { stats } = server.core;
+  const counter = (name: string, help: string, read: () => number | Record<string, number>, label?: string) =>
+    scraped(registry, 'counter', `tsr_broker_${name}`, help, read, label);
+  const gauge = (name: string, help: string, read: () => number | Record<string, number>, label?: string) =>
+    scraped(registry, 'gauge', `tsr_broker_${name}`, help, read, label);
+  counter('requests_total', 'Client requests received, accepted or not', () => stats.requests);
+  counter('replies_total', 'Replies forwarded to clients', () => stats.replies);
+  counter('dispatched_total', 'Requests sent to workers, first sends and re-dispatches', () => stats.dispatched);
+  counter('redispatched_total', 'Requests sent again after their worker failed', () => stats.redispatched);
+  counter('rejected_total', 'Requests answered with a TSR/1 ERR, by reason', () => ({ ...stats.rejected }), 'reason');
+  counter('dropped_replies_total', 'Worker replies never forwarded: late, stale or foreign tickets', () => ({ ...stats.dropped }), 'kind');
+  counter('malformed_frames_total', 'Messages dropped as malformed, by socket', () => ({ ...server.malformed }), 'socket');
+  counter('worker_failures_total', 'Workers declared failed (deadline missed, silent, restarted)', () => stats.workerFailures);
+  counter('workers_lost_total', 'Heartbeating workers that fell silent', () => stats.workersLost);
+  counter('refused_workers_total', 'Readies refused (no routing id of its own, or --max-workers reached)', () => stats.refusedWorkers);
+  gauge(
+    'workers',
+    'Live workers by state: busy (holds requests) or idle',
+    () => {
+      const load = server.core.load();
+      return { busy: load.busy, idle: load.workers - load.busy };
+    },
+    'state',
+  );
+  gauge('workers_ready', 'Workers with credit left (a busy worker with credit is ready too)', () => server.core.readyCount);
+  gauge('pending_requests', 'Requests waiting for a worker', () => server.core.pendingCount);
+  gauge('in_service_requests', 'Requests sent to a worker and not answered yet', () => server.core.load().inService);
+  gauge('pending_bytes', 'Bytes of requests held, waiting or in service (bounded by --max-queue-bytes)', () => server.core.load().queueBytes);
+  registry.registerMetric(server.latency as never);
+  return registry;
+}
