@@ -16,7 +16,7 @@ export const STATUS_PAGE = `<!doctype html>
   figure { margin: 0; }
   figcaption { font-weight: 600; margin-bottom: .3em; }
   svg { width: 420px; height: 120px; background: #f6f8fa; border: 1px solid #ddd; }
-  polyline { fill: none; stroke-width: 2; }
+  polyline { fill: none; stroke-width: 2; vector-effect: non-scaling-stroke; }
   #throughput polyline { stroke: #1a7f37; }
   #latency polyline { stroke: #0969da; }
   table { border-collapse: collapse; }
