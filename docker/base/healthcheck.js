@@ -8,6 +8,10 @@
 //   node healthcheck.js connected       worker, client: an outgoing TCP connection (to the broker)
 //                                       is established; ZeroMQ reconnects by itself, so while the
 //                                       broker is gone there is none and the container turns unhealthy
+//   node healthcheck.js http PATH...    broker, worker (the images' default): every PATH of the
+//                                       program's HTTP endpoint (port HTTP_PORT) answers 200, e.g.
+//                                       /healthz (receive loops alive) and /readyz (broker: bound;
+//                                       worker: registered with a broker that answers heartbeats)
 //
 // Exit 0 healthy, 1 unhealthy (Docker's convention), with one line saying why.
 'use strict';
@@ -78,8 +82,34 @@ function accepts(port, v6) {
   });
 }
 
+/** GET http://127.0.0.1:<port><path>: the status and the first line of the body. */
+function get(port, path) {
+  return new Promise((resolve) => {
+    const req = require('node:http').get({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, line: body.split('\n')[0] }));
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 2 s')));
+    req.on('error', (e) => resolve({ status: 0, line: e.message }));
+  });
+}
+
+async function http(paths) {
+  const port = Number(process.env.HTTP_PORT);
+  if (!(port > 0)) return done(false, 'HTTP_PORT is not set: the HTTP endpoint is off (use the listening or connected check)');
+  const lines = [];
+  for (const path of paths.length ? paths : ['/healthz']) {
+    const { status, line } = await get(port, path);
+    if (status !== 200) return done(false, `${path} ${status || 'unreachable'}: ${line}`);
+    lines.push(`${path} ${line}`);
+  }
+  return done(true, lines.join('; '));
+}
+
 async function main() {
   const [mode = 'listening', arg] = process.argv.slice(2);
+  if (mode === 'http') return http(process.argv.slice(3));
   const all = sockets();
   const listening = new Map(all.filter((s) => s.state === LISTEN).map((s) => [s.localPort, s]));
   if (mode === 'listening') {
@@ -98,7 +128,7 @@ async function main() {
     if (out.length === 0) return done(false, 'no connection to the broker');
     return done(true, `connected to port ${[...new Set(out.map((s) => s.remotePort))].join(', ')}`);
   }
-  return done(false, `unknown mode ${mode} (listening [N] | connected)`);
+  return done(false, `unknown mode ${mode} (listening [N] | connected | http PATH...)`);
 }
 
 main().catch((e) => done(false, e.message));

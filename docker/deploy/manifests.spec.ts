@@ -59,6 +59,7 @@ function envOf(app: App): Set<string> {
   };
   const env = new Set([...names(main), ...names(sharedBlock('commonOptions')), 'TSR_ENV_FILE']);
   if (main.includes('brokerAddressOptions')) for (const n of names(sharedBlock('brokerAddressOptions'))) env.add(n);
+  if (main.includes('monitorOptions')) for (const n of names(sharedBlock('monitorOptions'))) env.add(n);
   return env;
 }
 
@@ -68,6 +69,9 @@ function healthcheckOf(app: App): string[] {
   if (!m) throw new Error(`docker/${app}/Dockerfile has no exec-form HEALTHCHECK`);
   return JSON.parse(m[1]);
 }
+
+/** The HTTP_PORT an image sets (its health check and Prometheus use it). */
+const imageHttpPort = (app: App) => /^ENV .*\bHTTP_PORT=(\d+)/m.exec(read('docker', app, 'Dockerfile'))?.[1];
 
 /** The image's user (Kubernetes can check runAsNonRoot only against a numeric uid). */
 const imageUser = () => /^USER\s+(\S+)/m.exec(read('docker', 'base', 'Dockerfile'))?.[1];
@@ -79,8 +83,12 @@ describe('what the deployment files are checked against', () => {
     expect([...envOf('worker')]).toEqual(expect.arrayContaining(['BROKER_HOST', 'BROKER_PORT', 'WORKER_DELAY_MS', 'HEARTBEAT_MS', 'HEARTBEAT_LIVENESS', 'TSR_LOG']));
     expect([...envOf('client')]).toEqual(expect.arrayContaining(['BROKER_HOST', 'BROKER_PORT', 'CLIENT_REQUESTS', 'CLIENT_JSON', 'TSR_LOG']));
     expect(envOf('broker').has('BROKER_HOST')).toBe(false);
-    expect(healthcheckOf('broker')).toEqual(['node', '/app/healthcheck.js', 'listening', '2']);
-    expect(healthcheckOf('worker')).toEqual(['node', '/app/healthcheck.js', 'connected']);
+    expect([...envOf('broker')]).toEqual(expect.arrayContaining(['HTTP_PORT', 'TSR_LOG_FORMAT']));
+    expect([...envOf('worker')]).toEqual(expect.arrayContaining(['HTTP_PORT', 'TSR_LOG_FORMAT']));
+    expect(envOf('client').has('HTTP_PORT')).toBe(false);
+    expect(healthcheckOf('broker')).toEqual(['node', '/app/healthcheck.js', 'http', '/healthz', '/readyz']);
+    expect(healthcheckOf('worker')).toEqual(['node', '/app/healthcheck.js', 'http', '/healthz', '/readyz']);
+    expect(imageHttpPort('broker')).toBe(imageHttpPort('worker'));
     expect(read('docker', 'base', 'Dockerfile')).toMatch(/^COPY docker\/base\/healthcheck\.js \/app\/healthcheck\.js$/m);
   });
 });
@@ -228,12 +236,18 @@ describe('docker/deploy/k8s (Kubernetes manifests)', () => {
     expect(client.spec.parallelism).toBeLessThanOrEqual(client.spec.completions);
   });
 
-  it('probes broker and workers with the images\' own health check; clients are not probed', () => {
+  it('probes broker and workers on their HTTP endpoint (/readyz, /healthz: the paths the images check), where Prometheus scrapes them; clients are not probed', () => {
     for (const [w, app] of [[broker, 'broker'], [worker, 'worker']] as const) {
       const c = containerOf(w);
-      for (const probe of ['readinessProbe', 'livenessProbe']) expect({ app, probe, command: c[probe]?.exec?.command }).toEqual({ app, probe, command: healthcheckOf(app) });
-      // The check starts a node process: give it time on a busy node.
-      expect(c.readinessProbe.timeoutSeconds).toBeGreaterThanOrEqual(3);
+      const port = Number(envOfContainer(c)['HTTP_PORT']);
+      expect(c.ports.find((p: Obj) => p.name === 'http')).toEqual({ name: 'http', containerPort: port, protocol: 'TCP' });
+      expect({ app, readiness: c.readinessProbe?.httpGet, liveness: c.livenessProbe?.httpGet }).toEqual({
+        app,
+        readiness: { path: '/readyz', port: 'http' },
+        liveness: { path: '/healthz', port: 'http' },
+      });
+      expect(healthcheckOf(app).slice(3).sort()).toEqual(['/healthz', '/readyz']);
+      expect(w.spec.template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' });
     }
     const c = containerOf(client);
     expect([c.readinessProbe, c.livenessProbe, c.startupProbe]).toEqual([undefined, undefined, undefined]);
@@ -262,6 +276,18 @@ describe('docker/deploy/k8s (Kubernetes manifests)', () => {
         // The probe starts a second node process (~40 MiB) next to the program (~45 MiB).
         expect(toBytes(limits.memory)).toBeGreaterThanOrEqual(128 * 2 ** 20);
       }
+    }
+  });
+
+  it('has a PodMonitor (Prometheus operator) that selects the broker and the workers by their http port', () => {
+    const [monitor] = parseYaml(join(k8sDir, 'monitoring', 'podmonitor.yaml'));
+    expect(monitor).toMatchObject({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { namespace } });
+    const selects = (labels: Record<string, string>) =>
+      monitor.spec.selector.matchExpressions.every((e: Obj) => e.operator === 'In' && e.values.includes(labels[e.key]));
+    expect(workloads.filter((w) => selects(podLabels(w))).map((w) => w.metadata.name).sort()).toEqual(['bro', 'wor']);
+    for (const e of monitor.spec.podMetricsEndpoints) {
+      expect(e.path).toBe('/metrics');
+      for (const w of [broker, worker]) expect(containerOf(w).ports.map((p: Obj) => p.name)).toContain(e.port);
     }
   });
 
@@ -358,6 +384,22 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     expect(services['bro'].healthcheck.test).toEqual(['CMD', ...healthcheckOf('broker')]);
     expect(services['wor'].healthcheck.test).toEqual(['CMD', ...healthcheckOf('worker')]);
     expect(services['cli'].healthcheck).toEqual({ disable: true });
+    for (const name of ['bro', 'wor']) expect(value(services[name].environment['HTTP_PORT'])).toBe(imageHttpPort(APP_OF[name]));
+  });
+
+  it('has a monitoring file that adds Prometheus on the stack\'s network, scraping bro and wor on their HTTP port', () => {
+    const [monitoring] = parseYaml(join(root, 'docker', 'deploy', 'swarm', 'monitoring.yml'));
+    const prometheus = monitoring.services.prometheus;
+    expect(Object.keys(monitoring.services)).toEqual(['prometheus']);
+    expect(prometheus.networks).toEqual(Object.keys(stack.networks));
+    expect(variable(prometheus.image)).toBe('PROMETHEUS_IMAGE');
+    expect(prometheus.configs).toEqual([{ source: 'prometheus', target: '/etc/prometheus/prometheus.yml' }]);
+    const [config] = parseYaml(join(root, 'docker', 'deploy', 'swarm', monitoring.configs.prometheus.file));
+    const scraped = config.scrape_configs.flatMap((job: Obj) => job.dns_sd_configs.map((sd: Obj) => ({ names: sd.names, port: String(sd.port) })));
+    expect(scraped).toEqual([
+      { names: ['bro'], port: value(services['bro'].environment['HTTP_PORT']) },
+      { names: ['wor'], port: value(services['wor'].environment['HTTP_PORT']) },
+    ]);
   });
 
   it('hardens every service: uid 1000, read-only, no capabilities, limits, a grace period', () => {

@@ -27,34 +27,12 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 echo "make-local-node-image: $node_bin (v$version) -> $tag" >&2
 
-# Keep the host's directory layout (Debian 12 merges /lib into /usr/lib: /lib is a symlink).
-for d in /lib /lib64 /bin /sbin; do
-  if [ -L "$d" ]; then ln -s "$(readlink "$d")" "$root$d"; fi
-done
-mkdir -p "$root/usr/local/bin" "$root/etc" "$root/tmp" "$root/home/node" "$root/app"
-cp "$node_bin" "$root/usr/local/bin/node"
-
-# The dynamic loader and every library node links against (the zeromq addon needs the same set:
-# libstdc++, libgcc_s, libm, libpthread, libc). glibc >= 2.34 has NSS files/dns built in.
-ldd "$node_bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u |
-  while read -r lib; do
-    dir=$(cd "$(dirname "$lib")" && pwd -P)
-    mkdir -p "$root$dir"
-    cp -L "$lib" "$root$dir/$(basename "$lib")"
-  done
-
-cat >"$root/etc/passwd" <<'EOF'
-root:x:0:0:root:/root:/usr/sbin/nologin
-node:x:1000:1000::/home/node:/usr/sbin/nologin
-nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
-EOF
-cat >"$root/etc/group" <<'EOF'
-root:x:0:
-node:x:1000:
-nogroup:x:65534:
-EOF
-echo 'hosts: files dns' >"$root/etc/nsswitch.conf"
-chmod 1777 "$root/tmp"
+# The binary, the loader and every library node links against (the zeromq addon needs the same
+# set: libstdc++, libgcc_s, libm, libpthread, libc). glibc >= 2.34 has NSS files/dns built in.
+. "$(dirname "$0")/local-rootfs.sh"
+rootfs_with_binary "$root" "$node_bin" /usr/local/bin/node
+rootfs_etc "$root"
+mkdir -p "$root/home/node" "$root/app"
 chown 1000:1000 "$root/home/node"
 
 tar --numeric-owner -C "$root" -c . |

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type RunResult, composeProject, docker, freePort, logsOf, repoRoot, run, version, waitForExit } from './support/docker';
+import { type RunResult, composeProject, docker, eventually, freePort, logsOf, repoRoot, run, version, waitForExit } from './support/docker';
 
 const composeFile = join(repoRoot, 'docker', 'docker-compose.yml');
 const clientMain = join(repoRoot, 'dist', 'apps', 'client', 'main.js');
@@ -14,12 +14,27 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli)', () => {
   const project = composeProject();
   let compose: (...args: string[]) => Promise<RunResult>;
   let port: number;
+  let statusPort: number;
+  let prometheusPort: number;
 
   beforeAll(async () => {
     const cmd = await composeCommand();
-    port = await freePort();
+    [port, statusPort, prometheusPort] = [await freePort(), await freePort(), await freePort()];
+    // No registry here: Debian's prometheus packaged as a local image (upstream's where present).
+    const prometheus = await run('bash', [join(repoRoot, 'tools', 'docker', 'prometheus-image.sh')]);
+    if (prometheus.code !== 0) throw new Error(`no Prometheus image: ${prometheus.stderr}`);
     // Workers take 1.5 s (the broker allows 5 s): 3 requests sent together find all 3 workers free.
-    const env = { ...process.env, COMPOSE_PROJECT_NAME: project, FRONTEND_PUBLISH: `127.0.0.1:${port}`, TSR_VERSION: version, WORKER_DELAY_MS: '1500', ANSWER_TIMEOUT_MS: '5000' };
+    const env = {
+      ...process.env,
+      COMPOSE_PROJECT_NAME: project,
+      FRONTEND_PUBLISH: `127.0.0.1:${port}`,
+      STATUS_PUBLISH: `127.0.0.1:${statusPort}`,
+      PROMETHEUS_PUBLISH: `127.0.0.1:${prometheusPort}`,
+      PROMETHEUS_IMAGE: prometheus.stdout.trim(),
+      TSR_VERSION: version,
+      WORKER_DELAY_MS: '1500',
+      ANSWER_TIMEOUT_MS: '5000',
+    };
     compose = (...args) => run(cmd[0], [...cmd.slice(1), '-f', composeFile, ...args], { env });
   });
 
@@ -60,10 +75,40 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli)', () => {
     expect(new Set(answeredBy)).toEqual(new Set(workerHosts)); // three free workers, three requests
   });
 
-  it('publishes only the frontend, on 127.0.0.1; the backend stays internal', async () => {
+  it('is scraped by Prometheus: the broker\'s request counter equals the 4 requests sent, every scaled worker is an up target', async () => {
+    const query = async (q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+      const res = await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => undefined);
+      return res?.ok ? (await res.json()).data.result : [];
+    };
+    const workerIps = await Promise.all((await idsOf('wor')).map((id) => docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', id)));
+    // One cli container and three host clients above; Prometheus scrapes every 5 s.
+    const requests = await eventually('Prometheus to have scraped 4 requests from the broker', async () => {
+      const [r] = await query('tsr_broker_requests_total');
+      return r?.value[1] === '4' ? r : undefined;
+    }, 60_000, 1000);
+    expect(requests.metric).toMatchObject({ job: 'broker', instance: expect.stringMatching(/:9180$/) });
+    const up = await eventually('3 worker targets up', async () => {
+      const r = await query('up{job="worker"} == 1');
+      return r.length === 3 ? r : undefined;
+    }, 60_000, 1000);
+    expect(up.map((r) => r.metric['instance'].replace(/:9180$/, '')).sort()).toEqual([...workerIps].sort());
+    // Each target is scraped on its own schedule: the workers' counters catch up within a scrape.
+    await eventually('the workers to have served 4 requests in all', async () => (await query('sum(tsr_worker_requests_total)'))[0]?.value[1] === '4', 30_000, 1000);
+  });
+
+  it('serves the status page on the published HTTP port', async () => {
+    const page = await fetch(`http://127.0.0.1:${statusPort}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>tsr broker</title>');
+    const status = await (await fetch(`http://127.0.0.1:${statusPort}/status`)).json();
+    expect(status.workers).toHaveLength(3);
+  });
+
+  it('publishes only the frontend and the status page, on 127.0.0.1; the backend stays internal', async () => {
     const [bro] = await idsOf('bro');
     const ports = JSON.parse(await docker('inspect', '-f', '{{json .NetworkSettings.Ports}}', bro));
     expect(ports['9998/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(port) }]);
+    expect(ports['9180/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(statusPort) }]);
     expect(ports['9999/tcp']).toBeNull();
   });
 

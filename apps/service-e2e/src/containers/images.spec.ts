@@ -24,7 +24,7 @@ describe('the images', () => {
     expect(config.User).toBe('node');
     expect(config.StopSignal).toBe('SIGTERM');
     expect(config.Entrypoint).toEqual(['node', `/app/${app}/main.js`]); // exec form: no shell in between
-    expect(config.Healthcheck?.Test).toEqual(['CMD', 'node', '/app/healthcheck.js', ...(app === 'broker' ? ['listening', '2'] : ['connected'])]);
+    expect(config.Healthcheck?.Test).toEqual(['CMD', 'node', '/app/healthcheck.js', ...(app === 'client' ? ['connected'] : ['http', '/healthz', '/readyz'])]);
     expect(config.Labels).toMatchObject({ 'org.opencontainers.image.title': `tsr-${app}`, 'org.opencontainers.image.version': version });
     const uid = await nodeIn(image(app), 'console.log(process.getuid())');
     expect(uid).not.toBe('0');

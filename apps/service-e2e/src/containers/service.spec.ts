@@ -57,23 +57,22 @@ describe('broker, 3 workers and clients as containers on a private network', () 
     expect(used).toEqual(workerIds);
   });
 
-  it("runs the images' HEALTHCHECK command: broker listening, workers connected, a worker without broker unhealthy", async () => {
+  it("runs the images' HEALTHCHECK command on the HTTP endpoint: broker live and bound, workers live and registered, a worker without broker unhealthy", async () => {
     const healthcheck = async (img: string): Promise<string[]> => {
       const test: string[] = JSON.parse(await docker('image', 'inspect', '-f', '{{json .Config.Healthcheck.Test}}', img));
       expect(test[0]).toBe('CMD');
       return test.slice(1);
     };
     const broker = await d.broker.exec(await healthcheck(image('broker')));
-    expect(broker).toMatchObject({ exitCode: 0, output: expect.stringMatching(/^healthy: listening on .*9998/) });
-    expect(broker.output).toMatch(/9999/);
+    expect(broker).toMatchObject({ exitCode: 0, output: 'healthy: /healthz ok: receive loops alive: frontend, backend; /readyz ok: frontend and backend bound\n' });
     for (const w of workers) {
       const r = await w.container.exec(await healthcheck(image('worker')));
-      expect(r).toMatchObject({ exitCode: 0, output: 'healthy: connected to port 9999\n' });
+      expect(r).toMatchObject({ exitCode: 0, output: expect.stringMatching(/^healthy: \/healthz ok: receive loops alive: broker; \/readyz ok: registered/) });
     }
-    // A worker pointed at a broker that does not exist has nothing to be connected to.
+    // A worker pointed at a broker that does not exist is live but not registered.
     const lonely = await d.container('worker').withCommand(['no-broker-here', '9999']).withWaitStrategy(d.workerStarted).start();
     const r = await lonely.exec(await healthcheck(image('worker')));
-    expect(r).toMatchObject({ exitCode: 1, output: 'unhealthy: no connection to the broker\n' });
+    expect(r).toMatchObject({ exitCode: 1, output: 'unhealthy: /readyz 503: failing: not registered: no heartbeat from the broker on this connection\n' });
   });
 
   it('is reported healthy by Docker itself (HEALTHCHECK every 10 s)', async () => {
