@@ -14,6 +14,7 @@ const options = {
   clients: count('clients', 5, 'one-shot client processes'),
   frontendPort: { flag: 'frontend-port', env: ['FRONTEND_PORT'], default: 9998, parse: parsers.port, describe: 'broker port for clients' } satisfies OptionSpec<number>,
   backendPort: { flag: 'backend-port', env: ['BACKEND_PORT'], default: 9999, parse: parsers.port, describe: 'broker port for workers' } satisfies OptionSpec<number>,
+  httpPort: { flag: 'http-port', env: ['HTTP_PORT'], default: 9180, parse: parsers.int(0, 65535), describe: 'broker status page and metrics (0: off)' } satisfies OptionSpec<number>,
   delayMs: { flag: 'delay', env: ['WORKER_DELAY_MS'], default: 1000, parse: parsers.int(0, 3_600_000), describe: 'worker ms per request' } satisfies OptionSpec<number>,
   exit: { flag: 'exit', default: false, parse: parsers.boolean, describe: 'stop everything once every client is answered' } satisfies OptionSpec<boolean>,
 };
@@ -46,8 +47,10 @@ runProgram('deploy-local', options, async (o) => {
   process.on('SIGINT', () => void stop('Ctrl-C'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
-  const broker = start('bro', spawnApp('broker', [String(o.frontendPort), String(o.backendPort)], log));
-  await waitForOutput(broker, /frontend tcp:\S+, backend/);
+  const http = o.httpPort ? ['--http-port', String(o.httpPort), '--http-bind', '127.0.0.1'] : [];
+  const broker = start('bro', spawnApp('broker', [String(o.frontendPort), String(o.backendPort), ...http], log));
+  await waitForOutput(broker, o.httpPort ? /status page http:\S+/ : /frontend tcp:\S+, backend/);
+  const page = o.httpPort ? `http://localhost:${o.httpPort}/` : undefined;
 
   const workers = Array.from({ length: o.workers }, (_, i) =>
     start(`wor${i + 1}`, spawnApp('worker', ['127.0.0.1', String(o.backendPort), '--delay', String(o.delayMs)], log)),
@@ -63,4 +66,5 @@ runProgram('deploy-local', options, async (o) => {
     process.exit(failed ? 1 : 0);
   }
   console.log(`local | service up: frontend tcp://127.0.0.1:${o.frontendPort}; try: node dist/apps/client/main.js localhost ${o.frontendPort}; Ctrl-C stops it`);
+  if (page) console.log(`local | status page: ${page} (metrics: ${page}metrics)`);
 });
