@@ -7,8 +7,8 @@ import { type Summary, sizeLabel } from './report';
 import type { Spread } from './stats';
 import { type TargetKind, latencyKinds } from './targets';
 
-const COLOR: Record<TargetKind, string> = { broker: '#1f77b4', forwarder: '#ff7f0e', 'forwarder-lru': '#7f7f7f', 'forwarder-c': '#9467bd', direct: '#2ca02c' };
-const NAME: Record<TargetKind, string> = { broker: 'broker', forwarder: 'bare forwarder', 'forwarder-lru': 'LRU forwarder', 'forwarder-c': 'C forwarder (libzmq)', direct: 'direct (no broker)' };
+const COLOR: Record<TargetKind, string> = { broker: '#1f77b4', 'broker-metrics': '#17becf', forwarder: '#ff7f0e', 'forwarder-lru': '#7f7f7f', 'forwarder-c': '#9467bd', direct: '#2ca02c' };
+const NAME: Record<TargetKind, string> = { broker: 'broker', 'broker-metrics': 'broker, metrics scraped', forwarder: 'bare forwarder', 'forwarder-lru': 'LRU forwarder', 'forwarder-c': 'C forwarder (libzmq)', direct: 'direct (no broker)' };
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 const text = (x: number, y: number, s: string, attrs = '') => `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${esc(s)}</text>`;

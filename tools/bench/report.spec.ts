@@ -77,3 +77,25 @@ describe('parseOptions', () => {
     expect(() => parseOptions(['--latency-rounds', '0'], '2026-01-01', '/r')).toThrow('--latency-rounds must be a positive integer');
   });
 });
+
+describe('metrics cost', () => {
+  const saturationRun = (rep: number, target: TargetKind, rps: number, size = 16): RunRecord => ({
+    ...latencyRun(rep, 0, target, 1),
+    round: undefined,
+    phase: 'saturation',
+    mode: 'closed',
+    size,
+    requestsPerSecond: rps,
+    usage: [{ label: target, cpuCores: 1, peakRssKiB: 50_000, systemShare: 0.3, contextSwitches: 100 }],
+  });
+
+  it('pairs the broker with and without metrics within each repetition and checks the 5 % target on the median ratio', () => {
+    const runs = [1, 2, 3].flatMap((rep) => [saturationRun(rep, 'broker', 10_000), saturationRun(rep, 'broker-metrics', [9_900, 9_700, 10_100][rep - 1]), saturationRun(rep, 'forwarder', 12_000)]);
+    const s = summarize(runs, [], 1);
+    expect(s.metricsCost).toHaveLength(1);
+    expect(s.metricsCost[0].ratios).toEqual([0.99, 0.97, 1.01]);
+    expect(s.checks.find((c) => c.startsWith('metrics cost'))).toMatch(/^metrics cost target \(< 5 % .*\): met, median throughput with metrics \/ without 0\.990 \(cost 1\.0 %, quartiles 0\.980–1\.000\) over 3 paired runs/);
+    const slow = summarize([saturationRun(1, 'broker', 10_000), saturationRun(1, 'broker-metrics', 9_000), saturationRun(1, 'forwarder', 12_000)], [], 1);
+    expect(slow.checks.find((c) => c.startsWith('metrics cost'))).toMatch(/NOT met/);
+  });
+});

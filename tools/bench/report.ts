@@ -73,8 +73,20 @@ export interface ClientAppRow {
   clientCores: Spread;
 }
 
+/** What metrics cost: the broker with its HTTP endpoint scraped every second against the broker without, paired. */
+export interface MetricsCostRow {
+  size: number;
+  workers: number;
+  /** broker-metrics req/s / broker req/s, paired within each repetition. */
+  ratio: Spread;
+  ratios: number[];
+  /** broker-metrics CPU µs per request / broker's, paired: steadier than req/s on a busy machine. */
+  cpuRatios: number[];
+}
+
 export interface Summary {
   saturation: SaturationRow[];
+  metricsCost: MetricsCostRow[];
   latency: LatencyRow[];
   clientApp: ClientAppRow[];
   rss: RssRow[];
@@ -95,14 +107,14 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
     runs.find((r) => r.phase === phase && r.target === target && r.size === size && trialOf(r) === trial && (workers === undefined || target === 'direct' || r.workers === workers));
   const over = (phase: string, target: TargetKind, size: number, workers: number | undefined, f: (r: RunRecord) => number) =>
     spread(trials.map((trial) => find(phase, target, size, workers, trial)).filter((r): r is RunRecord => !!r).map(f));
+  const pairs = (phase: string, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: (x: RunRecord, y: RunRecord) => number) =>
+    trials.flatMap((trial) => {
+      const x = find(phase, a, size, workers, trial);
+      const y = find(phase, b, size, workers, trial);
+      return x && y ? [f(x, y)] : [];
+    });
   const paired = (phase: string, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: (x: RunRecord, y: RunRecord) => number) =>
-    spread(
-      trials.flatMap((trial) => {
-        const x = find(phase, a, size, workers, trial);
-        const y = find(phase, b, size, workers, trial);
-        return x && y ? [f(x, y)] : [];
-      }),
-    );
+    spread(pairs(phase, a, b, size, workers, f));
   const perKind = (phase: string, size: number, workers: number | undefined, f: (r: RunRecord) => number) => {
     const out: Partial<Record<TargetKind, Spread>> = {};
     for (const k of KINDS) {
@@ -131,6 +143,14 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
       }
       if (row.rps.broker) saturation.push(row);
     }
+
+  const metricsCost: MetricsCostRow[] = saturation
+    .map((r) => {
+      const ratios = pairs('saturation', 'broker-metrics', 'broker', r.size, r.workers, rpsRatio);
+      const cpuRatios = pairs('saturation', 'broker-metrics', 'broker', r.size, r.workers, (x, y) => x.cpuUsPerRequest / y.cpuUsPerRequest);
+      return { size: r.size, workers: r.workers, ratio: spread(ratios), ratios, cpuRatios };
+    })
+    .filter((r) => r.ratio.n > 0);
 
   /** a's p99 minus b's in the half-saturation runs, paired within each trial. */
   const p99Gap = (a: TargetKind, b: TargetKind, size: number) => paired('latency', a, b, size, latencyWorkers, (x, y) => x.latency.p99 - y.latency.p99);
@@ -207,6 +227,17 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
     `throughput target (broker >= 0.8 x bare forwarder): met in ${met.length} of ${saturation.length} cases` +
       (saturation.length ? `; ratio medians ${saturation.map((r) => `${sizeLabel(r.size)}/W${r.workers} ${r.ratio.median.toFixed(2)}`).join(', ')}` : ''),
   );
+  if (metricsCost.length) {
+    const all = spread(metricsCost.flatMap((r) => r.ratios));
+    const cpu = spread(metricsCost.flatMap((r) => r.cpuRatios));
+    const cost = (1 - all.median) * 100;
+    checks.push(
+      `metrics cost target (< 5 % of throughput, /metrics and /status scraped every second): ${cost < 5 ? 'met' : 'NOT met'}, ` +
+        `median throughput with metrics / without ${all.median.toFixed(3)} (cost ${cost.toFixed(1)} %, quartiles ${all.q1.toFixed(3)}–${all.q3.toFixed(3)}) over ${all.n} paired runs; ` +
+        `broker CPU µs per request with / without ${cpu.median.toFixed(3)}; ` +
+        `per case ${metricsCost.map((r) => `${sizeLabel(r.size)}/W${r.workers} ${r.ratio.median.toFixed(2)}`).join(', ')}`,
+    );
+  }
   for (const r of saturation.filter((x) => x.lruRatio && x.brokerToLru))
     checks.push(
       `diagnostic, ${sizeLabel(r.size)}, ${r.workers} worker(s): LRU forwarder / bare forwarder ${r.lruRatio?.median.toFixed(2)} (the one-request-per-worker rule alone), ` +
@@ -219,7 +250,7 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
         `the bare forwarder alone adds ${r.floorP99.median.toFixed(2)} ms${r.cFloorP99.n ? `, a C forwarder on libzmq ${r.cFloorP99.median.toFixed(2)} ms` : ''}, ` +
         `the broker beyond the bare forwarder ${r.addedP99VsForwarder.median.toFixed(2)} ms; ${r.addedP99.n} paired trials)`,
     );
-  return { saturation, latency, clientApp, rss, cpu, checks };
+  return { saturation, metricsCost, latency, clientApp, rss, cpu, checks };
 }
 
 export const sizeLabel = (b: number) => (b >= 1024 && b % 1024 === 0 ? `${b / 1024} KiB` : `${b} B`);

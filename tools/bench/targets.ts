@@ -8,13 +8,15 @@ import type { Bundles } from './bundle';
 import { track } from './children';
 import type { Watched } from './procstat';
 
-export type TargetKind = 'broker' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct';
+/** `broker-metrics`: our broker with its HTTP endpoint on, scraped every second (the cost of metrics). */
+export type TargetKind = 'broker' | 'broker-metrics' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct';
 
 /** Targets of the half-saturation rounds, in order: the C forwarder when it could be built. */
 export const latencyKinds = (withC: boolean): TargetKind[] => ['broker', 'forwarder', ...(withC ? (['forwarder-c'] as TargetKind[]) : []), 'direct'];
 
 export const targetLabel: Record<TargetKind, string> = {
   broker: 'broker',
+  'broker-metrics': 'broker, metrics scraped',
   forwarder: 'bare forwarder',
   'forwarder-lru': 'LRU forwarder',
   'forwarder-c': 'C forwarder',
@@ -29,6 +31,19 @@ export interface Target {
   /** The broker/forwarder/direct process, then the workers. */
   procs: NodeProcess[];
   watched(): Watched[];
+  /** Ends what runs beside the processes (the metrics scraper). */
+  stop?(): void;
+}
+
+/**
+ * Reads /metrics and /status every second, as a Prometheus with a 1 s scrape interval and the status
+ * page open would (Prometheus' default is 15 s: this is the costly end).
+ */
+function scrapeEverySecond(port: number): () => void {
+  const timer = setInterval(() => {
+    for (const path of ['/metrics', '/status']) void fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.arrayBuffer(), () => undefined);
+  }, 1000);
+  return () => clearInterval(timer);
 }
 
 let appsDir: string | undefined;
@@ -53,9 +68,13 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   const backPort = await freePort();
   const flags = o.nodeFlags ?? [];
   let main: NodeProcess;
-  if (kind === 'broker') {
-    main = track(spawnNode('broker', [...flags, appPath('broker'), String(port), String(backPort), '--bind', '127.0.0.1'], { ...bundles.env, TSR_LOG: 'info' }));
-    await waitForOutput(main, /\[broker\] frontend/);
+  let stop: (() => void) | undefined;
+  if (kind === 'broker' || kind === 'broker-metrics') {
+    const http = kind === 'broker-metrics' ? await freePort() : 0;
+    const monitor = http ? ['--http-port', String(http), '--http-bind', '127.0.0.1'] : [];
+    main = track(spawnNode('broker', [...flags, appPath('broker'), String(port), String(backPort), '--bind', '127.0.0.1', ...monitor], { ...bundles.env, TSR_LOG: 'info' }));
+    await waitForOutput(main, http ? /\[broker\] status page/ : /\[broker\] frontend/);
+    if (http) stop = scrapeEverySecond(http);
   } else if (kind === 'forwarder-c') {
     if (!('path' in bundles.nativeForwarder)) throw new Error(bundles.nativeForwarder.missing);
     main = track(spawnProgram('forwarder-c', bundles.nativeForwarder.path, [String(port), String(backPort)]));
@@ -68,7 +87,7 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   const procs = [main];
   const n = kind === 'direct' ? 0 : workers;
   for (let i = 0; i < n; i++) {
-    const credit = kind === 'broker' ? ['--credit', String(o.credit ?? 1)] : [];
+    const credit = kind === 'broker' || kind === 'broker-metrics' ? ['--credit', String(o.credit ?? 1)] : [];
     procs.push(track(spawnNode(`worker${i + 1}`, [appPath('worker'), '127.0.0.1', String(backPort), '--delay', '0', ...credit], { ...bundles.env, TSR_LOG: 'info' })));
   }
   await Promise.all(procs.slice(1).map((w) => waitForOutput(w, /connecting to/)));
@@ -78,11 +97,13 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
     port,
     procs,
     watched: () => procs.map((p) => ({ label: p.label, pid: p.child.pid ?? -1 })),
+    stop,
   };
 }
 
 /** SIGTERM to everything (workers first), SIGKILL after 3 s. */
 export async function stopTarget(t: Target): Promise<void> {
+  t.stop?.();
   await Promise.all(t.procs.slice(1).map((p) => stopNode(p)));
   await stopNode(t.procs[0]);
 }
