@@ -36,3 +36,18 @@ nogroup:x:65534:
 GROUP
   echo 'hosts: files dns' >"$root/etc/nsswitch.conf"
 }
+
+# reuse_local_image <tag>: prints the tag and succeeds when the image exists (unless FORCE=1).
+reuse_local_image() {
+  if [ "${FORCE:-0}" != 1 ] && docker image inspect "$1" >/dev/null 2>&1; then
+    echo "$1"
+    return 0
+  fi
+  return 1
+}
+
+# new_rootfs: sets $root to an empty directory, removed when the script exits.
+new_rootfs() {
+  root=$(mktemp -d)
+  trap 'rm -rf "$root"' EXIT
+}

@@ -9,6 +9,7 @@
 # Prints the tag on stdout (progress goes to stderr). Does nothing when the tag already exists,
 # unless FORCE=1. Only for Linux hosts (the binary must run in a Linux container).
 set -euo pipefail
+. "$(dirname "$0")/local-rootfs.sh"
 
 node_bin=$(readlink -f "${NODE_BIN:-$(command -v node)}")
 version=$("$node_bin" -p 'process.versions.node')
@@ -18,18 +19,12 @@ if [ "$(uname -s)" != Linux ]; then
   echo "make-local-node-image: needs a Linux host (this is $(uname -s)); pull ${NODE_IMAGE:-node:20-bookworm-slim} instead" >&2
   exit 1
 fi
-if [ "${FORCE:-0}" != 1 ] && docker image inspect "$tag" >/dev/null 2>&1; then
-  echo "$tag"
-  exit 0
-fi
-
-root=$(mktemp -d)
-trap 'rm -rf "$root"' EXIT
+reuse_local_image "$tag" && exit 0
+new_rootfs
 echo "make-local-node-image: $node_bin (v$version) -> $tag" >&2
 
 # The binary, the loader and every library node links against (the zeromq addon needs the same
 # set: libstdc++, libgcc_s, libm, libpthread, libc). glibc >= 2.34 has NSS files/dns built in.
-. "$(dirname "$0")/local-rootfs.sh"
 rootfs_with_binary "$root" "$node_bin" /usr/local/bin/node
 rootfs_etc "$root"
 mkdir -p "$root/home/node" "$root/app"

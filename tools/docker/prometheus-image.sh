@@ -12,6 +12,7 @@
 #
 #   PROMETHEUS_IMAGE=$(tools/docker/prometheus-image.sh) docker-compose -f docker/docker-compose.yml up -d
 set -euo pipefail
+. "$(dirname "$0")/local-rootfs.sh"
 
 upstream=prom/prometheus:v2.42.0
 if [ -n "${PROMETHEUS_IMAGE:-}" ]; then
@@ -31,15 +32,9 @@ fi
 version=$("$bin" --version 2>&1 | awk 'NR == 1 { print $3 }')
 version=${version%%+*} # Debian's 2.42.0+ds: a tag takes no +
 tag=tsr-prometheus:${version}-local
-if [ "${FORCE:-0}" != 1 ] && docker image inspect "$tag" >/dev/null 2>&1; then
-  echo "$tag"
-  exit 0
-fi
-
-root=$(mktemp -d)
-trap 'rm -rf "$root"' EXIT
+reuse_local_image "$tag" && exit 0
+new_rootfs
 echo "prometheus-image: $bin (v$version) -> $tag" >&2
-. "$(dirname "$0")/local-rootfs.sh"
 # /bin/prometheus, as upstream: /bin links to usr/bin, as on the host.
 rootfs_with_binary "$root" "$bin" /usr/bin/prometheus
 rootfs_etc "$root"
