@@ -28,6 +28,7 @@ import { type LoadSummary, loadSummary } from './support/chaos';
 
 const SUITE = 'swarm';
 const stackFile = join(repoRoot, 'docker', 'deploy', 'swarm', 'stack.yml');
+const monitoringFile = join(repoRoot, 'docker', 'deploy', 'swarm', 'monitoring.yml');
 const clientMain = join(repoRoot, 'dist', 'apps', 'client', 'main.js');
 const STACK_PREFIX = 'tsrswarm';
 const SWARM_LABEL = 'tsr.e2e.swarm';
@@ -122,8 +123,9 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
   // A network made before the init, used only after the leave.
   const after = new ContainerDeployment('swarm-after');
   const swarm = { initialized: false, owned: false, gwbridgeBefore: true, left: false, nodeId: '' };
-  const images = { broker: '', worker: '', client: '', newWorker: '' };
+  const images = { broker: '', worker: '', client: '', newWorker: '', prometheus: '' };
   let port = 0;
+  let prometheusPort = 0;
   let stopLoads = () => {};
   let loadsDone: Promise<unknown> = Promise.resolve();
 
@@ -177,18 +179,27 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
     }
     expect(images.newWorker).not.toBe(images.worker);
 
+    // Prometheus: upstream's image where present, else Debian's prometheus packaged locally.
+    const prometheus = await run('bash', [join(repoRoot, 'tools', 'docker', 'prometheus-image.sh')]);
+    if (prometheus.code !== 0) throw new Error(`no Prometheus image: ${prometheus.stderr}`);
+    images.prometheus = await imageId(prometheus.stdout.trim());
+
     port = await freePort();
+    prometheusPort = await freePort();
     const env = {
       ...process.env,
       BROKER_IMAGE: images.broker,
       WORKER_IMAGE: images.worker,
       CLIENT_IMAGE: images.client,
+      PROMETHEUS_IMAGE: images.prometheus,
+      PROMETHEUS_PUBLISH: String(prometheusPort),
       FRONTEND_PUBLISH: String(port),
       WORKERS: '3',
       WORKER_DELAY_MS: String(WORKER_DELAY_MS),
       TSR_LOG: 'trace',
     };
-    const deploy = await run('docker', ['stack', 'deploy', '--detach=true', '--resolve-image', 'never', '-c', stackFile, stack], { env });
+    // The stack with its monitoring file, as deploy/README.md says: one stack, two files.
+    const deploy = await run('docker', ['stack', 'deploy', '--detach=true', '--resolve-image', 'never', '-c', stackFile, '-c', monitoringFile, stack], { env });
     if (deploy.code !== 0) throw new Error(`docker stack deploy failed (${deploy.code}): ${deploy.stderr.trim()}`);
   });
 
@@ -271,6 +282,23 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
       readOnly: true,
       capDrop: ['ALL'],
     });
+  });
+
+  it('is scraped by the Prometheus of monitoring.yml: the broker and every worker task are up targets, found by DNS', async () => {
+    const workers = await converged(service('wor'), 3);
+    const taskIps = await Promise.all(workers.map((id) => docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, id)));
+    const query = async (q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+      const res = await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => undefined);
+      return res?.ok ? (await res.json()).data.result : [];
+    };
+    const up = await eventually('the broker and 3 worker targets up', async () => {
+      const r = await query('up == 1');
+      return r.filter((t) => t.metric['job'] === 'worker').length === 3 && r.some((t) => t.metric['job'] === 'broker') ? r : undefined;
+    }, 90_000, 1000);
+    const workerTargets = up.filter((t) => t.metric['job'] === 'worker').map((t) => t.metric['instance'].replace(/:9180$/, ''));
+    expect(workerTargets.sort()).toEqual([...taskIps].sort());
+    // The cli job's request, at least, counted by the broker and scraped.
+    await eventually('the broker\'s request counter in Prometheus', async () => Number((await query('tsr_broker_requests_total'))[0]?.value[1]) >= 1, 30_000, 1000);
   });
 
   it('keeps answering every request while workers are scaled 3 → 5 → 2, updated to a new image, and one is killed', async () => {
