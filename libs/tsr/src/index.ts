@@ -6,3 +6,4 @@ export * from './lib/identity';
 export * from './lib/shutdown';
 export * from './lib/program';
 export * from './lib/options';
+export * from './lib/latency';

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
+import { escapeRegExp as escape } from '@tsr/testing';
 import { uniqueIdentity } from './identity';
-
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('uniqueIdentity', () => {
   it('is `W <hostname>-<pid>-<hex>` for workers, like the seed\'s "W " + hostname plus a suffix', () => {

@@ -1,5 +1,4 @@
-import type { BrokerStats } from '../../../../broker/src/broker-core';
-import type { LoadSummary } from '../../../../client/src/latency';
+import type { LoadSummary } from '@tsr/tsr';
 // Helpers of the chaos suite: a seeded random source, the broker's summary line, the client's
 // load summary, and an exactly-once check over the broker's trace of every incarnation.
 
@@ -17,8 +16,19 @@ export function chaosSeed(env: NodeJS.ProcessEnv = process.env): number {
   return Math.floor(Math.random() * 0x100000000) >>> 0;
 }
 
-/** The counters a broker prints when it stops: the core's, and the adapter's malformed counts. */
-export interface BrokerSummary extends BrokerStats {
+/**
+ * The counters a broker prints when it stops, as its summary line shows them (the suite reads the
+ * program's output, not its types: the line is the interface).
+ */
+export interface BrokerSummary {
+  requests: number;
+  replies: number;
+  dispatched: number;
+  redispatched: number;
+  workerFailures: number;
+  lateReplies: number;
+  workersLost: number;
+  rejected: number;
   malformedFrontend: number;
   malformedBackend: number;
 }

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { workspaceRoot } from '@tsr/testing';
 
-/** The repository root (this file is apps/service-e2e/src/containers/support/docker.ts). */
-export const repoRoot = join(__dirname, '..', '..', '..', '..', '..');
+/** The repository root. */
+export const repoRoot = workspaceRoot;
 
 /** Images are tagged `tsr-<app>:<package.json version>` by the `image` targets. */
 export const version: string = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version;
@@ -103,18 +103,8 @@ export async function stopTimed(id: string, graceSeconds = 10): Promise<{ ms: nu
   return { ms, exitCode: (await stateOf(id)).ExitCode };
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+/** Kept for the suites that import it from here. */
+export { freePort } from '@tsr/testing';
 
 /**
  * The run that owns what the suites create: the pid of the Jest process that ran the global setup

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { escapeRegExp as escape } from '@tsr/testing';
 import { GenericContainer, type StartedTestContainer, StartedNetwork, Wait, getContainerRuntimeClient } from 'testcontainers';
 import { LABEL, image, labelsFor, logsOf, owner, removeLabelled, waitForExit, waitForLog } from './docker';
 
@@ -44,8 +45,6 @@ export interface ClientResult {
   /** What the client printed (the reply, or the load summary), trimmed. */
   output: string;
 }
-
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * A broker, its workers and clients as containers on one private network where the broker has
