@@ -1,0 +1,54 @@
+// One flat config for the workspace; @nx/eslint/plugin gives every project a `lint` target.
+// The point is the architecture: a project imports another only through its path alias
+// (tsconfig.base.json), and only along the arrows the tags allow.
+const nx = require('@nx/eslint-plugin');
+
+/** Who may import whom, by tag (see README: Layout). Libraries never import apps, tools or tests. */
+const depConstraints = [
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:lib'] },
+];
+
+const boundaries = (allow = []) => ['error', { enforceBuildableLibDependency: true, allow, depConstraints }];
+
+module.exports = [
+  { ignores: ['**/dist', '**/node_modules', 'tmp', 'coverage', '**/*.d.ts', 'apps/service-e2e/src/process/seed/**'] },
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  ...nx.configs['flat/javascript'],
+  {
+    files: ['**/*.ts', '**/*.js'],
+    rules: { '@nx/enforce-module-boundaries': boundaries() },
+  },
+  {
+    // The one thing of an app another project may import: its option specs (`@tsr/<app>/options`),
+    // which the deployment tests check the manifests against. Anything else of an app stays inside it.
+    files: ['docker/deploy/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries(['^@tsr/(broker|worker|client)/options$']) },
+  },
+  {
+    // What the programs ship must not reach for test helpers; their specs may. (A tag constraint cannot say
+    // this: it follows the project graph, where the library's own specs use the testing library.)
+    files: ['apps/broker/src/**/*.ts', 'apps/worker/src/**/*.ts', 'apps/client/src/**/*.ts', 'libs/tsr/src/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/__fixtures__/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@tsr/testing', message: 'test support is for tests, not for what an app ships' }] }] },
+  },
+  {
+    // Tooling configuration, not code of a project: jest configs extend the workspace's preset.
+    files: ['**/jest.config.js', '**/jest.*.config.js'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
+  {
+    // No-op callbacks (`let stop = () => {}` until there is something to stop) are intended here.
+    rules: { '@typescript-eslint/no-empty-function': 'off' },
+  },
+  {
+    // CommonJS is this workspace's module system (jest configs, docker/base scripts).
+    files: ['**/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+];
