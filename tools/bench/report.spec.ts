@@ -23,7 +23,6 @@ function latencyRun(rep: number, round: number, target: TargetKind, p99: number)
     usage: [],
     machineBusyCores: 1,
     cpuUsPerRequest: 50,
-    contextSwitchesPerRequest: 1,
   };
 }
 

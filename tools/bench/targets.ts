@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { type App, type NodeProcess, appMain, freePort, spawnNode, spawnProgram, stopNode, waitForOutput } from '@tsr/testing';
 import type { Bundles } from './bundle';
 import { track } from './children';
-import type { Watched } from './procstat';
+import type { Watched } from './usage';
 
 export type TargetKind = 'broker' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct';
 
