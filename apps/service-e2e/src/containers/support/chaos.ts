@@ -17,21 +17,11 @@ export function chaosSeed(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /**
- * The counters a broker prints when it stops, as its summary line shows them (the suite reads the
- * program's output, not its types: the line is the interface).
+ * The counters a broker prints when it stops, in the order of its summary line. The suite reads
+ * the program's output, not its types: the line is the interface.
  */
-export interface BrokerSummary {
-  requests: number;
-  replies: number;
-  dispatched: number;
-  redispatched: number;
-  workerFailures: number;
-  lateReplies: number;
-  workersLost: number;
-  rejected: number;
-  malformedFrontend: number;
-  malformedBackend: number;
-}
+const COUNTERS = ['requests', 'replies', 'dispatched', 'redispatched', 'workerFailures', 'lateReplies', 'workersLost', 'rejected', 'malformedFrontend', 'malformedBackend'] as const;
+export type BrokerSummary = Record<(typeof COUNTERS)[number], number>;
 
 const SUMMARY =
   /\[broker\] requests (\d+), replies (\d+), dispatched (\d+), redispatched (\d+), worker failures (\d+), late replies (\d+), workers lost (\d+), rejected (\d+), malformed frontend (\d+) backend (\d+)/;
@@ -41,8 +31,7 @@ export function brokerSummary(log: string): BrokerSummary | undefined {
   const lines = log.split('\n').filter((l) => SUMMARY.test(l));
   const m = lines.length ? SUMMARY.exec(lines[lines.length - 1]) : null;
   if (!m) return undefined;
-  const [requests, replies, dispatched, redispatched, workerFailures, lateReplies, workersLost, rejected, malformedFrontend, malformedBackend] = m.slice(1).map(Number);
-  return { requests, replies, dispatched, redispatched, workerFailures, lateReplies, workersLost, rejected, malformedFrontend, malformedBackend };
+  return Object.fromEntries(COUNTERS.map((name, i) => [name, Number(m[i + 1])])) as BrokerSummary;
 }
 
 export function sumSummaries(all: readonly BrokerSummary[]): BrokerSummary {
