@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { bundlePrograms } from './bundle';
-import { chartSvg } from './chart';
+import { chartsMarkdown } from './chart';
 import { idleCsv, runsCsv } from './csv';
 import { liveCount } from './children';
 import { formatNote, machineNote, snapshotApps, today } from './machine';
@@ -91,8 +91,6 @@ async function main(): Promise<void> {
   log(`\n${METHOD.join('\n')}`);
 
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-  const subtitle = `${note.date}, ${note.cores} cores (${note.cpuModel}), Node ${note.node}, zeromq ${note.zeromq}; ${o.reps} repetition(s), median, whiskers min–max`;
-  writeFileSync(join(o.out, 'chart.svg'), chartSvg(summary, 'Broker vs bare forwarder vs direct, same load, same run', subtitle));
   // Raw data stays small: the run's settings as JSON, one CSV line per run and per idle process.
   writeFileSync(join(o.out, 'run.json'), JSON.stringify({ command, machine: note, options: o, seconds: m.seconds }, null, 1) + '\n');
   writeFileSync(join(o.out, 'runs.csv'), runsCsv(m.runs));
@@ -110,7 +108,7 @@ async function main(): Promise<void> {
       '',
       'The machine is shared and noisy: compare only figures from the same run (ratios, paired within a repetition), never absolute requests/s across runs.',
       '',
-      '![chart](chart.svg)',
+      chartsMarkdown(summary),
       '',
       ...summary.checks.map((c) => `- ${c}`),
       '',
@@ -122,7 +120,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  log(`\nresults: ${relative(process.cwd(), join(o.out, 'results.md'))}, run.json, runs.csv, idle.csv, chart.svg (${Math.round(m.seconds)} s)`);
+  log(`\nresults: ${relative(process.cwd(), join(o.out, 'results.md'))}, run.json, runs.csv, idle.csv (${Math.round(m.seconds)} s)`);
   if (liveCount() > 0) log(`(stopping ${liveCount()} leftover child process(es))`);
 }
 
