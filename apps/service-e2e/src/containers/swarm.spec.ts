@@ -188,7 +188,9 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
       WORKER_DELAY_MS: String(WORKER_DELAY_MS),
       TSR_LOG: 'trace',
     };
-    const deploy = await run('docker', ['stack', 'deploy', '--detach=true', '--resolve-image', 'never', '-c', stackFile, stack], { env });
+    // No --detach: detaching is the default of every CLI, and a CLI talking to an older engine
+    // (API < 1.45, e.g. Debian's 20.10) does not offer the flag at all.
+    const deploy = await run('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', stackFile, stack], { env });
     if (deploy.code !== 0) throw new Error(`docker stack deploy failed (${deploy.code}): ${deploy.stderr.trim()}`);
   });
 
