@@ -42,8 +42,9 @@ module.exports = [
     rules: { '@nx/enforce-module-boundaries': 'off' },
   },
   {
-    // No-op callbacks (`let stop = () => {}` until there is something to stop) are intended here.
-    rules: { '@typescript-eslint/no-empty-function': 'off' },
+    // No-op callbacks (`let stop = () => {}` until there is something to stop) are intended here,
+    // and so is `map.get(k)?.add(v) ?? map.set(k, new Set([v]))`.
+    rules: { '@typescript-eslint/no-empty-function': 'off', '@typescript-eslint/no-unused-expressions': ['error', { allowShortCircuit: true }] },
   },
   {
     // CommonJS is this workspace's module system (jest configs, docker/base scripts).

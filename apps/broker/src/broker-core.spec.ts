@@ -1,65 +1,96 @@
-import { BrokerCore, type BrokerCoreOptions } from './broker-core';
+import { BrokerCore, type BrokerCoreOptions, defaultCoreOptions } from './broker-core';
+import { encodeTicket } from './ticket';
 
-/** A core wired to a recorder: every message it emits, in order, as readable strings. */
+const INSTANCE = Buffer.from('instance');
+const b = (s: string) => Buffer.from(s);
+
+/**
+ * A core wired to a recorder: every message it emits, in order, as readable strings
+ * (`W1 <- job` to a worker, `C1 <- answer` or `C1 <- ERR reason` to a client). Workers answer
+ * with `reply(worker, request, answer)`, which echoes the ticket of that request's latest
+ * dispatch to that worker, as a real worker echoes the client frame.
+ */
 function setup(options: Partial<BrokerCoreOptions> = {}) {
   const sent: string[] = [];
+  const tickets = new Map<string, Buffer>();
   const core = new BrokerCore(
     {
-      toWorker: (worker, client, body) => sent.push(`${worker} <- ${client}:${body}`),
+      toWorker: (worker, ticket, body) => {
+        tickets.set(`${worker}:${body}`, ticket);
+        sent.push(`${worker} <- ${body}`);
+      },
       toClient: (client, body) => sent.push(`${client} <- ${body}`),
-      overloaded: (client) => sent.push(`${client} <- OVERLOADED`),
+      refuse: (client, reason) => sent.push(`${client} <- ERR ${reason}`),
+      workerFailed: () => undefined,
     },
-    { answerTimeoutMs: 2000, livenessMs: 3000, maxPending: 1000, failedMemory: 100, ...options },
+    { ...defaultCoreOptions, answerTimeoutMs: 2000, livenessMs: 3000, maxPending: 1000, failedMemory: 100, instance: INSTANCE, ...options },
   );
   const take = () => sent.splice(0);
-  return { core, take };
+  const ticket = (worker: string, request: string): Buffer => {
+    const t = tickets.get(`${worker}:${request}`);
+    if (!t) throw new Error(`${worker} was never sent ${request}`);
+    return t;
+  };
+  const reply = (worker: string, request: string, answer: string, now: number) => core.workerReply(worker, ticket(worker, request), b(answer), now);
+  return { core, take, ticket, reply };
 }
 
-const b = (s: string) => Buffer.from(s);
 /** A worker that speaks heartbeats, one request at a time. */
 const HB = { heartbeats: true, credit: 1 };
 
 describe('BrokerCore', () => {
   it('sends a request to a ready worker at once and the reply back to its client', () => {
-    const { core, take } = setup();
+    const { core, take, reply } = setup();
     core.workerReady('W1', 0);
     core.clientRequest(b('C1'), b('hello'), 10);
-    expect(take()).toEqual(['W1 <- C1:hello']);
-    core.workerReply('W1', b('C1'), b('hello W1'), 20);
+    expect(take()).toEqual(['W1 <- hello']);
+    reply('W1', 'hello', 'hello W1', 20);
     expect(take()).toEqual(['C1 <- hello W1']);
     expect(core.readyCount).toBe(1);
     expect(core.stats).toMatchObject({ requests: 1, replies: 1, dispatched: 1 });
+    core.audit();
+  });
+
+  it('sends workers a ticket of this instance in place of the client id, one per dispatch', () => {
+    const { core, ticket } = setup();
+    core.workerReady('W1', 0);
+    core.workerReady('W2', 0);
+    core.clientRequest(b('C1'), b('a'), 0);
+    core.clientRequest(b('C1'), b('b'), 0);
+    expect(ticket('W1', 'a')).toEqual(encodeTicket(INSTANCE, 1));
+    expect(ticket('W2', 'b')).toEqual(encodeTicket(INSTANCE, 2));
   });
 
   it('queues requests in FIFO order while no worker is ready', () => {
-    const { core, take } = setup();
+    const { core, take, reply } = setup();
     core.clientRequest(b('C1'), b('r1'), 0);
     core.clientRequest(b('C2'), b('r2'), 0);
     core.clientRequest(b('C3'), b('r3'), 0);
     expect(take()).toEqual([]);
     expect(core.pendingCount).toBe(3);
     core.workerReady('W1', 1);
-    expect(take()).toEqual(['W1 <- C1:r1']);
-    core.workerReply('W1', b('C1'), b('a1'), 2);
-    expect(take()).toEqual(['C1 <- a1', 'W1 <- C2:r2']);
+    expect(take()).toEqual(['W1 <- r1']);
+    reply('W1', 'r1', 'a1', 2);
+    expect(take()).toEqual(['C1 <- a1', 'W1 <- r2']);
     core.workerReady('W2', 3);
-    expect(take()).toEqual(['W2 <- C3:r3']);
+    expect(take()).toEqual(['W2 <- r3']);
     expect(core.pendingCount).toBe(0);
+    core.audit();
   });
 
   it('balances over ready workers least recently used first', () => {
-    const { core, take } = setup();
+    const { core, take, reply } = setup();
     for (const w of ['W1', 'W2', 'W3']) core.workerReady(w, 0);
     core.clientRequest(b('C1'), b('a'), 1);
     core.clientRequest(b('C2'), b('b'), 1);
-    expect(take()).toEqual(['W1 <- C1:a', 'W2 <- C2:b']);
-    core.workerReply('W2', b('C2'), b('B'), 2); // W2 is now behind W3
-    core.workerReply('W1', b('C1'), b('A'), 3); // and W1 behind W2
+    expect(take()).toEqual(['W1 <- a', 'W2 <- b']);
+    reply('W2', 'b', 'B', 2); // W2 is now behind W3
+    reply('W1', 'a', 'A', 3); // and W1 behind W2
     take();
     core.clientRequest(b('C3'), b('c'), 4);
     core.clientRequest(b('C4'), b('d'), 4);
     core.clientRequest(b('C5'), b('e'), 4);
-    expect(take()).toEqual(['W3 <- C3:c', 'W2 <- C4:d', 'W1 <- C5:e']);
+    expect(take()).toEqual(['W3 <- c', 'W2 <- d', 'W1 <- e']);
   });
 
   it('does not queue a worker twice when it announces itself again while ready', () => {
@@ -69,22 +100,106 @@ describe('BrokerCore', () => {
     expect(core.readyCount).toBe(1);
     core.clientRequest(b('C1'), b('a'), 2);
     core.clientRequest(b('C2'), b('b'), 2);
-    expect(take()).toEqual(['W1 <- C1:a']);
+    expect(take()).toEqual(['W1 <- a']);
     expect(core.pendingCount).toBe(1);
+    core.audit();
+  });
+
+  describe('membership is a handshake', () => {
+    it('never admits a worker without a ready: a reply from an unknown worker is dropped', () => {
+      const { core, take } = setup();
+      core.workerReply('W9', encodeTicket(INSTANCE, 1), b('answer'), 0);
+      expect(take()).toEqual([]);
+      expect(core.readyCount).toBe(0);
+      expect(core.stats.dropped).toEqual({ late: 1, stale: 0, foreign: 0 });
+    });
+
+    it('refuses readies from routing ids generated by libzmq (leading zero byte)', () => {
+      const { core, take } = setup();
+      core.workerReady('\u0000\u006b\u008b\u0045\u0067', 0);
+      core.workerReady('\u0000\u006b\u008b\u0045\u0068', 0, HB);
+      core.clientRequest(b('C1'), b('a'), 1);
+      expect(take()).toEqual([]);
+      expect(core.readyCount).toBe(0);
+      expect(core.stats.refusedWorkers).toBe(2);
+      expect([...core.heartbeatingWorkers()]).toEqual([]);
+    });
+
+    it('refuses readies past the worker limit, and admits again once one leaves', () => {
+      const { core } = setup({ maxWorkers: 2 });
+      for (const w of ['W1', 'W2', 'W3']) core.workerReady(w, 0);
+      expect(core.readyCount).toBe(2);
+      expect(core.stats.refusedWorkers).toBe(1);
+      core.workerGone('W1', 1);
+      core.workerReady('W3', 2);
+      expect(core.isWorker('W3')).toBe(true);
+      core.audit();
+    });
+
+    it('a worker that restarts under the same id with a request in hand has it re-dispatched at once', () => {
+      const { core, take } = setup();
+      core.workerReady('W1', 0);
+      core.workerReady('W2', 0);
+      core.clientRequest(b('C1'), b('a'), 0);
+      core.clientRequest(b('C2'), b('b'), 0);
+      take();
+      core.workerReady('W1', 50); // W1 lost its request when it restarted
+      expect(take()).toEqual(['W1 <- a']);
+      expect(core.stats).toMatchObject({ redispatched: 1, workerFailures: 1 });
+      expect(core.busyCount).toBe(2);
+      core.audit();
+    });
+  });
+
+  describe('delivery only to the requester', () => {
+    it('drops a reply whose ticket is of another broker instance (one that crossed a broker restart)', () => {
+      const { core, take } = setup();
+      core.workerReady('W1', 0);
+      core.clientRequest(b('C1'), b('mine'), 0);
+      take();
+      core.workerReply('W1', encodeTicket(Buffer.from('previous'), 1), b('old answer'), 1);
+      core.workerReply('W1', b('C1'), b('client id as ticket'), 2);
+      expect(take()).toEqual([]);
+      expect(core.stats.dropped).toEqual({ late: 0, stale: 2, foreign: 0 });
+      expect(core.busyCount).toBe(1); // its real task goes on
+    });
+
+    it('drops a reply to an awaited dispatch that comes from another worker (a ghost of a reconnect)', () => {
+      const { core, take, ticket, reply } = setup();
+      core.workerReady('W1', 0);
+      core.clientRequest(b('C1'), b('job'), 0);
+      take();
+      core.workerReply('\u0000ghost', ticket('W1', 'job'), b('job ghost'), 1);
+      core.workerReply('W2', ticket('W1', 'job'), b('job W2'), 1);
+      expect(take()).toEqual([]);
+      expect(core.stats.dropped.foreign).toBe(2);
+      reply('W1', 'job', 'job W1', 2);
+      expect(take()).toEqual(['C1 <- job W1']);
+    });
+
+    it('forwards one answer per request: a duplicate reply is dropped', () => {
+      const { core, take, reply } = setup();
+      core.workerReady('W1', 0);
+      core.clientRequest(b('C1'), b('job'), 0);
+      reply('W1', 'job', 'first', 1);
+      reply('W1', 'job', 'again', 2);
+      expect(take()).toEqual(['W1 <- job', 'C1 <- first']);
+      expect(core.stats.dropped.late).toBe(1);
+    });
   });
 
   describe('deadlines', () => {
     it('arms a deadline per dispatch and reports the earliest', () => {
-      const { core } = setup({ answerTimeoutMs: 100 });
+      const { core, reply } = setup({ answerTimeoutMs: 100 });
       expect(core.nextDeadline()).toBeUndefined();
       core.workerReady('W1', 0);
       core.workerReady('W2', 0);
       core.clientRequest(b('C1'), b('a'), 10);
       core.clientRequest(b('C2'), b('b'), 30);
       expect(core.nextDeadline()).toBe(110);
-      core.workerReply('W1', b('C1'), b('A'), 50);
+      reply('W1', 'a', 'A', 50);
       expect(core.nextDeadline()).toBe(130);
-      core.workerReply('W2', b('C2'), b('B'), 60);
+      reply('W2', 'b', 'B', 60);
       expect(core.nextDeadline()).toBeUndefined();
     });
 
@@ -97,10 +212,11 @@ describe('BrokerCore', () => {
       core.expire(99);
       expect(take()).toEqual([]);
       core.expire(100);
-      expect(take()).toEqual(['W2 <- C1:job']);
-      expect(core.isFailed('W1')).toBe(true);
+      expect(take()).toEqual(['W2 <- job']);
+      expect(core.isWorker('W1')).toBe(false);
       expect(core.stats).toMatchObject({ workerFailures: 1, redispatched: 1 });
       expect(core.nextDeadline()).toBe(200);
+      core.audit();
     });
 
     it('puts a failed request ahead of the queue when no worker is ready', () => {
@@ -113,7 +229,7 @@ describe('BrokerCore', () => {
       expect(take()).toEqual([]);
       expect(core.pendingCount).toBe(2);
       core.workerReady('W2', 101);
-      expect(take()).toEqual(['W2 <- C1:first']);
+      expect(take()).toEqual(['W2 <- first']);
     });
 
     it('expires every overdue worker in one call, in deadline order', () => {
@@ -126,85 +242,122 @@ describe('BrokerCore', () => {
       core.workerReady('W4', 260);
       core.expire(300);
       // W1's request goes to W4, W2's waits at the head of the queue; W3 is not due yet.
-      expect(take()).toEqual(['W4 <- C1:a']);
+      expect(take()).toEqual(['W4 <- a']);
       expect(core.pendingCount).toBe(1);
       expect(core.busyCount).toBe(2);
       expect(core.nextDeadline()).toBe(350);
     });
 
-    it('drops the late reply of a failed worker, never forwarding it, and lets the worker rejoin', () => {
-      const { core, take } = setup({ answerTimeoutMs: 100 });
+    it('a failed seed worker\'s late reply is dropped, and is its next ready (a REQ worker can send nothing else)', () => {
+      const { core, take, reply } = setup({ answerTimeoutMs: 100 });
       core.workerReady('W1', 0);
       core.clientRequest(b('C1'), b('job'), 0);
       core.expire(100); // W1 failed; nobody else is ready
       core.workerReady('W2', 150);
-      expect(take()).toEqual(['W1 <- C1:job', 'W2 <- C1:job']);
-      core.workerReply('W1', b('C1'), b('job W1'), 180); // late
+      expect(take()).toEqual(['W1 <- job', 'W2 <- job']);
+      reply('W1', 'job', 'job W1', 180); // late
       expect(take()).toEqual([]);
-      expect(core.stats.lateReplies).toBe(1);
-      expect(core.isFailed('W1')).toBe(false);
+      expect(core.stats.dropped.late).toBe(1);
       expect(core.readyCount).toBe(1); // W1 is alive and free again
-      core.workerReply('W2', b('C1'), b('job W2'), 190);
+      reply('W2', 'job', 'job W2', 190);
       expect(take()).toEqual(['C1 <- job W2']);
       core.clientRequest(b('C2'), b('next'), 200);
-      expect(take()).toEqual(['W1 <- C2:next']);
+      expect(take()).toEqual(['W1 <- next']);
+      core.audit();
+    });
+
+    it('a failed heartbeating worker is evicted entirely: no heartbeats, no rejoin on a late reply, back only by a ready', () => {
+      const { core, take, reply } = setup({ answerTimeoutMs: 100 });
+      core.workerReady('W1', 0, HB);
+      core.clientRequest(b('C1'), b('job'), 0);
+      core.workerHeartbeat('W1', 50);
+      core.expire(100);
+      expect([...core.heartbeatingWorkers()]).toEqual([]); // so it notices, and announces itself again
+      core.workerHeartbeat('W1', 110);
+      reply('W1', 'job', 'late', 120);
+      expect(core.isWorker('W1')).toBe(false);
+      expect(take()).toEqual(['W1 <- job']);
+      core.workerReady('W1', 130, HB);
+      expect(take()).toEqual(['W1 <- job']);
+      expect([...core.heartbeatingWorkers()]).toEqual(['W1']);
     });
 
     it('a failed worker that answers after its request was re-dispatched and answered causes no duplicate', () => {
-      const { core, take } = setup({ answerTimeoutMs: 100 });
+      const { core, take, reply } = setup({ answerTimeoutMs: 100 });
       core.workerReady('W1', 0);
       core.workerReady('W2', 0);
       core.clientRequest(b('C1'), b('job'), 0);
       core.expire(100);
-      core.workerReply('W2', b('C1'), b('from W2'), 120);
-      core.workerReply('W1', b('C1'), b('from W1'), 130);
+      reply('W2', 'job', 'from W2', 120);
+      reply('W1', 'job', 'from W1', 130);
       const toClient = take().filter((m) => m.startsWith('C1 <-'));
       expect(toClient).toEqual(['C1 <- from W2']);
     });
 
-    it('remembers a bounded number of failed workers, forgetting the oldest', () => {
-      const { core } = setup({ answerTimeoutMs: 1, failedMemory: 3 });
-      for (let i = 0; i < 5; i++) {
-        core.workerReady(`W${i}`, i * 10);
-        core.clientRequest(b('C'), b('x'), i * 10);
-        core.expire(i * 10 + 1);
-      }
-      expect([0, 1, 2, 3, 4].map((i) => core.isFailed(`W${i}`))).toEqual([false, false, true, true, true]);
+    it('remembers a bounded number of failed seed workers, forgetting the oldest', () => {
+      const { core, take, reply } = setup({ answerTimeoutMs: 10, failedMemory: 3 });
+      for (let i = 0; i < 5; i++) core.workerReady(`W${i}`, 0);
+      for (let i = 0; i < 5; i++) core.clientRequest(b(`C${i}`), b(`x${i}`), 0);
+      core.expire(10); // all five fail, in deadline order
+      take();
+      for (let i = 0; i < 5; i++) reply(`W${i}`, `x${i}`, 'late', 20);
+      expect([0, 1, 2, 3, 4].map((i) => core.isWorker(`W${i}`))).toEqual([false, false, true, true, true]);
+      core.audit();
     });
   });
 
-  it('re-dispatches at once the task of a worker that restarts under the same id', () => {
-    const { core, take } = setup();
-    core.workerReady('W1', 0);
-    core.workerReady('W2', 0);
-    core.clientRequest(b('C1'), b('a'), 0);
-    core.clientRequest(b('C2'), b('b'), 0);
-    take();
-    core.workerReady('W1', 50); // W1 lost C1's request when it restarted
-    expect(take()).toEqual(['W1 <- C1:a']);
-    expect(core.stats.redispatched).toBe(1);
-    expect(core.stats.workerFailures).toBe(0);
-    expect(core.busyCount).toBe(2);
-  });
+  describe('request lifetime', () => {
+    it('answers "expired" for a request that waited longer than its TTL, and never dispatches it', () => {
+      const { core, take } = setup({ requestTtlMs: 1000 });
+      core.clientRequest(b('C1'), b('old'), 0);
+      core.clientRequest(b('C2'), b('young'), 600);
+      expect(core.nextDeadline()).toBe(1000);
+      core.expire(999);
+      expect(take()).toEqual([]);
+      core.expire(1000);
+      expect(take()).toEqual(['C1 <- ERR expired']);
+      core.workerReady('W1', 1100);
+      expect(take()).toEqual(['W1 <- young']);
+      expect(core.stats.rejected.expired).toBe(1);
+      core.audit();
+    });
 
-  it('forwards an answer for another client than the current task, and keeps that task running', () => {
-    const { core, take } = setup();
-    core.workerReady('W1', 0);
-    core.clientRequest(b('C1'), b('now'), 0);
-    take();
-    core.workerReply('W1', b('C0'), b('earlier'), 5);
-    expect(take()).toEqual(['C0 <- earlier']);
-    expect(core.busyCount).toBe(1);
-    core.workerReply('W1', b('C1'), b('NOW'), 6);
-    expect(take()).toEqual(['C1 <- NOW']);
-    expect(core.readyCount).toBe(1);
-  });
+    it('checks the TTL again when a failed worker\'s request would go out again', () => {
+      const { core, take } = setup({ requestTtlMs: 1000, answerTimeoutMs: 900 });
+      core.workerReady('W1', 0);
+      core.workerReady('W2', 0);
+      core.clientRequest(b('C1'), b('slow'), 0);
+      core.clientRequest(b('C2'), b('busy'), 0);
+      take();
+      core.workerReady('W3', 950);
+      core.expire(1000); // both deadlines (900) are seen late: by now both requests are past their TTL
+      expect(take()).toEqual(['C1 <- ERR expired', 'C2 <- ERR expired']);
+      core.audit();
+    });
 
-  it('forwards a reply from a worker it never dispatched to, as the seed does (e.g. after a broker restart)', () => {
-    const { core, take } = setup();
-    core.workerReply('W9', b('C7'), b('answer'), 0);
-    expect(take()).toEqual(['C7 <- answer']);
-    expect(core.readyCount).toBe(1);
+    it('answers "poison" for a request that has failed as many workers as allowed', () => {
+      const { core, take } = setup({ answerTimeoutMs: 100, maxFailures: 2 });
+      core.workerReady('W1', 0);
+      core.workerReady('W2', 0);
+      core.workerReady('W3', 0);
+      core.clientRequest(b('C1'), b('poison'), 0);
+      core.expire(100); // W1 failed on it: W2 gets it
+      core.expire(200); // W2 too: it is not sent to W3
+      expect(take()).toEqual(['W1 <- poison', 'W2 <- poison', 'C1 <- ERR poison']);
+      expect(core.stats.rejected.poison).toBe(1);
+      expect(core.readyCount).toBe(1);
+      core.audit();
+    });
+
+    it('counts a failure only against the request being served, not those queued behind it', () => {
+      const { core, take } = setup({ answerTimeoutMs: 100, maxFailures: 1 });
+      core.workerReady('A', 0, { heartbeats: true, credit: 3 });
+      core.clientRequest(b('C1'), b('serving'), 0);
+      core.clientRequest(b('C2'), b('queued'), 0);
+      core.expire(100);
+      core.workerReady('B', 110);
+      expect(take()).toEqual(['A <- serving', 'A <- queued', 'C1 <- ERR poison', 'B <- queued']);
+    });
   });
 
   describe('bounded resources', () => {
@@ -213,28 +366,69 @@ describe('BrokerCore', () => {
       core.clientRequest(b('C1'), b('a'), 0);
       core.clientRequest(b('C2'), b('b'), 0);
       core.clientRequest(b('C3'), b('c'), 0);
-      expect(take()).toEqual(['C3 <- OVERLOADED']);
-      expect(core.stats.rejected).toBe(1);
+      expect(take()).toEqual(['C3 <- ERR overloaded']);
+      expect(core.stats.rejected.overloaded).toBe(1);
       core.workerReady('W1', 1);
       core.clientRequest(b('C4'), b('d'), 2);
-      expect(take()).toEqual(['W1 <- C1:a']);
+      expect(take()).toEqual(['W1 <- a']);
       expect(core.pendingCount).toBe(2);
     });
 
-    it('forgets workers that come and go: bookkeeping stays bounded', () => {
-      const { core } = setup({ answerTimeoutMs: 10, livenessMs: 30, failedMemory: 50 });
+    it('bounds the bytes held, waiting or in service, and frees them as requests end', () => {
+      // Each request costs its body (100) and its client id (2): three fit in 310 bytes.
+      const { core, take, reply } = setup({ maxQueueBytes: 310, maxClientBytes: 310 });
+      const body = 'x'.repeat(100);
+      core.workerReady('W1', 0);
+      for (const c of ['C1', 'C2', 'C3', 'C4']) core.clientRequest(b(c), b(body), 0);
+      expect(take()).toEqual([`W1 <- ${body}`, 'C4 <- ERR overloaded']);
+      expect(core.load().queueBytes).toBe(306);
+      reply('W1', body, 'done', 1);
+      core.clientRequest(b('C5'), b(body), 2);
+      expect(core.load()).toMatchObject({ queueBytes: 306, pending: 2, inService: 1 });
+      core.audit();
+    });
+
+    it('gives each client a fair share: one flooding client is refused while others are served', () => {
+      const { core, take } = setup({ maxQueueBytes: 10_000, maxClientBytes: 300 });
+      const body = 'y'.repeat(98);
+      for (let i = 0; i < 5; i++) core.clientRequest(b('CF'), b(body), 0); // 100 bytes each
+      core.clientRequest(b('C1'), b(body), 0);
+      expect(take()).toEqual(['CF <- ERR client-share', 'CF <- ERR client-share']);
+      expect(core.load()).toMatchObject({ pending: 4, clients: 2 });
+      expect(core.stats.rejected['client-share']).toBe(2);
+    });
+
+    it('refuses a request larger than the limit at once', () => {
+      const { core, take } = setup({ maxRequestBytes: 10 });
+      core.workerReady('W1', 0);
+      core.clientRequest(b('C1'), b('12345678901'), 0);
+      core.clientRequest(b('C2'), b('1234567890'), 0);
+      expect(take()).toEqual(['C1 <- ERR too-large', 'W1 <- 1234567890']);
+    });
+
+    it('forgets workers that come and go: bookkeeping stays within its bounds', () => {
+      const { core, take, reply } = setup({ answerTimeoutMs: 10, livenessMs: 30, failedMemory: 50 });
       let now = 0;
       for (let i = 0; i < 10_000; i++) {
         core.workerReady(`W${i}`, now, { heartbeats: i % 2 === 0, credit: 1 });
-        core.clientRequest(b('C'), b('x'), now);
-        if (i % 3 === 0) core.workerReply(`W${i}`, b('C'), b('ok'), now + 1);
+        core.clientRequest(b('C'), b(`x${i}`), now);
+        for (const message of take()) {
+          const [worker, body] = message.split(' <- ');
+          if (worker.startsWith('W') && i % 3 === 0) reply(worker, body, 'ok', now + 1);
+        }
         now += 5;
         core.expire(now);
       }
-      core.expire(now + 1000);
-      expect(core.trackedIds).toBeLessThanOrEqual(50 + core.readyCount + core.busyCount);
-      expect(core.readyCount).toBeLessThan(5000); // seed workers never fall silent, so many are ready
-      expect(core.busyCount).toBe(0);
+      // Silent seed workers keep failing (requests answered "poison"), and what waits expires.
+      for (let round = 0; round < 5; round++) core.expire((now += 1000));
+      core.expire((now += 60_000));
+      core.audit();
+      const load = core.load();
+      expect(core.stats.replies).toBeGreaterThan(3000);
+      expect(load.heartbeating).toBe(0); // every heartbeating worker fell silent and is gone
+      expect(load.workers).toBe(load.ready); // only idle seed workers may be left
+      expect(load.failedRemembered).toBeLessThanOrEqual(50);
+      expect(load.inService + load.pending).toBe(0);
     });
   });
 
@@ -252,7 +446,7 @@ describe('BrokerCore', () => {
       expect(core.stats.workersLost).toBe(1);
       expect([...core.heartbeatingWorkers()]).toEqual(['W2']);
       core.clientRequest(b('C1'), b('a'), 301);
-      expect(take()).toEqual(['W2 <- C1:a']);
+      expect(take()).toEqual(['W2 <- a']);
     });
 
     it('never drops a seed worker (no heartbeats) for silence', () => {
@@ -265,10 +459,10 @@ describe('BrokerCore', () => {
     });
 
     it('any message from a worker counts as a sign of life', () => {
-      const { core } = setup({ livenessMs: 300, answerTimeoutMs: 10_000 });
+      const { core, reply } = setup({ livenessMs: 300, answerTimeoutMs: 10_000 });
       core.workerReady('W1', 0, HB);
       core.clientRequest(b('C1'), b('a'), 200);
-      core.workerReply('W1', b('C1'), b('A'), 400);
+      reply('W1', 'a', 'A', 400);
       core.expire(650);
       expect(core.readyCount).toBe(1);
       core.expire(700);
@@ -280,12 +474,12 @@ describe('BrokerCore', () => {
       core.workerReady('W1', 0, HB);
       core.workerReady('W2', 0);
       core.clientRequest(b('C1'), b('a'), 10);
-      expect(take()).toEqual(['W1 <- C1:a']);
+      expect(take()).toEqual(['W1 <- a']);
       core.expire(299);
       expect(take()).toEqual([]);
       core.expire(300);
-      expect(take()).toEqual(['W2 <- C1:a']);
-      expect(core.isFailed('W1')).toBe(true);
+      expect(take()).toEqual(['W2 <- a']);
+      expect(core.isWorker('W1')).toBe(false);
       expect(core.stats).toMatchObject({ workersLost: 1, workerFailures: 1, redispatched: 1 });
     });
 
@@ -305,7 +499,7 @@ describe('BrokerCore', () => {
       take();
       core.workerGone('W2', 2); // idle
       core.workerGone('W1', 3); // busy: C1's request moves to W3
-      expect(take()).toEqual(['W3 <- C1:a']);
+      expect(take()).toEqual(['W3 <- a']);
       expect(core.readyCount).toBe(0);
       expect([...core.heartbeatingWorkers()]).toEqual(['W3']);
       expect(core.stats).toMatchObject({ redispatched: 1, workerFailures: 0 });
@@ -318,7 +512,7 @@ describe('BrokerCore', () => {
       expect(core.readyCount).toBe(0);
       core.workerReady('W1', 500, HB);
       core.clientRequest(b('C1'), b('a'), 501);
-      expect(take()).toEqual(['W1 <- C1:a']);
+      expect(take()).toEqual(['W1 <- a']);
     });
   });
 
@@ -326,64 +520,63 @@ describe('BrokerCore', () => {
     const CREDIT3 = { heartbeats: true, credit: 3 };
 
     it('sends a worker up to its credit, round robin between workers with credit left', () => {
-      const { core, take } = setup();
+      const { core, take, reply } = setup();
       core.workerReady('A', 0, CREDIT3);
       core.workerReady('B', 0, CREDIT3);
-      for (let i = 1; i <= 7; i++) core.clientRequest(b(`C${i}`), b('x'), 1);
-      expect(take()).toEqual(['A <- C1:x', 'B <- C2:x', 'A <- C3:x', 'B <- C4:x', 'A <- C5:x', 'B <- C6:x']);
+      for (let i = 1; i <= 7; i++) core.clientRequest(b(`C${i}`), b(`x${i}`), 1);
+      expect(take()).toEqual(['A <- x1', 'B <- x2', 'A <- x3', 'B <- x4', 'A <- x5', 'B <- x6']);
       expect(core.pendingCount).toBe(1);
       expect(core.readyCount).toBe(0);
-      core.workerReply('B', b('C2'), b('y'), 2); // a free slot takes the waiting request at once
-      expect(take()).toEqual(['C2 <- y', 'B <- C7:x']);
-      core.workerReply('A', b('C1'), b('y'), 3);
+      reply('B', 'x2', 'y', 2); // a free slot takes the waiting request at once
+      expect(take()).toEqual(['C2 <- y', 'B <- x7']);
+      reply('A', 'x1', 'y', 3);
       expect(take()).toEqual(['C1 <- y']);
       expect(core.readyCount).toBe(1);
+      core.audit();
     });
 
     it('restarts the deadline on each reply: a worker fails only when it makes no progress', () => {
-      const { core, take } = setup({ answerTimeoutMs: 100 });
+      const { core, take, reply } = setup({ answerTimeoutMs: 100 });
       core.workerReady('A', 0, CREDIT3);
       core.clientRequest(b('C1'), b('1'), 0);
       core.clientRequest(b('C2'), b('2'), 10);
       expect(core.nextDeadline()).toBe(100);
-      core.workerReply('A', b('C1'), b('r1'), 90);
+      reply('A', '1', 'r1', 90);
       expect(core.nextDeadline()).toBe(190);
       core.expire(150);
-      expect(core.isFailed('A')).toBe(false);
-      core.workerReply('A', b('C2'), b('r2'), 180);
-      expect(take()).toEqual(['A <- C1:1', 'A <- C2:2', 'C1 <- r1', 'C2 <- r2']);
+      expect(core.isWorker('A')).toBe(true);
+      reply('A', '2', 'r2', 180);
+      expect(take()).toEqual(['A <- 1', 'A <- 2', 'C1 <- r1', 'C2 <- r2']);
       expect(core.nextDeadline()).toBe(180 + 3000); // no request held: only the liveness window is left
     });
 
-    it('a failed worker\'s requests all go elsewhere in order, ahead of the queue; its late replies are all dropped before it rejoins', () => {
-      const { core, take } = setup({ answerTimeoutMs: 100 });
+    it("a failed worker's requests all go elsewhere in order, ahead of the queue; its late replies are all dropped", () => {
+      const { core, take, reply } = setup({ answerTimeoutMs: 100 });
       core.workerReady('A', 0, CREDIT3);
-      for (const c of ['C1', 'C2', 'C3', 'C4']) core.clientRequest(b(c), b('x'), 0);
+      for (const c of ['C1', 'C2', 'C3', 'C4']) core.clientRequest(b(c), b(`x${c}`), 0);
       take();
       core.expire(100);
       expect(core.stats).toMatchObject({ workerFailures: 1, redispatched: 3 });
       core.workerReady('B', 110);
-      expect(take()).toEqual(['B <- C1:x']);
-      core.workerReply('A', b('C1'), b('late1'), 120);
-      core.workerReply('A', b('C2'), b('late2'), 121);
-      expect(core.isFailed('A')).toBe(true);
-      core.workerReply('A', b('C3'), b('late3'), 122); // the last late reply: A rejoins with its credit
-      expect(take()).toEqual(['A <- C2:x', 'A <- C3:x', 'A <- C4:x']);
-      expect(core.stats.lateReplies).toBe(3);
+      expect(take()).toEqual(['B <- xC1']);
+      for (const c of ['C1', 'C2', 'C3']) reply('A', `x${c}`, 'late', 120);
+      expect(take()).toEqual([]);
+      expect(core.isWorker('A')).toBe(false);
+      expect(core.stats.dropped.late).toBe(3);
       expect(core.stats.replies).toBe(0);
+      core.audit();
     });
 
-    it('matches a reply to the request of the same client, wherever it is in the worker\'s queue', () => {
-      const { core, take } = setup();
+    it("matches a reply to its dispatch wherever it is in the worker's queue", () => {
+      const { core, take, reply } = setup();
       core.workerReady('A', 0, CREDIT3);
       core.clientRequest(b('C1'), b('1'), 0);
       core.clientRequest(b('C2'), b('2'), 0);
       take();
-      core.workerReply('A', b('C2'), b('r2'), 1);
-      core.workerReply('A', b('C9'), b('stale'), 2); // none of its requests: forwarded, nothing changes
-      expect(take()).toEqual(['C2 <- r2', 'C9 <- stale']);
+      reply('A', '2', 'r2', 1);
+      expect(take()).toEqual(['C2 <- r2']);
       expect(core.busyCount).toBe(1);
-      core.workerReply('A', b('C1'), b('r1'), 3);
+      reply('A', '1', 'r1', 3);
       expect(core.busyCount).toBe(0);
     });
 
@@ -396,8 +589,8 @@ describe('BrokerCore', () => {
       core.clientRequest(b('C3'), b('3'), 0); // A
       take();
       core.workerReady('A', 5, CREDIT3);
-      expect(take()).toEqual(['A <- C1:1', 'A <- C3:3']);
-      expect(core.stats).toMatchObject({ redispatched: 2, workerFailures: 0 });
+      expect(take()).toEqual(['A <- 1', 'A <- 3']);
+      expect(core.stats).toMatchObject({ redispatched: 2, workerFailures: 1 });
     });
   });
 });

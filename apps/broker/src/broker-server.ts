@@ -1,27 +1,37 @@
 import { Router } from 'zeromq';
 import {
+  type ErrorReason,
   type Frames,
   HEARTBEAT,
-  OVERLOADED,
   EMPTY,
   type Tracer,
   bindEndpoint,
+  errorBody,
   parseClientRequest,
   parseWorkerMessage,
+  receiveLoop,
   toClientFrames,
   toWorkerFrames,
 } from '@tsr/tsr';
 import { BrokerCore, type BrokerCoreOptions } from './broker-core';
+import { newInstanceId } from './ticket';
 
-export interface BrokerServerOptions extends BrokerCoreOptions {
+export interface BrokerServerOptions extends Omit<BrokerCoreOptions, 'instance'> {
   frontendPort: number;
   backendPort: number;
   bindHost: string;
   /** Interval of the heartbeats sent to workers that speak them. */
   heartbeatMs: number;
-  /** Larger messages make libzmq drop the sender's connection before they reach us. */
-  maxMessageBytes: number;
+  /** Largest message a worker may send; libzmq drops the connection of one that sends more. */
+  maxReplyBytes: number;
 }
+
+/**
+ * Requests up to this many times the request limit are read and refused `too-large`; larger ones
+ * make libzmq drop the client's connection before they reach us, so no frame of any size can
+ * make the broker allocate without bound.
+ */
+export const FRONTEND_HARD_LIMIT_FACTOR = 2;
 
 /**
  * The socket side of the broker: two ROUTERs and one timer around the pure `BrokerCore`.
@@ -36,34 +46,49 @@ export class BrokerServer {
   readonly core: BrokerCore;
   malformed = { frontend: 0, backend: 0 };
   private readonly tracing: boolean;
+  private readonly errorBodies: Record<ErrorReason, Buffer>;
   private timer: NodeJS.Timeout | undefined;
   private heartbeats: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  private lastRefusalReport = -Infinity;
 
   constructor(
     private readonly options: BrokerServerOptions,
     private readonly trace: Tracer,
+    /** A receive loop died: the broker can no longer keep its promises (the program exits 1). */
+    private readonly onFatal: (error: Error) => void,
   ) {
     this.tracing = trace.tracing;
-    const common = { sendTimeout: 0, linger: 0, maxMessageSize: options.maxMessageBytes };
-    this.frontend = new Router(common);
-    this.backend = new Router({ ...common, handover: true });
+    const common = { sendTimeout: 0, linger: 0 };
+    this.frontend = new Router({ ...common, maxMessageSize: options.maxRequestBytes * FRONTEND_HARD_LIMIT_FACTOR });
+    this.backend = new Router({ ...common, maxMessageSize: options.maxReplyBytes, handover: true });
+    this.errorBodies = {
+      overloaded: errorBody('overloaded'),
+      'client-share': errorBody('client-share'),
+      'too-large': errorBody('too-large', options.maxRequestBytes),
+      expired: errorBody('expired', options.requestTtlMs),
+      poison: errorBody('poison', options.maxFailures),
+    };
     this.core = new BrokerCore(
       {
-        toWorker: (worker, client, body) => {
-          if (this.tracing) this.trace.traza('new_task', 'worker client request', [worker, client, body]);
-          this.send(this.backend, toWorkerFrames(Buffer.from(worker, 'latin1'), client, body), 'backend');
+        toWorker: (worker, ticket, body) => {
+          if (this.tracing) this.trace.traza('new_task', 'worker ticket request', [worker, ticket.toString('hex'), body]);
+          this.send(this.backend, toWorkerFrames(Buffer.from(worker, 'latin1'), ticket, body), 'backend');
         },
         toClient: (client, body) => {
           if (this.tracing) this.trace.traza('reply', 'client reply', [client, body]);
           this.send(this.frontend, toClientFrames(client, body), 'frontend');
         },
-        overloaded: (client) => {
-          if (this.tracing) this.trace.traza('overloaded', 'client', [client]);
-          this.send(this.frontend, toClientFrames(client, OVERLOADED), 'frontend');
+        workerFailed: (worker, why, held) => {
+          const how = why === 'deadline' ? 'missed its answer deadline' : why === 'silent' ? 'fell silent' : 'came back without its requests';
+          this.trace.info(`worker ${JSON.stringify(worker)} ${how}: forgotten, ${held} request(s) moved on`);
+        },
+        refuse: (client, reason) => {
+          if (this.tracing) this.trace.traza('refused', 'client reason', [client, reason]);
+          this.send(this.frontend, toClientFrames(client, this.errorBodies[reason]), 'frontend');
         },
       },
-      options,
+      { ...options, instance: newInstanceId() },
     );
   }
 
@@ -71,19 +96,31 @@ export class BrokerServer {
     const front = await bindEndpoint(this.frontend, this.options.frontendPort, this.options.bindHost);
     const back = await bindEndpoint(this.backend, this.options.backendPort, this.options.bindHost);
     this.trace.info(`frontend ${front}, backend ${back}, answer timeout ${this.options.answerTimeoutMs} ms`);
-    void this.receive(this.frontend, (frames) => this.onFrontend(frames));
-    void this.receive(this.backend, (frames) => this.onBackend(frames));
+    void receiveLoop('frontend', this.frontend, (frames) => this.handle(() => this.onFrontend(frames)), this.onFatal);
+    void receiveLoop('backend', this.backend, (frames) => this.handle(() => this.onBackend(frames)), this.onFatal);
     this.heartbeats = setInterval(() => this.sendHeartbeats(), this.options.heartbeatMs);
   }
 
-  /** One line of counters, printed when the broker stops. */
+  /**
+   * One line of counters, printed when the broker stops: `label N` pairs separated by `, `
+   * (the chaos suite reads them back by label).
+   */
   summary(): string {
     const s = this.core.stats;
-    return (
-      `requests ${s.requests}, replies ${s.replies}, dispatched ${s.dispatched}, redispatched ${s.redispatched}, ` +
-      `worker failures ${s.workerFailures}, late replies ${s.lateReplies}, workers lost ${s.workersLost}, rejected ${s.rejected}, ` +
-      `malformed frontend ${this.malformed.frontend} backend ${this.malformed.backend}`
-    );
+    const counters: [string, number][] = [
+      ['requests', s.requests],
+      ['replies', s.replies],
+      ['dispatched', s.dispatched],
+      ['redispatched', s.redispatched],
+      ['worker failures', s.workerFailures],
+      ['workers lost', s.workersLost],
+      ['refused workers', s.refusedWorkers],
+      ...Object.entries(s.rejected).map(([reason, n]): [string, number] => [`rejected ${reason}`, n]),
+      ...Object.entries(s.dropped).map(([why, n]): [string, number] => [`dropped ${why}`, n]),
+      ['malformed frontend', this.malformed.frontend],
+      ['malformed backend', this.malformed.backend],
+    ];
+    return counters.map(([label, n]) => `${label} ${n}`).join(', ');
   }
 
   close(): void {
@@ -91,6 +128,12 @@ export class BrokerServer {
     clearInterval(this.heartbeats);
     this.frontend.close();
     this.backend.close();
+  }
+
+  /** Runs a message's handler, then arms the one timer for whatever deadline it changed. */
+  private handle(handler: () => void): void {
+    handler();
+    this.armTimer();
   }
 
   private onFrontend(frames: Frames): void {
@@ -107,11 +150,20 @@ export class BrokerServer {
     if (this.tracing) this.trace.traza('backend_message', 'worker kind', [worker, msg.kind]);
     if (msg.kind === 'ready') {
       this.core.workerReady(worker, performance.now(), msg);
-      if (msg.heartbeats) this.sendHeartbeat(worker); // tells the worker at once that we speak TSR/1
-    }
-    else if (msg.kind === 'heartbeat') this.core.workerHeartbeat(worker, performance.now());
+      if (!this.core.isWorker(worker)) this.reportRefusedWorker(msg.worker);
+      else if (msg.heartbeats) this.sendHeartbeat(worker); // tells the worker at once that we speak TSR/1
+    } else if (msg.kind === 'heartbeat') this.core.workerHeartbeat(worker, performance.now());
     else if (msg.kind === 'goodbye') this.core.workerGone(worker, performance.now());
     else this.core.workerReply(worker, msg.client, msg.body, performance.now());
+  }
+
+  /** Says why a worker is never sent work; at most once every 5 s, whatever a peer floods. */
+  private reportRefusedWorker(id: Buffer): void {
+    const now = performance.now();
+    if (now - this.lastRefusalReport < 5000) return;
+    this.lastRefusalReport = now;
+    const why = id[0] === 0 ? 'it has no routing id of its own (a worker must set one, as the seed\'s do)' : `${this.options.maxWorkers} workers are already in (--max-workers)`;
+    this.trace.info(`refused the ready of worker 0x${id.toString('hex')}: ${why}; refused so far: ${this.core.stats.refusedWorkers}`);
   }
 
   private sendHeartbeats(): void {
@@ -122,7 +174,7 @@ export class BrokerServer {
     this.send(this.backend, toWorkerFrames(Buffer.from(worker, 'latin1'), EMPTY, HEARTBEAT), 'backend');
   }
 
-  /** Runs after every batch of messages: arms the one timer for the earliest deadline. */
+  /** Keeps the one timer armed for the earliest deadline. */
   private armTimer(): void {
     const next = this.core.nextDeadline();
     if (next === undefined || next >= this.timerAt) return;
@@ -130,20 +182,12 @@ export class BrokerServer {
     this.timerAt = next;
     this.timer = setTimeout(() => {
       this.timerAt = Infinity;
-      this.core.expire(performance.now());
-      this.armTimer();
-    }, Math.max(0, next - performance.now()) + 1);
-  }
-
-  private async receive(socket: Router, handle: (frames: Frames) => void): Promise<void> {
-    try {
-      for await (const frames of socket) {
-        handle(frames);
-        this.armTimer();
+      try {
+        this.handle(() => this.core.expire(performance.now()));
+      } catch (e) {
+        this.onFatal(new Error(`deadline timer failed: ${(e as Error).message}`));
       }
-    } catch (e) {
-      if (!socket.closed) this.trace.error(`receive failed: ${(e as Error).message}`);
-    }
+    }, Math.max(0, next - performance.now()) + 1);
   }
 
   private send(socket: Router, frames: Buffer[], side: string): void {

@@ -33,6 +33,27 @@ export class Fifo<T> {
     return item;
   }
 
+  /** Puts an item `index` places from the front (0: ahead of all); O(index), meant for small ones. */
+  insertAt(index: number, item: T): void {
+    this.pushFront(item);
+    const mask = this.items.length - 1;
+    for (let k = 0; k < index && k < this.count - 1; k++) {
+      const here = (this.head + k) & mask;
+      const next = (this.head + k + 1) & mask;
+      [this.items[here], this.items[next]] = [this.items[next], this.items[here]];
+    }
+  }
+
+  /** The item `shift` would return, left in place. */
+  peek(): T | undefined {
+    return this.count === 0 ? undefined : this.items[this.head];
+  }
+
+  /** The item `index` places from the front (0 is the front); undefined out of range. */
+  at(index: number): T | undefined {
+    return index >= 0 && index < this.count ? this.items[(this.head + index) & (this.items.length - 1)] : undefined;
+  }
+
   /** Capacity stays a power of two so the index wraps with a mask. */
   private grow(): void {
     const next: (T | undefined)[] = new Array(this.items.length * 2);

@@ -1,6 +1,6 @@
 import { Router } from 'zeromq';
-import { OVERLOADED, bindAnyLoopbackPort } from '@tsr/tsr';
-import { LazyPirateClient, NoAnswerError, OverloadedError } from './lazy-pirate';
+import { bindAnyLoopbackPort, errorBody } from '@tsr/tsr';
+import { LazyPirateClient, NoAnswerError, RefusedError } from './lazy-pirate';
 
 /** A real ROUTER playing the broker: it records every request and answers as `answer` says. */
 async function fakeBroker(answer: (attempt: number, body: string) => Buffer | string | undefined) {
@@ -67,11 +67,20 @@ describe('LazyPirateClient', () => {
     }
   });
 
-  it('reports an overloaded broker at once, without retrying', async () => {
-    const broker = await fakeBroker(() => OVERLOADED);
+  it.each([
+    [errorBody('overloaded'), 'broker overloaded: its queue of pending requests is full'],
+    [errorBody('client-share'), "broker overloaded: this client's share of its queue is full"],
+    [errorBody('too-large', 1024), 'request too large: the broker accepts at most 1024 bytes'],
+    [errorBody('expired', 30000), 'request expired: no worker served it within 30000 ms'],
+    [errorBody('poison', 3), 'request refused: 3 workers failed while serving it'],
+    [Buffer.from('TSR/1 ERR something-new 7'), 'broker error: something-new 7'],
+  ])('reports the broker\'s refusal %s at once, without retrying', async (body, message) => {
+    const broker = await fakeBroker(() => body);
     const client = new LazyPirateClient('127.0.0.1', broker.port, 'C me', { timeoutMs: 5000, retries: 3 });
     try {
-      await expect(client.request('x')).rejects.toBeInstanceOf(OverloadedError);
+      const failure = client.request('x');
+      await expect(failure).rejects.toBeInstanceOf(RefusedError);
+      await expect(failure).rejects.toThrow(message);
       expect(broker.seen).toHaveLength(1);
     } finally {
       client.close();

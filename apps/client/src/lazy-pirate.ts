@@ -1,5 +1,5 @@
 import { Request } from 'zeromq';
-import { OVERLOADED, isAnswerTo, tcpEndpoint } from '@tsr/tsr';
+import { describeError, isAnswerTo, tcpEndpoint } from '@tsr/tsr';
 
 export interface RetryPolicy {
   /** How long to wait for each reply; 0 waits forever as the seed does. */
@@ -12,9 +12,12 @@ export class NoAnswerError extends Error {
   override readonly name = 'NoAnswerError';
 }
 
-/** The broker's pending queue is full: it answered at once rather than let the request wait. */
-export class OverloadedError extends Error {
-  override readonly name = 'OverloadedError';
+/**
+ * The broker answered `TSR/1 ERR …` instead of a reply (its queue is full, the request is too
+ * large, expired or poison): retrying at once would not help, so the caller is told why.
+ */
+export class RefusedError extends Error {
+  override readonly name = 'RefusedError';
 }
 
 /**
@@ -65,7 +68,8 @@ export class LazyPirateClient {
       if ((e as { code?: string }).code === 'EAGAIN') return undefined;
       throw e;
     }
-    if (reply.equals(OVERLOADED)) throw new OverloadedError('broker overloaded: its queue of pending requests is full');
+    const refusal = describeError(reply);
+    if (refusal !== undefined) throw new RefusedError(refusal);
     // A duplicate answer to an earlier request (a worker that answered twice across a failure)
     // is taken by REQ as the answer to this one: refuse it and ask again on a fresh socket.
     if (!isAnswerTo(request, reply)) {

@@ -1,17 +1,18 @@
 import { Router } from 'zeromq';
-import { bindAnyLoopbackPort, createTracer } from '@tsr/tsr';
+import { type Tracer, bindAnyLoopbackPort, createTracer } from '@tsr/tsr';
 import { Worker } from './worker';
 
 const text = (frames: Buffer[]) => frames.map((f) => f.toString());
 
 /** A real ROUTER playing the broker, and one worker connected to it. */
-async function setup(delayMs: number, heartbeatMs = 10_000, liveness = 3) {
+async function setup(delayMs: number, heartbeatMs = 10_000, liveness = 3, trace: Tracer = createTracer('worker', 'silent')) {
   // handover, as our broker: a reconnecting worker keeps its id and takes over from its old connection.
   const broker = new Router({ linger: 0, handover: true });
   const port = await bindAnyLoopbackPort(broker);
-  const worker = new Worker({ brokerHost: '127.0.0.1', brokerPort: port, delayMs, identity: 'W test', heartbeatMs, liveness, credit: 1 }, createTracer('worker', 'silent'));
+  const fatal: Error[] = [];
+  const worker = new Worker({ brokerHost: '127.0.0.1', brokerPort: port, delayMs, identity: 'W test', heartbeatMs, liveness, credit: 1 }, trace, (e) => fatal.push(e));
   worker.start();
-  return { broker, worker };
+  return { broker, worker, fatal };
 }
 
 describe('Worker', () => {
@@ -110,5 +111,16 @@ describe('Worker', () => {
     do frames = text(await broker.receive());
     while (frames[4] === 'TSR/1 HB');
     expect(frames).toEqual(['W test', '', '', '', 'TSR/1 BYE']);
+  });
+
+  it('reports a failure of its receive loop as fatal instead of going deaf', async () => {
+    // A tracer that throws while a request is handled stands for any bug in a handler.
+    const throwing: Tracer = { ...createTracer('worker', 'silent'), tracing: true, traza: () => { throw new Error('handler bug'); } };
+    const { broker, worker, fatal } = await setup(0, 10_000, 3, throwing);
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    await broker.send(['W test', '', 'C1', '', 'boom']);
+    for (const deadline = Date.now() + 5000; fatal.length === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+    expect(fatal.map((e) => e.message)).toEqual(['broker receive loop failed: handler bug']);
   });
 });

@@ -7,6 +7,7 @@ import {
   connectEndpoint,
   parseWorkerRequest,
   readyBody,
+  receiveLoop,
   workerControlFrames,
   workerReplyFrames,
 } from '@tsr/tsr';
@@ -53,6 +54,8 @@ export class Worker {
   constructor(
     private readonly options: WorkerOptions,
     private readonly trace: Tracer,
+    /** The receive loop died: the worker can no longer serve (the program exits 1). */
+    private readonly onFatal: (error: Error) => void,
   ) {
     this.suffix = Buffer.from(` ${options.identity}`);
   }
@@ -96,7 +99,7 @@ export class Worker {
     const address = connectEndpoint(this.socket, this.options.brokerHost, this.options.brokerPort);
     this.brokerBeats = false;
     this.send(workerControlFrames(readyBody(this.options.credit)));
-    void this.receive(this.socket);
+    this.receive(this.socket);
     return address;
   }
 
@@ -112,23 +115,24 @@ export class Worker {
     this.connect();
   }
 
-  private async receive(socket: Dealer): Promise<void> {
-    try {
-      for await (const frames of socket) {
-        this.lastHeard = performance.now();
-        const request = parseWorkerRequest(frames);
-        if ('kind' in request) {
-          this.trace.error(`ignored message from broker: ${request.reason}`);
-        } else if (request.client.length === 0) {
-          if (request.body.equals(HEARTBEAT)) this.brokerBeats = true;
-        } else {
-          if (this.trace.tracing) this.trace.traza('procesaPeticion', 'client request', [request.client, request.body]);
-          this.queue.push(request);
-          this.serveNext();
-        }
+  private receive(socket: Dealer): void {
+    void receiveLoop('broker', socket, (frames) => this.onMessage(frames), this.onFatal);
+  }
+
+  private onMessage(frames: Buffer[]): void {
+    this.lastHeard = performance.now();
+    const request = parseWorkerRequest(frames);
+    if ('kind' in request) {
+      this.trace.error(`ignored message from broker: ${request.reason}`);
+    } else if (request.client.length === 0) {
+      if (request.body.equals(HEARTBEAT) && !this.brokerBeats) {
+        this.brokerBeats = true;
+        this.trace.info(`registered: the broker speaks TSR/1`);
       }
-    } catch (e) {
-      if (!socket.closed) this.trace.error(`receive failed: ${(e as Error).message}`);
+    } else {
+      if (this.trace.tracing) this.trace.traza('procesaPeticion', 'client request', [request.client, request.body]);
+      this.queue.push(request);
+      this.serveNext();
     }
   }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createProjectGraphAsync } from '@nx/devkit';
 import { brokerAddressOptions, commonOptions, type ConfigSpec } from '@tsr/tsr';
+import { brokerOptions } from '@tsr/broker/options';
 import { clientOptions } from '@tsr/client/options';
 import { workerOptions } from '@tsr/worker/options';
 
@@ -29,18 +30,9 @@ export async function nxImages(): Promise<Set<string>> {
 
 const envNames = (spec: ConfigSpec) => Object.values(spec).flatMap((o) => o.env ?? []);
 
-/**
- * The broker's options still sit in its main.ts (runProgram runs on import): their `env: [...]`
- * lists are read from the source until they have their own module like the worker's and client's.
- */
-function brokerEnv(): string[] {
-  const main = read('apps', 'broker', 'src', 'main.ts');
-  return [...main.matchAll(/env:\s*\[([^\]]*)\]/g)].flatMap((m) => [...m[1].matchAll(/'([A-Z0-9_]+)'/g)].map((n) => n[1]));
-}
-
 /** Environment variables a program reads: its option specs, the shared ones, TSR_ENV_FILE. */
 export function envOf(app: App): Set<string> {
-  const own = { broker: brokerEnv(), worker: envNames(workerOptions), client: envNames(clientOptions) }[app];
+  const own = envNames({ broker: brokerOptions, worker: workerOptions, client: clientOptions }[app]);
   return new Set([...own, ...envNames(commonOptions), 'TSR_ENV_FILE']);
 }
 

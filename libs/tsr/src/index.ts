@@ -7,3 +7,4 @@ export * from './lib/shutdown';
 export * from './lib/program';
 export * from './lib/options';
 export * from './lib/latency';
+export * from './lib/receive-loop';

@@ -126,7 +126,7 @@ describe('chaos: 20 clients, 2000 requests, workers killed and started at random
     const total = sumSummaries(counters.filter((c): c is BrokerSummary => c !== undefined));
     console.log(
       `chaos: seed ${seed}, clients ${CLIENTS}, requests ${REQUESTS}, answered ${sum((l) => l.answered)}, retried ${sum((l) => l.retried)}, ` +
-        `re-dispatched ${total.redispatched}, workers killed ${killed}, started ${started}, broker restarts ${brokers.length - 1}, duration ${seconds.toFixed(1)} s`,
+        `re-dispatched ${total['redispatched']}, workers killed ${killed}, started ${started}, broker restarts ${brokers.length - 1}, duration ${seconds.toFixed(1)} s`,
     );
     console.log(
       `chaos: brokers ${counters.map((c, i) => `#${i + 1} {${c ? Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ') : 'no summary'}}`).join(' ')}; ` +
@@ -155,9 +155,9 @@ describe('chaos: 20 clients, 2000 requests, workers killed and started at random
     expect(restart.done).toBe(true);
     expect([restart.exitCode, last.exitCode]).toEqual([0, 0]);
     expect(restart.ips[1]).not.toBe(restart.ips[0]);
-    expect(counters.map((c) => (c ? c.replies > 0 : 'no summary'))).toEqual([true, true]);
+    expect(counters.map((c) => (c ? c['replies'] > 0 : 'no summary'))).toEqual([true, true]);
     expect(killed).toBeGreaterThan(0);
     expect(started).toBeGreaterThan(0);
-    expect(total.malformedFrontend + total.malformedBackend).toBe(0);
+    expect(total['malformed frontend'] + total['malformed backend']).toBe(0);
   });
 });

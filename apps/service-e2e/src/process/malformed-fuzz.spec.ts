@@ -22,7 +22,7 @@ describe(`malformed input fuzzing (seed ${SEED}; set FUZZ_SEED to replay)`, () =
     const load = deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '1500', '--concurrency', '4', '--json']));
 
     const front = new Dealer({ linger: 0 });
-    const back = new Dealer({ linger: 0 });
+    const back = new Dealer({ linger: 0, routingId: 'W fuzzer' });
     front.connect(`tcp://127.0.0.1:${deployment.frontendPort}`);
     back.connect(`tcp://127.0.0.1:${deployment.backendPort}`);
     const rss: number[] = [];
@@ -71,7 +71,7 @@ describe(`malformed input fuzzing (seed ${SEED}; set FUZZ_SEED to replay)`, () =
     expect(rss[1] - rss[0]).toBeLessThan(16 * 1024);
     await stopApp(broker);
     const n = ROUNDS * PER_SOCKET_PER_ROUND;
-    expect(broker.stdout).toMatch(new RegExp(`malformed frontend ${n} backend ${n}`));
+    expect(broker.stdout).toMatch(new RegExp(`malformed frontend ${n}, malformed backend ${n}`));
     process.stdout.write(`load: ${load.stdout}`);
     process.stdout.write(`fuzz seed ${SEED}: ${2 * n} bad sequences, broker RSS ${rss.map((k) => `${(k / 1024).toFixed(1)} MiB`).join(' -> ')}\n`);
   });

@@ -1,5 +1,6 @@
 import { spawnApp, stopApp, waitForOutput } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
+import { until } from '../support/plain-peers';
 import { spawnSeed } from '../support/seed';
 
 /** Fast heartbeats so liveness rules show within a test: 100 ms, 3 missed = 300 ms. */
@@ -17,17 +18,16 @@ describe('reliability beyond the seed (real processes)', () => {
     const broker = await deployment.startBroker([...FAST_BEATS, '--answer-timeout', '60000']);
     const frozen = await deployment.startWorker(0, { TSR_LOG: 'info' }, FAST_BEATS);
     const healthy = await deployment.startWorker(0, {}, FAST_BEATS);
-    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all([frozen, healthy].map(({ worker }) => waitForOutput(worker, /registered/)));
     frozen.worker.child.kill('SIGSTOP');
-    await new Promise((r) => setTimeout(r, 800));
+    await waitForOutput(broker, new RegExp(`worker "${frozen.id}" fell silent`));
     const started = Date.now();
     const answers = await Promise.all([1, 2, 3, 4].map((i) => deployment.request(`r${i}`)));
     expect(answers.map((a) => a.stdout)).toEqual([1, 2, 3, 4].map((i) => `r${i} ${healthy.id}\n`));
     expect(Date.now() - started).toBeLessThan(10_000);
 
     frozen.worker.child.kill('SIGCONT'); // it finds the broker silent, reconnects and announces itself
-    await waitForOutput(frozen.worker, /reconnecting/);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitForOutput(frozen.worker, /reconnecting[^]*registered/);
     const after = await Promise.all([1, 2, 3, 4].map((i) => deployment.request(`s${i}`)));
     const servers = new Set(after.map((a) => a.stdout.trim().split(' ').slice(1).join(' ')));
     expect(servers).toEqual(new Set([healthy.id, frozen.id]));
@@ -48,7 +48,7 @@ describe('reliability beyond the seed (real processes)', () => {
     expect((await pending).stdout).toBe(`moved ${spare.id}\n`);
     expect(Date.now() - stoppedAt).toBeLessThan(10_000);
     await stopApp(broker);
-    expect(broker.stdout).toMatch(/redispatched 1, worker failures 0, late replies 0, workers lost 0/);
+    expect(broker.stdout).toMatch(/redispatched 1, worker failures 0, workers lost 0,/);
   });
 
   it('a worker holding several requests (credit 4) killed with SIGKILL: every one is answered elsewhere', async () => {
@@ -66,12 +66,12 @@ describe('reliability beyond the seed (real processes)', () => {
 
   it('a load that spans a broker restart completes with every request answered', async () => {
     const brokerArgs = [...FAST_BEATS, '--answer-timeout', '1000'];
-    let broker = await deployment.startBroker(brokerArgs);
+    let broker = await deployment.startBroker([...brokerArgs, '--log', 'trace']);
     for (let i = 0; i < 3; i++) await deployment.startWorker(5, {}, FAST_BEATS);
     const load = deployment.track(
       spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '600', '--concurrency', '8', '--timeout', '500', '--retries', '20', '--json']),
     );
-    await new Promise((r) => setTimeout(r, 500));
+    await until('the load under way', () => (broker.stdout.match(/\] reply: /g) ?? []).length >= 50); // requests are in flight
     await stopApp(broker, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
     broker = await deployment.startBroker(brokerArgs);
@@ -85,7 +85,7 @@ describe('reliability beyond the seed (real processes)', () => {
     const broker = await deployment.startBroker(FAST_BEATS);
     const seedWorker = deployment.track(spawnSeed('workerReq', ['127.0.0.1', String(deployment.backendPort)], { SUFIJO: '-seed', RETARDO: '0' }));
     await waitForOutput(seedWorker, /worker listo/);
-    await new Promise((r) => setTimeout(r, 1000)); // more than three liveness windows
+    await new Promise((r) => setTimeout(r, 1000)); // the scenario: more than three liveness windows pass
     const answer = await deployment.request('still-served');
     expect(answer.stdout).toMatch(/^still-served W \S+-seed\n$/);
     await stopApp(broker);
@@ -93,9 +93,9 @@ describe('reliability beyond the seed (real processes)', () => {
   });
 
   it('answers "overloaded" at once when the pending queue is full, and the client says so', async () => {
-    await deployment.startBroker(['--max-pending', '1']); // no worker: requests wait
+    const broker = await deployment.startBroker(['--max-pending', '1', '--log', 'trace']); // no worker: requests wait
     const waiting = deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--request', 'first']));
-    await new Promise((r) => setTimeout(r, 500));
+    await waitForOutput(broker, /frontend_message: client="[^"]*" request="first"/);
     const turnedAway = await deployment.request('second');
     expect(turnedAway.code).toBe(1);
     expect(turnedAway.stderr.trim()).toBe('client: error: broker overloaded: its queue of pending requests is full');

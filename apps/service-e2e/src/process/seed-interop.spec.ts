@@ -38,7 +38,7 @@ describe('interoperability with programs written like the seed', () => {
     // Fast heartbeats: a seed broker never sends one, so the worker must never count it silent.
     const worker = track(spawnApp('worker', ['127.0.0.1', String(back), '--delay', '20', '--heartbeat', '50', '--liveness', '2']));
     const id = (await waitForOutput(worker, /W \S+ connecting/)).replace(/ connecting$/, '');
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 500)); // the scenario: many liveness windows pass with no heartbeat
     const answers = await Promise.all(
       [1, 2, 3].map(async (i) => {
         const client = track(spawnApp('client', ['127.0.0.1', String(front), '--request', `seed-${i}`], { TSR_LOG: 'error' }));

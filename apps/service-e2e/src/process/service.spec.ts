@@ -43,7 +43,7 @@ describe('the service as real processes on loopback', () => {
     const broker = await deployment.startBroker();
     // Well-framed ZeroMQ messages that break the protocol (a DEALER's frames arrive after its routing id).
     const garbage = [['x'], ['a', 'b', 'c', 'd'], ['', 'x', 'y'], ['nodelimiter', 'x'], [Buffer.alloc(100_000, 1)], ['', 'client', 'not-empty', 'body']];
-    const fakeWorker = new Dealer({ linger: 0 });
+    const fakeWorker = new Dealer({ linger: 0, routingId: 'W fake' });
     const prober = new Dealer({ linger: 0 });
     try {
       fakeWorker.connect(`tcp://127.0.0.1:${deployment.backendPort}`);
@@ -75,7 +75,7 @@ describe('the service as real processes on loopback', () => {
     fakeWorker.close();
     expect(broker.child.exitCode).toBeNull();
     await stopApp(broker);
-    expect(broker.stdout).toMatch(/requests 2, replies 2, .*malformed frontend 6 backend 6/);
+    expect(broker.stdout).toMatch(/requests 2, replies 2, .*malformed frontend 6, malformed backend 6/);
   });
 
   describe('orderly shutdown', () => {

@@ -37,8 +37,31 @@ const READY_WITH_CREDIT = /^TSR\/1 READY credit=([1-9]\d{0,3})$/;
 export const HEARTBEAT = Buffer.from(`${PROTOCOL} HB`);
 /** Body a stopping worker sends, so the broker moves its request on at once. */
 export const GOODBYE = Buffer.from(`${PROTOCOL} BYE`);
+/**
+ * Why the broker answers a request with an error instead of a reply. The answer body is
+ * `TSR/1 ERR <reason>` plus, for some, one detail: the limit that was hit.
+ */
+export const ERROR_REASONS = ['overloaded', 'client-share', 'too-large', 'expired', 'poison'] as const;
+export type ErrorReason = (typeof ERROR_REASONS)[number];
+const ERR_PREFIX = `${PROTOCOL} ERR `;
+export const errorBody = (reason: ErrorReason, detail?: number): Buffer => Buffer.from(`${ERR_PREFIX}${reason}${detail === undefined ? '' : ` ${detail}`}`);
 /** Reply body the broker sends a client when its pending queue is full. */
-export const OVERLOADED = Buffer.from(`${PROTOCOL} ERR overloaded`);
+export const OVERLOADED = errorBody('overloaded');
+
+const explain: Record<ErrorReason, (detail: string) => string> = {
+  overloaded: () => 'broker overloaded: its queue of pending requests is full',
+  'client-share': () => "broker overloaded: this client's share of its queue is full",
+  'too-large': (d) => `request too large: the broker accepts at most ${d} bytes`,
+  expired: (d) => `request expired: no worker served it within ${d} ms`,
+  poison: (d) => `request refused: ${d} workers failed while serving it`,
+};
+
+/** A client's view of an error answer: a sentence saying what happened, or undefined for a reply. */
+export function describeError(reply: Buffer): string | undefined {
+  if (reply.length < ERR_PREFIX.length || reply.toString('latin1', 0, ERR_PREFIX.length) !== ERR_PREFIX) return undefined;
+  const [reason, detail = '?'] = reply.toString('utf8', ERR_PREFIX.length).split(' ');
+  return (ERROR_REASONS as readonly string[]).includes(reason) ? explain[reason as ErrorReason](detail) : `broker error: ${reply.toString('utf8', ERR_PREFIX.length)}`;
+}
 const TSR_PREFIX = Buffer.from(`${PROTOCOL} `);
 
 export type WorkerMessage =

@@ -118,6 +118,7 @@ describe('runProgram in a real process', () => {
       ['reject', 'fixture: error: late boom'],
       ['uncaught', 'fixture: error: uncaught boom'],
       ['unhandled', 'fixture: error: unhandled boom'],
+      ['deaf-loop', 'fixture: error: fixture receive loop failed: handler bug'],
     ])('main %s', async (mode, line) => {
       const run = await runFixture([], { env: { FIXTURE_MODE: mode } });
       expect(run).toMatchObject({ code: 1, signal: null, stdout: '' });

@@ -6,7 +6,8 @@
 import { Dealer, Router } from 'zeromq';
 import { ConfigError } from '../config';
 import { connectEndpoint } from '../endpoint';
-import { runProgram } from '../program';
+import { fail, runProgram } from '../program';
+import { receiveLoop } from '../receive-loop';
 import { exitOnSignals } from '../shutdown';
 import { createTracer } from '../trace';
 import { fixtureOptions } from './fixture-options';
@@ -36,6 +37,8 @@ runProgram('fixture', fixtureOptions, (config) => {
       return;
     case 'signals':
       return serveUntilSignalled(config.brokerHost, config.brokerPort);
+    case 'deaf-loop':
+      return failInReceiveLoop();
     default:
       throw new Error(`unknown FIXTURE_MODE ${mode}`);
   }
@@ -58,4 +61,21 @@ async function serveUntilSignalled(host: string, port: number): Promise<void> {
   exitOnSignals([reporting('router', router), reporting('dealer', dealer)], trace, () => process.stdout.write('before exit\n'));
   setInterval(() => undefined, 60_000); // keeps the process alive: only a signal ends it
   process.stdout.write('ready\n');
+}
+
+/** A receive loop whose handler throws on the first message: the program must exit, not go deaf. */
+async function failInReceiveLoop(): Promise<void> {
+  const router = new Router({ linger: 0 });
+  await router.bind('tcp://127.0.0.1:*');
+  const dealer = new Dealer({ linger: 0 });
+  dealer.connect(router.lastEndpoint as string);
+  void receiveLoop('fixture', router, () => {
+    throw new Error('handler bug');
+  }, (error) => {
+    router.close();
+    dealer.close();
+    fail('fixture', error);
+  });
+  await dealer.send('hello');
+  setInterval(() => undefined, 60_000); // only the fatal error ends this process
 }

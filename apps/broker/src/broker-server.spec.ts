@@ -1,0 +1,36 @@
+import { Request } from 'zeromq';
+import { type Tracer, createTracer } from '@tsr/tsr';
+import { freePort } from '@tsr/testing';
+import { defaultCoreOptions } from './broker-core';
+import { BrokerServer } from './broker-server';
+
+describe('BrokerServer', () => {
+  it('reports a failure of a receive loop as fatal instead of going deaf', async () => {
+    // A tracer that throws while a client request is handled stands for any bug in a handler.
+    const throwing: Tracer = {
+      ...createTracer('broker', 'silent'),
+      tracing: true,
+      traza: (step) => {
+        if (step === 'frontend_message') throw new Error('handler bug');
+      },
+    };
+    const fatal: Error[] = [];
+    const [frontendPort, backendPort] = [await freePort(), await freePort()];
+    const server = new BrokerServer(
+      { ...defaultCoreOptions, frontendPort, backendPort, bindHost: '127.0.0.1', heartbeatMs: 1000, maxReplyBytes: 2 * 1024 * 1024 },
+      throwing,
+      (e) => fatal.push(e),
+    );
+    const client = new Request({ linger: 0 });
+    try {
+      await server.start();
+      client.connect(`tcp://127.0.0.1:${frontendPort}`);
+      await client.send('hello');
+      for (const deadline = Date.now() + 5000; fatal.length === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+      expect(fatal.map((e) => e.message)).toEqual(['frontend receive loop failed: handler bug']);
+    } finally {
+      client.close();
+      server.close();
+    }
+  });
+});

@@ -1,0 +1,87 @@
+import { ConfigError, type ConfigOf, type OptionSpec, commonOptions, parsers } from '@tsr/tsr';
+import type { BrokerServerOptions } from './broker-server';
+
+const MiB = 1024 * 1024;
+/** Room a worker's answer has beyond the request it answers (the echo adds ` W <id>`). */
+export const REPLY_HEADROOM = 64 * 1024;
+
+/** The seed's command line `broker frontendPort backendPort`, plus named options. */
+export const brokerOptions = {
+  frontendPort: { flag: 'frontend-port', positional: 0, env: ['FRONTEND_PORT'], default: 9998, parse: parsers.port, describe: 'port for clients' } satisfies OptionSpec<number>,
+  backendPort: { flag: 'backend-port', positional: 1, env: ['BACKEND_PORT'], default: 9999, parse: parsers.port, describe: 'port for workers' } satisfies OptionSpec<number>,
+  bindHost: { flag: 'bind', env: ['BIND_HOST'], default: '*', parse: parsers.host, describe: 'interface to bind, * for all' } satisfies OptionSpec<string>,
+  answerTimeoutMs: {
+    flag: 'answer-timeout',
+    env: ['ANSWER_TIMEOUT_MS'],
+    default: 2000,
+    parse: parsers.int(1, 3_600_000),
+    describe: 'ms a worker has to answer before it is declared failed',
+  } satisfies OptionSpec<number>,
+  heartbeatMs: { flag: 'heartbeat', env: ['HEARTBEAT_MS'], default: 1000, parse: parsers.int(10, 3_600_000), describe: 'ms between heartbeats to workers that speak them' } satisfies OptionSpec<number>,
+  liveness: { flag: 'liveness', env: ['HEARTBEAT_LIVENESS'], default: 3, parse: parsers.int(1, 100), describe: 'heartbeats a worker may miss before it is dropped' } satisfies OptionSpec<number>,
+  maxPending: { flag: 'max-pending', env: ['MAX_PENDING'], default: 100_000, parse: parsers.int(0), describe: 'requests that may wait for a worker; more are answered "TSR/1 ERR overloaded"' } satisfies OptionSpec<number>,
+  maxRequestBytes: {
+    flag: 'max-message',
+    env: ['MAX_MESSAGE_BYTES'],
+    default: MiB,
+    parse: parsers.int(64, 256 * MiB),
+    describe: 'largest request; larger ones are answered "TSR/1 ERR too-large" (twice as large: disconnected)',
+  } satisfies OptionSpec<number>,
+  maxReplyBytes: {
+    flag: 'max-reply',
+    env: ['MAX_REPLY_BYTES'],
+    default: 0,
+    parse: parsers.int(0, 512 * MiB),
+    describe: `largest message from a worker (0: --max-message + ${REPLY_HEADROOM / 1024} KiB); a worker sending more is disconnected`,
+  } satisfies OptionSpec<number>,
+  maxQueueBytes: {
+    flag: 'max-queue-bytes',
+    env: ['MAX_QUEUE_BYTES'],
+    default: 128 * MiB,
+    parse: parsers.int(1024),
+    describe: 'bytes of requests held (waiting or in service); more are answered "TSR/1 ERR overloaded"',
+  } satisfies OptionSpec<number>,
+  maxClientBytes: {
+    flag: 'max-client-bytes',
+    env: ['MAX_CLIENT_BYTES'],
+    default: 0,
+    parse: parsers.int(0),
+    describe: 'bytes one client may hold (0: a quarter of --max-queue-bytes); more are answered "TSR/1 ERR client-share"',
+  } satisfies OptionSpec<number>,
+  requestTtlMs: {
+    flag: 'request-ttl',
+    env: ['REQUEST_TTL_MS'],
+    default: 30_000,
+    parse: parsers.int(1, 86_400_000),
+    describe: 'ms a request may wait to be served; then it is answered "TSR/1 ERR expired"',
+  } satisfies OptionSpec<number>,
+  maxFailures: {
+    flag: 'max-failures',
+    env: ['MAX_FAILURES'],
+    default: 3,
+    parse: parsers.int(1, 1000),
+    describe: 'workers a request may see fail while serving it; then it is answered "TSR/1 ERR poison"',
+  } satisfies OptionSpec<number>,
+  maxWorkers: { flag: 'max-workers', env: ['MAX_WORKERS'], default: 10_000, parse: parsers.int(1), describe: 'workers admitted at once; further readies are refused' } satisfies OptionSpec<number>,
+  ...commonOptions,
+};
+
+export type BrokerConfig = ConfigOf<typeof brokerOptions>;
+
+/** The server's settings: derived limits filled in, and limits that cannot work together refused. */
+export function brokerSettings(config: BrokerConfig): BrokerServerOptions {
+  const maxReplyBytes = config.maxReplyBytes || config.maxRequestBytes + REPLY_HEADROOM;
+  const maxClientBytes = config.maxClientBytes || Math.floor(config.maxQueueBytes / 4);
+  // A request's cost is its body plus the client's routing id (at most 255 bytes).
+  const largest = config.maxRequestBytes + 255;
+  if (maxReplyBytes < largest) throw new ConfigError(`--max-reply (${maxReplyBytes}) must leave an answer room beyond --max-message (${config.maxRequestBytes})`);
+  if (maxClientBytes < largest) throw new ConfigError(`--max-client-bytes (${maxClientBytes}) must hold at least one request of --max-message (${config.maxRequestBytes}) bytes`);
+  if (config.maxQueueBytes < maxClientBytes) throw new ConfigError(`--max-queue-bytes (${config.maxQueueBytes}) must be at least --max-client-bytes (${maxClientBytes})`);
+  return {
+    ...config,
+    maxReplyBytes,
+    maxClientBytes,
+    livenessMs: config.heartbeatMs * config.liveness,
+    failedMemory: 10_000,
+  };
+}

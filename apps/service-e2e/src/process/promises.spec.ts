@@ -1,0 +1,241 @@
+import { readFileSync } from 'node:fs';
+import { Dealer } from 'zeromq';
+import { stopApp, waitForOutput } from '@tsr/testing';
+import { LocalDeployment } from '../support/deployment';
+import { PlainClient, RawWorker, plainRequest, until } from '../support/plain-peers';
+import { spawnSeed } from '../support/seed';
+
+/**
+ * The broker's promises (docs/protocol.md) kept against peers that check nothing: plain REQ
+ * clients and hand-written workers, and faults at the worst moment. Each test here failed on the
+ * broker before tickets, eviction, byte limits and lifetimes (see the closing comment of each).
+ */
+
+/** Fast heartbeats so liveness rules show within a test: 100 ms, 3 missed = 300 ms. */
+const FAST_BEATS = ['--heartbeat', '100', '--liveness', '3'];
+const MiB = 1024 * 1024;
+const status = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("the broker's promises, against peers that trust whatever arrives", () => {
+  let deployment: LocalDeployment;
+  const closers: (() => unknown)[] = [];
+  beforeEach(() => {
+    deployment = new LocalDeployment();
+  });
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((close) => close()));
+    await deployment.stop();
+  });
+  const raw = (identity: string | undefined, answerHeartbeats = false) => {
+    const worker = new RawWorker(deployment.backendPort, identity, answerHeartbeats);
+    closers.push(() => worker.close());
+    return worker;
+  };
+
+  it('no client ever gets an answer to a request it did not send, across repeated broker SIGKILLs and restarts', async () => {
+    // Workers that hold requests when the broker dies answer its next instance, whose fresh ROUTER
+    // hands the reconnecting anonymous clients the very routing ids the old one had given others.
+    // Workers notice a silent broker after 900 ms: longer than a restart, so the answers they
+    // finish meanwhile wait in their sockets and reach the next instance.
+    const beats = ['--heartbeat', '300', '--liveness', '3'];
+    const brokerArgs = [...beats, '--answer-timeout', '1000'];
+    let broker = await deployment.startBroker(brokerArgs);
+    for (let i = 0; i < 4; i++) await deployment.startWorker(80 + 40 * i, {}, beats);
+    for (const suffix of ['-s1', '-s2']) {
+      await waitForOutput(deployment.track(spawnSeed('workerReq', ['127.0.0.1', String(deployment.backendPort)], { SUFIJO: suffix, RETARDO: '120' })), /worker listo/);
+    }
+    const wrong: string[] = [];
+    const answered: number[] = [];
+    let stop = false;
+    // Ten seed-style clients: anonymous REQ sockets kept from one request to the next, a fresh
+    // one after a timeout, each request tried up to 3 times.
+    const clients = Array.from({ length: 10 }, async (_, c) => {
+      const client = new PlainClient(deployment.frontendPort, 400);
+      for (let n = 0; !stop; n++) {
+        const body = `c${c}-${n}`;
+        for (let attempt = 0; attempt < 3 && !stop; attempt++) {
+          const got = await client.request(body);
+          if (got === undefined) continue;
+          if (!got.startsWith(`${body} W `) && !got.startsWith('TSR/1 ERR ')) wrong.push(`client ${c} sent ${body}, got ${got}`);
+          answered.push(Date.now());
+          break;
+        }
+      }
+      client.close();
+    });
+    const RESTARTS = 8; // one wrong answer in two runs would slip through 8 restarts 1 time in 256
+    for (let r = 0; r < RESTARTS; r++) {
+      await sleep(1200);
+      await stopApp(broker, 'SIGKILL'); // requests in the workers' hands
+      broker = await deployment.startBroker(brokerArgs);
+    }
+    const restartedAt = Date.now();
+    await until('answers after the last restart', () => answered.filter((t) => t > restartedAt).length >= 20, 20_000);
+    stop = true;
+    await Promise.all(clients);
+    await stopApp(broker);
+    expect(wrong).toEqual([]);
+    console.log(`restarts: ${answered.length} answers to 10 plain clients over ${RESTARTS} broker SIGKILLs; last instance: ${/dropped stale \d+/.exec(broker.stdout)?.[0]}`);
+    expect(answered.length).toBeGreaterThan(40);
+    // The fault was real: answers to the killed instance reached the new one, which dropped them.
+    expect(Number(/dropped stale (\d+)/.exec(broker.stdout)?.[1])).toBeGreaterThan(0);
+  });
+
+  it('a TSR/1 worker that loses a reply is evicted entirely, so it announces itself again and is served', async () => {
+    await deployment.startBroker([...FAST_BEATS, '--answer-timeout', '300']);
+    const lossy = raw('W lossy', true);
+    await lossy.ready(true);
+    await until('the first heartbeat', () => lossy.heartbeats.length > 0);
+    const first = plainRequest(deployment.frontendPort, 'lost', 5000);
+    await until('the request', () => lossy.requests.length === 1); // and it never answers
+    await sleep(300 + 200); // past the answer deadline
+    const afterEviction = lossy.heartbeats.length;
+    await sleep(600); // six heartbeat intervals: none comes to an evicted worker
+    expect(lossy.heartbeats.length).toBe(afterEviction);
+    await lossy.ready(true); // what our worker does when its broker falls silent
+    await until('heartbeats again', () => lossy.heartbeats.length > afterEviction);
+    await until('the request again, re-dispatched to the worker that is back', () => lossy.requests.length === 2);
+    expect(lossy.requests.map((r) => r.body)).toEqual(['lost', 'lost']);
+    await lossy.reply(lossy.requests[1].envelope, 'lost W lossy');
+    expect(await first).toBe('lost W lossy');
+  });
+
+  it('a request near the size limit is answered (the answer has room), a larger one is refused at once, and the pool survives', async () => {
+    await deployment.startBroker(['--max-message', '1024']);
+    const { id } = await deployment.startWorker(0);
+    const near = 'n'.repeat(1010);
+    expect(await plainRequest(deployment.frontendPort, near, 5000)).toBe(`${near} ${id}`);
+    expect(await plainRequest(deployment.frontendPort, 'small', 5000)).toBe(`small ${id}`);
+    const started = Date.now();
+    expect(await plainRequest(deployment.frontendPort, 'L'.repeat(1500), 5000)).toBe('TSR/1 ERR too-large 1024');
+    expect(Date.now() - started).toBeLessThan(2000);
+    // Past twice the limit libzmq hangs up on the sender before the broker reads a byte of it.
+    expect(await plainRequest(deployment.frontendPort, 'H'.repeat(3000), 500)).toBeUndefined();
+    expect(await plainRequest(deployment.frontendPort, 'after', 5000)).toBe(`after ${id}`);
+    const refused = await deployment.request('L'.repeat(1500));
+    expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: 'client: error: request too large: the broker accepts at most 1024 bytes\n' });
+  });
+
+  it('a worker that reconnects under its id is sent its request again, and only one answer reaches the client', async () => {
+    await deployment.startBroker(['--answer-timeout', '5000']);
+    const before = raw('W twice');
+    await before.ready();
+    const first = plainRequest(deployment.frontendPort, 'job-1', 8000, 'C victim');
+    await until('the request', () => before.requests.length === 1);
+    // A fresh socket under the same id (as ours reconnects): the ROUTER hands the id over to the
+    // new connection. The broker's heartbeat answering the new ready says the handover is done.
+    const after = raw('W twice', true);
+    await after.ready(true);
+    await until('the new connection registered', () => after.heartbeats.length > 0);
+    await until('the request, re-dispatched to the worker that came back', () => after.requests.length === 1);
+    await before.reply(before.requests[0].envelope, 'job-1 from the old connection'); // libzmq drops it with the old pipe
+    await sleep(200); // time for it to arrive, were it going to
+    await after.reply(after.requests[0].envelope, 'job-1 W twice');
+    expect(await first).toBe('job-1 W twice');
+  });
+
+  it('a ghost (a reply under an id libzmq generated, as an old connection\'s unread answer after a reconnect) is neither forwarded nor admitted', async () => {
+    await deployment.startBroker(['--answer-timeout', '5000']);
+    const real = raw('W real');
+    await real.ready();
+    const first = plainRequest(deployment.frontendPort, 'job-1', 8000, 'C victim');
+    await until('the request', () => real.requests.length === 1);
+    // What libzmq delivers when a worker reconnects under its id while its old connection still
+    // holds an unread answer: that answer, under a generated routing id.
+    const ghost = raw(undefined);
+    await ghost.reply(real.requests[0].envelope, 'job-1 ghost');
+    await sleep(200); // time for it to arrive (and, wrongly, be forwarded)
+    await real.reply(real.requests[0].envelope, 'job-1 W real');
+    expect(await first).toBe('job-1 W real');
+    // The ghost is not a worker: the next requests go to the live one at once, not to a deadline.
+    const started = Date.now();
+    for (const job of ['job-2', 'job-3']) {
+      const next = plainRequest(deployment.frontendPort, job, 8000);
+      await until(`${job} at the live worker`, () => real.requests.some((r) => r.body === job), 2000);
+      await real.reply((real.requests.find((r) => r.body === job) as { envelope: Buffer }).envelope, `${job} W real`);
+      expect(await next).toBe(`${job} W real`);
+    }
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(ghost.requests).toEqual([]);
+  });
+
+  it('an anonymous peer cannot become a worker, nor answer a waiting client', async () => {
+    const broker = await deployment.startBroker();
+    const ghost = raw(undefined);
+    await ghost.ready();
+    const waiting = plainRequest(deployment.frontendPort, 'wait', 8000, 'C victim');
+    await sleep(300);
+    // A reply shaped like a worker's, naming the client: what a confused or hostile peer may send.
+    await ghost.reply(Buffer.from('C victim'), 'forged');
+    await sleep(300);
+    const { id } = await deployment.startWorker(0);
+    expect(await waiting).toBe(`wait ${id}`);
+    expect(ghost.requests).toEqual([]);
+    await until('the refusal in the log', () => /refused the ready of worker 0x00[0-9a-f]{8}: it has no routing id of its own/.test(broker.stdout));
+  });
+
+  it('one client flooding 3000 × 1000 KiB with no worker: bounded memory, told at once, and others served right after', async () => {
+    const broker = await deployment.startBroker();
+    const pid = broker.child.pid as number;
+    const idle = status(pid, 'VmRSS');
+    const flood = new Dealer({ linger: 0 });
+    closers.push(() => flood.close());
+    flood.connect(`tcp://127.0.0.1:${deployment.frontendPort}`);
+    const body = Buffer.alloc(1000 * 1024, 0x66);
+    const answers = new Map<string, number>();
+    let received = 0;
+    const reading = (async () => {
+      for await (const [, reply] of flood) {
+        const text = reply.length > 100 ? 'answer' : reply.toString();
+        answers.set(text, (answers.get(text) ?? 0) + 1);
+        if (++received === 3000) return;
+      }
+    })();
+    const started = Date.now();
+    for (let i = 0; i < 3000; i++) await flood.send(['', body]);
+    await until('every refusal', () => received >= 2900, 60_000);
+    const refusedIn = Date.now() - started;
+    const peak = status(pid, 'VmHWM');
+    // Served right after: a worker comes, the flood's accepted share goes first (FIFO), then a newcomer.
+    const { id } = await deployment.startWorker(0);
+    const servedAt = Date.now();
+    expect(await plainRequest(deployment.frontendPort, 'newcomer', 15_000)).toBe(`newcomer ${id}`);
+    const newcomerMs = Date.now() - servedAt;
+    await reading;
+    const accepted = answers.get('answer') ?? 0;
+    console.log(
+      `flood: broker RSS idle ${(idle / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB; ${answers.get('TSR/1 ERR client-share')} refused in ${refusedIn} ms; ` +
+        `${accepted} accepted and served; newcomer answered ${newcomerMs} ms after the worker started`,
+    );
+    expect(peak).toBeLessThan(512 * MiB); // the Kubernetes limit the manifests set
+    expect(answers.get('TSR/1 ERR client-share')).toBe(3000 - accepted);
+    expect(accepted).toBe(Math.floor((32 * MiB) / (body.length + 5))); // the client's share: a quarter of 128 MiB
+  });
+
+  it('a request no worker serves within its TTL is answered "expired", and our client says so', async () => {
+    await deployment.startBroker(['--request-ttl', '500']);
+    const started = Date.now();
+    expect(await plainRequest(deployment.frontendPort, 'nobody', 5000)).toBe('TSR/1 ERR expired 500');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(480);
+    expect(Date.now() - started).toBeLessThan(2000);
+    const ours = await deployment.request('nobody-either');
+    expect({ code: ours.code, stderr: ours.stderr }).toEqual({ code: 1, stderr: 'client: error: request expired: no worker served it within 500 ms\n' });
+  });
+
+  it('a poison request that takes down every worker it reaches is refused after --max-failures, and the others are served', async () => {
+    const broker = await deployment.startBroker(['--answer-timeout', '300', '--max-failures', '2', ...FAST_BEATS]);
+    // Workers that hang on "poison" (as a worker that crashes on it would): each misses its deadline.
+    const stuck = [raw('W stuck-1'), raw('W stuck-2'), raw('W stuck-3')];
+    for (const w of stuck) await w.ready();
+    const started = Date.now();
+    expect(await plainRequest(deployment.frontendPort, 'poison', 5000)).toBe('TSR/1 ERR poison 2');
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(stuck.map((w) => w.requests.length).sort()).toEqual([0, 1, 1]);
+    const { id } = await deployment.startWorker(0);
+    // The third stuck worker takes it first and misses its deadline too: it moves on to the live one.
+    expect(await plainRequest(deployment.frontendPort, 'wholesome', 5000)).toBe(`wholesome ${id}`);
+    await stopApp(broker);
+    expect(broker.stdout).toMatch(/rejected poison 1,/);
+  });
+});
