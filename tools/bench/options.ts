@@ -34,7 +34,7 @@ export interface BenchOptions {
   credit: number;
 }
 
-export const usage = `usage: npm run bench -- [options]     (or: npx nx run tools:bench -- [options])
+export const usage = `usage: npm run bench -- [options]     (or: npx nx run bench:bench -- [options])
   --quick               one short repetition (~1 min), results to tmp/benchmarks/<date>-quick
   --reps N              repetitions (default 3)
   --sizes A,B,C         message sizes in bytes (default 16,1024,65536)
