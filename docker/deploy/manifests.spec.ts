@@ -293,6 +293,14 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     for (const s of Object.values(services)) expect(s.deploy.endpoint_mode).toBe('dnsrr');
   });
 
+  it('lets the broker be pinned to labelled nodes (any node by default), and spreads the workers freely', () => {
+    const constraints: string[] = services['bro'].deploy.placement.constraints;
+    expect(constraints).toHaveLength(1);
+    expect(variable(constraints[0])).toBe('BROKER_CONSTRAINT');
+    expect(value(constraints[0])).toBe('node.platform.os==linux');
+    expect(services['wor'].deploy.placement).toBeUndefined();
+  });
+
   it('checks broker and workers with the images\' own health check, not the one-shot client', () => {
     expect(services['bro'].healthcheck.test).toEqual(['CMD', ...healthcheckOf('broker')]);
     expect(services['wor'].healthcheck.test).toEqual(['CMD', ...healthcheckOf('worker')]);

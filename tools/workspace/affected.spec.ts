@@ -34,7 +34,7 @@ describe('nx affected -t build test image on a scratch branch', () => {
     const tasks = change('libs/tsr/src/lib/config.ts', '// changed\n');
     expect(tasks.filter((t) => t.endsWith(':image'))).toEqual(['broker:image', 'client:image', 'tsr-zmq:image', 'worker:image']);
     expect(tasks.filter((t) => t.endsWith(':build'))).toEqual(['broker:build', 'client:build', 'worker:build']);
-    expect(tasks.filter((t) => t.endsWith(':test'))).toEqual(['bench:test', 'broker:test', 'client:test', 'deploy:test', 'tools:test', 'tsr:test', 'worker:test']);
+    expect(tasks.filter((t) => t.endsWith(':test'))).toEqual(['bench:test', 'broker:test', 'client:test', 'deploy:test', 'testing:test', 'tools:test', 'tsr:test', 'worker:test']);
   });
 
   it('the base image: the base and the three images on it (and the deployment tests, which read the Dockerfiles)', () => {
@@ -49,6 +49,10 @@ describe('nx affected -t build test image on a scratch branch', () => {
 
   it('the compose file: no image, only the tests that read it', () => {
     expect(change('docker/docker-compose.yml', '# changed\n')).toEqual(['deploy:test']);
+  });
+
+  it('the test support: no build, no image, only the tests of what uses it', () => {
+    expect(change('libs/testing/src/lib/regexp.ts', '// changed\n')).toEqual(['bench:test', 'testing:test', 'tools:test']);
   });
 
   it('a benchmark file: the benchmark\'s tests only', () => {

@@ -16,7 +16,8 @@ import { decodeTicket, encodeTicket } from './ticket';
  *   client's share full, too large, expired (TTL) or poison (it failed `maxFailures` workers).
  */
 export interface BrokerOutput {
-  toWorker(worker: string, ticket: Buffer, body: Buffer): void;
+  /** A request for `worker`; `client` is not sent (the ticket stands for it), only traced. */
+  toWorker(worker: string, ticket: Buffer, body: Buffer, client: Buffer): void;
   toClient(client: Buffer, body: Buffer): void;
   /** The request is not, or no longer, going to be served: tell the client why, now. */
   refuse(client: Buffer, reason: Refusal): void;
@@ -473,7 +474,7 @@ export class BrokerCore {
     this.ready.delete(worker);
     if (state.tasks.length < state.credit) this.ready.add(worker);
     this.stats.dispatched++;
-    this.out.toWorker(worker, encodeTicket(this.options.instance, dispatch.sequence), request.body);
+    this.out.toWorker(worker, encodeTicket(this.options.instance, dispatch.sequence), request.body, request.client);
   }
 
   private isExpired(request: Request, now: number): boolean {

@@ -1,6 +1,5 @@
 import { Request } from 'zeromq';
-import { type Tracer, createTracer } from '@tsr/tsr';
-import { freePort } from '@tsr/testing';
+import { type Tracer, createTracer, freePort } from '@tsr/tsr';
 import { defaultCoreOptions } from './broker-core';
 import { BrokerServer } from './broker-server';
 

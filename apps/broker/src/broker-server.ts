@@ -71,8 +71,8 @@ export class BrokerServer {
     };
     this.core = new BrokerCore(
       {
-        toWorker: (worker, ticket, body) => {
-          if (this.tracing) this.trace.traza('new_task', 'worker ticket request', [worker, ticket.toString('hex'), body]);
+        toWorker: (worker, ticket, body, client) => {
+          if (this.tracing) this.trace.traza('new_task', 'worker client ticket request', [worker, client, ticket.toString('hex'), body]);
           this.send(this.backend, toWorkerFrames(Buffer.from(worker, 'latin1'), ticket, body), 'backend');
         },
         toClient: (client, body) => {

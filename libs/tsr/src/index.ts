@@ -8,3 +8,4 @@ export * from './lib/program';
 export * from './lib/options';
 export * from './lib/latency';
 export * from './lib/receive-loop';
+export * from './lib/ports';

@@ -18,7 +18,7 @@ describe('a worker container killed mid-task', () => {
     // --retries 0: the answer must come from the broker's re-dispatch, not from a client retry.
     const client = await d.startClient(['--request', 'survivor', '--timeout', '30000', '--retries', '0']);
 
-    await d.waitForBroker(new RegExp(`new_task: worker="${escape(slow.id)}" client="C [^"]+" request="survivor"`));
+    await d.waitForBroker(new RegExp(`new_task: worker="${escape(slow.id)}" client="C [^"]+" ticket="[0-9a-f]+" request="survivor"`));
     await waitForLog(slow.container.getId(), /procesaPeticion: .*request="survivor"/);
     await docker('kill', '--signal', 'KILL', slow.container.getId()); // mid-task: 3 s of work left
 
@@ -28,7 +28,7 @@ describe('a worker container killed mid-task', () => {
     const killed = await stateOf(slow.container.getId());
     expect(killed).toMatchObject({ Running: false, ExitCode: 137 }); // SIGKILL: it never answered
     const broker = await logsOf(d.broker.getId());
-    expect(broker).toMatch(new RegExp(`new_task: worker="${escape(spare.id)}" client="C [^"]+" request="survivor"`));
+    expect(broker).toMatch(new RegExp(`new_task: worker="${escape(spare.id)}" client="C [^"]+" ticket="[0-9a-f]+" request="survivor"`));
     expect(broker.match(/\[broker\] reply: client="C [^"]+" reply="survivor /g)).toHaveLength(1);
   });
 });

@@ -1,16 +1,8 @@
 import { createServer } from 'node:net';
 
-/** A TCP port nobody listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+// The library's own helper: the programs' specs use it from there without depending on this
+// library (which keeps `nx affected` exact: test support changes never touch an image).
+export { freePort } from '@tsr/tsr';
 
 /** True when something accepts TCP connections on the port (the broker binds its sockets). */
 export function isListening(port: number, host = '127.0.0.1'): Promise<boolean> {

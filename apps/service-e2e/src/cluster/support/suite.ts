@@ -1,0 +1,116 @@
+import { join } from 'node:path';
+import { type ExactlyOnceReport, checkExactlyOnce } from '../../containers/support/chaos';
+import { image, repoRoot } from '../../containers/support/docker';
+import { Cluster, clusterUnsupported } from '../../support/cluster/cluster';
+import { ClusterStack, type Task } from '../../support/cluster/stack';
+import type { Stamped } from './broker-trace';
+import type { ContinuousLoad } from './load';
+import type { ClusterNode } from '../../support/cluster/node';
+
+export const STACK_FILE = join(repoRoot, 'docker', 'deploy', 'swarm', 'stack.yml');
+/** Workers take 100 ms a request; broker and workers beat every second, 3 missed beats is death. */
+export const WORKER_DELAY_MS = 100;
+export const HEARTBEAT_MS = 1000;
+export const LIVENESS = 3;
+
+export interface ClusterContext {
+  cluster: Cluster;
+  stack: ClusterStack;
+  /** Figures the suite reports at the end (bring-up, teardown, memory, its own). */
+  figures: Record<string, unknown>;
+}
+
+/**
+ * A suite on its own three-node swarm: nodes up, images loaded, docker/deploy/swarm/stack.yml
+ * deployed (the broker on n2, where `tsr.broker=true`; three workers), converged. Afterwards
+ * the cluster goes and the suite fails if anything of it is left on the host. Where the machine
+ * cannot run a cluster (not root, no namespaces, a missing command) the suite is skipped and
+ * says why.
+ */
+export function describeOnCluster(title: string, body: (ctx: ClusterContext) => void): void {
+  const why = clusterUnsupported();
+  if (why) {
+    describe(title, () => {
+      it.skip(`needs a multi-node cluster: ${why}`, () => undefined);
+    });
+    // Loud, so that a skipped suite is not mistaken for a passed one.
+    console.warn(`[cluster] ${title}: SKIPPED, ${why}`);
+    return;
+  }
+  describe(title, () => {
+    const cluster = new Cluster(3);
+    const ctx: ClusterContext = { cluster, stack: new ClusterStack(cluster, STACK_FILE), figures: {} };
+
+    beforeAll(async () => {
+      const start = performance.now();
+      await cluster.up([image('broker'), image('worker'), image('client')]);
+      ctx.figures['bring-up ms'] = { total: Math.round(performance.now() - start), ...cluster.timings };
+      await cluster.manager.docker('node', 'update', '--label-add', 'tsr.broker=true', 'n2');
+      const deployStart = performance.now();
+      await ctx.stack.deploy(
+        { broker: image('broker'), worker: image('worker'), client: image('client') },
+        {
+          BROKER_CONSTRAINT: 'node.labels.tsr.broker==true',
+          WORKERS: '3',
+          WORKER_DELAY_MS: String(WORKER_DELAY_MS),
+          HEARTBEAT_MS: String(HEARTBEAT_MS),
+          HEARTBEAT_LIVENESS: String(LIVENESS),
+          TSR_LOG: 'trace',
+        },
+      );
+      await ctx.stack.converged('bro', 1);
+      await ctx.stack.converged('wor', 3);
+      ctx.figures['deploy ms'] = Math.round(performance.now() - deployStart);
+      const mem = await cluster.memory();
+      ctx.figures['memory MiB'] = { processes: mib(mem.processes), data: mib(mem.data) };
+    });
+
+    afterAll(async () => {
+      const down = await cluster.down();
+      ctx.figures['teardown ms'] = down.ms;
+      console.log(`[cluster] ${title}: ${JSON.stringify(ctx.figures)}`);
+      if (down.changed.length || down.leftovers.length) {
+        throw new Error(`the cluster left the host changed: ${JSON.stringify({ changed: down.changed, leftovers: down.leftovers })}`);
+      }
+    });
+
+    body(ctx);
+  });
+}
+
+export const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
+
+/** The broker's task, once there is exactly one, healthy. */
+export async function brokerTask(stack: ClusterStack): Promise<Task> {
+  const [bro] = await stack.converged('bro', 1);
+  return bro;
+}
+
+/**
+ * From the brokers' traces (in the order they ran): no load client's socket was sent two answers
+ * to one request, nor an answer to another request (see chaos.ts). Load requests are
+ * `C <host> #n`, sent from routing ids `C <host>-<pid>-<n>/<i>`; the stack's one-shot `cli` job
+ * (no `/<i>`) checks its own answer.
+ */
+export function answersCheck(brokerLogs: readonly (readonly Stamped[])[]): ExactlyOnceReport {
+  const LOAD_CLIENT = /client="C ([^-\s"]+)-[^"/]*\/\d+/;
+  const fromLoads = (line: string) => !/client="/.test(line) || LOAD_CLIENT.test(line);
+  return checkExactlyOnce(
+    brokerLogs.map((log) => log.map((l) => l.line).filter(fromLoads).join('\n')),
+    (rid) => {
+      const host = /^C ([^-\s]+)-/.exec(rid)?.[1];
+      return host === undefined ? undefined : `C ${host}`;
+    },
+  );
+}
+
+/**
+ * Ends a load once every node given has finished one more run, then checks it: every run answered
+ * every request rightly, and some ran while the fault did (`from`..`to`).
+ */
+export async function finishLoad(load: ContinuousLoad, nodes: readonly ClusterNode[], from: number, to: number): Promise<void> {
+  await load.waitForRunsAfter(Date.now(), nodes);
+  await load.stop();
+  expect(load.failures()).toEqual([]);
+  expect(load.overlapping(from, to).length).toBeGreaterThan(0);
+}

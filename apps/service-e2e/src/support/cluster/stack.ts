@@ -1,0 +1,88 @@
+import type { Cluster } from './cluster';
+import type { ClusterNode } from './node';
+import { eventually, lines, must } from './shell';
+
+export type Service = 'bro' | 'wor' | 'cli';
+
+/** A running container of a service, and the node it runs on. */
+export interface Task {
+  node: string;
+  container: string;
+}
+
+/**
+ * A stack (by default docker/deploy/swarm/stack.yml) deployed on a cluster from its manager,
+ * with the images given by ID: a swarm node pulls a tag from a registry at every task start,
+ * never an ID, and there is no registry here.
+ */
+export class ClusterStack {
+  readonly images = { broker: '', worker: '', client: '' };
+
+  constructor(
+    readonly cluster: Cluster,
+    readonly file: string,
+    readonly name = 'tsr',
+  ) {}
+
+  service(s: Service): string {
+    return `${this.name}_${s}`;
+  }
+
+  /** The stack's attachable overlay network: containers on any node reach `bro` by name on it. */
+  get network(): string {
+    return `${this.name}_tsr`;
+  }
+
+  /** `docker stack deploy` with `env` (the stack file's variables) and the loaded images' IDs. */
+  async deploy(imageTags: { broker: string; worker: string; client: string }, env: Record<string, string>): Promise<void> {
+    const m = this.cluster.manager;
+    for (const app of ['broker', 'worker', 'client'] as const) this.images[app] = await m.docker('image', 'inspect', '-f', '{{.Id}}', imageTags[app]);
+    const vars = { BROKER_IMAGE: this.images.broker, WORKER_IMAGE: this.images.worker, CLIENT_IMAGE: this.images.client, ...env };
+    // `env` runs the CLI with the variables set, for it to substitute in the file.
+    await must('env', [...Object.entries(vars).map(([k, v]) => `${k}=${v}`), 'docker', '-H', m.socket, 'stack', 'deploy', '--resolve-image', 'never', '-c', this.file, this.name]);
+  }
+
+  /** Running containers of the service on the nodes still alive (`healthy`: only those Docker reports healthy). */
+  async tasks(s: Service, healthy = false): Promise<Task[]> {
+    const perNode = await Promise.all(
+      this.cluster.nodes
+        .filter((n) => n.running)
+        .map(async (n) => {
+          const ids = lines(await n.docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${this.service(s)}`, ...(healthy ? ['--filter', 'health=healthy'] : [])));
+          return ids.map((container) => ({ node: n.name, container }));
+        }),
+    );
+    return perNode.flat();
+  }
+
+  /** Waits until exactly `n` containers of the service run, all healthy, and `where` holds for them. */
+  async converged(s: Service, n: number, where: (tasks: Task[]) => boolean = () => true, timeoutMs = 90_000): Promise<Task[]> {
+    return eventually(
+      `${n} healthy running tasks of ${this.service(s)}`,
+      async () => {
+        const [all, healthy] = await Promise.all([this.tasks(s), this.tasks(s, true)]);
+        return all.length === n && healthy.length === n && where(healthy) ? healthy : undefined;
+      },
+      timeoutMs,
+      300,
+    );
+  }
+
+  nodeOf(task: Task): ClusterNode {
+    return this.cluster.node(task.node);
+  }
+
+  /** A task's log with Docker's timestamps (ms since the epoch per line). */
+  async log(task: Task): Promise<{ at: number; line: string }[]> {
+    const out = await must('docker', ['-H', this.nodeOf(task).socket, 'logs', '-t', task.container]);
+    return lines(out).map((l) => {
+      const [stamp, ...rest] = l.split(' ');
+      return { at: Date.parse(stamp.replace(/(\.\d{3})\d*Z$/, '$1Z')), line: rest.join(' ') };
+    });
+  }
+
+  /** What the manager says of a node: Ready or Down. */
+  async nodeStatus(name: string): Promise<string> {
+    return this.cluster.manager.docker('node', 'inspect', '-f', '{{.Status.State}}', name);
+  }
+}
