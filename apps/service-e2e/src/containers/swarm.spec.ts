@@ -188,8 +188,7 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
       WORKER_DELAY_MS: String(WORKER_DELAY_MS),
       TSR_LOG: 'trace',
     };
-    // No --detach: detaching is the default of every CLI, and a CLI talking to an older engine
-    // (API < 1.45, e.g. Debian's 20.10) does not offer the flag at all.
+    // No --detach: detaching is the default, and older clients (Debian's 20.10) lack the flag.
     const deploy = await run('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', stackFile, stack], { env });
     if (deploy.code !== 0) throw new Error(`docker stack deploy failed (${deploy.code}): ${deploy.stderr.trim()}`);
   });
