@@ -1,7 +1,9 @@
+// The workspace's own rules: module boundaries, the CI workflow, what `nx affected` picks.
 module.exports = {
   ...require('../jest.preset.js'),
   displayName: 'tools',
   rootDir: __dirname,
-  testMatch: ['<rootDir>/bench/**/*.spec.ts'],
-  moduleNameMapper: { '^@tsr/tsr$': '<rootDir>/../libs/tsr/src/index.ts' },
+  testMatch: ['<rootDir>/workspace/**/*.spec.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
+  testTimeout: 120_000,
 };

@@ -16,6 +16,7 @@
  *
  * Both print `[<name>] ready` once bound, and exit on SIGTERM/SIGINT.
  */
+import { createTracer, exitOnSignals as closeOnSignals } from '@tsr/tsr';
 import { Router } from 'zeromq';
 
 const EMPTY = Buffer.alloc(0);
@@ -23,14 +24,8 @@ const SUFFIX = Buffer.from(' X');
 
 const endpoint = (port: string) => `tcp://127.0.0.1:${Number(port)}`;
 
-function exitOnSignals(sockets: Router[]): void {
-  const bye = () => {
-    for (const s of sockets) s.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', bye);
-  process.once('SIGINT', bye);
-}
+/** The library's orderly shutdown (sockets closed, exit 0 on SIGINT/SIGTERM), silent. */
+const exitOnSignals = (sockets: Router[]) => closeOnSignals(sockets, createTracer('baseline', 'silent'));
 
 const fail = (e: Error) => process.stderr.write(`send failed: ${e.message}\n`);
 

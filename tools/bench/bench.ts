@@ -13,7 +13,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { bundlePrograms } from './bundle';
-import { chartSvg } from './chart';
+import { chartsMarkdown } from './chart';
+import { idleCsv, runsCsv } from './csv';
 import { liveCount } from './children';
 import { formatNote, machineNote, snapshotApps, today } from './machine';
 import { estimateSeconds, plannedRuns, runMatrix } from './matrix';
@@ -34,7 +35,7 @@ const METHOD = [
   'Half saturation: open-loop runs (fixed rate, replies do not pace the sender) at half the broker’s saturation throughput measured',
   'moments before in the same repetition, at the same rate against broker, bare forwarder, C forwarder (when built) and direct, in',
   'rounds; each round is a trial and added latency = broker minus baseline, paired within the trial.',
-  'Memory: VmRSS from /proc, idle right after start and peak during the load. CPU: utime+stime from /proc over the measured window.',
+  'Memory: RSS (pidusage), idle right after start and peak during the load. CPU: user + system time (pidusage) over the measured window; machine busy cores from os.cpus().',
 ];
 
 async function main(): Promise<void> {
@@ -64,11 +65,7 @@ async function main(): Promise<void> {
         bundles,
         capture,
       );
-      capture(
-        `\nworkers ${workers}: req/s ${results.map((r) => `${r.kind} ${r.requestsPerSecond.toFixed(0)}`).join(', ')}; ` +
-          `process CPU µs per request ${results.map((r) => `${r.kind} ${r.cpuUsPerRequest.toFixed(1)}`).join(', ')}; ` +
-          `context switches per request ${results.map((r) => `${r.kind} ${r.contextSwitchesPerRequest.toFixed(2)}`).join(', ')}`,
-      );
+      capture(`\nworkers ${workers}: process CPU µs per request ${results.map((r) => `${r.kind} ${r.cpuUsPerRequest.toFixed(1)}`).join(', ')}`);
     }
     writeFileSync(join(o.out, 'profile-summary.txt'), `${formatNote(note)}\n${lines.join('\n')}\n`);
     log(`\nprofiles and summary in ${relative(process.cwd(), o.out)}`);
@@ -94,9 +91,10 @@ async function main(): Promise<void> {
   log(`\n${METHOD.join('\n')}`);
 
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-  const subtitle = `${note.date}, ${note.cores} cores (${note.cpuModel}), Node ${note.node}, zeromq ${note.zeromq}; ${o.reps} repetition(s), median, whiskers min–max`;
-  writeFileSync(join(o.out, 'chart.svg'), chartSvg(summary, 'Broker vs bare forwarder vs direct, same load, same run', subtitle));
-  writeFileSync(join(o.out, 'results.json'), JSON.stringify({ command, machine: note, options: o, seconds: m.seconds, summary, idle: m.idle, runs: m.runs }, null, 1));
+  // Raw data stays small: the run's settings as JSON, one CSV line per run and per idle process.
+  writeFileSync(join(o.out, 'run.json'), JSON.stringify({ command, machine: note, options: o, seconds: m.seconds }, null, 1) + '\n');
+  writeFileSync(join(o.out, 'runs.csv'), runsCsv(m.runs));
+  writeFileSync(join(o.out, 'idle.csv'), idleCsv(m.idle));
   writeFileSync(
     join(o.out, 'results.md'),
     [
@@ -110,7 +108,7 @@ async function main(): Promise<void> {
       '',
       'The machine is shared and noisy: compare only figures from the same run (ratios, paired within a repetition), never absolute requests/s across runs.',
       '',
-      '![chart](chart.svg)',
+      chartsMarkdown(summary),
       '',
       ...summary.checks.map((c) => `- ${c}`),
       '',
@@ -122,7 +120,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  log(`\nresults: ${relative(process.cwd(), join(o.out, 'results.md'))}, results.json, chart.svg (${Math.round(m.seconds)} s)`);
+  log(`\nresults: ${relative(process.cwd(), join(o.out, 'results.md'))}, run.json, runs.csv, idle.csv (${Math.round(m.seconds)} s)`);
   if (liveCount() > 0) log(`(stopping ${liveCount()} leftover child process(es))`);
 }
 

@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { version as zmqVersion } from 'zeromq';
-import type { App } from '../support/processes';
+import type { App } from '@tsr/testing';
 
 export interface MachineNote {
   date: string;

@@ -7,7 +7,7 @@
  */
 import type { Bundles } from './bundle';
 import type { BenchOptions } from './options';
-import type { ProcessUsage } from './procstat';
+import type { ProcessUsage } from './usage';
 import { type ClientSummary, type LoadSpec, idleClientRss, idleRss, runClientApp, runGenerators } from './scenario';
 import type { LatencySummary } from './stats';
 import { type Target, type TargetKind, latencyKinds, startTarget, stopTarget } from './targets';
@@ -35,8 +35,6 @@ export interface RunRecord {
   machineBusyCores: number;
   /** CPU time of the broker/forwarder/direct process (all its threads) per request, µs. */
   cpuUsPerRequest: number;
-  /** Context switches of the broker/forwarder/direct process (all threads) per request. */
-  contextSwitchesPerRequest: number;
   /** Only for client-app runs: what our client printed. */
   client?: ClientSummary;
 }
@@ -107,7 +105,6 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
       usage: r.usage,
       machineBusyCores: r.machineBusyCores,
       cpuUsPerRequest: (r.usage[0].cpuCores / r.requestsPerSecond) * 1e6,
-      contextSwitchesPerRequest: r.usage[0].contextSwitches / r.answered,
     };
     runs.push(rec);
     const ours = r.usage.reduce((a, u) => a + (Number.isFinite(u.cpuCores) ? u.cpuCores : 0), 0);
@@ -179,7 +176,6 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
               usage: c.usage,
               machineBusyCores: c.machineBusyCores,
               cpuUsPerRequest: (c.usage[0].cpuCores / c.summary.requestsPerSecond) * 1e6,
-              contextSwitchesPerRequest: c.usage[0].contextSwitches / c.summary.answered,
               client: c.summary,
             };
             runs.push(rec);

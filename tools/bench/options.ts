@@ -1,5 +1,6 @@
 /** The benchmark's command line. */
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 
 export interface BenchOptions {
   quick: boolean;
@@ -33,7 +34,7 @@ export interface BenchOptions {
   credit: number;
 }
 
-export const usage = `usage: npm run bench -- [options]     (or: npx nx run tools:bench -- [options])
+export const usage = `usage: npm run bench -- [options]     (or: npx nx run bench:bench -- [options])
   --quick               one short repetition (~1 min), results to tmp/benchmarks/<date>-quick
   --reps N              repetitions (default 3)
   --sizes A,B,C         message sizes in bytes (default 16,1024,65536)
@@ -54,69 +55,62 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run tool
 
 const list = (v: string) => v.split(',').filter(Boolean).map(Number);
 
+/** The flags as util.parseArgs declares them; every value is text until parseOptions checks it. */
+const flags = {
+  quick: { type: 'boolean' },
+  reps: { type: 'string' },
+  sizes: { type: 'string' },
+  workers: { type: 'string' },
+  inflight: { type: 'string' },
+  generators: { type: 'string' },
+  sockets: { type: 'string' },
+  warmup: { type: 'string' },
+  duration: { type: 'string' },
+  'latency-duration': { type: 'string' },
+  'latency-rounds': { type: 'string' },
+  'latency-workers': { type: 'string' },
+  'lru-size': { type: 'string' },
+  out: { type: 'string' },
+  apps: { type: 'string' },
+  profile: { type: 'boolean' },
+  credit: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export function parseOptions(argv: readonly string[], today: string, root: string): BenchOptions {
+  let v: ReturnType<typeof parseArgs<{ args: string[]; options: typeof flags }>>['values'];
+  try {
+    ({ values: v } = parseArgs({ args: [...argv], options: flags }));
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${usage}`);
+  }
+  const quick = v.quick ?? false;
+  /** A number flag: its value, else the quick run's default, else the full run's. */
+  const num = (value: string | undefined, full: number, short = full) => (value === undefined ? (quick ? short : full) : Number(value));
   const o: BenchOptions = {
-    quick: false,
-    reps: 3,
-    sizes: [16, 1024, 65536],
-    workers: [1, 2, 4],
-    inflight: 64,
-    generators: 1,
-    sockets: 4,
-    warmupMs: 400,
-    durationMs: 1000,
-    latencyDurationMs: 2000,
-    latencyRounds: 3,
-    latencyWorkers: 1,
-    lruSize: 16,
+    quick,
+    reps: num(v.reps, 3, 1),
+    sizes: v.sizes === undefined ? [16, 1024, 65536] : list(v.sizes),
+    workers: v.workers === undefined ? [1, 2, 4] : list(v.workers),
+    inflight: num(v.inflight, 64),
+    generators: num(v.generators, 1),
+    sockets: num(v.sockets, 4),
+    warmupMs: num(v.warmup, 400, 300),
+    durationMs: num(v.duration, 1000, 600),
+    latencyDurationMs: num(v['latency-duration'], 2000, 1200),
+    latencyRounds: num(v['latency-rounds'], 3, 1),
+    latencyWorkers: num(v['latency-workers'], 1),
+    lruSize: num(v['lru-size'], 16),
     clientSizes: [16, 65536],
     clientConcurrency: 16,
-    out: '',
-    apps: undefined,
-    profile: false,
-    help: false,
-    credit: 16,
+    out: v.out ?? '',
+    apps: v.apps,
+    profile: v.profile ?? false,
+    help: v.help ?? false,
+    credit: num(v.credit, 16),
   };
-  const set = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    set.add(a);
-    switch (a) {
-      case '--quick': o.quick = true; break;
-      case '--reps': o.reps = Number(value()); break;
-      case '--sizes': o.sizes = list(value()); break;
-      case '--workers': o.workers = list(value()); break;
-      case '--inflight': o.inflight = Number(value()); break;
-      case '--generators': o.generators = Number(value()); break;
-      case '--sockets': o.sockets = Number(value()); break;
-      case '--warmup': o.warmupMs = Number(value()); break;
-      case '--duration': o.durationMs = Number(value()); break;
-      case '--latency-duration': o.latencyDurationMs = Number(value()); break;
-      case '--latency-rounds': o.latencyRounds = Number(value()); break;
-      case '--latency-workers': o.latencyWorkers = Number(value()); break;
-      case '--lru-size': o.lruSize = Number(value()); break;
-      case '--out': o.out = value(); break;
-      case '--apps': o.apps = value(); break;
-      case '--profile': o.profile = true; break;
-      case '--credit': o.credit = Number(value()); break;
-      case '--help': case '-h': o.help = true; break;
-      default: throw new Error(`unknown option ${a}\n${usage}`);
-    }
-  }
-  if (o.quick) {
-    if (!set.has('--reps')) o.reps = 1;
-    if (!set.has('--warmup')) o.warmupMs = 300;
-    if (!set.has('--duration')) o.durationMs = 600;
-    if (!set.has('--latency-duration')) o.latencyDurationMs = 1200;
-    if (!set.has('--latency-rounds')) o.latencyRounds = 1;
-  }
-  for (const [name, v] of Object.entries({ reps: o.reps, inflight: o.inflight, generators: o.generators, sockets: o.sockets, duration: o.durationMs, 'latency-duration': o.latencyDurationMs, 'latency-rounds': o.latencyRounds, 'latency-workers': o.latencyWorkers, credit: o.credit })) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
+  for (const [name, n] of Object.entries({ reps: o.reps, inflight: o.inflight, generators: o.generators, sockets: o.sockets, duration: o.durationMs, 'latency-duration': o.latencyDurationMs, 'latency-rounds': o.latencyRounds, 'latency-workers': o.latencyWorkers, credit: o.credit })) {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
   }
   if (o.sizes.some((s) => !(s >= 12))) throw new Error('--sizes: each size must be at least 12 bytes (the request header)');
   if (o.workers.some((w) => !Number.isInteger(w) || w < 1)) throw new Error('--workers: positive integers');

@@ -1,3 +1,4 @@
+import { chartsMarkdown } from './chart';
 import type { RunRecord } from './matrix';
 import { parseOptions } from './options';
 import { summarize, tables } from './report';
@@ -23,7 +24,6 @@ function latencyRun(rep: number, round: number, target: TargetKind, p99: number)
     usage: [],
     machineBusyCores: 1,
     cpuUsPerRequest: 50,
-    contextSwitchesPerRequest: 1,
   };
 }
 
@@ -53,6 +53,13 @@ describe('summarize: half-saturation latency', () => {
     const check = summarize(runs, [], 1).checks.find((c) => c.startsWith('latency target'));
     expect(check).toMatch(/: met \(broker p99 - direct p99 = 0\.65 ms/);
     expect(check).toMatch(/bare forwarder alone adds 0\.40 ms, the broker beyond the bare forwarder 0\.30 ms; 4 paired trials/);
+  });
+
+  it('draws the p99 of each target as a Mermaid chart, in the order it names them', () => {
+    const chart = chartsMarkdown(summarize(runs, [], 1));
+    expect(chart).toContain('```mermaid\nxychart-beta\n  title "p99 latency at half the broker saturation (ms, median)"');
+    // medians over the four trials: broker 2.8, forwarder 2.4, direct 1.95
+    expect(chart).toMatch(/ {2}bar \[2\.8\]\n {2}bar \[2\.4\]\n {2}bar \[1\.95\]\n```\nSeries, in order: broker, bare forwarder, direct\./);
   });
 
   it('adds the C forwarder’s floor when it ran, and a column for it', () => {
@@ -86,7 +93,7 @@ describe('metrics cost', () => {
     mode: 'closed',
     size,
     requestsPerSecond: rps,
-    usage: [{ label: target, cpuCores: 1, peakRssKiB: 50_000, systemShare: 0.3, contextSwitches: 100 }],
+    usage: [{ label: target, cpuCores: 1, peakRssKiB: 50_000 }],
   });
 
   it('pairs the broker with and without metrics within each repetition and checks the 5 % target on the median ratio', () => {

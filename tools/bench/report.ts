@@ -59,8 +59,6 @@ export interface CpuRow {
   machine: Spread;
   others: Spread;
   /** Of the target process: kernel share of its CPU time, context switches per request. */
-  systemShare: Spread;
-  contextSwitchesPerRequest: Spread;
   cpuUsPerRequest: Spread;
 }
 
@@ -214,8 +212,6 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
         generators: s((r) => cores(r, (l) => l.startsWith('loadgen'))),
         machine: s((r) => r.machineBusyCores),
         others: s((r) => r.machineBusyCores - cores(r, () => true)),
-        systemShare: s((r) => r.usage[0].systemShare),
-        contextSwitchesPerRequest: s((r) => r.contextSwitchesPerRequest),
         cpuUsPerRequest: s((r) => r.cpuUsPerRequest),
       };
       if (row.rps.n > 0) cpu.push(row);
@@ -357,7 +353,7 @@ export function tables(s: Summary): Table[] {
   });
   out.push({
     title: 'Where the 2 cores went during the saturation runs (CPU cores used, median)',
-    head: ['target', 'size', 'req/s', 'target process', 'workers', 'load generator', 'machine busy', 'other processes', 'target CPU µs/req', 'target kernel share', 'target ctx switches/req'],
+    head: ['target', 'size', 'req/s', 'target process', 'workers', 'load generator', 'machine busy', 'other processes', 'target CPU µs/req'],
     rows: s.cpu.map((r) => [
       r.target,
       sizeLabel(r.size),
@@ -368,8 +364,6 @@ export function tables(s: Summary): Table[] {
       num(r.machine.median, 2),
       num(r.others.median, 2),
       num(r.cpuUsPerRequest.median, 1),
-      `${num(100 * r.systemShare.median)}%`,
-      num(r.contextSwitchesPerRequest.median, 2),
     ]),
     notes: [
       `with ${s.cpu.find((r) => r.target !== 'direct')?.workers ?? '?'} worker(s); "target" is the broker, forwarder or direct process; "other processes" = machine busy minus everything the benchmark started.`,

@@ -2,11 +2,11 @@
  * One measurement against a started target: generator processes (or our client app) put load on
  * it while RSS and CPU of every process are sampled; the result merges what all of them saw.
  */
-import type { LoadSummary } from '../../apps/client/src/latency';
-import { type NodeProcess, freePort, spawnNode, stopNode } from '../support/processes';
+import type { LoadSummary } from '@tsr/tsr';
+import { type NodeProcess, freePort, spawnNode, stopNode } from '@tsr/testing';
 import type { Bundles } from './bundle';
 import { track } from './children';
-import { type ProcessUsage, Sampler, rssKiB } from './procstat';
+import { type ProcessUsage, Sampler, rssKiB } from './usage';
 import { type LatencySummary, latencySummary } from './stats';
 import { type Target, appPath, deadProcess } from './targets';
 
@@ -74,7 +74,7 @@ export async function runGenerators(target: Target, spec: LoadSpec, bundles: Bun
   const codes = await Promise.all(gens.map((p) => p.exited));
   clearTimeout(watchdog);
   marks.forEach(clearTimeout);
-  const usage = sampler.stop();
+  const { usage, machineBusyCores } = await sampler.stop();
   const dead = deadProcess(target);
   if (dead) throw new Error(`${dead.label} died during the load: ${dead.stderr.slice(-500)}`);
   const outs = gens.map((p, i) => {
@@ -93,7 +93,7 @@ export async function runGenerators(target: Target, spec: LoadSpec, bundles: Bun
     latency: latencySummary(outs.flatMap((o) => o.latUs)),
     workersSeen: workerIds.size,
     usage,
-    machineBusyCores: sampler.machineBusyCores,
+    machineBusyCores,
   };
 }
 
@@ -119,9 +119,9 @@ export async function runClientApp(target: Target, size: number, requests: numbe
   sampler.markStart();
   const code = await client.exited;
   sampler.markEnd();
-  const usage = sampler.stop();
+  const { usage, machineBusyCores } = await sampler.stop();
   if (code !== 0) throw new Error(`client failed (${code}): ${client.stderr.slice(-800)}`);
-  return { summary: JSON.parse(client.stdout.trim().split('\n').pop() ?? '') as ClientSummary, usage, machineBusyCores: sampler.machineBusyCores };
+  return { summary: JSON.parse(client.stdout.trim().split('\n').pop() ?? '') as ClientSummary, usage, machineBusyCores };
 }
 
 /** RSS (KiB) of our client app while it waits for an answer that never comes (nothing listens). */
@@ -129,7 +129,7 @@ export async function idleClientRss(bundles: Bundles): Promise<number> {
   const port = await freePort();
   const client = track(spawnNode('client', [appPath('client'), '127.0.0.1', String(port), '--timeout', '0'], { ...bundles.env, TSR_LOG: 'error' }));
   await sleep(1000);
-  const rss = rssKiB(client.child.pid ?? -1) ?? NaN;
+  const rss = (await rssKiB(client.child.pid ?? -1)) ?? NaN;
   await stopNode(client, 'SIGKILL');
   return rss;
 }
@@ -137,5 +137,5 @@ export async function idleClientRss(bundles: Bundles): Promise<number> {
 /** RSS (KiB) of each of the target's processes, after a moment with no load. */
 export async function idleRss(target: Target, settleMs = 300): Promise<Record<string, number>> {
   await sleep(settleMs);
-  return Object.fromEntries(target.watched().map((w) => [w.label, rssKiB(w.pid) ?? NaN]));
+  return Object.fromEntries(await Promise.all(target.watched().map(async (w) => [w.label, (await rssKiB(w.pid)) ?? NaN])));
 }

@@ -1,4 +1,5 @@
-/** Small statistics: quantiles of samples and of repetitions. */
+/** Small statistics: quantiles of samples and of repetitions (percentiles as the client's load mode reports them). */
+import { percentile } from '@tsr/tsr';
 
 /** Linear-interpolated quantile (q in 0..1) of an ascending array. */
 export function quantile(sorted: ArrayLike<number>, q: number): number {
@@ -8,13 +9,6 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   const lo = Math.floor(pos);
   const hi = Math.min(n - 1, lo + 1);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
-/** Nearest-rank percentile (p in 0..100) of an ascending array, as the client's load mode reports. */
-export function percentile(sorted: ArrayLike<number>, p: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  return sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))];
 }
 
 export interface Spread {

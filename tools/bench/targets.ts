@@ -3,10 +3,10 @@
  * reply server, plus zero-delay workers (none for direct). Every process is tracked for cleanup.
  */
 import { join } from 'node:path';
-import { type App, type NodeProcess, appMain, freePort, spawnNode, spawnProgram, stopNode, waitForOutput } from '../support/processes';
+import { type App, type NodeProcess, appMain, freePort, spawnNode, spawnProgram, stopNode, waitForOutput } from '@tsr/testing';
 import type { Bundles } from './bundle';
 import { track } from './children';
-import type { Watched } from './procstat';
+import type { Watched } from './usage';
 
 /** `broker-metrics`: our broker with its HTTP endpoint on, scraped every second (the cost of metrics). */
 export type TargetKind = 'broker' | 'broker-metrics' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct';

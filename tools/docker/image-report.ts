@@ -16,15 +16,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 
 const LABEL = 'tsr.image-report';
 const root = join(__dirname, '..', '..');
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-};
-const runs = Number(arg('runs', '5'));
-const version = arg('version', JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, version: { type: 'string' } } });
+const runs = Number(args.runs);
+const version = args.version ?? JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const tag = (name: string) => `${name}:${version}`;
 const network = `tsr-image-report-${randomBytes(3).toString('hex')}`;
 

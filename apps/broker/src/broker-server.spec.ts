@@ -1,17 +1,7 @@
-import { createServer } from 'node:net';
 import { Request } from 'zeromq';
-import { type Tracer, createTracer } from '@tsr/tsr';
+import { type Tracer, createTracer, freePort } from '@tsr/tsr';
 import { defaultCoreOptions } from './broker-core';
 import { BrokerServer } from './broker-server';
-
-/** A port the OS picks on loopback (a project of its own: no import from the test tools). */
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 describe('BrokerServer', () => {
   it('reports a failure of a receive loop as fatal instead of going deaf', async () => {

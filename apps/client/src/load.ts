@@ -1,5 +1,5 @@
 import { LazyPirateClient, type RetryPolicy } from './lazy-pirate';
-import { type LoadSummary, summarize } from './latency';
+import { type LoadSummary, summarize } from '@tsr/tsr';
 
 export interface LoadOptions extends RetryPolicy {
   host: string;

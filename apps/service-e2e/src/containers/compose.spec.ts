@@ -1,69 +1,80 @@
 import { join } from 'node:path';
-import { type RunResult, composeProject, docker, eventually, freePort, logsOf, repoRoot, run, version, waitForExit } from './support/docker';
+import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, type StartedTestContainer, Wait } from 'testcontainers';
+import { composeProject, docker, eventually, freePort, logsOf, repoRoot, run, version } from './support/docker';
 
-const composeFile = join(repoRoot, 'docker', 'docker-compose.yml');
 const clientMain = join(repoRoot, 'dist', 'apps', 'client', 'main.js');
 
-/** Compose v2 (`docker compose`) when the engine has it, else Debian's docker-compose 1.29. */
-async function composeCommand(): Promise<string[]> {
-  if ((await run('docker', ['compose', 'version'])).code === 0) return ['docker', 'compose'];
-  return ['docker-compose'];
+/** Compose v2 (`docker compose`) when the engine has it, else the standalone docker-compose (Debian's 1.29). */
+async function composeExecutable(): Promise<{ executable?: { standalone: true } }> {
+  return (await run('docker', ['compose', 'version'])).code === 0 ? {} : { executable: { standalone: true } };
 }
+
+/** Compose 1.x names containers `<project>_wor_1`, Compose 2 `<project>-wor-1`: Testcontainers keeps `wor_1` or `wor-1`. */
+const spellings = (service: string, n: number) => [`${service}_${n}`, `${service}-${n}`];
 
 describe('docker/docker-compose.yml (the seed\'s bro, wor, cli)', () => {
   const project = composeProject();
-  let compose: (...args: string[]) => Promise<RunResult>;
+  let environment: StartedDockerComposeEnvironment | undefined;
   let port: number;
   let statusPort: number;
   let prometheusPort: number;
 
+  /** Instance `n` of a service, whichever Compose named it. */
+  const instance = (service: string, n = 1): StartedTestContainer => {
+    for (const name of spellings(service, n)) {
+      try {
+        return (environment as StartedDockerComposeEnvironment).getContainer(name);
+      } catch {
+        // the other spelling
+      }
+    }
+    throw new Error(`no container ${service} #${n} in ${project}`);
+  };
+  const hostnameOf = (c: StartedTestContainer) => docker('inspect', '-f', '{{.Config.Hostname}}', c.getId());
+
   beforeAll(async () => {
-    const cmd = await composeCommand();
     [port, statusPort, prometheusPort] = [await freePort(), await freePort(), await freePort()];
     // No registry here: Debian's prometheus packaged as a local image (upstream's where present).
     const prometheus = await run('bash', [join(repoRoot, 'tools', 'docker', 'prometheus-image.sh')]);
     if (prometheus.code !== 0) throw new Error(`no Prometheus image: ${prometheus.stderr}`);
-    // Workers take 1.5 s (the broker allows 5 s): 3 requests sent together find all 3 workers free.
-    const env = {
-      ...process.env,
-      COMPOSE_PROJECT_NAME: project,
-      FRONTEND_PUBLISH: `127.0.0.1:${port}`,
-      STATUS_PUBLISH: `127.0.0.1:${statusPort}`,
-      PROMETHEUS_PUBLISH: `127.0.0.1:${prometheusPort}`,
-      PROMETHEUS_IMAGE: prometheus.stdout.trim(),
-      TSR_VERSION: version,
-      WORKER_DELAY_MS: '1500',
-      ANSWER_TIMEOUT_MS: '5000',
-    };
-    compose = (...args) => run(cmd[0], [...cmd.slice(1), '-f', composeFile, ...args], { env });
+    const compose = new DockerComposeEnvironment(join(repoRoot, 'docker'), 'docker-compose.yml')
+      .withProjectName(project)
+      // Workers take 1.5 s (the broker allows 5 s): 3 requests sent together find all 3 workers free.
+      .withEnvironment({
+        FRONTEND_PUBLISH: `127.0.0.1:${port}`,
+        STATUS_PUBLISH: `127.0.0.1:${statusPort}`,
+        PROMETHEUS_PUBLISH: `127.0.0.1:${prometheusPort}`,
+        PROMETHEUS_IMAGE: prometheus.stdout.trim(),
+        TSR_VERSION: version,
+        WORKER_DELAY_MS: '1500',
+        ANSWER_TIMEOUT_MS: '5000',
+      })
+      .withClientOptions({ ...(await composeExecutable()), commandOptions: ['--scale', 'wor=3', '--no-build'] })
+      .withDefaultWaitStrategy(Wait.forLogMessage(/\[worker\] W \S+ connecting to/));
+    for (const name of spellings('bro', 1)) compose.withWaitStrategy(name, Wait.forLogMessage(/\[broker\] frontend tcp:\/\/\*:9998/));
+    for (const name of spellings('cli', 1)) compose.withWaitStrategy(name, Wait.forOneShotStartup());
+    for (const name of spellings('prometheus', 1)) compose.withWaitStrategy(name, Wait.forLogMessage(/Server is ready to receive web requests/));
+    environment = await compose.up();
   });
 
   afterAll(async () => {
-    await compose('down', '--remove-orphans', '-t', '10');
+    await environment?.down({ timeout: 10_000 });
   });
 
-  // -a: Compose v2 lists only running containers without it (the cli has exited).
-  const idsOf = async (service: string) => (await compose('ps', '-a', '-q', service)).stdout.split('\n').filter(Boolean);
-
   it('comes up with --scale wor=3: one broker, three workers, the client container answered', async () => {
-    const up = await compose('up', '-d', '--no-build', '--scale', 'wor=3');
-    expect({ code: up.code, stderr: up.code === 0 ? '' : up.stderr }).toEqual({ code: 0, stderr: '' });
-
-    expect(await idsOf('bro')).toHaveLength(1);
-    const workers = await idsOf('wor');
-    expect(workers).toHaveLength(3);
-    const [cli] = await idsOf('cli');
-    expect(await waitForExit(cli, 60_000)).toBe(0);
+    expect(() => instance('bro', 2)).toThrow();
+    const workers = [1, 2, 3].map((n) => instance('wor', n));
+    expect(() => instance('wor', 4)).toThrow();
     // The seed's client sends "C <its hostname>" and prints the reply "C <hostname> W <worker>".
-    const reply = (await logsOf(cli)).trim();
-    const hostname = await docker('inspect', '-f', '{{.Config.Hostname}}', cli);
-    expect(reply).toMatch(new RegExp(`^C ${hostname} W [0-9a-f]{12}-1-[0-9a-f]{6}$`));
-    const workerHosts = await Promise.all(workers.map((id) => docker('inspect', '-f', '{{.Config.Hostname}}', id)));
+    const cli = instance('cli');
+    const reply = (await logsOf(cli.getId())).trim();
+    expect(reply).toMatch(new RegExp(`^C ${await hostnameOf(cli)} W [0-9a-f]{12}-1-[0-9a-f]{6}$`));
+    const workerHosts = await Promise.all(workers.map(hostnameOf));
     expect(workerHosts).toContain(/ W ([0-9a-f]{12})-/.exec(reply)?.[1]);
   });
 
   it('publishes the frontend on the host port: 3 host clients at once are served by the 3 workers', async () => {
-    const workerHosts = await Promise.all((await idsOf('wor')).map((id) => docker('inspect', '-f', '{{.Config.Hostname}}', id)));
+    const workerHosts = await Promise.all([1, 2, 3].map((n) => hostnameOf(instance('wor', n))));
     const replies = await Promise.all(
       [1, 2, 3].map((i) => run('node', [clientMain, '127.0.0.1', String(port), '--request', `remote-${i}`, '--timeout', '20000', '--retries', '0'])),
     );
@@ -80,7 +91,7 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli)', () => {
       const res = await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => undefined);
       return res?.ok ? (await res.json()).data.result : [];
     };
-    const workerIps = await Promise.all((await idsOf('wor')).map((id) => docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', id)));
+    const workerIps = await Promise.all([1, 2, 3].map((n) => docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', instance('wor', n).getId())));
     // One cli container and three host clients above; Prometheus scrapes every 5 s.
     const requests = await eventually('Prometheus to have scraped 4 requests from the broker', async () => {
       const [r] = await query('tsr_broker_requests_total');
@@ -105,16 +116,15 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli)', () => {
   });
 
   it('publishes only the frontend and the status page, on 127.0.0.1; the backend stays internal', async () => {
-    const [bro] = await idsOf('bro');
-    const ports = JSON.parse(await docker('inspect', '-f', '{{json .NetworkSettings.Ports}}', bro));
+    const ports = JSON.parse(await docker('inspect', '-f', '{{json .NetworkSettings.Ports}}', instance('bro').getId()));
     expect(ports['9998/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(port) }]);
     expect(ports['9180/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(statusPort) }]);
     expect(ports['9999/tcp']).toBeNull();
   });
 
   it('is torn down by down: no container, no network left', async () => {
-    const down = await compose('down', '--remove-orphans', '-t', '10');
-    expect(down.code).toBe(0);
+    await environment?.down({ timeout: 10_000 });
+    environment = undefined;
     expect(await docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`)).toBe('');
     expect(await docker('network', 'ls', '-q', '--filter', `name=${project}`)).toBe('');
   });

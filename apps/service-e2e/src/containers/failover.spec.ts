@@ -1,7 +1,6 @@
+import { escapeRegExp as escape } from '@tsr/testing';
 import { ContainerDeployment } from './support/service';
 import { docker, logsOf, stateOf, waitForLog } from './support/docker';
-
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('a worker container killed mid-task', () => {
   const d = new ContainerDeployment('failover');

@@ -1,3 +1,4 @@
+import { escapeRegExp } from '@tsr/testing';
 import { ContainerDeployment, type Worker } from './support/service';
 import { logsOf, stopTimed, waitForLog } from './support/docker';
 
@@ -25,14 +26,15 @@ describe('scaling workers while a load runs', () => {
     const added = await Promise.all([d.startWorker(250), d.startWorker(250)]);
     await Promise.all(added.map((w) => waitForLog(w.container.getId(), /procesaPeticion: .*request="load #\d+"/, 2)));
 
-    // Scale down to 1 by `docker stop` (SIGTERM): each exits 0 at once; a task it held is
-    // re-dispatched by the broker after its answer timeout.
+    // Scale down to 1 by `docker stop` (SIGTERM): each exits 0 at once, saying goodbye first, so
+    // a task it held goes to another worker at once, not after the broker's answer timeout.
     const [survivor] = added.slice(1);
     const stops = await Promise.all([first, added[0]].map((w) => stopTimed(w.container.getId())));
     for (const s of stops) {
       expect(s.exitCode).toBe(0);
       expect(s.ms).toBeLessThan(3000);
     }
+    for (const w of [first, added[0]]) await d.waitForBroker(new RegExp(`backend_message: worker="${escapeRegExp(w.id)}" kind="goodbye"`));
     const survivorAtStop = await served(survivor);
 
     const result = await d.clientResult(load);

@@ -38,7 +38,7 @@ describe('broker, 3 workers and clients as containers on a private network', () 
     expect(replies).toHaveLength(6);
   });
 
-  it('answers a client on the host through the frontend port published on 127.0.0.1', async () => {
+  it('answers a client on the host through the frontend port Testcontainers publishes', async () => {
     const r = await run('node', [clientMain, '127.0.0.1', String(frontend), '--request', 'from-host', '--timeout', '20000', '--retries', '0']);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(/^from-host W \S+$/);

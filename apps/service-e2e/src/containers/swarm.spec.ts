@@ -198,8 +198,9 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
       WORKER_DELAY_MS: String(WORKER_DELAY_MS),
       TSR_LOG: 'trace',
     };
+    // No --detach: detaching is the default, and older clients (Debian's 20.10) lack the flag.
     // The stack with its monitoring file, as deploy/README.md says: one stack, two files.
-    const deploy = await run('docker', ['stack', 'deploy', '--detach=true', '--resolve-image', 'never', '-c', stackFile, '-c', monitoringFile, stack], { env });
+    const deploy = await run('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', stackFile, '-c', monitoringFile, stack], { env });
     if (deploy.code !== 0) throw new Error(`docker stack deploy failed (${deploy.code}): ${deploy.stderr.trim()}`);
   });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Dealer } from 'zeromq';
-import { spawnApp, stopApp } from '../../../../tools/support/processes';
+import { spawnApp, stopApp } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
 import { badClientMessage, badWorkerMessage, prng } from '../support/fuzz';
 

@@ -1,4 +1,4 @@
-import { appMain, freePort, spawnApp, spawnNode, stopApp, waitForOutput } from '../../../../tools/support/processes';
+import { appMain, freePort, spawnApp, spawnNode, stopApp, waitForOutput } from '@tsr/testing';
 import { eventually } from '../containers/support/docker';
 import { LocalDeployment } from '../support/deployment';
 import { BREAK_LOOP, BREAK_LOOP_PRELOAD, httpGet, metric } from '../support/monitoring';

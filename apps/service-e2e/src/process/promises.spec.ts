@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Dealer } from 'zeromq';
-import { stopApp, waitForOutput } from '../../../../tools/support/processes';
+import { stopApp, waitForOutput } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
 import { PlainClient, RawWorker, plainRequest, until } from '../support/plain-peers';
 import { spawnSeed } from '../support/seed';

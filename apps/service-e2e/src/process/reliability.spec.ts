@@ -1,4 +1,4 @@
-import { spawnApp, stopApp, waitForOutput } from '../../../../tools/support/processes';
+import { spawnApp, stopApp, waitForOutput } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
 import { until } from '../support/plain-peers';
 import { spawnSeed } from '../support/seed';

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type AppProcess, freePort, spawnApp, stopApp, waitForOutput } from '../../../../tools/support/processes';
+import { type AppProcess, freePort, spawnApp, stopApp, waitForOutput } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
 import { spawnSeed } from '../support/seed';
 

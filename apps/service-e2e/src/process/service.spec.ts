@@ -1,6 +1,6 @@
 import { createConnection } from 'node:net';
 import { Dealer } from 'zeromq';
-import { isListening, spawnApp, stopApp, waitForOutput } from '../../../../tools/support/processes';
+import { isListening, spawnApp, stopApp, waitForOutput } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
 
 const REPLY = /^(\S+) (W \S+)\n$/;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { freePort, spawnApp } from '../../../../tools/support/processes';
+import { freePort, spawnApp } from '@tsr/testing';
 import { ARTIFACTS, CHROMIUM, haveChromium, launchChromium } from '../support/browser';
 import { LocalDeployment } from '../support/deployment';
 

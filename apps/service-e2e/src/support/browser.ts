@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { workspaceRoot } from '@tsr/testing';
 import { type Browser, chromium } from 'playwright-core';
 
 /** Debian's chromium (`apt-get install chromium`; `.ci/run` installs it where missing). */
@@ -7,7 +8,7 @@ export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 export const haveChromium = (): boolean => existsSync(CHROMIUM);
 
 /** Where the suites leave what a person may want to look at (screenshots). */
-export const ARTIFACTS = join(__dirname, '..', '..', '..', '..', 'dist', 'test-artifacts');
+export const ARTIFACTS = join(workspaceRoot, 'dist', 'test-artifacts');
 
 /** Headless chromium with a fresh profile, nothing fetched from the network on its own behalf. */
 export function launchChromium(): Promise<Browser> {

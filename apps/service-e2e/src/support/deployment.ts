@@ -1,4 +1,4 @@
-import { type AppProcess, freePort, spawnApp, stopApp, waitForOutput } from '../../../../tools/support/processes';
+import { type AppProcess, freePort, spawnApp, stopApp, waitForOutput } from '@tsr/testing';
 
 /** A broker and its workers as real processes on loopback, stopped by `stop()`. */
 export class LocalDeployment {

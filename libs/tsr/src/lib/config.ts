@@ -1,10 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
+import { splitCommandLine } from './argv';
+import { ConfigError } from './errors';
 
-/** A configuration problem the user can fix; main programs print it on one line and exit 2. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 /** One parameter: where it may come from and how its text becomes a value. */
 export interface OptionSpec<T> {
@@ -71,7 +70,8 @@ export const parsers = {
  * command line (named flag or positional) > environment > `.env` file > default.
  */
 export function loadConfig<S extends ConfigSpec>(spec: S, sources: ConfigSources): ConfigOf<S> {
-  const { named, positionals } = splitArgv(spec, sources.argv);
+  const flags = new Map(Object.values(spec).map((o) => [o.flag, typeof o.default === 'boolean' ? ('boolean' as const) : ('string' as const)]));
+  const { named, positionals } = splitCommandLine(flags, sources.argv);
   const fileEnv = sources.envFile && existsSync(sources.envFile) ? parseDotenv(readFileSync(sources.envFile)) : {};
   const maxPositional = Math.max(-1, ...Object.values(spec).map((o) => o.positional ?? -1));
   if (positionals.length > maxPositional + 1) {
@@ -88,31 +88,6 @@ export function loadConfig<S extends ConfigSpec>(spec: S, sources: ConfigSources
     else out[key] = opt.default;
   }
   return out as ConfigOf<S>;
-}
-
-function splitArgv(spec: ConfigSpec, argv: readonly string[]) {
-  const byFlag = new Map(Object.values(spec).map((o) => [o.flag, o]));
-  const named = new Map<string, string>();
-  const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const flag = arg.slice(2, eq < 0 ? undefined : eq);
-    const opt = byFlag.get(flag);
-    if (!opt) throw new ConfigError(`unknown option --${flag} (see --help)`);
-    // Boolean flags stand alone (`--flag`, `--flag=false`); the others take a value.
-    let value: string | undefined;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else if (typeof opt.default === 'boolean') value = 'true';
-    else value = argv[++i];
-    if (value === undefined) throw new ConfigError(`option --${flag} needs a value`);
-    named.set(flag, value);
-  }
-  return { named, positionals };
 }
 
 /** Usage text generated from the spec, for `--help`. */

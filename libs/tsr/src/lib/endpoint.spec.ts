@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { freePort } from './ports';
 import { Dealer, Router } from 'zeromq';
 import { ConfigError } from './config';
 import { type Endpointable, bindEndpoint, connectEndpoint, tcpEndpoint } from './endpoint';
@@ -15,19 +15,6 @@ class FakeSocket implements Endpointable {
   connect(address: string): void {
     this.connected.push(address);
   }
-}
-
-/** A TCP port that was free a moment ago: bind a server on port 0, read its port, close it. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe('tcpEndpoint', () => {

@@ -17,14 +17,10 @@ describe('fail (in process, exit and stderr mocked)', () => {
     stderr.mockRestore();
   });
 
-  it('exit codes: 0 ok, 1 failure, 2 usage', () => {
-    expect(EXIT).toEqual({ ok: 0, failure: 1, usage: 2 });
-  });
-
   it('a ConfigError is bad input: its message alone, exit 2', () => {
     fail('broker', new ConfigError('--port must be a port number 1-65535, got "0"'));
     expect(stderr.mock.calls).toEqual([['broker: --port must be a port number 1-65535, got "0"\n']]);
-    expect(exit).toHaveBeenCalledWith(2);
+    expect(exit).toHaveBeenCalledWith(EXIT.usage);
   });
 
   it('anything else is a failure: "error:" and the first line only, exit 1', () => {

@@ -69,7 +69,7 @@ describe('adios (in process, process.exit mocked)', () => {
 
 describe('exitOnSignals (in process, handlers called directly)', () => {
   let exit: jest.SpiedFunction<typeof process.exit>;
-  const before = { SIGINT: [] as Function[], SIGTERM: [] as Function[] };
+  const before: Record<'SIGINT' | 'SIGTERM', ReturnType<typeof process.rawListeners>> = { SIGINT: [], SIGTERM: [] };
   beforeEach(() => {
     exit = jest.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
     before.SIGINT = process.rawListeners('SIGINT');

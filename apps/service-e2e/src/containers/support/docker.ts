@@ -1,46 +1,12 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
+// Helpers of the container suites: containers' logs, states, exits and stops through
+// Testcontainers' runtime client, and (re-exported) the engine helpers and cleanup of engine.ts.
+import { createInterface } from 'node:readline';
+import { getContainerRuntimeClient } from 'testcontainers';
+import { run } from './engine';
 
-/** The repository root (this file is apps/service-e2e/src/containers/support/docker.ts). */
-export const repoRoot = join(__dirname, '..', '..', '..', '..', '..');
-
-/** Images are tagged `tsr-<app>:<package.json version>` by the `image` targets. */
-export const version: string = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version;
-export const image = (app: 'broker' | 'worker' | 'client' | 'zmq') => `tsr-${app}:${version}`;
-
-/** Every container and network the suites make carries this label, so cleanup can find them all. */
-export const LABEL = 'tsr.e2e';
-
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command without a shell; never rejects, the exit code tells. */
-export function run(file: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(
-      file,
-      args,
-      { cwd: options.cwd ?? repoRoot, env: options.env ?? process.env, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-  });
-}
-
-/** `docker ...`; rejects when it fails, resolves with its trimmed stdout. */
-export async function docker(...args: string[]): Promise<string> {
-  const r = await run('docker', args);
-  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
-  return r.stdout.trim();
-}
+export * from './engine';
+/** Kept for the suites that import it from here. */
+export { freePort } from '@tsr/testing';
 
 /** A container's whole log so far, stdout and stderr together. */
 export async function logsOf(id: string): Promise<string> {
@@ -57,8 +23,15 @@ export interface ContainerState {
   Health?: { Status: string };
 }
 
+/** The container as the engine sees it, through Testcontainers' runtime client. */
+async function containerById(id: string) {
+  const client = await getContainerRuntimeClient();
+  return { client, container: client.container.getById(id) };
+}
+
 export async function stateOf(id: string): Promise<ContainerState> {
-  return JSON.parse(await docker('inspect', '-f', '{{json .State}}', id));
+  const { client, container } = await containerById(id);
+  return (await client.container.inspect(container)).State as ContainerState;
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -74,116 +47,56 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
   }
 }
 
-/** Waits until the container's log has `times` lines matching `pattern`; returns the matching lines. */
-export async function waitForLog(id: string, pattern: RegExp, times = 1, timeoutMs = 30_000): Promise<string[]> {
-  let last = '';
+/** Rejects with `what` unless `promise` settles within `timeoutMs`. */
+async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs)));
   try {
-    return await eventually(`${times} × ${pattern} in the log of ${id.slice(0, 12)}`, async () => {
-      last = await logsOf(id);
-      const lines = last.split('\n').filter((l) => pattern.test(l));
-      return lines.length >= times ? lines : undefined;
-    }, timeoutMs);
-  } catch (e) {
-    throw new Error(`${(e as Error).message}; log so far:\n${last}`);
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-/** Waits for the container to end; returns its exit code. */
-export async function waitForExit(id: string, timeoutMs = 60_000): Promise<number> {
-  const r = await run('docker', ['wait', id], { timeoutMs });
-  if (r.code !== 0) throw new Error(`docker wait ${id} failed: ${r.stderr.trim() || 'timeout'}`);
-  return Number(r.stdout.trim());
+/**
+ * Waits until the container's log has `times` lines matching `pattern`; returns the matching lines.
+ * Reads the followed log stream (what Testcontainers' log wait strategy reads), from the start.
+ */
+export async function waitForLog(id: string, pattern: RegExp, times = 1, timeoutMs = 30_000): Promise<string[]> {
+  const { client, container } = await containerById(id);
+  const stream = await client.container.logs(container);
+  const matched: string[] = [];
+  let seen = '';
+  const found = new Promise<string[]>((resolve, reject) => {
+    const lines = createInterface({ input: stream });
+    lines.on('line', (line) => {
+      seen += `${line}\n`;
+      if (pattern.test(line) && matched.push(line) >= times) resolve(matched);
+    });
+    lines.on('close', () => reject(new Error(`the log of ${id.slice(0, 12)} ended with ${matched.length} × ${pattern}`)));
+  });
+  try {
+    return await within(found, timeoutMs, `${times} × ${pattern} in the log of ${id.slice(0, 12)}`);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; log so far:\n${seen}`);
+  } finally {
+    stream.destroy();
+  }
 }
 
-/** `docker stop` with Docker's default 10 s grace period; returns how long it took and the exit code. */
+/** Waits for the container to end (the engine's wait); returns its exit code. */
+export async function waitForExit(id: string, timeoutMs = 60_000): Promise<number> {
+  const { container } = await containerById(id);
+  const { StatusCode } = await within(container.wait() as Promise<{ StatusCode: number }>, timeoutMs, `container ${id.slice(0, 12)} to exit`);
+  return StatusCode;
+}
+
+/** Stops the container like `docker stop` (SIGTERM, then SIGKILL after the grace period); returns how long it took and the exit code. */
 export async function stopTimed(id: string, graceSeconds = 10): Promise<{ ms: number; exitCode: number }> {
+  const { client, container } = await containerById(id);
   const started = performance.now();
-  await docker('stop', '-t', String(graceSeconds), id);
+  await client.container.stop(container, { timeout: graceSeconds * 1000 });
   const ms = performance.now() - started;
   return { ms, exitCode: (await stateOf(id)).ExitCode };
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/**
- * The run that owns what the suites create: the pid of the Jest process that ran the global setup
- * (it sets TSR_E2E_OWNER for the test files). Cleanup removes this run's things and those of runs
- * whose process is gone (killed), never those of another run still going on this machine.
- */
-export const owner = (): string => process.env['TSR_E2E_OWNER'] ?? String(process.pid);
-
-/** Labels for a container or network made by `suite` in this run. */
-export const labelsFor = (suite: string): Record<string, string> => ({ [LABEL]: owner(), [`${LABEL}.suite`]: `${owner()}-${suite}` });
-
-function isStale(ownerPid: string | undefined): boolean {
-  if (ownerPid === owner()) return true;
-  const pid = Number(ownerPid);
-  if (!Number.isInteger(pid) || pid <= 0) return true; // not one of ours: unowned leftovers
-  try {
-    process.kill(pid, 0);
-    return false; // that run is still going
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
-const lines = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean);
-
-/** Removes the containers, then the networks, labelled `filter` (e.g. `tsr.e2e.suite=123-service`). */
-export async function removeLabelled(filter: string): Promise<void> {
-  const containers = lines((await run('docker', ['ps', '-aq', '--filter', `label=${filter}`])).stdout);
-  if (containers.length) await run('docker', ['rm', '-f', '-v', ...containers]);
-  const networks = lines((await run('docker', ['network', 'ls', '-q', '--filter', `label=${filter}`])).stdout);
-  if (networks.length) await run('docker', ['network', 'rm', ...networks]);
-}
-
-/** Compose projects made by the suites are named `tsre2e<owner pid>x<random>`. */
-export const COMPOSE_PREFIX = 'tsre2e';
-export const composeProject = (): string => `${COMPOSE_PREFIX}${owner()}x${randomBytes(3).toString('hex')}`;
-const composeOwner = (project: string) => /^tsre2e(\d+)x/.exec(project)?.[1];
-
-/**
- * Removes what this run, or a run that was killed, left: containers and networks labelled
- * `tsr.e2e`, and compose projects `tsre2e*` (containers, then networks).
- */
-export async function removeLeftovers(): Promise<void> {
-  const mine = (out: string, ownerOf: (key: string) => string | undefined) =>
-    lines(out)
-      .map((l) => l.split(' '))
-      .filter(([id, key]) => id && key !== undefined && isStale(ownerOf(key)))
-      .map(([id]) => id);
-  const byLabel = (key: string) => key;
-  const containers = [
-    ...mine((await run('docker', ['ps', '-a', '--filter', `label=${LABEL}`, '--format', `{{.ID}} {{.Label "${LABEL}"}}`])).stdout, byLabel),
-    ...mine(
-      (await run('docker', ['ps', '-a', '--filter', 'label=com.docker.compose.project', '--format', '{{.ID}} {{.Label "com.docker.compose.project"}}'])).stdout
-        .split('\n')
-        .filter((l) => l.split(' ')[1]?.startsWith(COMPOSE_PREFIX))
-        .join('\n'),
-      composeOwner,
-    ),
-  ];
-  if (containers.length) await run('docker', ['rm', '-f', '-v', ...containers]);
-  const networks = [
-    ...mine((await run('docker', ['network', 'ls', '--filter', `label=${LABEL}`, '--format', `{{.ID}} {{.Label "${LABEL}"}}`])).stdout, byLabel),
-    ...mine(
-      (await run('docker', ['network', 'ls', '--filter', `name=${COMPOSE_PREFIX}`, '--format', '{{.ID}} {{.Name}}'])).stdout
-        .split('\n')
-        .filter((l) => l.split(' ')[1]?.startsWith(COMPOSE_PREFIX))
-        .join('\n'),
-      composeOwner,
-    ),
-  ];
-  if (networks.length) await run('docker', ['network', 'rm', ...networks]);
-}

@@ -1,4 +1,4 @@
-import { docker, image, removeLeftovers, run } from './docker';
+import { docker, image, removeLeftovers, run } from './engine';
 
 /**
  * Before the container suites: the engine answers, the images exist (built by the `image`

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { escapeRegExp as escape } from '@tsr/testing';
 import { GenericContainer, type StartedTestContainer, StartedNetwork, Wait, getContainerRuntimeClient } from 'testcontainers';
 import { LABEL, image, labelsFor, logsOf, owner, removeLabelled, waitForExit, waitForLog } from './docker';
 
@@ -13,24 +14,6 @@ export class TsrContainer extends GenericContainer {
     super(image(app));
     this.withLabels(labelsFor(suite));
   }
-
-  /** Publishes a container port on 127.0.0.1 only (testcontainers' own binding is on every interface). */
-  withLoopbackPort(port: number): this {
-    this.withExposedPorts(port);
-    this.hostConfig.PortBindings = { ...this.hostConfig.PortBindings, [`${port}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '0' }] };
-    return this;
-  }
-
-  /**
-   * On `network` only, known there also as `aliases`, from its creation. (testcontainers'
-   * `withNetworkAliases` creates the container on Docker's default bridge, then connects it to the
-   * network with the aliases: the container ends up on both.)
-   */
-  withOnlyNetwork(network: StartedNetwork, ...aliases: string[]): this {
-    this.withNetwork(network);
-    this.createOpts.NetworkingConfig = { EndpointsConfig: { [network.getName()]: { Aliases: aliases } } };
-    return this;
-  }
 }
 
 export interface Worker {
@@ -44,8 +27,6 @@ export interface ClientResult {
   /** What the client printed (the reply, or the load summary), trimmed. */
   output: string;
 }
-
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * A broker, its workers and clients as containers on one private network where the broker has
@@ -88,17 +69,26 @@ export class ContainerDeployment {
     return new TsrContainer(app, this.suite).withNetwork(this.network);
   }
 
-  /** The broker at `bro:9998` (frontend) / `bro:9999` (backend), tracing every protocol step. */
+  /**
+   * The broker at `bro:9998` (frontend) / `bro:9999` (backend), tracing every protocol step;
+   * `publishFrontend`: also on a host port Testcontainers picks (`getMappedPort(9998)`).
+   */
   async startBroker(env: Record<string, string> = {}, publishFrontend = false): Promise<StartedTestContainer> {
-    const c = this.container('broker');
-    // On an internal network the broker must not be on the default bridge as well.
-    if (this.internal) c.withOnlyNetwork(this.network, 'bro');
-    else c.withNetworkAliases('bro');
-    c.withEnvironment({ TSR_LOG: 'trace', ...env })
+    const c = this.container('broker')
+      .withNetworkAliases('bro')
+      .withEnvironment({ TSR_LOG: 'trace', ...env })
       .withWaitStrategy(Wait.forLogMessage(/\[broker\] frontend tcp:\/\/\*:9998, backend tcp:\/\/\*:9999/));
-    if (publishFrontend) c.withLoopbackPort(9998);
+    if (publishFrontend) c.withExposedPorts(9998);
     this.broker = await c.start();
+    // Testcontainers attaches a container with aliases to Docker's default bridge first, then to
+    // the network: on an internal network, take that way out away again.
+    if (this.internal) await this.leaveDefaultBridge(this.broker);
     return this.broker;
+  }
+
+  private async leaveDefaultBridge(container: StartedTestContainer): Promise<void> {
+    const client = await getContainerRuntimeClient();
+    await client.network.getById('bridge').disconnect({ Container: container.getId(), Force: true });
   }
 
   /**

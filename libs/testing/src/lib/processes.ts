@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { workspaceRoot } from './workspace';
 
 /** The built programs, as `nx build <app>` leaves them. */
 export type App = 'broker' | 'worker' | 'client';
-export const appMain = (app: App): string => join(__dirname, '..', '..', 'dist', 'apps', app, 'main.js');
+export const appMain = (app: App): string => join(workspaceRoot, 'dist', 'apps', app, 'main.js');
 
 /** A started program with everything it printed so far. */
 export type AppProcess = NodeProcess;
@@ -35,27 +35,6 @@ export async function stopApp(proc: AppProcess, signal: NodeJS.Signals = 'SIGTER
   if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(signal);
   const code = await proc.exited;
   return { code, ms: Date.now() - start };
-}
-
-/** A TCP port nobody listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** True when something accepts TCP connections on the port (the broker binds its sockets). */
-export function isListening(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(true));
-    server.listen(port, host, () => server.close(() => resolve(false)));
-  });
 }
 
 /** A child process whose output is captured: a Node program (a tools/ script, a built app under a profiler) or a native baseline. */

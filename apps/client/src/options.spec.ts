@@ -1,0 +1,14 @@
+import { ConfigError, loadConfig } from '@tsr/tsr';
+import { clientOptions } from './options';
+
+describe('client options', () => {
+  it('reads the seed command line `client brokerHost brokerPort` and the load mode flags', () => {
+    const config = loadConfig(clientOptions, { argv: ['bro', '9998', '--requests', '20', '--concurrency', '4', '--json'], env: { CLIENT_RETRIES: '0' } });
+    expect(config).toMatchObject({ brokerHost: 'bro', brokerPort: 9998, requests: 20, concurrency: 4, json: true, retries: 0, timeoutMs: 10_000 });
+  });
+
+  it('is one-shot by default, towards 127.0.0.1:9998, and refuses a concurrency of 0', () => {
+    expect(loadConfig(clientOptions, { argv: [], env: {} })).toMatchObject({ brokerHost: '127.0.0.1', brokerPort: 9998, requests: 0, request: '' });
+    expect(() => loadConfig(clientOptions, { argv: ['--concurrency', '0'], env: {} })).toThrow(ConfigError);
+  });
+});

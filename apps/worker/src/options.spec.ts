@@ -1,0 +1,14 @@
+import { loadConfig, usage } from '@tsr/tsr';
+import { workerOptions } from './options';
+
+describe('worker options', () => {
+  it('reads the seed command line `worker brokerHost brokerPort`, then flags, then the environment', () => {
+    const config = loadConfig(workerOptions, { argv: ['bro', '7000', '--delay', '5'], env: { WORKER_CREDIT: '4', BROKER_HOST: 'ignored' } });
+    expect(config).toMatchObject({ brokerHost: 'bro', brokerPort: 7000, delayMs: 5, credit: 4, heartbeatMs: 1000, liveness: 3 });
+  });
+
+  it('defaults to the seed: broker on 127.0.0.1:9999, one second per request, one request at a time', () => {
+    expect(loadConfig(workerOptions, { argv: [], env: {} })).toMatchObject({ brokerHost: '127.0.0.1', brokerPort: 9999, delayMs: 1000, credit: 1 });
+    expect(usage('worker', workerOptions)).toMatch(/^usage: worker \[broker-host\] \[broker-port\] \[options\]$/m);
+  });
+});

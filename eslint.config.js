@@ -1,0 +1,55 @@
+// One flat config for the workspace; @nx/eslint/plugin gives every project a `lint` target.
+// The point is the architecture: a project imports another only through its path alias
+// (tsconfig.base.json), and only along the arrows the tags allow.
+const nx = require('@nx/eslint-plugin');
+
+/** Who may import whom, by tag (see README: Layout). Libraries never import apps, tools or tests. */
+const depConstraints = [
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:lib'] },
+];
+
+const boundaries = (allow = []) => ['error', { enforceBuildableLibDependency: true, allow, depConstraints }];
+
+module.exports = [
+  { ignores: ['**/dist', '**/node_modules', 'tmp', 'coverage', '**/*.d.ts', 'apps/service-e2e/src/process/seed/**'] },
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  ...nx.configs['flat/javascript'],
+  {
+    files: ['**/*.ts', '**/*.js'],
+    rules: { '@nx/enforce-module-boundaries': boundaries() },
+  },
+  {
+    // The one thing of an app another project may import: its option specs (`@tsr/<app>/options`),
+    // which the deployment tests check the manifests against. Anything else of an app stays inside it.
+    files: ['docker/deploy/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries(['^@tsr/(broker|worker|client)/options$']) },
+  },
+  {
+    // The programs and their library never import the test support, not even from their specs: a
+    // dependency of a project is a dependency of its bundle and image for Nx, so a change to the
+    // test support would make every image "affected". Their specs use the library's own helpers.
+    files: ['apps/broker/src/**/*.ts', 'apps/worker/src/**/*.ts', 'apps/client/src/**/*.ts', 'libs/tsr/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@tsr/testing', message: 'test support is for the e2e suites, tools and the benchmark (nx affected stays exact)' }] }] },
+  },
+  {
+    // Tooling configuration, not code of a project: jest configs extend the workspace's preset.
+    files: ['**/jest.config.js', '**/jest.*.config.js'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
+  {
+    // No-op callbacks (`let stop = () => {}` until there is something to stop) are intended here,
+    // and so is `map.get(k)?.add(v) ?? map.set(k, new Set([v]))`.
+    rules: { '@typescript-eslint/no-empty-function': 'off', '@typescript-eslint/no-unused-expressions': ['error', { allowShortCircuit: true }] },
+  },
+  {
+    // CommonJS is this workspace's module system (jest configs, docker/base scripts).
+    files: ['**/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+];

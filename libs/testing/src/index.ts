@@ -1,0 +1,4 @@
+export * from './lib/processes';
+export * from './lib/ports';
+export * from './lib/regexp';
+export * from './lib/workspace';

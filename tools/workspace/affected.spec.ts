@@ -1,0 +1,61 @@
+// What CI runs for a pull request: `nx affected -t build test image` against the merge base. A
+// scratch branch in a throwaway copy of the workspace changes one file per case; the task graph Nx
+// plans must hold exactly the projects and images that change touches. Affected is per project: a
+// project whose inputs changed gets all the asked targets, and Nx restores from its cache those
+// whose own inputs did not change (a Dockerfile change rebuilds the image, not the bundle). Image
+// targets also pull in the base image's target, a cache hit when nothing of the base changed.
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ScratchWorkspace } from './scratch';
+
+const TARGETS = ['build', 'test', 'image'];
+
+describe('nx affected -t build test image on a scratch branch', () => {
+  let scratch: ScratchWorkspace;
+  beforeAll(() => {
+    scratch = new ScratchWorkspace();
+  }, 120_000);
+  afterAll(() => scratch?.remove());
+
+  /** Commits a one-line change to `file` on a fresh branch from main and returns the planned tasks. */
+  const change = (file: string, line: string): string[] => {
+    scratch.git('checkout', '-q', '-B', 'scratch', 'main');
+    appendFileSync(join(scratch.dir, file), line);
+    scratch.git('add', file);
+    scratch.commit(`change ${file}`);
+    return scratch.affectedTasks(scratch.git('merge-base', 'main', 'HEAD'), TARGETS);
+  };
+
+  it('a worker source: the worker, its image, and the deployment tests that read its options', () => {
+    expect(change('apps/worker/src/worker.ts', '// changed\n')).toEqual(['deploy:test', 'tsr-zmq:image', 'worker:build', 'worker:image', 'worker:test']);
+  });
+
+  it('the shared library: every app and its image, and everything else that imports it', () => {
+    const tasks = change('libs/tsr/src/lib/config.ts', '// changed\n');
+    expect(tasks.filter((t) => t.endsWith(':image'))).toEqual(['broker:image', 'client:image', 'tsr-zmq:image', 'worker:image']);
+    expect(tasks.filter((t) => t.endsWith(':build'))).toEqual(['broker:build', 'client:build', 'worker:build']);
+    expect(tasks.filter((t) => t.endsWith(':test'))).toEqual(['bench:test', 'broker:test', 'client:test', 'deploy:test', 'testing:test', 'tools:test', 'tsr:test', 'worker:test']);
+  });
+
+  it('the base image: the base and the three images on it (and the deployment tests, which read the Dockerfiles)', () => {
+    const tasks = change('docker/base/Dockerfile', '# changed\n');
+    expect(tasks.filter((t) => t.endsWith(':image'))).toEqual(['broker:image', 'client:image', 'tsr-zmq:image', 'worker:image']);
+    expect(tasks.filter((t) => !/^(broker|client|worker):/.test(t) && !t.endsWith(':image'))).toEqual(['deploy:test']);
+  });
+
+  it('one Dockerfile: that image only', () => {
+    expect(change('docker/client/Dockerfile', '# changed\n')).toEqual(['client:build', 'client:image', 'client:test', 'deploy:test', 'tsr-zmq:image']);
+  });
+
+  it('the compose file: no image, only the tests that read it', () => {
+    expect(change('docker/docker-compose.yml', '# changed\n')).toEqual(['deploy:test']);
+  });
+
+  it('the test support: no build, no image, only the tests of what uses it', () => {
+    expect(change('libs/testing/src/lib/regexp.ts', '// changed\n')).toEqual(['bench:test', 'testing:test', 'tools:test']);
+  });
+
+  it('a benchmark file: the benchmark\'s tests only', () => {
+    expect(change('tools/bench/stats.ts', '// changed\n')).toEqual(['bench:test']);
+  });
+});

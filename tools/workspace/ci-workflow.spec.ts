@@ -1,0 +1,72 @@
+// The hosted CI workflow cannot run here: its structure is checked against the workspace instead.
+// Pull requests: `nx affected` from the merge base (nx-set-shas, full history) over every target
+// `npm test` runs plus build and image. Main: the full run, `.ci/run`, which ends in `npm test`.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createProjectGraphAsync } from '@nx/devkit';
+import { workspaceRoot } from '@tsr/testing';
+import { parse } from 'yaml';
+
+type Step = { uses?: string; run?: string; with?: Record<string, unknown> };
+type Job = { if?: string; 'runs-on': string; steps: Step[] };
+
+const read = (...p: string[]) => readFileSync(join(workspaceRoot, ...p), 'utf8');
+const workflow = parse(read('.github', 'workflows', 'ci.yml'));
+const jobs: Record<string, Job> = workflow.jobs;
+const pkg = JSON.parse(read('package.json'));
+
+/** The `-t a b c` targets of an nx command line. */
+const targetsOf = (command: string): string[] => /\s-t\s+((?:[a-z][\w-]*\s*)+)/.exec(command)?.[1].trim().split(/\s+/) ?? [];
+const stepIndex = (job: Job, match: (s: Step) => boolean) => job.steps.findIndex(match);
+
+describe('.github/workflows/ci.yml', () => {
+  const pr = Object.values(jobs).find((j) => j.if?.includes("github.event_name == 'pull_request'"));
+  const main = Object.values(jobs).find((j) => j.if?.includes("github.event_name == 'push'"));
+
+  it('runs for pull requests and for pushes to main, one job each', () => {
+    expect(Object.keys(workflow.on).sort()).toEqual(['pull_request', 'push']);
+    expect(workflow.on.push.branches).toEqual(['main']);
+    expect(pr).toBeDefined();
+    expect(main).toBeDefined();
+  });
+
+  it('pull requests: nx affected from the merge base that nx-set-shas finds in the full history', () => {
+    const job = pr as Job;
+    const checkout = stepIndex(job, (s) => s.uses?.startsWith('actions/checkout@') ?? false);
+    const install = stepIndex(job, (s) => s.run?.startsWith('npm ci') ?? false);
+    const shas = stepIndex(job, (s) => s.uses?.startsWith('nrwl/nx-set-shas@') ?? false);
+    const affected = stepIndex(job, (s) => /\bnx affected\b/.test(s.run ?? ''));
+    expect(job.steps[checkout].with?.['fetch-depth']).toBe(0);
+    expect([checkout, install, shas, affected].every((i) => i >= 0)).toBe(true);
+    expect(checkout < install && install < shas && shas < affected).toBe(true);
+    // nx-set-shas exports NX_BASE / NX_HEAD: an explicit --base would override it.
+    expect(job.steps[affected].run).not.toMatch(/--base|--head/);
+  });
+
+  it('pull requests: every target npm test runs, plus build and image, each one a real target', async () => {
+    const command = (pr as Job).steps.find((s) => /\bnx affected\b/.test(s.run ?? ''))?.run ?? '';
+    const testTargets = targetsOf(pkg.scripts.test);
+    expect(testTargets.length).toBeGreaterThan(0);
+    expect(targetsOf(command).sort()).toEqual([...new Set([...testTargets, 'build', 'image'])].sort());
+    expect(command).toContain('--parallel=1'); // as npm test: the suites share ports and the Docker engine
+    const graph = await createProjectGraphAsync({ exitOnError: false });
+    const known = new Set(Object.values(graph.nodes).flatMap((n) => Object.keys(n.data.targets ?? {})));
+    expect(targetsOf(command).filter((t) => !known.has(t))).toEqual([]);
+  }, 60_000);
+
+  it('main: the full run of .ci/run, which ends in npm test', () => {
+    const runs = (main as Job).steps.map((s) => s.run).filter(Boolean);
+    expect(runs).toEqual(['bash .ci/run']);
+    expect(read('.ci', 'run')).toMatch(/^npm test$/m);
+  });
+
+  it('both: the Node major this workspace is made for, and a Docker engine for the images', () => {
+    const major = /^>=(\d+)/.exec(pkg.engines.node)?.[1];
+    for (const job of [pr, main] as Job[]) {
+      expect(job['runs-on']).toMatch(/^ubuntu-/); // hosted Linux runners come with a Docker engine
+      const node = job.steps.find((s) => s.uses?.startsWith('actions/setup-node@'));
+      expect(String(node?.with?.['node-version'])).toBe(major);
+    }
+    expect(workflow.env.TSR_PULL_NODE).toBe('1'); // docker/build-image.sh may pull node:20-bookworm-slim there
+  });
+});
