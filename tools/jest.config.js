@@ -4,6 +4,6 @@ module.exports = {
   displayName: 'tools',
   rootDir: __dirname,
   testMatch: ['<rootDir>/workspace/**/*.spec.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.tools.json' }] },
   testTimeout: 120_000,
 };

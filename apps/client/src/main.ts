@@ -27,17 +27,23 @@ runProgram('client', clientOptions, async (config) => {
     return;
   }
 
+  // Progress on a terminal: one line, rewritten; in a log (CI, containers): a line every 5 s.
   const tty = process.stderr.isTTY;
   stop = () => process.exit(0);
-  const summary = await runLoad({
+  const result = await runLoad({
     ...config,
     host: config.brokerHost,
     port: config.brokerPort,
     identity,
     body,
-    onProgress: tty ? (done) => process.stderr.write(`\r${done}/${config.requests} requests`) : undefined,
+    progressMs: tty ? 200 : 5000,
+    onProgress: ({ sent, answered, errors }) => {
+      const line = `${sent}/${config.requests} requests sent, ${answered} answered, ${errors} failed`;
+      process.stderr.write(tty ? `\r${line}` : `client: ${line}\n`);
+    },
   });
   if (tty) process.stderr.write('\n');
-  process.stdout.write((config.json ? JSON.stringify(summary) : formatSummary(summary)) + '\n');
-  if (summary.errors > 0) process.exitCode = 1;
+  process.stdout.write((config.json ? JSON.stringify(result) : formatSummary(result)) + '\n');
+  if (result.gaveUp !== undefined) process.stderr.write(`client: error: gave up: ${result.gaveUp}\n`);
+  if (result.errors > 0) process.exitCode = 1;
 });

@@ -8,7 +8,8 @@ describe('client options', () => {
   });
 
   it('is one-shot by default, towards 127.0.0.1:9998, and refuses a concurrency of 0', () => {
-    expect(loadConfig(clientOptions, { argv: [], env: {} })).toMatchObject({ brokerHost: '127.0.0.1', brokerPort: 9998, requests: 0, request: '' });
+    expect(loadConfig(clientOptions, { argv: [], env: {} })).toMatchObject({ brokerHost: '127.0.0.1', brokerPort: 9998, requests: 0, request: '', giveUpAfter: 3, durationS: 0 });
+    expect(loadConfig(clientOptions, { argv: ['--give-up-after', '0', '--duration', '60'], env: {} })).toMatchObject({ giveUpAfter: 0, durationS: 60 });
     expect(() => loadConfig(clientOptions, { argv: ['--concurrency', '0'], env: {} })).toThrow(ConfigError);
   });
 });

@@ -9,5 +9,13 @@ export const clientOptions = {
   requests: { flag: 'requests', env: ['CLIENT_REQUESTS'], default: 0, parse: parsers.int(0), describe: 'load mode: number of requests (0: one-shot)' } satisfies OptionSpec<number>,
   concurrency: { flag: 'concurrency', env: ['CLIENT_CONCURRENCY'], default: 1, parse: parsers.int(1, 10_000), describe: 'load mode: requests in flight' } satisfies OptionSpec<number>,
   json: { flag: 'json', env: ['CLIENT_JSON'], default: false, parse: parsers.boolean, describe: 'load mode: print the summary as JSON' } satisfies OptionSpec<boolean>,
+  giveUpAfter: {
+    flag: 'give-up-after',
+    env: ['CLIENT_GIVE_UP_AFTER'],
+    default: 3,
+    parse: parsers.int(0, 1_000_000),
+    describe: 'load mode: stop when this many requests in a row got no answer (0: never)',
+  } satisfies OptionSpec<number>,
+  durationS: { flag: 'duration', env: ['CLIENT_DURATION_S'], default: 0, parse: parsers.int(0, 86_400), describe: 'load mode: stop sending after this many seconds (0: no limit)' } satisfies OptionSpec<number>,
   ...commonOptions,
 };

@@ -45,8 +45,6 @@ export const ERROR_REASONS = ['overloaded', 'client-share', 'too-large', 'expire
 export type ErrorReason = (typeof ERROR_REASONS)[number];
 const ERR_PREFIX = `${PROTOCOL} ERR `;
 export const errorBody = (reason: ErrorReason, detail?: number): Buffer => Buffer.from(`${ERR_PREFIX}${reason}${detail === undefined ? '' : ` ${detail}`}`);
-/** Reply body the broker sends a client when its pending queue is full. */
-export const OVERLOADED = errorBody('overloaded');
 
 const explain: Record<ErrorReason, (detail: string) => string> = {
   overloaded: () => 'broker overloaded: its queue of pending requests is full',

@@ -40,6 +40,6 @@ export function formatSummary(s: LoadSummary): string {
   return [
     `requests ${s.requests}, answered ${s.answered}, errors ${s.errors}, retried ${s.retried}, stray answers ${s.stray}, ${s.seconds.toFixed(2)} s`,
     `throughput ${s.requestsPerSecond.toFixed(0)} req/s`,
-    `latency p50 ${ms(s.p50)}, p95 ${ms(s.p95)}, p99 ${ms(s.p99)}, max ${ms(s.max)}`,
+    s.answered === 0 ? 'latency: no answers' : `latency p50 ${ms(s.p50)}, p95 ${ms(s.p95)}, p99 ${ms(s.p99)}, max ${ms(s.max)}`,
   ].join('\n');
 }
