@@ -72,6 +72,12 @@ export const defaultCoreOptions: Omit<BrokerCoreOptions, 'instance'> = {
   failedMemory: 10_000,
 };
 
+/**
+ * A routing id libzmq generated (a leading zero byte): an anonymous peer, or an old connection's
+ * leftovers after a reconnect under the same id (ROUTER handover). Never a worker we can route to.
+ */
+export const isGeneratedId = (worker: string): boolean => worker.charCodeAt(0) === 0;
+
 /** What a worker announces in its ready. */
 export interface WorkerTraits {
   /** Sends and expects heartbeats (TSR/1). */
@@ -223,9 +229,7 @@ export class BrokerCore {
    * restarted under the same id: they are lost with it and go to other workers now.
    */
   workerReady(worker: string, now: number, traits: WorkerTraits = SEED_WORKER): void {
-    if (worker.charCodeAt(0) === 0) {
-      // libzmq's generated ids: an anonymous peer, or an old connection's leftovers after a
-      // reconnect under the same id (ROUTER handover). Neither is a worker we can route to.
+    if (isGeneratedId(worker)) {
       this.stats.refusedWorkers++;
       return;
     }
@@ -408,7 +412,7 @@ export class BrokerCore {
       if (this.ready.has(id) !== w.tasks.length < w.credit) fail(`worker ${JSON.stringify(id)} is ready iff it has credit left`);
       if (this.busy.has(id) !== w.tasks.length > 0) fail(`worker ${JSON.stringify(id)} is busy iff it holds requests`);
       if (this.heard.has(id) !== w.heartbeats) fail(`worker ${JSON.stringify(id)} is heartbeated iff it speaks heartbeats`);
-      if (id.charCodeAt(0) === 0) fail('a generated routing id is a worker');
+      if (isGeneratedId(id)) fail('a generated routing id is a worker');
       for (const d of w.tasks) {
         if (this.dispatches.get(d.sequence) !== d || d.worker !== id) fail('a task is not its dispatch');
         if (waiting.has(d.request)) fail('a request is both waiting and dispatched');

@@ -15,7 +15,7 @@ import {
   toClientFrames,
   toWorkerFrames,
 } from '@tsr/tsr';
-import { BrokerCore, type BrokerCoreOptions } from './broker-core';
+import { BrokerCore, type BrokerCoreOptions, isGeneratedId } from './broker-core';
 import { newInstanceId } from './ticket';
 
 export interface BrokerServerOptions extends Omit<BrokerCoreOptions, 'instance'> {
@@ -163,7 +163,7 @@ export class BrokerServer {
     if (this.tracing) this.trace.traza('backend_message', 'worker kind', [worker, msg.kind]);
     if (msg.kind === 'ready') {
       this.core.workerReady(worker, performance.now(), msg);
-      if (!this.core.isWorker(worker)) this.reportRefusedWorker(msg.worker);
+      if (!this.core.isWorker(worker)) this.reportRefusedWorker(worker);
       else if (msg.heartbeats) this.sendHeartbeat(worker); // tells the worker at once that we speak TSR/1
     } else if (msg.kind === 'heartbeat') this.core.workerHeartbeat(worker, performance.now());
     else if (msg.kind === 'goodbye') this.core.workerGone(worker, performance.now());
@@ -171,12 +171,12 @@ export class BrokerServer {
   }
 
   /** Says why a worker is never sent work; at most once every 5 s, whatever a peer floods. */
-  private reportRefusedWorker(id: Buffer): void {
+  private reportRefusedWorker(worker: string): void {
     const now = performance.now();
     if (now - this.lastRefusalReport < 5000) return;
     this.lastRefusalReport = now;
-    const why = id[0] === 0 ? 'it has no routing id of its own (a worker must set one, as the seed\'s do)' : `${this.options.maxWorkers} workers are already in (--max-workers)`;
-    this.trace.info(`refused the ready of worker 0x${id.toString('hex')}: ${why}; refused so far: ${this.core.stats.refusedWorkers}`);
+    const why = isGeneratedId(worker) ? 'it has no routing id of its own (a worker must set one, as the seed\'s do)' : `${this.options.maxWorkers} workers are already in (--max-workers)`;
+    this.trace.info(`refused the ready of worker 0x${Buffer.from(worker, 'latin1').toString('hex')}: ${why}; refused so far: ${this.core.stats.refusedWorkers}`);
   }
 
   private sendHeartbeats(): void {

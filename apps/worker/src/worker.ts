@@ -118,9 +118,9 @@ export class Worker {
    */
   registration(): Probe {
     if (!this.brokerBeats) return { ok: false, why: 'not registered: no heartbeat from the broker on this connection' };
-    const silent = performance.now() - this.lastHeard;
-    if (silent > this.options.heartbeatMs * this.options.liveness) return { ok: false, why: `broker silent for ${Math.round(silent)} ms` };
-    return { ok: true, why: `registered, broker heard ${Math.round(silent)} ms ago` };
+    const { ms, tooLong } = this.brokerSilence();
+    if (tooLong) return { ok: false, why: `broker silent for ${Math.round(ms)} ms` };
+    return { ok: true, why: `registered, broker heard ${Math.round(ms)} ms ago` };
   }
 
   /** `/status`: what this worker is doing. */
@@ -137,9 +137,15 @@ export class Worker {
     };
   }
 
+  /** How long the broker has said nothing on this connection, and whether that is past the liveness window. */
+  private brokerSilence(): { ms: number; tooLong: boolean } {
+    const ms = performance.now() - this.lastHeard;
+    return { ms, tooLong: ms > this.options.heartbeatMs * this.options.liveness };
+  }
+
   private tick(): void {
     if (!this.brokerBeats) return;
-    if (performance.now() - this.lastHeard <= this.options.heartbeatMs * this.options.liveness) {
+    if (!this.brokerSilence().tooLong) {
       this.send(workerControlFrames(HEARTBEAT));
       return;
     }

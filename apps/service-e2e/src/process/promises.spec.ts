@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Dealer } from 'zeromq';
 import { stopApp, waitForOutput } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
-import { PlainClient, RawWorker, plainRequest, until } from '../support/plain-peers';
+import { eventually, sleep } from '../containers/support/docker';
+import { PlainClient, RawWorker, plainRequest } from '../support/plain-peers';
 import { spawnSeed } from '../support/seed';
 
 /**
@@ -15,7 +16,6 @@ import { spawnSeed } from '../support/seed';
 const FAST_BEATS = ['--heartbeat', '100', '--liveness', '3'];
 const MiB = 1024 * 1024;
 const status = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("the broker's promises, against peers that trust whatever arrives", () => {
   let deployment: LocalDeployment;
@@ -75,7 +75,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
       restarts.push(Date.now());
     }
     const restartedAt = Date.now();
-    await until('answers after the last restart', () => answered.filter((t) => t > restartedAt).length >= 20, 20_000);
+    await eventually('answers after the last restart', async () => answered.filter((t) => t > restartedAt).length >= 20, 20_000);
     stop = true;
     await Promise.all(clients);
     await stopApp(broker);
@@ -95,16 +95,16 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     await deployment.startBroker([...FAST_BEATS, '--answer-timeout', '300']);
     const lossy = raw('W lossy', true);
     await lossy.ready(true);
-    await until('the first heartbeat', () => lossy.heartbeats.length > 0);
+    await eventually('the first heartbeat', async () => lossy.heartbeats.length > 0, 10_000);
     const first = plainRequest(deployment.frontendPort, 'lost', 5000);
-    await until('the request', () => lossy.requests.length === 1); // and it never answers
+    await eventually('the request', async () => lossy.requests.length === 1, 10_000); // and it never answers
     await sleep(300 + 200); // past the answer deadline
     const afterEviction = lossy.heartbeats.length;
     await sleep(600); // six heartbeat intervals: none comes to an evicted worker
     expect(lossy.heartbeats.length).toBe(afterEviction);
     await lossy.ready(true); // what our worker does when its broker falls silent
-    await until('heartbeats again', () => lossy.heartbeats.length > afterEviction);
-    await until('the request again, re-dispatched to the worker that is back', () => lossy.requests.length === 2);
+    await eventually('heartbeats again', async () => lossy.heartbeats.length > afterEviction, 10_000);
+    await eventually('the request again, re-dispatched to the worker that is back', async () => lossy.requests.length === 2, 10_000);
     expect(lossy.requests.map((r) => r.body)).toEqual(['lost', 'lost']);
     await lossy.reply(lossy.requests[1].envelope, 'lost W lossy');
     expect(await first).toBe('lost W lossy');
@@ -131,13 +131,13 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     const before = raw('W twice');
     await before.ready();
     const first = plainRequest(deployment.frontendPort, 'job-1', 8000, 'C victim');
-    await until('the request', () => before.requests.length === 1);
+    await eventually('the request', async () => before.requests.length === 1, 10_000);
     // A fresh socket under the same id (as ours reconnects): the ROUTER hands the id over to the
     // new connection. The broker's heartbeat answering the new ready says the handover is done.
     const after = raw('W twice', true);
     await after.ready(true);
-    await until('the new connection registered', () => after.heartbeats.length > 0);
-    await until('the request, re-dispatched to the worker that came back', () => after.requests.length === 1);
+    await eventually('the new connection registered', async () => after.heartbeats.length > 0, 10_000);
+    await eventually('the request, re-dispatched to the worker that came back', async () => after.requests.length === 1, 10_000);
     await before.reply(before.requests[0].envelope, 'job-1 from the old connection'); // libzmq drops it with the old pipe
     await sleep(200); // time for it to arrive, were it going to
     await after.reply(after.requests[0].envelope, 'job-1 W twice');
@@ -149,7 +149,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     const real = raw('W real');
     await real.ready();
     const first = plainRequest(deployment.frontendPort, 'job-1', 8000, 'C victim');
-    await until('the request', () => real.requests.length === 1);
+    await eventually('the request', async () => real.requests.length === 1, 10_000);
     // What libzmq delivers when a worker reconnects under its id while its old connection still
     // holds an unread answer: that answer, under a generated routing id.
     const ghost = raw(undefined);
@@ -161,7 +161,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     const started = Date.now();
     for (const job of ['job-2', 'job-3']) {
       const next = plainRequest(deployment.frontendPort, job, 8000);
-      await until(`${job} at the live worker`, () => real.requests.some((r) => r.body === job), 2000);
+      await eventually(`${job} at the live worker`, async () => real.requests.some((r) => r.body === job), 2000);
       await real.reply((real.requests.find((r) => r.body === job) as { envelope: Buffer }).envelope, `${job} W real`);
       expect(await next).toBe(`${job} W real`);
     }
@@ -181,7 +181,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     const { id } = await deployment.startWorker(0);
     expect(await waiting).toBe(`wait ${id}`);
     expect(ghost.requests).toEqual([]);
-    await until('the refusal in the log', () => /refused the ready of worker 0x00[0-9a-f]{8}: it has no routing id of its own/.test(broker.stdout));
+    await eventually('the refusal in the log', async () => /refused the ready of worker 0x00[0-9a-f]{8}: it has no routing id of its own/.test(broker.stdout), 10_000);
   });
 
   it('one client flooding 3000 × 1000 KiB with no worker: bounded memory, told at once, and others served right after', async () => {
@@ -203,7 +203,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     })();
     const started = Date.now();
     for (let i = 0; i < 3000; i++) await flood.send(['', body]);
-    await until('every refusal', () => received >= 2900, 60_000);
+    await eventually('every refusal', async () => received >= 2900, 60_000);
     const refusedIn = Date.now() - started;
     const peak = status(pid, 'VmHWM');
     // Served right after: a worker comes, the flood's accepted share goes first (FIFO), then a newcomer.

@@ -1,6 +1,6 @@
 import { spawnApp, stopApp, waitForOutput } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
-import { until } from '../support/plain-peers';
+import { eventually } from '../containers/support/docker';
 import { spawnSeed } from '../support/seed';
 
 /** Fast heartbeats so liveness rules show within a test: 100 ms, 3 missed = 300 ms. */
@@ -71,7 +71,7 @@ describe('reliability beyond the seed (real processes)', () => {
     const load = deployment.track(
       spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '600', '--concurrency', '8', '--timeout', '500', '--retries', '20', '--json']),
     );
-    await until('the load under way', () => (broker.stdout.match(/\] reply: /g) ?? []).length >= 50); // requests are in flight
+    await eventually('the load under way', async () => (broker.stdout.match(/\] reply: /g) ?? []).length >= 50, 10_000); // requests are in flight
     await stopApp(broker, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
     broker = await deployment.startBroker(brokerArgs);
