@@ -14,10 +14,18 @@
  *     (a) no broker at all: one ROUTER that answers `[client, '', request]` with
  *     `[client, '', "<request> X"]` at once, exactly what a zero-delay worker would send back.
  *
- * Both print `[<name>] ready` once bound, and exit on SIGTERM/SIGINT.
+ *   nats-responder PORT ID
+ *     what a user of NATS would write instead of our worker: a nats.js connection to the
+ *     nats-server on PORT, subscribed in a queue group (the server spreads requests over the
+ *     group's members) and answering each request with `<request> <ID>` at once, as our
+ *     zero-delay worker does.
+ *
+ * Each prints `[<name>] ready` once bound (subscribed), and exits on SIGTERM/SIGINT.
  */
 import { createTracer, exitOnSignals as closeOnSignals } from '@tsr/tsr';
+import { connect } from 'nats';
 import { Router } from 'zeromq';
+import { NATS_QUEUE, NATS_SUBJECT } from './nats-subject';
 
 const EMPTY = Buffer.alloc(0);
 const SUFFIX = Buffer.from(' X');
@@ -77,8 +85,24 @@ async function direct(port: string): Promise<void> {
   process.stdout.write('[direct] ready\n');
 }
 
+async function natsResponder(port: string, id: string): Promise<void> {
+  const nc = await connect({ servers: `127.0.0.1:${Number(port)}` });
+  const suffix = Buffer.from(` ${id}`);
+  nc.subscribe(NATS_SUBJECT, { queue: NATS_QUEUE, callback: (_e, msg) => msg.respond(Buffer.concat([msg.data, suffix])) });
+  await nc.flush();
+  const stop = () => void nc.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  process.stdout.write('[nats-responder] ready\n');
+}
+
 const [mode, ...args] = process.argv.slice(2);
-const started = mode === 'forwarder' ? forwarder(args[0], args[1], args.includes('--lru')) : mode === 'direct' ? direct(args[0]) : Promise.reject(new Error('usage: baselines.ts forwarder FRONTPORT BACKPORT [--lru] | direct PORT'));
+const modes: Record<string, () => Promise<void>> = {
+  forwarder: () => forwarder(args[0], args[1], args.includes('--lru')),
+  direct: () => direct(args[0]),
+  'nats-responder': () => natsResponder(args[0], args[1]),
+};
+const started = modes[mode]?.() ?? Promise.reject(new Error('usage: baselines.ts forwarder FRONTPORT BACKPORT [--lru] | direct PORT | nats-responder PORT ID'));
 started.catch((e: Error) => {
   process.stderr.write(`${e.message}\n`);
   process.exit(1);

@@ -26,6 +26,9 @@ import { useAppsDir } from './targets';
 const root = join(__dirname, '..', '..');
 
 const METHOD = [
+  'Against NATS: nats-server (the system\'s) with Node responders (nats.js) in one queue group answering `<request> <id>` at once, against our broker with as many',
+  'zero-delay workers, and the bare forwarders in Node and in C (when built) as floors; the same generator, closed loop, C requesters in flight; for NATS it publishes',
+  'with a reply subject over one shared connection, or over one connection per requester; every target in turn, order rotated per repetition, ratios ours / NATS paired within a repetition.',
   'Load: a dedicated generator (tools/bench/loadgen.ts, its own Node process) speaks the client side of the protocol over DEALER sockets',
   '(the same frames a REQ client sends); each request carries its send time, the reply echoes it, latency is measured in the generator.',
   'Saturation: closed loop, a fixed number of requests in flight; a warm-up is discarded, then requests/s over a fixed window.',
@@ -73,13 +76,21 @@ async function main(): Promise<void> {
   }
 
   const withC = 'path' in bundles.nativeForwarder;
-  const plan =
-    `${o.reps} repetition(s) × sizes ${o.sizes.join('/')} B × workers ${o.workers.join('/')} (credit ${o.credit} each behind our broker), ${o.inflight} requests in flight, ` +
-      `${o.generators} generator process(es), warm-up ${o.warmupMs} ms + ${o.durationMs} ms measured per saturation run, ` +
-      `${o.latencyRounds} half-saturation round(s) of ${o.latencyDurationMs} ms against broker, bare forwarder, ${withC ? 'C forwarder, ' : ''}direct; ` +
-      `${plannedRuns(o, withC)} runs`;
-  log(`plan: ${plan}, about ${Math.round(estimateSeconds(o, withC) / 60)} min`);
-  if ('missing' in bundles.nativeForwarder) log(bundles.nativeForwarder.missing);
+  const nats = bundles.natsServer;
+  const withNats = 'path' in nats;
+  if (o.natsOnly && 'missing' in nats) throw new Error(nats.missing);
+  const natsPlan = 'path' in nats
+    ? `against NATS (${nats.version ?? 'nats-server'}): ${o.natsWorkers} workers / responders, sizes ${o.natsSizes.join('/')} B, ${o.natsInflight.join('/')} requesters in flight, ` +
+      `our broker, the bare forwarder${withC ? 's in Node and C' : ''}, NATS over one connection and NATS over a connection per requester in turn, ${o.warmupMs} ms warm-up + ${o.durationMs} ms measured each`
+    : 'no comparison with NATS (nats-server missing)';
+  const mainPlan =
+    `sizes ${o.sizes.join('/')} B × workers ${o.workers.join('/')} (credit ${o.credit} each behind our broker), ${o.inflight} requests in flight, ` +
+    `${o.generators} generator process(es), warm-up ${o.warmupMs} ms + ${o.durationMs} ms measured per saturation run, ` +
+    `${o.latencyRounds} half-saturation round(s) of ${o.latencyDurationMs} ms against broker, bare forwarder, ${withC ? 'C forwarder, ' : ''}direct`;
+  const plan = `${o.reps} repetition(s) of: ${o.natsOnly ? natsPlan : `${natsPlan}; ${mainPlan}`}; ${plannedRuns(o, withC, withNats)} runs`;
+  log(`plan: ${plan}, about ${Math.round(estimateSeconds(o, withC, withNats) / 60)} min`);
+  if ('missing' in bundles.nativeForwarder && !o.natsOnly) log(bundles.nativeForwarder.missing);
+  if ('missing' in bundles.natsServer) log(bundles.natsServer.missing);
   const m = await runMatrix(o, bundles, log);
   note.loadAverageAtEnd = loadavg().map((v) => Math.round(v * 100) / 100);
   const summary = summarize(m.runs, m.idle, o.latencyWorkers);

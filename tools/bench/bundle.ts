@@ -1,14 +1,15 @@
 /**
- * The benchmark's own programs (baselines.ts, loadgen.ts, and the C forwarder) built once per run; the Node ones bundled with esbuild, the
+ * The benchmark's own programs (baselines.ts, loadgen.ts, and the C forwarder) built once per run, and the system's nats-server found; the Node ones bundled with esbuild, the
  * way Nx builds the apps, so that they start in ~0.1 s instead of ~0.6 s under tsx and run the same
- * kind of code as the broker. The bundles go to a temp dir that is removed at exit; `zeromq` stays
- * external and is found through NODE_PATH.
+ * kind of code as the broker. The bundles go to a temp dir that is removed at exit; `zeromq` and `nats`
+ * stay external and are found through NODE_PATH.
  */
 import { buildSync } from 'esbuild';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { atExit } from './children';
+import { findNatsServer } from './nats';
 import { type NativeBuild, buildNativeForwarder } from './native';
 
 export interface Bundles {
@@ -18,6 +19,8 @@ export interface Bundles {
   loadgen: string;
   /** The C forwarder, or why it could not be built. */
   nativeForwarder: NativeBuild;
+  /** The system's nats-server, or why the NATS baseline is left out. */
+  natsServer: NativeBuild;
   /** Environment for running them (NODE_PATH to the workspace's node_modules). */
   env: NodeJS.ProcessEnv;
 }
@@ -36,6 +39,7 @@ export function bundlePrograms(): Bundles {
     baselines: out('baselines'),
     loadgen: out('loadgen'),
     nativeForwarder: buildNativeForwarder(dir),
+    natsServer: findNatsServer(),
     env: { NODE_PATH: [nodeModules, process.env['NODE_PATH']].filter(Boolean).join(':') },
   };
 }

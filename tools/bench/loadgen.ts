@@ -2,11 +2,16 @@
  * The benchmark's load generator, run as its own Node process (several may run at once).
  *
  *   loadgen.ts --port P --size BYTES --sockets S (--inflight C | --rate R)
- *              --start-at EPOCH_MS --warmup MS --duration MS [--host 127.0.0.1]
+ *              --start-at EPOCH_MS --warmup MS --duration MS [--host 127.0.0.1] [--nats]
  *
  * It speaks the client side of our protocol through DEALER sockets: it sends ['', request] (what a
  * REQ client puts on the wire) and reads ['', reply]. Unlike a REQ socket a DEALER may have many
  * requests in flight, which keeps the generator cheap enough not to be the bottleneck.
+ *
+ * With --nats it does NATS request-reply instead, on S connections of the nats client: each request
+ * is published to the responders' subject with the connection's inbox as its reply subject (what
+ * `request()` puts on the wire), and replies arrive through one subscription callback per
+ * connection; no per-request promise, timer or lookup, the same economy as the DEALER sockets.
  *
  * Each request carries its send time (float64, performance.now()) and a sequence number in its
  * first 12 bytes, padded to BYTES; the reply starts with the request, so latency needs no lookup.
@@ -18,7 +23,9 @@
  * and counts only the replies that arrive inside the measured window. Then it waits for the
  * requests still in flight (at most 3 s), prints one JSON line and exits.
  */
+import { connect } from 'nats';
 import { Dealer } from 'zeromq';
+import { NATS_SUBJECT } from './nats-subject';
 
 const EMPTY = Buffer.alloc(0);
 const HEADER = 12;
@@ -44,13 +51,47 @@ const rate = f.has('rate') ? num('rate') : 0;
 const warmup = num('warmup', 500);
 const duration = num('duration', 2000);
 const startAt = num('start-at', Date.now() + 300);
+const nats = f.has('nats');
 if ((inflight > 0) === (rate > 0)) throw new Error('give exactly one of --inflight and --rate');
 
-const sockets = Array.from({ length: socketCount }, () => {
-  const s = new Dealer({ linger: 0, sendTimeout: 0 });
-  s.connect(`tcp://${host}:${port}`);
-  return s;
-});
+/** One requester connection: a DEALER socket or a NATS connection. */
+interface Channel {
+  send(body: Buffer): void;
+  close(): void;
+}
+
+/** A DEALER socket whose replies go to `onReply` (its last frame). */
+function zmqChannel(): Channel {
+  const socket = new Dealer({ linger: 0, sendTimeout: 0 });
+  socket.connect(`tcp://${host}:${port}`);
+  const channel: Channel = {
+    send: (body) => void socket.send([EMPTY, body]).catch(onSendError),
+    close: () => socket.close(),
+  };
+  void (async () => {
+    try {
+      for await (const frames of socket) onReply(channel, frames[frames.length - 1]);
+    } catch (e) {
+      if (!socket.closed) throw e;
+    }
+  })();
+  return channel;
+}
+
+/** A NATS connection with one inbox subscription for all its requests' replies. */
+async function natsChannel(): Promise<Channel> {
+  const nc = await connect({ servers: `${host}:${port}`, noEcho: true });
+  const inbox = `_INBOX.${nc.info?.client_id ?? 0}.${Math.random().toString(36).slice(2)}`;
+  const channel: Channel = {
+    send: (body) => nc.publish(NATS_SUBJECT, body, { reply: inbox }),
+    close: () => void nc.close(),
+  };
+  nc.subscribe(inbox, { callback: (_e, msg) => onReply(channel, Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength)) });
+  await nc.flush(); // the subscription is in place before the first request
+  return channel;
+}
+
+const channels: Channel[] = [];
 
 const t0 = performance.now() + (startAt - Date.now()); // the common start, on this process's clock
 const tA = t0 + warmup; // measured window [tA, tB)
@@ -72,7 +113,7 @@ const onSendError = () => {
   outstanding--;
 };
 
-function send(socket: Dealer, now: number): void {
+function send(channel: Channel, now: number): void {
   const body = Buffer.allocUnsafe(size);
   template.copy(body, HEADER, HEADER);
   body.writeDoubleLE(now, 0);
@@ -80,41 +121,34 @@ function send(socket: Dealer, now: number): void {
   sent++;
   if (now >= tA) sentInWindow++;
   outstanding++;
-  socket.send([EMPTY, body]).catch(onSendError);
+  channel.send(body);
 }
 
 let finish: () => void = () => {};
 const finished = new Promise<void>((resolve) => (finish = resolve));
 
-async function receive(socket: Dealer): Promise<void> {
-  try {
-    for await (const frames of socket) {
-      const now = performance.now();
-      outstanding--;
-      const reply = frames[frames.length - 1];
-      if (reply.length < size) {
-        bad++;
-        continue;
-      }
-      if (now >= tA && now < tB) {
-        answered++;
-        latUs.push(Math.round((now - reply.readDoubleLE(0)) * 1000));
-        if ((answered & 15) === 0) {
-          const id = reply.toString('latin1', size + 1);
-          workers[id] = (workers[id] ?? 0) + 1;
-        }
-      }
-      if (inflight > 0 && now < tB) send(socket, now);
-      if (now >= tB && outstanding <= 0) finish();
-    }
-  } catch (e) {
-    if (!socket.closed) throw e;
+function onReply(channel: Channel, reply: Buffer): void {
+  const now = performance.now();
+  outstanding--;
+  if (reply.length < size) {
+    bad++;
+    return;
   }
+  if (now >= tA && now < tB) {
+    answered++;
+    latUs.push(Math.round((now - reply.readDoubleLE(0)) * 1000));
+    if ((answered & 15) === 0) {
+      const id = reply.toString('latin1', size + 1);
+      workers[id] = (workers[id] ?? 0) + 1;
+    }
+  }
+  if (inflight > 0 && now < tB) send(channel, now);
+  if (now >= tB && outstanding <= 0) finish();
 }
 
 function startClosed(): void {
   const now = performance.now();
-  for (let i = 0; i < inflight; i++) send(sockets[i % socketCount], now);
+  for (let i = 0; i < inflight; i++) send(channels[i % socketCount], now);
 }
 
 function startOpen(): void {
@@ -123,14 +157,14 @@ function startOpen(): void {
     if (now >= tB) return;
     const due = Math.floor(((now - t0) * rate) / 1000);
     maxBurst = Math.max(maxBurst, due - sent);
-    while (sent < due) send(sockets[sent % socketCount], now);
+    while (sent < due) send(channels[sent % socketCount], now);
     setTimeout(tick, 1);
   };
   tick();
 }
 
 async function main(): Promise<void> {
-  for (const s of sockets) void receive(s);
+  for (let i = 0; i < socketCount; i++) channels.push(nats ? await natsChannel() : zmqChannel());
   await new Promise((r) => setTimeout(r, Math.max(0, t0 - performance.now())));
   if (inflight > 0) startClosed();
   else startOpen();
@@ -154,7 +188,7 @@ async function main(): Promise<void> {
     workers,
     latUs,
   };
-  for (const s of sockets) s.close();
+  for (const c of channels) c.close();
   process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
 }
 

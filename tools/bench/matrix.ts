@@ -12,7 +12,20 @@ import { type ClientSummary, type LoadSpec, idleClientRss, idleRss, runClientApp
 import type { LatencySummary } from './stats';
 import { type Target, type TargetKind, latencyKinds, startTarget, stopTarget } from './targets';
 
-export type Phase = 'saturation' | 'latency' | 'client-app';
+/**
+ * What the comparison with NATS loads, in turn: our broker, the floors of a broker in Node and in C
+ * (the bare forwarders), then NATS with each shape of load generator.
+ */
+export const versusNatsKinds = (withC: boolean): TargetKind[] => ['broker', 'forwarder', ...(withC ? (['forwarder-c'] as TargetKind[]) : []), 'nats', 'nats-conns'];
+
+/** DEALER sockets or NATS connections the generator opens for `inflight` concurrent requesters. */
+export function natsComparisonSockets(kind: TargetKind, inflight: number, sockets: number): number {
+  if (kind === 'nats') return 1;
+  if (kind === 'nats-conns') return inflight;
+  return Math.min(sockets, inflight);
+}
+
+export type Phase = 'saturation' | 'latency' | 'client-app' | 'versus-nats';
 
 export interface RunRecord {
   rep: number;
@@ -55,18 +68,21 @@ export interface MatrixResult {
 const rotate = <T>(xs: readonly T[], n: number): T[] => xs.map((_, i) => xs[(i + n) % xs.length]);
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
 
-export function plannedRuns(o: BenchOptions, withC: boolean): number {
+/** Runs against NATS per repetition (none when nats-server is missing). */
+const natsRuns = (o: BenchOptions, withC: boolean, withNats: boolean) => (withNats ? o.natsSizes.length * o.natsInflight.length * versusNatsKinds(withC).length : 0);
+
+export function plannedRuns(o: BenchOptions, withC: boolean, withNats: boolean): number {
   const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
-  const perRep = o.workers.length * (o.sizes.length * 3 + lru) + o.sizes.length /* direct */ + o.sizes.length * latencyKinds(withC).length * o.latencyRounds + o.clientSizes.length * 3;
-  return perRep * o.reps;
+  const main = o.natsOnly ? 0 : o.workers.length * (o.sizes.length * 3 + lru) + o.sizes.length /* direct */ + o.sizes.length * latencyKinds(withC).length * o.latencyRounds + o.clientSizes.length * 3;
+  return (main + natsRuns(o, withC, withNats)) * o.reps;
 }
 
-export function estimateSeconds(o: BenchOptions, withC: boolean): number {
+export function estimateSeconds(o: BenchOptions, withC: boolean, withNats: boolean): number {
   const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
   const saturationRuns = o.workers.length * (o.sizes.length * 3 + lru) + o.sizes.length;
   const run = (ms: number) => (400 + o.warmupMs + ms + 300) / 1000;
-  const perRep = saturationRuns * run(o.durationMs) + o.sizes.length * latencyKinds(withC).length * o.latencyRounds * run(o.latencyDurationMs) + o.clientSizes.length * 3 * 1.5 + o.workers.length * 3 + 2;
-  return perRep * o.reps;
+  const main = o.natsOnly ? 0 : saturationRuns * run(o.durationMs) + o.sizes.length * latencyKinds(withC).length * o.latencyRounds * run(o.latencyDurationMs) + o.clientSizes.length * 3 * 1.5 + o.workers.length * 3 + 2;
+  return (main + natsRuns(o, withC, withNats) * run(o.durationMs) + (withNats ? 6 : 0)) * o.reps;
 }
 
 export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: string) => void): Promise<MatrixResult> {
@@ -74,7 +90,8 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
   const runs: RunRecord[] = [];
   const idle: IdleRecord[] = [];
   const withC = 'path' in bundles.nativeForwarder;
-  const total = plannedRuns(o, withC);
+  const withNats = 'path' in bundles.natsServer;
+  const total = plannedRuns(o, withC, withNats);
   const load = (size: number, extra: Partial<LoadSpec>): LoadSpec => ({
     mode: 'closed',
     size,
@@ -121,8 +138,33 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
     return rec;
   };
 
+  /**
+   * Our broker against NATS request-reply: the same workers/responders count, sizes and requesters
+   * in flight, the three loads in turn (order rotated per repetition), all processes up throughout.
+   */
+  const versusNats = async (rep: number) => {
+    const kinds = versusNatsKinds(withC);
+    const targets = new Map<TargetKind, Target>();
+    try {
+      for (const kind of kinds.filter((k) => k !== 'nats-conns')) targets.set(kind, await startTarget(kind, o.natsWorkers, bundles, { credit: o.credit }));
+      const nats = targets.get('nats') as Target;
+      targets.set('nats-conns', { ...nats, kind: 'nats-conns' }); // the same server and responders, another shape of load
+      for (const size of o.natsSizes)
+        for (const inflight of o.natsInflight)
+          for (const kind of rotate(kinds, rep - 1)) {
+            const t = targets.get(kind) as Target;
+            const spec = load(size, { mode: 'closed', inflight, sockets: natsComparisonSockets(kind, inflight, o.sockets) });
+            record(rep, 'versus-nats', t, size, spec, await runGenerators(t, spec, bundles));
+          }
+    } finally {
+      for (const [kind, t] of targets) if (kind !== 'nats-conns') await stopTarget(t);
+    }
+  };
+
   for (let rep = 1; rep <= o.reps; rep++) {
     log(`repetition ${rep}/${o.reps}`);
+    if (withNats) await versusNats(rep);
+    if (o.natsOnly) continue;
     idle.push({ rep, target: 'client', workers: 0, rssKiB: { client: await idleClientRss(bundles) } });
     for (const workers of o.workers) {
       const latencyBlock = workers === o.latencyWorkers;

@@ -6,7 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
-export type NativeBuild = { path: string } | { missing: string };
+/** A native program the benchmark runs (with its version when it reports one), or why it is not there. */
+export type NativeBuild = { path: string; version?: string } | { missing: string };
 
 export function buildNativeForwarder(dir: string): NativeBuild {
   const path = join(dir, 'forwarder-c');

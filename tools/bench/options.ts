@@ -32,6 +32,12 @@ export interface BenchOptions {
   help: boolean;
   /** Requests each worker behind our broker asks to hold at once (its --credit). */
   credit: number;
+  /** Against NATS: requests in flight (concurrent requesters), message sizes, workers/responders. */
+  natsInflight: number[];
+  natsSizes: number[];
+  natsWorkers: number;
+  /** Run only the comparison with NATS. */
+  natsOnly: boolean;
 }
 
 export const usage = `usage: npm run bench -- [options]     (or: npx nx run bench:bench -- [options])
@@ -51,6 +57,10 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --apps DIR            run the apps from DIR/<app>/main.js instead of dist/apps (A/B a build)
   --profile             profile broker and forwarders with --cpu-prof instead of benchmarking
   --credit N            requests each worker behind our broker may hold (worker --credit; default 16, 1 = the seed's one at a time)
+  --nats-inflight A,B   against NATS (needs nats-server): concurrent requesters (default 32,1)
+  --nats-sizes A,B      against NATS: message sizes in bytes (default 16,1024)
+  --nats-workers N      against NATS: our workers and NATS responders (default 4)
+  --nats-only           run only the comparison with NATS (results to tmp/benchmarks/<date>-nats unless --out)
 `;
 
 const list = (v: string) => v.split(',').filter(Boolean).map(Number);
@@ -74,6 +84,10 @@ const flags = {
   apps: { type: 'string' },
   profile: { type: 'boolean' },
   credit: { type: 'string' },
+  'nats-inflight': { type: 'string' },
+  'nats-sizes': { type: 'string' },
+  'nats-workers': { type: 'string' },
+  'nats-only': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -108,14 +122,20 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     profile: v.profile ?? false,
     help: v.help ?? false,
     credit: num(v.credit, 16),
+    natsInflight: v['nats-inflight'] === undefined ? [32, 1] : list(v['nats-inflight']),
+    natsSizes: v['nats-sizes'] === undefined ? [16, 1024] : list(v['nats-sizes']),
+    natsWorkers: num(v['nats-workers'], 4),
+    natsOnly: v['nats-only'] ?? false,
   };
-  for (const [name, n] of Object.entries({ reps: o.reps, inflight: o.inflight, generators: o.generators, sockets: o.sockets, duration: o.durationMs, 'latency-duration': o.latencyDurationMs, 'latency-rounds': o.latencyRounds, 'latency-workers': o.latencyWorkers, credit: o.credit })) {
+  for (const [name, n] of Object.entries({ reps: o.reps, inflight: o.inflight, generators: o.generators, sockets: o.sockets, duration: o.durationMs, 'latency-duration': o.latencyDurationMs, 'latency-rounds': o.latencyRounds, 'latency-workers': o.latencyWorkers, credit: o.credit, 'nats-workers': o.natsWorkers })) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
   }
-  if (o.sizes.some((s) => !(s >= 12))) throw new Error('--sizes: each size must be at least 12 bytes (the request header)');
+  if ([...o.sizes, ...o.natsSizes].some((s) => !(s >= 12))) throw new Error('--sizes, --nats-sizes: each size must be at least 12 bytes (the request header)');
+  if (o.natsInflight.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--nats-inflight: positive integers');
   if (o.workers.some((w) => !Number.isInteger(w) || w < 1)) throw new Error('--workers: positive integers');
   if (!o.workers.includes(o.latencyWorkers)) o.workers = [...o.workers, o.latencyWorkers].sort((a, b) => a - b);
   o.clientSizes = o.clientSizes.filter((s) => o.sizes.includes(s));
-  if (!o.out) o.out = o.quick || o.profile ? join(root, 'tmp', 'benchmarks', `${today}-${o.profile ? 'profile' : 'quick'}`) : join(root, 'docs', 'benchmarks', today);
+  const scratch = o.profile ? 'profile' : o.quick ? 'quick' : o.natsOnly ? 'nats' : undefined;
+  if (!o.out) o.out = scratch ? join(root, 'tmp', 'benchmarks', `${today}-${scratch}`) : join(root, 'docs', 'benchmarks', today);
   return o;
 }

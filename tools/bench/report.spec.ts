@@ -1,5 +1,5 @@
 import { chartsMarkdown } from './chart';
-import type { RunRecord } from './matrix';
+import { type RunRecord, natsComparisonSockets } from './matrix';
 import { parseOptions } from './options';
 import { summarize, tables } from './report';
 import type { TargetKind } from './targets';
@@ -104,5 +104,83 @@ describe('metrics cost', () => {
     expect(s.checks.find((c) => c.startsWith('metrics cost'))).toMatch(/^metrics cost target \(< 5 % .*\): met, median throughput with metrics \/ without 0\.990 \(cost 1\.0 %, quartiles 0\.980–1\.000\) over 3 paired runs/);
     const slow = summarize([saturationRun(1, 'broker', 10_000), saturationRun(1, 'broker-metrics', 9_000), saturationRun(1, 'forwarder', 12_000)], [], 1);
     expect(slow.checks.find((c) => c.startsWith('metrics cost'))).toMatch(/NOT met/);
+  });
+});
+
+describe('against NATS', () => {
+  /** A run of the comparison: req/s, p99 (ms) and CPU µs per request of the target's main process. */
+  const run = (rep: number, target: TargetKind, inflight: number, rps: number, p99: number, cpuUs: number): RunRecord => ({
+    ...latencyRun(rep, 0, target, p99),
+    round: undefined,
+    phase: 'versus-nats',
+    mode: 'closed',
+    workers: 4,
+    inflight,
+    rate: undefined,
+    requestsPerSecond: rps,
+    cpuUsPerRequest: cpuUs,
+    usage: [
+      { label: target, cpuCores: (cpuUs * rps) / 1e6, peakRssKiB: 50_000 },
+      { label: 'loadgen1', cpuCores: 0.4, peakRssKiB: 60_000 },
+    ],
+  });
+  // two repetitions; the machine is twice as busy in the second: the ratios stay
+  const runs = [1, 2].flatMap((rep) => {
+    const k = rep === 1 ? 1 : 0.5;
+    return [
+      run(rep, 'broker', 32, 20_000 * k, 4, 30),
+      run(rep, 'nats', 32, 40_000 * k, 5, 10),
+      run(rep, 'nats-conns', 32, 16_000 * k, 8, 25),
+      run(rep, 'forwarder', 32, 22_000 * k, 4, 27),
+      run(rep, 'broker', 1, 3_000 * k, 1, 80),
+      run(rep, 'nats', 1, 3_000 * k, 1, 60),
+    ];
+  });
+  const s = summarize(runs, [], 1);
+
+  it('pairs ours with each shape of NATS load within a repetition, C = 32 first', () => {
+    expect(s.versusNats.map((r) => `${r.inflight} ${r.nats}`)).toEqual(['32 nats', '32 nats-conns', '1 nats']);
+    const [shared, conns] = s.versusNats;
+    expect(shared.rps.ratio.median).toBeCloseTo(0.5);
+    expect(shared.rps.ratio.n).toBe(2);
+    expect(shared.cpu.ratio.median).toBeCloseTo(3);
+    expect(shared.p99.ratio.median).toBeCloseTo(0.8);
+    expect(shared.generatorCores.ours.median).toBeCloseTo(0.4);
+    expect(conns.rps.ratio.median).toBeCloseTo(1.25);
+    expect(conns.cpu.ratio.median).toBeCloseTo(1.2);
+  });
+
+  it('judges the targets at 32 in flight against every shape of NATS load', () => {
+    expect(s.checks.find((c) => c.includes('CPU per request'))).toMatch(/<= 1\.5 x nats-server's at 32 in flight: NOT met \(median ratios 16 B vs one connection 3\.00, 16 B vs a connection per requester 1\.20\)/);
+    expect(s.checks.find((c) => c.includes('throughput >='))).toMatch(/NOT met \(median ratios 16 B vs one connection 0\.50, 16 B vs a connection per requester 1\.25\)/);
+  });
+
+  it('tabulates the ratios, and every target’s cost with the floors beside them', () => {
+    const ts = tables(s);
+    expect(ts[0].title).toMatch(/^Against NATS request-reply/);
+    expect(ts[0].rows[0].slice(0, 6)).toEqual(['32', '16 B', 'one connection', '4', '15,000 / 30,000', '0.50 [0.50–0.50]']);
+    expect(ts[1].head).toEqual(['requesters', 'size', 'broker: µs/req, req/s', 'bare forwarder: µs/req, req/s', 'NATS, one shared connection: µs/req, req/s', 'NATS, a connection per requester: µs/req, req/s']);
+    expect(ts[1].rows[0]).toEqual(['32', '16 B', '30.0, 15,000', '27.0, 16,500', '10.0, 30,000', '25.0, 12,000']);
+  });
+
+  it('prints only its own tables when nothing else ran (--nats-only)', () => {
+    expect(tables(s)).toHaveLength(2);
+    expect(s.checks.some((c) => c.startsWith('throughput target'))).toBe(false);
+  });
+});
+
+describe('parseOptions against NATS', () => {
+  it('defaults to 32 and 1 requesters, 16 B and 1 KiB, 4 workers, and --nats-only writes to tmp', () => {
+    const o = parseOptions(['--nats-only'], '2026-01-01', '/r');
+    expect([o.natsInflight, o.natsSizes, o.natsWorkers, o.natsOnly]).toEqual([[32, 1], [16, 1024], 4, true]);
+    expect(o.out).toBe('/r/tmp/benchmarks/2026-01-01-nats');
+    expect(() => parseOptions(['--nats-inflight', '0'], '2026-01-01', '/r')).toThrow('--nats-inflight: positive integers');
+  });
+
+  it('opens one connection for the shared shape, one per requester for the other, and at most --sockets DEALERs for ours', () => {
+    expect(natsComparisonSockets('nats', 32, 4)).toBe(1);
+    expect(natsComparisonSockets('nats-conns', 32, 4)).toBe(32);
+    expect(natsComparisonSockets('broker', 32, 4)).toBe(4);
+    expect(natsComparisonSockets('broker', 1, 4)).toBe(1);
   });
 });

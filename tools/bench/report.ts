@@ -4,7 +4,7 @@
  */
 import type { IdleRecord, RunRecord } from './matrix';
 import { type Spread, spread } from './stats';
-import { type TargetKind, latencyKinds } from './targets';
+import { type TargetKind, latencyKinds, targetLabel } from './targets';
 
 export interface SaturationRow {
   size: number;
@@ -82,7 +82,37 @@ export interface MetricsCostRow {
   cpuRatios: number[];
 }
 
+/** Our broker against one shape of NATS load, at one size and number of requesters; ratios paired per repetition. */
+export interface VersusNatsRow {
+  size: number;
+  inflight: number;
+  workers: number;
+  nats: 'nats' | 'nats-conns';
+  rps: { ours: Spread; nats: Spread; ratio: Spread };
+  p50: { ours: Spread; nats: Spread; ratio: Spread };
+  p99: { ours: Spread; nats: Spread; ratio: Spread };
+  /** CPU µs per request of the broker process and of nats-server. */
+  cpu: { ours: Spread; nats: Spread; ratio: Spread };
+  /** Cores used by the load generator, and by the whole machine, during each. */
+  generatorCores: { ours: Spread; nats: Spread };
+  machineBusy: { ours: Spread; nats: Spread };
+}
+
+/** Every target of the comparison with NATS at one size and number of requesters: the floors beside broker and NATS. */
+export interface VersusNatsCostRow {
+  size: number;
+  inflight: number;
+  rps: Partial<Record<TargetKind, Spread>>;
+  /** CPU µs per request of the target's main process (broker, forwarder, nats-server), all threads. */
+  cpu: Partial<Record<TargetKind, Spread>>;
+}
+
+/** The targets against NATS, at this many requesters in flight: broker CPU per request and throughput. */
+export const NATS_TARGET = { inflight: 32, cpuRatio: 1.5, rpsRatio: 1.0 };
+
 export interface Summary {
+  versusNats: VersusNatsRow[];
+  versusNatsCosts: VersusNatsCostRow[];
   saturation: SaturationRow[];
   metricsCost: MetricsCostRow[];
   latency: LatencyRow[];
@@ -217,9 +247,11 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
       if (row.rps.n > 0) cpu.push(row);
     }
 
-  const checks: string[] = [];
+  const versusNats = summarizeVersusNats(runs);
+  const versusNatsCosts = summarizeVersusNatsCosts(runs);
+  const checks: string[] = [...natsChecks(versusNats)];
   const met = saturation.filter((r) => r.ratio.median >= 0.8);
-  checks.push(
+  if (saturation.length) checks.push(
     `throughput target (broker >= 0.8 x bare forwarder): met in ${met.length} of ${saturation.length} cases` +
       (saturation.length ? `; ratio medians ${saturation.map((r) => `${sizeLabel(r.size)}/W${r.workers} ${r.ratio.median.toFixed(2)}`).join(', ')}` : ''),
   );
@@ -246,7 +278,77 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
         `the bare forwarder alone adds ${r.floorP99.median.toFixed(2)} ms${r.cFloorP99.n ? `, a C forwarder on libzmq ${r.cFloorP99.median.toFixed(2)} ms` : ''}, ` +
         `the broker beyond the bare forwarder ${r.addedP99VsForwarder.median.toFixed(2)} ms; ${r.addedP99.n} paired trials)`,
     );
-  return { saturation, metricsCost, latency, clientApp, rss, cpu, checks };
+  return { versusNats, versusNatsCosts, saturation, metricsCost, latency, clientApp, rss, cpu, checks };
+}
+
+const generatorCores = (r: RunRecord) => r.usage.filter((u) => u.label.startsWith('loadgen')).reduce((a, u) => a + u.cpuCores, 0);
+
+function summarizeVersusNats(all: RunRecord[]): VersusNatsRow[] {
+  const runs = all.filter((r) => r.phase === 'versus-nats');
+  const key = (r: RunRecord) => `${r.size}/${r.inflight}`;
+  const rows: VersusNatsRow[] = [];
+  for (const k of uniq(runs.map(key))) {
+    const here = runs.filter((r) => key(r) === k);
+    const ours = here.filter((r) => r.target === 'broker');
+    for (const shape of ['nats', 'nats-conns'] as const) {
+      const theirs = here.filter((r) => r.target === shape);
+      // paired within a repetition: the runs were seconds apart, under the same machine load
+      const pairs = ours.flatMap((o) => theirs.filter((t) => t.rep === o.rep).map((t) => [o, t] as const));
+      if (pairs.length === 0) continue;
+      const compare = (f: (r: RunRecord) => number) => ({
+        ours: spread(pairs.map(([o]) => f(o))),
+        nats: spread(pairs.map(([, t]) => f(t))),
+        ratio: spread(pairs.map(([o, t]) => f(o) / f(t))),
+      });
+      rows.push({
+        size: here[0].size,
+        inflight: here[0].inflight ?? NaN,
+        workers: here[0].workers,
+        nats: shape,
+        rps: compare((r) => r.requestsPerSecond),
+        p50: compare((r) => r.latency.p50),
+        p99: compare((r) => r.latency.p99),
+        cpu: compare((r) => r.cpuUsPerRequest),
+        generatorCores: { ours: spread(pairs.map(([o]) => generatorCores(o))), nats: spread(pairs.map(([, t]) => generatorCores(t))) },
+        machineBusy: { ours: spread(pairs.map(([o]) => o.machineBusyCores)), nats: spread(pairs.map(([, t]) => t.machineBusyCores)) },
+      });
+    }
+  }
+  return rows.sort((a, b) => b.inflight - a.inflight || a.size - b.size);
+}
+
+const VERSUS_NATS_KINDS: TargetKind[] = ['broker', 'forwarder', 'forwarder-c', 'nats', 'nats-conns'];
+
+function summarizeVersusNatsCosts(all: RunRecord[]): VersusNatsCostRow[] {
+  const runs = all.filter((r) => r.phase === 'versus-nats');
+  const cases = uniq(runs.map((r) => `${r.size}/${r.inflight}`)).map((k) => k.split('/').map(Number));
+  return cases
+    .map(([size, inflight]) => {
+      const of = (kind: TargetKind, f: (r: RunRecord) => number) => spread(runs.filter((r) => r.size === size && r.inflight === inflight && r.target === kind).map(f));
+      const rps: Partial<Record<TargetKind, Spread>> = {};
+      const cpu: Partial<Record<TargetKind, Spread>> = {};
+      for (const kind of VERSUS_NATS_KINDS) {
+        if (of(kind, (r) => r.requestsPerSecond).n === 0) continue;
+        rps[kind] = of(kind, (r) => r.requestsPerSecond);
+        cpu[kind] = of(kind, (r) => r.cpuUsPerRequest);
+      }
+      return { size, inflight, rps, cpu };
+    })
+    .sort((a, b) => b.inflight - a.inflight || a.size - b.size);
+}
+
+/** The targets against NATS at `NATS_TARGET.inflight` requesters, against each shape of NATS load. */
+function natsChecks(rows: VersusNatsRow[]): string[] {
+  const target = rows.filter((r) => r.inflight === NATS_TARGET.inflight);
+  if (target.length === 0) return [];
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const each = (f: (r: VersusNatsRow) => string) => target.map((r) => `${sizeLabel(r.size)} vs ${r.nats === 'nats' ? 'one connection' : 'a connection per requester'} ${f(r)}`).join(', ');
+  return [
+    `NATS target, broker CPU per request <= ${NATS_TARGET.cpuRatio} x nats-server's at ${NATS_TARGET.inflight} in flight: ` +
+      `${verdict(target.every((r) => r.cpu.ratio.median <= NATS_TARGET.cpuRatio))} (median ratios ${each((r) => `${r.cpu.ratio.median.toFixed(2)}`)})`,
+    `NATS target, throughput >= ${NATS_TARGET.rpsRatio.toFixed(1)} x NATS at ${NATS_TARGET.inflight} in flight: ` +
+      `${verdict(target.every((r) => r.rps.ratio.median >= NATS_TARGET.rpsRatio))} (median ratios ${each((r) => `${r.rps.ratio.median.toFixed(2)}`)})`,
+  ];
 }
 
 export const sizeLabel = (b: number) => (b >= 1024 && b % 1024 === 0 ? `${b / 1024} KiB` : `${b} B`);
@@ -265,6 +367,42 @@ export interface Table {
 
 export function tables(s: Summary): Table[] {
   const out: Table[] = [];
+  if (s.versusNats.length)
+    out.push({
+      title: 'Against NATS request-reply (closed loop, zero-delay workers / responders): ours / NATS, median [min–max] of ratios paired within each repetition',
+      head: ['requesters', 'size', 'NATS load', 'workers', 'req/s ours / NATS', 'req/s ratio', 'p50 ms ours / NATS', 'p50 ratio', 'p99 ms ours / NATS', 'p99 ratio', 'server CPU µs/req broker / nats-server', 'CPU ratio', 'generator cores ours / NATS', 'machine busy ours / NATS'],
+      rows: s.versusNats.map((r) => [
+        String(r.inflight),
+        sizeLabel(r.size),
+        r.nats === 'nats' ? 'one connection' : 'connection each',
+        String(r.workers),
+        pair(r.rps.ours, r.rps.nats, 0),
+        fmtSpread(r.rps.ratio, 2),
+        pair(r.p50.ours, r.p50.nats),
+        fmtSpread(r.p50.ratio, 2),
+        pair(r.p99.ours, r.p99.nats),
+        fmtSpread(r.p99.ratio, 2),
+        pair(r.cpu.ours, r.cpu.nats, 1),
+        fmtSpread(r.cpu.ratio, 2),
+        pair(r.generatorCores.ours, r.generatorCores.nats),
+        pair(r.machineBusy.ours, r.machineBusy.nats),
+      ]),
+      notes: [
+        'ours: our broker with zero-delay workers (--credit as the plan says), loaded by the DEALER generator; NATS: nats-server with Node responders (nats.js) in one queue group, each answering `<request> <id>` at once.',
+        'NATS load "one connection": all requesters share one nats.js connection; "connection each": one connection per requester. The generator publishes with a reply subject and reads replies from one inbox subscription per connection.',
+        'ratios < 1 mean ours is lower: good for latency and CPU, bad for req/s. server CPU = the broker process or nats-server, all threads.',
+      ],
+    });
+  if (s.versusNatsCosts.length) {
+    const kinds = VERSUS_NATS_KINDS.filter((k) => s.versusNatsCosts.some((r) => r.cpu[k]));
+    out.push({
+      title: 'Against NATS, every target: server CPU µs per request and requests/s (median)',
+      head: ['requesters', 'size', ...kinds.map((k) => `${targetLabel[k]}: µs/req, req/s`)],
+      rows: s.versusNatsCosts.map((r) => [String(r.inflight), sizeLabel(r.size), ...kinds.map((k) => `${num(r.cpu[k]?.median ?? NaN, 1)}, ${num(r.rps[k]?.median ?? NaN)}`)]),
+      notes: ['the bare forwarders are the floors: what any broker in Node on zeromq (bare forwarder) and any ZeroMQ broker (C forwarder) costs with the same workers and load; NATS shapes share one nats-server.'],
+    });
+  }
+  if (!s.saturation.length && !s.latency.length && !s.clientApp.length) return out; // only the comparison with NATS ran
   const hasLru = s.saturation.some((r) => r.rps['forwarder-lru']);
   const withC = s.latency.some((r) => r.cFloorP99.n > 0);
   out.push({

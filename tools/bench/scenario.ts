@@ -8,7 +8,7 @@ import type { Bundles } from './bundle';
 import { track } from './children';
 import { type ProcessUsage, Sampler, rssKiB } from './usage';
 import { type LatencySummary, latencySummary } from './stats';
-import { type Target, appPath, deadProcess } from './targets';
+import { type Target, appPath, deadProcess, isNats } from './targets';
 
 export interface LoadSpec {
   /** closed: `inflight` requests always outstanding; open: `rate` requests/s regardless of replies. */
@@ -18,7 +18,7 @@ export interface LoadSpec {
   rate?: number;
   /** Generator processes; the in-flight count or rate is split between them. */
   generators: number;
-  /** DEALER sockets per generator (client identities the target sees). */
+  /** DEALER sockets (NATS: connections) per generator: the client identities the target sees. */
   sockets: number;
   warmupMs: number;
   durationMs: number;
@@ -61,7 +61,7 @@ export async function runGenerators(target: Target, spec: LoadSpec, bundles: Bun
   for (let g = 0; g < spec.generators; g++) {
     const share = (total: number) => Math.max(1, Math.round(total / spec.generators));
     const load = spec.mode === 'closed' ? ['--inflight', String(share(spec.inflight ?? 32))] : ['--rate', String(share(spec.rate ?? 1000))];
-    const args = ['--port', String(target.port), '--size', String(spec.size), '--sockets', String(spec.sockets), ...load];
+    const args = ['--port', String(target.port), '--size', String(spec.size), '--sockets', String(spec.sockets), ...load, ...(isNats(target.kind) ? ['--nats'] : [])];
     const timing = ['--start-at', String(startAt), '--warmup', String(spec.warmupMs), '--duration', String(spec.durationMs)];
     gens.push(track(spawnNode(`loadgen${g + 1}`, [bundles.loadgen, ...args, ...timing], bundles.env)));
   }

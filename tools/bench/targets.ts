@@ -8,8 +8,14 @@ import type { Bundles } from './bundle';
 import { track } from './children';
 import type { Watched } from './usage';
 
-/** `broker-metrics`: our broker with its HTTP endpoint on, scraped every second (the cost of metrics). */
-export type TargetKind = 'broker' | 'broker-metrics' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct';
+/**
+ * `broker-metrics`: our broker with its HTTP endpoint on, scraped every second (the cost of metrics).
+ * `nats` and `nats-conns`: nats-server with Node responders in a queue group, loaded over one shared
+ * connection or over one connection per requester (the same server, two shapes of load).
+ */
+export type TargetKind = 'broker' | 'broker-metrics' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct' | 'nats' | 'nats-conns';
+
+export const isNats = (kind: TargetKind): boolean => kind === 'nats' || kind === 'nats-conns';
 
 /** Targets of the half-saturation rounds, in order: the C forwarder when it could be built. */
 export const latencyKinds = (withC: boolean): TargetKind[] => ['broker', 'forwarder', ...(withC ? (['forwarder-c'] as TargetKind[]) : []), 'direct'];
@@ -21,6 +27,8 @@ export const targetLabel: Record<TargetKind, string> = {
   'forwarder-lru': 'LRU forwarder',
   'forwarder-c': 'C forwarder',
   direct: 'direct (no broker)',
+  nats: 'NATS, one shared connection',
+  'nats-conns': 'NATS, a connection per requester',
 };
 
 export interface Target {
@@ -75,6 +83,10 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
     main = track(spawnNode('broker', [...flags, appPath('broker'), String(port), String(backPort), '--bind', '127.0.0.1', ...monitor], { ...bundles.env, TSR_LOG: 'info' }));
     await waitForOutput(main, http ? /\[broker\] status page/ : /\[broker\] frontend/);
     if (http) stop = scrapeEverySecond(http);
+  } else if (isNats(kind)) {
+    if (!('path' in bundles.natsServer)) throw new Error(bundles.natsServer.missing);
+    main = track(spawnProgram('nats-server', bundles.natsServer.path, ['-a', '127.0.0.1', '-p', String(port)]));
+    await waitForOutput(main, /Server is ready/);
   } else if (kind === 'forwarder-c') {
     if (!('path' in bundles.nativeForwarder)) throw new Error(bundles.nativeForwarder.missing);
     main = track(spawnProgram('forwarder-c', bundles.nativeForwarder.path, [String(port), String(backPort)]));
@@ -88,9 +100,10 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   const n = kind === 'direct' ? 0 : workers;
   for (let i = 0; i < n; i++) {
     const credit = kind === 'broker' || kind === 'broker-metrics' ? ['--credit', String(o.credit ?? 1)] : [];
-    procs.push(track(spawnNode(`worker${i + 1}`, [appPath('worker'), '127.0.0.1', String(backPort), '--delay', '0', ...credit], { ...bundles.env, TSR_LOG: 'info' })));
+    if (isNats(kind)) procs.push(track(spawnNode(`worker${i + 1}`, [bundles.baselines, 'nats-responder', String(port), `responder${i + 1}`], bundles.env)));
+    else procs.push(track(spawnNode(`worker${i + 1}`, [appPath('worker'), '127.0.0.1', String(backPort), '--delay', '0', ...credit], { ...bundles.env, TSR_LOG: 'info' })));
   }
-  await Promise.all(procs.slice(1).map((w) => waitForOutput(w, /connecting to/)));
+  await Promise.all(procs.slice(1).map((w) => waitForOutput(w, isNats(kind) ? /ready/ : /connecting to/)));
   return {
     kind,
     workers: n,
