@@ -16,7 +16,14 @@ import { type Target, type TargetKind, latencyKinds, startTarget, stopTarget } f
  * What the comparison with NATS loads, in turn: our broker, the floors of a broker in Node and in C
  * (the bare forwarders), then NATS with each shape of load generator.
  */
-export const versusNatsKinds = (withC: boolean): TargetKind[] => ['broker', 'forwarder', ...(withC ? (['forwarder-c'] as TargetKind[]) : []), 'nats', 'nats-conns'];
+export const versusNatsKinds = (withC: boolean, withOther = false): TargetKind[] => [
+  'broker',
+  ...(withOther ? (['broker-other'] as TargetKind[]) : []),
+  'forwarder',
+  ...(withC ? (['forwarder-c'] as TargetKind[]) : []),
+  'nats',
+  'nats-conns',
+];
 
 /** DEALER sockets or NATS connections the generator opens for `inflight` concurrent requesters. */
 export function natsComparisonSockets(kind: TargetKind, inflight: number, sockets: number): number {
@@ -69,7 +76,7 @@ const rotate = <T>(xs: readonly T[], n: number): T[] => xs.map((_, i) => xs[(i +
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
 
 /** Runs against NATS per repetition (none when nats-server is missing). */
-const natsRuns = (o: BenchOptions, withC: boolean, withNats: boolean) => (withNats ? o.natsSizes.length * o.natsInflight.length * versusNatsKinds(withC).length : 0);
+const natsRuns = (o: BenchOptions, withC: boolean, withNats: boolean) => (withNats ? o.natsSizes.length * o.natsInflight.length * versusNatsKinds(withC, !!o.versusApps).length : 0);
 
 export function plannedRuns(o: BenchOptions, withC: boolean, withNats: boolean): number {
   const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
@@ -143,10 +150,10 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
    * in flight, the three loads in turn (order rotated per repetition), all processes up throughout.
    */
   const versusNats = async (rep: number) => {
-    const kinds = versusNatsKinds(withC);
+    const kinds = versusNatsKinds(withC, !!o.versusApps);
     const targets = new Map<TargetKind, Target>();
     try {
-      for (const kind of kinds.filter((k) => k !== 'nats-conns')) targets.set(kind, await startTarget(kind, o.natsWorkers, bundles, { credit: o.credit }));
+      for (const kind of kinds.filter((k) => k !== 'nats-conns')) targets.set(kind, await startTarget(kind, o.natsWorkers, bundles, { credit: o.credit, otherApps: o.versusApps }));
       const nats = targets.get('nats') as Target;
       targets.set('nats-conns', { ...nats, kind: 'nats-conns' }); // the same server and responders, another shape of load
       for (const size of o.natsSizes)

@@ -38,6 +38,8 @@ export interface BenchOptions {
   natsWorkers: number;
   /** Run only the comparison with NATS. */
   natsOnly: boolean;
+  /** Another build (DIR/<app>/main.js) whose broker and workers join the comparison with NATS. */
+  versusApps: string | undefined;
 }
 
 export const usage = `usage: npm run bench -- [options]     (or: npx nx run bench:bench -- [options])
@@ -61,6 +63,7 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --nats-sizes A,B      against NATS: message sizes in bytes (default 16,1024)
   --nats-workers N      against NATS: our workers and NATS responders (default 4)
   --nats-only           run only the comparison with NATS (results to tmp/benchmarks/<date>-nats unless --out)
+  --versus-apps DIR     against NATS, also the broker and workers of DIR/<app>/main.js (a change, before and after, in one run)
 `;
 
 const list = (v: string) => v.split(',').filter(Boolean).map(Number);
@@ -88,6 +91,7 @@ const flags = {
   'nats-sizes': { type: 'string' },
   'nats-workers': { type: 'string' },
   'nats-only': { type: 'boolean' },
+  'versus-apps': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -126,6 +130,7 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     natsSizes: v['nats-sizes'] === undefined ? [16, 1024] : list(v['nats-sizes']),
     natsWorkers: num(v['nats-workers'], 4),
     natsOnly: v['nats-only'] ?? false,
+    versusApps: v['versus-apps'],
   };
   for (const [name, n] of Object.entries({ reps: o.reps, inflight: o.inflight, generators: o.generators, sockets: o.sockets, duration: o.durationMs, 'latency-duration': o.latencyDurationMs, 'latency-rounds': o.latencyRounds, 'latency-workers': o.latencyWorkers, credit: o.credit, 'nats-workers': o.natsWorkers })) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);

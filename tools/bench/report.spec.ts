@@ -184,3 +184,27 @@ describe('parseOptions against NATS', () => {
     expect(natsComparisonSockets('broker', 1, 4)).toBe(1);
   });
 });
+
+describe('against NATS, with another build (--versus-apps)', () => {
+  const run = (rep: number, target: TargetKind, rps: number, cpuUs: number): RunRecord => ({
+    ...latencyRun(rep, 0, target, 2),
+    round: undefined,
+    phase: 'versus-nats',
+    mode: 'closed',
+    workers: 4,
+    inflight: 32,
+    requestsPerSecond: rps,
+    cpuUsPerRequest: cpuUs,
+    usage: [{ label: target, cpuCores: 0.5, peakRssKiB: 50_000 }],
+  });
+  const runs = [1, 2].flatMap((rep) => [run(rep, 'broker', 24_000 / rep, 20), run(rep, 'broker-other', 20_000 / rep, 30), run(rep, 'nats', 30_000 / rep, 10)]);
+  const s = summarize(runs, [], 1);
+
+  it('compares each build with NATS, and this build with the other, paired per repetition; the targets judge this build', () => {
+    expect(s.versusNats.map((r) => r.ours)).toEqual(['broker', 'broker-other']);
+    expect(s.versusNats[1].cpu.ratio.median).toBeCloseTo(3);
+    expect(s.checks.find((c) => c.startsWith('this build / other build'))).toMatch(/32 in flight 16 B: CPU\/req 0\.67, req\/s 1\.20, p99 1\.00/);
+    expect(s.checks.find((c) => c.includes('CPU per request <='))).toMatch(/median ratios 16 B vs one connection 2\.00\)/);
+    expect(tables(s)[0].rows.map((r) => r[2])).toEqual(['this', 'other']);
+  });
+});

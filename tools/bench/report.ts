@@ -87,6 +87,8 @@ export interface VersusNatsRow {
   size: number;
   inflight: number;
   workers: number;
+  /** Our broker, or the other build's (`--versus-apps`). */
+  ours: 'broker' | 'broker-other';
   nats: 'nats' | 'nats-conns';
   rps: { ours: Spread; nats: Spread; ratio: Spread };
   p50: { ours: Spread; nats: Spread; ratio: Spread };
@@ -249,7 +251,7 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
 
   const versusNats = summarizeVersusNats(runs);
   const versusNatsCosts = summarizeVersusNatsCosts(runs);
-  const checks: string[] = [...natsChecks(versusNats)];
+  const checks: string[] = [...natsChecks(versusNats), ...buildChecks(runs)];
   const met = saturation.filter((r) => r.ratio.median >= 0.8);
   if (saturation.length) checks.push(
     `throughput target (broker >= 0.8 x bare forwarder): met in ${met.length} of ${saturation.length} cases` +
@@ -289,35 +291,38 @@ function summarizeVersusNats(all: RunRecord[]): VersusNatsRow[] {
   const rows: VersusNatsRow[] = [];
   for (const k of uniq(runs.map(key))) {
     const here = runs.filter((r) => key(r) === k);
-    const ours = here.filter((r) => r.target === 'broker');
-    for (const shape of ['nats', 'nats-conns'] as const) {
-      const theirs = here.filter((r) => r.target === shape);
-      // paired within a repetition: the runs were seconds apart, under the same machine load
-      const pairs = ours.flatMap((o) => theirs.filter((t) => t.rep === o.rep).map((t) => [o, t] as const));
-      if (pairs.length === 0) continue;
-      const compare = (f: (r: RunRecord) => number) => ({
-        ours: spread(pairs.map(([o]) => f(o))),
-        nats: spread(pairs.map(([, t]) => f(t))),
-        ratio: spread(pairs.map(([o, t]) => f(o) / f(t))),
-      });
-      rows.push({
-        size: here[0].size,
-        inflight: here[0].inflight ?? NaN,
-        workers: here[0].workers,
-        nats: shape,
-        rps: compare((r) => r.requestsPerSecond),
-        p50: compare((r) => r.latency.p50),
-        p99: compare((r) => r.latency.p99),
-        cpu: compare((r) => r.cpuUsPerRequest),
-        generatorCores: { ours: spread(pairs.map(([o]) => generatorCores(o))), nats: spread(pairs.map(([, t]) => generatorCores(t))) },
-        machineBusy: { ours: spread(pairs.map(([o]) => o.machineBusyCores)), nats: spread(pairs.map(([, t]) => t.machineBusyCores)) },
-      });
+    for (const build of ['broker', 'broker-other'] as const) {
+      const ours = here.filter((r) => r.target === build);
+      for (const shape of ['nats', 'nats-conns'] as const) {
+        const theirs = here.filter((r) => r.target === shape);
+        // paired within a repetition: the runs were seconds apart, under the same machine load
+        const pairs = ours.flatMap((o) => theirs.filter((t) => t.rep === o.rep).map((t) => [o, t] as const));
+        if (pairs.length === 0) continue;
+        const compare = (f: (r: RunRecord) => number) => ({
+          ours: spread(pairs.map(([o]) => f(o))),
+          nats: spread(pairs.map(([, t]) => f(t))),
+          ratio: spread(pairs.map(([o, t]) => f(o) / f(t))),
+        });
+        rows.push({
+          size: here[0].size,
+          inflight: here[0].inflight ?? NaN,
+          workers: here[0].workers,
+          ours: build,
+          nats: shape,
+          rps: compare((r) => r.requestsPerSecond),
+          p50: compare((r) => r.latency.p50),
+          p99: compare((r) => r.latency.p99),
+          cpu: compare((r) => r.cpuUsPerRequest),
+          generatorCores: { ours: spread(pairs.map(([o]) => generatorCores(o))), nats: spread(pairs.map(([, t]) => generatorCores(t))) },
+          machineBusy: { ours: spread(pairs.map(([o]) => o.machineBusyCores)), nats: spread(pairs.map(([, t]) => t.machineBusyCores)) },
+        });
+      }
     }
   }
-  return rows.sort((a, b) => b.inflight - a.inflight || a.size - b.size);
+  return rows.sort((a, b) => b.inflight - a.inflight || a.size - b.size || a.ours.localeCompare(b.ours));
 }
 
-const VERSUS_NATS_KINDS: TargetKind[] = ['broker', 'forwarder', 'forwarder-c', 'nats', 'nats-conns'];
+const VERSUS_NATS_KINDS: TargetKind[] = ['broker', 'broker-other', 'forwarder', 'forwarder-c', 'nats', 'nats-conns'];
 
 function summarizeVersusNatsCosts(all: RunRecord[]): VersusNatsCostRow[] {
   const runs = all.filter((r) => r.phase === 'versus-nats');
@@ -337,9 +342,25 @@ function summarizeVersusNatsCosts(all: RunRecord[]): VersusNatsCostRow[] {
     .sort((a, b) => b.inflight - a.inflight || a.size - b.size);
 }
 
+/** This build against the other (`--versus-apps`), paired within each repetition of the comparison with NATS. */
+function buildChecks(all: RunRecord[]): string[] {
+  const runs = all.filter((r) => r.phase === 'versus-nats');
+  const other = runs.filter((r) => r.target === 'broker-other');
+  if (other.length === 0) return [];
+  const cases = uniq(other.map((r) => `${r.size}/${r.inflight}`)).map((k) => k.split('/').map(Number));
+  const ratios = (size: number, inflight: number, f: (r: RunRecord) => number) =>
+    spread(other.filter((o) => o.size === size && o.inflight === inflight).flatMap((o) => runs.filter((r) => r.target === 'broker' && r.rep === o.rep && r.size === size && r.inflight === inflight).map((r) => f(r) / f(o))));
+  return [
+    'this build / other build (--versus-apps), medians of ratios paired per repetition: ' +
+      cases
+        .map(([size, inflight]) => `${inflight} in flight ${sizeLabel(size)}: CPU/req ${ratios(size, inflight, (r) => r.cpuUsPerRequest).median.toFixed(2)}, req/s ${ratios(size, inflight, (r) => r.requestsPerSecond).median.toFixed(2)}, p99 ${ratios(size, inflight, (r) => r.latency.p99).median.toFixed(2)}`)
+        .join('; '),
+  ];
+}
+
 /** The targets against NATS at `NATS_TARGET.inflight` requesters, against each shape of NATS load. */
 function natsChecks(rows: VersusNatsRow[]): string[] {
-  const target = rows.filter((r) => r.inflight === NATS_TARGET.inflight);
+  const target = rows.filter((r) => r.inflight === NATS_TARGET.inflight && r.ours === 'broker');
   if (target.length === 0) return [];
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
   const each = (f: (r: VersusNatsRow) => string) => target.map((r) => `${sizeLabel(r.size)} vs ${r.nats === 'nats' ? 'one connection' : 'a connection per requester'} ${f(r)}`).join(', ');
@@ -370,10 +391,11 @@ export function tables(s: Summary): Table[] {
   if (s.versusNats.length)
     out.push({
       title: 'Against NATS request-reply (closed loop, zero-delay workers / responders): ours / NATS, median [min–max] of ratios paired within each repetition',
-      head: ['requesters', 'size', 'NATS load', 'workers', 'req/s ours / NATS', 'req/s ratio', 'p50 ms ours / NATS', 'p50 ratio', 'p99 ms ours / NATS', 'p99 ratio', 'server CPU µs/req broker / nats-server', 'CPU ratio', 'generator cores ours / NATS', 'machine busy ours / NATS'],
+      head: ['requesters', 'size', ...(s.versusNats.some((r) => r.ours === 'broker-other') ? ['build'] : []), 'NATS load', 'workers', 'req/s ours / NATS', 'req/s ratio', 'p50 ms ours / NATS', 'p50 ratio', 'p99 ms ours / NATS', 'p99 ratio', 'server CPU µs/req broker / nats-server', 'CPU ratio', 'generator cores ours / NATS', 'machine busy ours / NATS'],
       rows: s.versusNats.map((r) => [
         String(r.inflight),
         sizeLabel(r.size),
+        ...(s.versusNats.some((x) => x.ours === 'broker-other') ? [r.ours === 'broker' ? 'this' : 'other'] : []),
         r.nats === 'nats' ? 'one connection' : 'connection each',
         String(r.workers),
         pair(r.rps.ours, r.rps.nats, 0),

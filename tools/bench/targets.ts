@@ -10,10 +10,11 @@ import type { Watched } from './usage';
 
 /**
  * `broker-metrics`: our broker with its HTTP endpoint on, scraped every second (the cost of metrics).
+ * `broker-other`: broker and workers of another build (`--versus-apps`), to measure a change in the same run.
  * `nats` and `nats-conns`: nats-server with Node responders in a queue group, loaded over one shared
  * connection or over one connection per requester (the same server, two shapes of load).
  */
-export type TargetKind = 'broker' | 'broker-metrics' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct' | 'nats' | 'nats-conns';
+export type TargetKind = 'broker' | 'broker-metrics' | 'broker-other' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct' | 'nats' | 'nats-conns';
 
 export const isNats = (kind: TargetKind): boolean => kind === 'nats' || kind === 'nats-conns';
 
@@ -23,6 +24,7 @@ export const latencyKinds = (withC: boolean): TargetKind[] => ['broker', 'forwar
 export const targetLabel: Record<TargetKind, string> = {
   broker: 'broker',
   'broker-metrics': 'broker, metrics scraped',
+  'broker-other': 'broker, other build',
   forwarder: 'bare forwarder',
   'forwarder-lru': 'LRU forwarder',
   'forwarder-c': 'C forwarder',
@@ -61,14 +63,16 @@ export function useAppsDir(dir: string | undefined): void {
   appsDir = dir;
 }
 
-/** The built program to run: dist/apps/<app>/main.js unless `useAppsDir` said otherwise. */
-export const appPath = (app: App): string => (appsDir ? join(appsDir, app, 'main.js') : appMain(app));
+/** The built program to run: dist/apps/<app>/main.js unless `useAppsDir` (or `dir`) says otherwise. */
+export const appPath = (app: App, dir = appsDir): string => (dir ? join(dir, app, 'main.js') : appMain(app));
 
 export interface StartOptions {
   /** Extra node flags for the broker/forwarder/direct process (e.g. --cpu-prof). */
   nodeFlags?: string[];
   /** The workers' --credit behind our broker (the forwarders ignore credit: they never wait). */
   credit?: number;
+  /** `broker-other`: where its build is (DIR/<app>/main.js). */
+  otherApps?: string;
 }
 
 export async function startTarget(kind: TargetKind, workers: number, bundles: Bundles, o: StartOptions = {}): Promise<Target> {
@@ -77,10 +81,12 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   const flags = o.nodeFlags ?? [];
   let main: NodeProcess;
   let stop: (() => void) | undefined;
-  if (kind === 'broker' || kind === 'broker-metrics') {
+  const ours = kind === 'broker' || kind === 'broker-metrics' || kind === 'broker-other';
+  const build = kind === 'broker-other' ? o.otherApps : appsDir;
+  if (ours) {
     const http = kind === 'broker-metrics' ? await freePort() : 0;
     const monitor = http ? ['--http-port', String(http), '--http-bind', '127.0.0.1'] : [];
-    main = track(spawnNode('broker', [...flags, appPath('broker'), String(port), String(backPort), '--bind', '127.0.0.1', ...monitor], { ...bundles.env, TSR_LOG: 'info' }));
+    main = track(spawnNode('broker', [...flags, appPath('broker', build), String(port), String(backPort), '--bind', '127.0.0.1', ...monitor], { ...bundles.env, TSR_LOG: 'info' }));
     await waitForOutput(main, http ? /\[broker\] status page/ : /\[broker\] frontend/);
     if (http) stop = scrapeEverySecond(http);
   } else if (isNats(kind)) {
@@ -99,9 +105,9 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   const procs = [main];
   const n = kind === 'direct' ? 0 : workers;
   for (let i = 0; i < n; i++) {
-    const credit = kind === 'broker' || kind === 'broker-metrics' ? ['--credit', String(o.credit ?? 1)] : [];
+    const credit = ours ? ['--credit', String(o.credit ?? 1)] : [];
     if (isNats(kind)) procs.push(track(spawnNode(`worker${i + 1}`, [bundles.baselines, 'nats-responder', String(port), `responder${i + 1}`], bundles.env)));
-    else procs.push(track(spawnNode(`worker${i + 1}`, [appPath('worker'), '127.0.0.1', String(backPort), '--delay', '0', ...credit], { ...bundles.env, TSR_LOG: 'info' })));
+    else procs.push(track(spawnNode(`worker${i + 1}`, [appPath('worker', build), '127.0.0.1', String(backPort), '--delay', '0', ...credit], { ...bundles.env, TSR_LOG: 'info' })));
   }
   await Promise.all(procs.slice(1).map((w) => waitForOutput(w, isNats(kind) ? /ready/ : /connecting to/)));
   return {
