@@ -59,6 +59,17 @@ export class BrokerServer {
   private heartbeats: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private lastRefusalReport = -Infinity;
+  /**
+   * Workers' routing ids as received, by their latin1 key: a dispatch reuses the Buffer instead of
+   * converting the key back on every request. Only a memo (the key converts to the same bytes),
+   * dropped when the core forgets the worker (failed or gone), so it stays within --max-workers;
+   * the heartbeat tick sweeps it as well.
+   */
+  private readonly routingIds = new Map<string, Buffer>();
+  private readonly sendFailed = {
+    frontend: (e: Error) => this.trace.error(`frontend send failed: ${e.message}`),
+    backend: (e: Error) => this.trace.error(`backend send failed: ${e.message}`),
+  };
 
   constructor(
     private readonly options: BrokerServerOptions,
@@ -81,7 +92,7 @@ export class BrokerServer {
       {
         toWorker: (worker, ticket, body, client) => {
           if (this.tracing) this.trace.traza('new_task', 'worker client ticket request', [worker, client, ticket.toString('hex'), body]);
-          this.send(this.backend, toWorkerFrames(Buffer.from(worker, 'latin1'), ticket, body), 'backend');
+          this.send(this.backend, toWorkerFrames(this.routingId(worker), ticket, body), 'backend');
         },
         toClient: (client, body, arrivedAt) => {
           this.latency.observe((performance.now() - arrivedAt) / 1000);
@@ -89,6 +100,7 @@ export class BrokerServer {
           this.send(this.frontend, toClientFrames(client, body), 'frontend');
         },
         workerFailed: (worker, why, held) => {
+          this.routingIds.delete(worker);
           const how = why === 'deadline' ? 'missed its answer deadline' : why === 'silent' ? 'fell silent' : 'came back without its requests';
           this.trace.info(`worker ${JSON.stringify(worker)} ${how}: forgotten, ${held} request(s) moved on`);
         },
@@ -107,8 +119,8 @@ export class BrokerServer {
     this.trace.info(`frontend ${front}, backend ${back}, answer timeout ${this.options.answerTimeoutMs} ms`);
     this.bound = true;
     this.health.start();
-    void receiveLoop('frontend', this.frontend, (frames) => this.handle(() => this.onFrontend(frames)), this.health.watch('frontend', this.onFatal));
-    void receiveLoop('backend', this.backend, (frames) => this.handle(() => this.onBackend(frames)), this.health.watch('backend', this.onFatal));
+    void receiveLoop('frontend', this.frontend, (frames) => this.onFrontend(frames), this.health.watch('frontend', this.onFatal));
+    void receiveLoop('backend', this.backend, (frames) => this.onBackend(frames), this.health.watch('backend', this.onFatal));
     this.heartbeats = setInterval(() => this.sendHeartbeats(), this.options.heartbeatMs);
   }
 
@@ -143,19 +155,16 @@ export class BrokerServer {
     this.backend.close();
   }
 
-  /** Runs a message's handler, then arms the one timer for whatever deadline it changed. */
-  private handle(handler: () => void): void {
-    handler();
-    this.armTimer();
-  }
-
+  /** A client message; then the one timer is armed for whatever deadline it changed. */
   private onFrontend(frames: Frames): void {
     const msg = parseClientRequest(frames);
     if ('kind' in msg) return this.reject('frontend', msg.reason);
     if (this.tracing) this.trace.traza('frontend_message', 'client request', [msg.client, msg.body]);
     this.core.clientRequest(msg.client, msg.body, performance.now());
+    this.armTimer();
   }
 
+  /** A worker message; then the one timer is armed for whatever deadline it changed. */
   private onBackend(frames: Frames): void {
     const msg = parseWorkerMessage(frames);
     if (msg.kind === 'malformed') return this.reject('backend', msg.reason);
@@ -164,10 +173,24 @@ export class BrokerServer {
     if (msg.kind === 'ready') {
       this.core.workerReady(worker, performance.now(), msg);
       if (!this.core.isWorker(worker)) this.reportRefusedWorker(worker);
-      else if (msg.heartbeats) this.sendHeartbeat(worker); // tells the worker at once that we speak TSR/1
-    } else if (msg.kind === 'heartbeat') this.core.workerHeartbeat(worker, performance.now());
-    else if (msg.kind === 'goodbye') this.core.workerGone(worker, performance.now());
-    else this.core.workerReply(worker, msg.client, msg.body, performance.now());
+      else {
+        this.routingIds.set(worker, msg.worker);
+        if (msg.heartbeats) this.sendHeartbeat(worker); // tells the worker at once that we speak TSR/1
+      }
+    } else if (msg.kind === 'heartbeat') {
+      this.core.workerHeartbeat(worker, performance.now());
+    } else if (msg.kind === 'goodbye') {
+      this.core.workerGone(worker, performance.now());
+      this.routingIds.delete(worker);
+    } else {
+      this.core.workerReply(worker, msg.client, msg.body, performance.now());
+    }
+    this.armTimer();
+  }
+
+  /** The routing id to send to `worker` (its latin1 key) on the backend. */
+  private routingId(worker: string): Buffer {
+    return this.routingIds.get(worker) ?? Buffer.from(worker, 'latin1');
   }
 
   /** Says why a worker is never sent work; at most once every 5 s, whatever a peer floods. */
@@ -181,10 +204,11 @@ export class BrokerServer {
 
   private sendHeartbeats(): void {
     for (const worker of this.core.heartbeatingWorkers()) this.sendHeartbeat(worker);
+    for (const worker of this.routingIds.keys()) if (!this.core.isWorker(worker)) this.routingIds.delete(worker);
   }
 
   private sendHeartbeat(worker: string): void {
-    this.send(this.backend, toWorkerFrames(Buffer.from(worker, 'latin1'), EMPTY, HEARTBEAT), 'backend');
+    this.send(this.backend, toWorkerFrames(this.routingId(worker), EMPTY, HEARTBEAT), 'backend');
   }
 
   /** Keeps the one timer armed for the earliest deadline. */
@@ -196,15 +220,16 @@ export class BrokerServer {
     this.timer = setTimeout(() => {
       this.timerAt = Infinity;
       try {
-        this.handle(() => this.core.expire(performance.now()));
+        this.core.expire(performance.now());
+        this.armTimer();
       } catch (e) {
         this.onFatal(new Error(`deadline timer failed: ${(e as Error).message}`));
       }
     }, Math.max(0, next - performance.now()) + 1);
   }
 
-  private send(socket: Router, frames: Buffer[], side: string): void {
-    socket.send(frames).catch((e: Error) => this.trace.error(`${side} send failed: ${e.message}`));
+  private send(socket: Router, frames: Buffer[], side: 'frontend' | 'backend'): void {
+    socket.send(frames).catch(this.sendFailed[side]);
   }
 
   private reject(side: 'frontend' | 'backend', reason: string): void {
