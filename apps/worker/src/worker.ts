@@ -10,6 +10,7 @@ import {
   connectEndpoint,
   parseWorkerRequest,
   readyBody,
+  WORKER_RECONNECT_MAX_MS,
   receiveLoop,
   workerControlFrames,
   workerReplyFrames,
@@ -103,7 +104,7 @@ export class Worker {
       linger: 0,
       sendTimeout: 0,
       reconnectInterval: 100,
-      reconnectMaxInterval: 5000,
+      reconnectMaxInterval: WORKER_RECONNECT_MAX_MS,
     });
     const address = connectEndpoint(this.socket, this.options.brokerHost, this.options.brokerPort);
     this.brokerBeats = false;
