@@ -33,6 +33,7 @@ export function chartsMarkdown(s: Summary): string {
     const series = kinds.map((k) => ({ name: NAME[k], values: rows.map((r) => (k === 'direct' ? direct : (r.rps[k]?.median ?? NaN))) }));
     return xychart(`Throughput, ${sizeLabel(size)} requests (median req/s)`, rows.map((r) => `${r.workers} worker(s)`), 'req/s', series, 'line');
   });
+  if (s.latency.length === 0) return throughput.join('\n\n'); // no half-saturation runs (e.g. --nats-only)
   const kinds = (['broker', 'forwarder', 'forwarder-c', 'direct'] as TargetKind[]).filter((k) => s.latency.some((r) => r.p99[k]));
   const latency = xychart(
     'p99 latency at half the broker saturation (ms, median)',

@@ -137,7 +137,8 @@ function onReply(channel: Channel, reply: Buffer): void {
   if (now >= tA && now < tB) {
     answered++;
     latUs.push(Math.round((now - reply.readDoubleLE(0)) * 1000));
-    if ((answered & 15) === 0) {
+    // a sample of who answered; a prime stride, so round robin over a few workers cannot alias it
+    if (answered % 17 === 0) {
       const id = reply.toString('latin1', size + 1);
       workers[id] = (workers[id] ?? 0) + 1;
     }

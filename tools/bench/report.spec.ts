@@ -163,8 +163,9 @@ describe('against NATS', () => {
     expect(ts[1].rows[0]).toEqual(['32', '16 B', '30.0, 15,000', '27.0, 16,500', '10.0, 30,000', '25.0, 12,000']);
   });
 
-  it('prints only its own tables when nothing else ran (--nats-only)', () => {
+  it('prints only its own tables, and no chart, when nothing else ran (--nats-only)', () => {
     expect(tables(s)).toHaveLength(2);
+    expect(chartsMarkdown(s)).toBe('');
     expect(s.checks.some((c) => c.startsWith('throughput target'))).toBe(false);
   });
 });
