@@ -1,8 +1,9 @@
-import { type OptionSpec, brokerAddressOptions, commonOptions, monitorOptions, parsers } from '@tsr/tsr';
+import { type OptionSpec, brokerAddressOptions, commonOptions, monitorOptions, parsers, serviceOption } from '@tsr/tsr';
 
 /** The seed's command line `worker brokerHost brokerPort`, plus named options. */
 export const workerOptions = {
   ...brokerAddressOptions(9999),
+  service: serviceOption('WORKER_SERVICE', 'worker'),
   delayMs: { flag: 'delay', env: ['WORKER_DELAY_MS'], default: 1000, parse: parsers.int(0, 3_600_000), describe: 'ms spent on each request' } satisfies OptionSpec<number>,
   heartbeatMs: { flag: 'heartbeat', env: ['HEARTBEAT_MS'], default: 1000, parse: parsers.int(10, 3_600_000), describe: 'ms between heartbeats, once the broker sends them' } satisfies OptionSpec<number>,
   liveness: { flag: 'liveness', env: ['HEARTBEAT_LIVENESS'], default: 3, parse: parsers.int(1, 100), describe: 'broker heartbeats missed before reconnecting' } satisfies OptionSpec<number>,
