@@ -1,6 +1,6 @@
 import { serve } from '@tsr-broker/worker';
 import { FastHistogram, exitOnSignals, fail, programTracer, runProgram, uniqueIdentity } from '@tsr/tsr';
-import { echo } from './echo';
+import { handlerFor } from './handlers';
 import { startWorkerMonitor } from './monitor';
 import { workerOptions } from './options';
 
@@ -11,7 +11,7 @@ runProgram('worker', workerOptions, async (config) => {
   const worker = serve({
     broker: { host: config.brokerHost, port: config.brokerPort },
     service: config.service,
-    handler: echo(identity, config.delayMs),
+    handler: handlerFor(config.handler, identity, config.delayMs),
     credit: config.credit,
     heartbeat: config.heartbeatMs,
     liveness: config.liveness,
@@ -20,7 +20,7 @@ runProgram('worker', workerOptions, async (config) => {
     onServed: (seconds) => serviceTime.observe(seconds),
     onFatal: (error) => fail('worker', error),
   });
-  trace.info(`echo, delay ${config.delayMs} ms`);
+  trace.info(config.handler === 'echo' ? `echo, delay ${config.delayMs} ms` : config.handler);
   exitOnSignals([worker], trace);
   if (config.httpPort > 0) await startWorkerMonitor(worker, { serviceTime, delayMs: config.delayMs }, config.httpPort, config.httpHost, trace);
 });

@@ -17,5 +17,8 @@ describe('worker options', () => {
     expect(loadConfig(workerOptions, { argv: [], env: { WORKER_SERVICE: 'wordcount' } }).service).toBe('wordcount');
     expect(() => loadConfig(workerOptions, { argv: ['--service', 'tsr.services'], env: {} })).toThrow(new ConfigError('--service: service names starting with "tsr." belong to the broker'));
     expect(() => loadConfig(workerOptions, { argv: ['--service', 'a/b'], env: {} })).toThrow(ConfigError);
+    expect(loadConfig(workerOptions, { argv: [], env: {} }).handler).toBe('echo');
+    expect(loadConfig(workerOptions, { argv: [], env: { WORKER_HANDLER: 'wordcount' } }).handler).toBe('wordcount');
+    expect(() => loadConfig(workerOptions, { argv: ['--handler', 'upper'], env: {} })).toThrow(ConfigError);
   });
 });
