@@ -8,6 +8,9 @@
  *                        [workerId, '', '', '', readyBody]        (ready; the seed's readyBody is '')
  * A worker on a DEALER socket writes the REQ envelope itself: a leading '' frame.
  *
+ * A handler's failure adds two frames to a reply: [workerId, '', clientId, '', 'TSR/1 ERR', message].
+ * Clients that name a service use the envelope of ./services.ts.
+ *
  * Extension (TSR/1), invisible to seed-style peers: a message whose client frame is empty is a
  * control message, and its body says which. The seed's ready has an empty body; ours says
  * `TSR/1 READY`, which a seed broker takes as a plain ready. Only a broker that understood it
