@@ -1,12 +1,9 @@
-import { ConfigError, type ConfigOf, type OptionSpec, commonOptions, monitorOptions, parsers } from '@tsr/tsr';
+import { WORKER_RECONNECT_MAX_MS, ConfigError, type ConfigOf, type OptionSpec, commonOptions, monitorOptions, parsers } from '@tsr/tsr';
 import type { BrokerServerOptions } from './broker-server';
 
 const MiB = 1024 * 1024;
 /** Room a worker's answer has beyond the request it answers (the echo adds ` W <id>`). */
 export const REPLY_HEADROOM = 64 * 1024;
-
-/** libzmq's longest wait between reconnection attempts as our workers set it (reconnect_ivl_max). */
-const RECONNECT_CEILING_MS = 5000;
 
 /** The seed's command line `broker frontendPort backendPort`, plus named options. */
 export const brokerOptions = {
@@ -112,7 +109,7 @@ export function brokerSettings(config: BrokerConfig): BrokerServerOptions {
     maxClientBytes,
     maxServiceBytes,
     livenessMs: config.heartbeatMs * config.liveness,
-    startupGraceMs: config.startupGraceMs >= 0 ? config.startupGraceMs : config.heartbeatMs * config.liveness + RECONNECT_CEILING_MS,
+    startupGraceMs: config.startupGraceMs >= 0 ? config.startupGraceMs : config.heartbeatMs * config.liveness + WORKER_RECONNECT_MAX_MS,
     startedAt: performance.now(),
     failedMemory: 10_000,
   };

@@ -45,6 +45,11 @@ export function readyBody(credit = 1, service = DEFAULT_SERVICE): Buffer {
   return Buffer.from(`${PROTOCOL} READY${credited}${named}`);
 }
 const READY_OPTIONS = /^TSR\/1 READY(?: credit=([1-9]\d{0,3}))?(?: service=(\S+))?$/;
+/**
+ * Longest wait between a worker's reconnection attempts (libzmq backs off from 100 ms up to it);
+ * the broker's startup grace allows for it.
+ */
+export const WORKER_RECONNECT_MAX_MS = 5000;
 /** Body of a heartbeat, broker -> worker and worker -> broker. */
 export const HEARTBEAT = Buffer.from(`${PROTOCOL} HB`);
 /** Body a stopping worker sends, so the broker moves its request on at once. */

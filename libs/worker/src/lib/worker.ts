@@ -4,6 +4,7 @@ import {
   HEARTBEAT,
   Health,
   MAX_FAILURE_MESSAGE,
+  WORKER_RECONNECT_MAX_MS,
   type Probe,
   brokerEndpoint,
   errorBody,
@@ -148,7 +149,7 @@ export class Worker {
       linger: 0,
       sendTimeout: 0,
       reconnectInterval: 100,
-      reconnectMaxInterval: 5000,
+      reconnectMaxInterval: WORKER_RECONNECT_MAX_MS,
     });
     this.socket.connect(this.endpoint);
     this.brokerBeats = false;
