@@ -27,7 +27,7 @@ describe('nx affected -t build test image on a scratch branch', () => {
   };
 
   it('a worker source: the worker, its image, and the deployment tests that read its options', () => {
-    expect(change('apps/worker/src/worker.ts', '// changed\n')).toEqual(['deploy:test', 'tsr-zmq:image', 'worker:build', 'worker:image', 'worker:test']);
+    expect(change('apps/worker/src/handlers/echo.ts', '// changed\n')).toEqual(['deploy:test', 'tsr-zmq:image', 'worker:build', 'worker:image', 'worker:test']);
   });
 
   it('the shared library: every app and its image, and everything else that imports it', () => {
