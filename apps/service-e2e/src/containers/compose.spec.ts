@@ -103,6 +103,7 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
       return r.length === 3 ? r : undefined;
     }, 60_000, 1000);
     expect(up.map((r) => r.metric['instance'].replace(/:9180$/, '')).sort()).toEqual([...workerIps].sort());
+    await eventually('the wordcount worker a target too', async () => (await query('up{job="wordcount"} == 1')).length >= 1, 60_000, 1000);
     // Each target is scraped on its own schedule: the workers' counters catch up within a scrape.
     await eventually('the workers to have served 4 requests in all', async () => (await query('sum(tsr_worker_requests_total)'))[0]?.value[1] === '4', 30_000, 1000);
   });
