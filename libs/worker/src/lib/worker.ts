@@ -263,8 +263,11 @@ export class Worker {
 
   /** sendTimeout 0: a send completes at once or fails (queue full): never two sends in flight. */
   private send(frames: Buffer[]): void {
-    this.socket.send(frames).catch((e: Error) => this.settings.logger.error(`send failed: ${e.message}`));
+    this.socket.send(frames).catch(this.sendFailed);
   }
+
+  /** One handler for every send (no closure per message). */
+  private readonly sendFailed = (e: Error): void => this.settings.logger.error(`send failed: ${e.message}`);
 }
 
 /** Starts a worker serving `options.service` with `options.handler`; `close()` stops it. */
