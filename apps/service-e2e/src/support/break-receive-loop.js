@@ -1,19 +1,18 @@
 // Preloaded with `node -r` by the monitoring suite (see monitoring.ts): zeromq stays external to
-// the programs' bundles, so this patches the very module they load. The sockets' async iterator
-// (what the receive loops run on) fails on a message whose last frame is `BREAK LOOP`.
+// the programs' bundles, so this patches the very module they load. A socket's receive() (what the
+// receive loops await, and what its async iterator calls) fails on a message whose last frame is
+// `BREAK LOOP`.
 'use strict';
 const zmq = require('zeromq');
-
 for (const type of [zmq.Router, zmq.Dealer]) {
-  const iterate = type.prototype[Symbol.asyncIterator];
-  type.prototype[Symbol.asyncIterator] = function () {
-    const messages = iterate.call(this);
-    return {
-      async next() {
-        const next = await messages.next();
-        if (!next.done && next.value[next.value.length - 1].toString() === 'BREAK LOOP') throw new Error('injected socket failure');
-        return next;
-      },
-    };
-  };
+  const receive = type.prototype.receive; // the binding's, inherited and read-only: shadowed below
+  Object.defineProperty(type.prototype, 'receive', {
+    configurable: true,
+    writable: true,
+    value: async function () {
+      const message = await receive.call(this);
+      if (message[message.length - 1].toString() === 'BREAK LOOP') throw new Error('injected socket failure');
+      return message;
+    },
+  });
 }
