@@ -22,7 +22,7 @@
  *
  * Each prints `[<name>] ready` once bound (subscribed), and exits on SIGTERM/SIGINT.
  */
-import { createTracer, exitOnSignals as closeOnSignals } from '@tsr/tsr';
+import { createTracer, exitOnSignals as closeOnSignals, receiveLoop } from '@tsr/tsr';
 import { connect } from 'nats';
 import { Router } from 'zeromq';
 import { NATS_QUEUE, NATS_SUBJECT } from './nats-subject';
@@ -36,6 +36,11 @@ const endpoint = (port: string) => `tcp://127.0.0.1:${Number(port)}`;
 const exitOnSignals = (sockets: Router[]) => closeOnSignals(sockets, createTracer('baseline', 'silent'));
 
 const fail = (e: Error) => process.stderr.write(`send failed: ${e.message}\n`);
+/** The same receive loop as the broker's (the cheapest the binding allows); a failed loop ends the baseline. */
+const failLoop = (e: Error) => {
+  process.stderr.write(`${e.message}\n`);
+  process.exit(1);
+};
 
 async function forwarder(frontPort: string, backPort: string, lru: boolean): Promise<void> {
   const frontend = new Router({ sendTimeout: 0, linger: 0 });
@@ -50,28 +55,24 @@ async function forwarder(frontPort: string, backPort: string, lru: boolean): Pro
 
   const toWorker = (worker: Buffer, req: Buffer[]) => void backend.send([worker, EMPTY, req[0], EMPTY, req[2]]).catch(fail);
 
-  void (async () => {
-    for await (const req of frontend) {
-      if (workers.length === 0) waiting.push(req);
-      else if (lru) toWorker(workers.shift() as Buffer, req);
-      else toWorker(workers[next++ % workers.length], req);
-    }
-  })();
+  void receiveLoop('frontend', frontend, (req) => {
+    if (workers.length === 0) waiting.push(req);
+    else if (lru) toWorker(workers.shift() as Buffer, req);
+    else toWorker(workers[next++ % workers.length], req);
+  }, failLoop);
 
-  void (async () => {
-    for await (const [worker, , client, , body] of backend) {
-      if (client.length !== 0) void frontend.send([client, EMPTY, body]).catch(fail); // a reply
-      if (lru) {
-        // ready or reply: the worker is free
-        const req = waiting.shift();
-        if (req) toWorker(worker, req);
-        else workers.push(worker);
-      } else if (client.length === 0) {
-        workers.push(worker); // ready
-        while (waiting.length) toWorker(workers[next++ % workers.length], waiting.shift() as Buffer[]);
-      }
+  void receiveLoop('backend', backend, ([worker, , client, , body]) => {
+    if (client.length !== 0) void frontend.send([client, EMPTY, body]).catch(fail); // a reply
+    if (lru) {
+      // ready or reply: the worker is free
+      const req = waiting.shift();
+      if (req) toWorker(worker, req);
+      else workers.push(worker);
+    } else if (client.length === 0) {
+      workers.push(worker); // ready
+      while (waiting.length) toWorker(workers[next++ % workers.length], waiting.shift() as Buffer[]);
     }
-  })();
+  }, failLoop);
   process.stdout.write(`[forwarder] ready ${lru ? 'lru' : 'round-robin'}\n`);
 }
 
@@ -79,9 +80,7 @@ async function direct(port: string): Promise<void> {
   const socket = new Router({ sendTimeout: 0, linger: 0 });
   exitOnSignals([socket]);
   await socket.bind(endpoint(port));
-  void (async () => {
-    for await (const [client, , request] of socket) void socket.send([client, EMPTY, Buffer.concat([request, SUFFIX])]).catch(fail);
-  })();
+  void receiveLoop('direct', socket, ([client, , request]) => void socket.send([client, EMPTY, Buffer.concat([request, SUFFIX])]).catch(fail), failLoop);
   process.stdout.write('[direct] ready\n');
 }
 

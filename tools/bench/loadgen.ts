@@ -23,6 +23,7 @@
  * and counts only the replies that arrive inside the measured window. Then it waits for the
  * requests still in flight (at most 3 s), prints one JSON line and exits.
  */
+import { receiveLoop } from '@tsr/tsr';
 import { connect } from 'nats';
 import { Dealer } from 'zeromq';
 import { NATS_SUBJECT } from './nats-subject';
@@ -68,13 +69,10 @@ function zmqChannel(): Channel {
     send: (body) => void socket.send([EMPTY, body]).catch(onSendError),
     close: () => socket.close(),
   };
-  void (async () => {
-    try {
-      for await (const frames of socket) onReply(channel, frames[frames.length - 1]);
-    } catch (e) {
-      if (!socket.closed) throw e;
-    }
-  })();
+  void receiveLoop('loadgen', socket, (frames) => onReply(channel, frames[frames.length - 1]), (e) => {
+    process.stderr.write(`loadgen: ${e.message}\n`);
+    process.exit(1);
+  });
   return channel;
 }
 
