@@ -379,6 +379,9 @@ const num = (v: number, d = 0) => (Number.isFinite(v) ? v.toLocaleString('en-US'
 export const fmtSpread = (s: Spread | undefined, d = 0): string => (!s || s.n === 0 ? '–' : s.n === 1 ? num(s.median, d) : `${num(s.median, d)} [${num(s.min, d)}–${num(s.max, d)}]`);
 const pair = (a: Spread | undefined, b: Spread | undefined, d = 2) => `${a ? num(a.median, d) : '–'} / ${b ? num(b.median, d) : '–'}`;
 
+/** `ours / NATS` medians, then the paired ratio with its spread. */
+const compared = (c: { ours: Spread; nats: Spread; ratio: Spread }, digits: number) => [pair(c.ours, c.nats, digits), fmtSpread(c.ratio, 2)];
+
 export interface Table {
   title: string;
   head: string[];
@@ -398,14 +401,10 @@ export function tables(s: Summary): Table[] {
         ...(s.versusNats.some((x) => x.ours === 'broker-other') ? [r.ours === 'broker' ? 'this' : 'other'] : []),
         r.nats === 'nats' ? 'one connection' : 'connection each',
         String(r.workers),
-        pair(r.rps.ours, r.rps.nats, 0),
-        fmtSpread(r.rps.ratio, 2),
-        pair(r.p50.ours, r.p50.nats),
-        fmtSpread(r.p50.ratio, 2),
-        pair(r.p99.ours, r.p99.nats),
-        fmtSpread(r.p99.ratio, 2),
-        pair(r.cpu.ours, r.cpu.nats, 1),
-        fmtSpread(r.cpu.ratio, 2),
+        ...compared(r.rps, 0),
+        ...compared(r.p50, 2),
+        ...compared(r.p99, 2),
+        ...compared(r.cpu, 1),
         pair(r.generatorCores.ours, r.generatorCores.nats),
         pair(r.machineBusy.ours, r.machineBusy.nats),
       ]),
