@@ -1,8 +1,9 @@
 /**
- * The broker benchmark (issue 5): our broker against two baselines measured in the same run with
- * the same load, (a) direct request-reply with no broker and (b) a bare ROUTER-to-ROUTER forwarder.
+ * The broker benchmark: our broker against baselines measured in the same run with the same load,
+ * (a) direct request-reply with no broker, (b) a bare ROUTER-to-ROUTER forwarder (in Node, and in C
+ * when it can be built), and NATS request-reply when nats-server is installed.
  *
- *   npm run bench                    full run (~5 min), results to docs/benchmarks/<date>/
+ *   npm run bench                    full run (~12 min), results to docs/benchmarks/<date>/
  *   npm run bench -- --quick         one short repetition, results to tmp/benchmarks/<date>-quick/
  *   npm run bench -- --profile       --cpu-prof of broker and forwarders under load
  *   npm run bench -- --help
