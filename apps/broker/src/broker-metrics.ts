@@ -1,4 +1,4 @@
-import { type Registry, createRegistry, scraped } from '@tsr/tsr';
+import { type Registry, createRegistry, registerCurveMetrics, scraped } from '@tsr/tsr';
 import type { BrokerServer } from './broker-server';
 
 /**
@@ -37,5 +37,6 @@ export function brokerRegistry(server: BrokerServer): Registry {
   gauge('in_service_requests', 'Requests sent to a worker and not answered yet', () => server.core.load().inService);
   gauge('pending_bytes', 'Bytes of requests held, waiting or in service (bounded by --max-queue-bytes)', () => server.core.load().queueBytes);
   registry.registerMetric(server.latency as never);
+  if (server.curve) registerCurveMetrics(registry, server.curve, 'tsr_broker');
   return registry;
 }

@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigOf, type OptionSpec, commonOptions, monitorOptions, parsers } from '@tsr/tsr';
+import { ConfigError, type ConfigOf, type OptionSpec, commonOptions, curveBrokerOptions, curveBrokerSettings, monitorOptions, parsers } from '@tsr/tsr';
 import type { BrokerServerOptions } from './broker-server';
 
 const MiB = 1024 * 1024;
@@ -63,6 +63,7 @@ export const brokerOptions = {
     describe: 'workers a request may see fail while serving it; then it is answered "TSR/1 ERR poison"',
   } satisfies OptionSpec<number>,
   maxWorkers: { flag: 'max-workers', env: ['MAX_WORKERS'], default: 10_000, parse: parsers.int(1), describe: 'workers admitted at once; further readies are refused' } satisfies OptionSpec<number>,
+  ...curveBrokerOptions,
   ...monitorOptions,
   ...commonOptions,
 };
@@ -84,5 +85,6 @@ export function brokerSettings(config: BrokerConfig): BrokerServerOptions {
     maxClientBytes,
     livenessMs: config.heartbeatMs * config.liveness,
     failedMemory: 10_000,
+    curve: curveBrokerSettings(config),
   };
 }

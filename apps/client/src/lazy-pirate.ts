@@ -1,5 +1,5 @@
 import { Request } from 'zeromq';
-import { describeError, isAnswerTo, tcpEndpoint } from '@tsr/tsr';
+import { type CurvePeerKeys, curveClientSocketOptions, describeError, isAnswerTo, tcpEndpoint } from '@tsr/tsr';
 
 export interface RetryPolicy {
   /** How long to wait for each reply; 0 waits forever as the seed does. */
@@ -40,6 +40,8 @@ export class LazyPirateClient {
     private readonly port: number,
     private readonly identity: string,
     private readonly policy: RetryPolicy,
+    /** CURVE keys; undefined: plain TCP, as the seed. */
+    private readonly curve?: CurvePeerKeys,
   ) {
     tcpEndpoint(host, port); // validate before the first request
   }
@@ -91,6 +93,7 @@ export class LazyPirateClient {
       routingId,
       linger: 0,
       receiveTimeout: this.policy.timeoutMs > 0 ? this.policy.timeoutMs : -1,
+      ...curveClientSocketOptions(this.curve),
     });
     this.socket.connect(tcpEndpoint(this.host, this.port));
     return this.socket;

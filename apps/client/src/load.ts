@@ -1,4 +1,4 @@
-import { type LoadSummary, summarize } from '@tsr/tsr';
+import { type CurvePeerKeys, type LoadSummary, summarize } from '@tsr/tsr';
 import { LazyPirateClient, NoAnswerError, type RetryPolicy } from './lazy-pirate';
 
 export interface LoadOptions extends RetryPolicy {
@@ -15,6 +15,7 @@ export interface LoadOptions extends RetryPolicy {
   /** Called every `progressMs` with what is done so far. */
   onProgress?: (progress: LoadProgress) => void;
   progressMs?: number;
+  curve?: CurvePeerKeys;
 }
 
 export interface LoadProgress {
@@ -42,7 +43,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   let unansweredInARow = 0;
   let stopped = false;
   let gaveUp: string | undefined;
-  const clients = Array.from({ length: Math.min(o.concurrency, o.requests) }, (_, i) => new LazyPirateClient(o.host, o.port, `${o.identity}/${i}`, o));
+  const clients = Array.from({ length: Math.min(o.concurrency, o.requests) }, (_, i) => new LazyPirateClient(o.host, o.port, `${o.identity}/${i}`, o, o.curve));
   const giveUp = (why: string) => {
     gaveUp ??= why;
     stopped = true;

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { formatSummary, programTracer, runProgram, uniqueIdentity } from '@tsr/tsr';
+import { curvePeerKeys, formatSummary, programTracer, runProgram, uniqueIdentity } from '@tsr/tsr';
 import { LazyPirateClient } from './lazy-pirate';
 import { clientOptions } from './options';
 import { runLoad } from './load';
@@ -8,11 +8,12 @@ runProgram('client', clientOptions, async (config) => {
   const trace = programTracer('client', config);
   const identity = uniqueIdentity('C');
   const body = Buffer.from(config.request || `C ${hostname()}`);
+  const curve = curvePeerKeys(config, 'optional');
   let stop = () => {};
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop());
 
   if (config.requests === 0) {
-    const client = new LazyPirateClient(config.brokerHost, config.brokerPort, identity, config);
+    const client = new LazyPirateClient(config.brokerHost, config.brokerPort, identity, config, curve);
     stop = () => {
       client.close();
       process.exit(0);
@@ -36,6 +37,7 @@ runProgram('client', clientOptions, async (config) => {
     port: config.brokerPort,
     identity,
     body,
+    curve,
     progressMs: tty ? 200 : 5000,
     onProgress: ({ sent, answered, errors }) => {
       const line = `${sent}/${config.requests} requests sent, ${answered} answered, ${errors} failed`;

@@ -1,4 +1,4 @@
-import { type OptionSpec, brokerAddressOptions, commonOptions, parsers } from '@tsr/tsr';
+import { type OptionSpec, brokerAddressOptions, commonOptions, curvePeerOptions, parsers } from '@tsr/tsr';
 
 /** The seed's command line `client brokerHost brokerPort`, plus retry and load options. */
 export const clientOptions = {
@@ -17,5 +17,6 @@ export const clientOptions = {
     describe: 'load mode: stop when this many requests in a row got no answer (0: never)',
   } satisfies OptionSpec<number>,
   durationS: { flag: 'duration', env: ['CLIENT_DURATION_S'], default: 0, parse: parsers.int(0, 86_400), describe: 'load mode: stop sending after this many seconds (0: no limit)' } satisfies OptionSpec<number>,
+  ...curvePeerOptions,
   ...commonOptions,
 };

@@ -1,4 +1,4 @@
-import { type OptionSpec, brokerAddressOptions, commonOptions, monitorOptions, parsers } from '@tsr/tsr';
+import { type OptionSpec, brokerAddressOptions, commonOptions, curvePeerOptions, monitorOptions, parsers } from '@tsr/tsr';
 
 /** The seed's command line `worker brokerHost brokerPort`, plus named options. */
 export const workerOptions = {
@@ -13,6 +13,7 @@ export const workerOptions = {
     parse: parsers.int(1, 1000),
     describe: 'requests a TSR/1 broker may send ahead (served in order; more = throughput for fast work)',
   } satisfies OptionSpec<number>,
+  ...curvePeerOptions,
   ...monitorOptions,
   ...commonOptions,
 };

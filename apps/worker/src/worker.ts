@@ -1,5 +1,6 @@
 import { Dealer } from 'zeromq';
 import {
+  type CurvePeerKeys,
   FastHistogram,
   GOODBYE,
   Health,
@@ -8,6 +9,8 @@ import {
   HEARTBEAT,
   type Tracer,
   connectEndpoint,
+  curveClientSocketOptions,
+  onKeyRefused,
   parseWorkerRequest,
   readyBody,
   receiveLoop,
@@ -27,6 +30,8 @@ export interface WorkerOptions {
   liveness: number;
   /** Requests it asks a TSR/1 broker to send ahead (queued here, served in order); seed: 1. */
   credit: number;
+  /** CURVE keys (the broker's public key, our pair); undefined: plain TCP, as the seed. */
+  curve?: CurvePeerKeys;
 }
 
 interface Request {
@@ -104,8 +109,11 @@ export class Worker {
       sendTimeout: 0,
       reconnectInterval: 100,
       reconnectMaxInterval: 5000,
+      ...curveClientSocketOptions(this.options.curve),
     });
     const address = connectEndpoint(this.socket, this.options.brokerHost, this.options.brokerPort);
+    const socket = this.socket;
+    onKeyRefused(socket, this.options.curve, () => this.keyRefused(socket));
     this.brokerBeats = false;
     this.send(workerControlFrames(readyBody(this.options.credit)));
     this.receive(this.socket);
@@ -140,7 +148,11 @@ export class Worker {
   /** How long the broker has said nothing on this connection, and whether that is past the liveness window. */
   private brokerSilence(): { ms: number; tooLong: boolean } {
     const ms = performance.now() - this.lastHeard;
-    return { ms, tooLong: ms > this.options.heartbeatMs * this.options.liveness };
+    return { ms, tooLong: ms > this.livenessMs };
+  }
+
+  private get livenessMs(): number {
+    return this.options.heartbeatMs * this.options.liveness;
   }
 
   private tick(): void {
@@ -153,6 +165,18 @@ export class Worker {
     this.trace.info(`broker silent for ${this.options.liveness} heartbeats: reconnecting`);
     this.socket.close();
     this.connect();
+  }
+
+  /** libzmq never retries a refused key: try again on a new socket a liveness window later (the key may be listed by then). */
+  private keyRefused(socket: Dealer): void {
+    const ms = this.livenessMs;
+    this.trace.error(`the broker refused this worker's CURVE key (${this.options.curve?.publicKey}: not in its allow-list); trying again in ${ms} ms`);
+    setTimeout(() => {
+      if (socket !== this.socket || socket.closed) return; // reconnected, or stopped
+      this.reconnects++;
+      this.socket.close();
+      this.connect();
+    }, ms).unref();
   }
 
   private receive(socket: Dealer): void {

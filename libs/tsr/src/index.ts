@@ -13,3 +13,4 @@ export * from './lib/health';
 export * from './lib/metrics';
 export * from './lib/monitor';
 export * from './lib/version';
+export * from './lib/curve';
