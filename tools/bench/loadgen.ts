@@ -19,6 +19,7 @@
  * requests still in flight (at most 3 s), prints one JSON line and exits.
  */
 import { Dealer } from 'zeromq';
+import { curveClientSocketOptions, newKeyPair } from '@tsr/tsr';
 
 const EMPTY = Buffer.alloc(0);
 const HEADER = 12;
@@ -46,8 +47,10 @@ const duration = num('duration', 2000);
 const startAt = num('start-at', Date.now() + 300);
 if ((inflight > 0) === (rate > 0)) throw new Error('give exactly one of --inflight and --rate');
 
+// CURVE_SERVER_KEY: the target is a broker with CURVE on; each socket brings a fresh key pair, as our client does.
+const serverKey = process.env['CURVE_SERVER_KEY'];
 const sockets = Array.from({ length: socketCount }, () => {
-  const s = new Dealer({ linger: 0, sendTimeout: 0 });
+  const s = new Dealer({ linger: 0, sendTimeout: 0, ...curveClientSocketOptions(serverKey ? { serverKey, ...newKeyPair() } : undefined) });
   s.connect(`tcp://${host}:${port}`);
   return s;
 });

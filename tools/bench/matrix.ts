@@ -57,13 +57,13 @@ const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('e
 
 export function plannedRuns(o: BenchOptions, withC: boolean): number {
   const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
-  const perRep = o.workers.length * (o.sizes.length * 3 + lru) + o.sizes.length /* direct */ + o.sizes.length * latencyKinds(withC).length * o.latencyRounds + o.clientSizes.length * 3;
+  const perRep = o.workers.length * (o.sizes.length * 4 + lru) + o.sizes.length /* direct */ + o.sizes.length * latencyKinds(withC).length * o.latencyRounds + o.clientSizes.length * 3;
   return perRep * o.reps;
 }
 
 export function estimateSeconds(o: BenchOptions, withC: boolean): number {
   const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
-  const saturationRuns = o.workers.length * (o.sizes.length * 3 + lru) + o.sizes.length;
+  const saturationRuns = o.workers.length * (o.sizes.length * 4 + lru) + o.sizes.length;
   const run = (ms: number) => (400 + o.warmupMs + ms + 300) / 1000;
   const perRep = saturationRuns * run(o.durationMs) + o.sizes.length * latencyKinds(withC).length * o.latencyRounds * run(o.latencyDurationMs) + o.clientSizes.length * 3 * 1.5 + o.workers.length * 3 + 2;
   return perRep * o.reps;
@@ -126,8 +126,9 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
     idle.push({ rep, target: 'client', workers: 0, rssKiB: { client: await idleClientRss(bundles) } });
     for (const workers of o.workers) {
       const latencyBlock = workers === o.latencyWorkers;
-      // broker-metrics: the same broker with its HTTP endpoint scraped, for the cost of metrics
-      const kinds: TargetKind[] = ['broker', 'broker-metrics', 'forwarder'];
+      // broker-metrics: the same broker with its HTTP endpoint scraped, for the cost of metrics;
+      // broker-curve: with CURVE on every socket, for the cost of encryption
+      const kinds: TargetKind[] = ['broker', 'broker-metrics', 'broker-curve', 'forwarder'];
       if (o.lruSize && o.sizes.includes(o.lruSize)) kinds.push('forwarder-lru');
       if (latencyBlock) kinds.push('direct');
       const targets = new Map<TargetKind, Target>();

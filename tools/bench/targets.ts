@@ -2,14 +2,19 @@
  * A system under test, started and stopped as a unit: our broker, the bare forwarder or the direct
  * reply server, plus zero-delay workers (none for direct). Every process is tracked for cleanup.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureDeploymentKeys, publicKeyFromText } from '@tsr/tsr';
 import { type App, type NodeProcess, appMain, freePort, spawnNode, spawnProgram, stopNode, waitForOutput } from '@tsr/testing';
 import type { Bundles } from './bundle';
 import { track } from './children';
 import type { Watched } from './usage';
 
-/** `broker-metrics`: our broker with its HTTP endpoint on, scraped every second (the cost of metrics). */
-export type TargetKind = 'broker' | 'broker-metrics' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct';
+/**
+ * `broker-metrics`: our broker with its HTTP endpoint on, scraped every second (the cost of metrics).
+ * `broker-curve`: our broker, its workers and the load with CURVE on (the cost of encryption).
+ */
+export type TargetKind = 'broker' | 'broker-metrics' | 'broker-curve' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct';
 
 /** Targets of the half-saturation rounds, in order: the C forwarder when it could be built. */
 export const latencyKinds = (withC: boolean): TargetKind[] => ['broker', 'forwarder', ...(withC ? (['forwarder-c'] as TargetKind[]) : []), 'direct'];
@@ -17,6 +22,7 @@ export const latencyKinds = (withC: boolean): TargetKind[] => ['broker', 'forwar
 export const targetLabel: Record<TargetKind, string> = {
   broker: 'broker',
   'broker-metrics': 'broker, metrics scraped',
+  'broker-curve': 'broker, CURVE',
   forwarder: 'bare forwarder',
   'forwarder-lru': 'LRU forwarder',
   'forwarder-c': 'C forwarder',
@@ -33,6 +39,19 @@ export interface Target {
   watched(): Watched[];
   /** Ends what runs beside the processes (the metrics scraper). */
   stop?(): void;
+  /** The broker's public key when CURVE is on: the load generators connect with it. */
+  curveServerKey?: string;
+}
+
+/** CURVE keys for `broker-curve`, as keygen makes them: the broker's and worker's options, the broker's public key. */
+function curveKeys(bundles: Bundles) {
+  const dir = join(bundles.dir, 'curve');
+  ensureDeploymentKeys(dir);
+  return {
+    broker: ['--curve-secret-key-file', join(dir, 'broker.key'), '--curve-workers', join(dir, 'workers')],
+    worker: ['--curve-server-key-file', join(dir, 'broker.pub'), '--curve-secret-key-file', join(dir, 'worker.key')],
+    serverKey: publicKeyFromText(readFileSync(join(dir, 'broker.pub'), 'utf8'), 'broker.pub'),
+  };
 }
 
 /**
@@ -69,10 +88,12 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   const flags = o.nodeFlags ?? [];
   let main: NodeProcess;
   let stop: (() => void) | undefined;
-  if (kind === 'broker' || kind === 'broker-metrics') {
+  const ours = kind === 'broker' || kind === 'broker-metrics' || kind === 'broker-curve';
+  const curve = kind === 'broker-curve' ? curveKeys(bundles) : undefined;
+  if (ours) {
     const http = kind === 'broker-metrics' ? await freePort() : 0;
     const monitor = http ? ['--http-port', String(http), '--http-bind', '127.0.0.1'] : [];
-    main = track(spawnNode('broker', [...flags, appPath('broker'), String(port), String(backPort), '--bind', '127.0.0.1', ...monitor], { ...bundles.env, TSR_LOG: 'info' }));
+    main = track(spawnNode('broker', [...flags, appPath('broker'), String(port), String(backPort), '--bind', '127.0.0.1', ...monitor, ...(curve?.broker ?? [])], { ...bundles.env, TSR_LOG: 'info' }));
     await waitForOutput(main, http ? /\[broker\] status page/ : /\[broker\] frontend/);
     if (http) stop = scrapeEverySecond(http);
   } else if (kind === 'forwarder-c') {
@@ -87,10 +108,11 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   const procs = [main];
   const n = kind === 'direct' ? 0 : workers;
   for (let i = 0; i < n; i++) {
-    const credit = kind === 'broker' || kind === 'broker-metrics' ? ['--credit', String(o.credit ?? 1)] : [];
-    procs.push(track(spawnNode(`worker${i + 1}`, [appPath('worker'), '127.0.0.1', String(backPort), '--delay', '0', ...credit], { ...bundles.env, TSR_LOG: 'info' })));
+    const credit = ours ? ['--credit', String(o.credit ?? 1)] : [];
+    procs.push(track(spawnNode(`worker${i + 1}`, [appPath('worker'), '127.0.0.1', String(backPort), '--delay', '0', ...credit, ...(curve?.worker ?? [])], { ...bundles.env, TSR_LOG: 'info' })));
   }
-  await Promise.all(procs.slice(1).map((w) => waitForOutput(w, /connecting to/)));
+  // With CURVE, connecting is not enough: registered means the broker admitted the worker's key.
+  await Promise.all(procs.slice(1).map((w) => waitForOutput(w, curve ? /registered/ : /connecting to/)));
   return {
     kind,
     workers: n,
@@ -98,6 +120,7 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
     procs,
     watched: () => procs.map((p) => ({ label: p.label, pid: p.child.pid ?? -1 })),
     stop,
+    curveServerKey: curve?.serverKey,
   };
 }
 
