@@ -1,21 +1,28 @@
 import fc from 'fast-check';
+import { DEFAULT_SERVICE, DISCOVERY_SERVICE, type ServiceInfo } from '@tsr/tsr';
 import { BrokerCore, type BrokerCoreOptions, type BrokerStats, defaultCoreOptions } from './broker-core';
 import { TICKET_BYTES } from './ticket';
 
 /**
- * Model-based tests of the broker core: fast-check generates interleavings of client requests,
- * readies (seed and TSR/1, with credit), heartbeats, goodbyes, replies (honest, late, duplicated,
- * from the wrong worker, from libzmq-generated ghost ids, with garbage tickets), the passing of
- * time and broker restarts (a fresh core while the old workers keep answering with old tickets).
- * After every step the core's own audit must hold, and every answer a client gets must answer a
- * request that client sent to this very instance, once, from a worker it was sent to. At the end
- * one honest worker drains the broker: every request the current instance accepted must have
- * been answered or refused. A failure prints a seed; FC_SEED=<seed> replays it.
+ * Model-based tests of the broker core: fast-check generates interleavings of client requests
+ * (plain, and envelope requests to named services), readies (seed and TSR/1, with credit, for a
+ * service), heartbeats, goodbyes, replies (honest, failed handlers, late, duplicated, from the
+ * wrong worker, from libzmq-generated ghost ids, with garbage tickets), discovery requests, the
+ * passing of time and broker restarts (a fresh core while the old workers keep answering with
+ * old tickets). After every step the core's own audit must hold (queues per service in arrival
+ * order, bytes per client and per service within bounds, no request past its TTL or its
+ * service's grace), every request must go to a worker of its own service, and every answer a
+ * client gets must answer a request that client sent to this very instance, with its id, once,
+ * from a worker it was sent to. At the end one honest worker per service drains the broker:
+ * every request the current instance accepted must have been answered or refused. A failure
+ * prints a seed; FC_SEED=<seed> replays it.
  */
 
 const WORKERS = ['W0', 'W1', 'W2', 'W3', 'W4'];
 const GHOST = '\u0000\u006b\u008b\u0045\u0067'; // a routing id as libzmq generates them
 const CLIENTS = ['C0', 'C1', 'C2'];
+/** More services than the broker may track at once. */
+const SERVICES = ['default', 'svc-a', 'svc-b', 'svc-c'];
 
 const options: Omit<BrokerCoreOptions, 'instance'> = {
   ...defaultCoreOptions,
@@ -24,6 +31,10 @@ const options: Omit<BrokerCoreOptions, 'instance'> = {
   maxPending: 4,
   maxQueueBytes: 1500,
   maxClientBytes: 900,
+  maxServiceBytes: 1000,
+  maxServices: 3,
+  serviceGraceMs: 800,
+  startupGraceMs: 1200,
   maxRequestBytes: 250,
   requestTtlMs: 5000,
   maxFailures: 2,
@@ -32,20 +43,40 @@ const options: Omit<BrokerCoreOptions, 'instance'> = {
 };
 
 type Command =
-  | { kind: 'request'; client: number; size: number }
-  | { kind: 'ready'; worker: number; heartbeats: boolean; credit: number }
+  | { kind: 'request'; client: number; size: number; service: number; envelope: boolean }
+  | { kind: 'discover'; client: number }
+  | { kind: 'ready'; worker: number; heartbeats: boolean; credit: number; service: number }
   | { kind: 'ghost-ready' }
   | { kind: 'heartbeat'; worker: number }
   | { kind: 'goodbye'; worker: number }
-  | { kind: 'reply'; worker: number; pick: number; as: 'itself' | 'next-worker' | 'ghost' }
+  | { kind: 'reply'; worker: number; pick: number; as: 'itself' | 'next-worker' | 'ghost'; failed: boolean }
   | { kind: 'garbage-reply'; worker: number; bytes: Uint8Array }
   | { kind: 'tick'; ms: number }
   | { kind: 'restart' };
 
 const index = (n: number) => fc.integer({ min: 0, max: n - 1 });
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('request' as const), client: index(CLIENTS.length), size: fc.integer({ min: 0, max: 300 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('ready' as const), worker: index(WORKERS.length), heartbeats: fc.boolean(), credit: fc.integer({ min: 1, max: 3 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('request' as const),
+      client: index(CLIENTS.length),
+      size: fc.integer({ min: 0, max: 300 }),
+      service: index(SERVICES.length),
+      envelope: fc.boolean(),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('discover' as const), client: index(CLIENTS.length) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('ready' as const),
+      worker: index(WORKERS.length),
+      heartbeats: fc.boolean(),
+      credit: fc.integer({ min: 1, max: 3 }),
+      service: index(SERVICES.length),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'ghost-ready' as const }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('heartbeat' as const), worker: index(WORKERS.length) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('goodbye' as const), worker: index(WORKERS.length) }) },
@@ -56,6 +87,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       worker: index(WORKERS.length),
       pick: fc.nat(),
       as: fc.constantFrom('itself' as const, 'itself' as const, 'itself' as const, 'next-worker' as const, 'ghost' as const),
+      failed: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('garbage-reply' as const), worker: index(WORKERS.length), bytes: fc.uint8Array({ minLength: 0, maxLength: TICKET_BYTES + 2 }) }) },
@@ -80,6 +112,9 @@ class Instance {
   readonly sentTo = new Map<string, Set<string>>();
   readonly accepted = new Map<string, number>(CLIENTS.map((c) => [c, 0]));
   readonly ended = new Map<string, number>(CLIENTS.map((c) => [c, 0]));
+  /** The service of each request, and the service each worker last announced to this instance. */
+  readonly serviceOf = new Map<string, string>();
+  readonly workerService = new Map<string, string>();
 
   constructor(
     readonly id: number,
@@ -90,24 +125,28 @@ class Instance {
         toWorker: (worker, ticket, body) => {
           const text = body.toString('latin1');
           if (worker === GHOST) throw new Error('a request was sent to a generated routing id');
+          if (this.workerService.get(worker) !== this.serviceOf.get(text)) throw new Error(`${worker} of ${this.workerService.get(worker)} was sent ${text} of ${this.serviceOf.get(text)}`);
           inboxes.get(worker)?.push({ ticket, body: text, instance: id, answered: false });
           this.sentTo.get(text)?.add(worker) ?? this.sentTo.set(text, new Set([worker]));
         },
-        toClient: (client, body) => {
+        toClient: (client, tag, body) => {
           const text = body.toString('latin1');
+          if (tag?.toString().startsWith('discover')) return checkDiscovery(text);
           const cut = text.lastIndexOf(' ');
           const [request, worker] = [text.slice(0, cut), text.slice(cut + 1)];
           const mine = this.outstanding.get(client.toString());
           if (!mine?.has(request)) throw new Error(`client ${client} got ${JSON.stringify(text)}, an answer to no request it awaits from instance ${id}`);
           if (!this.sentTo.get(request)?.has(worker)) throw new Error(`${JSON.stringify(text)} comes from ${worker}, which was never sent ${request}`);
+          if (tag?.toString() !== this.tagOf(request)?.toString()) throw new Error(`the answer to ${request} carries the id ${tag}`);
           mine.delete(request);
           this.ended.set(client.toString(), (this.ended.get(client.toString()) as number) + 1);
         },
         workerFailed: (worker) => {
           if (worker === GHOST) throw new Error('a generated routing id was a worker');
         },
-        refuse: (client) => {
+        refuse: (client, tag) => {
           const name = client.toString();
+          if (tag && !this.outstanding.get(name)?.delete(tag.toString().slice(1))) throw new Error(`client ${name} was refused ${tag}, which it does not await`);
           this.ended.set(name, (this.ended.get(name) as number) + 1);
           if ((this.ended.get(name) as number) > (this.accepted.get(name) as number)) throw new Error(`client ${name} was refused more requests than it sent`);
         },
@@ -116,23 +155,32 @@ class Instance {
     );
   }
 
-  request(client: string, body: string, now: number): void {
+  /** An envelope request (`envelope`, or any to a named service) carries `#<body>` as its id. */
+  request(client: string, body: string, service: string, envelope: boolean, now: number): void {
     this.accepted.set(client, (this.accepted.get(client) as number) + 1);
     (this.outstanding.get(client) as Set<string>).add(body);
-    this.core.clientRequest(Buffer.from(client), Buffer.from(body, 'latin1'), now);
+    this.serviceOf.set(body, service);
+    const id = envelope || service !== DEFAULT_SERVICE ? Buffer.from(`#${body}`) : undefined;
+    if (id) this.envelopes.add(body);
+    this.core.clientRequest(Buffer.from(client), Buffer.from(body, 'latin1'), now, service, id);
+  }
+
+  private readonly envelopes = new Set<string>();
+  private tagOf(body: string): Buffer | undefined {
+    return this.envelopes.has(body) ? Buffer.from(`#${body}`) : undefined;
   }
 }
 
 /** Runs the commands against a fresh broker, checking as it goes; returns each instance's counters. */
 function run(commands: Command[]): BrokerStats[] {
-  const inboxes = new Map<string, Received[]>([...WORKERS, 'drain'].map((w) => [w, []]));
+  const inboxes = new Map<string, Received[]>([...WORKERS, ...SERVICES.map(drainer)].map((w) => [w, []]));
   let now = 0;
   let serial = 0;
   let broker = new Instance(0, inboxes);
   const stats: BrokerStats[] = [];
-  const answer = (from: string, received: Received) => {
+  const answer = (from: string, received: Received, failed = false) => {
     received.answered = true;
-    broker.core.workerReply(from, received.ticket, Buffer.from(`${received.body} ${from}`, 'latin1'), now);
+    broker.core.workerReply(from, received.ticket, Buffer.from(failed ? 'handler threw' : `${received.body} ${from}`, 'latin1'), now, failed);
   };
 
   for (const c of commands) {
@@ -140,12 +188,19 @@ function run(commands: Command[]): BrokerStats[] {
       case 'request': {
         // Unique across instances, so an answer can only match the request it really answers.
         const body = `r${serial++}-`.padEnd(c.size, 'x');
-        broker.request(CLIENTS[c.client], body, now);
+        broker.request(CLIENTS[c.client], body, SERVICES[c.service], c.envelope, now);
         break;
       }
-      case 'ready':
-        broker.core.workerReady(WORKERS[c.worker], now, { heartbeats: c.heartbeats, credit: c.credit });
+      case 'discover':
+        broker.core.clientRequest(Buffer.from(CLIENTS[c.client]), Buffer.alloc(0), now, DISCOVERY_SERVICE, Buffer.from(`discover${serial++}`));
         break;
+      case 'ready': {
+        // A seed worker's ready names no service: it serves the default one.
+        const service = c.heartbeats ? SERVICES[c.service] : DEFAULT_SERVICE;
+        broker.workerService.set(WORKERS[c.worker], service);
+        broker.core.workerReady(WORKERS[c.worker], now, { heartbeats: c.heartbeats, credit: c.credit, service });
+        break;
+      }
       case 'ghost-ready':
         broker.core.workerReady(GHOST, now, { heartbeats: true, credit: 1 });
         break;
@@ -159,7 +214,7 @@ function run(commands: Command[]): BrokerStats[] {
         const inbox = inboxes.get(WORKERS[c.worker]) as Received[];
         if (inbox.length === 0) break;
         const from = c.as === 'itself' ? WORKERS[c.worker] : c.as === 'ghost' ? GHOST : WORKERS[(c.worker + 1) % WORKERS.length];
-        answer(from, inbox[c.pick % inbox.length]);
+        answer(from, inbox[c.pick % inbox.length], c.failed);
         break;
       }
       case 'garbage-reply':
@@ -176,12 +231,16 @@ function run(commands: Command[]): BrokerStats[] {
     broker.core.audit(now);
   }
 
-  // Drain: the old workers leave, one honest worker serves whatever this instance still holds.
+  // Drain: the old workers leave, one honest worker per service serves whatever this instance still holds.
   for (const w of WORKERS) broker.core.workerGone(w, now);
-  broker.core.workerReady('drain', now, { heartbeats: false, credit: 2 });
-  const drain = inboxes.get('drain') as Received[];
+  for (const { name } of broker.core.serviceSnapshot()) {
+    broker.workerService.set(drainer(name), name);
+    broker.core.workerReady(drainer(name), now, { heartbeats: false, credit: 2, service: name });
+  }
   for (let round = 0; round < 100 && broker.core.load().pending + broker.core.load().inService > 0; round++) {
-    for (const received of drain) if (!received.answered && received.instance === broker.id) answer('drain', received);
+    for (const service of SERVICES) {
+      for (const received of inboxes.get(drainer(service)) as Received[]) if (!received.answered && received.instance === broker.id) answer(drainer(service), received);
+    }
     broker.core.expire((now += 100));
     broker.core.audit();
   }
@@ -192,19 +251,45 @@ function run(commands: Command[]): BrokerStats[] {
   return [...stats, broker.core.stats];
 }
 
+const drainer = (service: string) => `drain:${service}`;
+
+/** A discovery answer: JSON, one entry per service, by name, with counts that add up. */
+function checkDiscovery(text: string): void {
+  const services = JSON.parse(text) as ServiceInfo[];
+  const names = services.map((s) => s.name);
+  if (names.join() !== [...names].sort().join()) throw new Error(`discovery is not sorted by name: ${text}`);
+  for (const s of services) if (s.ready + s.busy !== s.workers || s.workers < 0 || s.waiting < 0) throw new Error(`discovery does not add up: ${text}`);
+}
+
 const seed = process.env['FC_SEED'] === undefined ? undefined : Number(process.env['FC_SEED']);
 
 describe('BrokerCore under generated interleavings', () => {
   it('keeps its promises: answers only to requesters, bounded bookkeeping, every accepted request ends', () => {
     // What the runs reached, summed: a guard against a generator that misses what the property is about.
-    const reached = { restarts: 0, replies: 0, late: 0, stale: 0, foreign: 0, refusedWorkers: 0, overloaded: 0, 'client-share': 0, 'too-large': 0, expired: 0, poison: 0 };
+    const reached = {
+      restarts: 0,
+      replies: 0,
+      discoveries: 0,
+      late: 0,
+      stale: 0,
+      foreign: 0,
+      refusedWorkers: 0,
+      overloaded: 0,
+      'client-share': 0,
+      'too-large': 0,
+      expired: 0,
+      poison: 0,
+      'no-service': 0,
+      handler: 0,
+    };
     fc.assert(
       fc.property(fc.array(command, { minLength: 20, maxLength: 200, size: 'max' }), (commands) => {
         for (const s of run(commands)) {
           reached.restarts++;
           reached.replies += s.replies;
+          reached.discoveries += s.discoveries;
           reached.refusedWorkers += s.refusedWorkers;
-          for (const [k, v] of [...Object.entries(s.dropped), ...Object.entries(s.rejected)]) reached[k as keyof typeof reached] += v;
+          for (const [k, v] of [...Object.entries(s.dropped), ...Object.entries(s.rejected)]) if (k in reached) reached[k as keyof typeof reached] += v;
         }
       }),
       { numRuns: 300, seed },

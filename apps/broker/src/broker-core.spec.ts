@@ -6,7 +6,8 @@ const b = (s: string) => Buffer.from(s);
 
 /**
  * A core wired to a recorder: every message it emits, in order, as readable strings
- * (`W1 <- job` to a worker, `C1 <- answer` or `C1 <- ERR reason` to a client). Workers answer
+ * (`W1 <- job` to a worker, `C1 <- answer` or `C1 <- ERR reason` to a client, `C1#id <- …` to an
+ * envelope request). Workers answer
  * with `reply(worker, request, answer)`, which echoes the ticket of that request's latest
  * dispatch to that worker, as a real worker echoes the client frame.
  */
@@ -20,11 +21,11 @@ function setup(options: Partial<BrokerCoreOptions> = {}) {
         tickets.set(`${worker}:${body}`, ticket);
         sent.push(`${worker} <- ${body}`);
       },
-      toClient: (client, body, arrivedAt) => {
-        sent.push(`${client} <- ${body}`);
+      toClient: (client, id, body, arrivedAt) => {
+        sent.push(`${client}${id ? `#${id}` : ''} <- ${body}`);
         arrivals.push(arrivedAt);
       },
-      refuse: (client, reason) => sent.push(`${client} <- ERR ${reason}`),
+      refuse: (client, id, reason, detail) => sent.push(`${client}${id ? `#${id}` : ''} <- ERR ${reason}${detail === undefined ? '' : ` ${detail}`}`),
       workerFailed: () => undefined,
     },
     { ...defaultCoreOptions, answerTimeoutMs: 2000, livenessMs: 3000, maxPending: 1000, failedMemory: 100, instance: INSTANCE, ...options },
@@ -127,12 +128,12 @@ describe('BrokerCore', () => {
       core.clientRequest(b('C1'), b('c'), 22); // W2 again: W1 is busy
       core.workerHeartbeat('W2', 50);
       expect(core.workerSnapshot()).toEqual([
-        { id: 'W1', kind: 'seed', credit: 1, outstanding: 1, lastHeard: 0 },
-        { id: 'W2', kind: 'TSR/1', credit: 4, outstanding: 2, lastHeard: 50 },
+        { id: 'W1', kind: 'seed', service: 'default', credit: 1, outstanding: 1, lastHeard: 0 },
+        { id: 'W2', kind: 'TSR/1', service: 'default', credit: 4, outstanding: 2, lastHeard: 50 },
       ]);
       reply('W1', 'a', 'a W1', 70);
       core.expire(4000); // W2 silent past liveness: forgotten
-      expect(core.workerSnapshot()).toEqual([{ id: 'W1', kind: 'seed', credit: 1, outstanding: 1, lastHeard: 70 }]);
+      expect(core.workerSnapshot()).toEqual([{ id: 'W1', kind: 'seed', service: 'default', credit: 1, outstanding: 1, lastHeard: 70 }]);
     });
 
     it('is a copy: changing it changes nothing in the core', () => {
@@ -141,7 +142,7 @@ describe('BrokerCore', () => {
       const snapshot = core.workerSnapshot();
       snapshot[0].outstanding = 99;
       snapshot.pop();
-      expect(core.workerSnapshot()).toEqual([{ id: 'W1', kind: 'seed', credit: 1, outstanding: 0, lastHeard: 0 }]);
+      expect(core.workerSnapshot()).toEqual([{ id: 'W1', kind: 'seed', service: 'default', credit: 1, outstanding: 0, lastHeard: 0 }]);
       core.audit();
     });
   });
@@ -632,6 +633,145 @@ describe('BrokerCore', () => {
       core.workerReady('A', 5, CREDIT3);
       expect(take()).toEqual(['A <- 1', 'A <- 3']);
       expect(core.stats).toMatchObject({ redispatched: 2, workerFailures: 1 });
+    });
+  });
+
+  describe('services', () => {
+    /** A TSR/1 worker of `service`. */
+    const of = (service: string, credit = 1) => ({ heartbeats: true, credit, service });
+    const ask = (core: BrokerCore, client: string, body: string, now: number, service: string) => core.clientRequest(b(client), b(body), now, service, b(body));
+
+    it("sends a service's requests only to its own workers, first in first out, and answers with the request's id", () => {
+      const { core, take, reply } = setup();
+      core.workerReady('A1', 0, of('upper'));
+      core.workerReady('E1', 0);
+      ask(core, 'C1', 'u1', 1, 'upper');
+      ask(core, 'C1', 'u2', 2, 'upper');
+      ask(core, 'C2', 'u3', 3, 'upper');
+      core.clientRequest(b('C3'), b('plain'), 4);
+      expect(take()).toEqual(['A1 <- u1', 'E1 <- plain']);
+      reply('A1', 'u1', 'U1', 5);
+      reply('E1', 'plain', 'plain E1', 5);
+      expect(take()).toEqual(['C1#u1 <- U1', 'A1 <- u2', 'C3 <- plain E1']);
+      reply('A1', 'u2', 'U2', 6);
+      expect(take()).toEqual(['C1#u2 <- U2', 'A1 <- u3']);
+      core.audit(6);
+    });
+
+    it('lets no service starve another: a backlog on one leaves the other served at once', () => {
+      const { core, take } = setup({ maxPending: 100 });
+      core.workerReady('A1', 0, of('slow'));
+      core.workerReady('B1', 0, of('fast'));
+      for (let i = 0; i < 50; i++) ask(core, 'C1', `s${i}`, 1, 'slow');
+      take();
+      ask(core, 'C2', 'f1', 2, 'fast');
+      expect(take()).toEqual(['B1 <- f1']);
+      expect(core.serviceSnapshot()).toEqual([
+        { name: 'fast', workers: 1, ready: 0, busy: 1, waiting: 0 },
+        { name: 'slow', workers: 1, ready: 0, busy: 1, waiting: 49 },
+      ]);
+      core.audit(2);
+    });
+
+    it('answers no-service when no worker serves the service within the grace period, and serves it when one comes in time', () => {
+      const { core, take } = setup({ serviceGraceMs: 500 });
+      ask(core, 'C1', 'x1', 0, 'nobody');
+      core.expire(499);
+      expect(take()).toEqual([]);
+      expect(core.nextDeadline()).toBe(500);
+      core.expire(500);
+      expect(take()).toEqual(['C1#x1 <- ERR no-service nobody']);
+      expect(core.load().services).toBe(0); // forgotten: unknown names cannot pile up
+      ask(core, 'C1', 'x2', 600, 'late');
+      core.workerReady('L1', 900, of('late'));
+      core.expire(1200);
+      expect(take()).toEqual(['L1 <- x2']);
+      core.audit(1200);
+    });
+
+    it('refuses no-service only after the startup grace: workers need time to find a restarted broker', () => {
+      const { core, take } = setup({ serviceGraceMs: 500, startedAt: 1000, startupGraceMs: 4000 });
+      ask(core, 'C1', 'x1', 1000, 'svc');
+      expect(core.nextDeadline()).toBe(5000);
+      core.expire(4999);
+      expect(take()).toEqual([]);
+      core.expire(5000);
+      expect(take()).toEqual(['C1#x1 <- ERR no-service svc']);
+      ask(core, 'C1', 'x2', 6000, 'svc');
+      core.expire(6500);
+      expect(take()).toEqual(['C1#x2 <- ERR no-service svc']);
+    });
+
+    it("gives a service's waiting requests the grace again from the moment its last worker fails", () => {
+      const { core, take } = setup({ serviceGraceMs: 500, answerTimeoutMs: 1000, requestTtlMs: 60_000 });
+      core.workerReady('A1', 0, of('svc'));
+      ask(core, 'C1', 'r1', 0, 'svc');
+      ask(core, 'C1', 'r2', 0, 'svc');
+      take();
+      core.expire(1000); // A1 misses its deadline: r1 goes back, behind nothing
+      core.expire(1499);
+      expect(take()).toEqual([]);
+      core.expire(1500);
+      expect(take()).toEqual(['C1#r1 <- ERR no-service svc', 'C1#r2 <- ERR no-service svc']);
+      core.audit(1500);
+    });
+
+    it('answers a handler failure as an error and keeps the worker', () => {
+      const { core, take, ticket } = setup();
+      core.workerReady('A1', 0, of('svc'));
+      ask(core, 'C1', 'r1', 0, 'svc');
+      core.clientRequest(b('C2'), b('p1'), 0); // plain, to the default service: waits
+      take();
+      core.workerReply('A1', ticket('A1', 'r1'), b('bad input'), 1, true);
+      expect(take()).toEqual(['C1#r1 <- ERR handler bad input']);
+      expect(core.stats.rejected.handler).toBe(1);
+      ask(core, 'C1', 'r2', 2, 'svc');
+      expect(take()).toEqual(['A1 <- r2']);
+      core.audit(2);
+    });
+
+    it('answers discovery itself: every service, or the one named, with ready, busy and waiting counts', () => {
+      const { core, take } = setup();
+      core.workerReady('A1', 0, of('svc', 2));
+      core.workerReady('A2', 0, of('svc'));
+      core.workerReady('E1', 0);
+      ask(core, 'C1', 'r1', 0, 'svc');
+      take();
+      core.clientRequest(b('C9'), Buffer.alloc(0), 1, 'tsr.services', b('q'));
+      ask(core, 'C9', 'default', 1, 'tsr.services');
+      const [all, one] = take();
+      expect(JSON.parse(all.replace('C9#q <- ', ''))).toEqual([
+        { name: 'default', workers: 1, ready: 1, busy: 0, waiting: 0 },
+        { name: 'svc', workers: 2, ready: 1, busy: 1, waiting: 0 },
+      ]);
+      expect(JSON.parse(one.replace('C9#default <- ', ''))).toEqual([{ name: 'default', workers: 1, ready: 1, busy: 0, waiting: 0 }]);
+      expect(core.stats.discoveries).toBe(2);
+      core.audit(1);
+    });
+
+    it("bounds one service's bytes and the number of services", () => {
+      const { core, take } = setup({ maxServiceBytes: 100, maxServices: 2, maxQueueBytes: 1000, maxClientBytes: 1000 });
+      ask(core, 'C1', 'a'.repeat(90), 0, 'one');
+      ask(core, 'C2', 'b'.repeat(20), 0, 'one');
+      ask(core, 'C3', 'c', 0, 'two');
+      ask(core, 'C3', 'd', 0, 'three');
+      expect(take()).toEqual([`C2#${'b'.repeat(20)} <- ERR overloaded`, 'C3#d <- ERR overloaded']);
+      core.workerReady('W3', 0, of('three'));
+      expect(core.isWorker('W3')).toBe(false);
+      expect(core.stats.refusedWorkers).toBe(1);
+      core.audit(0);
+    });
+
+    it('moves a worker that announces another service, and refuses bad requests', () => {
+      const { core, take } = setup({ serviceGraceMs: 100 });
+      core.workerReady('A1', 0, of('one'));
+      core.workerReady('A1', 1, of('two'));
+      ask(core, 'C1', 'r1', 2, 'two');
+      ask(core, 'C1', 'r2', 2, 'one');
+      core.badRequest(b('C2'), b('id'), 'invalid service name');
+      core.expire(102);
+      expect(take()).toEqual(['A1 <- r1', 'C2#id <- ERR bad-request invalid service name', 'C1#r2 <- ERR no-service one']);
+      core.audit(102);
     });
   });
 });

@@ -1,4 +1,4 @@
-import type { ErrorReason } from '@tsr/tsr';
+import { DEFAULT_SERVICE, DISCOVERY_SERVICE, type ErrorReason, type ServiceInfo, ERROR_REASONS } from '@tsr/tsr';
 import { Fifo } from './fifo';
 import { decodeTicket, encodeTicket } from './ticket';
 
@@ -7,21 +7,31 @@ import { decodeTicket, encodeTicket } from './ticket';
  * Time comes in as `now` (milliseconds, any monotonic origin); messages go out through `BrokerOutput`.
  * Workers are keyed by their routing id as a latin1 string (a lossless byte-to-string mapping).
  *
+ * Workers serve one named service each; requests wait in their service's queue, first in first
+ * out, and go only to that service's workers, so no service can starve another.
+ *
  * Its promises (docs/protocol.md states them for users):
  * - membership is a handshake: only a ready admits a worker; a failed, silent or departed worker
  *   is forgotten entirely (no heartbeats either), so a live one notices and announces itself again;
  * - a reply reaches a client only if it carries the ticket of a dispatch this instance made to
  *   that very worker and still waits for; everything else is counted and dropped;
  * - every request ends answered or refused with a reason: queue full (count or bytes), the
- *   client's share full, too large, expired (TTL) or poison (it failed `maxFailures` workers).
+ *   client's or service's share full, too large, expired (TTL), poison (it failed `maxFailures`
+ *   workers), no worker for its service after a grace period, or its handler failed.
  */
 export interface BrokerOutput {
   /** A request for `worker`; `client` is not sent (the ticket stands for it), only traced. */
   toWorker(worker: string, ticket: Buffer, body: Buffer, client: Buffer): void;
-  /** A worker's answer; `arrivedAt` is when its request came in (the adapter measures latency with it). */
-  toClient(client: Buffer, body: Buffer, arrivedAt: number): void;
-  /** The request is not, or no longer, going to be served: tell the client why, now. */
-  refuse(client: Buffer, reason: Refusal): void;
+  /**
+   * An answer for `client`: to an envelope request when `id` is set (its tag, handed back), else
+   * plain. `arrivedAt` is when its request came in (the adapter measures latency with it).
+   */
+  toClient(client: Buffer, id: Buffer | undefined, body: Buffer, arrivedAt: number): void;
+  /**
+   * The request is not, or no longer, going to be served: tell the client why, now. `detail` is
+   * given where only the core knows it (the service name, the handler's message).
+   */
+  refuse(client: Buffer, id: Buffer | undefined, reason: Refusal, detail?: string | number): void;
   /** A worker was declared failed and forgotten; `held` requests it had went on (for the log). */
   workerFailed(worker: string, why: Failure, held: number): void;
 }
@@ -39,12 +49,25 @@ export interface BrokerCoreOptions {
   answerTimeoutMs: number;
   /** A heartbeating worker not heard from this long is dropped (its requests go elsewhere). */
   livenessMs: number;
-  /** Requests that may wait for a worker; past that a client is refused `overloaded` at once. */
+  /** Requests that may wait for a worker, per service; past that a client is refused `overloaded` at once. */
   maxPending: number;
   /** Bytes of requests held, waiting or in service; past that a client is refused `overloaded`. */
   maxQueueBytes: number;
   /** Bytes one client (routing id) may hold, so one client cannot fill the queue. */
   maxClientBytes: number;
+  /** Bytes one service's requests may hold, so a service whose workers are gone cannot fill the queue. */
+  maxServiceBytes: number;
+  /** Services tracked at once (a service with no worker and no request is forgotten). */
+  maxServices: number;
+  /** A request for a service with no worker is refused `no-service` after this long (workers may be starting). */
+  serviceGraceMs: number;
+  /**
+   * No request is refused `no-service` before `startedAt + startupGraceMs`: after a broker
+   * (re)start its workers need their liveness window, and a reconnection, to find it again.
+   */
+  startupGraceMs: number;
+  /** When this instance started, on the core's clock. */
+  startedAt: number;
   /** Largest request body accepted; larger ones are refused `too-large`. */
   maxRequestBytes: number;
   /** A request not served within this long of its arrival is refused `expired`. */
@@ -65,6 +88,11 @@ export const defaultCoreOptions: Omit<BrokerCoreOptions, 'instance'> = {
   maxPending: 100_000,
   maxQueueBytes: 128 * 1024 * 1024,
   maxClientBytes: 32 * 1024 * 1024,
+  maxServiceBytes: 64 * 1024 * 1024,
+  maxServices: 1000,
+  serviceGraceMs: 3000,
+  startupGraceMs: 0,
+  startedAt: 0,
   maxRequestBytes: 1024 * 1024,
   requestTtlMs: 30_000,
   maxFailures: 3,
@@ -84,12 +112,35 @@ export interface WorkerTraits {
   heartbeats: boolean;
   /** Requests it may hold at once, served in order; 1 for a seed worker. */
   credit: number;
+  /** The service it serves (absent: the default service). */
+  service?: string;
 }
 
-const SEED_WORKER: WorkerTraits = { heartbeats: false, credit: 1 };
+const SEED_WORKER: WorkerTraits = { heartbeats: false, credit: 1, service: DEFAULT_SERVICE };
+
+/** One service: its workers with credit left and its waiting requests. */
+interface Service {
+  name: string;
+  /**
+   * Its workers with free credit. A Set keeps insertion order: the first is the least recently
+   * used, and a worker with credit left after a dispatch goes to the end (round robin).
+   */
+  ready: Set<string>;
+  /** Requests waiting for one of its workers, in arrival order. */
+  pending: Fifo<Request>;
+  /** Workers registered for it. */
+  workers: number;
+  /** Bytes its requests hold, waiting or in service. */
+  bytes: number;
+  /** Since when it has had no worker (meaningful while `workers` is 0): the no-service grace counts from it. */
+  emptySince: number;
+}
 
 interface Request {
   client: Buffer;
+  /** The client's tag of an envelope request, handed back with the answer; undefined: a plain request. */
+  id: Buffer | undefined;
+  service: Service;
   /** The client's routing id as a string: its key for the fair share. */
   clientKey: string;
   body: Buffer;
@@ -108,7 +159,8 @@ interface Dispatch {
   request: Request;
 }
 
-interface Worker extends WorkerTraits {
+interface Worker extends Omit<WorkerTraits, 'service'> {
+  service: Service;
   /** Dispatches sent to it and not answered, oldest first (it serves them in order). */
   tasks: Dispatch[];
   /** When it last sent its ready or a reply (heartbeats are kept in `heard`). */
@@ -123,6 +175,8 @@ export interface BrokerStats {
   requests: number;
   /** Replies forwarded to clients. */
   replies: number;
+  /** Discovery requests, answered by the broker itself. */
+  discoveries: number;
   dispatched: number;
   redispatched: number;
   /** Workers declared failed: missed a deadline, fell silent, or restarted while holding requests. */
@@ -143,6 +197,7 @@ export interface BrokerStats {
 
 /** A snapshot of what the core holds, for status output and tests. */
 export interface BrokerLoad {
+  services: number;
   workers: number;
   ready: number;
   busy: number;
@@ -159,6 +214,7 @@ export interface WorkerSnapshot {
   id: string;
   /** `TSR/1`: speaks heartbeats (our workers); `seed`: a plain REQ worker. */
   kind: 'seed' | 'TSR/1';
+  service: string;
   credit: number;
   /** Requests sent to it and not answered yet. */
   outstanding: number;
@@ -169,11 +225,10 @@ export interface WorkerSnapshot {
 export class BrokerCore {
   /** Live workers, ready or busy: only a ready puts one here. */
   private readonly workers = new Map<string, Worker>();
-  /**
-   * Workers with free credit. A Set keeps insertion order: the first is the least recently used,
-   * and a worker with credit left after a dispatch goes to the end (round robin).
-   */
-  private readonly ready = new Set<string>();
+  /** Services with a worker or a request; the others are forgotten. */
+  private readonly services = new Map<string, Service>();
+  /** Services with requests waiting: the TTL and grace sweeps look only at these. */
+  private readonly waiting = new Set<Service>();
   /**
    * Workers holding requests, with the deadline of their next reply. Progress re-inserts a
    * worker and every deadline is now + the same timeout, so the Map's insertion order is
@@ -182,7 +237,6 @@ export class BrokerCore {
   private readonly busy = new Map<string, number>();
   /** Heartbeating workers and when each was last heard from, in last-heard order (as `busy`). */
   private readonly heard = new Map<string, number>();
-  private readonly pending = new Fifo<Request>();
   /** Dispatches awaiting a reply, by ticket sequence. */
   private readonly dispatches = new Map<number, Dispatch>();
   /** Failed seed workers and the dispatch they failed on: that reply is their next ready. */
@@ -190,15 +244,18 @@ export class BrokerCore {
   /** Bytes held per client, for the fair share; a client holding nothing has no entry. */
   private readonly clientBytes = new Map<string, number>();
   private queueBytes = 0;
+  private pendingTotal = 0;
+  private readyTotal = 0;
   private sequence = 0;
   readonly stats: BrokerStats = {
     requests: 0,
     replies: 0,
+    discoveries: 0,
     dispatched: 0,
     redispatched: 0,
     workerFailures: 0,
     workersLost: 0,
-    rejected: { overloaded: 0, 'client-share': 0, 'too-large': 0, expired: 0, poison: 0 },
+    rejected: Object.fromEntries(ERROR_REASONS.map((reason) => [reason, 0])) as Record<Refusal, number>,
     dropped: { late: 0, stale: 0, foreign: 0 },
     refusedWorkers: 0,
   };
@@ -208,20 +265,35 @@ export class BrokerCore {
     private readonly options: BrokerCoreOptions,
   ) {}
 
-  /** A client request: to the least recently used worker with credit, else to the end of the queue. */
-  clientRequest(client: Buffer, body: Buffer, now: number): void {
+  /**
+   * A client request for `service` (`id`: its envelope tag, undefined for a plain request): to
+   * the least recently used worker of that service with credit, else to the end of its queue.
+   */
+  clientRequest(client: Buffer, body: Buffer, now: number, service = DEFAULT_SERVICE, id?: Buffer): void {
     this.stats.requests++;
-    if (body.length > this.options.maxRequestBytes) return this.refuse(client, 'too-large');
+    if (service === DISCOVERY_SERVICE) return this.discover(client, id, body, now);
+    if (body.length > this.options.maxRequestBytes) return this.refuse(client, id, 'too-large');
     const clientKey = client.toString('latin1');
     const bytes = body.length + client.length;
-    if (this.queueBytes + bytes > this.options.maxQueueBytes) return this.refuse(client, 'overloaded');
-    if ((this.clientBytes.get(clientKey) ?? 0) + bytes > this.options.maxClientBytes) return this.refuse(client, 'client-share');
-    const worker = this.firstReady();
-    if (worker === undefined && this.pending.length >= this.options.maxPending) return this.refuse(client, 'overloaded');
-    const request: Request = { client, clientKey, body, bytes, arrivedAt: now, serial: this.stats.requests, failures: 0 };
+    if (this.queueBytes + bytes > this.options.maxQueueBytes) return this.refuse(client, id, 'overloaded');
+    if ((this.clientBytes.get(clientKey) ?? 0) + bytes > this.options.maxClientBytes) return this.refuse(client, id, 'client-share');
+    const svc = this.services.get(service) ?? this.openService(service, now);
+    if (!svc) return this.refuse(client, id, 'overloaded');
+    const worker = firstOf(svc.ready);
+    if (svc.bytes + bytes > this.options.maxServiceBytes || (worker === undefined && svc.pending.length >= this.options.maxPending)) {
+      this.closeIfIdle(svc);
+      return this.refuse(client, id, 'overloaded');
+    }
+    const request: Request = { client, id, service: svc, clientKey, body, bytes, arrivedAt: now, serial: this.stats.requests, failures: 0 };
     this.hold(request);
     if (worker !== undefined) this.dispatch(worker, request, now);
-    else this.pending.push(request);
+    else this.enqueue(request);
+  }
+
+  /** A request the adapter could parse but not accept (an invalid service name): refused, counted. */
+  badRequest(client: Buffer, id: Buffer, why: string): void {
+    this.stats.requests++;
+    this.refuse(client, id, 'bad-request', why);
   }
 
   /**
@@ -234,18 +306,20 @@ export class BrokerCore {
       return;
     }
     const known = this.workers.get(worker);
-    if (known && known.tasks.length === 0 && known.heartbeats === traits.heartbeats && known.credit === traits.credit) {
+    const serviceName = traits.service ?? DEFAULT_SERVICE;
+    if (known && known.tasks.length === 0 && known.heartbeats === traits.heartbeats && known.credit === traits.credit && known.service.name === serviceName) {
       if (traits.heartbeats) this.touch(worker, now);
       return; // already ready
     }
     if (known) this.leave(worker, known.tasks.length > 0 ? 'restarted' : 'gone', now);
     this.failedSeeds.delete(worker); // it is back: no late reply needs to resume it
-    if (!known && this.workers.size >= this.options.maxWorkers) {
+    const service = this.workers.size < this.options.maxWorkers ? (this.services.get(serviceName) ?? this.openService(serviceName, now)) : undefined;
+    if (!service) {
       this.stats.refusedWorkers++;
       return;
     }
     if (traits.heartbeats) this.touch(worker, now);
-    this.join(worker, traits, now);
+    this.join(worker, traits, service, now);
   }
 
   /**
@@ -269,12 +343,13 @@ export class BrokerCore {
   }
 
   /**
-   * A worker answers the dispatch named by `ticket`. Forwarded only if this instance made that
-   * dispatch, to this worker, and still awaits it; otherwise counted and dropped (see
-   * `BrokerStats.dropped`). A failed seed worker's reply to the dispatch it failed on is its
-   * next ready: a REQ socket that has replied waits for a request, and can send nothing else.
+   * A worker answers the dispatch named by `ticket` (`failed`: its handler failed, and `body`
+   * says why). Forwarded only if this instance made that dispatch, to this worker, and still
+   * awaits it; otherwise counted and dropped (see `BrokerStats.dropped`). A failed seed worker's
+   * reply to the dispatch it failed on is its next ready: a REQ socket that has replied waits
+   * for a request, and can send nothing else.
    */
-  workerReply(worker: string, ticket: Buffer, body: Buffer, now: number): void {
+  workerReply(worker: string, ticket: Buffer, body: Buffer, now: number, failed = false): void {
     if (this.heard.has(worker)) this.touch(worker, now);
     const sequence = decodeTicket(this.options.instance, ticket);
     if (sequence === undefined) {
@@ -286,7 +361,8 @@ export class BrokerCore {
       this.stats.dropped.late++;
       if (this.failedSeeds.get(worker) === sequence) {
         this.failedSeeds.delete(worker);
-        if (!this.workers.has(worker) && this.workers.size < this.options.maxWorkers) this.join(worker, SEED_WORKER, now);
+        const service = this.workers.has(worker) || this.workers.size >= this.options.maxWorkers ? undefined : (this.services.get(DEFAULT_SERVICE) ?? this.openService(DEFAULT_SERVICE, now));
+        if (service) this.join(worker, SEED_WORKER, service, now);
       }
       return;
     }
@@ -297,10 +373,14 @@ export class BrokerCore {
     const state = this.workers.get(worker) as Worker;
     state.tasks.splice(state.tasks.indexOf(dispatch), 1);
     this.dispatches.delete(sequence);
-    this.release(dispatch.request);
-    this.stats.replies++;
+    const { request } = dispatch;
+    this.release(request);
     state.repliedAt = now;
-    this.out.toClient(dispatch.request.client, body, dispatch.request.arrivedAt);
+    if (failed) this.refuse(request.client, request.id, 'handler', body.toString('utf8'));
+    else {
+      this.stats.replies++;
+      this.out.toClient(request.client, request.id, body, request.arrivedAt);
+    }
     this.busy.delete(worker);
     if (state.tasks.length > 0) this.busy.set(worker, now + this.options.answerTimeoutMs); // progress
     this.refill(worker, state, now);
@@ -309,7 +389,7 @@ export class BrokerCore {
   /**
    * Declares failed every heartbeating worker silent for longer than the liveness window and
    * every busy worker past its deadline (their requests go to other workers), and refuses the
-   * waiting requests that outlived their TTL.
+   * waiting requests that outlived their TTL, or their service's grace while it has no worker.
    */
   expire(now: number): void {
     for (const [worker, last] of this.heard) {
@@ -321,13 +401,17 @@ export class BrokerCore {
       if (deadline > now) break; // deadline order: the rest are later
       this.leave(worker, 'deadline', now);
     }
-    for (let front; (front = this.pending.peek()) && this.isExpired(front, now); ) {
-      this.pending.shift();
-      this.end(front, 'expired');
+    for (const service of this.waiting) {
+      // Each queue is in arrival order: the front expires first, and gets its grace first.
+      for (let front; (front = service.pending.peek()) && this.frontEnds(service, front) <= now; ) {
+        this.dequeue(service);
+        this.end(front, this.isExpired(front, now) ? 'expired' : 'no-service');
+      }
+      this.closeIfIdle(service);
     }
   }
 
-  /** When `expire` next has work to do, for the adapter's single timer. */
+  /** When `expire` next has work to do, for the adapter's single timer (O(services with waiting requests)). */
   nextDeadline(): number | undefined {
     let next = Infinity;
     for (const deadline of this.busy.values()) {
@@ -338,19 +422,18 @@ export class BrokerCore {
       next = Math.min(next, last + this.options.livenessMs);
       break;
     }
-    const front = this.pending.peek();
-    if (front) next = Math.min(next, front.arrivedAt + this.options.requestTtlMs);
+    for (const service of this.waiting) next = Math.min(next, this.frontEnds(service, service.pending.peek() as Request));
     return next === Infinity ? undefined : next;
   }
 
   get readyCount(): number {
-    return this.ready.size;
+    return this.readyTotal;
   }
   get busyCount(): number {
     return this.busy.size;
   }
   get pendingCount(): number {
-    return this.pending.length;
+    return this.pendingTotal;
   }
   isWorker(worker: string): boolean {
     return this.workers.has(worker);
@@ -358,10 +441,11 @@ export class BrokerCore {
 
   load(): BrokerLoad {
     return {
+      services: this.services.size,
       workers: this.workers.size,
-      ready: this.ready.size,
+      ready: this.readyTotal,
       busy: this.busy.size,
-      pending: this.pending.length,
+      pending: this.pendingTotal,
       inService: this.dispatches.size,
       queueBytes: this.queueBytes,
       clients: this.clientBytes.size,
@@ -370,11 +454,28 @@ export class BrokerCore {
     };
   }
 
+  /**
+   * Discovery: every service, or the one named, with its workers ready (holding nothing) and busy
+   * and its waiting requests, by name (O(workers + services)).
+   */
+  serviceSnapshot(only?: string): ServiceInfo[] {
+    const busy = new Map<Service, number>();
+    for (const w of this.workers.values()) if (w.tasks.length > 0) busy.set(w.service, (busy.get(w.service) ?? 0) + 1);
+    return [...this.services.values()]
+      .filter((s) => only === undefined || s.name === only)
+      .map((s) => {
+        const held = busy.get(s) ?? 0;
+        return { name: s.name, workers: s.workers, ready: s.workers - held, busy: held, waiting: s.pending.length };
+      })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
   /** The live workers, in admission order: a read-only copy for status output (O(workers)). */
   workerSnapshot(): WorkerSnapshot[] {
     return [...this.workers].map(([id, w]) => ({
       id,
       kind: w.heartbeats ? 'TSR/1' : 'seed',
+      service: w.service.name,
       credit: w.credit,
       outstanding: w.tasks.length,
       lastHeard: Math.max(w.repliedAt, this.heard.get(id) ?? -Infinity),
@@ -383,45 +484,71 @@ export class BrokerCore {
 
   /**
    * Checks that the bookkeeping agrees with itself and with its bounds; throws on the first
-   * broken rule; with `now`, also that no request waits past its TTL (true after `expire(now)`).
-   * For tests (the property tests call it after every step): O(state).
+   * broken rule; with `now`, also that no request waits past its TTL or its service's grace
+   * (true after `expire(now)`). For tests (the property tests call it after every step): O(state).
    */
   audit(now?: number): void {
     const fail = (rule: string) => {
       throw new Error(`broker core invariant broken: ${rule}`);
     };
     const waiting = new Set<Request>();
-    for (let i = 0; i < this.pending.length; i++) waiting.add(this.pending.at(i) as Request);
-    if (waiting.size !== this.pending.length) fail('a request waits twice');
-    for (let i = 1; i < this.pending.length; i++) {
-      if ((this.pending.at(i - 1) as Request).serial > (this.pending.at(i) as Request).serial) fail('waiting requests are not in arrival order');
-    }
-    const oldest = this.pending.peek();
-    if (now !== undefined && oldest && this.isExpired(oldest, now)) fail('a request waits past its TTL');
+    const serviceBytes = new Map<Service, number>();
     let bytes = 0;
     const perClient = new Map<string, number>();
     const count = (r: Request) => {
       bytes += r.bytes;
       perClient.set(r.clientKey, (perClient.get(r.clientKey) ?? 0) + r.bytes);
+      serviceBytes.set(r.service, (serviceBytes.get(r.service) ?? 0) + r.bytes);
     };
-    waiting.forEach(count);
+    let pending = 0;
+    let ready = 0;
+    for (const [name, s] of this.services) {
+      if (s.name !== name) fail('a service is filed under another name');
+      if (s.workers === 0 && s.pending.length === 0) fail(`idle service ${name} is kept`);
+      if (this.waiting.has(s) !== s.pending.length > 0) fail(`service ${name} is listed as waiting iff it has waiting requests`);
+      if (s.pending.length > 0 && s.ready.size > 0) fail(`a request of ${name} waits while one of its workers is ready`);
+      pending += s.pending.length;
+      ready += s.ready.size;
+      for (let i = 0; i < s.pending.length; i++) {
+        const r = s.pending.at(i) as Request;
+        if (r.service !== s) fail(`a request waits in the queue of another service than ${name}`);
+        if (waiting.has(r)) fail('a request waits twice');
+        if (i > 0 && (s.pending.at(i - 1) as Request).serial > r.serial) fail(`waiting requests of ${name} are not in arrival order`);
+        waiting.add(r);
+        count(r);
+      }
+      const front = s.pending.peek();
+      if (now !== undefined && front && this.frontEnds(s, front) <= now) fail(`a request of ${name} waits past its TTL or its service's grace`);
+      for (const w of s.ready) if (this.workers.get(w)?.service !== s) fail(`a ready worker of ${name} serves another service`);
+    }
+    if (pending !== this.pendingTotal || ready !== this.readyTotal) fail('running totals disagree');
+    if (this.waiting.size > this.services.size) fail('a forgotten service is listed as waiting');
+    if (this.services.size > this.options.maxServices) fail('more services than allowed');
+    const workersPerService = new Map<Service, number>();
     let tasks = 0;
     for (const [id, w] of this.workers) {
+      if (this.services.get(w.service.name) !== w.service) fail(`worker ${JSON.stringify(id)} serves a forgotten service`);
+      workersPerService.set(w.service, (workersPerService.get(w.service) ?? 0) + 1);
       tasks += w.tasks.length;
       if (w.tasks.length > w.credit) fail(`worker ${JSON.stringify(id)} holds more than its credit`);
-      if (this.ready.has(id) !== w.tasks.length < w.credit) fail(`worker ${JSON.stringify(id)} is ready iff it has credit left`);
+      if (w.service.ready.has(id) !== w.tasks.length < w.credit) fail(`worker ${JSON.stringify(id)} is ready iff it has credit left`);
       if (this.busy.has(id) !== w.tasks.length > 0) fail(`worker ${JSON.stringify(id)} is busy iff it holds requests`);
       if (this.heard.has(id) !== w.heartbeats) fail(`worker ${JSON.stringify(id)} is heartbeated iff it speaks heartbeats`);
       if (isGeneratedId(id)) fail('a generated routing id is a worker');
       for (const d of w.tasks) {
         if (this.dispatches.get(d.sequence) !== d || d.worker !== id) fail('a task is not its dispatch');
         if (waiting.has(d.request)) fail('a request is both waiting and dispatched');
+        if (d.request.service !== w.service) fail(`worker ${JSON.stringify(id)} holds a request of another service`);
         count(d.request);
       }
     }
+    for (const s of this.services.values()) {
+      if ((workersPerService.get(s) ?? 0) !== s.workers) fail(`service ${s.name} counts ${s.workers} workers`);
+      if ((serviceBytes.get(s) ?? 0) !== s.bytes) fail(`service ${s.name} bytes disagree`);
+      if (s.bytes > this.options.maxServiceBytes) fail(`service ${s.name} holds more than its share`);
+    }
     if (tasks !== this.dispatches.size) fail('a dispatch belongs to no worker');
-    if (this.ready.size > this.workers.size || this.busy.size > this.workers.size || this.heard.size > this.workers.size) fail('a queue holds an unknown worker');
-    if (this.pending.length > 0 && this.ready.size > 0) fail('a request waits while a worker is ready');
+    if (this.busy.size > this.workers.size || this.heard.size > this.workers.size) fail('a queue holds an unknown worker');
     if (bytes !== this.queueBytes) fail(`queue bytes ${this.queueBytes} but requests hold ${bytes}`);
     if (this.queueBytes > this.options.maxQueueBytes) fail('queue bytes over their bound');
     if (perClient.size !== this.clientBytes.size) fail('a client without requests is tracked');
@@ -433,19 +560,55 @@ export class BrokerCore {
     if (this.failedSeeds.size > this.options.failedMemory) fail('failed seed workers over their bound');
     const s = this.stats;
     const rejected = Object.values(s.rejected).reduce((sum, n) => sum + n, 0);
-    if (s.requests !== s.replies + rejected + this.pending.length + this.dispatches.size) fail('requests != replies + rejected + waiting + in service');
+    if (s.requests !== s.replies + s.discoveries + rejected + this.pendingTotal + this.dispatches.size) {
+      fail('requests != replies + discoveries + rejected + waiting + in service');
+    }
+  }
+
+  /** The broker's own answer to `tsr.services`: what discovery knows, as JSON (body: one name, or empty for all). */
+  private discover(client: Buffer, id: Buffer | undefined, body: Buffer, now: number): void {
+    this.stats.discoveries++;
+    const only = body.length > 0 ? body.toString('latin1') : undefined;
+    this.out.toClient(client, id, Buffer.from(JSON.stringify(this.serviceSnapshot(only))), now);
+  }
+
+  /** A new service, or undefined when `maxServices` are tracked already. */
+  private openService(name: string, now: number): Service | undefined {
+    if (this.services.size >= this.options.maxServices) return undefined;
+    const service: Service = { name, ready: new Set(), pending: new Fifo(), workers: 0, bytes: 0, emptySince: now };
+    this.services.set(name, service);
+    return service;
+  }
+
+  /** Forgets a service with no worker and no request: unknown names cannot pile up. */
+  private closeIfIdle(service: Service): void {
+    if (service.workers === 0 && service.pending.length === 0) this.services.delete(service.name);
+  }
+
+  /**
+   * When the front request of a waiting queue must end: its TTL, or while its service has no
+   * worker, its grace (counted from its arrival or the service's last worker leaving, whichever
+   * is later, and never before the broker's startup grace is over).
+   */
+  private frontEnds(service: Service, front: Request): number {
+    const ttl = front.arrivedAt + this.options.requestTtlMs;
+    if (service.workers > 0) return ttl;
+    const grace = Math.max(Math.max(front.arrivedAt, service.emptySince) + this.options.serviceGraceMs, this.options.startedAt + this.options.startupGraceMs);
+    return Math.min(ttl, grace);
   }
 
   /** A free worker takes waiting requests up to its credit; with credit left it is ready. */
-  private join(worker: string, traits: WorkerTraits, now: number): void {
-    const state: Worker = { heartbeats: traits.heartbeats, credit: traits.credit, tasks: [], repliedAt: now };
+  private join(worker: string, traits: Omit<WorkerTraits, 'service'>, service: Service, now: number): void {
+    const state: Worker = { heartbeats: traits.heartbeats, credit: traits.credit, service, tasks: [], repliedAt: now };
     this.workers.set(worker, state);
+    service.workers++;
     this.refill(worker, state, now);
   }
 
   private refill(worker: string, state: Worker, now: number): void {
-    for (let request; state.tasks.length < state.credit && (request = this.pending.shift()); ) this.dispatch(worker, request, now);
-    if (state.tasks.length < state.credit) this.ready.add(worker);
+    const { service } = state;
+    for (let request; state.tasks.length < state.credit && (request = this.dequeue(service)); ) this.dispatch(worker, request, now);
+    if (state.tasks.length < state.credit) this.markReady(service, worker);
   }
 
   /**
@@ -453,9 +616,10 @@ export class BrokerCore {
    * When it failed, the request it was serving (its first: it serves in order) counts a failure.
    */
   private leave(worker: string, why: Departure, now: number): void {
-    const { tasks, heartbeats } = this.workers.get(worker) as Worker;
+    const { tasks, heartbeats, service } = this.workers.get(worker) as Worker;
     this.workers.delete(worker);
-    this.ready.delete(worker);
+    this.unmarkReady(service, worker);
+    if (--service.workers === 0) service.emptySince = now;
     this.busy.delete(worker);
     this.heard.delete(worker);
     for (const d of tasks) this.dispatches.delete(d.sequence);
@@ -472,7 +636,8 @@ export class BrokerCore {
       else if (this.isExpired(request, now)) this.end(request, 'expired');
       else this.requeue(request);
     }
-    for (let w; this.pending.length > 0 && (w = this.firstReady()) !== undefined; ) this.dispatch(w, this.pending.shift() as Request, now);
+    for (let w; service.pending.length > 0 && (w = firstOf(service.ready)) !== undefined; ) this.dispatch(w, this.dequeue(service) as Request, now);
+    this.closeIfIdle(service);
   }
 
   /**
@@ -483,14 +648,39 @@ export class BrokerCore {
    */
   private requeue(request: Request): void {
     this.stats.redispatched++;
+    const { pending } = request.service;
     let at = 0;
-    for (let queued; (queued = this.pending.at(at)) && queued.serial < request.serial; ) at++;
-    this.pending.insertAt(at, request);
+    for (let queued; (queued = pending.at(at)) && queued.serial < request.serial; ) at++;
+    pending.insertAt(at, request);
+    this.queued(request.service);
   }
 
-  private firstReady(): string | undefined {
-    for (const worker of this.ready) return worker;
-    return undefined;
+  private enqueue(request: Request): void {
+    request.service.pending.push(request);
+    this.queued(request.service);
+  }
+
+  private queued(service: Service): void {
+    this.pendingTotal++;
+    this.waiting.add(service);
+  }
+
+  private dequeue(service: Service): Request | undefined {
+    const request = service.pending.shift();
+    if (request === undefined) return undefined;
+    this.pendingTotal--;
+    if (service.pending.length === 0) this.waiting.delete(service);
+    return request;
+  }
+
+  private markReady(service: Service, worker: string): void {
+    if (service.ready.has(worker)) return;
+    service.ready.add(worker);
+    this.readyTotal++;
+  }
+
+  private unmarkReady(service: Service, worker: string): void {
+    if (service.ready.delete(worker)) this.readyTotal--;
   }
 
   /** Sends a request to a worker with credit, or refuses it if it has outlived its TTL. */
@@ -502,8 +692,8 @@ export class BrokerCore {
     state.tasks.push(dispatch);
     if (state.tasks.length === 1) this.busy.set(worker, now + this.options.answerTimeoutMs);
     // Round robin: a worker with credit left goes behind the others.
-    this.ready.delete(worker);
-    if (state.tasks.length < state.credit) this.ready.add(worker);
+    this.unmarkReady(state.service, worker);
+    if (state.tasks.length < state.credit) this.markReady(state.service, worker);
     this.stats.dispatched++;
     this.out.toWorker(worker, encodeTicket(this.options.instance, dispatch.sequence), request.body, request.client);
   }
@@ -514,11 +704,13 @@ export class BrokerCore {
 
   private hold(request: Request): void {
     this.queueBytes += request.bytes;
+    request.service.bytes += request.bytes;
     this.clientBytes.set(request.clientKey, (this.clientBytes.get(request.clientKey) ?? 0) + request.bytes);
   }
 
   private release(request: Request): void {
     this.queueBytes -= request.bytes;
+    request.service.bytes -= request.bytes;
     const left = (this.clientBytes.get(request.clientKey) as number) - request.bytes;
     if (left === 0) this.clientBytes.delete(request.clientKey);
     else this.clientBytes.set(request.clientKey, left);
@@ -527,12 +719,12 @@ export class BrokerCore {
   /** An accepted request ends without an answer: release it and tell its client why. */
   private end(request: Request, reason: Refusal): void {
     this.release(request);
-    this.refuse(request.client, reason);
+    this.refuse(request.client, request.id, reason, reason === 'no-service' ? request.service.name : undefined);
   }
 
-  private refuse(client: Buffer, reason: Refusal): void {
+  private refuse(client: Buffer, id: Buffer | undefined, reason: Refusal, detail?: string): void {
     this.stats.rejected[reason]++;
-    this.out.refuse(client, reason);
+    this.out.refuse(client, id, reason, detail);
   }
 
   private touch(worker: string, now: number): void {
@@ -549,4 +741,10 @@ export class BrokerCore {
       }
     }
   }
+}
+
+/** The first member of a set in insertion order: the least recently used worker. */
+function firstOf(set: Set<string>): string | undefined {
+  for (const member of set) return member;
+  return undefined;
 }

@@ -36,6 +36,10 @@ export function brokerRegistry(server: BrokerServer): Registry {
   gauge('pending_requests', 'Requests waiting for a worker', () => server.core.pendingCount);
   gauge('in_service_requests', 'Requests sent to a worker and not answered yet', () => server.core.load().inService);
   gauge('pending_bytes', 'Bytes of requests held, waiting or in service (bounded by --max-queue-bytes)', () => server.core.load().queueBytes);
+  const perService = (field: 'ready' | 'busy' | 'waiting') => () => Object.fromEntries(server.core.serviceSnapshot().map((s) => [s.name, s[field]]));
+  gauge('service_workers_ready', 'Workers of each service holding no request', perService('ready'), 'service');
+  gauge('service_workers_busy', 'Workers of each service holding at least one request', perService('busy'), 'service');
+  gauge('service_waiting_requests', 'Requests waiting for a worker of each service', perService('waiting'), 'service');
   registry.registerMetric(server.latency as never);
   if (server.curve) registerCurveMetrics(registry, server.curve, 'tsr_broker');
   return registry;

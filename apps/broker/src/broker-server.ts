@@ -10,8 +10,10 @@ import {
   Health,
   type Tracer,
   bindEndpoint,
+  envelopeErrorFrames,
+  envelopeReplyFrames,
   errorBody,
-  parseClientRequest,
+  parseServiceRequest,
   parseWorkerMessage,
   receiveLoop,
   toClientFrames,
@@ -60,7 +62,8 @@ export class BrokerServer {
   /** Readiness: both sockets bound. */
   bound = false;
   private readonly tracing: boolean;
-  private readonly errorBodies: Record<ErrorReason, Buffer>;
+  /** The detail of each refusal whose detail is a setting (the others' comes from the core). */
+  private readonly limits: Partial<Record<ErrorReason, number>>;
   private timer: NodeJS.Timeout | undefined;
   private heartbeats: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -77,31 +80,25 @@ export class BrokerServer {
     this.curve = options.curve && new CurveGuard(options.curve, trace, onFatal);
     this.frontend = new Router({ ...common, ...this.curve?.socketOptions('frontend'), maxMessageSize: options.maxRequestBytes * FRONTEND_HARD_LIMIT_FACTOR });
     this.backend = new Router({ ...common, ...this.curve?.socketOptions('backend'), maxMessageSize: options.maxReplyBytes, handover: true });
-    this.errorBodies = {
-      overloaded: errorBody('overloaded'),
-      'client-share': errorBody('client-share'),
-      'too-large': errorBody('too-large', options.maxRequestBytes),
-      expired: errorBody('expired', options.requestTtlMs),
-      poison: errorBody('poison', options.maxFailures),
-    };
+    this.limits = { 'too-large': options.maxRequestBytes, expired: options.requestTtlMs, poison: options.maxFailures };
     this.core = new BrokerCore(
       {
         toWorker: (worker, ticket, body, client) => {
           if (this.tracing) this.trace.traza('new_task', 'worker client ticket request', [worker, client, ticket.toString('hex'), body]);
           this.send(this.backend, toWorkerFrames(Buffer.from(worker, 'latin1'), ticket, body), 'backend');
         },
-        toClient: (client, body, arrivedAt) => {
+        toClient: (client, id, body, arrivedAt) => {
           this.latency.observe((performance.now() - arrivedAt) / 1000);
           if (this.tracing) this.trace.traza('reply', 'client reply', [client, body]);
-          this.send(this.frontend, toClientFrames(client, body), 'frontend');
+          this.send(this.frontend, id ? envelopeReplyFrames(client, id, body) : toClientFrames(client, body), 'frontend');
         },
         workerFailed: (worker, why, held) => {
           const how = why === 'deadline' ? 'missed its answer deadline' : why === 'silent' ? 'fell silent' : 'came back without its requests';
           this.trace.info(`worker ${JSON.stringify(worker)} ${how}: forgotten, ${held} request(s) moved on`);
         },
-        refuse: (client, reason) => {
-          if (this.tracing) this.trace.traza('refused', 'client reason', [client, reason]);
-          this.send(this.frontend, toClientFrames(client, this.errorBodies[reason]), 'frontend');
+        refuse: (client, id, reason, detail = this.limits[reason]) => {
+          if (this.tracing) this.trace.traza('refused', 'client reason detail', [client, reason, detail]);
+          this.send(this.frontend, id ? envelopeErrorFrames(client, id, reason, detail) : toClientFrames(client, errorBody(reason, detail)), 'frontend');
         },
       },
       { ...options, instance: newInstanceId() },
@@ -159,10 +156,13 @@ export class BrokerServer {
   }
 
   private onFrontend(frames: Frames): void {
-    const msg = parseClientRequest(frames);
-    if ('kind' in msg) return this.reject('frontend', msg.reason);
-    if (this.tracing) this.trace.traza('frontend_message', 'client request', [msg.client, msg.body]);
-    this.core.clientRequest(msg.client, msg.body, performance.now());
+    const msg = parseServiceRequest(frames);
+    if ('kind' in msg) {
+      if (msg.kind === 'bad-request') return this.core.badRequest(msg.client, msg.id, msg.reason);
+      return this.reject('frontend', msg.reason);
+    }
+    if (this.tracing) this.trace.traza('frontend_message', 'client service request', [msg.client, msg.service, msg.body]);
+    this.core.clientRequest(msg.client, msg.body, performance.now(), msg.service, msg.id);
   }
 
   private onBackend(frames: Frames): void {
@@ -176,7 +176,7 @@ export class BrokerServer {
       else if (msg.heartbeats) this.sendHeartbeat(worker); // tells the worker at once that we speak TSR/1
     } else if (msg.kind === 'heartbeat') this.core.workerHeartbeat(worker, performance.now());
     else if (msg.kind === 'goodbye') this.core.workerGone(worker, performance.now());
-    else this.core.workerReply(worker, msg.client, msg.body, performance.now());
+    else this.core.workerReply(worker, msg.client, msg.body, performance.now(), msg.failed);
   }
 
   /** Says why a worker is never sent work; at most once every 5 s, whatever a peer floods. */

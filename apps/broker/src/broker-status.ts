@@ -10,6 +10,7 @@ export function brokerStatus(server: BrokerServer, startedAt: number) {
     program: 'broker',
     version: VERSION,
     uptimeSeconds: Math.round((now - startedAt) / 1000),
+    services: server.core.serviceSnapshot(),
     workers: server.core.workerSnapshot().map(({ lastHeard, ...w }) => ({ ...w, lastHeardMsAgo: Math.max(0, Math.round(now - lastHeard)) })),
     queue: { pending: load.pending, inService: load.inService, bytes: load.queueBytes, clients: load.clients },
     counters: {

@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigOf, type OptionSpec, commonOptions, curveBrokerOptions, curveBrokerSettings, monitorOptions, parsers } from '@tsr/tsr';
+import { WORKER_RECONNECT_MAX_MS, ConfigError, type ConfigOf, type OptionSpec, commonOptions, curveBrokerOptions, curveBrokerSettings, monitorOptions, parsers } from '@tsr/tsr';
 import type { BrokerServerOptions } from './broker-server';
 
 const MiB = 1024 * 1024;
@@ -48,6 +48,28 @@ export const brokerOptions = {
     parse: parsers.int(0),
     describe: 'bytes one client may hold (0: a quarter of --max-queue-bytes); more are answered "TSR/1 ERR client-share"',
   } satisfies OptionSpec<number>,
+  maxServiceBytes: {
+    flag: 'max-service-bytes',
+    env: ['MAX_SERVICE_BYTES'],
+    default: 0,
+    parse: parsers.int(0),
+    describe: 'bytes one service\'s requests may hold (0: half of --max-queue-bytes); more are answered "TSR/1 ERR overloaded"',
+  } satisfies OptionSpec<number>,
+  maxServices: { flag: 'max-services', env: ['MAX_SERVICES'], default: 1000, parse: parsers.int(1, 1_000_000), describe: 'services tracked at once (one with no worker and no request is forgotten)' } satisfies OptionSpec<number>,
+  serviceGraceMs: {
+    flag: 'service-grace',
+    env: ['SERVICE_GRACE_MS'],
+    default: 3000,
+    parse: parsers.int(0, 3_600_000),
+    describe: 'ms a request for a service with no worker waits for one; then it is answered "TSR/1 ERR no-service"',
+  } satisfies OptionSpec<number>,
+  startupGraceMs: {
+    flag: 'startup-grace',
+    env: ['STARTUP_GRACE_MS'],
+    default: -1,
+    parse: parsers.int(-1, 3_600_000),
+    describe: 'ms after start before any request is answered "no-service" (-1: --heartbeat x --liveness + 5000, the time workers need to find a restarted broker)',
+  } satisfies OptionSpec<number>,
   requestTtlMs: {
     flag: 'request-ttl',
     env: ['REQUEST_TTL_MS'],
@@ -74,16 +96,22 @@ export type BrokerConfig = ConfigOf<typeof brokerOptions>;
 export function brokerSettings(config: BrokerConfig): BrokerServerOptions {
   const maxReplyBytes = config.maxReplyBytes || config.maxRequestBytes + REPLY_HEADROOM;
   const maxClientBytes = config.maxClientBytes || Math.floor(config.maxQueueBytes / 4);
+  const maxServiceBytes = config.maxServiceBytes || Math.floor(config.maxQueueBytes / 2);
   // A request's cost is its body plus the client's routing id (at most 255 bytes).
   const largest = config.maxRequestBytes + 255;
   if (maxReplyBytes < largest) throw new ConfigError(`--max-reply (${maxReplyBytes}) must leave an answer room beyond --max-message (${config.maxRequestBytes})`);
   if (maxClientBytes < largest) throw new ConfigError(`--max-client-bytes (${maxClientBytes}) must hold at least one request of --max-message (${config.maxRequestBytes}) bytes`);
+  if (maxServiceBytes < largest) throw new ConfigError(`--max-service-bytes (${maxServiceBytes}) must hold at least one request of --max-message (${config.maxRequestBytes}) bytes`);
+  if (config.maxQueueBytes < maxServiceBytes) throw new ConfigError(`--max-queue-bytes (${config.maxQueueBytes}) must be at least --max-service-bytes (${maxServiceBytes})`);
   if (config.maxQueueBytes < maxClientBytes) throw new ConfigError(`--max-queue-bytes (${config.maxQueueBytes}) must be at least --max-client-bytes (${maxClientBytes})`);
   return {
     ...config,
     maxReplyBytes,
     maxClientBytes,
+    maxServiceBytes,
     livenessMs: config.heartbeatMs * config.liveness,
+    startupGraceMs: config.startupGraceMs >= 0 ? config.startupGraceMs : config.heartbeatMs * config.liveness + WORKER_RECONNECT_MAX_MS,
+    startedAt: performance.now(),
     failedMemory: 10_000,
     curve: curveBrokerSettings(config),
   };

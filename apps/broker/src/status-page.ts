@@ -1,6 +1,6 @@
 /**
  * `/`: the broker's live status page. Plain HTML and a script that reads `/status` every second:
- * the workers table, and throughput and mean latency over the last minute as SVG lines. No
+ * the services and workers tables, and throughput and mean latency over the last minute as SVG lines. No
  * framework, nothing fetched from elsewhere.
  */
 export const STATUS_PAGE = `<!doctype html>
@@ -42,7 +42,11 @@ export const STATUS_PAGE = `<!doctype html>
   <figure><figcaption>mean latency (ms): <span id="latency-ms">-</span></figcaption><svg id="latency" viewBox="0 0 60 100" preserveAspectRatio="none"><polyline points=""/></svg></figure>
 </div>
 <table>
-  <thead><tr><th>worker</th><th>kind</th><th>credit</th><th>outstanding</th><th>last heard (ms ago)</th></tr></thead>
+  <thead><tr><th>service</th><th>workers</th><th>ready</th><th>busy</th><th>waiting</th></tr></thead>
+  <tbody id="services"></tbody>
+</table>
+<table>
+  <thead><tr><th>worker</th><th>service</th><th>kind</th><th>credit</th><th>outstanding</th><th>last heard (ms ago)</th></tr></thead>
   <tbody id="workers"></tbody>
 </table>
 <script>
@@ -80,12 +84,9 @@ async function tick() {
       plot('latency', latency);
     }
     last = { at: now, replies: s.counters.replies, count: s.latency.count, sum: s.latency.sumSeconds };
-    const rows = s.workers.map((w) => {
-      const tr = document.createElement('tr');
-      tr.append(cell(w.id), cell(w.kind), cell(w.credit, true), cell(w.outstanding, true), cell(w.lastHeardMsAgo, true));
-      return tr;
-    });
-    $('workers').replaceChildren(...rows);
+    const row = (...cells) => { const tr = document.createElement('tr'); tr.append(...cells); return tr; };
+    $('services').replaceChildren(...s.services.map((v) => row(cell(v.name), cell(v.workers, true), cell(v.ready, true), cell(v.busy, true), cell(v.waiting, true))));
+    $('workers').replaceChildren(...s.workers.map((w) => row(cell(w.id), cell(w.service), cell(w.kind), cell(w.credit, true), cell(w.outstanding, true), cell(w.lastHeardMsAgo, true))));
   } catch (e) {
     $('error').textContent = 'no answer from the broker: ' + e.message;
   }

@@ -13,6 +13,7 @@ import {
   onKeyRefused,
   parseWorkerRequest,
   readyBody,
+  WORKER_RECONNECT_MAX_MS,
   receiveLoop,
   workerControlFrames,
   workerReplyFrames,
@@ -108,7 +109,7 @@ export class Worker {
       linger: 0,
       sendTimeout: 0,
       reconnectInterval: 100,
-      reconnectMaxInterval: 5000,
+      reconnectMaxInterval: WORKER_RECONNECT_MAX_MS,
       ...curveClientSocketOptions(this.options.curve),
     });
     const address = connectEndpoint(this.socket, this.options.brokerHost, this.options.brokerPort);

@@ -14,3 +14,4 @@ export * from './lib/metrics';
 export * from './lib/monitor';
 export * from './lib/version';
 export * from './lib/curve';
+export * from './lib/services';

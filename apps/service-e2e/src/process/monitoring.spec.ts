@@ -36,11 +36,15 @@ describe('monitoring endpoints of real processes', () => {
     expect(metric(metrics, 'tsr_broker_request_duration_seconds_count')).toBe(61);
     expect(metric(metrics, 'tsr_broker_request_duration_seconds_bucket', { le: '+Inf' })).toBe(61);
     expect(metric(metrics, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(metric(metrics, 'tsr_broker_service_workers_ready', { service: 'default' })).toBe(2);
+    expect(metric(metrics, 'tsr_broker_service_workers_busy', { service: 'default' })).toBe(0);
+    expect(metric(metrics, 'tsr_broker_service_waiting_requests', { service: 'default' })).toBe(0);
 
     const status = JSON.parse((await httpGet(brokerHttp, '/status'))?.body ?? '{}');
     expect(status).toMatchObject({ program: 'broker', version: expect.stringMatching(/^\d+\.\d+\.\d+/), queue: { pending: 0, inService: 0, bytes: 0 } });
     expect(status.workers.map((w: { id: string }) => w.id).sort()).toEqual([...ids].sort());
-    for (const w of status.workers) expect(w).toMatchObject({ kind: 'TSR/1', credit: 2, outstanding: 0, lastHeardMsAgo: expect.any(Number) });
+    for (const w of status.workers) expect(w).toMatchObject({ kind: 'TSR/1', service: 'default', credit: 2, outstanding: 0, lastHeardMsAgo: expect.any(Number) });
+    expect(status.services).toEqual([{ name: 'default', workers: 2, ready: 2, busy: 0, waiting: 0 }]);
 
     let served = 0;
     for (const port of workerHttp) {

@@ -95,7 +95,7 @@ describe('reliability beyond the seed (real processes)', () => {
   it('answers "overloaded" at once when the pending queue is full, and the client says so', async () => {
     const broker = await deployment.startBroker(['--max-pending', '1', '--log', 'trace']); // no worker: requests wait
     const waiting = deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--request', 'first']));
-    await waitForOutput(broker, /frontend_message: client="[^"]*" request="first"/);
+    await waitForOutput(broker, /frontend_message: client="[^"]*" service="default" request="first"/);
     const turnedAway = await deployment.request('second');
     expect(turnedAway.code).toBe(1);
     expect(turnedAway.stderr.trim()).toBe('client: error: broker overloaded: its queue of pending requests is full');

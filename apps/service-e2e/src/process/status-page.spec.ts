@@ -38,7 +38,9 @@ describe('the broker\'s status page in a real browser', () => {
 
     const rows = await page.locator('#workers tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
     expect(rows.map((r) => r[0]).sort()).toEqual([...ids].sort());
-    for (const r of rows) expect(r.slice(1, 3)).toEqual(['TSR/1', '1']);
+    for (const r of rows) expect(r.slice(1, 4)).toEqual(['default', 'TSR/1', '1']);
+    const services = await page.locator('#services tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(services.map((r) => r.slice(0, 2))).toEqual([['default', String(ids.length)]]);
     expect(Number(await page.textContent('#rps'))).toBeGreaterThan(0); // replies per second, under load
     expect(Number(await page.textContent('#latency-ms'))).toBeGreaterThan(4); // each request takes a worker 5 ms
     expect(Number(await page.textContent('#requests'))).toBeGreaterThan(0);

@@ -79,13 +79,18 @@ export class RawWorker {
     this.loop = this.receive();
   }
 
-  /** The seed's ready (`''`), or TSR/1's. */
-  ready(tsr = false): Promise<void> {
-    return this.socket.send(['', '', '', tsr ? 'TSR/1 READY' : '']);
+  /** The seed's ready (`''`), or TSR/1's, for `service` when one is named. */
+  ready(tsr = false, service?: string): Promise<void> {
+    return this.socket.send(['', '', '', tsr ? `TSR/1 READY${service ? ` service=${service}` : ''}` : '']);
   }
 
   reply(envelope: Buffer, body: string): Promise<void> {
     return this.socket.send(['', envelope, '', body]);
+  }
+
+  /** A handler's failure, as TSR/1 frames it. */
+  fail(envelope: Buffer, message: string): Promise<void> {
+    return this.socket.send(['', envelope, '', 'TSR/1 ERR', message]);
   }
 
   close(): Promise<void> {
@@ -105,5 +110,36 @@ export class RawWorker {
     } catch {
       // closed
     }
+  }
+}
+
+/**
+ * A client on a DEALER that writes the TSR/1 envelope by hand and returns whatever frames come
+ * back, as text: `['', 'TSR/1 REP', id, reply]` or `['', 'TSR/1 ERR', id, '<reason> <detail>']`.
+ */
+export class RawEnvelopeClient {
+  private readonly socket: Dealer;
+
+  constructor(port: number, timeoutMs: number) {
+    this.socket = new Dealer({ linger: 0, receiveTimeout: timeoutMs });
+    this.socket.connect(`tcp://127.0.0.1:${port}`);
+  }
+
+  send(service: string, id: string, body: string): Promise<void> {
+    return this.socket.send(['', 'TSR/1 REQ', service, id, body]);
+  }
+
+  /** The next answer's frames as text, or undefined after the timeout. */
+  async receive(): Promise<string[] | undefined> {
+    try {
+      return (await this.socket.receive()).map((f) => f.toString());
+    } catch (e) {
+      if ((e as { code?: string }).code === 'EAGAIN') return undefined;
+      throw e;
+    }
+  }
+
+  close(): void {
+    this.socket.close();
   }
 }

@@ -8,14 +8,15 @@ import {
   isAnswerTo,
   readyBody,
   type Frames,
-  parseClientRequest,
   parseWorkerMessage,
   parseWorkerRequest,
+  workerFailureFrames,
   toClientFrames,
   toWorkerFrames,
   workerControlFrames,
   workerReplyFrames,
 } from './frames';
+import { parseServiceRequest } from './services';
 
 const b = (s: string) => Buffer.from(s);
 const W = b('W host-1-abcdef');
@@ -68,45 +69,21 @@ describe('builders produce exactly the SPEC §1 frames', () => {
   });
 });
 
-describe('parseClientRequest (frontend input)', () => {
-  it('parses [clientId, "", request]', () => {
-    expect(parseClientRequest([C, EMPTY, REQ])).toEqual({ client: C, body: REQ });
-  });
-
-  it('accepts an empty request body', () => {
-    expect(parseClientRequest([C, EMPTY, EMPTY])).toEqual({ client: C, body: EMPTY });
-  });
-
-  it.each([
-    [[C, REQ], 2],
-    [[C, EMPTY, REQ, REQ], 4],
-    [[], 0],
-    [[C], 1],
-  ])('rejects a message with the wrong frame count %#', (frames, n) => {
-    const r = parseClientRequest(frames);
-    expect(r).toEqual({ kind: 'malformed', reason: expect.stringContaining(`${n} frames, expected 3`) });
-  });
-
-  it('rejects a non-empty delimiter', () => {
-    expect(parseClientRequest([C, b('x'), REQ])).toEqual({ kind: 'malformed', reason: expect.stringMatching(/delimiter/) });
-  });
-});
-
 describe('parseWorkerMessage (backend input)', () => {
   it('a reply: [workerId, "", clientId, "", reply]', () => {
-    expect(parseWorkerMessage([W, EMPTY, C, EMPTY, REP])).toEqual({ kind: 'reply', worker: W, client: C, body: REP });
+    expect(parseWorkerMessage([W, EMPTY, C, EMPTY, REP])).toEqual({ kind: 'reply', worker: W, client: C, body: REP, failed: false });
   });
 
   it('ready: an empty clientId, the seed\'s [workerId, "", "", "", ""]', () => {
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, EMPTY])).toEqual({ kind: 'ready', worker: W, heartbeats: false, credit: 1 });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, EMPTY])).toEqual({ kind: 'ready', worker: W, heartbeats: false, credit: 1, service: 'default' });
   });
 
   it('a ready with a free-text body is a seed ready, as a seed broker would take it', () => {
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b('caps')])).toEqual({ kind: 'ready', worker: W, heartbeats: false, credit: 1 });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b('caps')])).toEqual({ kind: 'ready', worker: W, heartbeats: false, credit: 1, service: 'default' });
   });
 
   it('TSR/1 READY announces a heartbeating worker; TSR/1 HB is a heartbeat', () => {
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, READY_TSR])).toEqual({ kind: 'ready', worker: W, heartbeats: true, credit: 1 });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, READY_TSR])).toEqual({ kind: 'ready', worker: W, heartbeats: true, credit: 1, service: 'default' });
     expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, HEARTBEAT])).toEqual({ kind: 'heartbeat', worker: W });
     expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, GOODBYE])).toEqual({ kind: 'goodbye', worker: W });
     expect(GOODBYE.toString()).toBe('TSR/1 BYE');
@@ -115,12 +92,31 @@ describe('parseWorkerMessage (backend input)', () => {
   });
 
   it('TSR/1 READY credit=N announces a worker that holds up to N requests (1-1000)', () => {
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, readyBody(8)])).toEqual({ kind: 'ready', worker: W, heartbeats: true, credit: 8 });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, readyBody(8)])).toEqual({ kind: 'ready', worker: W, heartbeats: true, credit: 8, service: 'default' });
     expect(readyBody(8).toString()).toBe('TSR/1 READY credit=8');
     expect(readyBody(1)).toEqual(READY_TSR);
     for (const bad of ['TSR/1 READY credit=0', 'TSR/1 READY credit=1001', 'TSR/1 READY credit=x', 'TSR/1 READY credit=08', 'TSR/1 READY  credit=2']) {
       expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b(bad)])).toMatchObject({ kind: 'malformed' });
     }
+  });
+
+  it('TSR/1 READY … service=NAME announces a worker of a named service; names of the broker or invalid ones are malformed', () => {
+    expect(readyBody(1, 'upper').toString()).toBe('TSR/1 READY service=upper');
+    expect(readyBody(4, 'upper').toString()).toBe('TSR/1 READY credit=4 service=upper');
+    expect(readyBody(1, 'default')).toEqual(READY_TSR);
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, readyBody(4, 'upper')])).toEqual({ kind: 'ready', worker: W, heartbeats: true, credit: 4, service: 'upper' });
+    for (const bad of ['TSR/1 READY service=tsr.services', 'TSR/1 READY service=', 'TSR/1 READY service=a b', 'TSR/1 READY service=upper credit=2', `TSR/1 READY service=${'x'.repeat(65)}`]) {
+      expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b(bad)])).toMatchObject({ kind: 'malformed' });
+    }
+  });
+
+  it("a handler's failure: the reply frames plus TSR/1 ERR and the message, cut at 1 KiB", () => {
+    const atBackend = [W, ...workerFailureFrames(C, 'bad input')];
+    expect(text(atBackend)).toEqual([W.toString(), '', C.toString(), '', 'TSR/1 ERR', 'bad input']);
+    expect(parseWorkerMessage(atBackend)).toEqual({ kind: 'reply', worker: W, client: C, body: b('bad input'), failed: true });
+    expect(workerFailureFrames(C, 'x'.repeat(5000))[4].toString().length).toBe(1024);
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b('TSR/1 ERR'), b('m')])).toMatchObject({ kind: 'malformed' });
+    expect(parseWorkerMessage([W, EMPTY, C, EMPTY, b('TSR/1 XX'), b('m')])).toMatchObject({ kind: 'malformed' });
   });
 
   it('an answer is `<request> <worker id>`, and isAnswerTo tells it from an answer to another request', () => {
@@ -140,12 +136,12 @@ describe('parseWorkerMessage (backend input)', () => {
   });
 
   it('a reply with an empty body is still a reply (only the clientId decides)', () => {
-    expect(parseWorkerMessage([W, EMPTY, C, EMPTY, EMPTY])).toEqual({ kind: 'reply', worker: W, client: C, body: EMPTY });
+    expect(parseWorkerMessage([W, EMPTY, C, EMPTY, EMPTY])).toEqual({ kind: 'reply', worker: W, client: C, body: EMPTY, failed: false });
   });
 
   it.each([
     [[W, EMPTY, C, REP], 4],
-    [[W, EMPTY, C, EMPTY, REP, REP], 6],
+    [[W, EMPTY, C, EMPTY, REP, REP], 6], // six frames only for a failure, headed TSR/1 ERR
     [[W, EMPTY, REP], 3],
     [[], 0],
   ])('rejects a message with the wrong frame count %#', (frames, n) => {
@@ -189,7 +185,7 @@ describe('round trips (what each side sends is what the other side parses)', () 
 
   it('client request -> frontend -> backend -> DEALER worker', () => {
     const atFrontend = routerReceives(C, [EMPTY, REQ]); // a REQ client adds the empty delimiter
-    const req = parseClientRequest(atFrontend);
+    const req = parseServiceRequest(atFrontend);
     if ('kind' in req) throw new Error(req.reason);
     const atWorker = dealerReceives(toWorkerFrames(W, req.client, req.body));
     expect(parseWorkerRequest(atWorker)).toEqual({ client: C, body: REQ });
@@ -198,23 +194,23 @@ describe('round trips (what each side sends is what the other side parses)', () 
   it('DEALER worker ready -> backend sees the seed\'s ready', () => {
     const atBackend = routerReceives(W, workerControlFrames());
     expect(text(atBackend)).toEqual([W.toString(), '', '', '', '']);
-    expect(parseWorkerMessage(atBackend)).toEqual({ kind: 'ready', worker: W, heartbeats: false, credit: 1 });
+    expect(parseWorkerMessage(atBackend)).toEqual({ kind: 'ready', worker: W, heartbeats: false, credit: 1, service: 'default' });
   });
 
   it('DEALER worker reply -> backend -> frontend -> client', () => {
     const atBackend = routerReceives(W, workerReplyFrames(C, REP));
     expect(text(atBackend)).toEqual([W.toString(), '', C.toString(), '', REP.toString()]);
     const msg = parseWorkerMessage(atBackend);
-    expect(msg).toEqual({ kind: 'reply', worker: W, client: C, body: REP });
+    expect(msg).toEqual({ kind: 'reply', worker: W, client: C, body: REP, failed: false });
     if (msg.kind !== 'reply') throw new Error('not a reply');
     const toClient = toClientFrames(msg.client, msg.body);
     // What the ROUTER puts on the wire to the client: [delimiter, reply], which a REQ client accepts.
     expectFrames(dealerReceives(toClient), ['', REP]);
-    expect(parseClientRequest(toClient)).toEqual({ client: C, body: REP });
+    expect(parseServiceRequest(toClient)).toEqual({ client: C, service: 'default', id: undefined, body: REP });
   });
 
   it('a seed-style REQ worker reply ([clientId, "", reply] plus the REQ envelope) parses as a reply', () => {
     const reqEnvelope = [EMPTY, C, EMPTY, REP];
-    expect(parseWorkerMessage(routerReceives(W, reqEnvelope))).toEqual({ kind: 'reply', worker: W, client: C, body: REP });
+    expect(parseWorkerMessage(routerReceives(W, reqEnvelope))).toEqual({ kind: 'reply', worker: W, client: C, body: REP, failed: false });
   });
 });

@@ -54,7 +54,7 @@ export function loadSummary(output: string): LoadSummary | undefined {
   }
 }
 
-const FRONTEND = /^\[broker\] frontend_message: client="([^"]*)" request="([^"]*)"$/;
+const FRONTEND = /^\[broker\] frontend_message: client="([^"]*)"(?: service="[^"]*")? request="([^"]*)"$/;
 const REPLY = /^\[broker\] reply: client="([^"]*)" reply="([^"]*)"$/;
 
 export interface ExactlyOnceReport {

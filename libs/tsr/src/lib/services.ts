@@ -1,0 +1,99 @@
+/**
+ * Named services and the client envelope of TSR/1 (docs/protocol.md, "Services").
+ *
+ * A seed client sends one frame, its request, and is served by the default service. A TSR/1
+ * client names the service and tags the request with an id of its own; the broker answers with
+ * the same id, so a client matches answers to requests by id, whatever the body says:
+ *
+ *   client -> frontend   [clientId, '', 'TSR/1 REQ', service, id, request]
+ *   frontend -> client   [clientId, '', 'TSR/1 REP', id, reply]
+ *                        [clientId, '', 'TSR/1 ERR', id, '<reason> <detail>']
+ *
+ * Seed peers never see these frames: the broker answers in the form it was asked in.
+ */
+import { PROTOCOL, type ErrorReason, EMPTY, errorText, type Frames, type Malformed } from './frames';
+import { DEFAULT_SERVICE, isServiceName } from './service-names';
+
+export * from './service-names';
+
+/** What discovery reports for one service. */
+export interface ServiceInfo {
+  name: string;
+  /** Workers registered for it. */
+  workers: number;
+  /** Of those, the ones holding no request. */
+  ready: number;
+  /** Of those, the ones holding at least one request. */
+  busy: number;
+  /** Requests waiting for a worker. */
+  waiting: number;
+}
+
+export const REQUEST_HEADER = Buffer.from(`${PROTOCOL} REQ`);
+export const REPLY_HEADER = Buffer.from(`${PROTOCOL} REP`);
+export const ERROR_HEADER = Buffer.from(`${PROTOCOL} ERR`);
+/** Longest request id a client may choose. */
+export const MAX_REQUEST_ID = 32;
+
+/**
+ * A request as the broker's frontend reads it. `id` is the client's tag for an envelope request,
+ * undefined for a seed client's plain request (answered plain).
+ */
+export interface ServiceRequest {
+  client: Buffer;
+  service: string;
+  id: Buffer | undefined;
+  body: Buffer;
+}
+
+/** An envelope request the broker can answer but not accept: answered `TSR/1 ERR bad-request`. */
+export interface BadRequest {
+  kind: 'bad-request';
+  client: Buffer;
+  id: Buffer;
+  reason: string;
+}
+
+/** Frontend input: a plain `[clientId, '', request]` or an envelope request. */
+export function parseServiceRequest(frames: Frames): ServiceRequest | BadRequest | Malformed {
+  if (frames.length === 3) {
+    const [client, delimiter, body] = frames;
+    if (delimiter.length !== 0) return { kind: 'malformed', reason: 'client message lacks the empty delimiter' };
+    return { client, service: DEFAULT_SERVICE, id: undefined, body };
+  }
+  if (frames.length !== 6) return { kind: 'malformed', reason: `client message has ${frames.length} frames, expected 3 or 6` };
+  const [client, delimiter, header, serviceFrame, id, body] = frames;
+  if (delimiter.length !== 0) return { kind: 'malformed', reason: 'client message lacks the empty delimiter' };
+  if (!header.equals(REQUEST_HEADER)) return { kind: 'malformed', reason: `client message of 6 frames without ${REQUEST_HEADER}` };
+  if (id.length === 0 || id.length > MAX_REQUEST_ID) return { kind: 'malformed', reason: `request id of ${id.length} bytes, expected 1-${MAX_REQUEST_ID}` };
+  const service = serviceFrame.toString('latin1');
+  if (!isServiceName(service)) return { kind: 'bad-request', client, id, reason: `invalid service name ${JSON.stringify(service.slice(0, 70))}` };
+  return { client, service, id, body };
+}
+
+/** Broker -> envelope client: the reply to request `id`. */
+export const envelopeReplyFrames = (client: Buffer, id: Buffer, body: Buffer): Buffer[] => [client, EMPTY, REPLY_HEADER, id, body];
+
+/** Broker -> envelope client: request `id` was refused or failed. */
+export const envelopeErrorFrames = (client: Buffer, id: Buffer, reason: ErrorReason, detail?: number | string): Buffer[] => [
+  client,
+  EMPTY,
+  ERROR_HEADER,
+  id,
+  Buffer.from(errorText(reason, detail)),
+];
+
+/** A DEALER client's envelope request (the REQ envelope written by hand: a leading ''). */
+export const clientRequestFrames = (service: string, id: Buffer, body: Buffer): Buffer[] => [EMPTY, REQUEST_HEADER, Buffer.from(service, 'latin1'), id, body];
+
+/** What a DEALER client receives. `plain`: not an envelope answer (a seed broker forwarded a worker's reply). */
+export type ClientAnswer = { kind: 'reply'; id: Buffer; body: Buffer } | { kind: 'error'; id: Buffer; text: string } | { kind: 'plain'; body: Buffer } | Malformed;
+
+export function parseClientAnswer(frames: Frames): ClientAnswer {
+  if (frames.length === 2 && frames[0].length === 0) return { kind: 'plain', body: frames[1] };
+  if (frames.length !== 4 || frames[0].length !== 0) return { kind: 'malformed', reason: `answer has ${frames.length} frames, expected 4` };
+  const [, header, id, body] = frames;
+  if (header.equals(REPLY_HEADER)) return { kind: 'reply', id, body };
+  if (header.equals(ERROR_HEADER)) return { kind: 'error', id, text: body.toString('utf8') };
+  return { kind: 'malformed', reason: 'answer without a TSR/1 header' };
+}
