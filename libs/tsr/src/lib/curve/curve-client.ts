@@ -1,4 +1,4 @@
-import type { Socket } from 'zeromq';
+import type { Event, Socket } from 'zeromq';
 import type { CurvePeerKeys } from './curve-options';
 
 /** Options of a CURVE client socket (spread into the socket's constructor options); none when CURVE is off. */
@@ -11,5 +11,24 @@ export const curveClientSocketOptions = (keys: CurvePeerKeys | undefined) =>
  * admitted once its key is listed must open a new socket. Nothing to watch when CURVE is off.
  */
 export function onKeyRefused(socket: Socket, keys: CurvePeerKeys | undefined, refused: () => void): void {
-  if (keys) socket.events.on('handshake:error:auth', refused);
+  if (keys) onSocketEvents(socket, (e) => e.type === 'handshake:error:auth' && refused());
+}
+
+/**
+ * Calls `handle` with each event of the socket's monitor until the socket closes. It reads them
+ * with `receive()`, not zeromq's emitter mode (`events.on`), whose reading loop has no catch.
+ */
+export function onSocketEvents(socket: Socket, handle: (event: Event) => void): void {
+  const events = socket.events;
+  void (async () => {
+    while (!events.closed) {
+      let event: Event;
+      try {
+        event = await events.receive();
+      } catch {
+        return; // the socket, and with it its monitor, closed
+      }
+      handle(event);
+    }
+  })();
 }

@@ -2,6 +2,7 @@ import { Reply, type Socket } from 'zeromq';
 import { receiveLoop } from '../receive-loop';
 import type { Tracer } from '../trace';
 import { AllowListWatcher, readAllowList } from './allow-list';
+import { onSocketEvents } from './curve-client';
 import { z85Encode } from './z85';
 
 /** One CURVE server socket's rule: who may connect to it. */
@@ -141,10 +142,11 @@ export class CurveGuard {
   /** Handshakes that fail before ZAP: a peer without CURVE, or with another server key. libzmq names only our endpoint. */
   private observeHandshakes(name: string, socket: Socket): void {
     const where = (address: string) => `(at ${address}; libzmq names no peer address before ZAP)`;
-    socket.events.on('handshake:error:protocol', (e) =>
-      this.refuse(name, 'handshake', where(e.address), e.error.code === 'ERR_ZMTP_MECHANISM_MISMATCH' ? 'it does not speak CURVE' : `its handshake failed (${e.error.code}: a wrong server key?)`),
-    );
-    socket.events.on('handshake:error:other', (e) => this.refuse(name, 'handshake', where(e.address), `its handshake failed (${e.error.message})`));
+    onSocketEvents(socket, (e) => {
+      if (e.type === 'handshake:error:protocol')
+        this.refuse(name, 'handshake', where(e.address), e.error.code === 'ERR_ZMTP_MECHANISM_MISMATCH' ? 'it does not speak CURVE' : `its handshake failed (${e.error.code}: a wrong server key?)`);
+      else if (e.type === 'handshake:error:other') this.refuse(name, 'handshake', where(e.address), `its handshake failed (${e.error.message})`);
+    });
   }
 
   /** Counts every refusal, traces each, and logs at most one line per kind every 5 s, whatever a peer floods. */
