@@ -96,6 +96,7 @@ else describe(k8sSuite, () => {
   };
   const broker = one('Deployment', 'bro');
   const worker = one('Deployment', 'wor');
+  const wordcount = one('Deployment', 'wc');
   const client = one('Job', 'cli');
   const brokerService = one('Service', 'bro');
   const containerOf = (w: Obj) => w.spec.template.spec.containers[0];
@@ -130,7 +131,7 @@ else describe(k8sSuite, () => {
       expect(c.imagePullPolicy).toBe('IfNotPresent');
       return appOf(c.image);
     });
-    expect(apps.sort()).toEqual(['broker', 'client', 'worker']);
+    expect(apps.sort()).toEqual(['broker', 'client', 'worker', 'worker']); // wor and wc: the worker image, two services
   });
 
   it('gives each program only variables it reads, from ConfigMaps that exist', () => {
@@ -157,9 +158,11 @@ else describe(k8sSuite, () => {
     }
     expect(brokerService.spec.type ?? 'ClusterIP').toBe('ClusterIP');
     // Workers reach the backend, clients the frontend, through the Service's name.
-    const w = envOfContainer(containerOf(worker));
     const cl = envOfContainer(containerOf(client));
-    expect({ host: w['BROKER_HOST'], port: Number(w['BROKER_PORT']) }).toEqual({ host: brokerService.metadata.name, port: servicePort('backend').port });
+    for (const w of [worker, wordcount].map((d) => envOfContainer(containerOf(d)))) {
+      expect({ host: w['BROKER_HOST'], port: Number(w['BROKER_PORT']) }).toEqual({ host: brokerService.metadata.name, port: servicePort('backend').port });
+    }
+    expect(envOfContainer(containerOf(wordcount))).toMatchObject({ WORKER_SERVICE: 'wordcount', WORKER_HANDLER: 'wordcount' });
     expect({ host: cl['BROKER_HOST'], port: Number(cl['BROKER_PORT']) }).toEqual({ host: brokerService.metadata.name, port: servicePort('frontend').port });
     // Only the frontend leaves the cluster.
     for (const s of all('Service').filter((s) => s.spec.type === 'NodePort' || s.spec.type === 'LoadBalancer')) {
@@ -180,7 +183,7 @@ else describe(k8sSuite, () => {
     const portNames = (containerOf(broker).ports as Obj[]).map((p) => p.name);
     for (const rule of policy?.spec.ingress ?? []) for (const p of rule.ports) expect(portNames).toContain(p.port);
     const backendRule = policy?.spec.ingress.find((r: Obj) => r.ports.some((p: Obj) => p.port === 'backend'));
-    expect(backendRule.from.map((f: Obj) => selectedBy(f.podSelector.matchLabels))).toEqual([['wor']]);
+    expect(backendRule.from.map((f: Obj) => selectedBy(f.podSelector.matchLabels))).toEqual([['wor'], ['wc']]);
   });
 
   it('keeps one broker (Recreate) and never fewer workers during a rolling update', () => {
@@ -188,12 +191,14 @@ else describe(k8sSuite, () => {
     expect(broker.spec.strategy).toEqual({ type: 'Recreate' });
     expect(worker.spec.replicas).toBe(3);
     expect(worker.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    expect(wordcount.spec.replicas).toBe(2);
+    expect(wordcount.spec.strategy).toEqual(worker.spec.strategy);
     expect(client.spec.template.spec.restartPolicy).toMatch(/^(Never|OnFailure)$/);
     expect(client.spec.parallelism).toBeLessThanOrEqual(client.spec.completions);
   });
 
   it('probes broker and workers on their HTTP endpoint (/readyz, /healthz: the paths the images check), where Prometheus scrapes them; clients are not probed', () => {
-    for (const [w, app] of [[broker, 'broker'], [worker, 'worker']] as const) {
+    for (const [w, app] of [[broker, 'broker'], [worker, 'worker'], [wordcount, 'worker']] as const) {
       const c = containerOf(w);
       const port = Number(envOfContainer(c)['HTTP_PORT']);
       expect(c.ports.find((p: Obj) => p.name === 'http')).toEqual({ name: 'http', containerPort: port, protocol: 'TCP' });
@@ -214,10 +219,10 @@ else describe(k8sSuite, () => {
     expect(monitor).toMatchObject({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { namespace } });
     const selects = (labels: Record<string, string>) =>
       monitor.spec.selector.matchExpressions.every((e: Obj) => e.operator === 'In' && e.values.includes(labels[e.key]));
-    expect(workloads.filter((w) => selects(podLabels(w))).map((w) => w.metadata.name).sort()).toEqual(['bro', 'wor']);
+    expect(workloads.filter((w) => selects(podLabels(w))).map((w) => w.metadata.name).sort()).toEqual(['bro', 'wc', 'wor']);
     for (const e of monitor.spec.podMetricsEndpoints) {
       expect(e.path).toBe('/metrics');
-      for (const w of [broker, worker]) expect(containerOf(w).ports.map((p: Obj) => p.name)).toContain(e.port);
+      for (const w of [broker, worker, wordcount]) expect(containerOf(w).ports.map((p: Obj) => p.name)).toContain(e.port);
     }
   });
 
@@ -289,8 +294,10 @@ else describe(k8sSuite, () => {
   it('keeps the timing rules: one heartbeat for broker and workers, answer timeout above the worker delay', () => {
     const b = envOfContainer(containerOf(broker));
     const w = envOfContainer(containerOf(worker));
-    expect(w['HEARTBEAT_MS']).toBe(b['HEARTBEAT_MS']);
-    expect(w['HEARTBEAT_LIVENESS']).toBe(b['HEARTBEAT_LIVENESS']);
+    for (const each of [w, envOfContainer(containerOf(wordcount))]) {
+      expect(each['HEARTBEAT_MS']).toBe(b['HEARTBEAT_MS']);
+      expect(each['HEARTBEAT_LIVENESS']).toBe(b['HEARTBEAT_LIVENESS']);
+    }
     expect(Number(b['ANSWER_TIMEOUT_MS'])).toBeGreaterThan(Number(w['WORKER_DELAY_MS']));
   });
 });
@@ -306,11 +313,11 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     return m ? m[2] : String(v);
   };
   const variable = (v: unknown) => /^\$\{([A-Z0-9_]+)(:-.*)?\}$/.exec(String(v))?.[1];
-  const APP_OF: Record<string, App> = { bro: 'broker', wor: 'worker', cli: 'client' };
+  const APP_OF: Record<string, App> = { bro: 'broker', wor: 'worker', wc: 'worker', cli: 'client' };
 
-  it('has the seed\'s services bro, wor, cli on one attachable overlay network', () => {
+  it('has the seed\'s services bro, wor, cli and the wordcount service wc on one attachable overlay network', () => {
     expect(stack.version).toBe('3.8');
-    expect(Object.keys(services).sort()).toEqual(['bro', 'cli', 'wor']);
+    expect(Object.keys(services).sort()).toEqual(['bro', 'cli', 'wc', 'wor']);
     expect(stack.networks).toEqual({ tsr: { driver: 'overlay', attachable: true } });
     for (const s of Object.values(services)) expect(s.networks).toEqual(['tsr']);
   });
@@ -330,15 +337,17 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
       expect({ name, unknown: Object.keys(s.environment).filter((n) => !reads.has(n)) }).toEqual({ name, unknown: [] });
     }
     const env = (s: string, n: string) => value(services[s].environment[n]);
-    expect([env('wor', 'BROKER_HOST'), env('cli', 'BROKER_HOST')]).toEqual(['bro', 'bro']);
+    expect([env('wor', 'BROKER_HOST'), env('wc', 'BROKER_HOST'), env('cli', 'BROKER_HOST')]).toEqual(['bro', 'bro', 'bro']);
     expect(env('wor', 'BROKER_PORT')).toBe(env('bro', 'BACKEND_PORT'));
+    expect(env('wc', 'BROKER_PORT')).toBe(env('bro', 'BACKEND_PORT'));
+    expect([env('wc', 'WORKER_SERVICE'), env('wc', 'WORKER_HANDLER')]).toEqual(['wordcount', 'wordcount']);
+    expect(env('wc', 'HEARTBEAT_MS')).toBe(env('bro', 'HEARTBEAT_MS'));
     expect(env('cli', 'BROKER_PORT')).toBe(env('bro', 'FRONTEND_PORT'));
     expect(env('wor', 'HEARTBEAT_MS')).toBe(env('bro', 'HEARTBEAT_MS'));
     expect(Number(env('bro', 'ANSWER_TIMEOUT_MS'))).toBeGreaterThan(Number(env('wor', 'WORKER_DELAY_MS')));
     // Only the frontend is published, in host mode (no ingress routing mesh needed).
     expect(services['bro'].ports).toEqual([{ target: Number(env('bro', 'FRONTEND_PORT')), published: '${FRONTEND_PUBLISH:-8000}', protocol: 'tcp', mode: 'host' }]);
-    expect(services['wor'].ports).toBeUndefined();
-    expect(services['cli'].ports).toBeUndefined();
+    for (const name of ['wor', 'wc', 'cli']) expect(services[name].ports).toBeUndefined();
   });
 
   it('keeps one broker, starts new workers before stopping old ones, runs the client once', () => {
@@ -350,6 +359,8 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     expect(value(wor.replicas)).toBe('3');
     expect(wor.update_config).toEqual(expect.objectContaining({ order: 'start-first', parallelism: 1 }));
     expect(wor.rollback_config).toEqual(expect.objectContaining({ order: 'start-first' }));
+    expect(value(services['wc'].deploy.replicas)).toBe('2');
+    expect(services['wc'].deploy.update_config).toEqual(expect.objectContaining({ order: 'start-first', parallelism: 1 }));
     expect(cli.mode).toBe('replicated-job');
     expect(cli.restart_policy).toEqual({ condition: 'none' });
     // No virtual IP: it needs the kernel's IPVS, which not every node has.
@@ -367,8 +378,9 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
   it('checks broker and workers with the images\' own health check, not the one-shot client', () => {
     expect(services['bro'].healthcheck.test).toEqual(['CMD', ...healthcheckOf('broker')]);
     expect(services['wor'].healthcheck.test).toEqual(['CMD', ...healthcheckOf('worker')]);
+    expect(services['wc'].healthcheck.test).toEqual(['CMD', ...healthcheckOf('worker')]);
     expect(services['cli'].healthcheck).toEqual({ disable: true });
-    for (const name of ['bro', 'wor']) expect(value(services[name].environment['HTTP_PORT'])).toBe(imageHttpPort(APP_OF[name]));
+    for (const name of ['bro', 'wor', 'wc']) expect(value(services[name].environment['HTTP_PORT'])).toBe(imageHttpPort(APP_OF[name]));
   });
 
   it('has a monitoring file that adds Prometheus on the stack\'s network, scraping bro and wor on their HTTP port', () => {

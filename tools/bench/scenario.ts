@@ -111,7 +111,8 @@ export interface ClientAppResult {
 export async function runClientApp(target: Target, size: number, requests: number, concurrency: number, bundles: Bundles): Promise<ClientAppResult> {
   const body = 'x'.repeat(size);
   const client = track(
-    spawnNode('client', [appPath('client'), '127.0.0.1', String(target.port), '--requests', String(requests), '--concurrency', String(concurrency), '--json', '--request', body], {
+    // The baselines speak the seed's protocol only: our client in plain mode there.
+    spawnNode('client', [appPath('client'), '127.0.0.1', String(target.port), '--requests', String(requests), '--concurrency', String(concurrency), '--json', '--request', body, ...(target.kind.startsWith('broker') ? [] : ['--plain'])], {
       ...bundles.env,
       TSR_LOG: 'error',
     }),

@@ -26,25 +26,50 @@ describe('nx affected -t build test image on a scratch branch', () => {
     return scratch.affectedTasks(scratch.git('merge-base', 'main', 'HEAD'), TARGETS);
   };
 
+  // An app's build depends on the builds of the libraries it imports (`^build`): the npm packages'
+  // builds are in the graph of the worker's and client's builds (cache hits unless they changed).
   it('a worker source: the worker, its image, and the deployment tests that read its options', () => {
-    expect(change('apps/worker/src/worker.ts', '// changed\n')).toEqual(['deploy:test', 'tsr-zmq:image', 'worker:build', 'worker:image', 'worker:test']);
+    expect(change('apps/worker/src/handlers/echo.ts', '// changed\n')).toEqual(['deploy:test', 'tsr-zmq:image', 'worker-lib:build', 'worker:build', 'worker:image', 'worker:test']);
+  });
+
+  it('the worker library: its package, the worker program and image, and what tests them', () => {
+    expect(change('libs/worker/src/lib/worker.ts', '// changed\n')).toEqual([
+      'deploy:test',
+      'tsr-zmq:image',
+      'worker-lib:build',
+      'worker-lib:test',
+      'worker:build',
+      'worker:image',
+      'worker:test',
+    ]);
   });
 
   it('the shared library: every app and its image, and everything else that imports it', () => {
     const tasks = change('libs/tsr/src/lib/config.ts', '// changed\n');
     expect(tasks.filter((t) => t.endsWith(':image'))).toEqual(['broker:image', 'client:image', 'tsr-zmq:image', 'worker:image']);
-    expect(tasks.filter((t) => t.endsWith(':build'))).toEqual(['broker:build', 'client:build', 'worker:build']);
-    expect(tasks.filter((t) => t.endsWith(':test'))).toEqual(['bench:test', 'broker:test', 'client:test', 'deploy:test', 'testing:test', 'tools:test', 'tsr:test', 'worker:test']);
+    expect(tasks.filter((t) => t.endsWith(':build'))).toEqual(['broker:build', 'client-lib:build', 'client:build', 'worker-lib:build', 'worker:build']);
+    expect(tasks.filter((t) => t.endsWith(':test'))).toEqual([
+      'bench:test',
+      'broker:test',
+      'client-lib:test',
+      'client:test',
+      'deploy:test',
+      'testing:test',
+      'tools:test',
+      'tsr:test',
+      'worker-lib:test',
+      'worker:test',
+    ]);
   });
 
   it('the base image: the base and the three images on it (and the deployment tests, which read the Dockerfiles)', () => {
     const tasks = change('docker/base/Dockerfile', '# changed\n');
     expect(tasks.filter((t) => t.endsWith(':image'))).toEqual(['broker:image', 'client:image', 'tsr-zmq:image', 'worker:image']);
-    expect(tasks.filter((t) => !/^(broker|client|worker):/.test(t) && !t.endsWith(':image'))).toEqual(['deploy:test']);
+    expect(tasks.filter((t) => !/^(broker|client|worker)(-lib)?:/.test(t) && !t.endsWith(':image'))).toEqual(['deploy:test']);
   });
 
   it('one Dockerfile: that image only', () => {
-    expect(change('docker/client/Dockerfile', '# changed\n')).toEqual(['client:build', 'client:image', 'client:test', 'deploy:test', 'tsr-zmq:image']);
+    expect(change('docker/client/Dockerfile', '# changed\n')).toEqual(['client-lib:build', 'client:build', 'client:image', 'client:test', 'deploy:test', 'tsr-zmq:image']);
   });
 
   it('the compose file: no image, only the tests that read it', () => {

@@ -1,27 +1,39 @@
 import { hostname } from 'node:os';
-import { curvePeerKeys, formatSummary, programTracer, runProgram, uniqueIdentity } from '@tsr/tsr';
-import { LazyPirateClient } from './lazy-pirate';
-import { clientOptions } from './options';
+import { Client } from '@tsr-broker/client';
+import { ConfigError, DEFAULT_SERVICE, curvePeerKeys, fail, formatSummary, programTracer, runProgram, uniqueIdentity } from '@tsr/tsr';
+import { servicesTable } from './discovery';
+import { CLIENT_EXIT, exitCodeOf } from './exit-codes';
 import { runLoad } from './load';
+import { clientOptions } from './options';
 
 runProgram('client', clientOptions, async (config) => {
   const trace = programTracer('client', config);
-  const identity = uniqueIdentity('C');
+  if (config.plain && config.service !== DEFAULT_SERVICE) throw new ConfigError(`--plain reaches a seed broker's one pool of workers: it cannot call --service ${config.service}`);
+  if (config.plain && config.services) throw new ConfigError('--services (discovery) needs a TSR/1 broker: not with --plain');
+  if (config.services && config.requests > 0) throw new ConfigError('--services (discovery) is one request: not with --requests');
+  const options = { broker: { host: config.brokerHost, port: config.brokerPort }, identity: uniqueIdentity('C'), timeout: config.timeoutMs, retries: config.retries, plain: config.plain, curve: curvePeerKeys(config, 'optional') };
   const body = Buffer.from(config.request || `C ${hostname()}`);
-  const curve = curvePeerKeys(config, 'optional');
   let stop = () => {};
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop());
 
   if (config.requests === 0) {
-    const client = new LazyPirateClient(config.brokerHost, config.brokerPort, identity, config, curve);
+    const client = new Client(options);
     stop = () => {
       client.close();
-      process.exit(0);
+      process.exit(CLIENT_EXIT.ok);
     };
     try {
-      const reply = await client.request(body);
+      if (config.services) {
+        const services = await client.services();
+        process.stdout.write(`${config.json ? JSON.stringify(services) : servicesTable(services)}\n`);
+        return;
+      }
+      const reply = await client.request(config.service, body);
       trace.traza('procesaRespuesta', 'msg', [reply]);
       process.stdout.write(`${reply.toString()}\n`);
+    } catch (e) {
+      client.close();
+      fail('client', e, exitCodeOf(e));
     } finally {
       client.close();
     }
@@ -30,14 +42,15 @@ runProgram('client', clientOptions, async (config) => {
 
   // Progress on a terminal: one line, rewritten; in a log (CI, containers): a line every 5 s.
   const tty = process.stderr.isTTY;
-  stop = () => process.exit(0);
-  const result = await runLoad({
-    ...config,
-    host: config.brokerHost,
-    port: config.brokerPort,
-    identity,
+  stop = () => process.exit(CLIENT_EXIT.ok);
+  const { result, cause } = await runLoad({
+    ...options,
+    service: config.service,
+    requests: config.requests,
+    concurrency: config.concurrency,
+    giveUpAfter: config.giveUpAfter,
+    durationS: config.durationS,
     body,
-    curve,
     progressMs: tty ? 200 : 5000,
     onProgress: ({ sent, answered, errors }) => {
       const line = `${sent}/${config.requests} requests sent, ${answered} answered, ${errors} failed`;
@@ -47,5 +60,5 @@ runProgram('client', clientOptions, async (config) => {
   if (tty) process.stderr.write('\n');
   process.stdout.write((config.json ? JSON.stringify(result) : formatSummary(result)) + '\n');
   if (result.gaveUp !== undefined) process.stderr.write(`client: error: gave up: ${result.gaveUp}\n`);
-  if (result.errors > 0) process.exitCode = 1;
+  if (result.errors > 0) process.exitCode = cause ? exitCodeOf(cause) : CLIENT_EXIT.failure;
 });

@@ -12,4 +12,11 @@ describe('client options', () => {
     expect(loadConfig(clientOptions, { argv: ['--give-up-after', '0', '--duration', '60'], env: {} })).toMatchObject({ giveUpAfter: 0, durationS: 60 });
     expect(() => loadConfig(clientOptions, { argv: ['--concurrency', '0'], env: {} })).toThrow(ConfigError);
   });
+
+  it('calls the default service unless --service or CLIENT_SERVICE names another; --plain and --services are switches', () => {
+    expect(loadConfig(clientOptions, { argv: [], env: {} })).toMatchObject({ service: 'default', plain: false, services: false });
+    expect(loadConfig(clientOptions, { argv: ['--service', 'wordcount', '--plain', '--services'], env: {} })).toMatchObject({ service: 'wordcount', plain: true, services: true });
+    expect(loadConfig(clientOptions, { argv: [], env: { CLIENT_SERVICE: 'tsr.services', CLIENT_PLAIN: 'true' } })).toMatchObject({ service: 'tsr.services', plain: true });
+    expect(() => loadConfig(clientOptions, { argv: ['--service', ''], env: {} })).toThrow(ConfigError);
+  });
 });

@@ -1,14 +1,23 @@
-import { type OptionSpec, brokerAddressOptions, commonOptions, curvePeerOptions, parsers } from '@tsr/tsr';
+import { type OptionSpec, brokerAddressOptions, commonOptions, curvePeerOptions, parsers, serviceOption } from '@tsr/tsr';
 
-/** The seed's command line `client brokerHost brokerPort`, plus retry and load options. */
+/** The seed's command line `client brokerHost brokerPort`, plus service, retry and load options. */
 export const clientOptions = {
   ...brokerAddressOptions(9998),
+  service: serviceOption('CLIENT_SERVICE', 'client'),
+  plain: {
+    flag: 'plain',
+    env: ['CLIENT_PLAIN'],
+    default: false,
+    parse: parsers.boolean,
+    describe: "a seed broker: the seed's plain requests to its one pool, answers checked by their echo of the request",
+  } satisfies OptionSpec<boolean>,
+  services: { flag: 'services', default: false, parse: parsers.boolean, describe: 'discovery: list the services the broker knows, with their workers' } satisfies OptionSpec<boolean>,
   request: { flag: 'request', env: ['CLIENT_REQUEST'], default: '', parse: parsers.string, describe: 'request text (the seed sends "C <hostname>")' } satisfies OptionSpec<string>,
   timeoutMs: { flag: 'timeout', env: ['CLIENT_TIMEOUT_MS'], default: 10_000, parse: parsers.int(0, 3_600_000), describe: 'ms to wait for each reply, 0 waits forever' } satisfies OptionSpec<number>,
   retries: { flag: 'retries', env: ['CLIENT_RETRIES'], default: 3, parse: parsers.int(0, 1000), describe: 'times a request is sent again after a timeout' } satisfies OptionSpec<number>,
   requests: { flag: 'requests', env: ['CLIENT_REQUESTS'], default: 0, parse: parsers.int(0), describe: 'load mode: number of requests (0: one-shot)' } satisfies OptionSpec<number>,
   concurrency: { flag: 'concurrency', env: ['CLIENT_CONCURRENCY'], default: 1, parse: parsers.int(1, 10_000), describe: 'load mode: requests in flight' } satisfies OptionSpec<number>,
-  json: { flag: 'json', env: ['CLIENT_JSON'], default: false, parse: parsers.boolean, describe: 'load mode: print the summary as JSON' } satisfies OptionSpec<boolean>,
+  json: { flag: 'json', env: ['CLIENT_JSON'], default: false, parse: parsers.boolean, describe: 'load mode and --services: print JSON' } satisfies OptionSpec<boolean>,
   giveUpAfter: {
     flag: 'give-up-after',
     env: ['CLIENT_GIVE_UP_AFTER'],

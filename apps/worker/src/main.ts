@@ -1,16 +1,27 @@
-import { curvePeerKeys, exitOnSignals, fail, programTracer, runProgram, uniqueIdentity } from '@tsr/tsr';
+import { serve } from '@tsr-broker/worker';
+import { FastHistogram, curvePeerKeys, exitOnSignals, fail, programTracer, runProgram, uniqueIdentity } from '@tsr/tsr';
+import { handlerFor } from './handlers';
 import { startWorkerMonitor } from './monitor';
 import { workerOptions } from './options';
-import { Worker } from './worker';
 
 runProgram('worker', workerOptions, async (config) => {
   const identity = uniqueIdentity('W');
   const trace = programTracer('worker', config, identity);
-  const worker: Worker = new Worker({ ...config, identity, curve: curvePeerKeys(config, 'required') }, trace, (error) => {
-    worker.close();
-    fail('worker', error);
+  const serviceTime = new FastHistogram('tsr_worker_service_seconds', 'Time spent serving a request, from taking it up to replying');
+  const worker = serve({
+    broker: { host: config.brokerHost, port: config.brokerPort },
+    service: config.service,
+    handler: handlerFor(config.handler, identity, config.delayMs),
+    credit: config.credit,
+    heartbeat: config.heartbeatMs,
+    liveness: config.liveness,
+    identity,
+    curve: curvePeerKeys(config, 'required'),
+    logger: trace,
+    onServed: (seconds) => serviceTime.observe(seconds),
+    onFatal: (error) => fail('worker', error),
   });
+  trace.info(config.handler === 'echo' ? `echo, delay ${config.delayMs} ms` : config.handler);
   exitOnSignals([worker], trace);
-  worker.start();
-  if (config.httpPort > 0) await startWorkerMonitor(worker, config.httpPort, config.httpHost, trace);
+  if (config.httpPort > 0) await startWorkerMonitor(worker, { serviceTime, delayMs: config.delayMs }, config.httpPort, config.httpHost, trace);
 });

@@ -1,19 +1,26 @@
-import { type Monitor, type Tracer, VERSION, createRegistry, scraped, startMonitor } from '@tsr/tsr';
-import type { Worker } from './worker';
+import type { Worker } from '@tsr-broker/worker';
+import { type FastHistogram, type Monitor, type Tracer, VERSION, createRegistry, scraped, startMonitor } from '@tsr/tsr';
+
+/** What the program adds to the library's worker: its service time histogram and its delay. */
+export interface EchoStats {
+  serviceTime: FastHistogram;
+  delayMs: number;
+}
 
 /** The worker's HTTP endpoint: metrics, probes and status JSON. */
-export async function startWorkerMonitor(worker: Worker, port: number, host: string, trace: Tracer): Promise<Monitor> {
+export async function startWorkerMonitor(worker: Worker, echo: EchoStats, port: number, host: string, trace: Tracer): Promise<Monitor> {
   const startedAt = performance.now();
   const registry = createRegistry();
   scraped(registry, 'counter', 'tsr_worker_requests_total', 'Requests served (replies sent)', () => worker.served);
+  scraped(registry, 'counter', 'tsr_worker_failures_total', 'Requests whose handler failed (error answers sent)', () => worker.failed);
   scraped(registry, 'counter', 'tsr_worker_reconnects_total', 'Reconnections after the broker fell silent', () => worker.reconnects);
   scraped(registry, 'gauge', 'tsr_worker_registered', '1 while registered with a broker that answers heartbeats', () => (worker.registration().ok ? 1 : 0));
-  registry.registerMetric(worker.serviceTime as never);
+  registry.registerMetric(echo.serviceTime as never);
   const monitor = await startMonitor(port, host, {
     registry,
     health: worker.health,
     ready: () => worker.registration(),
-    status: () => ({ program: 'worker', version: VERSION, uptimeSeconds: Math.round((performance.now() - startedAt) / 1000), ...worker.status() }),
+    status: () => ({ program: 'worker', version: VERSION, uptimeSeconds: Math.round((performance.now() - startedAt) / 1000), ...worker.status(), delayMs: echo.delayMs }),
   });
   trace.info(`HTTP endpoint on port ${monitor.port}: /metrics /healthz /readyz /status`);
   return monitor;

@@ -1,9 +1,18 @@
-import { type OptionSpec, brokerAddressOptions, commonOptions, curvePeerOptions, monitorOptions, parsers } from '@tsr/tsr';
+import { type OptionSpec, brokerAddressOptions, commonOptions, curvePeerOptions, monitorOptions, parsers, serviceOption } from '@tsr/tsr';
+import { HANDLERS, type HandlerName } from './handlers';
 
 /** The seed's command line `worker brokerHost brokerPort`, plus named options. */
 export const workerOptions = {
   ...brokerAddressOptions(9999),
-  delayMs: { flag: 'delay', env: ['WORKER_DELAY_MS'], default: 1000, parse: parsers.int(0, 3_600_000), describe: 'ms spent on each request' } satisfies OptionSpec<number>,
+  service: serviceOption('WORKER_SERVICE', 'worker'),
+  handler: {
+    flag: 'handler',
+    env: ['WORKER_HANDLER'],
+    default: 'echo',
+    parse: parsers.oneOf(...HANDLERS),
+    describe: 'echo (the seed\'s "<request> <worker id>" after --delay) or wordcount (the example: text in, JSON counts out)',
+  } satisfies OptionSpec<HandlerName>,
+  delayMs: { flag: 'delay', env: ['WORKER_DELAY_MS'], default: 1000, parse: parsers.int(0, 3_600_000), describe: 'echo: ms spent on each request' } satisfies OptionSpec<number>,
   heartbeatMs: { flag: 'heartbeat', env: ['HEARTBEAT_MS'], default: 1000, parse: parsers.int(10, 3_600_000), describe: 'ms between heartbeats, once the broker sends them' } satisfies OptionSpec<number>,
   liveness: { flag: 'liveness', env: ['HEARTBEAT_LIVENESS'], default: 3, parse: parsers.int(1, 100), describe: 'broker heartbeats missed before reconnecting' } satisfies OptionSpec<number>,
   credit: {

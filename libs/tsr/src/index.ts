@@ -15,3 +15,4 @@ export * from './lib/monitor';
 export * from './lib/version';
 export * from './lib/curve';
 export * from './lib/services';
+export * from './lib/broker-address';

@@ -16,7 +16,7 @@ async function composeExecutable(): Promise<{ executable?: { standalone: true } 
 /** Compose 1.x names containers `<project>_wor_1`, Compose 2 `<project>-wor-1`: Testcontainers keeps `wor_1` or `wor-1`. */
 const spellings = (service: string, n: number) => [`${service}_${n}`, `${service}-${n}`];
 
-describe('docker/docker-compose.yml (the seed\'s bro, wor, cli), with CURVE on', () => {
+describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcount service wc), with CURVE on', () => {
   const project = composeProject();
   // The keys as `npx nx run tools:keygen -- --dir <folder>` makes them, in a folder of this run.
   const secrets = join(mkdtempSync(join(tmpdir(), 'tsr-compose-')), 'secrets');
@@ -58,7 +58,7 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli), with CURVE on',
         WORKER_DELAY_MS: '1500',
         ANSWER_TIMEOUT_MS: '5000',
       })
-      .withClientOptions({ ...(await composeExecutable()), commandOptions: ['--scale', 'wor=3', '--no-build'] })
+      .withClientOptions({ ...(await composeExecutable()), commandOptions: ['--scale', 'wor=3', '--scale', 'wc=2', '--no-build'] })
       .withDefaultWaitStrategy(Wait.forLogMessage(/\[worker\] W \S+ connecting to/));
     for (const name of spellings('bro', 1)) compose.withWaitStrategy(name, Wait.forLogMessage(/\[broker\] frontend tcp:\/\/\*:9998/));
     for (const name of spellings('cli', 1)) compose.withWaitStrategy(name, Wait.forOneShotStartup());
@@ -113,8 +113,27 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli), with CURVE on',
       return r.length === 3 ? r : undefined;
     }, 60_000, 1000);
     expect(up.map((r) => r.metric['instance'].replace(/:9180$/, '')).sort()).toEqual([...workerIps].sort());
+    await eventually('the wordcount worker a target too', async () => (await query('up{job="wordcount"} == 1')).length >= 1, 60_000, 1000);
     // Each target is scraped on its own schedule: the workers' counters catch up within a scrape.
     await eventually('the workers to have served 4 requests in all', async () => (await query('sum(tsr_worker_requests_total)'))[0]?.value[1] === '4', 30_000, 1000);
+  });
+
+  it('serves the wordcount service beside the echo: discovery lists both with their workers, a text is counted, a bad one refused', async () => {
+    const client = (...args: string[]) => run('node', [clientMain, '127.0.0.1', String(port), '--timeout', '20000', '--retries', '0', ...args]);
+    const listed = await eventually('both services listed with their workers', async () => {
+      const r = await client('--services', '--json');
+      const services = r.code === 0 ? JSON.parse(r.stdout) : [];
+      return services.length === 2 ? services : undefined;
+    });
+    expect(listed).toEqual([
+      { name: 'default', workers: 3, ready: 3, busy: 0, waiting: 0 },
+      { name: 'wordcount', workers: 2, ready: 2, busy: 0, waiting: 0 },
+    ]);
+    const counted = await client('--service', 'wordcount', '--request', 'to be or not to be');
+    expect(counted.code).toBe(0);
+    expect(JSON.parse(counted.stdout)).toEqual({ words: 6, lines: 1, characters: 18, top: [['be', 2], ['to', 2], ['not', 1], ['or', 1]] });
+    const refused = await client('--service', 'wordcount', '--request', '...');
+    expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 4, stderr: 'client: error: the service failed: no words to count: send some text\n' });
   });
 
   it('serves the status page on the published HTTP port', async () => {
@@ -122,7 +141,7 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli), with CURVE on',
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>tsr broker</title>');
     const status = await (await fetch(`http://127.0.0.1:${statusPort}/status`)).json();
-    expect(status.workers).toHaveLength(3);
+    expect(status.workers).toHaveLength(5); // 3 wor, 2 wc
   });
 
   it('keeps the keys out of images and environments: each service gets its own, mounted read-only', async () => {

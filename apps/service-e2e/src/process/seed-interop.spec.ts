@@ -31,7 +31,7 @@ describe('interoperability with programs written like the seed', () => {
     }
   });
 
-  it('our worker and client work against a broker written like the seed', async () => {
+  it('our worker and client (in plain mode) work against a broker written like the seed', async () => {
     const front = await freePort();
     const back = await freePort();
     await waitForOutput(track(spawnSeed('broker', [String(front), String(back)])), /broker listo/);
@@ -41,7 +41,7 @@ describe('interoperability with programs written like the seed', () => {
     await new Promise((r) => setTimeout(r, 500)); // the scenario: many liveness windows pass with no heartbeat
     const answers = await Promise.all(
       [1, 2, 3].map(async (i) => {
-        const client = track(spawnApp('client', ['127.0.0.1', String(front), '--request', `seed-${i}`], { TSR_LOG: 'error' }));
+        const client = track(spawnApp('client', ['127.0.0.1', String(front), '--request', `seed-${i}`, '--plain'], { TSR_LOG: 'error' }));
         expect(await client.exited).toBe(0);
         return client.stdout;
       }),
@@ -52,5 +52,19 @@ describe('interoperability with programs written like the seed', () => {
     expect(await seedClient.exited).toBe(0);
     expect(seedClient.stdout).toBe(`Recibido: C ${hostname()} ${id}. Adios\n`);
     expect(worker.stdout).not.toMatch(/reconnecting/);
+    // Without --plain, our client says what is wrong at once instead of waiting for its timeout.
+    const enveloped = track(spawnApp('client', ['127.0.0.1', String(front), '--timeout', '60000'], { TSR_LOG: 'error' }));
+    expect(await enveloped.exited).toBe(2);
+    expect(enveloped.stderr).toMatch(/^client: the broker at tcp:\/\/127\.0\.0\.1:\d+ answered outside the TSR\/1 envelope: a seed broker\? use plain mode \(client --plain\)\n$/);
+  });
+
+  it("a failing handler's error reaches a plain client through a seed broker as the seed's one reply", async () => {
+    const front = await freePort();
+    const back = await freePort();
+    await waitForOutput(track(spawnSeed('broker', [String(front), String(back)])), /broker listo/);
+    await waitForOutput(track(spawnApp('worker', ['127.0.0.1', String(back), '--handler', 'wordcount'])), /W \S+ connecting/);
+    const refused = track(spawnApp('client', ['127.0.0.1', String(front), '--plain', '--request', '...'], { TSR_LOG: 'error' }));
+    expect(await refused.exited).toBe(4);
+    expect(refused.stderr).toBe('client: error: the service failed: no words to count: send some text\n');
   });
 });

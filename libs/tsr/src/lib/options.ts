@@ -1,4 +1,5 @@
-import { type OptionSpec, parsers } from './config';
+import { ConfigError, type OptionSpec, parsers } from './config';
+import { DEFAULT_SERVICE, isServiceName, serviceNameProblem } from './service-names';
 import { defaultLevel, type Level, type LogFormat, levels, logFormats } from './trace';
 
 /** Options every program shares, so their names and variables stay identical. */
@@ -50,5 +51,23 @@ export function brokerAddressOptions(defaultPort: number) {
       parse: parsers.port,
       describe: 'broker port',
     } satisfies OptionSpec<number>,
+  };
+}
+
+/**
+ * `--service NAME`: the service a worker serves or a client calls (docs/protocol.md, "Services").
+ * A worker may not serve the broker's own services (`tsr.…`); a client may call them.
+ */
+export function serviceOption(env: string, role: 'worker' | 'client'): OptionSpec<string> {
+  return {
+    flag: 'service',
+    env: [env],
+    default: DEFAULT_SERVICE,
+    parse: (raw, name) => {
+      const problem = role === 'worker' ? serviceNameProblem(raw) : isServiceName(raw) ? undefined : serviceNameProblem(raw);
+      if (problem) throw new ConfigError(`${name}: ${problem}`);
+      return raw;
+    },
+    describe: role === 'worker' ? 'the service this worker serves' : 'the service to call',
   };
 }

@@ -29,6 +29,12 @@ describe('fail (in process, exit and stderr mocked)', () => {
     expect(exit).toHaveBeenCalledWith(1);
   });
 
+  it('exits with the code the program chose, if it chose one', () => {
+    fail('client', new Error('no worker serves "x"'), 3);
+    expect(stderr.mock.calls).toEqual([['client: error: no worker serves "x"\n']]);
+    expect(exit).toHaveBeenCalledWith(3);
+  });
+
   it('copes with thrown non-errors', () => {
     fail('client', 42);
     expect(stderr.mock.calls).toEqual([['client: error: 42\n']]);

@@ -5,9 +5,8 @@ export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 const oneLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
 
-/** Prints one line (never a stack trace) and exits: 2 for bad input, 1 for anything else. */
-export function fail(program: string, e: unknown): never {
-  const code = e instanceof ConfigError ? EXIT.usage : EXIT.failure;
+/** Prints one line (never a stack trace) and exits: 2 for bad input, 1 for anything else, unless `code` says otherwise. */
+export function fail(program: string, e: unknown, code: number = e instanceof ConfigError ? EXIT.usage : EXIT.failure): never {
   process.stderr.write(`${program}: ${code === EXIT.usage ? '' : 'error: '}${oneLine(e)}\n`);
   process.exit(code);
 }

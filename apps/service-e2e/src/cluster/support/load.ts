@@ -23,7 +23,7 @@ const CLIENT_ARGS = ['--requests', '20', '--concurrency', '2', '--timeout', '500
 /**
  * Clients under load, back to back, in containers on the stack's overlay network of each given
  * node (they reach the broker as `bro`, wherever it runs). Every answer is checked by the client
- * itself: it accepts only `<its request> W <worker>`, counts the others as stray, and counts a
+ * itself: it accepts only the answer that carries its request's id, counts the others as stray, and counts a
  * request that got no answer after its retries as an error.
  */
 export class ContinuousLoad {

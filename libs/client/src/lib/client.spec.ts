@@ -1,0 +1,188 @@
+import { Router } from 'zeromq';
+import { bindAnyLoopbackPort } from '@tsr/tsr';
+import { Client } from './client';
+import { BrokerError, HandlerError, NoAnswerError, NoServiceError, PlainBrokerError, RefusedError, RequestError } from './errors';
+
+interface Seen {
+  id: string;
+  frames: string[];
+}
+type Answer = (string | Buffer)[] | undefined;
+
+/** A real ROUTER playing the broker: it records every message and answers with what `answer` returns (frames after the client id). */
+async function fakeBroker(answer: (seen: Seen, n: number, frames: Buffer[]) => Answer) {
+  const router = new Router({ linger: 0 });
+  const port = await bindAnyLoopbackPort(router);
+  const seen: Seen[] = [];
+  void (async () => {
+    for await (const [client, ...frames] of router) {
+      const s = { id: client.toString(), frames: frames.map((f) => f.toString()) };
+      seen.push(s);
+      const reply = answer(s, seen.length, frames);
+      if (reply) await router.send([client, ...reply]);
+    }
+  })().catch(() => undefined);
+  return { port, router, seen };
+}
+
+/** Answers an envelope request `[ '', 'TSR/1 REQ', service, id, body ]` with `TSR/1 REP` and `reply(body)`. */
+const replyWith =
+  (reply: (body: string) => string) =>
+  (_s: Seen, _n: number, [, , , id, body]: Buffer[]): Answer => ['', 'TSR/1 REP', id, reply(body.toString())];
+
+describe('Client (TSR/1 envelope)', () => {
+  const open: { close(): void }[] = [];
+  afterEach(() => open.splice(0).forEach((c) => c.close()));
+  const start = async (answer: Parameters<typeof fakeBroker>[0], options: Partial<ConstructorParameters<typeof Client>[0]> = {}) => {
+    const broker = await fakeBroker(answer);
+    const client = new Client({ broker: `127.0.0.1:${broker.port}`, identity: 'C me', timeout: 2000, ...options });
+    open.push(client, broker.router);
+    return { broker, client };
+  };
+
+  it('sends the service and an id of its own in the envelope, and resolves with the reply to that id', async () => {
+    const { broker, client } = await start(replyWith((b) => b.toUpperCase()));
+    expect((await client.request('upper', 'hello')).toString()).toBe('HELLO');
+    const [{ id, frames }] = broker.seen;
+    expect(id).toBe('C me');
+    expect(frames.slice(0, 3)).toEqual(['', 'TSR/1 REQ', 'upper']);
+    expect(Buffer.from(frames[3], 'latin1')).toHaveLength(8);
+    expect(frames[4]).toBe('hello');
+  });
+
+  it('matches answers by id, not by text or order: concurrent requests answered in reverse each get their own', async () => {
+    const held: Buffer[][] = [];
+    const { broker, client } = await start((_s, n, frames) => {
+      held.push(frames);
+      if (n < 3) return undefined;
+      void Promise.all(held.reverse().map(([, , , id, body]) => broker.router.send([Buffer.from('C me'), '', 'TSR/1 REP', id, `answer to ${body}`])));
+      return undefined;
+    });
+    const answers = await Promise.all(['a', 'b', 'c'].map((b) => client.request('default', b)));
+    expect(answers.map(String)).toEqual(['answer to a', 'answer to b', 'answer to c']);
+  });
+
+  it('drops an answer whose id no request waits for (a duplicate, or late), whatever it says', async () => {
+    const { broker, client } = await start((_s, n, [, , , id, body]) => {
+      if (n === 1) return ['', 'TSR/1 REP', id, `${body} W a`];
+      // The first request answered twice, then the second: the duplicate begins like no answer to the second but has the first's id.
+      void broker.router.send([Buffer.from('C me'), '', 'TSR/1 REP', Buffer.from(broker.seen[0].frames[3], 'latin1'), 'second W dup']);
+      return ['', 'TSR/1 REP', id, `${body} W b`];
+    });
+    expect((await client.request('default', 'first')).toString()).toBe('first W a');
+    expect((await client.request('default', 'second')).toString()).toBe('second W b');
+    expect(client.stray).toBe(1);
+  });
+
+  it('sends again on a fresh connection with a fresh routing id after a timeout, keeping the request id', async () => {
+    const { broker, client } = await start((s, n, frames) => (n < 3 ? undefined : replyWith((b) => `${b} ok`)(s, n, frames)), { timeout: 150, retries: 5 });
+    expect((await client.request('default', 'job')).toString()).toBe('job ok');
+    expect(client.retried).toBe(2);
+    expect(broker.seen.map((s) => s.id)).toEqual(['C me', 'C me#1', 'C me#2']);
+    expect(new Set(broker.seen.map((s) => s.frames[3])).size).toBe(1);
+  });
+
+  it('moves the other requests in flight to the new connection when one of them times out', async () => {
+    // The first attempt of "slow" is never answered; "fast" is answered only on the second connection.
+    const { broker, client } = await start((s, _n, frames) => (s.id === 'C me' ? undefined : replyWith((b) => `${b} ok`)(s, _n, frames)), { retries: 1 });
+    const slow = client.request('default', 'slow', { timeout: 100 });
+    const fast = client.request('default', 'fast', { timeout: 5000 });
+    expect([(await slow).toString(), (await fast).toString()]).toEqual(['slow ok', 'fast ok']);
+    expect(broker.seen.map((s) => `${s.id} ${s.frames[4]}`).sort()).toEqual(['C me fast', 'C me slow', 'C me#1 fast', 'C me#1 slow']);
+  });
+
+  it('gives up after its retries with a NoAnswerError saying where and how long', async () => {
+    const { broker, client } = await start(() => undefined, { timeout: 50, retries: 2 });
+    const failure = client.request('default', 'lost');
+    await expect(failure).rejects.toThrow(new NoAnswerError(`no answer from tcp://127.0.0.1:${broker.port} after 3 attempt(s) of 50 ms`));
+    expect(broker.seen).toHaveLength(3);
+  });
+
+  it.each([
+    ['no-service upper', NoServiceError, 'no worker serves "upper"', 'upper'],
+    ['handler division by zero', HandlerError, 'the service failed: division by zero', 'division by zero'],
+    ['overloaded', RefusedError, 'broker overloaded: its queue of pending requests is full', ''],
+    ['too-large 1024', RefusedError, 'request too large: the broker accepts at most 1024 bytes', '1024'],
+    ['bad-request invalid service name', RefusedError, 'request refused by the broker: invalid service name', 'invalid service name'],
+    ['something-new 7', BrokerError, 'broker error: something-new 7', '7'],
+  ])('turns the error answer "%s" into a typed error at once, without retrying', async (text, type, message, detail) => {
+    const { broker, client } = await start((_s, _n, [, , , id]) => ['', 'TSR/1 ERR', id, text], { retries: 3 });
+    const failure = client.request('upper', 'x');
+    await expect(failure).rejects.toBeInstanceOf(type);
+    await expect(failure).rejects.toThrow(message);
+    await expect(failure).rejects.toMatchObject({ reason: text.split(' ')[0], detail });
+    expect(broker.seen).toHaveLength(1);
+  });
+
+  it('fails with a PlainBrokerError saying to use plain mode when the broker answers outside the envelope (a seed broker)', async () => {
+    const { client } = await start(() => ['', 'TSR/1 REQ W x']);
+    const failure = client.request('default', 'x');
+    await expect(failure).rejects.toBeInstanceOf(PlainBrokerError);
+    await expect(failure).rejects.toThrow(/answered outside the TSR\/1 envelope: a seed broker\? use plain mode \(client --plain\)/);
+  });
+
+  it('asks tsr.services for discovery and parses its JSON', async () => {
+    const info = [{ name: 'default', workers: 2, ready: 1, busy: 1, waiting: 0 }];
+    const { broker, client } = await start(replyWith(() => JSON.stringify(info)));
+    expect(await client.services()).toEqual(info);
+    await client.services('upper');
+    expect(broker.seen.map((s) => [s.frames[2], s.frames[4]])).toEqual([
+      ['tsr.services', ''],
+      ['tsr.services', 'upper'],
+    ]);
+  });
+
+  it('ends the requests in flight when closed, and refuses new ones', async () => {
+    const { client } = await start(() => undefined);
+    const failure = client.request('default', 'x');
+    client.close();
+    await expect(failure).rejects.toThrow(new RequestError('client closed'));
+    await expect(client.request('default', 'y')).rejects.toThrow('client closed');
+  });
+
+  it('refuses an invalid service name and bad retry options', async () => {
+    const { client } = await start(() => undefined);
+    await expect(client.request('a b', 'x')).rejects.toThrow(TypeError);
+    expect(() => new Client({ broker: 'h:1', timeout: -1 })).toThrow(/timeout must be an integer/);
+    expect(() => new Client({ broker: 'nowhere' })).toThrow(/broker address/);
+  });
+});
+
+describe('Client (plain mode, for seed brokers)', () => {
+  const open: { close(): void }[] = [];
+  afterEach(() => open.splice(0).forEach((c) => c.close()));
+  const start = async (answer: Parameters<typeof fakeBroker>[0], timeout = 2000) => {
+    const broker = await fakeBroker(answer);
+    const client = new Client({ broker: { host: '127.0.0.1', port: broker.port }, identity: 'C me', plain: true, timeout, retries: 2 });
+    open.push(client, broker.router);
+    return { broker, client };
+  };
+
+  it("sends the seed's frames and takes an answer that echoes the request", async () => {
+    const { broker, client } = await start((_s, _n, [, body]) => ['', `${body} W a`]);
+    expect((await client.request('default', 'C x')).toString()).toBe('C x W a');
+    expect(broker.seen).toEqual([{ id: 'C me', frames: ['', 'C x'] }]);
+  });
+
+  it('sends one request at a time, and refuses a stray answer to an earlier one', async () => {
+    const { broker, client } = await start((_s, n, [, body]) => {
+      if (n === 2) void broker.router.send([Buffer.from('C me'), '', 'first W dup']);
+      return ['', `${body} W a`];
+    });
+    const [first, second] = await Promise.all([client.request('default', 'first'), client.request('default', 'second')]);
+    expect([first.toString(), second.toString()]).toEqual(['first W a', 'second W a']);
+    expect(client.stray).toBe(1);
+    expect(broker.seen.map((s) => s.frames[1])).toEqual(['first', 'second']);
+  });
+
+  it('turns a TSR/1 ERR body into a typed error', async () => {
+    const { client } = await start(() => ['', 'TSR/1 ERR expired 500']);
+    await expect(client.request('default', 'x')).rejects.toThrow(new RefusedError('expired', '500'));
+  });
+
+  it('cannot call a named service or discovery', async () => {
+    const { client } = await start(() => undefined);
+    await expect(client.request('upper', 'x')).rejects.toThrow(/plain mode reaches a seed broker's one pool of workers: it cannot call "upper"/);
+    await expect(client.services()).rejects.toThrow(/not in plain mode/);
+  });
+});

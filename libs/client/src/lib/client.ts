@@ -1,0 +1,234 @@
+import { randomBytes } from 'node:crypto';
+import { Dealer } from 'zeromq';
+import {
+  type BrokerAddress,
+  type CurvePeerKeys,
+  DEFAULT_SERVICE,
+  DISCOVERY_SERVICE,
+  EMPTY,
+  PROTOCOL,
+  type ServiceInfo,
+  brokerEndpoint,
+  clientRequestFrames,
+  curveClientSocketOptions,
+  isAnswerTo,
+  isServiceName,
+  parseClientAnswer,
+  receiveLoop,
+  uniqueIdentity,
+} from '@tsr/tsr';
+import { NoAnswerError, PlainBrokerError, RequestError, brokerError } from './errors';
+
+export interface RetryOptions {
+  /** ms to wait for an answer to each attempt; 0 waits forever (no retries). Default 10,000. */
+  timeout?: number;
+  /** Attempts after the first when one gets no answer in time. Default 3. */
+  retries?: number;
+}
+
+export interface ClientOptions extends RetryOptions {
+  /** The broker's frontend: `tcp://host:port`, `host:port` or `{ host, port }`. */
+  broker: BrokerAddress;
+  /** The routing id of the client's first connection (`<identity>#n` after a reconnect); default `C <hostname>-<pid>-<n>`. */
+  identity?: string;
+  /**
+   * Plain mode, for seed brokers (and forwarders) that know no TSR/1 envelope: requests go as the
+   * seed's client sends them, to the one default service, one at a time, and an answer is taken
+   * for a request only if it starts with the request's text and a space (the seed's echo).
+   */
+  plain?: boolean;
+  /**
+   * CURVE (encryption, and authentication where the broker lists its clients): the broker's public
+   * key and this client's key pair, Z85. Default: none, plain TCP as the seed.
+   */
+  curve?: CurvePeerKeys;
+}
+
+interface Pending {
+  key: string;
+  id: Buffer;
+  service: string;
+  body: Buffer;
+  timeout: number;
+  retries: number;
+  attempts: number;
+  timer?: NodeJS.Timeout;
+  resolve(answer: Buffer): void;
+  reject(error: Error): void;
+}
+
+const ERROR_PREFIX = `${PROTOCOL} ERR `;
+
+function count(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer ${min}-${max}, got ${value}`);
+  return value;
+}
+
+/**
+ * A client of a TSR/1 broker: `request(service, body)` sends a request in the TSR/1 envelope and
+ * resolves with the reply. Answers are matched to requests by the envelope's id, so requests may
+ * be in flight at once on one client, and a duplicate or late answer is never taken for another
+ * request's. The ZeroMQ guide's Lazy Pirate: an attempt that gets no answer in time is sent again
+ * on a fresh connection (a fresh routing id: nothing stale survives), up to `retries` times; then
+ * the request fails with a {@link NoAnswerError}. An error answer fails it at once with a
+ * {@link BrokerError} ({@link NoServiceError}, {@link HandlerError}, {@link RefusedError}).
+ */
+export class Client {
+  /** Attempts sent again after a timeout. */
+  retried = 0;
+  /** Answers dropped because no request waited for them (late, duplicated, or not answers). */
+  stray = 0;
+  readonly endpoint: string;
+  readonly identity: string;
+  readonly plain: boolean;
+  private readonly timeout: number;
+  private readonly retries: number;
+  private readonly curve: CurvePeerKeys | undefined;
+  private socket: Dealer | undefined;
+  private sockets = 0;
+  private readonly pending = new Map<string, Pending>();
+  /** Plain mode: requests waiting for the one in flight to end. */
+  private readonly waiting: Pending[] = [];
+  /** Request ids: random per client, then a counter, so no two requests of any client share one. */
+  private readonly idPrefix = randomBytes(4);
+  private nextId = 0;
+  private closed = false;
+
+  constructor(options: ClientOptions) {
+    this.endpoint = brokerEndpoint(options.broker);
+    this.identity = options.identity ?? uniqueIdentity('C');
+    this.plain = options.plain ?? false;
+    this.timeout = count('timeout', options.timeout ?? 10_000, 0, 2 ** 31 - 1);
+    this.retries = count('retries', options.retries ?? 3, 0, 1_000_000);
+    this.curve = options.curve;
+  }
+
+  /** Sends `body` to `service` and resolves with the reply (strings are sent as UTF-8). */
+  request(service: string, body: Buffer | string, options: RetryOptions = {}): Promise<Buffer> {
+    if (!isServiceName(service)) return Promise.reject(new TypeError(`service name ${JSON.stringify(service)} must be 1-64 letters, digits or . _ : -`));
+    if (this.plain && service !== DEFAULT_SERVICE) {
+      return Promise.reject(new TypeError(`plain mode reaches a seed broker's one pool of workers: it cannot call "${service}"`));
+    }
+    if (this.closed) return Promise.reject(new RequestError('client closed'));
+    const timeout = count('timeout', options.timeout ?? this.timeout, 0, 2 ** 31 - 1);
+    const retries = count('retries', options.retries ?? this.retries, 0, 1_000_000);
+    const id = Buffer.alloc(8);
+    this.idPrefix.copy(id);
+    id.writeUInt32BE(this.nextId, 4);
+    this.nextId = (this.nextId + 1) >>> 0;
+    return new Promise<Buffer>((resolve, reject) => {
+      const request: Pending = { key: id.toString('latin1'), id, service, body: typeof body === 'string' ? Buffer.from(body) : body, timeout, retries, attempts: 0, resolve, reject };
+      if (this.plain && this.pending.size > 0) this.waiting.push(request);
+      else this.start(request);
+    });
+  }
+
+  /** Discovery: the services the broker knows (or only `name`), with their workers and queues. */
+  async services(name?: string): Promise<ServiceInfo[]> {
+    if (this.plain) throw new TypeError('discovery needs a TSR/1 broker: not in plain mode');
+    const answer = await this.request(DISCOVERY_SERVICE, name ?? '');
+    return JSON.parse(answer.toString('utf8')) as ServiceInfo[];
+  }
+
+  /** Ends every request in flight with an error and closes the connection. */
+  close(): void {
+    this.closed = true;
+    const ended = [...this.waiting, ...this.pending.values()];
+    this.waiting.length = 0;
+    for (const request of ended) this.settle(request, new RequestError('client closed'));
+    this.closeSocket();
+  }
+
+  private start(request: Pending): void {
+    this.pending.set(request.key, request);
+    this.attempt(request);
+  }
+
+  private attempt(request: Pending): void {
+    request.attempts++;
+    this.transmit(request);
+    if (request.timeout > 0) request.timer = setTimeout(() => this.expire(request), request.timeout);
+  }
+
+  /** A failed send (its queue full) is like a lost message: the timeout sends it again. */
+  private transmit(request: Pending): void {
+    const frames = this.plain ? [EMPTY, request.body] : clientRequestFrames(request.service, request.id, request.body);
+    this.open()
+      .send(frames)
+      .catch(() => undefined);
+  }
+
+  /**
+   * No answer in time: give up after the retries, or reconnect and send again. The other requests
+   * in flight move to the new connection too (their answers would reach the old one), keeping
+   * their deadlines.
+   */
+  private expire(request: Pending): void {
+    if (request.attempts > request.retries) {
+      this.settle(request, new NoAnswerError(`no answer from ${this.endpoint} after ${request.attempts} attempt(s) of ${request.timeout} ms`));
+      return;
+    }
+    this.retried++;
+    this.closeSocket();
+    for (const other of this.pending.values()) if (other !== request) this.transmit(other);
+    this.attempt(request);
+  }
+
+  private settle(request: Pending, outcome: Buffer | Error): void {
+    clearTimeout(request.timer);
+    if (this.pending.get(request.key) !== request) return;
+    this.pending.delete(request.key);
+    if (outcome instanceof Error) request.reject(outcome);
+    else request.resolve(outcome);
+    const next = this.waiting.shift();
+    if (next) this.start(next);
+  }
+
+  private onAnswer(frames: Buffer[]): void {
+    const answer = parseClientAnswer(frames);
+    if (this.plain) {
+      const [request] = this.pending.values();
+      if (answer.kind !== 'plain' || !request) this.stray++;
+      else if (answer.body.toString('latin1', 0, ERROR_PREFIX.length) === ERROR_PREFIX) this.settle(request, brokerError(answer.body.toString('utf8', ERROR_PREFIX.length)));
+      // A duplicate answer to an earlier request (a worker that answered twice across a failure) is not this one's.
+      else if (isAnswerTo(request.body, answer.body)) this.settle(request, answer.body);
+      else this.stray++;
+      return;
+    }
+    if (answer.kind === 'plain') {
+      const error = new PlainBrokerError(`the broker at ${this.endpoint} answered outside the TSR/1 envelope: a seed broker? use plain mode (client --plain)`);
+      for (const request of [...this.pending.values()]) this.settle(request, error);
+      return;
+    }
+    const request = answer.kind === 'malformed' ? undefined : this.pending.get(answer.id.toString('latin1'));
+    if (!request) this.stray++;
+    else if (answer.kind === 'reply') this.settle(request, answer.body);
+    else if (answer.kind === 'error') this.settle(request, brokerError(answer.text));
+  }
+
+  private open(): Dealer {
+    if (this.socket) return this.socket;
+    const routingId = this.sockets === 0 ? this.identity : `${this.identity}#${this.sockets}`;
+    this.sockets++;
+    const socket = new Dealer({ routingId, linger: 0, sendTimeout: 0, ...curveClientSocketOptions(this.curve) });
+    socket.connect(this.endpoint);
+    this.socket = socket;
+    void receiveLoop('client', socket, (frames) => this.onAnswer(frames), (error) => this.fail(socket, error));
+    return socket;
+  }
+
+  /** The connection failed: every request in flight fails with the reason; the next request opens a new one. */
+  private fail(socket: Dealer, error: Error): void {
+    if (socket !== this.socket) return;
+    this.closeSocket();
+    for (const request of [...this.pending.values()]) this.settle(request, new RequestError(error.message));
+  }
+
+  private closeSocket(): void {
+    this.socket?.close();
+    this.socket = undefined;
+  }
+}
+
+/** A client of the broker at `broker` (see {@link ClientOptions}). */
+export const connect = (options: ClientOptions): Client => new Client(options);

@@ -1,0 +1,100 @@
+import { type BrokerAddress, type CurvePeerKeys, DEFAULT_SERVICE, MAX_CREDIT, serviceNameProblem, uniqueIdentity } from '@tsr/tsr';
+
+/** What a handler is told about the request it serves. */
+export interface RequestInfo {
+  /** The service this worker serves. */
+  readonly service: string;
+  /** This worker's identity (its routing id at the broker). */
+  readonly worker: string;
+}
+
+/**
+ * The service's code: the answer to `request` (a string is sent as UTF-8). It may answer at once or
+ * return a promise. If it throws or rejects, the client gets an error answer with the error's
+ * message (`TSR/1 ERR handler …`) and the worker serves on.
+ */
+export type Handler = (request: Buffer, info: RequestInfo) => Buffer | string | Promise<Buffer | string>;
+
+/** Where the worker says what it does; `trace` is called for every request when `tracing` is true. */
+export interface WorkerLogger {
+  info(message: string): void;
+  error(message: string): void;
+  readonly tracing?: boolean;
+  traza?(step: string, names: string, values: readonly unknown[]): void;
+}
+
+export interface ServeOptions {
+  /** The broker's backend: `tcp://host:port`, `host:port` or `{ host, port }`. */
+  broker: BrokerAddress;
+  /** The service served (1-64 letters, digits, `. _ : -`); default `default`, the seed's one service. */
+  service?: string;
+  handler: Handler;
+  /** Requests the broker may send ahead, queued here and served in order (1-1000); default 1. */
+  credit?: number;
+  /** ms between heartbeats, once the broker has shown it speaks TSR/1; default 1000. */
+  heartbeat?: number;
+  /** Heartbeat intervals of broker silence after which the worker reconnects; default 3. */
+  liveness?: number;
+  /** The worker's routing id; default `W <hostname>-<pid>-<n>`, unique per process. */
+  identity?: string;
+  /** Default: silent. */
+  logger?: WorkerLogger;
+  /**
+   * CURVE (encryption and authentication): the broker's public key and this worker's key pair, Z85
+   * (its public key must be in the broker's allow-list). Default: none, plain TCP as the seed.
+   */
+  curve?: CurvePeerKeys;
+  /** Called after each answer with the seconds spent, from taking the request up to answering. */
+  onServed?: (seconds: number, outcome: 'reply' | 'failure') => void;
+  /**
+   * The worker's receive loop failed: it can no longer serve and has stopped. Default: the error
+   * is thrown (an uncaught exception), so that a supervisor restarts the process.
+   */
+  onFatal?: (error: Error) => void;
+}
+
+/** Options with every default applied and validated. */
+export interface WorkerSettings extends Required<Omit<ServeOptions, 'onServed' | 'onFatal' | 'curve'>> {
+  onServed?: ServeOptions['onServed'];
+  curve?: CurvePeerKeys;
+  onFatal: (error: Error) => void;
+}
+
+const silent: WorkerLogger = { info: () => {}, error: () => {} };
+
+function integer(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer ${min}-${max}, got ${value}`);
+  return value;
+}
+
+/** A routing id of its own: the broker refuses ids that libzmq would generate (a leading zero byte). */
+function identity(id: string): string {
+  const bytes = Buffer.byteLength(id);
+  if (bytes === 0 || bytes > 255 || id.charCodeAt(0) === 0) throw new TypeError(`identity must be 1-255 bytes not starting with a zero byte, got ${JSON.stringify(id)}`);
+  return id;
+}
+
+/** Applies the defaults; throws a TypeError or RangeError that says what is wrong. */
+export function workerSettings(o: ServeOptions): WorkerSettings {
+  if (typeof o.handler !== 'function') throw new TypeError('handler must be a function (request, info) => answer');
+  const service = o.service ?? DEFAULT_SERVICE;
+  const problem = serviceNameProblem(service);
+  if (problem) throw new TypeError(problem);
+  return {
+    broker: o.broker,
+    service,
+    handler: o.handler,
+    credit: integer('credit', o.credit ?? 1, 1, MAX_CREDIT),
+    heartbeat: integer('heartbeat', o.heartbeat ?? 1000, 10, 3_600_000),
+    liveness: integer('liveness', o.liveness ?? 3, 1, 100),
+    identity: identity(o.identity ?? uniqueIdentity('W')),
+    logger: o.logger ?? silent,
+    onServed: o.onServed,
+    curve: o.curve,
+    onFatal:
+      o.onFatal ??
+      ((error) => {
+        throw error;
+      }),
+  };
+}

@@ -1,0 +1,267 @@
+import { Router } from 'zeromq';
+import { bindAnyLoopbackPort } from '@tsr/tsr';
+import type { Handler, WorkerLogger } from './options';
+import { Worker, serve } from './worker';
+
+const text = (frames: Buffer[]) => frames.map((f) => f.toString());
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The seed's echo after `delayMs`: `<request> W test`. */
+const echo =
+  (delayMs: number): Handler =>
+  (request) =>
+    delayMs === 0 ? `${request} W test` : sleep(delayMs).then(() => `${request} W test`);
+
+interface Setup {
+  handler?: Handler;
+  heartbeat?: number;
+  liveness?: number;
+  service?: string;
+  credit?: number;
+  logger?: WorkerLogger;
+}
+
+/** A real ROUTER playing the broker, and one worker connected to it. */
+async function setup(o: Setup = {}) {
+  // handover, as our broker: a reconnecting worker keeps its id and takes over from its old connection.
+  const broker = new Router({ linger: 0, handover: true });
+  const port = await bindAnyLoopbackPort(broker);
+  const fatal: Error[] = [];
+  const worker = serve({
+    broker: `127.0.0.1:${port}`,
+    identity: 'W test',
+    handler: o.handler ?? echo(0),
+    heartbeat: o.heartbeat ?? 10_000,
+    liveness: o.liveness ?? 3,
+    service: o.service,
+    credit: o.credit,
+    logger: o.logger,
+    onFatal: (e) => fatal.push(e),
+  });
+  return { broker, worker, fatal };
+}
+
+/** Everything the broker receives within `ms`, bodies only. */
+async function bodiesWithin(broker: Router, ms: number): Promise<string[]> {
+  const seen: string[] = [];
+  const until = Date.now() + ms;
+  for (;;) {
+    const next = await Promise.race([broker.receive().then(text), sleep(until - Date.now()).then(() => undefined)]);
+    if (!next) return seen;
+    seen.push(next.slice(4).join('|'));
+  }
+}
+
+describe('Worker', () => {
+  let cleanup: () => void = () => undefined;
+  afterEach(() => cleanup());
+
+  it('announces itself with the seed ready frames carrying TSR/1 READY, then answers with what its handler returns', async () => {
+    const { broker, worker } = await setup({ handler: echo(150) });
+    cleanup = () => (worker.close(), broker.close());
+    expect(text(await broker.receive())).toEqual(['W test', '', '', '', 'TSR/1 READY']);
+    const sent = Date.now();
+    await broker.send(['W test', '', 'C1', '', 'hello']);
+    expect(text(await broker.receive())).toEqual(['W test', '', 'C1', '', 'hello W test']);
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(140);
+  });
+
+  it('names its service and its credit in its ready', async () => {
+    const { broker, worker } = await setup({ service: 'upper', credit: 8 });
+    cleanup = () => (worker.close(), broker.close());
+    expect(text(await broker.receive())).toEqual(['W test', '', '', '', 'TSR/1 READY credit=8 service=upper']);
+    expect(worker.status()).toMatchObject({ id: 'W test', service: 'upper', credit: 8 });
+  });
+
+  it('serves one request at a time, in order', async () => {
+    const { broker, worker } = await setup({ handler: echo(100) });
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    const sent = Date.now();
+    await broker.send(['W test', '', 'C1', '', 'one']);
+    await broker.send(['W test', '', 'C2', '', 'two']);
+    expect(text(await broker.receive())[4]).toBe('one W test');
+    expect(text(await broker.receive())[4]).toBe('two W test');
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(190);
+    expect(worker.served).toBe(2);
+  });
+
+  it('hands the handler the request bytes and who it is, and sends Buffers as they are', async () => {
+    const seen: unknown[] = [];
+    const { broker, worker } = await setup({
+      service: 'bytes',
+      handler: (request, info) => {
+        seen.push({ request, info });
+        return Buffer.from([0, 255, ...request]);
+      },
+    });
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    await broker.send(['W test', '', 'C1', '', Buffer.from([1, 2])]);
+    const [, , ticket, , body] = await broker.receive();
+    expect([ticket.toString(), [...body]]).toEqual(['C1', [0, 255, 1, 2]]);
+    expect(seen).toEqual([{ request: Buffer.from([1, 2]), info: { service: 'bytes', worker: 'W test' } }]);
+  });
+
+  it('with a handler that answers at once, answers every queued request of a burst, in order', async () => {
+    const { broker, worker } = await setup();
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    const requests = Array.from({ length: 50 }, (_, i) => `r${i}`);
+    for (const r of requests) await broker.send(['W test', '', `C${r}`, '', r]);
+    const answers: string[][] = [];
+    while (answers.length < requests.length) answers.push(text(await broker.receive()));
+    expect(answers).toEqual(requests.map((r) => ['W test', '', `C${r}`, '', `${r} W test`]));
+    expect(worker.served).toBe(50);
+  });
+
+  it('answers a failing handler with a failure frame to a TSR/1 broker, and serves on', async () => {
+    const errors: string[] = [];
+    const handler: Handler = async (request) => {
+      if (request.toString() === 'bad') throw new Error('cannot serve "bad"');
+      if (request.toString() === 'worse') throw 'a string';
+      return `${request} ok`;
+    };
+    const { broker, worker } = await setup({ handler, logger: { info: () => {}, error: (m) => errors.push(m) } });
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+    for (const deadline = Date.now() + 2000; !worker.registration().ok && Date.now() < deadline; ) await sleep(5); // TSR/1 spoken
+    for (const r of ['bad', 'good', 'worse']) await broker.send(['W test', '', `C-${r}`, '', r]);
+    expect(text(await broker.receive())).toEqual(['W test', '', 'C-bad', '', 'TSR/1 ERR', 'cannot serve "bad"']);
+    expect(text(await broker.receive())).toEqual(['W test', '', 'C-good', '', 'good ok']);
+    expect(text(await broker.receive())).toEqual(['W test', '', 'C-worse', '', 'TSR/1 ERR', 'a string']);
+    expect(worker.status()).toMatchObject({ served: 1, failed: 2 });
+    expect(errors).toEqual(['handler failed: cannot serve "bad"', 'handler failed: a string']);
+  });
+
+  it('answers a failing handler with a plain TSR/1 ERR reply to a seed broker (which would take a failure frame for the reply)', async () => {
+    const { broker, worker } = await setup({
+      handler: () => {
+        throw new Error('x'.repeat(3000));
+      },
+    });
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    await broker.send(['W test', '', 'C1', '', 'boom']);
+    const answer = text(await broker.receive());
+    expect(answer.slice(0, 4)).toEqual(['W test', '', 'C1', '']);
+    expect(answer[4]).toBe(`TSR/1 ERR handler ${'x'.repeat(1024)}`);
+    expect(answer).toHaveLength(5);
+  });
+
+  it('takes a handler answer that is neither a Buffer nor a string for a failure', async () => {
+    const { broker, worker } = await setup({ handler: () => undefined as unknown as string });
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    await broker.send(['W test', '', 'C1', '', 'x']);
+    expect(text(await broker.receive())[4]).toBe('TSR/1 ERR handler handler answered undefined, expected a Buffer or a string');
+  });
+
+  it('reports the time of each answer, reply or failure', async () => {
+    const served: [number, string][] = [];
+    const broker = new Router({ linger: 0 });
+    const port = await bindAnyLoopbackPort(broker);
+    const handler: Handler = (r) => sleep(60).then(() => (r.toString() === 'bad' ? Promise.reject(new Error('no')) : 'ok'));
+    const worker = serve({ broker: { host: '127.0.0.1', port }, handler, onServed: (s, outcome) => served.push([s, outcome]) });
+    cleanup = () => (worker.close(), broker.close());
+    const [id] = await broker.receive();
+    await broker.send([id, '', 'C1', '', 'good']);
+    await broker.receive();
+    await broker.send([id, '', 'C2', '', 'bad']);
+    await broker.receive();
+    expect(served.map(([, outcome]) => outcome)).toEqual(['reply', 'failure']);
+    for (const [seconds] of served) expect(seconds).toBeGreaterThanOrEqual(0.055);
+    expect(id.toString()).toMatch(/^W \S+-\d+-[0-9a-f]{6}$/);
+  });
+
+  it('sends no heartbeat to a broker that sends none (a seed broker), and never reconnects', async () => {
+    const { broker, worker } = await setup({ heartbeat: 20, liveness: 2 });
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    const next = broker.receive().then(text);
+    const silence = (ms: number) => sleep(ms).then(() => 'nothing');
+    expect(await Promise.race([next, silence(400)])).toBe('nothing');
+    expect(worker.reconnects).toBe(0);
+    worker.close(); // and no goodbye either
+    expect(await Promise.race([next, silence(300)])).toBe('nothing');
+    cleanup = () => broker.close();
+  });
+
+  it('heartbeats back once the broker does, and reconnects with a new ready when the broker falls silent', async () => {
+    const { broker, worker } = await setup({ heartbeat: 50, service: 'svc' });
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+    expect(text(await broker.receive())).toEqual(['W test', '', '', '', 'TSR/1 HB']);
+    // Silence from now on: within a few liveness windows the worker starts over.
+    let frames: string[];
+    do frames = text(await broker.receive());
+    while (frames[4] === 'TSR/1 HB');
+    expect(frames).toEqual(['W test', '', '', '', 'TSR/1 READY service=svc']);
+    expect(worker.reconnects).toBe(1);
+  });
+
+  it('abandons the request it held when it reconnects: the broker re-dispatches it, so no second answer', async () => {
+    const { broker, worker } = await setup({ handler: echo(400), heartbeat: 50 });
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+    await broker.send(['W test', '', 'C1', '', 'held']);
+    // Silence: the worker reconnects (about 150 ms) before its 400 ms of work is done.
+    const seen = await bodiesWithin(broker, 1000);
+    expect(seen).toContain('TSR/1 READY');
+    expect(seen.filter((b) => b.startsWith('held'))).toEqual([]);
+    expect(worker.reconnects).toBeGreaterThanOrEqual(1);
+  });
+
+  it('says goodbye when it stops, only to a broker that speaks heartbeats', async () => {
+    const { broker, worker } = await setup({ heartbeat: 50 });
+    cleanup = () => broker.close();
+    await broker.receive();
+    await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+    await broker.receive(); // its heartbeat back
+    worker.close();
+    let frames: string[];
+    do frames = text(await broker.receive());
+    while (frames[4] === 'TSR/1 HB');
+    expect(frames).toEqual(['W test', '', '', '', 'TSR/1 BYE']);
+  });
+
+  it('reports a failure of its receive loop as fatal instead of going deaf', async () => {
+    // A logger that throws while a request is traced stands for any bug on the receive path.
+    const throwing: WorkerLogger = { info: () => {}, error: () => {}, tracing: true, traza: () => { throw new Error('tracer bug'); } };
+    const { broker, worker, fatal } = await setup({ logger: throwing });
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive();
+    await broker.send(['W test', '', 'C1', '', 'boom']);
+    for (const deadline = Date.now() + 5000; fatal.length === 0 && Date.now() < deadline; ) await sleep(10);
+    expect(fatal.map((e) => e.message)).toEqual(['broker receive loop failed: tracer bug']);
+    expect(worker.health.liveness()).toEqual({ ok: false, why: 'broker receive loop failed: tracer bug' });
+  });
+
+  it('is live from the start, and ready only while a broker that heartbeats is heard within the liveness window', async () => {
+    const { broker, worker } = await setup({ heartbeat: 50 });
+    cleanup = () => (worker.close(), broker.close());
+    expect(worker.health.liveness().ok).toBe(true);
+    await broker.receive(); // its ready
+    expect(worker.registration()).toMatchObject({ ok: false, why: expect.stringContaining('not registered') });
+    await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+    for (const deadline = Date.now() + 2000; !worker.registration().ok && Date.now() < deadline; ) await sleep(5);
+    expect(worker.registration().ok).toBe(true);
+    // The broker now says nothing: past 3 × 50 ms the worker is no longer ready.
+    for (const deadline = Date.now() + 2000; worker.registration().ok && Date.now() < deadline; ) await sleep(5);
+    expect(worker.registration().ok).toBe(false);
+  });
+
+  it.each([
+    [{ service: 'tsr.services' }, /belong to the broker/],
+    [{ service: 'a b' }, /service name "a b" must be/],
+    [{ credit: 0 }, /credit must be an integer 1-1000, got 0/],
+    [{ heartbeat: 1.5 }, /heartbeat must be an integer/],
+    [{ identity: '\0x' }, /identity must be/],
+    [{ broker: 'nowhere' }, /broker address must be tcp:\/\/host:port or host:port/],
+    [{ handler: 'echo' }, /handler must be a function/],
+  ])('refuses bad options %j with an error saying why', (bad, message) => {
+    expect(() => new Worker({ broker: '127.0.0.1:1', handler: () => '', ...(bad as object) })).toThrow(message);
+  });
+});

@@ -1,0 +1,290 @@
+import { Dealer } from 'zeromq';
+import {
+  GOODBYE,
+  HEARTBEAT,
+  Health,
+  MAX_FAILURE_MESSAGE,
+  WORKER_RECONNECT_MAX_MS,
+  type Probe,
+  brokerEndpoint,
+  curveClientSocketOptions,
+  errorBody,
+  onKeyRefused,
+  parseWorkerRequest,
+  readyBody,
+  receiveLoop,
+  workerControlFrames,
+  workerFailureFrames,
+  workerReplyFrames,
+} from '@tsr/tsr';
+import { type RequestInfo, type ServeOptions, type WorkerSettings, workerSettings } from './options';
+
+interface Request {
+  /** The broker's ticket: echoed with the answer. */
+  ticket: Buffer;
+  body: Buffer;
+}
+
+/** What `status()` reports. */
+export interface WorkerStatus {
+  id: string;
+  service: string;
+  registered: boolean;
+  queued: number;
+  busy: boolean;
+  served: number;
+  failed: number;
+  reconnects: number;
+  credit: number;
+}
+
+const isPromiseLike = <T>(value: unknown): value is PromiseLike<T> => typeof (value as PromiseLike<T> | undefined)?.then === 'function';
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e)) || 'error';
+
+/**
+ * A worker for a TSR/1 broker, the ZeroMQ guide's Paranoid Pirate: it announces itself (and its
+ * service and credit), serves the requests the broker sends one at a time and in order, heartbeats
+ * once the broker has shown it speaks TSR/1, reconnects when the broker falls silent, and says
+ * goodbye when closed. A handler that fails answers its request with an error; the worker serves
+ * on. It uses a DEALER that writes the REQ envelope itself (the same frames on the wire as the
+ * seed's REQ worker), so against a seed broker, which never heartbeats, it behaves as the seed's.
+ */
+export class Worker {
+  /** Requests answered with a reply. */
+  served = 0;
+  /** Requests answered with a failure (the handler threw). */
+  failed = 0;
+  reconnects = 0;
+  /** Liveness: the receive loop alive, the event loop not stalled. */
+  readonly health = new Health();
+  readonly identity: string;
+  readonly service: string;
+  /** `tcp://host:port` of the broker. */
+  readonly endpoint: string;
+  private readonly settings: WorkerSettings;
+  private readonly info: RequestInfo;
+  private socket!: Dealer;
+  private readonly queue: Request[] = [];
+  private busy = false;
+  private closed = false;
+  /** Set by the broker's first heartbeat on this connection: from then on, silence means trouble. */
+  private brokerBeats = false;
+  private lastHeard = 0;
+  private ticker: NodeJS.Timeout | undefined;
+  /** Counts connections: work taken on an earlier one is abandoned (see `connect`). */
+  private generation = 0;
+
+  constructor(options: ServeOptions) {
+    this.settings = workerSettings(options);
+    this.identity = this.settings.identity;
+    this.service = this.settings.service;
+    this.endpoint = brokerEndpoint(this.settings.broker);
+    this.info = Object.freeze({ service: this.service, worker: this.identity });
+  }
+
+  /** Connects and announces itself; libzmq connects in the background and retries until the broker is there. */
+  start(): this {
+    this.health.start();
+    this.connect();
+    const { credit } = this.settings;
+    this.settings.logger.info(`${this.identity} connecting to ${this.endpoint}, service ${this.service}${credit > 1 ? `, credit ${credit}` : ''}`);
+    this.ticker = setInterval(() => this.tick(), this.settings.heartbeat);
+    return this;
+  }
+
+  /**
+   * Stops. A broker that speaks TSR/1 is told, so it re-dispatches what this worker held at once
+   * rather than at a deadline; the socket lingers just long enough to deliver that. Answers of
+   * handlers still running are dropped.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.health.stop();
+    clearInterval(this.ticker);
+    if (this.brokerBeats) {
+      this.socket.linger = 200;
+      this.send(workerControlFrames(GOODBYE));
+    }
+    this.socket.close();
+  }
+
+  /**
+   * Readiness: registered with a broker that answers heartbeats (TSR/1) and was heard from within
+   * the liveness window. Against a seed broker, which never heartbeats, a worker is never ready.
+   */
+  registration(): Probe {
+    if (!this.brokerBeats) return { ok: false, why: 'not registered: no heartbeat from the broker on this connection' };
+    const { ms, tooLong } = this.brokerSilence();
+    if (tooLong) return { ok: false, why: `broker silent for ${Math.round(ms)} ms` };
+    return { ok: true, why: `registered, broker heard ${Math.round(ms)} ms ago` };
+  }
+
+  status(): WorkerStatus {
+    return {
+      id: this.identity,
+      service: this.service,
+      registered: this.registration().ok,
+      queued: this.queue.length,
+      busy: this.busy,
+      served: this.served,
+      failed: this.failed,
+      reconnects: this.reconnects,
+      credit: this.settings.credit,
+    };
+  }
+
+  /**
+   * A fresh socket (the guide's Paranoid Pirate way: nothing stale survives) and a ready.
+   * libzmq reconnects to an absent broker with exponential backoff and delivers the ready
+   * whenever the broker is back. Requests taken on the old connection are dropped, unanswered:
+   * a broker that still knows them re-dispatches them when it sees the ready, so answering them
+   * as well would give a client two answers.
+   */
+  private connect(): void {
+    this.generation++;
+    this.queue.length = 0;
+    this.busy = false;
+    this.socket = new Dealer({
+      routingId: this.identity,
+      linger: 0,
+      sendTimeout: 0,
+      reconnectInterval: 100,
+      reconnectMaxInterval: WORKER_RECONNECT_MAX_MS,
+      ...curveClientSocketOptions(this.settings.curve),
+    });
+    this.socket.connect(this.endpoint);
+    const socket = this.socket;
+    onKeyRefused(socket, this.settings.curve, () => this.keyRefused(socket));
+    this.brokerBeats = false;
+    this.send(workerControlFrames(readyBody(this.settings.credit, this.service)));
+    this.receive(this.socket);
+  }
+
+  /** How long the broker has said nothing on this connection, and whether that is past the liveness window. */
+  private brokerSilence(): { ms: number; tooLong: boolean } {
+    const ms = performance.now() - this.lastHeard;
+    return { ms, tooLong: ms > this.settings.heartbeat * this.settings.liveness };
+  }
+
+  /** libzmq never retries a refused key: try again on a new socket a liveness window later (the key may be listed by then). */
+  private keyRefused(socket: Dealer): void {
+    const ms = this.settings.heartbeat * this.settings.liveness;
+    this.settings.logger.error(`the broker refused this worker's CURVE key (${this.settings.curve?.publicKey}: not in its allow-list); trying again in ${ms} ms`);
+    setTimeout(() => {
+      if (socket !== this.socket || this.closed) return; // reconnected, or stopped
+      this.reconnects++;
+      socket.close();
+      this.connect();
+    }, ms).unref();
+  }
+
+  private tick(): void {
+    if (!this.brokerBeats) return;
+    if (!this.brokerSilence().tooLong) {
+      this.send(workerControlFrames(HEARTBEAT));
+      return;
+    }
+    this.reconnects++;
+    this.settings.logger.info(`broker silent for ${this.settings.liveness} heartbeats: reconnecting`);
+    this.socket.close();
+    this.connect();
+  }
+
+  private receive(socket: Dealer): void {
+    const fatal = (error: Error) => {
+      this.close();
+      this.settings.onFatal(error);
+    };
+    void receiveLoop('broker', socket, (frames) => this.onMessage(frames), this.health.watch('broker', fatal));
+  }
+
+  private onMessage(frames: Buffer[]): void {
+    this.lastHeard = performance.now();
+    const request = parseWorkerRequest(frames);
+    const { logger } = this.settings;
+    if ('kind' in request) {
+      logger.error(`ignored message from broker: ${request.reason}`);
+    } else if (request.client.length === 0) {
+      if (request.body.equals(HEARTBEAT) && !this.brokerBeats) {
+        this.brokerBeats = true;
+        logger.info(`registered: the broker speaks TSR/1`);
+      }
+    } else {
+      if (logger.tracing) logger.traza?.('procesaPeticion', 'client request', [request.client, request.body]);
+      this.queue.push({ ticket: request.client, body: request.body });
+      this.serveNext();
+    }
+  }
+
+  /**
+   * Serves queued requests in order, one at a time. A handler that answers at once is answered at
+   * once, so a burst of such requests is answered in one pass (no event-loop turn per request);
+   * one that returns a promise holds the next requests until it settles.
+   */
+  private serveNext(): void {
+    while (!this.busy) {
+      const request = this.queue.shift();
+      if (!request) return;
+      const started = performance.now();
+      let answer: unknown;
+      try {
+        answer = this.settings.handler(request.body, this.info);
+      } catch (e) {
+        this.fail(request, e, started);
+        continue;
+      }
+      if (!isPromiseLike(answer)) {
+        this.answer(request, answer, started);
+        continue;
+      }
+      this.busy = true;
+      const generation = this.generation;
+      const settle = (finish: () => void) => {
+        if (generation !== this.generation || this.closed) return; // abandoned at a reconnect or a close
+        this.busy = false;
+        finish();
+        this.serveNext();
+      };
+      answer.then(
+        (value) => settle(() => this.answer(request, value, started)),
+        (e: unknown) => settle(() => this.fail(request, e, started)),
+      );
+    }
+  }
+
+  private answer(request: Request, value: unknown, started: number): void {
+    const body = typeof value === 'string' ? Buffer.from(value) : value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : undefined;
+    if (body === undefined) {
+      this.fail(request, new TypeError(`handler answered ${value === null ? 'null' : typeof value}, expected a Buffer or a string`), started);
+      return;
+    }
+    this.served++;
+    this.settings.onServed?.((performance.now() - started) / 1000, 'reply');
+    this.send(workerReplyFrames(request.ticket, body));
+  }
+
+  /**
+   * The handler failed: the client gets an error answer with its message. A broker that speaks
+   * TSR/1 gets a failure frame; a seed broker, which would take it for the reply, gets the error as
+   * the reply's body (`TSR/1 ERR handler …`), as our broker answers a plain client.
+   */
+  private fail(request: Request, e: unknown, started: number): void {
+    const message = messageOf(e);
+    this.failed++;
+    this.settings.logger.error(`handler failed: ${message}`);
+    this.settings.onServed?.((performance.now() - started) / 1000, 'failure');
+    this.send(this.brokerBeats ? workerFailureFrames(request.ticket, message) : workerReplyFrames(request.ticket, errorBody('handler', message.slice(0, MAX_FAILURE_MESSAGE))));
+  }
+
+  /** sendTimeout 0: a send completes at once or fails (queue full): never two sends in flight. */
+  private send(frames: Buffer[]): void {
+    this.socket.send(frames).catch((e: Error) => this.settings.logger.error(`send failed: ${e.message}`));
+  }
+}
+
+/** Starts a worker serving `options.service` with `options.handler`; `close()` stops it. */
+export function serve(options: ServeOptions): Worker {
+  return new Worker(options).start();
+}

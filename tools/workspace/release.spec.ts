@@ -1,0 +1,39 @@
+// `nx release` for the library packages, as a dry run: the version step plans the new version in
+// both manifests (released together), and the publish step builds each package and shows the
+// tarball npm would publish. The registry is a closed port on loopback: nothing leaves the machine.
+import { execFileSync } from 'node:child_process';
+import { workspaceRoot } from '@tsr/testing';
+
+const nx = (...args: string[]) =>
+  execFileSync('npx', ['nx', 'release', ...args, '--dry-run', '--verbose=false'], {
+    cwd: workspaceRoot,
+    encoding: 'utf8',
+    env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 16 * 1024 * 1024,
+  });
+
+const status = () => execFileSync('git', ['status', '--porcelain'], { cwd: workspaceRoot, encoding: 'utf8' });
+
+describe('nx release (dry run)', () => {
+  it('versions @tsr-broker/worker and @tsr-broker/client together, in their manifests, and changes nothing', () => {
+    const before = status();
+    const out = nx('version', '9.8.7');
+    for (const manifest of ['libs/worker/package.json', 'libs/client/package.json']) {
+      expect(out).toContain(`New version 9.8.7 written to manifest: ${manifest}`);
+    }
+    expect(out).toMatch(/Applied version 9\.8\.7 directly, because the project is a member of a fixed release group/);
+    expect(out.match(/\+\s+"version": "9\.8\.7"/g)).toHaveLength(2);
+    expect(status()).toBe(before);
+  });
+
+  it('publishes each package from its build in dist: the bundle, its declarations and README, nothing else', () => {
+    const out = nx('publish');
+    for (const name of ['@tsr-broker/worker', '@tsr-broker/client']) {
+      const [, contents] = new RegExp(`📦\\s+${name.replace('/', '\\/')}@\\S+\\n[^\\n]*Tarball Contents[^\\n]*\\n([^]*?)\\n[^\\n]*Tarball Details`).exec(out) ?? [];
+      const files = (contents ?? '').split('\n').map((line) => line.trim().split(/\s+/).pop()).filter(Boolean);
+      expect({ name, files: files.sort() }).toEqual({ name, files: ['README.md', 'index.d.ts', 'index.js', 'index.js.map', 'package.json'] });
+    }
+    expect(out.match(/Would publish to http:\/\/127\.0\.0\.1:9\/ with tag "latest"/g)).toHaveLength(2);
+  });
+});
