@@ -282,13 +282,12 @@ else describe(k8sSuite, () => {
     }
     // Only the broker holds the broker's key pair; nobody else the workers' allow-list.
     const secretKeysOf = (w: Obj) => (w.spec.template.spec.volumes as Obj[]).flatMap((v) => (v.secret?.items ?? [{ key: `(all of ${v.secret?.secretName})` }]).map((i: Obj) => i.key));
-    expect(workloads.map((w) => [w.metadata.name, secretKeysOf(w).sort()])).toEqual(
-      expect.arrayContaining([
-        ['bro', ['(all of tsr-curve-workers)', 'broker.key']],
-        ['wor', ['broker.pub', 'worker.key']],
-        ['cli', ['broker.pub', 'client.key']],
-      ]),
-    );
+    expect(Object.fromEntries(workloads.map((w) => [w.metadata.name, secretKeysOf(w).sort()]))).toEqual({
+      bro: ['(all of tsr-curve-workers)', 'broker.key'],
+      wor: ['broker.pub', 'worker.key'],
+      wc: ['broker.pub', 'worker.key'],
+      cli: ['broker.pub', 'client.key'],
+    });
   });
 
   it('keeps the timing rules: one heartbeat for broker and workers, answer timeout above the worker delay', () => {
@@ -395,6 +394,7 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     expect(scraped).toEqual([
       { names: ['bro'], port: value(services['bro'].environment['HTTP_PORT']) },
       { names: ['wor'], port: value(services['wor'].environment['HTTP_PORT']) },
+      { names: ['wc'], port: value(services['wc'].environment['HTTP_PORT']) },
     ]);
   });
 
@@ -402,7 +402,7 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     const files = Object.fromEntries(Object.entries(stack.secrets as Record<string, Obj>).map(([name, s]) => [name, s.file]));
     for (const file of Object.values(files)) expect(file).toMatch(/^\$\{TSR_SECRETS:-\.\.\/\.\.\/secrets\}\/\S+$/);
     const given = Object.fromEntries(Object.entries(services).map(([name, s]) => [name, (s.secrets as Obj[]).map((x) => x.source).sort()]));
-    expect(given).toEqual({ bro: ['allowed_clients', 'allowed_workers', 'broker_key'], wor: ['broker_pub', 'worker_key'], cli: ['broker_pub', 'client_key'] });
+    expect(given).toEqual({ bro: ['allowed_clients', 'allowed_workers', 'broker_key'], wor: ['broker_pub', 'worker_key'], wc: ['broker_pub', 'worker_key'], cli: ['broker_pub', 'client_key'] });
     for (const [name, s] of Object.entries(services)) {
       const targets = (s.secrets as Obj[]).map((x) => {
         // Written 0400: octal to Docker's YAML 1.1 (the swarm suite checks the mounted file's mode), 400 to this YAML 1.2 reader.
