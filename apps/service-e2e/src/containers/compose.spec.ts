@@ -119,7 +119,7 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
   });
 
   it('serves the wordcount service beside the echo: discovery lists both with their workers, a text is counted, a bad one refused', async () => {
-    const client = (...args: string[]) => run('node', [clientMain, '127.0.0.1', String(port), '--timeout', '20000', '--retries', '0', ...args]);
+    const client = (...args: string[]) => run('node', [clientMain, '127.0.0.1', String(port), '--timeout', '20000', '--retries', '0', ...withBrokerKey, ...args]);
     const listed = await eventually('both services listed with their workers', async () => {
       const r = await client('--services', '--json');
       const services = r.code === 0 ? JSON.parse(r.stdout) : [];
