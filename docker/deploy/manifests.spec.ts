@@ -5,10 +5,20 @@
 // against the same rules (it also runs for real in apps/service-e2e/src/containers/swarm.spec.ts).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { isZ85Key } from '@tsr/tsr';
 import { type Obj, hasKubectl, kustomize, parseYaml, schemaProblems } from './support/kubernetes';
 import { APPS, type App, brokerAddressEnv, envOf, healthcheckOf, imageHttpPort, imageUser, nxImages, read, root, version } from './support/repository';
 
 const parseFile = (file: string) => parseYaml(readFileSync(file, 'utf8'), file);
+
+/** The CURVE variables naming key files each program is given: its key pair and the public keys it needs. */
+const CURVE_FILES: Record<App, string[]> = {
+  broker: ['CURVE_SECRET_KEY_FILE', 'CURVE_WORKERS'],
+  worker: ['CURVE_SERVER_KEY_FILE', 'CURVE_SECRET_KEY_FILE'],
+  client: ['CURVE_SERVER_KEY_FILE', 'CURVE_SECRET_KEY_FILE'],
+};
+/** A key itself, rather than the name of its file, among some values. */
+const keysIn = (values: readonly unknown[]) => values.flatMap((v) => String(v).split(/\s+/)).filter(isZ85Key);
 
 let built: Set<string>;
 beforeAll(async () => {
@@ -252,6 +262,34 @@ else describe(k8sSuite, () => {
     expect(injected.filter((n) => read.has(n))).toEqual([]);
   });
 
+  it('runs CURVE: each program reads its keys from a Secret mounted read-only, and no Secret is in the manifests (keys never in git)', () => {
+    expect(all('Secret')).toEqual([]);
+    for (const w of workloads) {
+      const c = containerOf(w);
+      const pod = w.spec.template.spec;
+      const env = envOfContainer(c);
+      const app = appOf(c.image);
+      expect({ app, keys: keysIn(Object.values(env)) }).toEqual({ app, keys: [] });
+      expect(pod.securityContext.fsGroup).toBe(pod.securityContext.runAsGroup); // the Secret files' group: readable by the program only
+      for (const variable of CURVE_FILES[app]) {
+        const path = env[variable];
+        const mount = (c.volumeMounts as Obj[]).find((m) => path === m.mountPath || path?.startsWith(`${m.mountPath}/`));
+        expect({ app, variable, path, readOnly: mount?.readOnly }).toEqual({ app, variable, path, readOnly: true });
+        const secret: Obj = (pod.volumes as Obj[]).find((v) => v.name === mount?.name)?.secret ?? {};
+        expect({ app, variable, secret: secret.secretName, mode: secret.defaultMode }).toEqual({ app, variable, secret: expect.stringMatching(/^tsr-curve/), mode: 0o440 });
+        if (path !== mount?.mountPath && secret.items) expect(secret.items.map((i: Obj) => i.path)).toContain(path.slice(mount?.mountPath.length + 1));
+      }
+    }
+    // Only the broker holds the broker's key pair; nobody else the workers' allow-list.
+    const secretKeysOf = (w: Obj) => (w.spec.template.spec.volumes as Obj[]).flatMap((v) => (v.secret?.items ?? [{ key: `(all of ${v.secret?.secretName})` }]).map((i: Obj) => i.key));
+    expect(Object.fromEntries(workloads.map((w) => [w.metadata.name, secretKeysOf(w).sort()]))).toEqual({
+      bro: ['(all of tsr-curve-workers)', 'broker.key'],
+      wor: ['broker.pub', 'worker.key'],
+      wc: ['broker.pub', 'worker.key'],
+      cli: ['broker.pub', 'client.key'],
+    });
+  });
+
   it('keeps the timing rules: one heartbeat for broker and workers, answer timeout above the worker delay', () => {
     const b = envOfContainer(containerOf(broker));
     const w = envOfContainer(containerOf(worker));
@@ -356,7 +394,24 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     expect(scraped).toEqual([
       { names: ['bro'], port: value(services['bro'].environment['HTTP_PORT']) },
       { names: ['wor'], port: value(services['wor'].environment['HTTP_PORT']) },
+      { names: ['wc'], port: value(services['wc'].environment['HTTP_PORT']) },
     ]);
+  });
+
+  it('runs CURVE: keys are Swarm secrets made from the key files, each service gets only its own, readable by uid 1000 alone', () => {
+    const files = Object.fromEntries(Object.entries(stack.secrets as Record<string, Obj>).map(([name, s]) => [name, s.file]));
+    for (const file of Object.values(files)) expect(file).toMatch(/^\$\{TSR_SECRETS:-\.\.\/\.\.\/secrets\}\/\S+$/);
+    const given = Object.fromEntries(Object.entries(services).map(([name, s]) => [name, (s.secrets as Obj[]).map((x) => x.source).sort()]));
+    expect(given).toEqual({ bro: ['allowed_clients', 'allowed_workers', 'broker_key'], wor: ['broker_pub', 'worker_key'], wc: ['broker_pub', 'worker_key'], cli: ['broker_pub', 'client_key'] });
+    for (const [name, s] of Object.entries(services)) {
+      const targets = (s.secrets as Obj[]).map((x) => {
+        // Written 0400: octal to Docker's YAML 1.1 (the swarm suite checks the mounted file's mode), 400 to this YAML 1.2 reader.
+        expect({ name, secret: x.source, uid: x.uid, mode: x.mode }).toEqual({ name, secret: x.source, uid: '1000', mode: 400 });
+        return `/run/secrets/${x.target}`;
+      });
+      for (const variable of CURVE_FILES[APP_OF[name]]) expect({ name, variable, path: targets.includes(value(s.environment[variable])) }).toEqual({ name, variable, path: true });
+      expect({ name, keys: keysIn(Object.values(s.environment)) }).toEqual({ name, keys: [] });
+    }
   });
 
   it('hardens every service: uid 1000, read-only, no capabilities, limits, a grace period', () => {

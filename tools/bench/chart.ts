@@ -6,7 +6,7 @@
 import { type Summary, sizeLabel } from './report';
 import type { TargetKind } from './targets';
 
-const NAME: Record<TargetKind, string> = { broker: 'broker', 'broker-metrics': 'broker, metrics scraped', 'broker-other': 'broker, other build', forwarder: 'bare forwarder', 'forwarder-lru': 'LRU forwarder', 'forwarder-c': 'C forwarder', direct: 'direct', nats: 'NATS', 'nats-conns': 'NATS, connection each' };
+const NAME: Record<TargetKind, string> = { broker: 'broker', 'broker-metrics': 'broker, metrics scraped', 'broker-curve': 'broker, CURVE', 'broker-other': 'broker, other build', forwarder: 'bare forwarder', 'forwarder-lru': 'LRU forwarder', 'forwarder-c': 'C forwarder', direct: 'direct', nats: 'NATS', 'nats-conns': 'NATS, connection each' };
 const round = (v: number) => (Number.isFinite(v) ? Math.round(v * 100) / 100 : 0);
 
 function xychart(title: string, x: string[], yLabel: string, series: { name: string; values: number[] }[], kind: 'line' | 'bar'): string {

@@ -23,7 +23,7 @@
  * and counts only the replies that arrive inside the measured window. Then it waits for the
  * requests still in flight (at most 3 s), prints one JSON line and exits.
  */
-import { receiveLoop } from '@tsr/tsr';
+import { curveClientSocketOptions, newKeyPair, receiveLoop } from '@tsr/tsr';
 import { connect } from 'nats';
 import { Dealer } from 'zeromq';
 import { NATS_SUBJECT } from './nats-subject';
@@ -61,9 +61,12 @@ interface Channel {
   close(): void;
 }
 
+// CURVE_SERVER_KEY: the target is a broker with CURVE on; each socket brings a fresh key pair, as our client does.
+const serverKey = process.env['CURVE_SERVER_KEY'];
+
 /** A DEALER socket whose replies go to `onReply` (its last frame). */
 function zmqChannel(): Channel {
-  const socket = new Dealer({ linger: 0, sendTimeout: 0 });
+  const socket = new Dealer({ linger: 0, sendTimeout: 0, ...curveClientSocketOptions(serverKey ? { serverKey, ...newKeyPair() } : undefined) });
   socket.connect(`tcp://${host}:${port}`);
   const channel: Channel = {
     send: (body) => void socket.send([EMPTY, body]).catch(onSendError),

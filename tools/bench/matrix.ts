@@ -80,13 +80,13 @@ const natsRuns = (o: BenchOptions, withC: boolean, withNats: boolean) => (withNa
 
 export function plannedRuns(o: BenchOptions, withC: boolean, withNats: boolean): number {
   const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
-  const main = o.natsOnly ? 0 : o.workers.length * (o.sizes.length * 3 + lru) + o.sizes.length /* direct */ + o.sizes.length * latencyKinds(withC).length * o.latencyRounds + o.clientSizes.length * 3;
+  const main = o.natsOnly ? 0 : o.workers.length * (o.sizes.length * 4 + lru) + o.sizes.length /* direct */ + o.sizes.length * latencyKinds(withC).length * o.latencyRounds + o.clientSizes.length * 3;
   return (main + natsRuns(o, withC, withNats)) * o.reps;
 }
 
 export function estimateSeconds(o: BenchOptions, withC: boolean, withNats: boolean): number {
   const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
-  const saturationRuns = o.workers.length * (o.sizes.length * 3 + lru) + o.sizes.length;
+  const saturationRuns = o.workers.length * (o.sizes.length * 4 + lru) + o.sizes.length;
   const run = (ms: number) => (400 + o.warmupMs + ms + 300) / 1000;
   const main = o.natsOnly ? 0 : saturationRuns * run(o.durationMs) + o.sizes.length * latencyKinds(withC).length * o.latencyRounds * run(o.latencyDurationMs) + o.clientSizes.length * 3 * 1.5 + o.workers.length * 3 + 2;
   return (main + natsRuns(o, withC, withNats) * run(o.durationMs) + (withNats ? 6 : 0)) * o.reps;
@@ -175,8 +175,9 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
     idle.push({ rep, target: 'client', workers: 0, rssKiB: { client: await idleClientRss(bundles) } });
     for (const workers of o.workers) {
       const latencyBlock = workers === o.latencyWorkers;
-      // broker-metrics: the same broker with its HTTP endpoint scraped, for the cost of metrics
-      const kinds: TargetKind[] = ['broker', 'broker-metrics', 'forwarder'];
+      // broker-metrics: the same broker with its HTTP endpoint scraped, for the cost of metrics;
+      // broker-curve: with CURVE on every socket, for the cost of encryption
+      const kinds: TargetKind[] = ['broker', 'broker-metrics', 'broker-curve', 'forwarder'];
       if (o.lruSize && o.sizes.includes(o.lruSize)) kinds.push('forwarder-lru');
       if (latencyBlock) kinds.push('direct');
       const targets = new Map<TargetKind, Target>();

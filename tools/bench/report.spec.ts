@@ -105,6 +105,14 @@ describe('metrics cost', () => {
     const slow = summarize([saturationRun(1, 'broker', 10_000), saturationRun(1, 'broker-metrics', 9_000), saturationRun(1, 'forwarder', 12_000)], [], 1);
     expect(slow.checks.find((c) => c.startsWith('metrics cost'))).toMatch(/NOT met/);
   });
+
+  it('reports what CURVE costs the same way: with / without, paired within each repetition', () => {
+    const runs = [1, 2].flatMap((rep) => [saturationRun(rep, 'broker', 10_000), saturationRun(rep, 'broker-curve', [8_000, 9_000][rep - 1]), saturationRun(rep, 'forwarder', 12_000)]);
+    const s = summarize(runs, [], 1);
+    expect(s.curveCost[0].ratios).toEqual([0.8, 0.9]);
+    expect(s.checks.find((c) => c.startsWith('CURVE cost'))).toMatch(/^CURVE cost \(.*\): median throughput with CURVE \/ without 0\.850 \(cost 15\.0 %/);
+    expect(summarize(runs.filter((r) => r.target !== 'broker-curve'), [], 1).checks.some((c) => c.startsWith('CURVE cost'))).toBe(false);
+  });
 });
 
 describe('against NATS', () => {

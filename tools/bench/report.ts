@@ -71,14 +71,14 @@ export interface ClientAppRow {
   clientCores: Spread;
 }
 
-/** What metrics cost: the broker with its HTTP endpoint scraped every second against the broker without, paired. */
-export interface MetricsCostRow {
+/** What a feature costs: the broker with it (metrics scraped every second, CURVE) against the broker without, paired. */
+export interface CostRow {
   size: number;
   workers: number;
-  /** broker-metrics req/s / broker req/s, paired within each repetition. */
+  /** req/s with / req/s without, paired within each repetition. */
   ratio: Spread;
   ratios: number[];
-  /** broker-metrics CPU µs per request / broker's, paired: steadier than req/s on a busy machine. */
+  /** CPU µs per request of the broker with / without, paired: steadier than req/s on a busy machine. */
   cpuRatios: number[];
 }
 
@@ -116,7 +116,8 @@ export interface Summary {
   versusNats: VersusNatsRow[];
   versusNatsCosts: VersusNatsCostRow[];
   saturation: SaturationRow[];
-  metricsCost: MetricsCostRow[];
+  metricsCost: CostRow[];
+  curveCost: CostRow[];
   latency: LatencyRow[];
   clientApp: ClientAppRow[];
   rss: RssRow[];
@@ -174,13 +175,28 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
       if (row.rps.broker) saturation.push(row);
     }
 
-  const metricsCost: MetricsCostRow[] = saturation
-    .map((r) => {
-      const ratios = pairs('saturation', 'broker-metrics', 'broker', r.size, r.workers, rpsRatio);
-      const cpuRatios = pairs('saturation', 'broker-metrics', 'broker', r.size, r.workers, (x, y) => x.cpuUsPerRequest / y.cpuUsPerRequest);
-      return { size: r.size, workers: r.workers, ratio: spread(ratios), ratios, cpuRatios };
-    })
-    .filter((r) => r.ratio.n > 0);
+  const costOf = (kind: TargetKind): CostRow[] =>
+    saturation
+      .map((r) => {
+        const ratios = pairs('saturation', kind, 'broker', r.size, r.workers, rpsRatio);
+        const cpuRatios = pairs('saturation', kind, 'broker', r.size, r.workers, (x, y) => x.cpuUsPerRequest / y.cpuUsPerRequest);
+        return { size: r.size, workers: r.workers, ratio: spread(ratios), ratios, cpuRatios };
+      })
+      .filter((r) => r.ratio.n > 0);
+  const metricsCost = costOf('broker-metrics');
+  const curveCost = costOf('broker-curve');
+  /** The median ratios with / without, over every paired run, and per case. */
+  const costLine = (rows: CostRow[], what: string) => {
+    const all = spread(rows.flatMap((r) => r.ratios));
+    const cpu = spread(rows.flatMap((r) => r.cpuRatios));
+    return {
+      cost: (1 - all.median) * 100,
+      text:
+        `median throughput ${what} / without ${all.median.toFixed(3)} (cost ${((1 - all.median) * 100).toFixed(1)} %, quartiles ${all.q1.toFixed(3)}–${all.q3.toFixed(3)}) over ${all.n} paired runs; ` +
+        `broker CPU µs per request ${what} / without ${cpu.median.toFixed(3)}; ` +
+        `per case ${rows.map((r) => `${sizeLabel(r.size)}/W${r.workers} ${r.ratio.median.toFixed(2)}`).join(', ')}`,
+    };
+  };
 
   /** a's p99 minus b's in the half-saturation runs, paired within each trial. */
   const p99Gap = (a: TargetKind, b: TargetKind, size: number) => paired('latency', a, b, size, latencyWorkers, (x, y) => x.latency.p99 - y.latency.p99);
@@ -258,16 +274,10 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
       (saturation.length ? `; ratio medians ${saturation.map((r) => `${sizeLabel(r.size)}/W${r.workers} ${r.ratio.median.toFixed(2)}`).join(', ')}` : ''),
   );
   if (metricsCost.length) {
-    const all = spread(metricsCost.flatMap((r) => r.ratios));
-    const cpu = spread(metricsCost.flatMap((r) => r.cpuRatios));
-    const cost = (1 - all.median) * 100;
-    checks.push(
-      `metrics cost target (< 5 % of throughput, /metrics and /status scraped every second): ${cost < 5 ? 'met' : 'NOT met'}, ` +
-        `median throughput with metrics / without ${all.median.toFixed(3)} (cost ${cost.toFixed(1)} %, quartiles ${all.q1.toFixed(3)}–${all.q3.toFixed(3)}) over ${all.n} paired runs; ` +
-        `broker CPU µs per request with / without ${cpu.median.toFixed(3)}; ` +
-        `per case ${metricsCost.map((r) => `${sizeLabel(r.size)}/W${r.workers} ${r.ratio.median.toFixed(2)}`).join(', ')}`,
-    );
+    const { cost, text } = costLine(metricsCost, 'with metrics');
+    checks.push(`metrics cost target (< 5 % of throughput, /metrics and /status scraped every second): ${cost < 5 ? 'met' : 'NOT met'}, ${text}`);
   }
+  if (curveCost.length) checks.push(`CURVE cost (encryption on both sockets, keys checked at connection): ${costLine(curveCost, 'with CURVE').text}`);
   for (const r of saturation.filter((x) => x.lruRatio && x.brokerToLru))
     checks.push(
       `diagnostic, ${sizeLabel(r.size)}, ${r.workers} worker(s): LRU forwarder / bare forwarder ${r.lruRatio?.median.toFixed(2)} (the one-request-per-worker rule alone), ` +
@@ -280,7 +290,7 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
         `the bare forwarder alone adds ${r.floorP99.median.toFixed(2)} ms${r.cFloorP99.n ? `, a C forwarder on libzmq ${r.cFloorP99.median.toFixed(2)} ms` : ''}, ` +
         `the broker beyond the bare forwarder ${r.addedP99VsForwarder.median.toFixed(2)} ms; ${r.addedP99.n} paired trials)`,
     );
-  return { versusNats, versusNatsCosts, saturation, metricsCost, latency, clientApp, rss, cpu, checks };
+  return { versusNats, versusNatsCosts, saturation, metricsCost, curveCost, latency, clientApp, rss, cpu, checks };
 }
 
 const generatorCores = (r: RunRecord) => r.usage.filter((u) => u.label.startsWith('loadgen')).reduce((a, u) => a + u.cpuCores, 0);

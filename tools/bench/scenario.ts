@@ -63,7 +63,8 @@ export async function runGenerators(target: Target, spec: LoadSpec, bundles: Bun
     const load = spec.mode === 'closed' ? ['--inflight', String(share(spec.inflight ?? 32))] : ['--rate', String(share(spec.rate ?? 1000))];
     const args = ['--port', String(target.port), '--size', String(spec.size), '--sockets', String(spec.sockets), ...load, ...(isNats(target.kind) ? ['--nats'] : [])];
     const timing = ['--start-at', String(startAt), '--warmup', String(spec.warmupMs), '--duration', String(spec.durationMs)];
-    gens.push(track(spawnNode(`loadgen${g + 1}`, [bundles.loadgen, ...args, ...timing], bundles.env)));
+    const curve = target.curveServerKey ? { CURVE_SERVER_KEY: target.curveServerKey } : {};
+    gens.push(track(spawnNode(`loadgen${g + 1}`, [bundles.loadgen, ...args, ...timing], { ...bundles.env, ...curve })));
   }
   const sampler = new Sampler([...target.watched(), ...gens.map((p) => ({ label: p.label, pid: p.child.pid ?? -1 }))]);
   const windowStart = startAt + spec.warmupMs;

@@ -2,7 +2,9 @@
  * A system under test, started and stopped as a unit: our broker, the bare forwarder or the direct
  * reply server, plus zero-delay workers (none for direct). Every process is tracked for cleanup.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureDeploymentKeys, publicKeyFromText } from '@tsr/tsr';
 import { type App, type NodeProcess, appMain, freePort, spawnNode, spawnProgram, stopNode, waitForOutput } from '@tsr/testing';
 import type { Bundles } from './bundle';
 import { track } from './children';
@@ -10,11 +12,12 @@ import type { Watched } from './usage';
 
 /**
  * `broker-metrics`: our broker with its HTTP endpoint on, scraped every second (the cost of metrics).
+ * `broker-curve`: our broker, its workers and the load with CURVE on (the cost of encryption).
  * `broker-other`: broker and workers of another build (`--versus-apps`), to measure a change in the same run.
  * `nats` and `nats-conns`: nats-server with Node responders in a queue group, loaded over one shared
  * connection or over one connection per requester (the same server, two shapes of load).
  */
-export type TargetKind = 'broker' | 'broker-metrics' | 'broker-other' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct' | 'nats' | 'nats-conns';
+export type TargetKind = 'broker' | 'broker-metrics' | 'broker-curve' | 'broker-other' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct' | 'nats' | 'nats-conns';
 
 export const isNats = (kind: TargetKind): boolean => kind === 'nats' || kind === 'nats-conns';
 
@@ -24,6 +27,7 @@ export const latencyKinds = (withC: boolean): TargetKind[] => ['broker', 'forwar
 export const targetLabel: Record<TargetKind, string> = {
   broker: 'broker',
   'broker-metrics': 'broker, metrics scraped',
+  'broker-curve': 'broker, CURVE',
   'broker-other': 'broker, other build',
   forwarder: 'bare forwarder',
   'forwarder-lru': 'LRU forwarder',
@@ -43,6 +47,19 @@ export interface Target {
   watched(): Watched[];
   /** Ends what runs beside the processes (the metrics scraper). */
   stop?(): void;
+  /** The broker's public key when CURVE is on: the load generators connect with it. */
+  curveServerKey?: string;
+}
+
+/** CURVE keys for `broker-curve`, as keygen makes them: the broker's and worker's options, the broker's public key. */
+function curveKeys(bundles: Bundles) {
+  const dir = join(bundles.dir, 'curve');
+  ensureDeploymentKeys(dir);
+  return {
+    broker: ['--curve-secret-key-file', join(dir, 'broker.key'), '--curve-workers', join(dir, 'workers')],
+    worker: ['--curve-server-key-file', join(dir, 'broker.pub'), '--curve-secret-key-file', join(dir, 'worker.key')],
+    serverKey: publicKeyFromText(readFileSync(join(dir, 'broker.pub'), 'utf8'), 'broker.pub'),
+  };
 }
 
 /**
@@ -81,12 +98,13 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   const flags = o.nodeFlags ?? [];
   let main: NodeProcess;
   let stop: (() => void) | undefined;
-  const ours = kind === 'broker' || kind === 'broker-metrics' || kind === 'broker-other';
+  const ours = kind === 'broker' || kind === 'broker-metrics' || kind === 'broker-curve' || kind === 'broker-other';
   const build = kind === 'broker-other' ? o.otherApps : appsDir;
+  const curve = kind === 'broker-curve' ? curveKeys(bundles) : undefined;
   if (ours) {
     const http = kind === 'broker-metrics' ? await freePort() : 0;
     const monitor = http ? ['--http-port', String(http), '--http-bind', '127.0.0.1'] : [];
-    main = track(spawnNode('broker', [...flags, appPath('broker', build), String(port), String(backPort), '--bind', '127.0.0.1', ...monitor], { ...bundles.env, TSR_LOG: 'info' }));
+    main = track(spawnNode('broker', [...flags, appPath('broker', build), String(port), String(backPort), '--bind', '127.0.0.1', ...monitor, ...(curve?.broker ?? [])], { ...bundles.env, TSR_LOG: 'info' }));
     await waitForOutput(main, http ? /\[broker\] status page/ : /\[broker\] frontend/);
     if (http) stop = scrapeEverySecond(http);
   } else if (isNats(kind)) {
@@ -107,9 +125,10 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   for (let i = 0; i < n; i++) {
     const credit = ours ? ['--credit', String(o.credit ?? 1)] : [];
     if (isNats(kind)) procs.push(track(spawnNode(`worker${i + 1}`, [bundles.baselines, 'nats-responder', String(port), `responder${i + 1}`], bundles.env)));
-    else procs.push(track(spawnNode(`worker${i + 1}`, [appPath('worker', build), '127.0.0.1', String(backPort), '--delay', '0', ...credit], { ...bundles.env, TSR_LOG: 'info' })));
+    else procs.push(track(spawnNode(`worker${i + 1}`, [appPath('worker', build), '127.0.0.1', String(backPort), '--delay', '0', ...credit, ...(curve?.worker ?? [])], { ...bundles.env, TSR_LOG: 'info' })));
   }
-  await Promise.all(procs.slice(1).map((w) => waitForOutput(w, isNats(kind) ? /ready/ : /connecting to/)));
+  // With CURVE, connecting is not enough: registered means the broker admitted the worker's key.
+  await Promise.all(procs.slice(1).map((w) => waitForOutput(w, isNats(kind) ? /ready/ : curve ? /registered/ : /connecting to/)));
   return {
     kind,
     workers: n,
@@ -117,6 +136,7 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
     procs,
     watched: () => procs.map((p) => ({ label: p.label, pid: p.child.pid ?? -1 })),
     stop,
+    curveServerKey: curve?.serverKey,
   };
 }
 

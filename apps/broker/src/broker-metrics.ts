@@ -1,4 +1,4 @@
-import { type Registry, createRegistry, scraped } from '@tsr/tsr';
+import { type Registry, createRegistry, registerCurveMetrics, scraped } from '@tsr/tsr';
 import type { BrokerServer } from './broker-server';
 
 /**
@@ -41,5 +41,6 @@ export function brokerRegistry(server: BrokerServer): Registry {
   gauge('service_workers_busy', 'Workers of each service holding at least one request', perService('busy'), 'service');
   gauge('service_waiting_requests', 'Requests waiting for a worker of each service', perService('waiting'), 'service');
   registry.registerMetric(server.latency as never);
+  if (server.curve) registerCurveMetrics(registry, server.curve, 'tsr_broker');
   return registry;
 }

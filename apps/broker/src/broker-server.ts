@@ -1,5 +1,7 @@
 import { Router } from 'zeromq';
 import {
+  CurveGuard,
+  type CurveServerSettings,
   type ErrorReason,
   type Frames,
   HEARTBEAT,
@@ -28,6 +30,8 @@ export interface BrokerServerOptions extends Omit<BrokerCoreOptions, 'instance'>
   heartbeatMs: number;
   /** Largest message a worker may send; libzmq drops the connection of one that sends more. */
   maxReplyBytes: number;
+  /** CURVE on both sockets (off: undefined, the seed's plain TCP). */
+  curve?: CurveServerSettings;
 }
 
 /**
@@ -48,6 +52,8 @@ export class BrokerServer {
   // handover: a worker that reconnects under its id takes over from its own stale connection.
   readonly backend: Router;
   readonly core: BrokerCore;
+  /** CURVE's key checks and refusal counts, when CURVE is on. */
+  readonly curve: CurveGuard | undefined;
   malformed = { frontend: 0, backend: 0 };
   /** Liveness: both receive loops alive, the event loop not stalled. */
   readonly health = new Health();
@@ -82,8 +88,9 @@ export class BrokerServer {
   ) {
     this.tracing = trace.tracing;
     const common = { sendTimeout: 0, linger: 0 };
-    this.frontend = new Router({ ...common, maxMessageSize: options.maxRequestBytes * FRONTEND_HARD_LIMIT_FACTOR });
-    this.backend = new Router({ ...common, maxMessageSize: options.maxReplyBytes, handover: true });
+    this.curve = options.curve && new CurveGuard(options.curve, trace, onFatal);
+    this.frontend = new Router({ ...common, ...this.curve?.socketOptions('frontend'), maxMessageSize: options.maxRequestBytes * FRONTEND_HARD_LIMIT_FACTOR });
+    this.backend = new Router({ ...common, ...this.curve?.socketOptions('backend'), maxMessageSize: options.maxReplyBytes, handover: true });
     this.limits = { 'too-large': options.maxRequestBytes, expired: options.requestTtlMs, poison: options.maxFailures };
     this.core = new BrokerCore(
       {
@@ -111,6 +118,7 @@ export class BrokerServer {
   }
 
   async start(): Promise<void> {
+    await this.curve?.start({ frontend: this.frontend, backend: this.backend });
     const front = await bindEndpoint(this.frontend, this.options.frontendPort, this.options.bindHost);
     const back = await bindEndpoint(this.backend, this.options.backendPort, this.options.bindHost);
     this.trace.info(`frontend ${front}, backend ${back}, answer timeout ${this.options.answerTimeoutMs} ms`);
@@ -150,6 +158,7 @@ export class BrokerServer {
     clearInterval(this.heartbeats);
     this.frontend.close();
     this.backend.close();
+    this.curve?.close();
   }
 
   /** A client message; then the one timer is armed for whatever deadline it changed. */

@@ -1,4 +1,4 @@
-import { WORKER_RECONNECT_MAX_MS, ConfigError, type ConfigOf, type OptionSpec, commonOptions, monitorOptions, parsers } from '@tsr/tsr';
+import { WORKER_RECONNECT_MAX_MS, ConfigError, type ConfigOf, type OptionSpec, commonOptions, curveBrokerOptions, curveBrokerSettings, monitorOptions, parsers } from '@tsr/tsr';
 import type { BrokerServerOptions } from './broker-server';
 
 const MiB = 1024 * 1024;
@@ -85,6 +85,7 @@ export const brokerOptions = {
     describe: 'workers a request may see fail while serving it; then it is answered "TSR/1 ERR poison"',
   } satisfies OptionSpec<number>,
   maxWorkers: { flag: 'max-workers', env: ['MAX_WORKERS'], default: 10_000, parse: parsers.int(1), describe: 'workers admitted at once; further readies are refused' } satisfies OptionSpec<number>,
+  ...curveBrokerOptions,
   ...monitorOptions,
   ...commonOptions,
 };
@@ -112,5 +113,6 @@ export function brokerSettings(config: BrokerConfig): BrokerServerOptions {
     startupGraceMs: config.startupGraceMs >= 0 ? config.startupGraceMs : config.heartbeatMs * config.liveness + WORKER_RECONNECT_MAX_MS,
     startedAt: performance.now(),
     failedMemory: 10_000,
+    curve: curveBrokerSettings(config),
   };
 }

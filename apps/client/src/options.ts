@@ -1,4 +1,4 @@
-import { type OptionSpec, brokerAddressOptions, commonOptions, parsers, serviceOption } from '@tsr/tsr';
+import { type OptionSpec, brokerAddressOptions, commonOptions, curvePeerOptions, parsers, serviceOption } from '@tsr/tsr';
 
 /** The seed's command line `client brokerHost brokerPort`, plus service, retry and load options. */
 export const clientOptions = {
@@ -26,5 +26,6 @@ export const clientOptions = {
     describe: 'load mode: stop when this many requests in a row got no answer (0: never)',
   } satisfies OptionSpec<number>,
   durationS: { flag: 'duration', env: ['CLIENT_DURATION_S'], default: 0, parse: parsers.int(0, 86_400), describe: 'load mode: stop sending after this many seconds (0: no limit)' } satisfies OptionSpec<number>,
+  ...curvePeerOptions,
   ...commonOptions,
 };

@@ -1,5 +1,5 @@
 import { serve } from '@tsr-broker/worker';
-import { FastHistogram, exitOnSignals, fail, programTracer, runProgram, uniqueIdentity } from '@tsr/tsr';
+import { FastHistogram, curvePeerKeys, exitOnSignals, fail, programTracer, runProgram, uniqueIdentity } from '@tsr/tsr';
 import { handlerFor } from './handlers';
 import { startWorkerMonitor } from './monitor';
 import { workerOptions } from './options';
@@ -16,6 +16,7 @@ runProgram('worker', workerOptions, async (config) => {
     heartbeat: config.heartbeatMs,
     liveness: config.liveness,
     identity,
+    curve: curvePeerKeys(config, 'required'),
     logger: trace,
     onServed: (seconds) => serviceTime.observe(seconds),
     onFatal: (error) => fail('worker', error),

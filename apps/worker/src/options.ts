@@ -1,4 +1,4 @@
-import { type OptionSpec, brokerAddressOptions, commonOptions, monitorOptions, parsers, serviceOption } from '@tsr/tsr';
+import { type OptionSpec, brokerAddressOptions, commonOptions, curvePeerOptions, monitorOptions, parsers, serviceOption } from '@tsr/tsr';
 import { HANDLERS, type HandlerName } from './handlers';
 
 /** The seed's command line `worker brokerHost brokerPort`, plus named options. */
@@ -22,6 +22,7 @@ export const workerOptions = {
     parse: parsers.int(1, 1000),
     describe: 'requests a TSR/1 broker may send ahead (served in order; more = throughput for fast work)',
   } satisfies OptionSpec<number>,
+  ...curvePeerOptions,
   ...monitorOptions,
   ...commonOptions,
 };

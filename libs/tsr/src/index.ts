@@ -13,5 +13,6 @@ export * from './lib/health';
 export * from './lib/metrics';
 export * from './lib/monitor';
 export * from './lib/version';
+export * from './lib/curve';
 export * from './lib/services';
 export * from './lib/broker-address';

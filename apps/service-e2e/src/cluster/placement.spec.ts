@@ -34,7 +34,7 @@ describeOnCluster('three-node swarm: placement, clients on every node', ({ clust
     const direct = await Promise.all(
       cluster.nodes.map(async (n) => {
         const r = await run('nsenter', ['-t', String(n.pid), '-n', '--', process.execPath, clientMain, broker.ip, '8000', '--requests', '10', '--concurrency', '2', '--timeout', '5000', '--json'], {
-          env: { ...process.env, TSR_LOG: 'error' },
+          env: { ...process.env, TSR_LOG: 'error', CURVE_SERVER_KEY: stack.brokerPublicKey },
         });
         return { node: n.name, code: r.code, summary: loadSummary(r.stdout) ?? r.stderr };
       }),

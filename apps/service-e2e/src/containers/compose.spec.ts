@@ -1,6 +1,10 @@
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, type StartedTestContainer, Wait } from 'testcontainers';
-import { composeProject, docker, eventually, freePort, logsOf, repoRoot, run, version } from './support/docker';
+import { ensureDeploymentKeys, writeKeyPair } from '@tsr/tsr';
+import { metric } from '../support/monitoring';
+import { composeProject, docker, eventually, freePort, image, labelsFor, logsOf, repoRoot, run, version, waitForLog } from './support/docker';
 
 const clientMain = join(repoRoot, 'dist', 'apps', 'client', 'main.js');
 
@@ -12,8 +16,11 @@ async function composeExecutable(): Promise<{ executable?: { standalone: true } 
 /** Compose 1.x names containers `<project>_wor_1`, Compose 2 `<project>-wor-1`: Testcontainers keeps `wor_1` or `wor-1`. */
 const spellings = (service: string, n: number) => [`${service}_${n}`, `${service}-${n}`];
 
-describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcount service wc)', () => {
+describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcount service wc), with CURVE on', () => {
   const project = composeProject();
+  // The keys as `npx nx run tools:keygen -- --dir <folder>` makes them, in a folder of this run.
+  const secrets = join(mkdtempSync(join(tmpdir(), 'tsr-compose-')), 'secrets');
+  const withBrokerKey = ['--curve-server-key-file', join(secrets, 'broker.pub')];
   let environment: StartedDockerComposeEnvironment | undefined;
   let port: number;
   let statusPort: number;
@@ -34,6 +41,7 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
 
   beforeAll(async () => {
     [port, statusPort, prometheusPort] = [await freePort(), await freePort(), await freePort()];
+    ensureDeploymentKeys(secrets);
     // No registry here: Debian's prometheus packaged as a local image (upstream's where present).
     const prometheus = await run('bash', [join(repoRoot, 'tools', 'docker', 'prometheus-image.sh')]);
     if (prometheus.code !== 0) throw new Error(`no Prometheus image: ${prometheus.stderr}`);
@@ -46,6 +54,7 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
         PROMETHEUS_PUBLISH: `127.0.0.1:${prometheusPort}`,
         PROMETHEUS_IMAGE: prometheus.stdout.trim(),
         TSR_VERSION: version,
+        TSR_SECRETS: secrets,
         WORKER_DELAY_MS: '1500',
         ANSWER_TIMEOUT_MS: '5000',
       })
@@ -59,6 +68,7 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
 
   afterAll(async () => {
     await environment?.down({ timeout: 10_000 });
+    rmSync(join(secrets, '..'), { recursive: true, force: true });
   });
 
   it('comes up with --scale wor=3: one broker, three workers, the client container answered', async () => {
@@ -76,7 +86,7 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
   it('publishes the frontend on the host port: 3 host clients at once are served by the 3 workers', async () => {
     const workerHosts = await Promise.all([1, 2, 3].map((n) => hostnameOf(instance('wor', n))));
     const replies = await Promise.all(
-      [1, 2, 3].map((i) => run('node', [clientMain, '127.0.0.1', String(port), '--request', `remote-${i}`, '--timeout', '20000', '--retries', '0'])),
+      [1, 2, 3].map((i) => run('node', [clientMain, '127.0.0.1', String(port), '--request', `remote-${i}`, '--timeout', '20000', '--retries', '0', ...withBrokerKey])),
     );
     const answeredBy = replies.map((r, i) => {
       expect(r.code).toBe(0);
@@ -109,7 +119,7 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
   });
 
   it('serves the wordcount service beside the echo: discovery lists both with their workers, a text is counted, a bad one refused', async () => {
-    const client = (...args: string[]) => run('node', [clientMain, '127.0.0.1', String(port), '--timeout', '20000', '--retries', '0', ...args]);
+    const client = (...args: string[]) => run('node', [clientMain, '127.0.0.1', String(port), '--timeout', '20000', '--retries', '0', ...withBrokerKey, ...args]);
     const listed = await eventually('both services listed with their workers', async () => {
       const r = await client('--services', '--json');
       const services = r.code === 0 ? JSON.parse(r.stdout) : [];
@@ -132,6 +142,53 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
     expect(await page.text()).toContain('<title>tsr broker</title>');
     const status = await (await fetch(`http://127.0.0.1:${statusPort}/status`)).json();
     expect(status.workers).toHaveLength(5); // 3 wor, 2 wc
+  });
+
+  it('keeps the keys out of images and environments: each service gets its own, mounted read-only', async () => {
+    const keys = readdirSync(secrets).filter((f) => f.endsWith('.key') || f.endsWith('.pub')).map((f) => readFileSync(join(secrets, f), 'utf8').match(/"(.{40})"/g) ?? []).flat();
+    expect(keys.length).toBeGreaterThanOrEqual(6);
+    const mounted = { bro: ['broker.key', 'clients', 'workers'], wor: ['broker.pub', 'worker.key'], cli: ['broker.pub', 'client.key'] };
+    for (const [service, files] of Object.entries(mounted)) {
+      const id = instance(service).getId();
+      const config = JSON.parse(await docker('inspect', '-f', '{{json .Config.Env}}', id)) as string[];
+      expect({ service, leaked: keys.filter((k) => config.some((e) => e.includes(k.slice(1, -1)))) }).toEqual({ service, leaked: [] });
+      const mounts = JSON.parse(await docker('inspect', '-f', '{{json .Mounts}}', id)) as { Destination: string; RW: boolean }[];
+      const secretMounts = mounts.filter((m) => m.Destination.startsWith('/run/secrets/'));
+      expect(secretMounts.map((m) => m.Destination.replace('/run/secrets/', '')).sort()).toEqual(files);
+      expect(secretMounts.every((m) => !m.RW)).toBe(true);
+    }
+    for (const app of ['broker', 'worker', 'client'] as const) {
+      expect(await docker('image', 'inspect', '-f', '{{json .Config.Env}}', image(app))).not.toMatch(/CURVE/);
+    }
+    expect(await docker('exec', instance('bro').getId(), 'node', '-e', 'process.stdout.write(String(require("fs").readdirSync("/app").join(" ")))')).not.toMatch(/secret|\.key/);
+  });
+
+  it('gives a host client without the broker\'s key, or with a wrong one, nothing; the broker counts them', async () => {
+    const noKey = await run('node', [clientMain, '127.0.0.1', String(port), '--request', 'plain', '--timeout', '1000', '--retries', '0']);
+    const wrongKey = await run('node', [clientMain, '127.0.0.1', String(port), '--request', 'wrong', '--timeout', '1000', '--retries', '0', '--curve-server-key-file', join(secrets, 'worker.pub')]);
+    expect([noKey, wrongKey].map((r) => ({ code: r.code, out: r.stdout }))).toEqual([{ code: 1, out: '' }, { code: 1, out: '' }]);
+    const metrics = await (await fetch(`http://127.0.0.1:${statusPort}/metrics`)).text();
+    expect(metric(metrics, 'tsr_broker_refused_handshakes_total', { socket: 'frontend' })).toBeGreaterThanOrEqual(2);
+    expect(metric(metrics, 'tsr_broker_allowed_keys', { socket: 'backend' })).toBe(1);
+  });
+
+  it('refuses a worker whose key is not listed, and admits it once its public key is dropped into secrets/workers', async () => {
+    writeKeyPair(secrets, 'extra');
+    const network = JSON.parse(await docker('inspect', '-f', '{{json .NetworkSettings.Networks}}', instance('bro').getId()));
+    const labels = Object.entries(labelsFor('compose')).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+    // Its key pair through a read-only bind mount, as a secret would be.
+    const extra = await docker('run', '-d', ...labels, '--network', Object.keys(network)[0], '-v', `${join(secrets, 'extra.key')}:/run/secrets/worker.key:ro`, '-v', `${join(secrets, 'broker.pub')}:/run/secrets/broker.pub:ro`,
+      '-e', 'BROKER_HOST=bro', '-e', 'BROKER_PORT=9999', '-e', 'CURVE_SERVER_KEY_FILE=/run/secrets/broker.pub', '-e', 'CURVE_SECRET_KEY_FILE=/run/secrets/worker.key', '-e', 'HEARTBEAT_LIVENESS=1', image('worker'));
+    try {
+      await waitForLog(extra, /the broker refused this worker's CURVE key/);
+      await waitForLog(instance('bro').getId(), /refused a worker from \S+ on backend: its key \S+ is not in the allow-list/);
+      copyFileSync(join(secrets, 'extra.pub'), join(secrets, 'workers', 'extra.pub'));
+      await waitForLog(instance('bro').getId(), /allow-list of backend re-read: 2 key\(s\), 1 added, 0 removed/);
+      await waitForLog(extra, /registered: the broker speaks TSR\/1/);
+    } finally {
+      await docker('rm', '-f', extra);
+      rmSync(join(secrets, 'workers', 'extra.pub'), { force: true });
+    }
   });
 
   it('publishes only the frontend and the status page, on 127.0.0.1; the backend stays internal', async () => {

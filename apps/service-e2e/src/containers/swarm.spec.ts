@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureDeploymentKeys, publicKeyFromText } from '@tsr/tsr';
 import { ContainerDeployment } from './support/service';
 import { type RunResult, docker, eventually, freePort, image, labelsFor, logsOf, owner, removeLabelled, repoRoot, run, stateOf, version, waitForExit } from './support/docker';
 import { type LoadSummary, loadSummary } from './support/chaos';
@@ -33,6 +36,10 @@ const clientMain = join(repoRoot, 'dist', 'apps', 'client', 'main.js');
 const STACK_PREFIX = 'tsrswarm';
 const SWARM_LABEL = 'tsr.e2e.swarm';
 const WORKER_DELAY_MS = 100;
+/** The stack's CURVE keys, as `npx nx run tools:keygen -- --dir <folder>` makes them: a folder of this run. */
+const secrets = join(mkdtempSync(join(tmpdir(), 'tsr-swarm-')), 'secrets');
+ensureDeploymentKeys(secrets);
+const brokerPublicKey = publicKeyFromText(readFileSync(join(secrets, 'broker.pub'), 'utf8'), 'broker.pub');
 
 const lines = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean);
 const alive = (pid: number) => {
@@ -197,6 +204,7 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
       WORKERS: '3',
       WORKER_DELAY_MS: String(WORKER_DELAY_MS),
       TSR_LOG: 'trace',
+      TSR_SECRETS: secrets,
     };
     // No --detach: detaching is the default, and older clients (Debian's 20.10) lack the flag.
     // The stack with its monitoring file, as deploy/README.md says: one stack, two files.
@@ -217,6 +225,7 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
     };
     if (swarm.nodeId) await attempt(`docker stack rm ${stack}`, () => removeStack(stack));
     await attempt('the load clients', () => removeLabelled(`tsr.e2e.suite=${labelsFor(SUITE)['tsr.e2e.suite']}`));
+    rmSync(join(secrets, '..'), { recursive: true, force: true });
     await attempt(`docker rmi ${newWorkerTag}`, async () => {
       if ((await run('docker', ['image', 'inspect', newWorkerTag])).code === 0) await docker('rmi', newWorkerTag);
     });
@@ -276,6 +285,15 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
     const bound = JSON.parse(await docker('inspect', '-f', '{{json .NetworkSettings.Ports}}', bro));
     expect(bound['9998/tcp']).toEqual(expect.arrayContaining([expect.objectContaining({ HostPort: String(port) })]));
     expect(bound['9999/tcp'] ?? null).toBeNull();
+    // CURVE: each service gets its keys as Swarm secrets (files of uid 1000, mode 0400), none in its environment.
+    const secretsOf = async (s: 'bro' | 'wor' | 'cli') =>
+      (JSON.parse(await docker('service', 'inspect', '-f', '{{json .Spec.TaskTemplate.ContainerSpec.Secrets}}', service(s))) as { File: { Name: string; UID: string; Mode: number } }[])
+        .map((x) => `${x.File.Name} ${x.File.UID} ${x.File.Mode.toString(8)}`)
+        .sort();
+    expect(await secretsOf('bro')).toEqual(['broker.key 1000 400', 'clients.pub 1000 400', 'workers.pub 1000 400']);
+    expect(await secretsOf('wor')).toEqual(['broker.pub 1000 400', 'worker.key 1000 400']);
+    expect(await secretsOf('cli')).toEqual(['broker.pub 1000 400', 'client.key 1000 400']);
+    expect(await docker('inspect', '-f', '{{json .Config.Env}}', bro)).not.toContain(brokerPublicKey);
     // Hardened as in the stack file: uid 1000, read-only root, no capabilities.
     const hostConfig = JSON.parse(await docker('inspect', '-f', '{{json .HostConfig}}', bro));
     expect({ user: await docker('inspect', '-f', '{{.Config.User}}', bro), readOnly: hostConfig.ReadonlyRootfs, capDrop: hostConfig.CapDrop }).toEqual({
@@ -319,10 +337,11 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
     const loadArgs = (requests: number, concurrency: number) => ['--requests', String(requests), '--concurrency', String(concurrency), '--timeout', '10000', '--retries', '3', '--json'];
     // Clients in containers on the stack's (attachable) overlay network, reaching `bro` by name...
     const overlay = loop('overlay', () =>
-      run('docker', ['run', '--rm', ...labelArgs(), '--network', network, '-e', 'TSR_LOG=error', images.client, 'bro', '9998', ...loadArgs(40, 4)], { timeoutMs: 120_000 }),
+      // (A public key is no secret: the broker's travels in the environment here.)
+      run('docker', ['run', '--rm', ...labelArgs(), '--network', network, '-e', 'TSR_LOG=error', '-e', `CURVE_SERVER_KEY=${brokerPublicKey}`, images.client, 'bro', '9998', ...loadArgs(40, 4)], { timeoutMs: 120_000 }),
     );
     // ...and on the host, through the frontend the broker publishes in host mode.
-    const host = loop('host', () => run('node', [clientMain, '127.0.0.1', String(port), ...loadArgs(20, 2)], { timeoutMs: 120_000, env: { ...process.env, TSR_LOG: 'error' } }));
+    const host = loop('host', () => run('node', [clientMain, '127.0.0.1', String(port), ...loadArgs(20, 2), '--curve-server-key-file', join(secrets, 'broker.pub')], { timeoutMs: 120_000, env: { ...process.env, TSR_LOG: 'error' } }));
     loadsDone = Promise.all([overlay, host]);
     await eventually('a first load of each kind', async () => loads.some((l) => l.via === 'overlay') && loads.some((l) => l.via === 'host'), 60_000, 200);
 
@@ -406,10 +425,11 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
     expect(await tasksOf(service('bro'))).toEqual([bro]);
   });
 
-  it('is removed by docker stack rm: no service, container or network of it left', async () => {
+  it('is removed by docker stack rm: no service, container, secret or network of it left', async () => {
     await removeStack(stack);
     const label = `label=com.docker.stack.namespace=${stack}`;
     expect(await docker('service', 'ls', '-q', '--filter', label)).toBe('');
+    expect(await docker('secret', 'ls', '-q', '--filter', label)).toBe('');
     expect(await docker('ps', '-aq', '--filter', label)).toBe('');
     expect(await docker('network', 'ls', '-q', '--filter', `name=${network}`)).toBe('');
   });

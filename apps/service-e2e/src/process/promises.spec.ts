@@ -3,7 +3,7 @@ import { Dealer } from 'zeromq';
 import { stopApp, waitForOutput } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
 import { eventually, sleep } from '../containers/support/docker';
-import { PlainClient, RawWorker, plainRequest } from '../support/plain-peers';
+import { PlainClient, plainRequest } from '../support/plain-peers';
 import { spawnSeed } from '../support/seed';
 
 /**
@@ -19,19 +19,11 @@ const status = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${f
 
 describe("the broker's promises, against peers that trust whatever arrives", () => {
   let deployment: LocalDeployment;
-  const closers: (() => unknown)[] = [];
   beforeEach(() => {
     deployment = new LocalDeployment();
   });
-  afterEach(async () => {
-    await Promise.all(closers.splice(0).map((close) => close()));
-    await deployment.stop();
-  });
-  const raw = (identity: string | undefined, answerHeartbeats = false) => {
-    const worker = new RawWorker(deployment.backendPort, identity, answerHeartbeats);
-    closers.push(() => worker.close());
-    return worker;
-  };
+  afterEach(() => deployment.stop());
+  const raw = (identity: string | undefined, answerHeartbeats = false) => deployment.rawWorker(identity, answerHeartbeats);
 
   it('no client ever gets an answer to a request it did not send, across repeated broker SIGKILLs and restarts', async () => {
     // Workers that hold requests when the broker dies answer its next instance, whose fresh ROUTER
@@ -189,7 +181,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     const pid = broker.child.pid as number;
     const idle = status(pid, 'VmRSS');
     const flood = new Dealer({ linger: 0 });
-    closers.push(() => flood.close());
+    deployment.own(flood);
     flood.connect(`tcp://127.0.0.1:${deployment.frontendPort}`);
     const body = Buffer.alloc(1000 * 1024, 0x66);
     const answers = new Map<string, number>();

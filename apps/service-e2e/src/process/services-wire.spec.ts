@@ -1,6 +1,6 @@
 import { LocalDeployment } from '../support/deployment';
 import { eventually } from '../containers/support/docker';
-import { RawEnvelopeClient, RawWorker, plainRequest } from '../support/plain-peers';
+import { plainRequest } from '../support/plain-peers';
 
 /**
  * Named services as the wire shows them (docs/protocol.md, "Services"), driven by hand-written
@@ -9,24 +9,12 @@ import { RawEnvelopeClient, RawWorker, plainRequest } from '../support/plain-pee
  */
 describe('services on the wire, against peers that check nothing', () => {
   let deployment: LocalDeployment;
-  const closers: (() => unknown)[] = [];
   beforeEach(() => {
     deployment = new LocalDeployment();
   });
-  afterEach(async () => {
-    await Promise.all(closers.splice(0).map((close) => close()));
-    await deployment.stop();
-  });
-  const worker = (identity: string) => {
-    const w = new RawWorker(deployment.backendPort, identity, true);
-    closers.push(() => w.close());
-    return w;
-  };
-  const client = (timeoutMs = 3000) => {
-    const c = new RawEnvelopeClient(deployment.frontendPort, timeoutMs);
-    closers.push(() => c.close());
-    return c;
-  };
+  afterEach(() => deployment.stop());
+  const worker = (identity: string) => deployment.rawWorker(identity, true);
+  const client = () => deployment.envelopeClient();
 
   it('answers a request for a service nobody serves with no-service once its grace is over, in either form', async () => {
     await deployment.startBroker(['--service-grace', '300', '--startup-grace', '0']);

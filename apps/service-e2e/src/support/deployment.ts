@@ -1,8 +1,10 @@
 import { type AppProcess, freePort, spawnApp, stopApp, waitForOutput } from '@tsr/testing';
+import { RawEnvelopeClient, RawWorker } from './plain-peers';
 
 /** A broker and its workers as real processes on loopback, stopped by `stop()`. */
 export class LocalDeployment {
   readonly processes: AppProcess[] = [];
+  private readonly peers: (() => unknown)[] = [];
   frontendPort = 0;
   backendPort = 0;
 
@@ -30,6 +32,22 @@ export class LocalDeployment {
     return { code, stdout: client.stdout, stderr: client.stderr };
   }
 
+  /** A hand-written worker on the backend (see RawWorker), closed by `stop()`. */
+  rawWorker(identity: string | undefined, answerHeartbeats = false): RawWorker {
+    return this.own(new RawWorker(this.backendPort, identity, answerHeartbeats));
+  }
+
+  /** A hand-written envelope client on the frontend (see RawEnvelopeClient), closed by `stop()`. */
+  envelopeClient(timeoutMs = 3000): RawEnvelopeClient {
+    return this.own(new RawEnvelopeClient(this.frontendPort, timeoutMs));
+  }
+
+  /** Anything with a `close()` the test opens: closed by `stop()`, before the processes end. */
+  own<T extends { close(): unknown }>(peer: T): T {
+    this.peers.push(() => peer.close());
+    return peer;
+  }
+
   track(proc: AppProcess): AppProcess {
     this.processes.push(proc);
     return proc;
@@ -37,6 +55,7 @@ export class LocalDeployment {
 
   /** Ends every process this deployment started (SIGKILL: a test that failed may have left them hanging). */
   async stop(): Promise<void> {
+    await Promise.all(this.peers.splice(0).map((close) => close()));
     await Promise.all(this.processes.map((p) => stopApp(p, 'SIGKILL')));
   }
 }

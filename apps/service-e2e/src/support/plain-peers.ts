@@ -1,5 +1,8 @@
 import { Dealer, Request } from 'zeromq';
 
+/** Socket options a plain peer may be given too: CURVE keys (`curveClientSocketOptions`). */
+export type PeerOptions = { curveServerKey?: string; curvePublicKey?: string; curveSecretKey?: string };
+
 /**
  * Peers written the way a newcomer writes them in any language: plain sockets that trust
  * whatever arrives. Unlike our client and worker they check nothing, so every mistake of the
@@ -19,6 +22,7 @@ export class PlainClient {
     private readonly port: number,
     private readonly timeoutMs: number,
     private readonly identity?: string,
+    private readonly options: PeerOptions = {},
   ) {}
 
   /** Sends `body`; returns what arrived, or undefined after a timeout (the socket is then replaced). */
@@ -41,15 +45,15 @@ export class PlainClient {
   }
 
   private open(): Request {
-    const socket = new Request({ linger: 0, receiveTimeout: this.timeoutMs, ...(this.identity === undefined ? {} : { routingId: this.identity }) });
+    const socket = new Request({ linger: 0, receiveTimeout: this.timeoutMs, ...this.options, ...(this.identity === undefined ? {} : { routingId: this.identity }) });
     socket.connect(`tcp://127.0.0.1:${this.port}`);
     return socket;
   }
 }
 
 /** One request on a fresh plain REQ socket: what arrived, or undefined after `timeoutMs`. */
-export async function plainRequest(port: number, body: string | Buffer, timeoutMs: number, identity?: string): Promise<string | undefined> {
-  const client = new PlainClient(port, timeoutMs, identity);
+export async function plainRequest(port: number, body: string | Buffer, timeoutMs: number, identity?: string, options: PeerOptions = {}): Promise<string | undefined> {
+  const client = new PlainClient(port, timeoutMs, identity, options);
   try {
     return await client.request(body);
   } finally {
@@ -69,8 +73,8 @@ export class RawWorker {
   readonly heartbeats: number[] = [];
   private readonly loop: Promise<void>;
 
-  constructor(port: number, identity: string | undefined, private readonly answerHeartbeats = false) {
-    this.socket = new Dealer({ linger: 0, ...(identity === undefined ? {} : { routingId: identity }) });
+  constructor(port: number, identity: string | undefined, private readonly answerHeartbeats = false, options: PeerOptions = {}) {
+    this.socket = new Dealer({ linger: 0, ...options, ...(identity === undefined ? {} : { routingId: identity }) });
     this.socket.connect(`tcp://127.0.0.1:${port}`);
     this.loop = this.receive();
   }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Dealer } from 'zeromq';
 import {
   type BrokerAddress,
+  type CurvePeerKeys,
   DEFAULT_SERVICE,
   DISCOVERY_SERVICE,
   EMPTY,
@@ -9,6 +10,7 @@ import {
   type ServiceInfo,
   brokerEndpoint,
   clientRequestFrames,
+  curveClientSocketOptions,
   isAnswerTo,
   isServiceName,
   parseClientAnswer,
@@ -35,6 +37,11 @@ export interface ClientOptions extends RetryOptions {
    * for a request only if it starts with the request's text and a space (the seed's echo).
    */
   plain?: boolean;
+  /**
+   * CURVE (encryption, and authentication where the broker lists its clients): the broker's public
+   * key and this client's key pair, Z85. Default: none, plain TCP as the seed.
+   */
+  curve?: CurvePeerKeys;
 }
 
 interface Pending {
@@ -76,6 +83,7 @@ export class Client {
   readonly plain: boolean;
   private readonly timeout: number;
   private readonly retries: number;
+  private readonly curve: CurvePeerKeys | undefined;
   private socket: Dealer | undefined;
   private sockets = 0;
   private readonly pending = new Map<string, Pending>();
@@ -92,6 +100,7 @@ export class Client {
     this.plain = options.plain ?? false;
     this.timeout = count('timeout', options.timeout ?? 10_000, 0, 2 ** 31 - 1);
     this.retries = count('retries', options.retries ?? 3, 0, 1_000_000);
+    this.curve = options.curve;
   }
 
   /** Sends `body` to `service` and resolves with the reply (strings are sent as UTF-8). */
@@ -201,7 +210,7 @@ export class Client {
     if (this.socket) return this.socket;
     const routingId = this.sockets === 0 ? this.identity : `${this.identity}#${this.sockets}`;
     this.sockets++;
-    const socket = new Dealer({ routingId, linger: 0, sendTimeout: 0 });
+    const socket = new Dealer({ routingId, linger: 0, sendTimeout: 0, ...curveClientSocketOptions(this.curve) });
     socket.connect(this.endpoint);
     this.socket = socket;
     void receiveLoop('client', socket, (frames) => this.onAnswer(frames), (error) => this.fail(socket, error));

@@ -1,4 +1,4 @@
-import { type BrokerAddress, DEFAULT_SERVICE, MAX_CREDIT, serviceNameProblem, uniqueIdentity } from '@tsr/tsr';
+import { type BrokerAddress, type CurvePeerKeys, DEFAULT_SERVICE, MAX_CREDIT, serviceNameProblem, uniqueIdentity } from '@tsr/tsr';
 
 /** What a handler is told about the request it serves. */
 export interface RequestInfo {
@@ -39,6 +39,11 @@ export interface ServeOptions {
   identity?: string;
   /** Default: silent. */
   logger?: WorkerLogger;
+  /**
+   * CURVE (encryption and authentication): the broker's public key and this worker's key pair, Z85
+   * (its public key must be in the broker's allow-list). Default: none, plain TCP as the seed.
+   */
+  curve?: CurvePeerKeys;
   /** Called after each answer with the seconds spent, from taking the request up to answering. */
   onServed?: (seconds: number, outcome: 'reply' | 'failure') => void;
   /**
@@ -49,8 +54,9 @@ export interface ServeOptions {
 }
 
 /** Options with every default applied and validated. */
-export interface WorkerSettings extends Required<Omit<ServeOptions, 'onServed' | 'onFatal'>> {
+export interface WorkerSettings extends Required<Omit<ServeOptions, 'onServed' | 'onFatal' | 'curve'>> {
   onServed?: ServeOptions['onServed'];
+  curve?: CurvePeerKeys;
   onFatal: (error: Error) => void;
 }
 
@@ -84,6 +90,7 @@ export function workerSettings(o: ServeOptions): WorkerSettings {
     identity: identity(o.identity ?? uniqueIdentity('W')),
     logger: o.logger ?? silent,
     onServed: o.onServed,
+    curve: o.curve,
     onFatal:
       o.onFatal ??
       ((error) => {

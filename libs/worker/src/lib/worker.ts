@@ -7,7 +7,9 @@ import {
   WORKER_RECONNECT_MAX_MS,
   type Probe,
   brokerEndpoint,
+  curveClientSocketOptions,
   errorBody,
+  onKeyRefused,
   parseWorkerRequest,
   readyBody,
   receiveLoop,
@@ -150,8 +152,11 @@ export class Worker {
       sendTimeout: 0,
       reconnectInterval: 100,
       reconnectMaxInterval: WORKER_RECONNECT_MAX_MS,
+      ...curveClientSocketOptions(this.settings.curve),
     });
     this.socket.connect(this.endpoint);
+    const socket = this.socket;
+    onKeyRefused(socket, this.settings.curve, () => this.keyRefused(socket));
     this.brokerBeats = false;
     this.send(workerControlFrames(readyBody(this.settings.credit, this.service)));
     this.receive(this.socket);
@@ -161,6 +166,18 @@ export class Worker {
   private brokerSilence(): { ms: number; tooLong: boolean } {
     const ms = performance.now() - this.lastHeard;
     return { ms, tooLong: ms > this.settings.heartbeat * this.settings.liveness };
+  }
+
+  /** libzmq never retries a refused key: try again on a new socket a liveness window later (the key may be listed by then). */
+  private keyRefused(socket: Dealer): void {
+    const ms = this.settings.heartbeat * this.settings.liveness;
+    this.settings.logger.error(`the broker refused this worker's CURVE key (${this.settings.curve?.publicKey}: not in its allow-list); trying again in ${ms} ms`);
+    setTimeout(() => {
+      if (socket !== this.socket || this.closed) return; // reconnected, or stopped
+      this.reconnects++;
+      socket.close();
+      this.connect();
+    }, ms).unref();
   }
 
   private tick(): void {

@@ -40,7 +40,7 @@ export class ContinuousLoad {
   private async loop(node: ClusterNode): Promise<void> {
     while (!this.stopping && node.running) {
       const start = Date.now();
-      const r = await run('docker', ['-H', node.socket, 'run', '--rm', '--network', this.stack.network, '-e', 'TSR_LOG=error', this.stack.images.client, 'bro', '9998', ...CLIENT_ARGS], { timeoutMs: 180_000 });
+      const r = await run('docker', ['-H', node.socket, 'run', '--rm', '--network', this.stack.network, '-e', 'TSR_LOG=error', '-e', `CURVE_SERVER_KEY=${this.stack.brokerPublicKey}`, this.stack.images.client, 'bro', '9998', ...CLIENT_ARGS], { timeoutMs: 180_000 });
       // A load on a node that died with it is no answer of the service's.
       if (!node.running) break;
       this.runs.push({ node: node.name, start, end: Date.now(), code: r.code, summary: loadSummary(r.stdout), output: (r.stdout + r.stderr).trim().slice(-2000) });

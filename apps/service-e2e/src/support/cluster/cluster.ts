@@ -4,7 +4,7 @@ import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type HostState, hostChanges, hostState } from './host-state';
 import { RUN_PREFIX, STATE_ROOT, removeRun, runLeftovers, staleRuns } from './leftovers';
-import { spawnDetached } from './namespaces';
+import { ownNetworkNamespace, spawnDetached } from './namespaces';
 import { ClusterNode } from './node';
 import { inNetns, lines, must } from './shell';
 
@@ -58,6 +58,7 @@ export class Cluster {
     await this.step('nodes', async () => {
       this.switchPid = spawnDetached(['unshare', '--net', '--', 'sleep', 'infinity'], this.runId, join(this.dir, 'switch.log'));
       this.record(this.switchPid);
+      await ownNetworkNamespace(this.switchPid);
       await inNetns(this.switchPid, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
       await inNetns(this.switchPid, ['ip', 'link', 'set', 'br0', 'up']);
       for (let i = 1; i <= this.size; i++) {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { alive, eventually } from './shell';
 
 /** Set in the environment of every process a run starts, so cleanup can tell them from others. */
@@ -33,6 +33,24 @@ export async function forkedChild(pid: number): Promise<number> {
     } catch {
       throw new Error(`unshare ${pid} ended before starting its command`);
     }
+  }, 10_000, 20);
+}
+
+/**
+ * Waits until `unshare --net` (without --fork) has moved process `pid` into its new network
+ * namespace. Until then `nsenter -t pid -n` enters the host's: a command meant for the new
+ * namespace (a bridge, say) would change the host.
+ */
+export async function ownNetworkNamespace(pid: number): Promise<number> {
+  const host = readlinkSync('/proc/self/ns/net');
+  return eventually(`process ${pid} in a network namespace of its own`, async () => {
+    let ns: string;
+    try {
+      ns = readlinkSync(`/proc/${pid}/ns/net`);
+    } catch {
+      throw new Error(`process ${pid} ended before entering its network namespace`);
+    }
+    return ns !== host ? pid : undefined;
   }, 10_000, 20);
 }
 

@@ -1,3 +1,7 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDeploymentKeys, publicKeyFromText } from '@tsr/tsr';
 import type { Cluster } from './cluster';
 import type { ClusterNode } from './node';
 import { eventually, lines, must } from './shell';
@@ -17,6 +21,8 @@ export interface Task {
  */
 export class ClusterStack {
   readonly images = { broker: '', worker: '', client: '' };
+  /** The broker's CURVE public key: clients started by the tests connect with it (`CURVE_SERVER_KEY`). */
+  brokerPublicKey = '';
 
   constructor(
     readonly cluster: Cluster,
@@ -33,13 +39,23 @@ export class ClusterStack {
     return `${this.name}_tsr`;
   }
 
-  /** `docker stack deploy` with `env` (the stack file's variables) and the loaded images' IDs. */
+  /**
+   * `docker stack deploy` with `env` (the stack file's variables), the loaded images' IDs and fresh
+   * CURVE keys (as keygen makes them): the swarm keeps them as secrets, so their folder goes at once.
+   */
   async deploy(imageTags: { broker: string; worker: string; client: string }, env: Record<string, string>): Promise<void> {
     const m = this.cluster.manager;
     for (const app of ['broker', 'worker', 'client'] as const) this.images[app] = await m.docker('image', 'inspect', '-f', '{{.Id}}', imageTags[app]);
-    const vars = { BROKER_IMAGE: this.images.broker, WORKER_IMAGE: this.images.worker, CLIENT_IMAGE: this.images.client, ...env };
-    // `env` runs the CLI with the variables set, for it to substitute in the file.
-    await must('env', [...Object.entries(vars).map(([k, v]) => `${k}=${v}`), 'docker', '-H', m.socket, 'stack', 'deploy', '--resolve-image', 'never', '-c', this.file, this.name]);
+    const secrets = mkdtempSync(join(tmpdir(), 'tsr-cluster-keys-'));
+    try {
+      ensureDeploymentKeys(secrets);
+      this.brokerPublicKey = publicKeyFromText(readFileSync(join(secrets, 'broker.pub'), 'utf8'), 'broker.pub');
+      const vars = { BROKER_IMAGE: this.images.broker, WORKER_IMAGE: this.images.worker, CLIENT_IMAGE: this.images.client, TSR_SECRETS: secrets, ...env };
+      // `env` runs the CLI with the variables set, for it to substitute in the file.
+      await must('env', [...Object.entries(vars).map(([k, v]) => `${k}=${v}`), 'docker', '-H', m.socket, 'stack', 'deploy', '--resolve-image', 'never', '-c', this.file, this.name]);
+    } finally {
+      rmSync(secrets, { recursive: true, force: true });
+    }
   }
 
   /** Running containers of the service on the nodes still alive (`healthy`: only those Docker reports healthy). */

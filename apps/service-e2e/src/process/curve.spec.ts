@@ -1,0 +1,219 @@
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type AppProcess, escapeRegExp, freePort, spawnApp, stopApp, waitForOutput } from '@tsr/testing';
+import { type CurveKeyPair, curveClientSocketOptions, ensureDeploymentKeys, keyPairFromText, newKeyPair, publicKeyFromText, writeKeyPair } from '@tsr/tsr';
+import { eventually } from '../containers/support/docker';
+import { LocalDeployment } from '../support/deployment';
+import { httpGet, metric } from '../support/monitoring';
+import { PlainClient, RawWorker, plainRequest } from '../support/plain-peers';
+import { TcpRelay } from '../support/tcp-relay';
+
+// CURVE between real processes: keys as `keygen` makes them, peers of ours and plain ones.
+describe('CURVE: only trusted peers', () => {
+  let keys: string;
+  let brokerPub: string;
+  const key = (name: string) => join(keys, `${name}.key`);
+  const pair = (name: string): CurveKeyPair => keyPairFromText(readFileSync(key(name), 'utf8'), name);
+  /** A plain peer's socket options: the broker's public key and a key pair (a fresh one unless given). */
+  const curveOf = (own: CurveKeyPair = newKeyPair(), serverKey = brokerPub) => curveClientSocketOptions({ serverKey, ...own });
+  const workerArgs = (name: string) => ['--curve-server-key-file', join(keys, 'broker.pub'), '--curve-secret-key-file', key(name)];
+  const clientArgs = () => ['--curve-server-key-file', join(keys, 'broker.pub')];
+
+  let deployment: LocalDeployment;
+  let http: number;
+  const startBroker = async (args: string[] = []) => {
+    http = await freePort();
+    return deployment.startBroker(['--curve-secret-key-file', key('broker'), '--curve-workers', join(keys, 'workers'), '--http-port', String(http), ...args]);
+  };
+  const metrics = async () => (await httpGet(http, '/metrics'))?.body ?? '';
+  const registered = (w: AppProcess) => waitForOutput(w, /registered: the broker speaks TSR\/1/);
+
+  beforeAll(() => {
+    keys = join(mkdtempSync(join(tmpdir(), 'tsr-curve-')), 'secrets');
+    ensureDeploymentKeys(keys);
+    writeKeyPair(keys, 'intruder');
+    writeKeyPair(keys, 'late');
+    brokerPub = publicKeyFromText(readFileSync(join(keys, 'broker.pub'), 'utf8'), 'broker.pub');
+  });
+  afterAll(() => rmSync(join(keys, '..'), { recursive: true, force: true }));
+  beforeEach(() => (deployment = new LocalDeployment()));
+  afterEach(() => deployment.stop());
+
+  it('serves the right keys, from files or the environment: our worker and client, and plain CURVE peers', async () => {
+    await startBroker();
+    const byFile = await deployment.startWorker(0, {}, workerArgs('worker'));
+    const worker = pair('worker');
+    const byEnv = await deployment.startWorker(0, { CURVE_SERVER_KEY: brokerPub, CURVE_SECRET_KEY: worker.secretKey });
+    await Promise.all([registered(byFile.worker), registered(byEnv.worker)]);
+
+    const answer = await deployment.request('by file', clientArgs());
+    expect(answer).toMatchObject({ code: 0, stdout: expect.stringMatching(/^by file W \S+\n$/) });
+    const load = deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '200', '--concurrency', '4'], { TSR_LOG: 'error', CURVE_SERVER_KEY: brokerPub }));
+    expect(await load.exited).toBe(0);
+    expect(await plainRequest(deployment.frontendPort, 'plain REQ with CURVE', 5000, undefined, curveOf())).toMatch(/^plain REQ with CURVE W \S+$/);
+    // A seed-style REQ worker given a listed key is a worker like any other.
+    const raw = new RawWorker(deployment.backendPort, 'W raw', false, curveOf(worker));
+    try {
+      await raw.ready();
+      byFile.worker.child.kill('SIGTERM');
+      byEnv.worker.child.kill('SIGTERM');
+      const pending = plainRequest(deployment.frontendPort, 'for the raw worker', 5000, undefined, curveOf());
+      const request = await eventually('the raw worker to get a request', async () => raw.requests[0]);
+      await raw.reply(request.envelope, `${request.body} W raw`);
+      expect(await pending).toBe('for the raw worker W raw');
+    } finally {
+      await raw.close();
+    }
+    const m = await metrics();
+    expect(metric(m, 'tsr_broker_replies_total')).toBe(203);
+    expect(metric(m, 'tsr_broker_refused_keys_total', { socket: 'backend' })).toBe(0);
+    expect(metric(m, 'tsr_broker_refused_handshakes_total', { socket: 'frontend' })).toBe(0);
+    expect(metric(m, 'tsr_broker_curve_admitted_total', { socket: 'backend' })).toBe(3);
+    expect(metric(m, 'tsr_broker_allowed_keys', { socket: 'backend' })).toBe(1);
+  });
+
+  it('gives a client without the broker key, or with a wrong one, nothing, and keeps serving the others', async () => {
+    const broker = await startBroker();
+    await registered((await deployment.startWorker(0, {}, workerArgs('worker'))).worker);
+    const noKey = deployment.request('no key', ['--timeout', '700', '--retries', '1']);
+    const wrongKey = deployment.request('wrong key', ['--timeout', '700', '--retries', '1', '--curve-server-key-file', join(keys, 'worker.pub')]);
+    const plain = plainRequest(deployment.frontendPort, 'plain REQ', 1000);
+    const plainWrong = plainRequest(deployment.frontendPort, 'plain REQ, wrong key', 1000, undefined, curveOf(newKeyPair(), pair('intruder').publicKey));
+    const good = deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '300', '--concurrency', '3', '--json', ...clientArgs()], { TSR_LOG: 'error' }));
+    for (const refused of await Promise.all([noKey, wrongKey])) {
+      expect(refused).toMatchObject({ code: 1, stdout: '', stderr: expect.stringContaining('no answer from') });
+    }
+    expect(await Promise.all([plain, plainWrong])).toEqual([undefined, undefined]);
+    expect(await good.exited).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ requests: 300, errors: 0 });
+    const m = await metrics();
+    expect(metric(m, 'tsr_broker_requests_total')).toBe(300); // not one of the refused ever reached the broker's logic
+    expect(metric(m, 'tsr_broker_refused_handshakes_total', { socket: 'frontend' })).toBeGreaterThanOrEqual(4);
+    expect(broker.stdout).toMatch(/refused a client \(at tcp:\/\/\S+; libzmq names no peer address before ZAP\) on frontend: /);
+    expect(broker.child.exitCode).toBeNull();
+  });
+
+  it('never gives a request to a worker whose key is not allowed, nor to a worker without CURVE', async () => {
+    const broker = await startBroker();
+    const good = await deployment.startWorker(0, {}, workerArgs('worker'));
+    await registered(good.worker);
+    const intruder = await deployment.startWorker(0, {}, workerArgs('intruder'));
+    const rawIntruder = new RawWorker(deployment.backendPort, 'W raw intruder', true, curveOf(pair('intruder')));
+    const seedStyle = new RawWorker(deployment.backendPort, 'W seed style', true);
+    try {
+      await Promise.all([rawIntruder.ready(true), seedStyle.ready()]);
+      await waitForOutput(intruder.worker, /the broker refused this worker's CURVE key/);
+      const client = new PlainClient(deployment.frontendPort, 3000, undefined, curveOf());
+      const answers: (string | undefined)[] = [];
+      for (let i = 0; i < 30; i++) answers.push(await client.request(`r${i}`));
+      client.close();
+      expect(answers).toEqual(Array.from({ length: 30 }, (_, i) => `r${i} ${good.id}`));
+      expect([rawIntruder.requests, seedStyle.requests, rawIntruder.heartbeats]).toEqual([[], [], []]);
+      expect(intruder.worker.stdout).not.toMatch(/registered/);
+    } finally {
+      await Promise.all([rawIntruder.close(), seedStyle.close()]);
+    }
+    const m = await metrics();
+    expect(metric(m, 'tsr_broker_refused_keys_total', { socket: 'backend' })).toBeGreaterThanOrEqual(2);
+    expect(metric(m, 'tsr_broker_refused_handshakes_total', { socket: 'backend' })).toBeGreaterThanOrEqual(1);
+    expect(broker.stdout).toContain(`refused a worker from 127.0.0.1 on backend: its key ${pair('intruder').publicKey} is not in the allow-list`);
+  });
+
+  it('admits a key added to the allow-list while running, and refuses one removed, after the reload; SIGHUP re-reads it', async () => {
+    const allowed = join(keys, '..', 'live-workers');
+    cpSync(join(keys, 'workers'), allowed, { recursive: true });
+    const broker = await startBroker(['--curve-workers', allowed, '--heartbeat', '300']);
+    const first = await deployment.startWorker(0, {}, [...workerArgs('worker'), '--heartbeat', '300']);
+    const late = await deployment.startWorker(0, {}, [...workerArgs('late'), '--heartbeat', '300']);
+    await registered(first.worker);
+    await waitForOutput(late.worker, /the broker refused this worker's CURVE key/);
+
+    copyFileSync(join(keys, 'late.pub'), join(allowed, 'late.pub'));
+    await waitForOutput(broker, /changed: allow-list of backend re-read: 2 key\(s\), 1 added, 0 removed/);
+    await registered(late.worker); // its next attempt, within its liveness window
+    const servedBy = async (n: number) => {
+      const client = new PlainClient(deployment.frontendPort, 3000, undefined, curveOf());
+      const by = new Set<string>();
+      for (let i = 0; i < n; i++) by.add((await client.request(`q${i}`))?.replace(/^q\d+ /, '') ?? 'no answer');
+      client.close();
+      return [...by].sort();
+    };
+    expect(await servedBy(20)).toEqual([first.id, late.id].sort());
+
+    rmSync(join(allowed, 'worker.pub'));
+    await waitForOutput(broker, /allow-list of backend re-read: 1 key\(s\), 0 added, 1 removed/);
+    await waitForOutput(broker, /backend: connections dropped/);
+    await waitForOutput(first.worker, new RegExp(`refused this worker's CURVE key \\(${escapeRegExp(pair('worker').publicKey)}`));
+    await eventually('only the late worker known to the broker', async () => JSON.parse((await httpGet(http, '/status'))?.body ?? '{}').workers?.length === 1);
+    expect(await servedBy(20)).toEqual([late.id]);
+
+    broker.child.kill('SIGHUP');
+    await waitForOutput(broker, /SIGHUP: allow-list of backend re-read: 1 key\(s\), 0 added, 0 removed/);
+    expect(broker.child.exitCode).toBeNull();
+    expect(metric(await metrics(), 'tsr_broker_refused_keys_total', { socket: 'backend' })).toBeGreaterThanOrEqual(2);
+  });
+
+  it('admits only listed clients when the frontend has an allow-list', async () => {
+    await startBroker(['--curve-clients', join(keys, 'clients')]);
+    await registered((await deployment.startWorker(0, {}, workerArgs('worker'))).worker);
+    expect(await deployment.request('listed', [...clientArgs(), '--curve-secret-key-file', key('client')])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^listed W /) });
+    expect(await deployment.request('a fresh key', [...clientArgs(), '--timeout', '700', '--retries', '1'])).toMatchObject({ code: 1, stdout: '' });
+    expect(await plainRequest(deployment.frontendPort, 'intruder', 1000, undefined, curveOf(pair('intruder')))).toBeUndefined();
+    const m = await metrics();
+    expect(metric(m, 'tsr_broker_refused_keys_total', { socket: 'frontend' })).toBeGreaterThanOrEqual(2);
+    expect(metric(m, 'tsr_broker_requests_total')).toBe(1);
+  });
+
+  it.each([
+    ['on', 'hides', true],
+    ['off', 'shows', false],
+  ])('with CURVE %s, what crosses the network %s the request and the answer (a TCP relay records it)', async (_on, _shows, curve) => {
+    const secret = `confidential-${Math.random().toString(36).slice(2)}`;
+    if (curve) await startBroker();
+    else await deployment.startBroker();
+    const [front, back] = await Promise.all([TcpRelay.start(deployment.frontendPort), TcpRelay.start(deployment.backendPort)]);
+    try {
+      const worker = await deployment.startWorker(0, {}, ['--broker-port', String(back.port), ...(curve ? workerArgs('worker') : [])]);
+      await registered(worker.worker);
+      const result = await deployment.request(secret, ['--broker-port', String(front.port), ...(curve ? clientArgs() : [])]);
+      expect(result).toMatchObject({ code: 0, stdout: `${secret} ${worker.id}\n` });
+      const seen = [front.bytes, back.bytes].map((b) => ({ bytes: b.length > 0, request: b.includes(secret), worker: b.includes(worker.id) }));
+      expect(seen).toEqual(curve ? [{ bytes: true, request: false, worker: false }, { bytes: true, request: false, worker: false }] : [{ bytes: true, request: true, worker: true }, { bytes: true, request: true, worker: true }]);
+    } finally {
+      await Promise.all([front.close(), back.close()]);
+    }
+  });
+
+  it('neither slows nor breaks under a flood of refused peers', async () => {
+    const broker = await startBroker();
+    await registered((await deployment.startWorker(0, {}, workerArgs('worker'))).worker);
+    const load = () => deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '1000', '--concurrency', '4', '--json', ...clientArgs()], { TSR_LOG: 'error' }));
+    const quiet = load();
+    expect(await quiet.exited).toBe(0);
+    // 150 peers at once, on both sockets: no CURVE, a wrong server key, a key not allowed.
+    const flood = Array.from({ length: 150 }, (_, i) => {
+      const port = i % 2 ? deployment.frontendPort : deployment.backendPort;
+      const options = [{}, curveOf(newKeyPair(), pair('intruder').publicKey), curveOf(pair('intruder'))][i % 3];
+      return new RawWorker(port, `F${i}`, false, options);
+    });
+    const flooded = load();
+    // Not awaited: a refused peer's send may wait for a connection it will never get.
+    for (const f of flood) void f.ready().catch(() => undefined);
+    expect(await flooded.exited).toBe(0);
+    const [before, during] = [quiet, flooded].map((p) => JSON.parse(p.stdout));
+    expect(during).toMatchObject({ requests: 1000, errors: 0 });
+    process.stdout.write(`CURVE flood: 1000 requests at ${Math.round(before.requestsPerSecond)} req/s alone, ${Math.round(during.requestsPerSecond)} req/s with 150 refused peers (p99 ${before.p99.toFixed(2)} -> ${during.p99.toFixed(2)} ms)\n`);
+    const refused = async () => {
+      const m = await metrics();
+      return ['frontend', 'backend'].reduce((sum, socket) => sum + (metric(m, 'tsr_broker_refused_handshakes_total', { socket }) ?? 0) + (metric(m, 'tsr_broker_refused_keys_total', { socket }) ?? 0), 0);
+    };
+    await eventually('150 refusals counted', async () => (await refused()) >= 150, 10_000);
+    await Promise.all(flood.map((f) => f.close()));
+    expect((await httpGet(http, '/healthz'))?.status).toBe(200);
+    expect(broker.child.exitCode).toBeNull();
+    // The log says so, but not once per refusal.
+    expect(broker.stdout.split('\n').filter((l) => l.includes('refused a ')).length).toBeLessThan(10);
+    await stopApp(broker);
+  });
+});
