@@ -16,7 +16,7 @@ async function fakeBroker(answer: (seen: Seen, n: number, frames: Buffer[]) => A
   const seen: Seen[] = [];
   void (async () => {
     for await (const [client, ...frames] of router) {
-      const s = { id: client.toString(), frames: frames.map((f) => f.toString()) };
+      const s = { id: client.toString(), frames: frames.map((f) => f.toString('latin1')) }; // latin1: lossless for the binary id
       seen.push(s);
       const reply = answer(s, seen.length, frames);
       if (reply) await router.send([client, ...reply]);
