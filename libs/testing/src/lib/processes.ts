@@ -44,7 +44,7 @@ export interface NodeProcess {
   readonly label: string;
   stdout: string;
   stderr: string;
-  /** Resolves with the exit code (or the signal's name) once the process has ended. */
+  /** Resolves with the exit code (or the signal's name) once the process has ended and its output is all read. */
   readonly exited: Promise<number | string>;
 }
 
@@ -59,7 +59,9 @@ export function spawnProgram(label: string, program: string, argv: readonly stri
     label,
     stdout: '',
     stderr: '',
-    exited: new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1))),
+    // 'close', not 'exit': only then has all of its output been read (under load the last lines
+    // can arrive after 'exit', and a test would see a client that printed nothing).
+    exited: new Promise<number | string>((resolve) => child.once('close', (code, signal) => resolve(code ?? signal ?? -1))),
   };
   child.stdout?.on('data', (d: Buffer) => (proc.stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (proc.stderr += d.toString()));
