@@ -54,10 +54,15 @@ describe('CurveGuard (real sockets, one process)', () => {
     void listen(backend, received.backend).catch(() => undefined);
   });
 
-  afterAll(() => {
+  afterAll(async () => {
+    // In order, each after the one before has settled: peers still retrying their handshakes would
+    // otherwise race the ZAP handler's close inside libzmq's I/O thread.
+    const settle = () => new Promise((r) => setTimeout(r, 100));
     for (const p of peers) p.close();
+    await settle();
     frontend.close();
     backend.close();
+    await settle();
     guard.close();
     rmSync(dir, { recursive: true, force: true });
   });
