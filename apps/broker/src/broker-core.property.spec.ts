@@ -13,9 +13,13 @@ import { TICKET_BYTES } from './ticket';
  * order, bytes per client and per service within bounds, no request past its TTL or its
  * service's grace), every request must go to a worker of its own service, and every answer a
  * client gets must answer a request that client sent to this very instance, with its id, once,
- * from a worker it was sent to. At the end one honest worker per service drains the broker:
- * every request the current instance accepted must have been answered or refused. A failure
- * prints a seed; FC_SEED=<seed> replays it.
+ * from a worker it was sent to. The graces are checked against a model of their own, from what
+ * the clients and workers saw (not from the core's deadlines): `no-service` never before the
+ * grace has run from the request's arrival, from the last moment its service was seen with a
+ * worker, and from the instance's start (each restart starts its own); and never later than the
+ * first expiry after all three. At the end one honest worker per service drains the broker: every
+ * request the current instance accepted must have been answered or refused. A failure prints a
+ * seed; FC_SEED=<seed> replays it.
  */
 
 const WORKERS = ['W0', 'W1', 'W2', 'W3', 'W4'];
@@ -115,10 +119,16 @@ class Instance {
   /** The service of each request, and the service each worker last announced to this instance. */
   readonly serviceOf = new Map<string, string>();
   readonly workerService = new Map<string, string>();
+  /** The grace model: when each request arrived; per service, the last step that ended with a worker of it, and the first that ended without one after that. */
+  private readonly arrival = new Map<string, number>();
+  private readonly lastSeen = new Map<string, number>();
+  private readonly lostBy = new Map<string, number>();
 
   constructor(
     readonly id: number,
     inboxes: Map<string, Received[]>,
+    private readonly clock: () => number,
+    readonly startedAt = clock(),
   ) {
     this.core = new BrokerCore(
       {
@@ -144,14 +154,15 @@ class Instance {
         workerFailed: (worker) => {
           if (worker === GHOST) throw new Error('a generated routing id was a worker');
         },
-        refuse: (client, tag) => {
+        refuse: (client, tag, reason, detail) => {
           const name = client.toString();
+          if (reason === 'no-service') this.checkNotEarly(tag?.toString().slice(1), String(detail));
           if (tag && !this.outstanding.get(name)?.delete(tag.toString().slice(1))) throw new Error(`client ${name} was refused ${tag}, which it does not await`);
           this.ended.set(name, (this.ended.get(name) as number) + 1);
           if ((this.ended.get(name) as number) > (this.accepted.get(name) as number)) throw new Error(`client ${name} was refused more requests than it sent`);
         },
       },
-      { ...options, instance: Buffer.from(`inst${String(id).padStart(4, '0')}`) },
+      { ...options, instance: Buffer.from(`inst${String(id).padStart(4, '0')}`), startedAt: this.startedAt },
     );
   }
 
@@ -160,9 +171,47 @@ class Instance {
     this.accepted.set(client, (this.accepted.get(client) as number) + 1);
     (this.outstanding.get(client) as Set<string>).add(body);
     this.serviceOf.set(body, service);
+    this.arrival.set(body, now);
     const id = envelope || service !== DEFAULT_SERVICE ? Buffer.from(`#${body}`) : undefined;
     if (id) this.envelopes.add(body);
     this.core.clientRequest(Buffer.from(client), Buffer.from(body, 'latin1'), now, service, id);
+  }
+
+  /** After each step: which services have a worker now (the core's count; when it changed is the model's). */
+  observeWorkers(now: number): void {
+    const workers = new Map(this.core.serviceSnapshot().map((s) => [s.name, s.workers]));
+    for (const service of SERVICES) {
+      if ((workers.get(service) ?? 0) > 0) {
+        this.lastSeen.set(service, now);
+        this.lostBy.delete(service);
+      } else if (this.lastSeen.has(service) && !this.lostBy.has(service)) this.lostBy.set(service, now);
+    }
+  }
+
+  /** A `no-service` refusal (of `body`, where the request had an id) must not come before every grace is over. */
+  private checkNotEarly(body: string | undefined, service: string): void {
+    const now = this.clock();
+    const since = (what: string, from: number | undefined, grace: number) => {
+      if (from !== undefined && now < from + grace) throw new Error(`no-service for ${service} at ${now}, ${now - from} ms after ${what} (grace ${grace} ms)`);
+    };
+    since('the instance started', this.startedAt, options.startupGraceMs);
+    since(`a worker of ${service} was last seen`, this.lastSeen.get(service), options.serviceGraceMs);
+    if (body === undefined) return;
+    if (this.serviceOf.get(body) !== service) throw new Error(`no-service names ${service} for ${body}, a request for ${this.serviceOf.get(body)}`);
+    since(`${body} arrived`, this.arrival.get(body), options.serviceGraceMs);
+  }
+
+  /** After an expiry: no request with an id still waits for a service without workers once all its graces are over. */
+  checkNotLate(now: number): void {
+    const workers = new Map(this.core.serviceSnapshot().map((s) => [s.name, s.workers]));
+    for (const mine of this.outstanding.values()) {
+      for (const body of mine) {
+        const service = this.serviceOf.get(body) as string;
+        if (!this.envelopes.has(body) || (workers.get(service) ?? 0) > 0) continue;
+        const due = Math.max((this.arrival.get(body) as number) + options.serviceGraceMs, (this.lostBy.get(service) ?? -Infinity) + options.serviceGraceMs, this.startedAt + options.startupGraceMs);
+        if (due <= now) throw new Error(`${body} for ${service} still waits at ${now} without a worker; its graces ended at ${due}`);
+      }
+    }
   }
 
   private readonly envelopes = new Set<string>();
@@ -176,7 +225,8 @@ function run(commands: Command[]): BrokerStats[] {
   const inboxes = new Map<string, Received[]>([...WORKERS, ...SERVICES.map(drainer)].map((w) => [w, []]));
   let now = 0;
   let serial = 0;
-  let broker = new Instance(0, inboxes);
+  const clock = () => now;
+  let broker = new Instance(0, inboxes, clock);
   const stats: BrokerStats[] = [];
   const answer = (from: string, received: Received, failed = false) => {
     received.answered = true;
@@ -222,13 +272,16 @@ function run(commands: Command[]): BrokerStats[] {
         break;
       case 'tick':
         broker.core.expire((now += c.ms));
+        broker.observeWorkers(now); // a worker lost in this expiry starts its service's grace now
+        broker.checkNotLate(now);
         break;
       case 'restart':
         stats.push(broker.core.stats);
-        broker = new Instance(broker.id + 1, inboxes); // old workers keep their old tickets
+        broker = new Instance(broker.id + 1, inboxes, clock); // old workers keep their old tickets
         break;
     }
     broker.core.audit(now);
+    broker.observeWorkers(now);
   }
 
   // Drain: the old workers leave, one honest worker per service serves whatever this instance still holds.
