@@ -10,6 +10,7 @@ import {
   Health,
   type Tracer,
   bindEndpoint,
+  bindWhenFree,
   envelopeErrorFrames,
   envelopeReplyFrames,
   errorBody,
@@ -41,16 +42,16 @@ export interface BrokerServerOptions extends Omit<BrokerCoreOptions, 'instance'>
  */
 export const FRONTEND_HARD_LIMIT_FACTOR = 2;
 
+type Side = 'frontend' | 'backend';
+
 /**
  * The socket side of the broker: two ROUTERs and one timer around the pure `BrokerCore`.
  * It parses frames, feeds the core and writes what the core emits; nothing else.
  */
 export class BrokerServer {
-  // sendTimeout 0: a ROUTER send never blocks, so every send completes synchronously and
-  // there is never a second send in flight (zeromq v6 rejects that with EBUSY).
-  readonly frontend: Router;
-  // handover: a worker that reconnects under its id takes over from its own stale connection.
-  readonly backend: Router;
+  // The sockets now: CURVE replaces one when a key is removed from its allow-list (`reopen`).
+  frontend: Router;
+  backend: Router;
   readonly core: BrokerCore;
   /** CURVE's key checks and refusal counts, when CURVE is on. */
   readonly curve: CurveGuard | undefined;
@@ -61,6 +62,9 @@ export class BrokerServer {
   readonly latency = new FastHistogram('tsr_broker_request_duration_seconds', 'Time from a request\'s arrival at the broker to its reply leaving it (waiting + service)');
   /** Readiness: both sockets bound. */
   bound = false;
+  /** The endpoint each socket is bound to, and which one is being opened again (its sends are dropped until it is bound). */
+  private readonly endpoints: Record<Side, string> = { frontend: '', backend: '' };
+  private readonly reopening: Record<Side, boolean> = { frontend: false, backend: false };
   private readonly tracing: boolean;
   /** The detail of each refusal whose detail is a setting (the others' comes from the core). */
   private readonly limits: Partial<Record<ErrorReason, number>>;
@@ -87,10 +91,9 @@ export class BrokerServer {
     private readonly onFatal: (error: Error) => void,
   ) {
     this.tracing = trace.tracing;
-    const common = { sendTimeout: 0, linger: 0 };
     this.curve = options.curve && new CurveGuard(options.curve, trace, onFatal);
-    this.frontend = new Router({ ...common, ...this.curve?.socketOptions('frontend'), maxMessageSize: options.maxRequestBytes * FRONTEND_HARD_LIMIT_FACTOR });
-    this.backend = new Router({ ...common, ...this.curve?.socketOptions('backend'), maxMessageSize: options.maxReplyBytes, handover: true });
+    this.frontend = this.open('frontend');
+    this.backend = this.open('backend');
     this.limits = { 'too-large': options.maxRequestBytes, expired: options.requestTtlMs, poison: options.maxFailures };
     this.core = new BrokerCore(
       {
@@ -118,15 +121,53 @@ export class BrokerServer {
   }
 
   async start(): Promise<void> {
-    await this.curve?.start({ frontend: this.frontend, backend: this.backend });
-    const front = await bindEndpoint(this.frontend, this.options.frontendPort, this.options.bindHost);
-    const back = await bindEndpoint(this.backend, this.options.backendPort, this.options.bindHost);
-    this.trace.info(`frontend ${front}, backend ${back}, answer timeout ${this.options.answerTimeoutMs} ms`);
+    await this.curve?.start((name) => this.reopen(name as Side));
+    this.endpoints.frontend = await bindEndpoint(this.frontend, this.options.frontendPort, this.options.bindHost);
+    this.endpoints.backend = await bindEndpoint(this.backend, this.options.backendPort, this.options.bindHost);
+    this.trace.info(`frontend ${this.endpoints.frontend}, backend ${this.endpoints.backend}, answer timeout ${this.options.answerTimeoutMs} ms`);
     this.bound = true;
     this.health.start();
-    void receiveLoop('frontend', this.frontend, (frames) => this.onFrontend(frames), this.health.watch('frontend', this.onFatal));
-    void receiveLoop('backend', this.backend, (frames) => this.onBackend(frames), this.health.watch('backend', this.onFatal));
+    this.listen('frontend');
+    this.listen('backend');
     this.heartbeats = setInterval(() => this.sendHeartbeats(), this.options.heartbeatMs);
+  }
+
+  /**
+   * A socket of the broker. sendTimeout 0: a ROUTER send never blocks, so every send completes
+   * synchronously and there is never a second send in flight (zeromq v6 rejects that with EBUSY).
+   * The backend's handover: a worker that reconnects under its id takes over from its own stale
+   * connection.
+   */
+  private open(side: Side): Router {
+    const common = { sendTimeout: 0, linger: 0, ...this.curve?.socketOptions(side) };
+    const socket =
+      side === 'frontend'
+        ? new Router({ ...common, maxMessageSize: this.options.maxRequestBytes * FRONTEND_HARD_LIMIT_FACTOR })
+        : new Router({ ...common, maxMessageSize: this.options.maxReplyBytes, handover: true });
+    this.curve?.watch(side, socket);
+    return socket;
+  }
+
+  private listen(side: Side): void {
+    const handle = side === 'frontend' ? (frames: Frames) => this.onFrontend(frames) : (frames: Frames) => this.onBackend(frames);
+    void receiveLoop(side, this[side], handle, this.health.watch(side, this.onFatal));
+  }
+
+  /**
+   * Closes a socket, which drops every connection it has, and serves a new one on the same
+   * endpoint (CURVE: a key was removed). Requests on the dropped connections are moved on by their
+   * deadlines, as after any lost connection; peers reconnect by themselves.
+   */
+  private async reopen(side: Side): Promise<void> {
+    this.reopening[side] = true;
+    try {
+      this[side].close();
+      this[side] = this.open(side);
+      await bindWhenFree(this[side], this.endpoints[side]);
+    } finally {
+      this.reopening[side] = false;
+    }
+    this.listen(side);
   }
 
   /**
@@ -238,11 +279,12 @@ export class BrokerServer {
     }, Math.max(0, next - performance.now()) + 1);
   }
 
-  private send(socket: Router, frames: Buffer[], side: 'frontend' | 'backend'): void {
+  private send(socket: Router, frames: Buffer[], side: Side): void {
+    if (this.reopening[side]) return; // zeromq throws on a socket being bound; the frames would be lost with the old connections anyway
     socket.send(frames).catch(this.sendFailed[side]);
   }
 
-  private reject(side: 'frontend' | 'backend', reason: string): void {
+  private reject(side: Side, reason: string): void {
     this.malformed[side]++;
     if (this.tracing) this.trace.traza('malformed', 'side reason', [side, reason]);
   }

@@ -24,6 +24,20 @@ export async function bindEndpoint(socket: Endpointable, port: number, host = '*
   return address;
 }
 
+/**
+ * Binds `address` that a socket closed a moment ago held: libzmq frees the port in its own
+ * threads, so the first tries may find it still in use. Tries every 50 ms for `waitMs`.
+ */
+export async function bindWhenFree(socket: Endpointable, address: string, waitMs = 5000): Promise<void> {
+  for (const end = Date.now() + waitMs; ; await new Promise((r) => setTimeout(r, 50))) {
+    try {
+      return await socket.bind(address);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EADDRINUSE' || Date.now() > end) throw e;
+    }
+  }
+}
+
 /** The seed's `conecta`. ZeroMQ connects lazily and retries, so the peer may start later. */
 export function connectEndpoint(socket: Endpointable, host: string, port: number): string {
   const address = tcpEndpoint(host, port);

@@ -2,6 +2,7 @@ import { Reply, type Socket } from 'zeromq';
 import { receiveLoop } from '../receive-loop';
 import type { Tracer } from '../trace';
 import { AllowListWatcher, readAllowList } from './allow-list';
+import { ClosedPeers, describePeers, kernelTablesExist } from './closed-peers';
 import { onSocketEvents } from './curve-client';
 import { z85Encode } from './z85';
 
@@ -27,19 +28,33 @@ export type Refusal = 'key' | 'handshake';
 /** Where libzmq looks for the ZAP handler of every socket in this process (RFC 27). */
 const ZAP_ENDPOINT = 'inproc://zeromq.zap.01';
 const REPORT_EVERY_MS = 5000;
+/** A failed handshake is reported once libzmq has hung up on its peer; the kernel's table is read at most this often per socket. */
+const HANGUP_SETTLE_MS = 50;
+const LOOK_EVERY_MS = 1000;
 
 interface Guarded {
-  socket: Socket;
+  /** The socket of this domain now (a new one after each `reopen`). */
+  socket?: Socket;
   allowed: ReadonlySet<string> | undefined;
   watcher?: AllowListWatcher;
+  /** Who the socket hung up on, from the kernel's table (known once the socket is bound to a TCP port). */
+  closed?: ClosedPeers;
+  /** Failed handshakes counted, not yet reported: the reasons, the endpoint. */
+  unreported: { reason: string; endpoint: string }[];
+  reportTimer?: NodeJS.Timeout;
+  /** When (Date.now) the kernel's table was last read, or the socket bound: hang-ups before it are not news. */
+  lookedAt: number;
 }
 
 /**
  * CURVE on a server's sockets: their options (`socketOptions`), the ZAP handler that admits or
  * refuses each connecting key, allow-lists re-read when they change or on SIGHUP, and the count
  * and log of every refusal. A key removed from a list is refused at once also on connections it
- * already has: the socket is re-bound, which drops every connection on it, and the peers that are
- * still allowed reconnect by themselves (libzmq retries every 100 ms) and are checked again.
+ * already has: its owner replaces the socket (`reopen`), which drops every connection on it, and
+ * the peers that are still allowed reconnect by themselves (libzmq retries every 100 ms) and are
+ * checked again. Not an unbind and a bind of the same socket: zeromq runs those on a worker
+ * thread while the socket's own poller may touch it on the main thread, and libzmq sockets are
+ * not thread-safe (that aborted the process now and then).
  *
  * Refused peers never reach the socket: libzmq drops them in its I/O thread, before any message.
  */
@@ -50,6 +65,7 @@ export class CurveGuard {
   private readonly zap = new Reply({ linger: 0 });
   private readonly lastReport = new Map<string, number>();
   private reloading: Promise<void> = Promise.resolve();
+  private reopen: (name: string) => Promise<void> = async () => undefined;
   private readonly onHangup = () => this.reload('SIGHUP');
 
   constructor(
@@ -61,6 +77,7 @@ export class CurveGuard {
     for (const name of Object.keys(settings.domains)) {
       this.refused[name] = { key: 0, handshake: 0 };
       this.admitted[name] = 0;
+      this.guarded.set(name, { allowed: undefined, unreported: [], lookedAt: Date.now() });
     }
   }
 
@@ -72,19 +89,31 @@ export class CurveGuard {
     return { curveServer: true, curveSecretKey: this.settings.secretKey, zapDomain: name, zapEnforceDomain: true };
   }
 
-  /** Reads the allow-lists (a bad one throws: the program exits 2) and answers ZAP; call before the sockets bind. */
-  async start(sockets: Record<string, Socket>): Promise<void> {
+  /** Takes `socket` as the socket of domain `name`: its refused handshakes are counted and reported. Call for every socket made, before it binds. */
+  watch(name: string, socket: Socket): void {
+    const guarded = this.guarded.get(name);
+    if (!guarded) throw new Error(`no CURVE domain ${name}`);
+    if (guarded.socket) guarded.lookedAt = Date.now(); // a replacement: the connections the old one dropped are not refusals
+    guarded.socket = socket;
+    guarded.closed = undefined;
+    this.observeHandshakes(name, guarded, socket);
+  }
+
+  /**
+   * Reads the allow-lists (a bad one throws: the program exits 2) and answers ZAP; call before the
+   * sockets bind. `reopen(name)` must close that socket and put a new one in its place (watched,
+   * bound to the same endpoint, served): the one way to drop the connections of a removed key.
+   */
+  async start(reopen: (name: string) => Promise<void>): Promise<void> {
+    this.reopen = reopen;
     for (const [name, domain] of Object.entries(this.settings.domains)) {
-      const socket = sockets[name];
-      const allowed = domain.allowList === undefined ? undefined : readAllowList(domain.allowList);
-      const guarded: Guarded = { socket, allowed };
+      const guarded = this.guarded.get(name) as Guarded;
+      guarded.allowed = domain.allowList === undefined ? undefined : readAllowList(domain.allowList);
       if (domain.allowList !== undefined) {
         guarded.watcher = new AllowListWatcher(domain.allowList, () => this.reload(`${domain.allowList} changed`));
         guarded.watcher.rearm();
       }
-      this.guarded.set(name, guarded);
-      this.observeHandshakes(name, socket);
-      this.trace.info(`CURVE on ${name}: ${allowed ? `${allowed.size} ${domain.peer} key(s) allowed (${domain.allowList})` : `any ${domain.peer} that knows the server's public key`}`);
+      this.trace.info(`CURVE on ${name}: ${guarded.allowed ? `${guarded.allowed.size} ${domain.peer} key(s) allowed (${domain.allowList})` : `any ${domain.peer} that knows the server's public key`}`);
     }
     await this.zap.bind(ZAP_ENDPOINT);
     void receiveLoop('ZAP handler', this.zap, (request) => this.answer(request), this.onFatal);
@@ -110,7 +139,7 @@ export class CurveGuard {
         guarded.allowed = next;
         if (removed.length === 0 && added === 0 && why !== 'SIGHUP') continue; // a watch event that changed nothing
         this.trace.info(`${why}: allow-list of ${name} re-read: ${next.size} key(s), ${added} added, ${removed.length} removed`);
-        if (removed.length > 0) await this.dropConnections(name, guarded.socket);
+        if (removed.length > 0) await this.dropConnections(name);
       }
     });
     return this.reloading;
@@ -123,7 +152,10 @@ export class CurveGuard {
 
   close(): void {
     process.off('SIGHUP', this.onHangup);
-    for (const g of this.guarded.values()) g.watcher?.close();
+    for (const g of this.guarded.values()) {
+      g.watcher?.close();
+      clearTimeout(g.reportTimer);
+    }
     this.zap.close();
   }
 
@@ -139,20 +171,52 @@ export class CurveGuard {
     this.zap.send([version, id, ok ? '200' : '400', ok ? 'OK' : 'key not allowed', ok ? publicKey : '', '']).catch((e: Error) => this.trace.error(`ZAP reply failed: ${e.message}`));
   }
 
-  /** Handshakes that fail before ZAP: a peer without CURVE, or with another server key. libzmq names only our endpoint. */
-  private observeHandshakes(name: string, socket: Socket): void {
-    const where = (address: string) => `(at ${address}; libzmq names no peer address before ZAP)`;
+  /**
+   * Handshakes that fail before ZAP: a peer without CURVE, or with another server key. libzmq names
+   * only our endpoint; the peer's address comes from the kernel's table of the connections libzmq
+   * hung up on (`ClosedPeers`), read once the hang-up has happened and at most once a second.
+   */
+  private observeHandshakes(name: string, guarded: Guarded, socket: Socket): void {
     onSocketEvents(socket, (e) => {
-      if (e.type === 'handshake:error:protocol')
-        this.refuse(name, 'handshake', where(e.address), e.error.code === 'ERR_ZMTP_MECHANISM_MISMATCH' ? 'it does not speak CURVE' : `its handshake failed (${e.error.code}: a wrong server key?)`);
-      else if (e.type === 'handshake:error:other') this.refuse(name, 'handshake', where(e.address), `its handshake failed (${e.error.message})`);
+      if (e.type === 'bind') {
+        const port = /^tcp:\/\/.*:(\d+)$/.exec(e.address)?.[1];
+        guarded.closed = port && kernelTablesExist() ? new ClosedPeers(Number(port)) : undefined;
+        return;
+      }
+      let reason: string;
+      if (e.type === 'handshake:error:protocol') reason = e.error.code === 'ERR_ZMTP_MECHANISM_MISMATCH' ? 'it does not speak CURVE' : `its handshake failed (${e.error.code}: a wrong server key?)`;
+      else if (e.type === 'handshake:error:other') reason = `its handshake failed (${e.error.message})`;
+      else return;
+      this.count(name, 'handshake');
+      guarded.unreported.push({ reason, endpoint: e.address });
+      guarded.reportTimer ??= setTimeout(() => void this.reportHandshakes(name, guarded), Math.max(HANGUP_SETTLE_MS, guarded.lookedAt + LOOK_EVERY_MS - Date.now())).unref();
     });
   }
 
-  /** Counts every refusal, traces each, and logs at most one line per kind every 5 s, whatever a peer floods. */
+  /** Reports the failed handshakes counted since the last report, from the peers hung up on since then. */
+  private async reportHandshakes(name: string, guarded: Guarded): Promise<void> {
+    const since = guarded.lookedAt;
+    guarded.lookedAt = Date.now();
+    const peers = (await guarded.closed?.since(since).catch(() => [])) ?? [];
+    guarded.reportTimer = undefined;
+    const failed = guarded.unreported.splice(0);
+    const unknown = guarded.closed ? 'address unknown: the peer hung up before the broker did' : 'libzmq names no peer address before ZAP';
+    const from = (endpoint: string) => (peers.length === 0 ? `(at ${endpoint}; ${unknown})` : `from ${peers.length > 1 ? 'one of ' : ''}${describePeers(peers)}`);
+    for (const { reason, endpoint } of failed) this.report(name, 'handshake', from(endpoint), reason);
+  }
+
+  private count(name: string, why: Refusal): void {
+    (this.refused[name] ??= { key: 0, handshake: 0 })[why]++;
+  }
+
   private refuse(name: string, why: Refusal, from: string, reason: string): void {
-    const counts = this.refused[name] ?? (this.refused[name] = { key: 0, handshake: 0 });
-    counts[why]++;
+    this.count(name, why);
+    this.report(name, why, from, reason);
+  }
+
+  /** Traces each refusal, and logs at most one line per kind every 5 s, whatever a peer floods. */
+  private report(name: string, why: Refusal, from: string, reason: string): void {
+    const counts = this.refused[name];
     const peer = this.settings.domains[name]?.peer ?? 'peer';
     if (this.trace.tracing) this.trace.traza('curve_refused', 'socket from reason', [name, from, reason]);
     const kind = `${name} ${why}`;
@@ -162,24 +226,13 @@ export class CurveGuard {
     this.trace.info(`refused a ${peer} ${from} on ${name}: ${reason}; refused so far: ${counts.key} by key, ${counts.handshake} in the handshake`);
   }
 
-  /** Unbinds and binds the socket again: every connection is dropped, and the allowed peers come back through ZAP. */
-  private async dropConnections(name: string, socket: Socket): Promise<void> {
-    const endpoint = socket.lastEndpoint;
-    if (!endpoint) return;
+  /** Has the owner replace the socket: every connection is dropped, and the allowed peers come back through ZAP. */
+  private async dropConnections(name: string): Promise<void> {
     try {
-      await socket.unbind(endpoint);
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await socket.bind(endpoint);
-          break;
-        } catch (e) {
-          if (attempt >= 50) throw e; // 5 s: the port is taken by somebody else
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
+      await this.reopen(name);
       this.trace.info(`${name}: connections dropped, allowed peers reconnect and are checked again`);
     } catch (e) {
-      this.onFatal(new Error(`${name} could not be bound again after a key was removed: ${(e as Error).message}`));
+      this.onFatal(new Error(`${name} could not be opened again after a key was removed: ${(e as Error).message}`));
     }
   }
 }
