@@ -68,6 +68,16 @@ describe('ClosedPeers', () => {
     expect(await closed.since(0)).toEqual(['127.0.0.2:41472']);
   });
 
+  it('does not take a close for older than it is when the table is read late (a busy threadpool)', async () => {
+    let now = 100_000;
+    const asked = now;
+    const closed = new ClosedPeers(9999, async () => {
+      now += 500; // the read is served half a second after it was asked for; the table is as of then
+      return [timeWait(41472, 100)]; // closed 400 ms after it was asked for
+    }, () => now);
+    expect(await closed.since(asked)).toEqual(['127.0.0.2:41472']);
+  });
+
   it('has nothing to say where there is no table (not Linux)', async () => {
     expect(await new ClosedPeers(9999, async () => ['', '']).since(0)).toEqual([]);
   });

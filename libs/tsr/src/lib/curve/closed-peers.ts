@@ -75,8 +75,8 @@ export class ClosedPeers {
    * our close yet) when first seen.
    */
   async since(since: number): Promise<string[]> {
-    const now = this.clock();
     const table = (await this.tables()).flatMap((t) => closedPeers(t, this.port));
+    const now = this.clock(); // after the read: dates come out late rather than early, so none falls before `since`
     const fresh = table.filter(({ peer, closedAgoMs }) => !this.named.has(peer) && (closedAgoMs === undefined || now - closedAgoMs >= since - TIMER_TICK_MS)).map(({ peer }) => peer);
     const present = new Set(table.map(({ peer }) => peer));
     this.named = new Set([...this.named, ...fresh].filter((p) => present.has(p)));
