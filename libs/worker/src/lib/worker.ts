@@ -154,9 +154,10 @@ export class Worker {
       reconnectMaxInterval: WORKER_RECONNECT_MAX_MS,
       ...curveClientSocketOptions(this.settings.curve),
     });
-    this.socket.connect(this.endpoint);
     const socket = this.socket;
+    // Watched before it connects: a refusal the monitor missed would never be retried.
     onKeyRefused(socket, this.settings.curve, () => this.keyRefused(socket));
+    socket.connect(this.endpoint);
     this.brokerBeats = false;
     this.send(workerControlFrames(readyBody(this.settings.credit, this.service)));
     this.receive(this.socket);
