@@ -216,7 +216,7 @@ describe('CURVE: only trusted peers', () => {
     const flood = Array.from({ length: 150 }, (_, i) => {
       const port = i % 2 ? deployment.frontendPort : deployment.backendPort;
       const options = [{}, curveOf(newKeyPair(), pair('intruder').publicKey), curveOf(pair('intruder'))][i % 3];
-      return new RawWorker(port, `F${i}`, false, options);
+      return deployment.own(new RawWorker(port, `F${i}`, false, options)); // closed by stop() even if the test fails
     });
     const flooded = load();
     // Not awaited: a refused peer's send may wait for a connection it will never get.
