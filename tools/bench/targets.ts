@@ -2,9 +2,8 @@
  * A system under test, started and stopped as a unit: our broker, the bare forwarder or the direct
  * reply server, plus zero-delay workers (none for direct). Every process is tracked for cleanup.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDeploymentKeys, publicKeyFromText } from '@tsr/tsr';
+import { deploymentBrokerKey, ensureDeploymentKeys } from '@tsr/tsr';
 import { type App, type NodeProcess, appMain, freePort, spawnNode, spawnProgram, stopNode, waitForOutput } from '@tsr/testing';
 import type { Bundles } from './bundle';
 import { track } from './children';
@@ -58,7 +57,7 @@ function curveKeys(bundles: Bundles) {
   return {
     broker: ['--curve-secret-key-file', join(dir, 'broker.key'), '--curve-workers', join(dir, 'workers')],
     worker: ['--curve-server-key-file', join(dir, 'broker.pub'), '--curve-secret-key-file', join(dir, 'worker.key')],
-    serverKey: publicKeyFromText(readFileSync(join(dir, 'broker.pub'), 'utf8'), 'broker.pub'),
+    serverKey: deploymentBrokerKey(dir),
   };
 }
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureDeploymentKeys, publicKeyFromText } from '@tsr/tsr';
+import { deploymentBrokerKey, ensureDeploymentKeys } from '@tsr/tsr';
 import { ContainerDeployment } from './support/service';
 import { type RunResult, docker, eventually, freePort, image, labelsFor, logsOf, owner, removeLabelled, repoRoot, run, stateOf, version, waitForExit } from './support/docker';
 import { type LoadSummary, loadSummary } from './support/chaos';
@@ -39,7 +39,7 @@ const WORKER_DELAY_MS = 100;
 /** The stack's CURVE keys, as `npx nx run tools:keygen -- --dir <folder>` makes them: a folder of this run. */
 const secrets = join(mkdtempSync(join(tmpdir(), 'tsr-swarm-')), 'secrets');
 ensureDeploymentKeys(secrets);
-const brokerPublicKey = publicKeyFromText(readFileSync(join(secrets, 'broker.pub'), 'utf8'), 'broker.pub');
+const brokerPublicKey = deploymentBrokerKey(secrets);
 
 const lines = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean);
 const alive = (pid: number) => {

@@ -2,7 +2,7 @@ import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AppProcess, escapeRegExp, freePort, spawnApp, stopApp, waitForOutput } from '@tsr/testing';
-import { type CurveKeyPair, curveClientSocketOptions, ensureDeploymentKeys, keyPairFromText, newKeyPair, publicKeyFromText, writeKeyPair } from '@tsr/tsr';
+import { type CurveKeyPair, curveClientSocketOptions, deploymentBrokerKey, ensureDeploymentKeys, keyPairFromText, newKeyPair, writeKeyPair } from '@tsr/tsr';
 import { eventually } from '../containers/support/docker';
 import { LocalDeployment } from '../support/deployment';
 import { httpGet, metric } from '../support/monitoring';
@@ -34,7 +34,7 @@ describe('CURVE: only trusted peers', () => {
     ensureDeploymentKeys(keys);
     writeKeyPair(keys, 'intruder');
     writeKeyPair(keys, 'late');
-    brokerPub = publicKeyFromText(readFileSync(join(keys, 'broker.pub'), 'utf8'), 'broker.pub');
+    brokerPub = deploymentBrokerKey(keys);
   });
   afterAll(() => rmSync(join(keys, '..'), { recursive: true, force: true }));
   beforeEach(() => (deployment = new LocalDeployment()));

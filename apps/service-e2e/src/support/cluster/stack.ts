@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureDeploymentKeys, publicKeyFromText } from '@tsr/tsr';
+import { deploymentBrokerKey, ensureDeploymentKeys } from '@tsr/tsr';
 import type { Cluster } from './cluster';
 import type { ClusterNode } from './node';
 import { eventually, lines, must } from './shell';
@@ -49,7 +49,7 @@ export class ClusterStack {
     const secrets = mkdtempSync(join(tmpdir(), 'tsr-cluster-keys-'));
     try {
       ensureDeploymentKeys(secrets);
-      this.brokerPublicKey = publicKeyFromText(readFileSync(join(secrets, 'broker.pub'), 'utf8'), 'broker.pub');
+      this.brokerPublicKey = deploymentBrokerKey(secrets);
       const vars = { BROKER_IMAGE: this.images.broker, WORKER_IMAGE: this.images.worker, CLIENT_IMAGE: this.images.client, TSR_SECRETS: secrets, ...env };
       // `env` runs the CLI with the variables set, for it to substitute in the file.
       await must('env', [...Object.entries(vars).map(([k, v]) => `${k}=${v}`), 'docker', '-H', m.socket, 'stack', 'deploy', '--resolve-image', 'never', '-c', this.file, this.name]);

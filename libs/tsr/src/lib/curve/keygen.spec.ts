@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readAllowList } from './allow-list';
 import { keyPairFromText, publicKeyFromText } from './keys';
-import { ensureDeploymentKeys, writeKeyPair } from './keygen';
+import { deploymentBrokerKey, ensureDeploymentKeys, writeKeyPair } from './keygen';
 
 describe('keygen', () => {
   let dir: string;
@@ -25,6 +25,7 @@ describe('keygen', () => {
     const worker = keyPairFromText(readFileSync(join(dir, 'worker.key'), 'utf8'), 'worker.key');
     expect([...readAllowList(join(dir, 'workers'))]).toEqual([worker.publicKey]);
     const broker = readFileSync(join(dir, 'broker.key'), 'utf8');
+    expect(deploymentBrokerKey(dir)).toBe(keyPairFromText(broker, 'broker.key').publicKey);
     expect(ensureDeploymentKeys(dir)).toEqual([]);
     rmSync(join(dir, 'client.key'));
     rmSync(join(dir, 'client.pub'));

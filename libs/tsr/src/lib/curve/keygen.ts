@@ -1,7 +1,7 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors';
-import { keyPairFileText, newKeyPair, publicKeyFileText } from './keys';
+import { keyPairFileText, newKeyPair, publicKeyFileText, publicKeyFromText } from './keys';
 
 /**
  * Writes a new key pair: `NAME.key` (the pair, secret) and `NAME.pub` (the public key, for peers
@@ -51,4 +51,10 @@ export function ensureDeploymentKeys(dir: string): string[] {
     written.push(join(folder, `${name}.pub`));
   }
   return written;
+}
+
+/** The broker's public key in a folder of deployment keys (its `broker.pub`): what clients are given. */
+export function deploymentBrokerKey(dir: string): string {
+  const file = join(dir, 'broker.pub');
+  return publicKeyFromText(readFileSync(file, 'utf8'), file);
 }
