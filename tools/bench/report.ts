@@ -189,10 +189,11 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
   const costLine = (rows: CostRow[], what: string) => {
     const all = spread(rows.flatMap((r) => r.ratios));
     const cpu = spread(rows.flatMap((r) => r.cpuRatios));
+    const cost = (1 - all.median) * 100;
     return {
-      cost: (1 - all.median) * 100,
+      cost,
       text:
-        `median throughput ${what} / without ${all.median.toFixed(3)} (cost ${((1 - all.median) * 100).toFixed(1)} %, quartiles ${all.q1.toFixed(3)}–${all.q3.toFixed(3)}) over ${all.n} paired runs; ` +
+        `median throughput ${what} / without ${all.median.toFixed(3)} (cost ${cost.toFixed(1)} %, quartiles ${all.q1.toFixed(3)}–${all.q3.toFixed(3)}) over ${all.n} paired runs; ` +
         `broker CPU µs per request ${what} / without ${cpu.median.toFixed(3)}; ` +
         `per case ${rows.map((r) => `${sizeLabel(r.size)}/W${r.workers} ${r.ratio.median.toFixed(2)}`).join(', ')}`,
     };

@@ -179,7 +179,7 @@ class Instance {
 
   /** After each step: which services have a worker now (the core's count; when it changed is the model's). */
   observeWorkers(now: number): void {
-    const workers = new Map(this.core.serviceSnapshot().map((s) => [s.name, s.workers]));
+    const workers = this.workerCounts();
     for (const service of SERVICES) {
       if ((workers.get(service) ?? 0) > 0) {
         this.lastSeen.set(service, now);
@@ -203,7 +203,7 @@ class Instance {
 
   /** After an expiry: no request with an id still waits for a service without workers once all its graces are over. */
   checkNotLate(now: number): void {
-    const workers = new Map(this.core.serviceSnapshot().map((s) => [s.name, s.workers]));
+    const workers = this.workerCounts();
     for (const mine of this.outstanding.values()) {
       for (const body of mine) {
         const service = this.serviceOf.get(body) as string;
@@ -212,6 +212,11 @@ class Instance {
         if (due <= now) throw new Error(`${body} for ${service} still waits at ${now} without a worker; its graces ended at ${due}`);
       }
     }
+  }
+
+  /** Workers per service, as the core counts them now. */
+  private workerCounts(): Map<string, number> {
+    return new Map(this.core.serviceSnapshot().map((s) => [s.name, s.workers]));
   }
 
   private readonly envelopes = new Set<string>();

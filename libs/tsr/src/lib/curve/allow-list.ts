@@ -1,15 +1,13 @@
 import { type FSWatcher, readFileSync, readdirSync, statSync, watch } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ConfigError } from '../errors';
+import { ConfigError, errorCode } from '../errors';
 import { publicKeysFromText } from './keys';
-
-const describe = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
 function readText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(`cannot read ${path}: ${describe(e)}`);
+    throw new ConfigError(`cannot read ${path}: ${errorCode(e)}`);
   }
 }
 
@@ -23,7 +21,7 @@ export function readAllowList(path: string): Set<string> {
   try {
     isDirectory = statSync(path).isDirectory();
   } catch (e) {
-    throw new ConfigError(`cannot read allow-list ${path}: ${describe(e)}`);
+    throw new ConfigError(`cannot read allow-list ${path}: ${errorCode(e)}`);
   }
   const files = isDirectory
     ? readdirSync(path)

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type OptionSpec, parsers } from '../config';
-import { ConfigError } from '../errors';
+import { ConfigError, errorCode } from '../errors';
 import type { CurveServerSettings } from './curve-guard';
 import { type CurveKeyPair, keyPairFromText, newKeyPair, publicKeyFromText } from './keys';
 
@@ -32,7 +32,7 @@ function readKeyFile(path: string, flag: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(`--${flag} ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new ConfigError(`--${flag} ${path}: cannot read it (${errorCode(e)})`);
   }
 }
 
