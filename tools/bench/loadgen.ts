@@ -2,11 +2,15 @@
  * The benchmark's load generator, run as its own Node process (several may run at once).
  *
  *   loadgen.ts --port P --size BYTES --sockets S (--inflight C | --rate R)
- *              --start-at EPOCH_MS --warmup MS --duration MS [--host 127.0.0.1] [--nats]
+ *              --start-at EPOCH_MS --warmup MS --duration MS [--host 127.0.0.1] [--nats | --batch]
  *
  * It speaks the client side of our protocol through DEALER sockets: it sends ['', request] (what a
  * REQ client puts on the wire) and reads ['', reply]. Unlike a REQ socket a DEALER may have many
  * requests in flight, which keeps the generator cheap enough not to be the bottleneck.
+ *
+ * With --batch it asks the broker whether it takes batches (docs/protocol.md "Batches") and, if it
+ * does, sends what each socket has to send in one turn of the event loop as one batch, as our
+ * client library does; a broker that does not answer within 500 ms gets the plain frames.
  *
  * With --nats it does NATS request-reply instead, on S connections of the nats client: each request
  * is published to the responders' subject with the connection's inbox as its reply subject (what
@@ -23,7 +27,19 @@
  * and counts only the replies that arrive inside the measured window. Then it waits for the
  * requests still in flight (at most 3 s), prints one JSON line and exits.
  */
-import { curveClientSocketOptions, newKeyPair, receiveLoop } from '@tsr/tsr';
+import {
+  BATCH_PROBE_SERVICE,
+  type BatchRecord,
+  Coalescer,
+  clientBatchRequestFrames,
+  clientRequestFrames,
+  curveClientSocketOptions,
+  newKeyPair,
+  packBatches,
+  parseBatchOffer,
+  parseClientAnswer,
+  receiveLoop,
+} from '@tsr/tsr';
 import { connect } from 'nats';
 import { Dealer } from 'zeromq';
 import { NATS_SUBJECT } from './nats-subject';
@@ -53,6 +69,7 @@ const warmup = num('warmup', 500);
 const duration = num('duration', 2000);
 const startAt = num('start-at', Date.now() + 300);
 const nats = f.has('nats');
+const batch = f.has('batch');
 if ((inflight > 0) === (rate > 0)) throw new Error('give exactly one of --inflight and --rate');
 
 /** One requester connection: a DEALER socket or a NATS connection. */
@@ -64,20 +81,62 @@ interface Channel {
 // CURVE_SERVER_KEY: the target is a broker with CURVE on; each socket brings a fresh key pair, as our client does.
 const serverKey = process.env['CURVE_SERVER_KEY'];
 
-/** A DEALER socket whose replies go to `onReply` (its last frame). */
-function zmqChannel(): Channel {
+const dealer = (): Dealer => {
   const socket = new Dealer({ linger: 0, sendTimeout: 0, ...curveClientSocketOptions(serverKey ? { serverKey, ...newKeyPair() } : undefined) });
   socket.connect(`tcp://${host}:${port}`);
+  return socket;
+};
+const loopFailed = (e: Error) => {
+  process.stderr.write(`loadgen: ${e.message}\n`);
+  process.exit(1);
+};
+
+/** A DEALER socket whose replies go to `onReply` (its last frame). */
+function zmqChannel(): Channel {
+  const socket = dealer();
   const channel: Channel = {
     send: (body) => void socket.send([EMPTY, body]).catch(onSendError),
     close: () => socket.close(),
   };
-  void receiveLoop('loadgen', socket, (frames) => onReply(channel, frames[frames.length - 1]), (e) => {
-    process.stderr.write(`loadgen: ${e.message}\n`);
-    process.exit(1);
-  });
+  void receiveLoop('loadgen', socket, (frames) => onReply(channel, frames[frames.length - 1]), loopFailed);
   return channel;
 }
+
+const SERVICE = Buffer.from('default');
+const REQUEST_ID = Buffer.from('g'); // replies are matched by their body, as in the plain frames
+
+/**
+ * A DEALER socket that sends batches when the broker offers them (else the plain frames): the
+ * largest batch frame, or undefined, once the broker answered the question or 500 ms passed.
+ */
+async function batchChannel(): Promise<Channel> {
+  const socket = dealer();
+  const batches: { max?: number } = {};
+  let offered: (max: number | undefined) => void = () => undefined;
+  const offer = new Promise<number | undefined>((resolve) => (offered = resolve));
+  const outbox = new Coalescer<number, BatchRecord>((_, records) => {
+    for (const frame of packBatches(records, batches.max ?? 0)) socket.send(clientBatchRequestFrames(SERVICE, frame)).catch(() => records.forEach(onSendError));
+  }, loopFailed);
+  const channel: Channel = {
+    send: (body) => (batches.max === undefined ? void socket.send([EMPTY, body]).catch(onSendError) : outbox.add(0, { ticket: REQUEST_ID, body, failed: false })),
+    close: () => socket.close(),
+  };
+  void receiveLoop(
+    'loadgen',
+    socket,
+    (frames) => {
+      const answer = parseClientAnswer(frames);
+      if (answer.kind === 'batch') for (const r of answer.records) onReply(channel, r.body);
+      else if (answer.kind === 'reply' && answer.id.equals(PROBE_ID)) offered(parseBatchOffer(answer.body));
+      else onReply(channel, frames[frames.length - 1]);
+    },
+    loopFailed,
+  );
+  await socket.send(clientRequestFrames(BATCH_PROBE_SERVICE, PROBE_ID, EMPTY));
+  batches.max = await Promise.race([offer, new Promise<undefined>((r) => setTimeout(() => r(undefined), 500))]);
+  return channel;
+}
+const PROBE_ID = Buffer.from('probe');
 
 /** A NATS connection with one inbox subscription for all its requests' replies. */
 async function natsChannel(): Promise<Channel> {
@@ -166,7 +225,7 @@ function startOpen(): void {
 }
 
 async function main(): Promise<void> {
-  for (let i = 0; i < socketCount; i++) channels.push(nats ? await natsChannel() : zmqChannel());
+  for (let i = 0; i < socketCount; i++) channels.push(nats ? await natsChannel() : batch ? await batchChannel() : zmqChannel());
   await new Promise((r) => setTimeout(r, Math.max(0, t0 - performance.now())));
   if (inflight > 0) startClosed();
   else startOpen();

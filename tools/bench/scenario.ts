@@ -8,7 +8,7 @@ import type { Bundles } from './bundle';
 import { track } from './children';
 import { type ProcessUsage, Sampler, rssKiB } from './usage';
 import { type LatencySummary, latencySummary } from './stats';
-import { type Target, appPath, deadProcess, isNats } from './targets';
+import { type Target, appPath, deadProcess, isNats, isOurs } from './targets';
 
 export interface LoadSpec {
   /** closed: `inflight` requests always outstanding; open: `rate` requests/s regardless of replies. */
@@ -22,6 +22,8 @@ export interface LoadSpec {
   sockets: number;
   warmupMs: number;
   durationMs: number;
+  /** Our broker: requests in batches if it offers them (loadgen --batch). */
+  batch?: boolean;
 }
 
 export interface LoadResult {
@@ -61,7 +63,7 @@ export async function runGenerators(target: Target, spec: LoadSpec, bundles: Bun
   for (let g = 0; g < spec.generators; g++) {
     const share = (total: number) => Math.max(1, Math.round(total / spec.generators));
     const load = spec.mode === 'closed' ? ['--inflight', String(share(spec.inflight ?? 32))] : ['--rate', String(share(spec.rate ?? 1000))];
-    const args = ['--port', String(target.port), '--size', String(spec.size), '--sockets', String(spec.sockets), ...load, ...(isNats(target.kind) ? ['--nats'] : [])];
+    const args = ['--port', String(target.port), '--size', String(spec.size), '--sockets', String(spec.sockets), ...load, ...(isNats(target.kind) ? ['--nats'] : []), ...(spec.batch && isOurs(target.kind) ? ['--batch'] : [])];
     const timing = ['--start-at', String(startAt), '--warmup', String(spec.warmupMs), '--duration', String(spec.durationMs)];
     const curve = target.curveServerKey ? { CURVE_SERVER_KEY: target.curveServerKey } : {};
     gens.push(track(spawnNode(`loadgen${g + 1}`, [bundles.loadgen, ...args, ...timing], { ...bundles.env, ...curve })));

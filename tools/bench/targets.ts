@@ -19,6 +19,8 @@ import type { Watched } from './usage';
 export type TargetKind = 'broker' | 'broker-metrics' | 'broker-curve' | 'broker-other' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct' | 'nats' | 'nats-conns';
 
 export const isNats = (kind: TargetKind): boolean => kind === 'nats' || kind === 'nats-conns';
+/** Our broker with our workers (this build or another). */
+export const isOurs = (kind: TargetKind): boolean => kind === 'broker' || kind === 'broker-metrics' || kind === 'broker-curve' || kind === 'broker-other';
 
 /** Targets of the half-saturation rounds, in order: the C forwarder when it could be built. */
 export const latencyKinds = (withC: boolean): TargetKind[] => ['broker', 'forwarder', ...(withC ? (['forwarder-c'] as TargetKind[]) : []), 'direct'];
@@ -97,7 +99,7 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   const flags = o.nodeFlags ?? [];
   let main: NodeProcess;
   let stop: (() => void) | undefined;
-  const ours = kind === 'broker' || kind === 'broker-metrics' || kind === 'broker-curve' || kind === 'broker-other';
+  const ours = isOurs(kind);
   const build = kind === 'broker-other' ? o.otherApps : appsDir;
   const curve = kind === 'broker-curve' ? curveKeys(bundles) : undefined;
   if (ours) {

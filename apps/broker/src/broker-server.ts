@@ -1,23 +1,33 @@
 import { Router } from 'zeromq';
 import {
+  BATCH_PROBE_SERVICE,
+  type BatchRecord,
+  Coalescer,
   CurveGuard,
   type CurveServerSettings,
   type ErrorReason,
   type Frames,
   HEARTBEAT,
+  type ServiceBatch,
   EMPTY,
   FastHistogram,
   Health,
   type Tracer,
   bindEndpoint,
+  batchOffer,
+  batchable,
   bindWhenFree,
+  clientBatchFrames,
   envelopeErrorFrames,
   envelopeReplyFrames,
   errorBody,
+  errorText,
+  packBatches,
   parseServiceRequest,
   parseWorkerMessage,
   receiveLoop,
   toClientFrames,
+  toWorkerBatchFrames,
   toWorkerFrames,
 } from '@tsr/tsr';
 import { BrokerCore, type BrokerCoreOptions, isGeneratedId } from './broker-core';
@@ -66,6 +76,10 @@ export class BrokerServer {
   private readonly endpoints: Record<Side, string> = { frontend: '', backend: '' };
   private readonly reopening: Record<Side, boolean> = { frontend: false, backend: false };
   private readonly tracing: boolean;
+  /** Offered to every TSR/1 worker: the largest batch frame it may send is what the backend accepts. */
+  private readonly batchOffer: Buffer;
+  /** Answered to `tsr.batch`: a client's batch frames may hold what one request may. */
+  private readonly clientBatchOffer: Buffer;
   /** The detail of each refusal whose detail is a setting (the others' comes from the core). */
   private readonly limits: Partial<Record<ErrorReason, number>>;
   private timer: NodeJS.Timeout | undefined;
@@ -79,6 +93,19 @@ export class BrokerServer {
    * the heartbeat tick sweeps it as well.
    */
   private readonly routingIds = new Map<string, Buffer>();
+  /**
+   * Workers that accepted batches on their current connection (a ready starts a new one), and the
+   * requests dispatched to them during this turn of the event loop, sent as one batch at its end.
+   */
+  private readonly batching = new Set<string>();
+  private readonly batches: Coalescer<string, BatchRecord>;
+  /**
+   * The ids of requests that came in a client's batch: their answers go back in one, by client
+   * (latin1 key), at the end of the turn. A WeakSet: the core keeps each id as long as its request
+   * and hands the same Buffer back with the answer, so nothing here outlives the request.
+   */
+  private readonly batchedIds = new WeakSet<Buffer>();
+  private readonly answers: Coalescer<string, BatchRecord>;
   private readonly sendFailed = {
     frontend: (e: Error) => this.trace.error(`frontend send failed: ${e.message}`),
     backend: (e: Error) => this.trace.error(`backend send failed: ${e.message}`),
@@ -91,28 +118,36 @@ export class BrokerServer {
     private readonly onFatal: (error: Error) => void,
   ) {
     this.tracing = trace.tracing;
+    this.batchOffer = batchOffer(options.maxReplyBytes);
+    this.clientBatchOffer = batchOffer(options.maxRequestBytes);
     this.curve = options.curve && new CurveGuard(options.curve, trace, onFatal);
     this.frontend = this.open('frontend');
     this.backend = this.open('backend');
+    this.batches = new Coalescer((worker, records) => this.sendBatch(worker, records), onFatal);
+    this.answers = new Coalescer((client, records) => this.sendAnswers(client, records), onFatal);
     this.limits = { 'too-large': options.maxRequestBytes, expired: options.requestTtlMs, poison: options.maxFailures };
     this.core = new BrokerCore(
       {
         toWorker: (worker, ticket, body, client) => {
           if (this.tracing) this.trace.traza('new_task', 'worker client ticket request', [worker, client, ticket.toString('hex'), body]);
-          this.send(this.backend, toWorkerFrames(this.routingId(worker), ticket, body), 'backend');
+          const record = { ticket, body, failed: false };
+          if (this.batching.has(worker) && batchable(record, Infinity)) this.batches.add(worker, record);
+          else this.send(this.backend, toWorkerFrames(this.routingId(worker), ticket, body), 'backend');
         },
         toClient: (client, id, body, arrivedAt) => {
           this.latency.observe((performance.now() - arrivedAt) / 1000);
           if (this.tracing) this.trace.traza('reply', 'client reply', [client, body]);
+          if (id && this.batchedIds.has(id) && this.answered(client, { ticket: id, body, failed: false })) return;
           this.send(this.frontend, id ? envelopeReplyFrames(client, id, body) : toClientFrames(client, body), 'frontend');
         },
         workerFailed: (worker, why, held) => {
-          this.routingIds.delete(worker);
+          this.forgetConnection(worker);
           const how = why === 'deadline' ? 'missed its answer deadline' : why === 'silent' ? 'fell silent' : 'came back without its requests';
           this.trace.info(`worker ${JSON.stringify(worker)} ${how}: forgotten, ${held} request(s) moved on`);
         },
         refuse: (client, id, reason, detail = this.limits[reason]) => {
           if (this.tracing) this.trace.traza('refused', 'client reason detail', [client, reason, detail]);
+          if (id && this.batchedIds.has(id) && this.answered(client, { ticket: id, body: Buffer.from(errorText(reason, detail)), failed: true })) return;
           this.send(this.frontend, id ? envelopeErrorFrames(client, id, reason, detail) : toClientFrames(client, errorBody(reason, detail)), 'frontend');
         },
       },
@@ -206,13 +241,41 @@ export class BrokerServer {
   private onFrontend(frames: Frames): void {
     const msg = parseServiceRequest(frames);
     if ('kind' in msg) {
-      if (msg.kind !== 'bad-request') return this.reject('frontend', msg.reason);
-      this.core.badRequest(msg.client, msg.id, msg.reason);
+      if (msg.kind === 'malformed') return this.reject('frontend', msg.reason);
+      if (msg.kind === 'batch') this.onClientBatch(msg);
+      else this.core.badRequest(msg.client, msg.id, msg.reason);
+    } else if (msg.service === BATCH_PROBE_SERVICE && msg.id) {
+      this.send(this.frontend, envelopeReplyFrames(msg.client, msg.id, this.clientBatchOffer), 'frontend');
     } else {
       if (this.tracing) this.trace.traza('frontend_message', 'client service request', [msg.client, msg.service, msg.body]);
       this.core.clientRequest(msg.client, msg.body, performance.now(), msg.service, msg.id);
     }
     this.armTimer();
+  }
+
+  /** Each request of a client's batch, as if it came alone; its answer will go back in a batch. */
+  private onClientBatch({ client, service, records, problem }: ServiceBatch): void {
+    const now = performance.now();
+    for (const { ticket: id, body } of records) {
+      this.batchedIds.add(id);
+      if (problem) this.core.badRequest(client, id, problem);
+      else {
+        if (this.tracing) this.trace.traza('frontend_message', 'client service request', [client, service, body]);
+        this.core.clientRequest(client, body, now, service, id);
+      }
+    }
+  }
+
+  /** Whether an answer waits for the end of the turn, to go back in its client's batch (it fits one). */
+  private answered(client: Buffer, record: BatchRecord): boolean {
+    if (!batchable(record, Infinity)) return false;
+    this.answers.add(client.toString('latin1'), record);
+    return true;
+  }
+
+  private sendAnswers(client: string, records: BatchRecord[]): void {
+    const id = Buffer.from(client, 'latin1');
+    for (const frame of packBatches(records, Infinity)) this.send(this.frontend, clientBatchFrames(id, frame), 'frontend');
   }
 
   /** A worker message; then the one timer is armed for whatever deadline it changed. */
@@ -222,21 +285,43 @@ export class BrokerServer {
     const worker = msg.worker.toString('latin1');
     if (this.tracing) this.trace.traza('backend_message', 'worker kind', [worker, msg.kind]);
     if (msg.kind === 'ready') {
+      this.forgetConnection(worker); // a ready starts a new connection: nothing of the old one's batches carries over
       this.core.workerReady(worker, performance.now(), msg);
       if (!this.core.isWorker(worker)) this.reportRefusedWorker(worker);
       else {
         this.routingIds.set(worker, msg.worker);
-        if (msg.heartbeats) this.sendHeartbeat(worker); // tells the worker at once that we speak TSR/1
+        if (msg.heartbeats) {
+          this.sendHeartbeat(worker); // tells the worker at once that we speak TSR/1
+          this.send(this.backend, toWorkerFrames(msg.worker, EMPTY, this.batchOffer), 'backend');
+        }
       }
     } else if (msg.kind === 'heartbeat') {
       this.core.workerHeartbeat(worker, performance.now());
     } else if (msg.kind === 'goodbye') {
       this.core.workerGone(worker, performance.now());
-      this.routingIds.delete(worker);
+      this.forgetConnection(worker);
+    } else if (msg.kind === 'batch-accept') {
+      if (this.core.isWorker(worker)) this.batching.add(worker);
+    } else if (msg.kind === 'replies') {
+      const now = performance.now();
+      for (const { ticket, body, failed } of msg.records) this.core.workerReply(worker, ticket, body, now, failed);
     } else {
       this.core.workerReply(worker, msg.client, msg.body, performance.now(), msg.failed);
     }
     this.armTimer();
+  }
+
+  /** A worker's connection is over (failed, gone, or replaced by a new ready): its routing id, batching and unsent batch go. */
+  private forgetConnection(worker: string): void {
+    this.routingIds.delete(worker);
+    this.batching.delete(worker);
+    this.batches.discard(worker);
+  }
+
+  /** The requests dispatched to `worker` in the turn that ends, in as few messages as its batches allow. */
+  private sendBatch(worker: string, records: BatchRecord[]): void {
+    const id = this.routingId(worker);
+    for (const frame of packBatches(records, Infinity)) this.send(this.backend, toWorkerBatchFrames(id, frame), 'backend');
   }
 
   /** The routing id to send to `worker` (its latin1 key) on the backend. */
@@ -255,7 +340,7 @@ export class BrokerServer {
 
   private sendHeartbeats(): void {
     for (const worker of this.core.heartbeatingWorkers()) this.sendHeartbeat(worker);
-    for (const worker of this.routingIds.keys()) if (!this.core.isWorker(worker)) this.routingIds.delete(worker);
+    for (const worker of this.routingIds.keys()) if (!this.core.isWorker(worker)) this.forgetConnection(worker);
   }
 
   private sendHeartbeat(worker: string): void {

@@ -48,9 +48,29 @@ export function badClientMessage(r: Random): Buffer[] {
   }
 }
 
-/** A backend message no worker may send: wrong count, missing delimiters or an unknown command. */
+/**
+ * A batch of answers no worker may send (docs/protocol.md "Batches"), written by hand: empty, a
+ * record of an unknown kind, or records whose lengths run past the frame.
+ */
+function badBatch(r: Random): Buffer {
+  const ticket = frame(r).subarray(0, 255);
+  const body = frame(r);
+  const record = Buffer.concat([Buffer.from([0, ticket.length]), ticket, Buffer.alloc(4), body]);
+  record.writeUInt32BE(body.length, 2 + ticket.length);
+  switch (pick(r, ['empty', 'kind', 'truncated'] as const)) {
+    case 'empty':
+      return Buffer.alloc(0);
+    case 'kind':
+      record[0] = 2 + Math.floor(r() * 254);
+      return record;
+    case 'truncated':
+      return Buffer.concat([record, record]).subarray(0, record.length + 1 + Math.floor(r() * (record.length - 1)));
+  }
+}
+
+/** A backend message no worker may send: wrong count, missing delimiters, an unknown command or a bad batch. */
 export function badWorkerMessage(r: Random): Buffer[] {
-  switch (pick(r, ['count', 'first-delimiter', 'second-delimiter', 'unknown-command'] as const)) {
+  switch (pick(r, ['count', 'first-delimiter', 'second-delimiter', 'unknown-command', 'bad-batch'] as const)) {
     case 'count': {
       const n = pick(r, [1, 2, 3, 5, 6, 9]);
       return Array.from({ length: n }, () => frame(r));
@@ -61,5 +81,7 @@ export function badWorkerMessage(r: Random): Buffer[] {
       return [Buffer.alloc(0), frame(r), nonEmpty(r), frame(r)];
     case 'unknown-command':
       return [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0), Buffer.from(pick(r, UNKNOWN_COMMANDS) + frame(r).toString('latin1'), 'latin1')];
+    case 'bad-batch':
+      return [Buffer.from('TSR/1 REPS'), badBatch(r)];
   }
 }

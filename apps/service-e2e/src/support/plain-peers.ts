@@ -61,16 +61,51 @@ export async function plainRequest(port: number, body: string | Buffer, timeoutM
   }
 }
 
+/** An answer in a batch: the ticket it answers, its body, and whether it is a handler's failure. */
+export interface BatchAnswer {
+  envelope: Buffer;
+  body: string;
+  failed?: boolean;
+}
+
+/** The records of a batch frame, read by hand the way docs/protocol.md "Batches" lays them out. */
+export function readRecords(frame: Buffer): Required<BatchAnswer>[] {
+  const records = [];
+  for (let at = 0; at < frame.length; ) {
+    const ticketEnd = at + 2 + frame[at + 1];
+    const bodyEnd = ticketEnd + 4 + frame.readUInt32BE(ticketEnd);
+    records.push({ envelope: frame.subarray(at + 2, ticketEnd), body: frame.subarray(ticketEnd + 4, bodyEnd).toString(), failed: frame[at] === 1 });
+    at = bodyEnd;
+  }
+  return records;
+}
+
+/** A batch frame, written by hand: [kind][ticket length][ticket][body length, u32 BE][body] per answer. */
+export function writeRecords(answers: BatchAnswer[]): Buffer {
+  return Buffer.concat(
+    answers.flatMap(({ envelope, body, failed }) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(Buffer.byteLength(body));
+      return [Buffer.from([failed ? 1 : 0, envelope.length]), envelope, length, Buffer.from(body)];
+    }),
+  );
+}
+
 /**
  * A worker on a DEALER that speaks the wire protocol by hand (the REQ envelope, and TSR/1 when
- * told to), recording what the broker sends it. It answers only when the test says so.
+ * told to), recording what the broker sends it. It answers only when the test says so. It accepts
+ * batches only when told to (`acceptBatches`); until then it is a TSR/1 worker that knows none.
  */
 export class RawWorker {
   readonly socket: Dealer;
-  /** Requests received: the client frame (the broker's ticket) and the body. */
-  readonly requests: { envelope: Buffer; body: string }[] = [];
+  /** Requests received: the client frame (the broker's ticket), the body, and whether it came in a batch. */
+  readonly requests: { envelope: Buffer; body: string; batched: boolean }[] = [];
   /** Times (ms, performance.now) at which heartbeats arrived. */
   readonly heartbeats: number[] = [];
+  /** Offers of batches received (their text). */
+  readonly offers: string[] = [];
+  /** How many requests each batch received held. */
+  readonly batches: number[] = [];
   private readonly loop: Promise<void>;
 
   constructor(port: number, identity: string | undefined, private readonly answerHeartbeats = false, options: PeerOptions = {}) {
@@ -79,9 +114,9 @@ export class RawWorker {
     this.loop = this.receive();
   }
 
-  /** The seed's ready (`''`), or TSR/1's, for `service` when one is named. */
-  ready(tsr = false, service?: string): Promise<void> {
-    return this.socket.send(['', '', '', tsr ? `TSR/1 READY${service ? ` service=${service}` : ''}` : '']);
+  /** The seed's ready (`''`), or TSR/1's, for `service` when one is named, with `credit` when more than 1. */
+  ready(tsr = false, service?: string, credit = 1): Promise<void> {
+    return this.socket.send(['', '', '', tsr ? `TSR/1 READY${credit > 1 ? ` credit=${credit}` : ''}${service ? ` service=${service}` : ''}` : '']);
   }
 
   reply(envelope: Buffer, body: string): Promise<void> {
@@ -93,6 +128,15 @@ export class RawWorker {
     return this.socket.send(['', envelope, '', 'TSR/1 ERR', message]);
   }
 
+  acceptBatches(): Promise<void> {
+    return this.socket.send(['', '', '', 'TSR/1 BATCH']);
+  }
+
+  /** Several answers in one message; `records` replaces the well-formed batch when given. */
+  replyBatch(answers: BatchAnswer[], records = writeRecords(answers)): Promise<void> {
+    return this.socket.send(['TSR/1 REPS', records]);
+  }
+
   close(): Promise<void> {
     this.socket.close();
     return this.loop;
@@ -100,9 +144,18 @@ export class RawWorker {
 
   private async receive(): Promise<void> {
     try {
-      for await (const [, envelope, , body] of this.socket) {
-        if (envelope.length > 0) this.requests.push({ envelope, body: body.toString() });
-        else if (body.toString() === 'TSR/1 HB') {
+      for await (const frames of this.socket) {
+        if (frames.length === 2 && frames[0].toString() === 'TSR/1 REQS') {
+          const records = readRecords(frames[1]);
+          this.batches.push(records.length);
+          for (const { envelope, body } of records) this.requests.push({ envelope, body, batched: true });
+          continue;
+        }
+        const [, envelope, , body] = frames;
+        const text = body.toString();
+        if (envelope.length > 0) this.requests.push({ envelope, body: text, batched: false });
+        else if (text.startsWith('TSR/1 BATCH')) this.offers.push(text);
+        else if (text === 'TSR/1 HB') {
           this.heartbeats.push(performance.now());
           if (this.answerHeartbeats) await this.socket.send(['', '', '', 'TSR/1 HB']);
         }

@@ -1,5 +1,5 @@
 import { Router } from 'zeromq';
-import { bindAnyLoopbackPort } from '@tsr/tsr';
+import { type BatchRecord, bindAnyLoopbackPort, packBatches, unpackBatch } from '@tsr/tsr';
 import { Client } from './client';
 import { BrokerError, HandlerError, NoAnswerError, NoServiceError, PlainBrokerError, RefusedError, RequestError } from './errors';
 
@@ -9,13 +9,22 @@ interface Seen {
 }
 type Answer = (string | Buffer)[] | undefined;
 
-/** A real ROUTER playing the broker: it records every message and answers with what `answer` returns (frames after the client id). */
-async function fakeBroker(answer: (seen: Seen, n: number, frames: Buffer[]) => Answer) {
+/**
+ * A real ROUTER playing the broker: it records every message and answers with what `answer`
+ * returns (frames after the client id). The client's question whether it takes batches is
+ * answered with `offer` (the largest batch frame) when given; otherwise it is left unanswered and
+ * unrecorded, as by a broker that knows no batches.
+ */
+async function fakeBroker(answer: (seen: Seen, n: number, frames: Buffer[]) => Answer, offer?: number) {
   const router = new Router({ linger: 0 });
   const port = await bindAnyLoopbackPort(router);
   const seen: Seen[] = [];
   void (async () => {
     for await (const [client, ...frames] of router) {
+      if (frames[2]?.toString() === 'tsr.batch') {
+        if (offer) await router.send([client, '', 'TSR/1 REP', frames[3], `TSR/1 BATCH max=${offer}`]);
+        continue;
+      }
       const s = { id: client.toString(), frames: frames.map((f) => f.toString('latin1')) }; // latin1: lossless for the binary id
       seen.push(s);
       const reply = answer(s, seen.length, frames);
@@ -184,5 +193,69 @@ describe('Client (plain mode, for seed brokers)', () => {
     const { client } = await start(() => undefined);
     await expect(client.request('upper', 'x')).rejects.toThrow(/plain mode reaches a seed broker's one pool of workers: it cannot call "upper"/);
     await expect(client.services()).rejects.toThrow(/not in plain mode/);
+  });
+});
+
+describe('Client (batches)', () => {
+  const open: { close(): void }[] = [];
+  afterEach(() => open.splice(0).forEach((c) => c.close()));
+
+  /** Answers a batch with one batch: each body upper-cased, `bad` as a handler's failure; an envelope as usual. */
+  const answerBatches = (_s: Seen, _n: number, frames: Buffer[]): Answer => {
+    if (frames[1].toString() !== 'TSR/1 REQS') return replyWith((b) => b.toUpperCase())(_s, _n, frames);
+    const records = (unpackBatch(frames[3]) as BatchRecord[]).map(({ ticket, body }) =>
+      body.toString() === 'bad' ? { ticket, body: Buffer.from('handler boom'), failed: true } : { ticket, body: Buffer.from(body.toString().toUpperCase()), failed: false },
+    );
+    return ['', 'TSR/1 REPS', packBatches(records, Infinity)[0]];
+  };
+  const start = async (offer?: number) => {
+    const broker = await fakeBroker(answerBatches, offer);
+    const client = new Client({ broker: `127.0.0.1:${broker.port}`, identity: 'C me', timeout: 2000 });
+    open.push(client, broker.router);
+    return { broker, client };
+  };
+
+  it('once the broker offers them, sends the requests of one turn as one batch per service, and settles each from a batch of answers', async () => {
+    const { broker, client } = await start(1 << 20);
+    expect((await client.request('upper', 'first')).toString()).toBe('FIRST'); // the question is answered by now
+    const upper = ['a', 'bad', 'c'].map((b) => client.request('upper', b));
+    const lower = ['d', 'e'].map((b) => client.request('lower', b));
+    expect((await Promise.all([upper[0], upper[2], ...lower])).map(String)).toEqual(['A', 'C', 'D', 'E']);
+    await expect(upper[1]).rejects.toBeInstanceOf(HandlerError);
+    await expect(upper[1]).rejects.toThrow('boom');
+    expect(broker.seen.map((s) => s.frames.slice(0, 3))).toEqual([
+      ['', 'TSR/1 REQ', 'upper'],
+      ['', 'TSR/1 REQS', 'upper'],
+      ['', 'TSR/1 REQS', 'lower'],
+    ]);
+  });
+
+  it('sends a body too large for a batch in the envelope, and never batches to a broker that does not offer it', async () => {
+    const offered = await start(1 << 20);
+    await offered.client.request('upper', 'first');
+    const large = 'x'.repeat(16 * 1024 + 1);
+    expect((await offered.client.request('upper', large)).toString()).toBe(large.toUpperCase());
+    expect(offered.broker.seen.map((s) => s.frames[1])).toEqual(['TSR/1 REQ', 'TSR/1 REQ']);
+
+    const silent = await start();
+    await silent.client.request('upper', 'first');
+    await Promise.all(['a', 'b', 'c'].map((b) => silent.client.request('upper', b)));
+    expect(silent.broker.seen.map((s) => s.frames[1])).toEqual(['TSR/1 REQ', 'TSR/1 REQ', 'TSR/1 REQ', 'TSR/1 REQ']);
+  });
+
+  it('after a timeout sends again on a new connection, in envelopes until that connection is offered batches', async () => {
+    let dropped = 0;
+    const broker = await fakeBroker((s, n, frames) => {
+      if (frames[1].toString() === 'TSR/1 REQS' && dropped++ === 0) return undefined; // the first batch is lost
+      return answerBatches(s, n, frames);
+    }, 1 << 20);
+    const client = new Client({ broker: `127.0.0.1:${broker.port}`, identity: 'C me', timeout: 200, retries: 5 });
+    open.push(client, broker.router);
+    await client.request('upper', 'first');
+    expect((await Promise.all(['a', 'b'].map((b) => client.request('upper', b)))).map(String)).toEqual(['A', 'B']);
+    expect(client.retried).toBeGreaterThan(0);
+    const resent = broker.seen.slice(2);
+    expect(resent.length).toBeGreaterThan(0);
+    expect(resent.every((s) => s.id.startsWith('C me#') && s.frames[1] === 'TSR/1 REQ')).toBe(true);
   });
 });

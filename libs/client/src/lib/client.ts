@@ -1,18 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { Dealer } from 'zeromq';
 import {
+  BATCH_PROBE_SERVICE,
+  type BatchRecord,
   type BrokerAddress,
+  Coalescer,
   type CurvePeerKeys,
   DEFAULT_SERVICE,
   DISCOVERY_SERVICE,
   EMPTY,
   PROTOCOL,
   type ServiceInfo,
+  batchable,
   brokerEndpoint,
+  clientBatchRequestFrames,
   clientRequestFrames,
   curveClientSocketOptions,
   isAnswerTo,
   isServiceName,
+  packBatches,
+  parseBatchOffer,
   parseClientAnswer,
   receiveLoop,
   uniqueIdentity,
@@ -93,6 +100,13 @@ export class Client {
   private readonly idPrefix = randomBytes(4);
   private nextId = 0;
   private closed = false;
+  /** Set when the broker said, on this connection, that it takes batches: the largest batch frame. */
+  private batchMax: number | undefined;
+  /** Requests sent during this turn of the event loop, by service, sent as one batch at its end. */
+  private readonly outbox = new Coalescer<string, BatchRecord>(
+    (service, records) => this.sendBatch(service, records),
+    (error) => this.fail(this.socket, error),
+  );
 
   constructor(options: ClientOptions) {
     this.endpoint = brokerEndpoint(options.broker);
@@ -152,10 +166,11 @@ export class Client {
 
   /** A failed send (its queue full) is like a lost message: the timeout sends it again. */
   private transmit(request: Pending): void {
+    const socket = this.open(); // first: a new connection starts without batches
+    const record = { ticket: request.id, body: request.body, failed: false };
+    if (this.batchMax !== undefined && batchable(record, this.batchMax)) return this.outbox.add(request.service, record);
     const frames = this.plain ? [EMPTY, request.body] : clientRequestFrames(request.service, request.id, request.body);
-    this.open()
-      .send(frames)
-      .catch(() => undefined);
+    socket.send(frames).catch(() => undefined);
   }
 
   /**
@@ -184,6 +199,27 @@ export class Client {
     if (next) this.start(next);
   }
 
+  private sendBatch(service: string, records: BatchRecord[]): void {
+    const socket = this.socket;
+    if (!socket || this.batchMax === undefined) return;
+    const name = Buffer.from(service, 'latin1');
+    for (const frame of packBatches(records, this.batchMax)) socket.send(clientBatchRequestFrames(name, frame)).catch(() => undefined);
+  }
+
+  /**
+   * Asks the broker on a new connection whether it takes batches. Until it says so, requests go one
+   * per message; a broker that does not know the question answers no-service after its grace, and
+   * batches are never sent to it.
+   */
+  private probeBatches(socket: Dealer): void {
+    this.request(BATCH_PROBE_SERVICE, '', { retries: 0 }).then(
+      (answer) => {
+        if (socket === this.socket) this.batchMax = parseBatchOffer(answer);
+      },
+      () => undefined,
+    );
+  }
+
   private onAnswer(frames: Buffer[]): void {
     const answer = parseClientAnswer(frames);
     if (this.plain) {
@@ -200,10 +236,17 @@ export class Client {
       for (const request of [...this.pending.values()]) this.settle(request, error);
       return;
     }
-    const request = answer.kind === 'malformed' ? undefined : this.pending.get(answer.id.toString('latin1'));
-    if (!request) this.stray++;
-    else if (answer.kind === 'reply') this.settle(request, answer.body);
-    else if (answer.kind === 'error') this.settle(request, brokerError(answer.text));
+    if (answer.kind === 'batch') {
+      for (const { ticket, body, failed } of answer.records) this.answer(ticket, failed ? brokerError(body.toString('utf8')) : body);
+    } else if (answer.kind === 'malformed') this.stray++;
+    else this.answer(answer.id, answer.kind === 'reply' ? answer.body : brokerError(answer.text));
+  }
+
+  /** The answer to request `id`: a reply, or the error it was answered with. */
+  private answer(id: Buffer, outcome: Buffer | Error): void {
+    const request = this.pending.get(id.toString('latin1'));
+    if (request) this.settle(request, outcome);
+    else this.stray++;
   }
 
   private open(): Dealer {
@@ -214,19 +257,23 @@ export class Client {
     socket.connect(this.endpoint);
     this.socket = socket;
     void receiveLoop('client', socket, (frames) => this.onAnswer(frames), (error) => this.fail(socket, error));
+    if (!this.plain) this.probeBatches(socket);
     return socket;
   }
 
   /** The connection failed: every request in flight fails with the reason; the next request opens a new one. */
-  private fail(socket: Dealer, error: Error): void {
+  private fail(socket: Dealer | undefined, error: Error): void {
     if (socket !== this.socket) return;
     this.closeSocket();
     for (const request of [...this.pending.values()]) this.settle(request, new RequestError(error.message));
   }
 
+  /** Closes the connection; what waited to go out on it is dropped (its requests are sent again, or failed, by the caller). */
   private closeSocket(): void {
     this.socket?.close();
     this.socket = undefined;
+    this.batchMax = undefined;
+    this.outbox.clear();
   }
 }
 

@@ -17,6 +17,7 @@ import {
   workerReplyFrames,
 } from './frames';
 import { parseServiceRequest } from './services';
+import { packBatches } from './batch';
 
 const b = (s: string) => Buffer.from(s);
 const W = b('W host-1-abcdef');
@@ -186,7 +187,7 @@ describe('round trips (what each side sends is what the other side parses)', () 
   it('client request -> frontend -> backend -> DEALER worker', () => {
     const atFrontend = routerReceives(C, [EMPTY, REQ]); // a REQ client adds the empty delimiter
     const req = parseServiceRequest(atFrontend);
-    if ('kind' in req) throw new Error(req.reason);
+    if ('kind' in req) throw new Error(req.kind);
     const atWorker = dealerReceives(toWorkerFrames(W, req.client, req.body));
     expect(parseWorkerRequest(atWorker)).toEqual({ client: C, body: REQ });
   });
@@ -212,5 +213,33 @@ describe('round trips (what each side sends is what the other side parses)', () 
   it('a seed-style REQ worker reply ([clientId, "", reply] plus the REQ envelope) parses as a reply', () => {
     const reqEnvelope = [EMPTY, C, EMPTY, REP];
     expect(parseWorkerMessage(routerReceives(W, reqEnvelope))).toEqual({ kind: 'reply', worker: W, client: C, body: REP, failed: false });
+  });
+});
+
+describe('batches on the backend (see batch.spec.ts for the records)', () => {
+  const [records] = packBatches([{ ticket: C, body: REP, failed: false }, { ticket: b('T2'), body: b('why'), failed: true }], Infinity);
+
+  it('reads a batch of answers, and the acceptance of the offer', () => {
+    expect(parseWorkerMessage([W, b('TSR/1 REPS'), records])).toEqual({
+      kind: 'replies',
+      worker: W,
+      records: [
+        { ticket: C, body: REP, failed: false },
+        { ticket: b('T2'), body: b('why'), failed: true },
+      ],
+    });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b('TSR/1 BATCH')])).toEqual({ kind: 'batch-accept', worker: W });
+  });
+
+  it('refuses a bad batch whole', () => {
+    expect(parseWorkerMessage([W, b('TSR/1 REPS'), records.subarray(0, records.length - 1)])).toEqual({ kind: 'malformed', reason: 'batch record 2 is truncated' });
+    expect(parseWorkerMessage([W, b('TSR/1 REPS'), EMPTY])).toEqual({ kind: 'malformed', reason: 'empty batch' });
+    expect(parseWorkerMessage([W, b('TSR/1 REQS'), records])).toMatchObject({ kind: 'malformed' });
+  });
+
+  it('gives a DEALER worker the requests of a batch', () => {
+    expect(parseWorkerRequest([b('TSR/1 REQS'), records])).toMatchObject({ kind: 'batch', records: [{ ticket: C, body: REP }, { ticket: b('T2') }] });
+    expect(parseWorkerRequest([b('TSR/1 REQS'), b('x')])).toEqual({ kind: 'malformed', reason: 'batch record 1 is truncated' });
+    expect(parseWorkerRequest([b('TSR/1 REPS'), records])).toMatchObject({ kind: 'malformed' });
   });
 });

@@ -15,10 +15,11 @@
  * control message, and its body says which. The seed's ready has an empty body; ours says
  * `TSR/1 READY`, which a seed broker takes as a plain ready. Only a broker that understood it
  * sends `TSR/1 HB` heartbeats, and only a worker that received one sends them back (and a
- * `TSR/1 BYE` when it stops).
+ * `TSR/1 BYE` when it stops). Batches (./batch.ts) are negotiated after that heartbeat.
  * See docs/protocol.md.
  */
 
+import { BATCH_ACCEPT, type BatchRecord, REPLIES_HEADER, REQUESTS_HEADER, unpackBatch } from './batch';
 import { DEFAULT_SERVICE, serviceNameProblem } from './service-names';
 
 export const EMPTY = Buffer.alloc(0);
@@ -100,6 +101,10 @@ export type WorkerMessage =
   | { kind: 'ready'; worker: Buffer; heartbeats: boolean; credit: number; service: string }
   | { kind: 'heartbeat'; worker: Buffer }
   | { kind: 'goodbye'; worker: Buffer }
+  /** The worker accepted the broker's offer of batches. */
+  | { kind: 'batch-accept'; worker: Buffer }
+  /** Several answers in one message. */
+  | { kind: 'replies'; worker: Buffer; records: BatchRecord[] }
   /** `failed`: the worker's handler threw; `body` is its message, for an error answer. */
   | { kind: 'reply'; worker: Buffer; client: Buffer; body: Buffer; failed: boolean };
 
@@ -116,6 +121,10 @@ const malformed = (reason: string): Malformed => ({ kind: 'malformed', reason })
  * ready, heartbeat, goodbye), or a handler's failure `[workerId, '', ticket, '', 'TSR/1 ERR', message]`.
  */
 export function parseWorkerMessage(frames: Frames): WorkerMessage | Malformed {
+  if (frames.length === 3 && frames[1].equals(REPLIES_HEADER)) {
+    const records = unpackBatch(frames[2]);
+    return typeof records === 'string' ? malformed(records) : { kind: 'replies', worker: frames[0], records };
+  }
   const failed = frames.length === 6 && frames[4].equals(FAILURE_HEADER);
   if (frames.length !== 5 && !failed) return malformed(`worker message has ${frames.length} frames, expected 5`);
   const [worker, d1, client, d2] = frames;
@@ -126,6 +135,7 @@ export function parseWorkerMessage(frames: Frames): WorkerMessage | Malformed {
   if (!isTsrControl(body)) return { kind: 'ready', worker, heartbeats: false, credit: 1, service: DEFAULT_SERVICE };
   if (body.equals(HEARTBEAT)) return { kind: 'heartbeat', worker };
   if (body.equals(GOODBYE)) return { kind: 'goodbye', worker };
+  if (body.equals(BATCH_ACCEPT)) return { kind: 'batch-accept', worker };
   const ready = READY_OPTIONS.exec(body.toString('latin1'));
   const credit = Number(ready?.[1] ?? 1);
   const service = ready?.[2] ?? DEFAULT_SERVICE;
@@ -157,13 +167,11 @@ export const FAILURE_HEADER = Buffer.from(`${PROTOCOL} ERR`);
 export const MAX_FAILURE_MESSAGE = 1024;
 
 /** A DEALER worker's failure (only to a broker that showed it speaks TSR/1: a seed broker would take the message for the reply). */
-export const workerFailureFrames = (client: Buffer, message: string): Buffer[] => [
-  EMPTY,
-  client,
-  EMPTY,
-  FAILURE_HEADER,
-  Buffer.from(message.length > MAX_FAILURE_MESSAGE ? `${message.slice(0, MAX_FAILURE_MESSAGE - 1)}…` : message),
-];
+export const workerFailureFrames = (client: Buffer, message: string): Buffer[] => [EMPTY, client, EMPTY, FAILURE_HEADER, failureMessage(message)];
+
+/** A handler's failure message as a worker sends it, cut at MAX_FAILURE_MESSAGE. */
+export const failureMessage = (message: string): Buffer =>
+  Buffer.from(message.length > MAX_FAILURE_MESSAGE ? `${message.slice(0, MAX_FAILURE_MESSAGE - 1)}…` : message);
 
 /** The service's answer: `<request> <worker id>` (the seed's `${mensaje} ${id}`). */
 export const answerBody = (request: Buffer, workerSuffix: Buffer): Buffer => Buffer.concat([request, workerSuffix]);
@@ -175,8 +183,21 @@ export const answerBody = (request: Buffer, workerSuffix: Buffer): Buffer => Buf
 export const isAnswerTo = (request: Buffer, reply: Buffer): boolean =>
   reply.length > request.length && reply[request.length] === 0x20 && reply.subarray(0, request.length).equals(request);
 
-/** What a DEALER worker receives: `['', clientId, '', request]`, or a heartbeat with an empty clientId. */
-export function parseWorkerRequest(frames: Frames): ClientRequest | Malformed {
+/** Several requests in one message (a batch). */
+export interface RequestBatch {
+  kind: 'batch';
+  records: BatchRecord[];
+}
+
+/**
+ * What a DEALER worker receives: `['', clientId, '', request]`, a control message (heartbeat,
+ * batch offer) with an empty clientId, or a batch `['TSR/1 REQS', records]`.
+ */
+export function parseWorkerRequest(frames: Frames): ClientRequest | RequestBatch | Malformed {
+  if (frames.length === 2 && frames[0].equals(REQUESTS_HEADER)) {
+    const records = unpackBatch(frames[1]);
+    return typeof records === 'string' ? malformed(records) : { kind: 'batch', records };
+  }
   if (frames.length !== 4) return malformed(`request to worker has ${frames.length} frames, expected 4`);
   const [d1, client, d2, body] = frames;
   if (d1.length !== 0 || d2.length !== 0) return malformed('request to worker lacks an empty delimiter');

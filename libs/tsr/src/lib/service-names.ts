@@ -6,6 +6,11 @@ export const DEFAULT_SERVICE = 'default';
 export const BROKER_SERVICE_PREFIX = 'tsr.';
 /** Discovery: answered by the broker with the services it knows, as JSON ({@link ServiceInfo}[]). */
 export const DISCOVERY_SERVICE = 'tsr.services';
+/**
+ * Asked by a client to learn whether the broker takes batches of requests: answered at once with
+ * `TSR/1 BATCH max=N` by a broker that does; one that does not answers no-service after its grace.
+ */
+export const BATCH_PROBE_SERVICE = 'tsr.batch';
 
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 /** A service name: 1 to 64 letters, digits and `. _ : -`, starting with a letter or digit. */

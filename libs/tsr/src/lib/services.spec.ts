@@ -1,6 +1,9 @@
 import { EMPTY, describeError, describeErrorText, errorBody } from './frames';
+import { packBatches } from './batch';
 import {
   DEFAULT_SERVICE,
+  clientBatchFrames,
+  clientBatchRequestFrames,
   clientRequestFrames,
   envelopeErrorFrames,
   envelopeReplyFrames,
@@ -85,5 +88,45 @@ describe('envelope answers (frontend -> DEALER client)', () => {
     expect(errorBody('no-service', 'upper').toString()).toBe('TSR/1 ERR no-service upper');
     expect(describeError(errorBody('no-service', 'upper'))).toBe('no worker serves "upper"');
     expect(describeError(errorBody('too-large', 1024))).toBe('request too large: the broker accepts at most 1024 bytes');
+  });
+});
+
+describe("a client's batches", () => {
+  const records = (...rs: [string, string, boolean?][]) => packBatches(rs.map(([id, body, failed = false]) => ({ ticket: b(id), body: b(body), failed })), Infinity)[0];
+
+  it('reads a batch of requests for one service, each id a ticket', () => {
+    expect(parseServiceRequest(atFrontend(clientBatchRequestFrames(b('upper'), records(['1', 'a'], ['2', 'b']))))).toEqual({
+      kind: 'batch',
+      client: C,
+      service: 'upper',
+      records: [
+        { ticket: b('1'), body: b('a'), failed: false },
+        { ticket: b('2'), body: b('b'), failed: false },
+      ],
+    });
+  });
+
+  it('marks an invalid service as the problem of every request, and refuses a batch with a bad id, an answer or bad lengths whole', () => {
+    expect(parseServiceRequest(atFrontend(clientBatchRequestFrames(b('no such'), records(['1', 'a']))))).toMatchObject({ kind: 'batch', problem: 'invalid service name "no such"' });
+    const bad = [
+      [records(['1', 'a'], ['', 'b']), 'request id of 0 bytes, expected 1-32'],
+      [records(['1', 'a'], ['x'.repeat(33), 'b']), 'request id of 33 bytes, expected 1-32'],
+      [records(['1', 'a', true]), 'a batch of requests holds an answer'],
+      [records(['1', 'a']).subarray(0, 5), 'batch record 1 is truncated'],
+    ] as const;
+    for (const [frame, reason] of bad) expect(parseServiceRequest(atFrontend(clientBatchRequestFrames(b('upper'), frame)))).toEqual({ kind: 'malformed', reason });
+    expect(parseServiceRequest([C, b('x'), b('TSR/1 REQS'), b('upper'), records(['1', 'a'])])).toEqual({ kind: 'malformed', reason: 'client message lacks the empty delimiter' });
+  });
+
+  it('gives a DEALER client the answers of a batch, errors marked', () => {
+    const frame = records(['1', 'A'], ['2', 'no-service upper', true]);
+    expect(parseClientAnswer(atClient(clientBatchFrames(C, frame)))).toEqual({
+      kind: 'batch',
+      records: [
+        { ticket: b('1'), body: b('A'), failed: false },
+        { ticket: b('2'), body: b('no-service upper'), failed: true },
+      ],
+    });
+    expect(parseClientAnswer(atClient(clientBatchFrames(C, frame.subarray(1))))).toMatchObject({ kind: 'malformed' });
   });
 });

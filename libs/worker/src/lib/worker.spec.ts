@@ -1,5 +1,5 @@
 import { Router } from 'zeromq';
-import { bindAnyLoopbackPort } from '@tsr/tsr';
+import { type BatchRecord, bindAnyLoopbackPort, packBatches, unpackBatch } from '@tsr/tsr';
 import type { Handler, WorkerLogger } from './options';
 import { Worker, serve } from './worker';
 
@@ -263,5 +263,84 @@ describe('Worker', () => {
     [{ handler: 'echo' }, /handler must be a function/],
   ])('refuses bad options %j with an error saying why', (bad, message) => {
     expect(() => new Worker({ broker: '127.0.0.1:1', handler: () => '', ...(bad as object) })).toThrow(message);
+  });
+
+  describe('batches', () => {
+    /** Registers the worker with TSR/1 and offers batches of at most `max` bytes; resolves once it accepted. */
+    async function offerBatches(broker: Router, max = 1 << 20): Promise<void> {
+      expect(text(await broker.receive())[4]).toMatch(/^TSR\/1 READY/);
+      await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+      await broker.send(['W test', '', '', '', `TSR/1 BATCH max=${max}`]);
+      expect(text(await broker.receive())).toEqual(['W test', '', '', '', 'TSR/1 BATCH']);
+    }
+    const batch = (...records: [string, string][]) => packBatches(records.map(([ticket, body]) => ({ ticket: Buffer.from(ticket), body: Buffer.from(body), failed: false })), Infinity)[0];
+    const records = (frames: Buffer[]) => {
+      expect(text(frames.slice(0, 2))).toEqual(['W test', 'TSR/1 REPS']);
+      return (unpackBatch(frames[2]) as BatchRecord[]).map((r) => [r.ticket.toString(), r.body.toString(), r.failed]);
+    };
+
+    it('accepts an offer and answers a batch of requests with one batch, in order, failures marked', async () => {
+      const handler: Handler = (request) => {
+        if (request.toString() === 'bad') throw new Error('cannot serve "bad"');
+        return `${request} W test`;
+      };
+      const { broker, worker } = await setup({ handler, credit: 8, logger: { info: () => {}, error: () => {} } });
+      cleanup = () => (worker.close(), broker.close());
+      await offerBatches(broker);
+      await broker.send(['W test', 'TSR/1 REQS', batch(['C1', 'one'], ['C2', 'bad'], ['C3', 'three'])]);
+      expect(records(await broker.receive())).toEqual([
+        ['C1', 'one W test', false],
+        ['C2', 'cannot serve "bad"', true],
+        ['C3', 'three W test', false],
+      ]);
+      // Classic requests are still served, and their answers batched too.
+      await broker.send(['W test', '', 'C4', '', 'four']);
+      expect(records(await broker.receive())).toEqual([['C4', 'four W test', false]]);
+      expect(worker.status()).toMatchObject({ served: 3, failed: 1 });
+    });
+
+    it('keeps each batch within the size the broker offered, and sends what never fits one in classic frames', async () => {
+      const { broker, worker } = await setup({ handler: (r) => r, credit: 8 });
+      cleanup = () => (worker.close(), broker.close());
+      await offerBatches(broker, 100);
+      const body = 'x'.repeat(40); // a record: 6 + 2 + 40 bytes, so two fit in 100
+      const big = 'y'.repeat(200);
+      await broker.send(['W test', 'TSR/1 REQS', batch(['A1', body], ['A2', body], ['A3', body], ['A4', big])]);
+      const got = [text(await broker.receive()), text(await broker.receive()), text(await broker.receive())];
+      expect(got).toContainEqual(['W test', '', 'A4', '', big]);
+      const batches = got.filter((frames) => frames[1] === 'TSR/1 REPS');
+      expect(batches.map((frames) => frames[2].length)).toEqual([96, 48]);
+    });
+
+    it('never accepts an offer before the broker has shown it speaks TSR/1, and ignores a malformed batch', async () => {
+      const errors: string[] = [];
+      const { broker, worker } = await setup({ logger: { info: () => {}, error: (m) => errors.push(m) } });
+      cleanup = () => (worker.close(), broker.close());
+      await broker.receive();
+      await broker.send(['W test', '', '', '', 'TSR/1 BATCH max=1000']);
+      await broker.send(['W test', 'TSR/1 REQS', Buffer.from([0, 2, 0x43])]);
+      await broker.send(['W test', '', 'C1', '', 'hello']);
+      // The answer comes in classic frames: no acceptance, no batch.
+      expect(text(await broker.receive())).toEqual(['W test', '', 'C1', '', 'hello W test']);
+      expect(errors).toEqual(['ignored message from broker: batch record 1 is truncated']);
+    });
+
+    it('stopped by a handler in the middle of a batch, sends the answers finished before it, then its goodbye', async () => {
+      const running: { worker?: Worker } = {};
+      const { broker, worker } = await setup({
+        credit: 4,
+        handler: (r) => {
+          if (r.toString() === 'two') running.worker?.close();
+          return `${r} done`;
+        },
+      });
+      cleanup = () => broker.close();
+      running.worker = worker;
+      await offerBatches(broker);
+      await broker.send(['W test', 'TSR/1 REQS', batch(['C1', 'one'], ['C2', 'two'], ['C3', 'three'])]);
+      expect(records(await broker.receive())).toEqual([['C1', 'one done', false]]);
+      expect(text(await broker.receive())).toEqual(['W test', '', '', '', 'TSR/1 BYE']);
+      expect(worker.served).toBe(1);
+    });
   });
 });

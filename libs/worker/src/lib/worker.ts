@@ -1,18 +1,25 @@
 import { Dealer } from 'zeromq';
 import {
+  BATCH_ACCEPT,
+  type BatchRecord,
   GOODBYE,
   HEARTBEAT,
   Health,
   MAX_FAILURE_MESSAGE,
   WORKER_RECONNECT_MAX_MS,
   type Probe,
+  batchable,
   brokerEndpoint,
   curveClientSocketOptions,
   errorBody,
+  failureMessage,
   onKeyRefused,
+  packBatches,
+  parseBatchOffer,
   parseWorkerRequest,
   readyBody,
   receiveLoop,
+  workerBatchFrames,
   workerControlFrames,
   workerFailureFrames,
   workerReplyFrames,
@@ -74,6 +81,10 @@ export class Worker {
   private ticker: NodeJS.Timeout | undefined;
   /** Counts connections: work taken on an earlier one is abandoned (see `connect`). */
   private generation = 0;
+  /** Set by the broker's offer of batches on this connection: the largest batch frame it accepts. */
+  private batchMax: number | undefined;
+  /** Answers of the current pass over the queue, sent as one batch when the pass ends. */
+  private answers: BatchRecord[] = [];
 
   constructor(options: ServeOptions) {
     this.settings = workerSettings(options);
@@ -100,6 +111,7 @@ export class Worker {
    */
   close(): void {
     if (this.closed) return;
+    this.sendAnswers(); // answers already finished go out before the goodbye
     this.closed = true;
     this.health.stop();
     clearInterval(this.ticker);
@@ -159,6 +171,7 @@ export class Worker {
     onKeyRefused(socket, this.settings.curve, () => this.keyRefused(socket));
     socket.connect(this.endpoint);
     this.brokerBeats = false;
+    this.batchMax = undefined;
     this.send(workerControlFrames(readyBody(this.settings.credit, this.service)));
     this.receive(this.socket);
   }
@@ -193,12 +206,13 @@ export class Worker {
     this.connect();
   }
 
+  private readonly fatal = (error: Error): void => {
+    this.close();
+    this.settings.onFatal(error);
+  };
+
   private receive(socket: Dealer): void {
-    const fatal = (error: Error) => {
-      this.close();
-      this.settings.onFatal(error);
-    };
-    void receiveLoop('broker', socket, (frames) => this.onMessage(frames), this.health.watch('broker', fatal));
+    void receiveLoop('broker', socket, (frames) => this.onMessage(frames), this.health.watch('broker', this.fatal));
   }
 
   private onMessage(frames: Buffer[]): void {
@@ -206,28 +220,50 @@ export class Worker {
     const request = parseWorkerRequest(frames);
     const { logger } = this.settings;
     if ('kind' in request) {
-      logger.error(`ignored message from broker: ${request.reason}`);
-    } else if (request.client.length === 0) {
-      if (request.body.equals(HEARTBEAT) && !this.brokerBeats) {
-        this.brokerBeats = true;
-        logger.info(`registered: the broker speaks TSR/1`);
+      if (request.kind === 'malformed') logger.error(`ignored message from broker: ${request.reason}`);
+      else {
+        for (const { ticket, body } of request.records) this.take(ticket, body);
+        this.serveNext();
       }
+    } else if (request.client.length === 0) {
+      this.onControl(request.body);
     } else {
-      if (logger.tracing) logger.traza?.('procesaPeticion', 'client request', [request.client, request.body]);
-      this.queue.push({ ticket: request.client, body: request.body });
+      this.take(request.client, request.body);
       this.serveNext();
     }
   }
 
+  /** Queues a request (`ticket`: the broker's, echoed with the answer). */
+  private take(ticket: Buffer, body: Buffer): void {
+    const { logger } = this.settings;
+    if (logger.tracing) logger.traza?.('procesaPeticion', 'client request', [ticket, body]);
+    this.queue.push({ ticket, body });
+  }
+
+  /** A heartbeat (the first one says the broker speaks TSR/1), or an offer of batches, accepted at once. */
+  private onControl(body: Buffer): void {
+    if (body.equals(HEARTBEAT)) {
+      if (this.brokerBeats) return;
+      this.brokerBeats = true;
+      this.settings.logger.info(`registered: the broker speaks TSR/1`);
+      return;
+    }
+    const max = parseBatchOffer(body);
+    if (max === undefined || !this.brokerBeats) return;
+    this.batchMax = max;
+    this.send(workerControlFrames(BATCH_ACCEPT));
+  }
+
   /**
    * Serves queued requests in order, one at a time. A handler that answers at once is answered at
-   * once, so a burst of such requests is answered in one pass (no event-loop turn per request);
-   * one that returns a promise holds the next requests until it settles.
+   * once, so a burst of such requests is answered in one pass (no event-loop turn per request),
+   * and to a broker that offered batches, in one message; one that returns a promise holds the
+   * next requests until it settles.
    */
   private serveNext(): void {
-    while (!this.busy) {
+    while (!this.busy && !this.closed) {
       const request = this.queue.shift();
-      if (!request) return;
+      if (!request) break;
       const started = performance.now();
       let answer: unknown;
       try {
@@ -253,9 +289,11 @@ export class Worker {
         (e: unknown) => settle(() => this.fail(request, e, started)),
       );
     }
+    this.sendAnswers();
   }
 
   private answer(request: Request, value: unknown, started: number): void {
+    if (this.closed) return; // stopped by the handler itself: dropped, as the answers of handlers still running are
     const body = typeof value === 'string' ? Buffer.from(value) : value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : undefined;
     if (body === undefined) {
       this.fail(request, new TypeError(`handler answered ${value === null ? 'null' : typeof value}, expected a Buffer or a string`), started);
@@ -263,7 +301,7 @@ export class Worker {
     }
     this.served++;
     this.settings.onServed?.((performance.now() - started) / 1000, 'reply');
-    this.send(workerReplyFrames(request.ticket, body));
+    if (!this.batched({ ticket: request.ticket, body, failed: false })) this.send(workerReplyFrames(request.ticket, body));
   }
 
   /**
@@ -272,11 +310,26 @@ export class Worker {
    * the reply's body (`TSR/1 ERR handler …`), as our broker answers a plain client.
    */
   private fail(request: Request, e: unknown, started: number): void {
+    if (this.closed) return;
     const message = messageOf(e);
     this.failed++;
     this.settings.logger.error(`handler failed: ${message}`);
     this.settings.onServed?.((performance.now() - started) / 1000, 'failure');
-    this.send(this.brokerBeats ? workerFailureFrames(request.ticket, message) : workerReplyFrames(request.ticket, errorBody('handler', message.slice(0, MAX_FAILURE_MESSAGE))));
+    if (!this.brokerBeats) this.send(workerReplyFrames(request.ticket, errorBody('handler', message.slice(0, MAX_FAILURE_MESSAGE))));
+    else if (!this.batched({ ticket: request.ticket, body: failureMessage(message), failed: true })) this.send(workerFailureFrames(request.ticket, message));
+  }
+
+  /** Whether the answer waits for the end of this pass (the broker offered batches, and it fits one). */
+  private batched(record: BatchRecord): boolean {
+    if (this.batchMax === undefined || !batchable(record, this.batchMax)) return false;
+    this.answers.push(record);
+    return true;
+  }
+
+  private sendAnswers(): void {
+    if (this.answers.length === 0 || this.batchMax === undefined || this.closed) return;
+    for (const frame of packBatches(this.answers, this.batchMax)) this.send(workerBatchFrames(frame));
+    this.answers = [];
   }
 
   /** sendTimeout 0: a send completes at once or fails (queue full): never two sends in flight. */
