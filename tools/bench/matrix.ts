@@ -160,7 +160,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
         for (const inflight of o.natsInflight)
           for (const kind of rotate(kinds, rep - 1)) {
             const t = targets.get(kind) as Target;
-            const spec = load(size, { mode: 'closed', inflight, sockets: natsComparisonSockets(kind, inflight, o.sockets), batch: o.batchClients });
+            const spec = load(size, { mode: 'closed', inflight, sockets: natsComparisonSockets(kind, inflight, o.sockets), batch: o.clientBatches });
             record(rep, 'versus-nats', t, size, spec, await runGenerators(t, spec, bundles));
           }
     } finally {

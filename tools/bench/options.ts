@@ -41,7 +41,7 @@ export interface BenchOptions {
   /** Another build (DIR/<app>/main.js) whose broker and workers join the comparison with NATS. */
   versusApps: string | undefined;
   /** Against NATS: our generator sends batches to a broker that offers them, as our client library does. */
-  batchClients: boolean;
+  clientBatches: boolean;
 }
 
 export const usage = `usage: npm run bench -- [options]     (or: npx nx run bench:bench -- [options])
@@ -66,7 +66,7 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --nats-workers N      against NATS: our workers and NATS responders (default 4)
   --nats-only           run only the comparison with NATS (results to tmp/benchmarks/<date>-nats unless --out)
   --versus-apps DIR     against NATS, also the broker and workers of DIR/<app>/main.js (a change, before and after, in one run)
-  --batch-clients       against NATS, our generator batches requests when the broker offers it (as our client library does)
+  --client-batches       against NATS, our generator batches requests when the broker offers it (as our client library does)
 `;
 
 const list = (v: string) => v.split(',').filter(Boolean).map(Number);
@@ -95,7 +95,7 @@ const flags = {
   'nats-workers': { type: 'string' },
   'nats-only': { type: 'boolean' },
   'versus-apps': { type: 'string' },
-  'batch-clients': { type: 'boolean' },
+  'client-batches': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -135,7 +135,7 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     natsWorkers: num(v['nats-workers'], 4),
     natsOnly: v['nats-only'] ?? false,
     versusApps: v['versus-apps'],
-    batchClients: v['batch-clients'] ?? false,
+    clientBatches: v['client-batches'] ?? false,
   };
   for (const [name, n] of Object.entries({ reps: o.reps, inflight: o.inflight, generators: o.generators, sockets: o.sockets, duration: o.durationMs, 'latency-duration': o.latencyDurationMs, 'latency-rounds': o.latencyRounds, 'latency-workers': o.latencyWorkers, credit: o.credit, 'nats-workers': o.natsWorkers })) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
