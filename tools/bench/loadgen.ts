@@ -127,7 +127,8 @@ async function batchChannel(): Promise<Channel> {
     (frames) => {
       const answer = parseClientAnswer(frames);
       if (answer.kind === 'batch') for (const r of answer.records) onReply(channel, r.body);
-      else if (answer.kind === 'reply' && answer.id.equals(PROBE_ID)) offered(parseBatchOffer(answer.body));
+      // the answer to the question: an offer, or (a broker that knows no batches) no-service after its grace
+      else if ((answer.kind === 'reply' || answer.kind === 'error') && answer.id.equals(PROBE_ID)) offered(answer.kind === 'reply' ? parseBatchOffer(answer.body) : undefined);
       else onReply(channel, frames[frames.length - 1]);
     },
     loopFailed,
