@@ -54,6 +54,13 @@ export const FRONTEND_HARD_LIMIT_FACTOR = 2;
 
 type Side = 'frontend' | 'backend';
 
+/** The bytes in a Buffer of their own (not a slice of the shared pool, which would keep 8 KiB alive). */
+function ownCopy(view: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(view.length);
+  view.copy(copy);
+  return copy;
+}
+
 /**
  * The socket side of the broker: two ROUTERs and one timer around the pure `BrokerCore`.
  * It parses frames, feeds the core and writes what the core emits; nothing else.
@@ -253,10 +260,16 @@ export class BrokerServer {
     this.armTimer();
   }
 
-  /** Each request of a client's batch, as if it came alone; its answer will go back in a batch. */
+  /**
+   * Each request of a client's batch, as if it came alone; its answer will go back in a batch. Its
+   * id and body are copied out of the batch's frame: a view would keep the whole frame alive while
+   * the request waits, memory the queue's byte limits never see.
+   */
   private onClientBatch({ client, service, records, problem }: ServiceBatch): void {
     const now = performance.now();
-    for (const { ticket: id, body } of records) {
+    for (const record of records) {
+      const id = ownCopy(record.ticket);
+      const body = ownCopy(record.body);
       this.batchedIds.add(id);
       if (problem) this.core.badRequest(client, id, problem);
       else {

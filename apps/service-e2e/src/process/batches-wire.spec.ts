@@ -1,6 +1,7 @@
 import { stopApp } from '@tsr/testing';
 import { eventually } from '../containers/support/docker';
 import { LocalDeployment } from '../support/deployment';
+import { readFileSync } from 'node:fs';
 import { Dealer } from 'zeromq';
 import { plainRequest, readRecords, writeRecords } from '../support/plain-peers';
 
@@ -124,5 +125,27 @@ describe('batches on the wire, against peers that check nothing', () => {
     expect(w.requests).toHaveLength(2);
     await stopApp(broker);
     expect(broker.stdout).toMatch(/malformed frontend 1\b/);
+  });
+
+  it("keeps no batch's frame alive for a request that waits: memory follows what the queue counts", async () => {
+    // Each batch: a tiny request for a service nobody serves (it waits out a long grace), then a
+    // record larger than --max-message, refused at once. Were the tiny one a view into the frame,
+    // every waiting request would keep 1.5 MiB alive that no byte limit sees.
+    const broker = await deployment.startBroker(['--startup-grace', '0', '--service-grace', '60000', '--max-message', '1048576']);
+    const rssMiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${broker.child.pid}/status`, 'utf8'))?.[1]) / 1024;
+    const client = deployment.own(new Dealer({ linger: 0, receiveTimeout: 10_000 }));
+    client.connect(`tcp://127.0.0.1:${deployment.frontendPort}`);
+    const large = 'x'.repeat(1.5 * 1024 * 1024);
+    const before = rssMiB();
+    const batches = 300;
+    for (let i = 0; i < batches; i++) {
+      await client.send(['', 'TSR/1 REQS', 'nobody', writeRecords([{ envelope: Buffer.from(`w${i}`), body: 'tiny' }, { envelope: Buffer.from(`r${i}`), body: large }])]);
+      const [, header, records] = await client.receive(); // the refusal: the broker has read this batch
+      expect([header.toString(), readRecords(records).map((r) => [r.envelope.toString(), r.body, r.failed])]).toEqual(['TSR/1 REPS', [[`r${i}`, 'too-large 1048576', true]]]);
+    }
+    const grown = rssMiB() - before;
+    process.stdout.write(`batch frames: ${batches} × 1.5 MiB read, ${batches} requests waiting, broker RSS ${before.toFixed(0)} -> ${(before + grown).toFixed(0)} MiB\n`);
+    expect(grown).toBeLessThan(200); // views would keep 450 MiB
+    expect(broker.child.exitCode).toBeNull();
   });
 });
