@@ -54,6 +54,13 @@ export const FRONTEND_HARD_LIMIT_FACTOR = 2;
 
 type Side = 'frontend' | 'backend';
 
+/** Whether `record` waits in `batches` for the end of the turn, to go in `key`'s batch (it fits one); otherwise it goes alone. */
+function coalesce(batches: Coalescer<string, BatchRecord>, key: string, record: BatchRecord): boolean {
+  if (!batchable(record, Infinity)) return false;
+  batches.add(key, record);
+  return true;
+}
+
 /** The bytes in a Buffer of their own (not a slice of the shared pool, which would keep 8 KiB alive). */
 function ownCopy(view: Buffer): Buffer {
   const copy = Buffer.allocUnsafeSlow(view.length);
@@ -137,14 +144,13 @@ export class BrokerServer {
       {
         toWorker: (worker, ticket, body, client) => {
           if (this.tracing) this.trace.traza('new_task', 'worker client ticket request', [worker, client, ticket.toString('hex'), body]);
-          const record = { ticket, body, failed: false };
-          if (this.batching.has(worker) && batchable(record, Infinity)) this.batches.add(worker, record);
-          else this.send(this.backend, toWorkerFrames(this.routingId(worker), ticket, body), 'backend');
+          if (this.batching.has(worker) && coalesce(this.batches, worker, { ticket, body, failed: false })) return;
+          this.send(this.backend, toWorkerFrames(this.routingId(worker), ticket, body), 'backend');
         },
         toClient: (client, id, body, arrivedAt) => {
           this.latency.observe((performance.now() - arrivedAt) / 1000);
           if (this.tracing) this.trace.traza('reply', 'client reply', [client, body]);
-          if (id && this.batchedIds.has(id) && this.answered(client, { ticket: id, body, failed: false })) return;
+          if (id && this.batchedIds.has(id) && coalesce(this.answers, client.toString('latin1'), { ticket: id, body, failed: false })) return;
           this.send(this.frontend, id ? envelopeReplyFrames(client, id, body) : toClientFrames(client, body), 'frontend');
         },
         workerFailed: (worker, why, held) => {
@@ -154,7 +160,7 @@ export class BrokerServer {
         },
         refuse: (client, id, reason, detail = this.limits[reason]) => {
           if (this.tracing) this.trace.traza('refused', 'client reason detail', [client, reason, detail]);
-          if (id && this.batchedIds.has(id) && this.answered(client, { ticket: id, body: Buffer.from(errorText(reason, detail)), failed: true })) return;
+          if (id && this.batchedIds.has(id) && coalesce(this.answers, client.toString('latin1'), { ticket: id, body: Buffer.from(errorText(reason, detail)), failed: true })) return;
           this.send(this.frontend, id ? envelopeErrorFrames(client, id, reason, detail) : toClientFrames(client, errorBody(reason, detail)), 'frontend');
         },
       },
@@ -277,13 +283,6 @@ export class BrokerServer {
         this.core.clientRequest(client, body, now, service, id);
       }
     }
-  }
-
-  /** Whether an answer waits for the end of the turn, to go back in its client's batch (it fits one). */
-  private answered(client: Buffer, record: BatchRecord): boolean {
-    if (!batchable(record, Infinity)) return false;
-    this.answers.add(client.toString('latin1'), record);
-    return true;
   }
 
   private sendAnswers(client: string, records: BatchRecord[]): void {

@@ -1,3 +1,5 @@
+import { writeRecords } from './plain-peers';
+
 /**
  * Seeded generators of protocol-breaking frame sequences, so a failing fuzz run reproduces
  * from its seed. Frames are what a DEALER sends: the ROUTER prepends the sender's routing id.
@@ -53,10 +55,7 @@ export function badClientMessage(r: Random): Buffer[] {
  * record of an unknown kind, or records whose lengths run past the frame.
  */
 function badBatch(r: Random): Buffer {
-  const ticket = frame(r).subarray(0, 255);
-  const body = frame(r);
-  const record = Buffer.concat([Buffer.from([0, ticket.length]), ticket, Buffer.alloc(4), body]);
-  record.writeUInt32BE(body.length, 2 + ticket.length);
+  const record = writeRecords([{ envelope: frame(r).subarray(0, 255), body: frame(r) }]);
   switch (pick(r, ['empty', 'kind', 'truncated'] as const)) {
     case 'empty':
       return Buffer.alloc(0);

@@ -64,12 +64,12 @@ export async function plainRequest(port: number, body: string | Buffer, timeoutM
 /** An answer in a batch: the ticket it answers, its body, and whether it is a handler's failure. */
 export interface BatchAnswer {
   envelope: Buffer;
-  body: string;
+  body: string | Buffer;
   failed?: boolean;
 }
 
 /** The records of a batch frame, read by hand the way docs/protocol.md "Batches" lays them out. */
-export function readRecords(frame: Buffer): Required<BatchAnswer>[] {
+export function readRecords(frame: Buffer): { envelope: Buffer; body: string; failed: boolean }[] {
   const records = [];
   for (let at = 0; at < frame.length; ) {
     const ticketEnd = at + 2 + frame[at + 1];
