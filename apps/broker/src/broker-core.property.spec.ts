@@ -34,7 +34,7 @@ const options: Omit<BrokerCoreOptions, 'instance'> = {
   livenessMs: 1500,
   maxPending: 4,
   maxQueueBytes: 1500,
-  maxClientBytes: 900,
+  maxClientBytes: 600,
   maxServiceBytes: 1000,
   maxServices: 3,
   serviceGraceMs: 800,
