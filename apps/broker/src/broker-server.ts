@@ -1,4 +1,3 @@
-import { Router } from 'zeromq';
 import {
   BATCH_PROBE_SERVICE,
   type BatchRecord,
@@ -25,12 +24,12 @@ import {
   packBatches,
   parseServiceRequest,
   parseWorkerMessage,
-  receiveLoop,
   toClientFrames,
   toWorkerBatchFrames,
   toWorkerFrames,
 } from '@tsr/tsr';
 import { BrokerCore, type BrokerCoreOptions, isGeneratedId } from './broker-core';
+import { type RouterPort, openRouterPort } from './router-port';
 import { newInstanceId } from './ticket';
 
 export interface BrokerServerOptions extends Omit<BrokerCoreOptions, 'instance'> {
@@ -74,8 +73,8 @@ function ownCopy(view: Buffer): Buffer {
  */
 export class BrokerServer {
   // The sockets now: CURVE replaces one when a key is removed from its allow-list (`reopen`).
-  frontend: Router;
-  backend: Router;
+  frontend: RouterPort;
+  backend: RouterPort;
   readonly core: BrokerCore;
   /** CURVE's key checks and refusal counts, when CURVE is on. */
   readonly curve: CurveGuard | undefined;
@@ -175,30 +174,27 @@ export class BrokerServer {
     this.trace.info(`frontend ${this.endpoints.frontend}, backend ${this.endpoints.backend}, answer timeout ${this.options.answerTimeoutMs} ms`);
     this.bound = true;
     this.health.start();
-    this.listen('frontend');
-    this.listen('backend');
     this.heartbeats = setInterval(() => this.sendHeartbeats(), this.options.heartbeatMs);
   }
 
   /**
-   * A socket of the broker. sendTimeout 0: a ROUTER send never blocks, so every send completes
-   * synchronously and there is never a second send in flight (zeromq v6 rejects that with EBUSY).
-   * The backend's handover: a worker that reconnects under its id takes over from its own stale
-   * connection.
+   * A socket of the broker: the frontend refuses frames far over the request limit (the peer is
+   * disconnected); the backend lets a worker that reconnects under its id take over from its own
+   * stale connection. Messages are handled from the moment it is bound.
    */
-  private open(side: Side): Router {
-    const common = { sendTimeout: 0, linger: 0, ...this.curve?.socketOptions(side) };
-    const socket =
-      side === 'frontend'
-        ? new Router({ ...common, maxMessageSize: this.options.maxRequestBytes * FRONTEND_HARD_LIMIT_FACTOR })
-        : new Router({ ...common, maxMessageSize: this.options.maxReplyBytes, handover: true });
-    this.curve?.watch(side, socket);
-    return socket;
-  }
-
-  private listen(side: Side): void {
-    const handle = side === 'frontend' ? (frames: Frames) => this.onFrontend(frames) : (frames: Frames) => this.onBackend(frames);
-    void receiveLoop(side, this[side], handle, this.health.watch(side, this.onFatal));
+  private open(side: Side): RouterPort {
+    return openRouterPort(
+      {
+        name: side,
+        maxMessageSize: side === 'frontend' ? this.options.maxRequestBytes * FRONTEND_HARD_LIMIT_FACTOR : this.options.maxReplyBytes,
+        handover: side === 'backend',
+        onMessage: side === 'frontend' ? (frames) => this.onFrontend(frames) : (frames) => this.onBackend(frames),
+        onFatal: this.health.watch(side, this.onFatal),
+        onSendError: this.sendFailed[side],
+        onProtocolError: (why, address) => this.tracing && this.trace.traza('protocol_error', 'side peer reason', [side, address, why]),
+      },
+      this.curve,
+    );
   }
 
   /**
@@ -215,7 +211,6 @@ export class BrokerServer {
     } finally {
       this.reopening[side] = false;
     }
-    this.listen(side);
   }
 
   /**
@@ -376,9 +371,9 @@ export class BrokerServer {
     }, Math.max(0, next - performance.now()) + 1);
   }
 
-  private send(socket: Router, frames: Buffer[], side: Side): void {
+  private send(socket: RouterPort, frames: Buffer[], side: Side): void {
     if (this.reopening[side]) return; // zeromq throws on a socket being bound; the frames would be lost with the old connections anyway
-    socket.send(frames).catch(this.sendFailed[side]);
+    socket.send(frames);
   }
 
   private reject(side: Side, reason: string): void {

@@ -17,3 +17,5 @@ export * from './lib/version';
 export * from './lib/curve';
 export * from './lib/services';
 export * from './lib/broker-address';
+export * from './lib/zmtp/zmtp-codec';
+export * from './lib/zmtp/zmtp-router';

@@ -1,8 +1,12 @@
 import { ConfigError, parsers } from './config';
 
-/** Anything with ZeroMQ's bind/connect, so validation is testable without sockets. */
-export interface Endpointable {
+/** Anything with ZeroMQ's bind, so validation is testable without sockets. */
+export interface Bindable {
   bind(address: string): Promise<void>;
+}
+
+/** Anything with ZeroMQ's bind/connect. */
+export interface Endpointable extends Bindable {
   connect(address: string): void;
 }
 
@@ -14,7 +18,7 @@ export function tcpEndpoint(host: string, port: number | string): string {
 }
 
 /** The seed's `creaPuntoConexion`: binds on every interface unless a host is given. */
-export async function bindEndpoint(socket: Endpointable, port: number, host = '*'): Promise<string> {
+export async function bindEndpoint(socket: Bindable, port: number, host = '*'): Promise<string> {
   const address = tcpEndpoint(host, port);
   try {
     await socket.bind(address);
@@ -28,7 +32,7 @@ export async function bindEndpoint(socket: Endpointable, port: number, host = '*
  * Binds `address` that a socket closed a moment ago held: libzmq frees the port in its own
  * threads, so the first tries may find it still in use. Tries every 50 ms for `waitMs`.
  */
-export async function bindWhenFree(socket: Endpointable, address: string, waitMs = 5000): Promise<void> {
+export async function bindWhenFree(socket: Bindable, address: string, waitMs = 5000): Promise<void> {
   for (const end = Date.now() + waitMs; ; await new Promise((r) => setTimeout(r, 50))) {
     try {
       return await socket.bind(address);

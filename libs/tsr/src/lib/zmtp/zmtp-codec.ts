@@ -1,0 +1,219 @@
+/**
+ * ZMTP 3.0 (rfc.zeromq.org/spec/23) with the NULL mechanism, the part a ROUTER that binds needs:
+ * the greeting, the READY command and its properties, and the frames of the traffic. Pure
+ * functions and one incremental reader; the connection logic is in zmtp-router.ts.
+ */
+
+export const GREETING_BYTES = 64;
+const FLAG_MORE = 0x01;
+const FLAG_LONG = 0x02;
+const FLAG_COMMAND = 0x04;
+const RESERVED_FLAGS = 0xf8;
+/** libzmq keeps a routing id in at most 255 bytes. */
+export const MAX_ROUTING_ID_BYTES = 255;
+/** The socket types a ROUTER talks to (ZMTP 3.0's compatibility table). */
+export const ROUTER_PEERS: ReadonlySet<string> = new Set(['DEALER', 'REQ', 'ROUTER']);
+
+/** Our greeting: signature, version 3.0, the NULL mechanism, not as-server (NULL ignores it), filler. */
+export function greeting(): Buffer {
+  const g = Buffer.alloc(GREETING_BYTES);
+  g[0] = 0xff;
+  g[9] = 0x7f;
+  g[10] = 3;
+  g[11] = 0;
+  g.write('NULL', 12, 'latin1');
+  return g;
+}
+
+/** Why a peer's greeting is not one we speak, or undefined when it is ZMTP 3.x with NULL. */
+export function greetingProblem(g: Buffer): string | undefined {
+  if (g[0] !== 0xff || (g[9] & 0x01) !== 0x01) return 'not a ZMTP 3 greeting';
+  if (g[10] < 3) return `ZMTP ${g[10]}.${g[11]} is not supported (3.0 or later)`;
+  const mechanism = g.toString('latin1', 12, 32).replace(/\0+$/, '');
+  if (mechanism !== 'NULL') return `security mechanism ${mechanism || '(none)'} is not offered here (NULL)`;
+  return undefined;
+}
+
+/** A command frame: `name` and its body. */
+export function commandFrame(name: string, body: Buffer): Buffer {
+  const payload = Buffer.concat([Buffer.from([name.length]), Buffer.from(name, 'latin1'), body]);
+  return Buffer.concat([frameHeader(payload.length, FLAG_COMMAND), payload]);
+}
+
+/** READY's metadata: each property as name-length, name, value-length (u32 BE), value. */
+export function readyCommand(properties: Record<string, Buffer | string>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [name, value] of Object.entries(properties)) {
+    const v = typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
+    const head = Buffer.alloc(1 + name.length + 4);
+    head[0] = name.length;
+    head.write(name, 1, 'latin1');
+    head.writeUInt32BE(v.length, 1 + name.length);
+    parts.push(head, v);
+  }
+  return commandFrame('READY', Buffer.concat(parts));
+}
+
+/** An ERROR command: a peer that is refused is told why before the connection closes. */
+export function errorCommand(reason: string): Buffer {
+  const text = Buffer.from(reason.slice(0, 255), 'latin1');
+  return commandFrame('ERROR', Buffer.concat([Buffer.from([text.length]), text]));
+}
+
+export interface Command {
+  name: string;
+  body: Buffer;
+}
+
+export function parseCommand(frame: Buffer): Command | undefined {
+  if (frame.length < 1 || frame.length < 1 + frame[0]) return undefined;
+  return { name: frame.toString('latin1', 1, 1 + frame[0]), body: frame.subarray(1 + frame[0]) };
+}
+
+/** READY's properties by lower-cased name (names are case-insensitive), or why they do not parse. */
+export function parseProperties(body: Buffer): Map<string, Buffer> | string {
+  const props = new Map<string, Buffer>();
+  let at = 0;
+  while (at < body.length) {
+    const nameLength = body[at];
+    if (nameLength === 0 || at + 1 + nameLength + 4 > body.length) return 'a READY property is cut short';
+    const name = body.toString('latin1', at + 1, at + 1 + nameLength).toLowerCase();
+    const valueLength = body.readUInt32BE(at + 1 + nameLength);
+    const start = at + 1 + nameLength + 4;
+    if (start + valueLength > body.length) return `READY property ${name} is cut short`;
+    props.set(name, body.subarray(start, start + valueLength));
+    at = start + valueLength;
+  }
+  return props;
+}
+
+function frameHeader(length: number, flags: number): Buffer {
+  if (length <= 255) return Buffer.from([flags, length]);
+  const h = Buffer.alloc(9);
+  h[0] = flags | FLAG_LONG;
+  h.writeBigUInt64BE(BigInt(length), 1);
+  return h;
+}
+
+/** The bytes of one message of `frames` (a data frame each, MORE on all but the last), in one Buffer. */
+export function encodeMessage(frames: readonly Buffer[], from = 0): Buffer {
+  let size = 0;
+  for (let i = from; i < frames.length; i++) size += (frames[i].length <= 255 ? 2 : 9) + frames[i].length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = from; i < frames.length; i++) {
+    const frame = frames[i];
+    const more = i < frames.length - 1 ? FLAG_MORE : 0;
+    if (frame.length <= 255) {
+      out[at++] = more;
+      out[at++] = frame.length;
+    } else {
+      out[at++] = more | FLAG_LONG;
+      out.writeUInt32BE(Math.floor(frame.length / 0x1_0000_0000), at);
+      out.writeUInt32BE(frame.length >>> 0, at + 4);
+      at += 8;
+    }
+    at += frame.copy(out, at);
+  }
+  return out;
+}
+
+export interface FrameSink {
+  /** A data frame, in a Buffer of its own; `more`: another frame of the same message follows. */
+  frame(body: Buffer, more: boolean): void;
+  command(body: Buffer): void;
+  /** The stream broke the rules (bad flags, a frame over the limit): the connection must close. */
+  problem(why: string): void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Reads frames out of a byte stream cut anywhere. A frame's bytes are copied into a Buffer of their
+ * own (never a view of the socket's chunk, which a waiting request would keep alive whole), and a
+ * frame over `maxFrameBytes` is refused from its header, before anything of it is kept.
+ */
+export class FrameReader {
+  private readonly header = Buffer.alloc(9);
+  private headerHave = 0;
+  private headerNeed = 2;
+  private flags = 0;
+  private body: Buffer | undefined;
+  private bodyHave = 0;
+  private broken = false;
+
+  constructor(
+    private readonly maxFrameBytes: number,
+    private readonly sink: FrameSink,
+  ) {}
+
+  push(chunk: Buffer, start = 0): void {
+    let at = start;
+    while (at < chunk.length && !this.broken) {
+      if (this.body === undefined) at = this.readHeader(chunk, at);
+      else at = this.readBody(chunk, at);
+    }
+  }
+
+  private readHeader(chunk: Buffer, at: number): number {
+    if (this.headerHave === 0) {
+      const flags = chunk[at];
+      if ((flags & RESERVED_FLAGS) !== 0) return this.fail(`bad frame flags 0x${flags.toString(16)}`, chunk);
+      this.flags = flags;
+      this.headerNeed = flags & FLAG_LONG ? 9 : 2;
+      // the common case: a short header and its whole body in this chunk
+      if (this.headerNeed === 2 && at + 1 < chunk.length) {
+        const length = chunk[at + 1];
+        if (at + 2 + length <= chunk.length) {
+          if (length > this.maxFrameBytes) return this.fail(`a frame of ${length} bytes is over the limit of ${this.maxFrameBytes}`, chunk);
+          this.emit(length === 0 ? EMPTY : copyOf(chunk, at + 2, at + 2 + length));
+          return at + 2 + length;
+        }
+      }
+    }
+    const take = Math.min(this.headerNeed - this.headerHave, chunk.length - at);
+    chunk.copy(this.header, this.headerHave, at, at + take);
+    this.headerHave += take;
+    at += take;
+    if (this.headerHave < this.headerNeed) return at;
+    const length = this.headerNeed === 2 ? this.header[1] : this.header.readUInt32BE(1) * 0x1_0000_0000 + this.header.readUInt32BE(5);
+    this.headerHave = 0;
+    if (length > this.maxFrameBytes) return this.fail(`a frame of ${length} bytes is over the limit of ${this.maxFrameBytes}`, chunk);
+    if (length === 0) {
+      this.emit(EMPTY);
+      return at;
+    }
+    this.body = Buffer.allocUnsafeSlow(length);
+    this.bodyHave = 0;
+    return at;
+  }
+
+  private readBody(chunk: Buffer, at: number): number {
+    const body = this.body as Buffer;
+    const take = Math.min(body.length - this.bodyHave, chunk.length - at);
+    chunk.copy(body, this.bodyHave, at, at + take);
+    this.bodyHave += take;
+    if (this.bodyHave === body.length) {
+      this.body = undefined;
+      this.emit(body);
+    }
+    return at + take;
+  }
+
+  private emit(body: Buffer): void {
+    if (this.flags & FLAG_COMMAND) this.sink.command(body);
+    else this.sink.frame(body, (this.flags & FLAG_MORE) !== 0);
+  }
+
+  private fail(why: string, chunk: Buffer): number {
+    this.broken = true;
+    this.sink.problem(why);
+    return chunk.length;
+  }
+}
+
+function copyOf(chunk: Buffer, start: number, end: number): Buffer {
+  const copy = Buffer.allocUnsafeSlow(end - start);
+  chunk.copy(copy, 0, start, end);
+  return copy;
+}
