@@ -19,3 +19,5 @@ export * from './lib/services';
 export * from './lib/broker-address';
 export * from './lib/zmtp/zmtp-codec';
 export * from './lib/zmtp/zmtp-router';
+export * from './lib/zmtp/zmtp-dealer';
+export * from './lib/zmtp/dealer-port';

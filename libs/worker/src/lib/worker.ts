@@ -1,7 +1,7 @@
-import { Dealer } from 'zeromq';
 import {
   BATCH_ACCEPT,
   type BatchRecord,
+  type DealerPort,
   GOODBYE,
   HEARTBEAT,
   Health,
@@ -10,15 +10,13 @@ import {
   type Probe,
   batchable,
   brokerEndpoint,
-  curveClientSocketOptions,
   errorBody,
   failureMessage,
-  onKeyRefused,
+  openDealerPort,
   packBatches,
   parseBatchOffer,
   parseWorkerRequest,
   readyBody,
-  receiveLoop,
   workerBatchFrames,
   workerControlFrames,
   workerFailureFrames,
@@ -71,7 +69,7 @@ export class Worker {
   readonly endpoint: string;
   private readonly settings: WorkerSettings;
   private readonly info: RequestInfo;
-  private socket!: Dealer;
+  private socket!: DealerPort;
   private readonly queue: Request[] = [];
   private busy = false;
   private closed = false;
@@ -115,11 +113,8 @@ export class Worker {
     this.closed = true;
     this.health.stop();
     clearInterval(this.ticker);
-    if (this.brokerBeats) {
-      this.socket.linger = 200;
-      this.send(workerControlFrames(GOODBYE));
-    }
-    this.socket.close();
+    if (this.brokerBeats) this.send(workerControlFrames(GOODBYE));
+    this.socket.close(this.brokerBeats ? 200 : 0); // lingers just long enough to deliver the goodbye
   }
 
   /**
@@ -158,22 +153,21 @@ export class Worker {
     this.generation++;
     this.queue.length = 0;
     this.busy = false;
-    this.socket = new Dealer({
+    const socket: DealerPort = openDealerPort(this.endpoint, {
+      name: 'broker',
       routingId: this.identity,
-      linger: 0,
-      sendTimeout: 0,
-      reconnectInterval: 100,
-      reconnectMaxInterval: WORKER_RECONNECT_MAX_MS,
-      ...curveClientSocketOptions(this.settings.curve),
+      reconnectIntervalMs: 100,
+      reconnectMaxIntervalMs: WORKER_RECONNECT_MAX_MS,
+      curve: this.settings.curve,
+      onMessage: (frames) => this.onMessage(frames),
+      onFatal: this.health.watch('broker', this.fatal),
+      onSendError: this.sendFailed,
+      onKeyRefused: () => this.keyRefused(socket),
     });
-    const socket = this.socket;
-    // Watched before it connects: a refusal the monitor missed would never be retried.
-    onKeyRefused(socket, this.settings.curve, () => this.keyRefused(socket));
-    socket.connect(this.endpoint);
+    this.socket = socket;
     this.brokerBeats = false;
     this.batchMax = undefined;
     this.send(workerControlFrames(readyBody(this.settings.credit, this.service)));
-    this.receive(this.socket);
   }
 
   /** How long the broker has said nothing on this connection, and whether that is past the liveness window. */
@@ -183,7 +177,7 @@ export class Worker {
   }
 
   /** libzmq never retries a refused key: try again on a new socket a liveness window later (the key may be listed by then). */
-  private keyRefused(socket: Dealer): void {
+  private keyRefused(socket: DealerPort): void {
     const ms = this.settings.heartbeat * this.settings.liveness;
     this.settings.logger.error(`the broker refused this worker's CURVE key (${this.settings.curve?.publicKey}: not in its allow-list); trying again in ${ms} ms`);
     setTimeout(() => {
@@ -210,10 +204,6 @@ export class Worker {
     this.close();
     this.settings.onFatal(error);
   };
-
-  private receive(socket: Dealer): void {
-    void receiveLoop('broker', socket, (frames) => this.onMessage(frames), this.health.watch('broker', this.fatal));
-  }
 
   private onMessage(frames: Buffer[]): void {
     this.lastHeard = performance.now();
@@ -332,9 +322,9 @@ export class Worker {
     this.answers = [];
   }
 
-  /** sendTimeout 0: a send completes at once or fails (queue full): never two sends in flight. */
+  /** Never blocks: a send the socket cannot take is logged (see `sendFailed`). */
   private send(frames: Buffer[]): void {
-    this.socket.send(frames).catch(this.sendFailed);
+    this.socket.send(frames);
   }
 
   /** One handler for every send (no closure per message). */

@@ -11,8 +11,6 @@ const FLAG_COMMAND = 0x04;
 const RESERVED_FLAGS = 0xf8;
 /** libzmq keeps a routing id in at most 255 bytes. */
 export const MAX_ROUTING_ID_BYTES = 255;
-/** The socket types a ROUTER talks to (ZMTP 3.0's compatibility table). */
-export const ROUTER_PEERS: ReadonlySet<string> = new Set(['DEALER', 'REQ', 'ROUTER']);
 
 /** Our greeting: signature, version 3.0, the NULL mechanism, not as-server (NULL ignores it), filler. */
 export function greeting(): Buffer {

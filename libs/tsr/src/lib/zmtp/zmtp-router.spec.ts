@@ -2,6 +2,7 @@ import { connect as tcpConnect, type Socket as TcpSocket } from 'node:net';
 import { Dealer, Push, Request, curveKeyPair } from 'zeromq';
 import { ZmtpRouter, type ZmtpRouterOptions } from './zmtp-router';
 import { encodeMessage, greeting, readyCommand } from './zmtp-codec';
+import { onSocketEvents } from '../curve';
 
 /**
  * Our ROUTER against libzmq's own peers (DEALER, REQ, and sockets a ROUTER must refuse), and
@@ -136,7 +137,7 @@ describe('ZmtpRouter with libzmq peers', () => {
     const own = curveKeyPair();
     const curved = new Dealer({ linger: 0, curveServerKey: server.publicKey, curvePublicKey: own.publicKey, curveSecretKey: own.secretKey });
     open.push(push, curved);
-    const hungUp = (s: Push | Dealer) => new Promise((resolve) => s.events.on('disconnect', resolve));
+    const hungUp = (s: Push | Dealer) => new Promise<void>((resolve) => onSocketEvents(s, (e) => e.type === 'disconnect' && resolve()));
     const gone = Promise.all([hungUp(push), hungUp(curved)]);
     push.connect(h.endpoint);
     curved.connect(h.endpoint);

@@ -1,17 +1,8 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import {
-  FrameReader,
-  GREETING_BYTES,
-  MAX_ROUTING_ID_BYTES,
-  ROUTER_PEERS,
-  encodeMessage,
-  greeting,
-  greetingProblem,
-  parseCommand,
-  parseProperties,
-  readyCommand,
-} from './zmtp-codec';
+import { encodeMessage } from './zmtp-codec';
+import { type ConnectionEvents, type ConnectionSettings, ZmtpConnection } from './zmtp-connection';
+import { parseTcpEndpoint } from './tcp-endpoint';
 
 export interface ZmtpRouterOptions {
   /** Largest frame a peer may send; one that sends more is disconnected (libzmq's ZMQ_MAXMSGSIZE). */
@@ -29,10 +20,16 @@ export interface ZmtpRouterOptions {
 }
 
 const DEFAULT_HIGH_WATER = 8 * 1024 * 1024;
-/** More frames than this in one message is not a message any TSR/1 or seed peer sends. */
-const MAX_FRAMES_PER_MESSAGE = 64;
-const OUR_GREETING = greeting();
-const OUR_READY = readyCommand({ 'Socket-Type': 'ROUTER' });
+
+/** A connected peer and the routing id it goes by (a generated one after a handover took its own). */
+class Peer {
+  routingId: Buffer | undefined;
+  readonly connection: ZmtpConnection;
+
+  constructor(socket: Socket, settings: ConnectionSettings, events: (peer: Peer) => ConnectionEvents) {
+    this.connection = new ZmtpConnection(socket, settings, events(this));
+  }
+}
 
 /**
  * A ZeroMQ ROUTER that binds, in TypeScript on Node's own TCP (ZMTP 3.0, NULL mechanism): what the
@@ -57,15 +54,17 @@ export class ZmtpRouter {
 
   /** Listens on `tcp://host:port` (`*`: every interface; port `*`: any free one). */
   bind(address: string): Promise<void> {
-    const m = /^tcp:\/\/(\[[^\]]+\]|[^:]+):(\d+|\*)$/.exec(address);
-    if (!m) return Promise.reject(new Error(`not a tcp:// endpoint: ${address}`));
-    const host = m[1] === '*' ? undefined : m[1].replace(/^\[|\]$/g, '');
-    const port = m[2] === '*' ? 0 : Number(m[2]);
-    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    let host: string | undefined, port: number;
+    try {
+      ({ host, port } = parseTcpEndpoint(address));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const server = createServer((socket) => this.accept(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host, port, exclusive: true }, () => {
+      server.listen({ host, port }, () => {
         server.off('error', reject);
         server.on('error', () => undefined); // after listening, errors belong to connections
         resolve();
@@ -82,177 +81,64 @@ export class ZmtpRouter {
   /** Sends frames[1..] to the peer whose routing id is frames[0]; dropped if it is gone or backed up. */
   send(frames: Buffer[]): void {
     const peer = this.peers.get(frames[0].toString('latin1'));
-    if (!peer || peer.socket.writableLength > this.highWater) return;
-    peer.write(encodeMessage(frames, 1));
+    if (!peer || peer.connection.queuedBytes > this.highWater) return;
+    peer.connection.write(encodeMessage(frames, 1));
   }
 
   /** Bytes written to a peer that it has not read yet (0 for a peer that is gone). */
   queuedBytes(routingId: Buffer): number {
-    return this.peers.get(routingId.toString('latin1'))?.socket.writableLength ?? 0;
+    return this.peers.get(routingId.toString('latin1'))?.connection.queuedBytes ?? 0;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.server?.close();
-    for (const peer of this.connections) peer.socket.destroy();
+    for (const peer of this.connections) peer.connection.destroy();
     this.peers.clear();
     this.connections.clear();
   }
 
   private accept(socket: Socket): void {
     if (this.closed) return void socket.destroy();
-    socket.setNoDelay(true);
-    this.connections.add(new Peer(socket, this));
+    const settings: ConnectionSettings = { type: 'ROUTER', maxFrameBytes: this.options.maxMessageSize, handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 30_000 };
+    const peer = new Peer(socket, settings, (peer) => ({
+      ready: (identity) => this.identified(peer, identity),
+      message: (frames) => {
+        frames.unshift(peer.routingId as Buffer);
+        this.options.onMessage(frames);
+      },
+      problem: (why) => this.options.onProtocolError?.(why, peer.connection.address),
+      closed: () => this.gone(peer),
+    }));
+    this.connections.add(peer);
   }
 
-  /** @internal A peer finished its handshake: it gets its routing id, or is refused. */
-  identified(peer: Peer, identity: Buffer): boolean {
-    let id: Buffer;
-    if (identity.length > 0) id = identity;
-    else {
-      id = Buffer.alloc(5);
-      id.writeUInt32BE(this.nextGenerated++ >>> 0, 1);
-    }
+  /** A peer finished its handshake: it gets its routing id, or is refused. */
+  private identified(peer: Peer, identity: Buffer): boolean {
+    const id = identity.length > 0 ? identity : this.generatedId();
     const key = id.toString('latin1');
     const holder = this.peers.get(key);
     if (holder) {
       if (!this.options.handover) return false;
       // libzmq's handover: the old connection stays, under a generated id of its own
-      const generated = Buffer.alloc(5);
-      generated.writeUInt32BE(this.nextGenerated++ >>> 0, 1);
-      holder.routingId = generated;
-      this.peers.set(generated.toString('latin1'), holder);
+      holder.routingId = this.generatedId();
+      this.peers.set(holder.routingId.toString('latin1'), holder);
     }
     peer.routingId = id;
     this.peers.set(key, peer);
     return true;
   }
 
-  /** @internal */
-  gone(peer: Peer): void {
+  private generatedId(): Buffer {
+    const id = Buffer.alloc(5);
+    id.writeUInt32BE(this.nextGenerated++ >>> 0, 1);
+    return id;
+  }
+
+  private gone(peer: Peer): void {
     this.connections.delete(peer);
     const key = peer.routingId?.toString('latin1');
     if (key !== undefined && this.peers.get(key) === peer) this.peers.delete(key);
-  }
-
-  /** @internal */
-  deliver(frames: Buffer[]): void {
-    this.options.onMessage(frames);
-  }
-
-  /** @internal */
-  refuse(peer: Peer, why: string): void {
-    this.options.onProtocolError?.(why, peer.address);
-  }
-
-  /** @internal */
-  get maxMessageSize(): number {
-    return this.options.maxMessageSize;
-  }
-
-  /** @internal */
-  get handshakeTimeoutMs(): number {
-    return this.options.handshakeTimeoutMs ?? 30_000;
-  }
-}
-
-/** One connection: greeting, READY, then frames gathered into messages. */
-class Peer {
-  routingId: Buffer | undefined;
-  readonly address: string;
-  private phase: 'greeting' | 'handshake' | 'traffic' = 'greeting';
-  private greetingBytes = Buffer.alloc(0);
-  private readonly reader: FrameReader;
-  private message: Buffer[] = [];
-  private out: Buffer[] = [];
-  private flushing = false;
-  private handshakeTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    readonly socket: Socket,
-    private readonly router: ZmtpRouter,
-  ) {
-    this.address = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.reader = new FrameReader(router.maxMessageSize, {
-      frame: (body, more) => this.onFrame(body, more),
-      command: (body) => this.onCommand(body),
-      problem: (why) => this.drop(why),
-    });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => undefined); // a reset peer: 'close' follows
-    socket.on('close', () => {
-      clearTimeout(this.handshakeTimer);
-      router.gone(this);
-    });
-    this.handshakeTimer = setTimeout(() => this.drop('no handshake in time'), router.handshakeTimeoutMs);
-    socket.write(Buffer.concat([OUR_GREETING, OUR_READY]));
-  }
-
-  /** Queued, and written once at the end of this tick: one system call for all that a turn sent this peer. */
-  write(bytes: Buffer): void {
-    this.out.push(bytes);
-    if (this.flushing) return;
-    this.flushing = true;
-    process.nextTick(this.flush);
-  }
-
-  private readonly flush = (): void => {
-    this.flushing = false;
-    const out = this.out;
-    this.out = [];
-    if (this.socket.destroyed) return;
-    this.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
-  };
-
-  private onData(chunk: Buffer): void {
-    if (this.phase !== 'greeting') return this.reader.push(chunk);
-    const need = GREETING_BYTES - this.greetingBytes.length;
-    this.greetingBytes = Buffer.concat([this.greetingBytes, chunk.subarray(0, need)]);
-    if (this.greetingBytes.length < GREETING_BYTES) {
-      // a ZMTP 1/2 peer sends a shorter greeting and waits: refuse it as soon as its signature says so
-      if (this.greetingBytes.length >= 10 && greetingProblem(Buffer.concat([this.greetingBytes, Buffer.alloc(GREETING_BYTES)])) === 'not a ZMTP 3 greeting') this.drop('not a ZMTP 3 greeting');
-      return;
-    }
-    const problem = greetingProblem(this.greetingBytes);
-    if (problem) return this.drop(problem);
-    this.phase = 'handshake';
-    if (chunk.length > need) this.reader.push(chunk, need);
-  }
-
-  private onCommand(body: Buffer): void {
-    const command = parseCommand(body);
-    if (!command) return this.drop('a command frame without a name');
-    if (this.phase === 'handshake') {
-      if (command.name !== 'READY') return this.drop(`expected READY, got ${command.name}`);
-      const props = parseProperties(command.body);
-      if (typeof props === 'string') return this.drop(props);
-      const type = props.get('socket-type')?.toString('latin1') ?? '';
-      if (!ROUTER_PEERS.has(type)) return this.drop(`a ${type || 'socket of no type'} cannot talk to a ROUTER`);
-      const identity = props.get('identity') ?? Buffer.alloc(0);
-      if (identity.length > MAX_ROUTING_ID_BYTES) return this.drop('routing id over 255 bytes');
-      if (!this.router.identified(this, Buffer.from(identity))) return this.drop('routing id already connected');
-      this.phase = 'traffic';
-      clearTimeout(this.handshakeTimer);
-    }
-    // ZMTP 3.0 has no other command a peer must be answered for; ERROR ends the peer's side anyway.
-  }
-
-  private onFrame(body: Buffer, more: boolean): void {
-    if (this.phase !== 'traffic') return this.drop('a message before the handshake');
-    this.message.push(body);
-    if (this.message.length > MAX_FRAMES_PER_MESSAGE) return this.drop(`a message of more than ${MAX_FRAMES_PER_MESSAGE} frames`);
-    if (more) return;
-    const frames = this.message;
-    this.message = [];
-    frames.unshift(this.routingId as Buffer);
-    this.router.deliver(frames);
-  }
-
-  /** Disconnects a peer that broke the protocol (as libzmq does: no answer, the connection closes). */
-  private drop(why: string): void {
-    if (this.socket.destroyed) return;
-    this.router.refuse(this, why);
-    this.socket.destroy();
   }
 }

@@ -1,0 +1,112 @@
+import { type AddressInfo, createServer } from 'node:net';
+import { Router } from 'zeromq';
+import { greeting, readyCommand } from './zmtp-codec';
+import { freePort } from '../ports';
+import { ZmtpDealer, type ZmtpDealerOptions } from './zmtp-dealer';
+
+/** Our DEALER against libzmq's ROUTER: connecting, retrying, lingering, and the limits. */
+
+const text = (frames: Buffer[]) => frames.map((f) => f.toString('latin1'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const until = async (check: () => boolean, ms = 3000) => {
+  for (const end = Date.now() + ms; !check(); await sleep(10)) if (Date.now() > end) throw new Error('timed out');
+};
+
+const open: { close(): void }[] = [];
+afterEach(() => {
+  for (const s of open.splice(0)) s.close();
+});
+
+function dealer(port: number, options: Partial<ZmtpDealerOptions> = {}) {
+  const messages: Buffer[][] = [];
+  const problems: string[] = [];
+  const d = new ZmtpDealer({ routingId: 'W1', reconnectIntervalMs: 20, onMessage: (f) => messages.push(f), onProtocolError: (why) => problems.push(why), ...options });
+  open.push(d);
+  d.connect(`tcp://127.0.0.1:${port}`);
+  return { dealer: d, messages, problems };
+}
+
+/** A ROUTER as the broker's backend is: a peer back under its routing id takes over from its old connection. */
+async function router(port: number): Promise<Router> {
+  const r = new Router({ linger: 0, handover: true });
+  open.push(r);
+  await r.bind(`tcp://127.0.0.1:${port}`);
+  return r;
+}
+
+describe('ZmtpDealer with a libzmq ROUTER', () => {
+  it('talks under its routing id, both ways', async () => {
+    const port = await freePort();
+    const r = await router(port);
+    const d = dealer(port);
+    d.dealer.send([Buffer.from(''), Buffer.from('ready')]);
+    expect(text(await r.receive())).toEqual(['W1', '', 'ready']);
+    await r.send(['W1', '', Buffer.alloc(70_000, 1)]);
+    await until(() => d.messages.length === 1);
+    expect(d.messages[0].map((f) => f.length)).toEqual([0, 70_000]);
+  });
+
+  it('keeps what is sent before the broker is up, and delivers it in order once it is', async () => {
+    const port = await freePort();
+    const d = dealer(port);
+    for (const n of ['1', '2', '3']) d.dealer.send([Buffer.from(n)]);
+    await sleep(100); // a few refused connections
+    const r = await router(port);
+    for (const n of ['1', '2', '3']) expect(text(await r.receive())).toEqual(['W1', n]);
+  });
+
+  it('connects again after the broker restarts, and talks on', async () => {
+    const port = await freePort();
+    const first = await router(port);
+    const d = dealer(port);
+    d.dealer.send([Buffer.from('before')]);
+    expect(text(await first.receive())).toEqual(['W1', 'before']);
+    first.close();
+    await sleep(50);
+    const second = await router(port);
+    await sleep(100);
+    d.dealer.send([Buffer.from('after')]);
+    expect(text(await second.receive())).toEqual(['W1', 'after']);
+  });
+
+  it('delivers its last words when closed with a linger, and drops what waits when closed without', async () => {
+    const port = await freePort();
+    const r = await router(port);
+    const d = dealer(port);
+    d.dealer.send([Buffer.from('hello')]);
+    await r.receive();
+    d.dealer.send([Buffer.from('goodbye')]);
+    d.dealer.close(200);
+    expect(text(await r.receive())).toEqual(['W1', 'goodbye']);
+    expect(d.dealer.send([Buffer.from('late')])).toBe(false);
+  });
+
+  it('keeps at most its high-water mark of messages while it has no connection', async () => {
+    const port = await freePort();
+    const d = dealer(port, { highWaterMessages: 3 });
+    expect([1, 2, 3, 4].map((n) => d.dealer.send([Buffer.from(String(n))]))).toEqual([true, true, true, false]);
+  });
+
+  it('hangs up on a peer a DEALER does not talk to, and on a frame over its limit (then connects again)', async () => {
+    // a server that greets and says it is a PUB (libzmq's own PUB would hang up first)
+    const pub = createServer((s) => s.end(Buffer.concat([greeting(), readyCommand({ 'Socket-Type': 'PUB' })])));
+    open.push(pub);
+    await new Promise<void>((resolve) => pub.listen(0, '127.0.0.1', resolve));
+    const wrong = dealer((pub.address() as AddressInfo).port);
+    await until(() => wrong.problems.length > 0);
+    expect(wrong.problems[0]).toBe('a PUB cannot talk to a DEALER');
+
+    const port = await freePort();
+    const r = await router(port);
+    const d = dealer(port, { maxMessageSize: 100 });
+    d.dealer.send([Buffer.from('hi')]);
+    await r.receive();
+    await r.send(['W1', Buffer.alloc(101)]);
+    await until(() => d.problems.length > 0);
+    expect(d.problems[0]).toBe('a frame of 101 bytes is over the limit of 100');
+    await sleep(100);
+    d.dealer.send([Buffer.from('again')]);
+    expect(text(await r.receive())).toEqual(['W1', 'again']);
+    expect(d.messages).toEqual([]);
+  });
+});

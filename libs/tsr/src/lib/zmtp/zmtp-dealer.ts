@@ -1,0 +1,109 @@
+import { type Socket, connect as tcpConnect } from 'node:net';
+import { encodeMessage } from './zmtp-codec';
+import { ZmtpConnection } from './zmtp-connection';
+import { parseTcpEndpoint } from './tcp-endpoint';
+
+export interface ZmtpDealerOptions {
+  /** Our routing id, sent in the handshake (libzmq's ZMQ_ROUTING_ID); none: the peer generates one. */
+  routingId?: string;
+  /** First wait before reconnecting, doubled after each failed try up to `reconnectMaxIntervalMs` (libzmq's ZMQ_RECONNECT_IVL, _MAX). */
+  reconnectIntervalMs?: number;
+  reconnectMaxIntervalMs?: number;
+  /** Largest frame the peer may send; one that sends more has its connection dropped. */
+  maxMessageSize?: number;
+  /** Messages kept while not connected; past that, `send` drops them and says so (libzmq's ZMQ_SNDHWM). */
+  highWaterMessages?: number;
+  handshakeTimeoutMs?: number;
+  onMessage: (frames: Buffer[]) => void;
+  onProtocolError?: (why: string) => void;
+}
+
+/**
+ * A ZeroMQ DEALER that connects, in TypeScript on Node's own TCP (ZMTP 3.0, NULL mechanism): our
+ * worker's socket without CURVE. As libzmq's: it connects in the background and keeps retrying,
+ * with backoff; what is sent before the handshake is done waits (up to the high-water mark) and
+ * goes out once it is; a lost connection is made again, and what was already written to it is lost.
+ */
+export class ZmtpDealer {
+  closed = false;
+  private host: string | undefined;
+  private port = 0;
+  private connection: ZmtpConnection | undefined;
+  private waiting: Buffer[] = [];
+  private retryMs: number;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly identity: Buffer | undefined;
+
+  constructor(private readonly options: ZmtpDealerOptions) {
+    this.retryMs = options.reconnectIntervalMs ?? 100;
+    this.identity = options.routingId === undefined ? undefined : Buffer.from(options.routingId);
+  }
+
+  /** Starts connecting to `tcp://host:port`; a broker that is not there yet is tried again and again. */
+  connect(address: string): void {
+    ({ host: this.host, port: this.port } = parseTcpEndpoint(address));
+    this.dial();
+  }
+
+  /** Sends a message now, or once connected; false when it was dropped (closed, or too many waiting). */
+  send(frames: readonly Buffer[]): boolean {
+    if (this.closed) return false;
+    const bytes = encodeMessage(frames);
+    if (this.connection?.open) {
+      this.connection.write(bytes);
+      return true;
+    }
+    if (this.waiting.length >= (this.options.highWaterMessages ?? 1000)) return false;
+    this.waiting.push(bytes);
+    return true;
+  }
+
+  /**
+   * Stops. With `lingerMs`, what was sent is still written out (the connection ends once it is, or
+   * after `lingerMs`); without, it is dropped.
+   */
+  close(lingerMs = 0): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    const connection = this.connection;
+    this.connection = undefined;
+    this.waiting = [];
+    if (!connection) return;
+    if (lingerMs > 0 && connection.open) {
+      connection.end();
+      setTimeout(() => connection.destroy(), lingerMs).unref();
+    } else connection.destroy();
+  }
+
+  private dial(): void {
+    if (this.closed) return;
+    const socket: Socket = tcpConnect({ host: this.host, port: this.port });
+    const connection = new ZmtpConnection(
+      socket,
+      { type: 'DEALER', identity: this.identity, maxFrameBytes: this.options.maxMessageSize ?? Infinity, handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 30_000 },
+      {
+        ready: () => {
+          this.retryMs = this.options.reconnectIntervalMs ?? 100;
+          for (const bytes of this.waiting) connection.write(bytes);
+          this.waiting = [];
+          return true;
+        },
+        message: (frames) => this.options.onMessage(frames),
+        problem: (why) => this.options.onProtocolError?.(why),
+        closed: () => this.lost(connection),
+      },
+    );
+    this.connection = connection;
+  }
+
+  /** The connection is gone (refused, reset, or dropped): try again after the current interval, doubled for the next time. */
+  private lost(connection: ZmtpConnection): void {
+    if (this.closed || connection !== this.connection) return;
+    this.connection = undefined;
+    const wait = this.retryMs;
+    const max = this.options.reconnectMaxIntervalMs ?? 0;
+    if (max > wait) this.retryMs = Math.min(max, wait * 2);
+    this.retryTimer = setTimeout(() => this.dial(), wait);
+  }
+}
