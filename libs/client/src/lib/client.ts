@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { Dealer } from 'zeromq';
 import {
   BATCH_PROBE_SERVICE,
   type BatchRecord,
   type BrokerAddress,
   Coalescer,
   type CurvePeerKeys,
+  type DealerPort,
   DEFAULT_SERVICE,
   DISCOVERY_SERVICE,
   EMPTY,
@@ -15,13 +15,12 @@ import {
   brokerEndpoint,
   clientBatchRequestFrames,
   clientRequestFrames,
-  curveClientSocketOptions,
   isAnswerTo,
   isServiceName,
+  openDealerPort,
   packBatches,
   parseBatchOffer,
   parseClientAnswer,
-  receiveLoop,
   uniqueIdentity,
 } from '@tsr/tsr';
 import { NoAnswerError, PlainBrokerError, RequestError, brokerError } from './errors';
@@ -91,7 +90,7 @@ export class Client {
   private readonly timeout: number;
   private readonly retries: number;
   private readonly curve: CurvePeerKeys | undefined;
-  private socket: Dealer | undefined;
+  private socket: DealerPort | undefined;
   private sockets = 0;
   private readonly pending = new Map<string, Pending>();
   /** Plain mode: requests waiting for the one in flight to end. */
@@ -170,7 +169,7 @@ export class Client {
     const record = { ticket: request.id, body: request.body, failed: false };
     if (this.batchMax !== undefined && batchable(record, this.batchMax)) return this.outbox.add(request.service, record);
     const frames = this.plain ? [EMPTY, request.body] : clientRequestFrames(request.service, request.id, request.body);
-    socket.send(frames).catch(() => undefined);
+    socket.send(frames);
   }
 
   /**
@@ -203,7 +202,7 @@ export class Client {
     const socket = this.socket;
     if (!socket || this.batchMax === undefined) return;
     const name = Buffer.from(service, 'latin1');
-    for (const frame of packBatches(records, this.batchMax)) socket.send(clientBatchRequestFrames(name, frame)).catch(() => undefined);
+    for (const frame of packBatches(records, this.batchMax)) socket.send(clientBatchRequestFrames(name, frame));
   }
 
   /**
@@ -211,7 +210,7 @@ export class Client {
    * per message; a broker that does not know the question answers no-service after its grace, and
    * batches are never sent to it.
    */
-  private probeBatches(socket: Dealer): void {
+  private probeBatches(socket: DealerPort): void {
     this.request(BATCH_PROBE_SERVICE, '', { retries: 0 }).then(
       (answer) => {
         if (socket === this.socket) this.batchMax = parseBatchOffer(answer);
@@ -249,20 +248,27 @@ export class Client {
     else this.stray++;
   }
 
-  private open(): Dealer {
+  private open(): DealerPort {
     if (this.socket) return this.socket;
     const routingId = this.sockets === 0 ? this.identity : `${this.identity}#${this.sockets}`;
     this.sockets++;
-    const socket = new Dealer({ routingId, linger: 0, sendTimeout: 0, ...curveClientSocketOptions(this.curve) });
-    socket.connect(this.endpoint);
+    const socket: DealerPort = openDealerPort(this.endpoint, {
+      name: 'client',
+      routingId,
+      reconnectIntervalMs: 100,
+      reconnectMaxIntervalMs: 0,
+      curve: this.curve,
+      onMessage: (frames) => this.onAnswer(frames),
+      onFatal: (error) => this.fail(socket, error),
+      onSendError: () => undefined, // like a lost message: the timeout sends it again
+    });
     this.socket = socket;
-    void receiveLoop('client', socket, (frames) => this.onAnswer(frames), (error) => this.fail(socket, error));
     if (!this.plain) this.probeBatches(socket);
     return socket;
   }
 
   /** The connection failed: every request in flight fails with the reason; the next request opens a new one. */
-  private fail(socket: Dealer | undefined, error: Error): void {
+  private fail(socket: DealerPort | undefined, error: Error): void {
     if (socket !== this.socket) return;
     this.closeSocket();
     for (const request of [...this.pending.values()]) this.settle(request, new RequestError(error.message));
