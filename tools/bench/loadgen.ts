@@ -8,9 +8,10 @@
  * REQ client puts on the wire) and reads ['', reply]. Unlike a REQ socket a DEALER may have many
  * requests in flight, which keeps the generator cheap enough not to be the bottleneck.
  *
- * With --batch it asks the broker whether it takes batches (docs/protocol.md "Batches") and, if it
- * does, sends what each socket has to send in one turn of the event loop as one batch, as our
- * client library does; a broker that does not answer within 500 ms gets the plain frames.
+ * With --batch it behaves as our client library: its socket (our own DEALER on Node's TCP, libzmq's
+ * with CURVE), and it asks the broker whether it takes batches (docs/protocol.md "Batches") and, if
+ * it does, sends what each socket has to send in one turn of the event loop as one batch; a broker
+ * that does not answer within 500 ms gets the plain frames.
  *
  * With --nats it does NATS request-reply instead, on S connections of the nats client: each request
  * is published to the responders' subject with the connection's inbox as its reply subject (what
@@ -35,6 +36,7 @@ import {
   clientRequestFrames,
   curveClientSocketOptions,
   newKeyPair,
+  openDealerPort,
   packBatches,
   parseBatchOffer,
   parseClientAnswer,
@@ -106,34 +108,38 @@ const SERVICE = Buffer.from('default');
 const REQUEST_ID = Buffer.from('g'); // replies are matched by their body, as in the plain frames
 
 /**
- * A DEALER socket that sends batches when the broker offers them (else the plain frames): the
- * largest batch frame, or undefined, once the broker answered the question or 500 ms passed.
+ * The client library's way: its DEALER (ours on Node's TCP, libzmq's with CURVE), batches when the
+ * broker offers them (else the plain frames): the largest batch frame, or undefined, once the
+ * broker answered the question or 500 ms passed. A send that fails ends the run (it would leave
+ * requests in flight that never come back).
  */
 async function batchChannel(): Promise<Channel> {
-  const socket = dealer();
   const batches: { max?: number } = {};
   let offered: (max: number | undefined) => void = () => undefined;
   const offer = new Promise<number | undefined>((resolve) => (offered = resolve));
-  const outbox = new Coalescer<number, BatchRecord>((_, records) => {
-    for (const frame of packBatches(records, batches.max ?? 0)) socket.send(clientBatchRequestFrames(SERVICE, frame)).catch(() => records.forEach(onSendError));
-  }, loopFailed);
   const channel: Channel = {
-    send: (body) => (batches.max === undefined ? void socket.send([EMPTY, body]).catch(onSendError) : outbox.add(0, { ticket: REQUEST_ID, body, failed: false })),
+    send: (body) => (batches.max === undefined ? socket.send([EMPTY, body]) : outbox.add(0, { ticket: REQUEST_ID, body, failed: false })),
     close: () => socket.close(),
   };
-  void receiveLoop(
-    'loadgen',
-    socket,
-    (frames) => {
+  const socket = openDealerPort(`tcp://${host}:${port}`, {
+    name: 'loadgen',
+    reconnectIntervalMs: 100,
+    reconnectMaxIntervalMs: 0,
+    curve: serverKey ? { serverKey, ...newKeyPair() } : undefined,
+    onMessage: (frames) => {
       const answer = parseClientAnswer(frames);
       if (answer.kind === 'batch') for (const r of answer.records) onReply(channel, r.body);
       // the answer to the question: an offer, or (a broker that knows no batches) no-service after its grace
       else if ((answer.kind === 'reply' || answer.kind === 'error') && answer.id.equals(PROBE_ID)) offered(answer.kind === 'reply' ? parseBatchOffer(answer.body) : undefined);
       else onReply(channel, frames[frames.length - 1]);
     },
-    loopFailed,
-  );
-  await socket.send(clientRequestFrames(BATCH_PROBE_SERVICE, PROBE_ID, EMPTY));
+    onFatal: loopFailed,
+    onSendError: loopFailed,
+  });
+  const outbox = new Coalescer<number, BatchRecord>((_, records) => {
+    for (const frame of packBatches(records, batches.max ?? 0)) socket.send(clientBatchRequestFrames(SERVICE, frame));
+  }, loopFailed);
+  socket.send(clientRequestFrames(BATCH_PROBE_SERVICE, PROBE_ID, EMPTY));
   batches.max = await Promise.race([offer, new Promise<undefined>((r) => setTimeout(() => r(undefined), 500))]);
   return channel;
 }

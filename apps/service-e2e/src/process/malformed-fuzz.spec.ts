@@ -39,7 +39,7 @@ describe(`malformed input fuzzing (seed ${SEED}; set FUZZ_SEED to replay)`, () =
         expect(answer.toString()).toMatch(new RegExp(`^probe-${round} W `));
         rss.push(rssKiB(broker.child.pid as number));
       }
-      // A message over --max-message: libzmq drops that connection; the broker goes on.
+      // A message over the frontend's hard limit: the broker drops that connection and goes on.
       const huge = new Dealer({ linger: 0 });
       huge.connect(`tcp://127.0.0.1:${deployment.frontendPort}`);
       await huge.send(['', Buffer.alloc(1_000_000)]);

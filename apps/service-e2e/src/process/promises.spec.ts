@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { Dealer } from 'zeromq';
-import { stopApp, waitForOutput } from '@tsr/testing';
+import { EMPTY, encodeMessage, greeting, readyCommand } from '@tsr/tsr';
+import { freePort, stopApp, waitForOutput } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
 import { eventually, sleep } from '../containers/support/docker';
 import { PlainClient, plainRequest } from '../support/plain-peers';
+import { httpGet, metric } from '../support/monitoring';
 import { spawnSeed } from '../support/seed';
 
 /**
@@ -111,7 +114,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     const started = Date.now();
     expect(await plainRequest(deployment.frontendPort, 'L'.repeat(1500), 5000)).toBe('TSR/1 ERR too-large 1024');
     expect(Date.now() - started).toBeLessThan(2000);
-    // Past twice the limit libzmq hangs up on the sender before the broker reads a byte of it.
+    // Past twice the limit the broker hangs up on the sender from the frame's header, before reading its body.
     expect(await plainRequest(deployment.frontendPort, 'H'.repeat(3000), 500)).toBeUndefined();
     expect(await plainRequest(deployment.frontendPort, 'after', 5000)).toBe(`after ${id}`);
     const refused = await deployment.request('L'.repeat(1500));
@@ -130,7 +133,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     await after.ready(true);
     await eventually('the new connection registered', async () => after.heartbeats.length > 0, 10_000);
     await eventually('the request, re-dispatched to the worker that came back', async () => after.requests.length === 1, 10_000);
-    await before.reply(before.requests[0].envelope, 'job-1 from the old connection'); // libzmq drops it with the old pipe
+    await before.reply(before.requests[0].envelope, 'job-1 from the old connection'); // the old connection now has a generated id: dropped
     await sleep(200); // time for it to arrive, were it going to
     await after.reply(after.requests[0].envelope, 'job-1 W twice');
     expect(await first).toBe('job-1 W twice');
@@ -142,7 +145,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     await real.ready();
     const first = plainRequest(deployment.frontendPort, 'job-1', 8000, 'C victim');
     await eventually('the request', async () => real.requests.length === 1, 10_000);
-    // What libzmq delivers when a worker reconnects under its id while its old connection still
+    // What a ROUTER delivers when a worker reconnects under its id while its old connection still
     // holds an unread answer: that answer, under a generated routing id.
     const ghost = raw(undefined);
     await ghost.reply(real.requests[0].envelope, 'job-1 ghost');
@@ -174,6 +177,32 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     expect(await waiting).toBe(`wait ${id}`);
     expect(ghost.requests).toEqual([]);
     await eventually('the refusal in the log', async () => /refused the ready of worker 0x00[0-9a-f]{8}: it has no routing id of its own/.test(broker.stdout), 10_000);
+  });
+
+  it('a client that keeps sending and never reads: what waits to be written to it is bounded, and others are served meanwhile', async () => {
+    const http = await freePort();
+    const broker = await deployment.startBroker(['--http-port', String(http)]);
+    const pid = broker.child.pid as number;
+    await deployment.startWorker(0, {}, ['--credit', '16']);
+    await deployment.startWorker(0, {}, ['--credit', '16']);
+    const idle = status(pid, 'VmRSS');
+    // A ZMTP peer by hand that stops reading after its handshake: the kernel's buffers fill, then the broker's.
+    const deaf = createConnection(deployment.frontendPort, '127.0.0.1');
+    deaf.on('error', () => undefined);
+    deaf.write(Buffer.concat([greeting(), readyCommand({ 'Socket-Type': 'DEALER', Identity: 'C deaf' })]));
+    deaf.pause();
+    const body = Buffer.alloc(60 * 1024, 0x64);
+    const total = 1500; // 88 MiB of answers it will never read
+    for (let i = 0; i < total; i++) {
+      if (!deaf.write(encodeMessage([EMPTY, body]))) await new Promise((resolve) => deaf.once('drain', resolve));
+    }
+    const replies = async () => metric((await httpGet(http, '/metrics'))?.body ?? '', 'tsr_broker_replies_total') ?? 0;
+    await eventually('every request answered (the workers echo)', async () => (await replies()) >= total, 60_000);
+    expect(await plainRequest(deployment.frontendPort, 'meanwhile', 5000)).toMatch(/^meanwhile W/);
+    const peak = status(pid, 'VmHWM');
+    console.log(`deaf client: ${total} answers of 60 KiB never read, broker RSS idle ${(idle / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB`);
+    expect(peak - idle).toBeLessThan(48 * MiB);
+    deaf.destroy();
   });
 
   it('one client flooding 3000 × 1000 KiB with no worker: bounded memory, told at once, and others served right after', async () => {

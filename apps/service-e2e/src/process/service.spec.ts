@@ -62,7 +62,7 @@ describe('the service as real processes on loopback', () => {
       prober.close();
     }
     for (const port of [deployment.frontendPort, deployment.backendPort]) {
-      // Bytes that are not ZMTP at all; libzmq waits for the rest of a handshake, so hang up ourselves.
+      // Bytes that are not ZMTP at all: the broker hangs up (with CURVE, libzmq waits for the rest of a handshake, so hang up ourselves).
       await new Promise<void>((resolve) => {
         const raw = createConnection(port, '127.0.0.1', () => raw.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'.repeat(50))));
         raw.on('error', () => undefined);

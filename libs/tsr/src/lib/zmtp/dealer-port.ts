@@ -14,7 +14,8 @@ export interface DealerPort {
 export interface DealerPortOptions {
   /** Names the receive loop in errors ("<name> receive loop failed: …"). */
   name: string;
-  routingId: string;
+  /** None: the broker generates one. */
+  routingId?: string;
   reconnectIntervalMs: number;
   reconnectMaxIntervalMs: number;
   /** CURVE keys (libzmq's DEALER); none: our ZMTP DEALER on Node's TCP. */
@@ -74,7 +75,7 @@ class ZmqDealerPort implements DealerPort {
 
   constructor(endpoint: string, private readonly options: DealerPortOptions, curve: CurvePeerKeys) {
     this.socket = new Dealer({
-      routingId: options.routingId,
+      ...(options.routingId === undefined ? {} : { routingId: options.routingId }),
       linger: 0,
       sendTimeout: 0,
       reconnectInterval: options.reconnectIntervalMs,
