@@ -87,6 +87,26 @@ describe('ZmtpDealer with a libzmq ROUTER', () => {
     expect([1, 2, 3, 4].map((n) => d.dealer.send([Buffer.from(String(n))]))).toEqual([true, true, true, false]);
   });
 
+  it('drops what it is asked to send past its high-water mark while the broker does not read (a frozen broker)', async () => {
+    // a broker that completes the handshake and then reads nothing
+    const frozen = createServer((s) => {
+      s.write(Buffer.concat([greeting(), readyCommand({ 'Socket-Type': 'ROUTER' })]));
+      s.pause();
+    });
+    open.push(frozen);
+    await new Promise<void>((resolve) => frozen.listen(0, '127.0.0.1', resolve));
+    const d = dealer((frozen.address() as AddressInfo).port, { sendHighWaterBytes: 1 << 20 });
+    await sleep(100);
+    const body = Buffer.alloc(64 * 1024);
+    const sent: boolean[] = [];
+    for (let i = 0; i < 400; i++) {
+      sent.push(d.dealer.send([body])); // 25 MiB in all
+      if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect(sent[0]).toBe(true);
+    expect(sent.filter((ok) => !ok).length).toBeGreaterThan(200);
+  });
+
   it('hangs up on a peer a DEALER does not talk to, and on a frame over its limit (then connects again)', async () => {
     // a server that greets and says it is a PUB (libzmq's own PUB would hang up first)
     const pub = createServer((s) => s.end(Buffer.concat([greeting(), readyCommand({ 'Socket-Type': 'PUB' })])));

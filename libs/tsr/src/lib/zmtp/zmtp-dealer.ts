@@ -13,6 +13,8 @@ export interface ZmtpDealerOptions {
   maxMessageSize?: number;
   /** Messages kept while not connected; past that, `send` drops them and says so (libzmq's ZMQ_SNDHWM). */
   highWaterMessages?: number;
+  /** Bytes written to the connection that the peer has not read yet, past which `send` drops (a peer that stopped reading). */
+  sendHighWaterBytes?: number;
   handshakeTimeoutMs?: number;
   onMessage: (frames: Buffer[]) => void;
   onProtocolError?: (why: string) => void;
@@ -45,11 +47,12 @@ export class ZmtpDealer {
     this.dial();
   }
 
-  /** Sends a message now, or once connected; false when it was dropped (closed, or too many waiting). */
+  /** Sends a message now, or once connected; false when it was dropped (closed, or too much waiting). */
   send(frames: readonly Buffer[]): boolean {
     if (this.closed) return false;
     const bytes = encodeMessage(frames);
     if (this.connection?.open) {
+      if (this.connection.queuedBytes > (this.options.sendHighWaterBytes ?? 8 * 1024 * 1024)) return false;
       this.connection.write(bytes);
       return true;
     }
