@@ -1,5 +1,5 @@
 import { Router } from 'zeromq';
-import { type CurveGuard, type Frames, ZmtpRouter, receiveLoop } from '@tsr/tsr';
+import { type CurveGuard, type Frames, ZmtpRouter, guardedHandler, receiveLoop } from '@tsr/tsr';
 
 /** One of the broker's two ROUTER sockets, as the broker uses it: bind, send, close; messages go to the handler it was opened with. */
 export interface RouterPort {
@@ -30,18 +30,11 @@ export interface RouterPortOptions {
  */
 export function openRouterPort(options: RouterPortOptions, curve: CurveGuard | undefined): RouterPort {
   if (curve) return new ZmqRouterPort(options, curve);
-  const { onMessage, onFatal } = options;
   return new ZmtpRouter({
     maxMessageSize: options.maxMessageSize,
     handover: options.handover,
     onProtocolError: options.onProtocolError,
-    onMessage: (frames) => {
-      try {
-        onMessage(frames);
-      } catch (e) {
-        onFatal(new Error(`${options.name} receive loop failed: ${e instanceof Error ? e.message : String(e)}`));
-      }
-    },
+    onMessage: guardedHandler(options.name, options.onMessage, options.onFatal),
   });
 }
 

@@ -1,6 +1,6 @@
 import { Dealer, Router } from 'zeromq';
 import { bindAnyLoopbackPort } from './endpoint';
-import { receiveLoop } from './receive-loop';
+import { guardedHandler, receiveLoop } from './receive-loop';
 
 /** A ROUTER on loopback and a DEALER talking to it: real sockets for the loop to read. */
 async function pair() {
@@ -35,5 +35,23 @@ describe('receiveLoop', () => {
     await loop;
     close();
     expect(fatal.mock.calls.map(([e]) => (e as Error).message)).toEqual(['frontend receive loop failed: bug']);
+  });
+});
+
+describe('guardedHandler', () => {
+  it('reports the first failure of a handler as its loop failing, and handles nothing after it', () => {
+    const handled: number[] = [];
+    const fatal: string[] = [];
+    const handle = guardedHandler<number>(
+      'backend',
+      (n) => {
+        if (n === 2) throw new Error('bug');
+        handled.push(n);
+      },
+      (e) => fatal.push(e.message),
+    );
+    for (const n of [1, 2, 3]) handle(n);
+    expect(handled).toEqual([1]);
+    expect(fatal).toEqual(['backend receive loop failed: bug']);
   });
 });

@@ -21,3 +21,21 @@ export async function receiveLoop<T>(name: string, socket: Receivable<T>, handle
     if (!socket.closed) fatal(new Error(`${name} receive loop failed: ${e instanceof Error ? e.message : String(e)}`));
   }
 }
+
+/**
+ * The same promise for a socket that calls its handler itself (our ZMTP sockets): a handler that
+ * throws is reported once to `fatal` as "<name> receive loop failed: …", and nothing more is
+ * handled after it, as after a receive loop that ended.
+ */
+export function guardedHandler<T>(name: string, handle: (message: T) => void, fatal: (error: Error) => void): (message: T) => void {
+  let failed = false;
+  return (message) => {
+    if (failed) return;
+    try {
+      handle(message);
+    } catch (e) {
+      failed = true;
+      fatal(new Error(`${name} receive loop failed: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  };
+}

@@ -1,6 +1,6 @@
 import { Dealer } from 'zeromq';
 import { type CurvePeerKeys, curveClientSocketOptions, onKeyRefused } from '../curve';
-import { receiveLoop } from '../receive-loop';
+import { guardedHandler, receiveLoop } from '../receive-loop';
 import { ZmtpDealer } from './zmtp-dealer';
 
 /** A DEALER connection to the broker, as a worker uses it: send, close; messages go to the handler it was opened with. */
@@ -38,24 +38,13 @@ export function openDealerPort(endpoint: string, options: DealerPortOptions): De
 
 class ZmtpDealerPort implements DealerPort {
   private readonly dealer: ZmtpDealer;
-  /** After a handler failed, nothing more is handled: as a receive loop that ended. */
-  private failed = false;
 
   constructor(endpoint: string, private readonly options: DealerPortOptions) {
-    const { name, onMessage, onFatal } = options;
     this.dealer = new ZmtpDealer({
       routingId: options.routingId,
       reconnectIntervalMs: options.reconnectIntervalMs,
       reconnectMaxIntervalMs: options.reconnectMaxIntervalMs,
-      onMessage: (frames) => {
-        if (this.failed) return;
-        try {
-          onMessage(frames);
-        } catch (e) {
-          this.failed = true;
-          onFatal(new Error(`${name} receive loop failed: ${e instanceof Error ? e.message : String(e)}`));
-        }
-      },
+      onMessage: guardedHandler(options.name, options.onMessage, options.onFatal),
     });
     this.dealer.connect(endpoint);
   }
