@@ -21,6 +21,7 @@ import {
   envelopeReplyFrames,
   errorBody,
   errorText,
+  ownCopy,
   packBatches,
   parseServiceRequest,
   parseWorkerMessage,
@@ -58,13 +59,6 @@ function coalesce(batches: Coalescer<string, BatchRecord>, key: string, record: 
   if (!batchable(record, Infinity)) return false;
   batches.add(key, record);
   return true;
-}
-
-/** The bytes in a Buffer of their own (not a slice of the shared pool, which would keep 8 KiB alive). */
-function ownCopy(view: Buffer): Buffer {
-  const copy = Buffer.allocUnsafeSlow(view.length);
-  view.copy(copy);
-  return copy;
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * ZMTP 3.0 (rfc.zeromq.org/spec/23) with the NULL mechanism, the part a ROUTER that binds needs:
  * the greeting, the READY command and its properties, and the frames of the traffic. Pure
- * functions and one incremental reader; the connection logic is in zmtp-router.ts.
+ * functions and one incremental reader; the connection logic is in zmtp-connection.ts.
  */
+import { EMPTY, ownCopy } from '../frames';
 
 export const GREETING_BYTES = 64;
 const FLAG_MORE = 0x01;
@@ -23,9 +24,12 @@ export function greeting(): Buffer {
   return g;
 }
 
+/** Whether the first 10 bytes of a greeting are ZMTP 3's signature (what a peer sends before the rest). */
+export const hasZmtp3Signature = (g: Buffer): boolean => g[0] === 0xff && (g[9] & 0x01) === 0x01;
+
 /** Why a peer's greeting is not one we speak, or undefined when it is ZMTP 3.x with NULL. */
 export function greetingProblem(g: Buffer): string | undefined {
-  if (g[0] !== 0xff || (g[9] & 0x01) !== 0x01) return 'not a ZMTP 3 greeting';
+  if (!hasZmtp3Signature(g)) return 'not a ZMTP 3 greeting';
   if (g[10] < 3) return `ZMTP ${g[10]}.${g[11]} is not supported (3.0 or later)`;
   const mechanism = g.toString('latin1', 12, 32).replace(/\0+$/, '');
   if (mechanism !== 'NULL') return `security mechanism ${mechanism || '(none)'} is not offered here (NULL)`;
@@ -35,7 +39,9 @@ export function greetingProblem(g: Buffer): string | undefined {
 /** A command frame: `name` and its body. */
 export function commandFrame(name: string, body: Buffer): Buffer {
   const payload = Buffer.concat([Buffer.from([name.length]), Buffer.from(name, 'latin1'), body]);
-  return Buffer.concat([frameHeader(payload.length, FLAG_COMMAND), payload]);
+  const out = Buffer.allocUnsafe(headerBytes(payload.length) + payload.length);
+  payload.copy(out, writeFrameHeader(out, 0, payload.length, FLAG_COMMAND));
+  return out;
 }
 
 /** READY's metadata: each property as name-length, name, value-length (u32 BE), value. */
@@ -50,12 +56,6 @@ export function readyCommand(properties: Record<string, Buffer | string>): Buffe
     parts.push(head, v);
   }
   return commandFrame('READY', Buffer.concat(parts));
-}
-
-/** An ERROR command: a peer that is refused is told why before the connection closes. */
-export function errorCommand(reason: string): Buffer {
-  const text = Buffer.from(reason.slice(0, 255), 'latin1');
-  return commandFrame('ERROR', Buffer.concat([Buffer.from([text.length]), text]));
 }
 
 export interface Command {
@@ -85,33 +85,31 @@ export function parseProperties(body: Buffer): Map<string, Buffer> | string {
   return props;
 }
 
-function frameHeader(length: number, flags: number): Buffer {
-  if (length <= 255) return Buffer.from([flags, length]);
-  const h = Buffer.alloc(9);
-  h[0] = flags | FLAG_LONG;
-  h.writeBigUInt64BE(BigInt(length), 1);
-  return h;
+/** A frame's header: flags and a 1-byte size, or LONG and an 8-byte size past 255. */
+const headerBytes = (length: number): number => (length <= 255 ? 2 : 9);
+
+/** Writes a frame's header at `at`; returns where its body goes. */
+function writeFrameHeader(out: Buffer, at: number, length: number, flags: number): number {
+  if (length <= 255) {
+    out[at] = flags;
+    out[at + 1] = length;
+    return at + 2;
+  }
+  out[at] = flags | FLAG_LONG;
+  out.writeUInt32BE(Math.floor(length / 0x1_0000_0000), at + 1);
+  out.writeUInt32BE(length >>> 0, at + 5);
+  return at + 9;
 }
 
 /** The bytes of one message of `frames` (a data frame each, MORE on all but the last), in one Buffer. */
 export function encodeMessage(frames: readonly Buffer[], from = 0): Buffer {
   let size = 0;
-  for (let i = from; i < frames.length; i++) size += (frames[i].length <= 255 ? 2 : 9) + frames[i].length;
+  for (let i = from; i < frames.length; i++) size += headerBytes(frames[i].length) + frames[i].length;
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   for (let i = from; i < frames.length; i++) {
-    const frame = frames[i];
-    const more = i < frames.length - 1 ? FLAG_MORE : 0;
-    if (frame.length <= 255) {
-      out[at++] = more;
-      out[at++] = frame.length;
-    } else {
-      out[at++] = more | FLAG_LONG;
-      out.writeUInt32BE(Math.floor(frame.length / 0x1_0000_0000), at);
-      out.writeUInt32BE(frame.length >>> 0, at + 4);
-      at += 8;
-    }
-    at += frame.copy(out, at);
+    at = writeFrameHeader(out, at, frames[i].length, i < frames.length - 1 ? FLAG_MORE : 0);
+    at += frames[i].copy(out, at);
   }
   return out;
 }
@@ -123,8 +121,6 @@ export interface FrameSink {
   /** The stream broke the rules (bad flags, a frame over the limit): the connection must close. */
   problem(why: string): void;
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /**
  * Reads frames out of a byte stream cut anywhere. A frame's bytes are copied into a Buffer of their
@@ -163,8 +159,8 @@ export class FrameReader {
       if (this.headerNeed === 2 && at + 1 < chunk.length) {
         const length = chunk[at + 1];
         if (at + 2 + length <= chunk.length) {
-          if (length > this.maxFrameBytes) return this.fail(`a frame of ${length} bytes is over the limit of ${this.maxFrameBytes}`, chunk);
-          this.emit(length === 0 ? EMPTY : copyOf(chunk, at + 2, at + 2 + length));
+          if (length > this.maxFrameBytes) return this.oversize(length, chunk);
+          this.emit(length === 0 ? EMPTY : ownCopy(chunk, at + 2, at + 2 + length));
           return at + 2 + length;
         }
       }
@@ -176,7 +172,7 @@ export class FrameReader {
     if (this.headerHave < this.headerNeed) return at;
     const length = this.headerNeed === 2 ? this.header[1] : this.header.readUInt32BE(1) * 0x1_0000_0000 + this.header.readUInt32BE(5);
     this.headerHave = 0;
-    if (length > this.maxFrameBytes) return this.fail(`a frame of ${length} bytes is over the limit of ${this.maxFrameBytes}`, chunk);
+    if (length > this.maxFrameBytes) return this.oversize(length, chunk);
     if (length === 0) {
       this.emit(EMPTY);
       return at;
@@ -203,15 +199,13 @@ export class FrameReader {
     else this.sink.frame(body, (this.flags & FLAG_MORE) !== 0);
   }
 
+  private oversize(length: number, chunk: Buffer): number {
+    return this.fail(`a frame of ${length} bytes is over the limit of ${this.maxFrameBytes}`, chunk);
+  }
+
   private fail(why: string, chunk: Buffer): number {
     this.broken = true;
     this.sink.problem(why);
     return chunk.length;
   }
-}
-
-function copyOf(chunk: Buffer, start: number, end: number): Buffer {
-  const copy = Buffer.allocUnsafeSlow(end - start);
-  chunk.copy(copy, 0, start, end);
-  return copy;
 }

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { FrameReader, GREETING_BYTES, MAX_ROUTING_ID_BYTES, greeting, greetingProblem, parseCommand, parseProperties, readyCommand } from './zmtp-codec';
+import { FrameReader, GREETING_BYTES, MAX_ROUTING_ID_BYTES, greeting, greetingProblem, hasZmtp3Signature, parseCommand, parseProperties, readyCommand } from './zmtp-codec';
 
 /** Which socket types talk to which (ZMTP 3.0's table, for the types we speak). */
 const PEERS_OF: Record<'ROUTER' | 'DEALER', ReadonlySet<string>> = {
@@ -8,6 +8,10 @@ const PEERS_OF: Record<'ROUTER' | 'DEALER', ReadonlySet<string>> = {
 };
 /** More frames than this in one message is not a message any TSR/1 or seed peer sends. */
 export const MAX_FRAMES_PER_MESSAGE = 64;
+/** A connection that has not finished its handshake by then is closed (libzmq's ZMQ_HANDSHAKE_IVL). */
+export const HANDSHAKE_TIMEOUT_MS = 30_000;
+/** Bytes written to a peer and not yet read by it, past which sends to it are dropped (a high-water mark). */
+export const SEND_HIGH_WATER_BYTES = 8 * 1024 * 1024;
 const OUR_GREETING = greeting();
 
 export interface ConnectionEvents {
@@ -25,7 +29,8 @@ export interface ConnectionSettings {
   /** Our routing id, sent in READY (a DEALER's). */
   identity?: Buffer;
   maxFrameBytes: number;
-  handshakeTimeoutMs: number;
+  /** Default HANDSHAKE_TIMEOUT_MS. */
+  handshakeTimeoutMs?: number;
 }
 
 /**
@@ -59,7 +64,7 @@ export class ZmtpConnection {
       clearTimeout(this.handshakeTimer);
       events.closed();
     });
-    this.handshakeTimer = setTimeout(() => this.drop('no handshake in time'), settings.handshakeTimeoutMs);
+    this.handshakeTimer = setTimeout(() => this.drop('no handshake in time'), settings.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
     const ready = readyCommand({ 'Socket-Type': settings.type, ...(settings.identity ? { Identity: settings.identity } : {}) });
     socket.write(Buffer.concat([OUR_GREETING, ready]));
   }
@@ -112,7 +117,7 @@ export class ZmtpConnection {
     this.greetingBytes = Buffer.concat([this.greetingBytes, chunk.subarray(0, need)]);
     if (this.greetingBytes.length < GREETING_BYTES) {
       // a ZMTP 1/2 peer sends a shorter greeting and waits: refuse it as soon as its signature says so
-      if (this.greetingBytes.length >= 10 && greetingProblem(Buffer.concat([this.greetingBytes, Buffer.alloc(GREETING_BYTES)])) === 'not a ZMTP 3 greeting') this.drop('not a ZMTP 3 greeting');
+      if (this.greetingBytes.length >= 10 && !hasZmtp3Signature(this.greetingBytes)) this.drop('not a ZMTP 3 greeting');
       return;
     }
     const problem = greetingProblem(this.greetingBytes);

@@ -1,6 +1,6 @@
 import { type Socket, connect as tcpConnect } from 'node:net';
 import { encodeMessage } from './zmtp-codec';
-import { ZmtpConnection } from './zmtp-connection';
+import { SEND_HIGH_WATER_BYTES, ZmtpConnection } from './zmtp-connection';
 import { parseTcpEndpoint } from './tcp-endpoint';
 
 export interface ZmtpDealerOptions {
@@ -32,12 +32,15 @@ export class ZmtpDealer {
   private port = 0;
   private connection: ZmtpConnection | undefined;
   private waiting: Buffer[] = [];
+  /** The first wait before reconnecting, and the current one (doubled after each failed try). */
+  private readonly firstRetryMs: number;
   private retryMs: number;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly identity: Buffer | undefined;
 
   constructor(private readonly options: ZmtpDealerOptions) {
-    this.retryMs = options.reconnectIntervalMs ?? 100;
+    this.firstRetryMs = options.reconnectIntervalMs ?? 100;
+    this.retryMs = this.firstRetryMs;
     this.identity = options.routingId === undefined ? undefined : Buffer.from(options.routingId);
   }
 
@@ -52,7 +55,7 @@ export class ZmtpDealer {
     if (this.closed) return false;
     const bytes = encodeMessage(frames);
     if (this.connection?.open) {
-      if (this.connection.queuedBytes > (this.options.sendHighWaterBytes ?? 8 * 1024 * 1024)) return false;
+      if (this.connection.queuedBytes > (this.options.sendHighWaterBytes ?? SEND_HIGH_WATER_BYTES)) return false;
       this.connection.write(bytes);
       return true;
     }
@@ -84,10 +87,10 @@ export class ZmtpDealer {
     const socket: Socket = tcpConnect({ host: this.host, port: this.port });
     const connection = new ZmtpConnection(
       socket,
-      { type: 'DEALER', identity: this.identity, maxFrameBytes: this.options.maxMessageSize ?? Infinity, handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 30_000 },
+      { type: 'DEALER', identity: this.identity, maxFrameBytes: this.options.maxMessageSize ?? Infinity, handshakeTimeoutMs: this.options.handshakeTimeoutMs },
       {
         ready: () => {
-          this.retryMs = this.options.reconnectIntervalMs ?? 100;
+          this.retryMs = this.firstRetryMs;
           for (const bytes of this.waiting) connection.write(bytes);
           this.waiting = [];
           return true;

@@ -1,7 +1,7 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { encodeMessage } from './zmtp-codec';
-import { type ConnectionEvents, type ConnectionSettings, ZmtpConnection } from './zmtp-connection';
+import { type ConnectionEvents, type ConnectionSettings, SEND_HIGH_WATER_BYTES, ZmtpConnection } from './zmtp-connection';
 import { parseTcpEndpoint } from './tcp-endpoint';
 
 export interface ZmtpRouterOptions {
@@ -18,8 +18,6 @@ export interface ZmtpRouterOptions {
   /** A peer that was disconnected for breaking the protocol, and why (for the broker's counters and traces). */
   onProtocolError?: (why: string, address: string) => void;
 }
-
-const DEFAULT_HIGH_WATER = 8 * 1024 * 1024;
 
 /** A connected peer and the routing id it goes by (a generated one after a handover took its own). */
 class Peer {
@@ -49,7 +47,7 @@ export class ZmtpRouter {
   private readonly highWater: number;
 
   constructor(private readonly options: ZmtpRouterOptions) {
-    this.highWater = options.sendHighWaterBytes ?? DEFAULT_HIGH_WATER;
+    this.highWater = options.sendHighWaterBytes ?? SEND_HIGH_WATER_BYTES;
   }
 
   /** Listens on `tcp://host:port` (`*`: every interface; port `*`: any free one). */
@@ -101,7 +99,7 @@ export class ZmtpRouter {
 
   private accept(socket: Socket): void {
     if (this.closed) return void socket.destroy();
-    const settings: ConnectionSettings = { type: 'ROUTER', maxFrameBytes: this.options.maxMessageSize, handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? 30_000 };
+    const settings: ConnectionSettings = { type: 'ROUTER', maxFrameBytes: this.options.maxMessageSize, handshakeTimeoutMs: this.options.handshakeTimeoutMs };
     const peer = new Peer(socket, settings, (peer) => ({
       ready: (identity) => this.identified(peer, identity),
       message: (frames) => {
