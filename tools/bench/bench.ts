@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   if (o.natsOnly && 'missing' in nats) throw new Error(nats.missing);
   const natsPlan = 'path' in nats
     ? `against NATS (${nats.version ?? 'nats-server'}): ${o.natsWorkers} workers / responders, sizes ${o.natsSizes.join('/')} B, ${o.natsInflight.join('/')} requesters in flight, ` +
-      `our broker${o.clientBatches ? ' (its generator batching requests when the broker offers it)' : ''}, the bare forwarder${withC ? 's in Node and C' : ''}, NATS over one connection and NATS over a connection per requester in turn, ${o.warmupMs} ms warm-up + ${o.durationMs} ms measured each`
+      `our broker${o.clientBatches ? ' (its generator batching requests when the broker offers it)' : ''}, the bare forwarder${withC ? 's in Node and C' : ''}, NATS over one connection and NATS over a connection per requester in turn, ${o.natsWarmupMs} ms warm-up + ${o.durationMs} ms measured each`
     : 'no comparison with NATS (nats-server missing)';
   const mainPlan =
     `sizes ${o.sizes.join('/')} B × workers ${o.workers.join('/')} (credit ${o.credit} each behind our broker), ${o.inflight} requests in flight, ` +

@@ -171,6 +171,8 @@ let outstanding = 0;
 let errors = 0;
 let bad = 0;
 let answered = 0;
+/** Answers in the first and second half of the window: a window still ramping up shows in their ratio. */
+const halves = [0, 0];
 let maxBurst = 0;
 const latUs: number[] = [];
 const workers: Record<string, number> = {};
@@ -203,6 +205,7 @@ function onReply(channel: Channel, reply: Buffer): void {
   }
   if (now >= tA && now < tB) {
     answered++;
+    halves[now < tA + duration / 2 ? 0 : 1]++;
     latUs.push(Math.round((now - reply.readDoubleLE(0)) * 1000));
     // a sample of who answered; a prime stride, so round robin over a few workers cannot alias it
     if (answered % 17 === 0) {
@@ -248,6 +251,7 @@ async function main(): Promise<void> {
     sent,
     sentInWindow,
     answered,
+    halves,
     requestsPerSecond: answered / (duration / 1000),
     errors,
     bad,

@@ -9,7 +9,7 @@ import type { Bundles } from './bundle';
 import type { BenchOptions } from './options';
 import type { ProcessUsage } from './usage';
 import { type ClientSummary, type LoadSpec, idleClientRss, idleRss, runClientApp, runGenerators } from './scenario';
-import type { LatencySummary } from './stats';
+import { type LatencySummary, RAMPING } from './stats';
 import { type Target, type TargetKind, latencyKinds, startTarget, stopTarget } from './targets';
 
 /**
@@ -53,6 +53,8 @@ export interface RunRecord {
   latency: LatencySummary;
   usage: ProcessUsage[];
   machineBusyCores: number;
+  /** Answers in the window's first half over its second (closed loop: near 1 once warm); not for client-app runs. */
+  windowRamp?: number;
   /** CPU time of the broker/forwarder/direct process (all its threads) per request, µs. */
   cpuUsPerRequest: number;
   /** Only for client-app runs: what our client printed. */
@@ -87,9 +89,9 @@ export function plannedRuns(o: BenchOptions, withC: boolean, withNats: boolean):
 export function estimateSeconds(o: BenchOptions, withC: boolean, withNats: boolean): number {
   const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
   const saturationRuns = o.workers.length * (o.sizes.length * 4 + lru) + o.sizes.length;
-  const run = (ms: number) => (400 + o.warmupMs + ms + 300) / 1000;
+  const run = (ms: number, warmupMs = o.warmupMs) => (400 + warmupMs + ms + 300) / 1000;
   const main = o.natsOnly ? 0 : saturationRuns * run(o.durationMs) + o.sizes.length * latencyKinds(withC).length * o.latencyRounds * run(o.latencyDurationMs) + o.clientSizes.length * 3 * 1.5 + o.workers.length * 3 + 2;
-  return (main + natsRuns(o, withC, withNats) * run(o.durationMs) + (withNats ? 6 : 0)) * o.reps;
+  return (main + natsRuns(o, withC, withNats) * run(o.durationMs, o.natsWarmupMs) + (withNats ? 6 : 0)) * o.reps;
 }
 
 export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: string) => void): Promise<MatrixResult> {
@@ -128,6 +130,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
       latency: r.latency,
       usage: r.usage,
       machineBusyCores: r.machineBusyCores,
+      windowRamp: r.windowRamp,
       cpuUsPerRequest: (r.usage[0].cpuCores / r.requestsPerSecond) * 1e6,
     };
     runs.push(rec);
@@ -135,6 +138,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
     const warn = [
       r.errors || r.unanswered ? ` ${r.errors} errors, ${r.unanswered} unanswered` : '',
       t.kind !== 'direct' && r.workersSeen < t.workers ? ` only ${r.workersSeen}/${t.workers} workers answered` : '',
+      spec.mode === 'closed' && r.windowRamp < RAMPING ? ` still ramping (first half of the window ${fmt(r.windowRamp, 2)} x the second)` : '',
     ].join('');
     log(
       `  [${runs.length}/${total}] ${phase.padEnd(10)} ${t.kind.padEnd(13)} W=${t.workers} ${String(size).padStart(5)} B ` +
@@ -160,7 +164,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
         for (const inflight of o.natsInflight)
           for (const kind of rotate(kinds, rep - 1)) {
             const t = targets.get(kind) as Target;
-            const spec = load(size, { mode: 'closed', inflight, sockets: natsComparisonSockets(kind, inflight, o.sockets), batch: o.clientBatches });
+            const spec = load(size, { mode: 'closed', inflight, sockets: natsComparisonSockets(kind, inflight, o.sockets), batch: o.clientBatches, warmupMs: o.natsWarmupMs });
             record(rep, 'versus-nats', t, size, spec, await runGenerators(t, spec, bundles));
           }
     } finally {

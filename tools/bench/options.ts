@@ -36,6 +36,8 @@ export interface BenchOptions {
   natsInflight: number[];
   natsSizes: number[];
   natsWorkers: number;
+  /** Against NATS: the warm-up of each run (longer than the others': see docs/benchmarks/README.md). */
+  natsWarmupMs: number;
   /** Run only the comparison with NATS. */
   natsOnly: boolean;
   /** Another build (DIR/<app>/main.js) whose broker and workers join the comparison with NATS. */
@@ -64,6 +66,7 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --nats-inflight A,B   against NATS (needs nats-server): concurrent requesters (default 32,1)
   --nats-sizes A,B      against NATS: message sizes in bytes (default 16,1024)
   --nats-workers N      against NATS: our workers and NATS responders (default 4)
+  --nats-warmup MS      against NATS: per run, not measured (default 1500; the pace after idle takes that long)
   --nats-only           run only the comparison with NATS (results to tmp/benchmarks/<date>-nats unless --out)
   --versus-apps DIR     against NATS, also the broker and workers of DIR/<app>/main.js (a change, before and after, in one run)
   --client-batches       against NATS, our generator batches requests when the broker offers it (as our client library does)
@@ -93,6 +96,7 @@ const flags = {
   'nats-inflight': { type: 'string' },
   'nats-sizes': { type: 'string' },
   'nats-workers': { type: 'string' },
+  'nats-warmup': { type: 'string' },
   'nats-only': { type: 'boolean' },
   'versus-apps': { type: 'string' },
   'client-batches': { type: 'boolean' },
@@ -133,12 +137,16 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     natsInflight: v['nats-inflight'] === undefined ? [32, 1] : list(v['nats-inflight']),
     natsSizes: v['nats-sizes'] === undefined ? [16, 1024] : list(v['nats-sizes']),
     natsWorkers: num(v['nats-workers'], 4),
+    natsWarmupMs: num(v['nats-warmup'], 1500, 800),
     natsOnly: v['nats-only'] ?? false,
     versusApps: v['versus-apps'],
     clientBatches: v['client-batches'] ?? false,
   };
   for (const [name, n] of Object.entries({ reps: o.reps, inflight: o.inflight, generators: o.generators, sockets: o.sockets, duration: o.durationMs, 'latency-duration': o.latencyDurationMs, 'latency-rounds': o.latencyRounds, 'latency-workers': o.latencyWorkers, credit: o.credit, 'nats-workers': o.natsWorkers })) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  }
+  for (const [name, n] of Object.entries({ warmup: o.warmupMs, 'nats-warmup': o.natsWarmupMs })) {
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number of milliseconds`);
   }
   if ([...o.sizes, ...o.natsSizes].some((s) => !(s >= 12))) throw new Error('--sizes, --nats-sizes: each size must be at least 12 bytes (the request header)');
   if (o.natsInflight.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--nats-inflight: positive integers');

@@ -23,6 +23,7 @@ function latencyRun(rep: number, round: number, target: TargetKind, p99: number)
     latency: { count: 10_000, p50: p99 / 4, p90: p99 / 2, p99, p999: p99 * 2, max: p99 * 3 },
     usage: [],
     machineBusyCores: 1,
+    windowRamp: 1,
     cpuUsPerRequest: 50,
   };
 }
@@ -171,6 +172,12 @@ describe('against NATS', () => {
     expect(ts[1].rows[0]).toEqual(['32', '16 B', '30.0, 15,000', '27.0, 16,500', '10.0, 30,000', '25.0, 12,000']);
   });
 
+  it('counts the closed-loop windows measured before the load reached its pace, and names them', () => {
+    expect(s.checks).toContain('warm-up: 0 of 12 closed-loop windows still ramping up (first half < 0.85 x the second)');
+    const ramping = summarize([...runs, { ...run(3, 'nats', 32, 30_000, 5, 10), windowRamp: 0.6 }], [], 1);
+    expect(ramping.checks).toContain('warm-up: 1 of 13 closed-loop windows still ramping up (first half < 0.85 x the second): versus-nats nats 16 B');
+  });
+
   it('prints only its own tables, and no chart, when nothing else ran (--nats-only)', () => {
     expect(tables(s)).toHaveLength(2);
     expect(chartsMarkdown(s)).toBe('');
@@ -184,6 +191,12 @@ describe('parseOptions against NATS', () => {
     expect([o.natsInflight, o.natsSizes, o.natsWorkers, o.natsOnly]).toEqual([[32, 1], [16, 1024], 4, true]);
     expect(o.out).toBe('/r/tmp/benchmarks/2026-01-01-nats');
     expect(() => parseOptions(['--nats-inflight', '0'], '2026-01-01', '/r')).toThrow('--nats-inflight: positive integers');
+  });
+
+  it('warms each run against NATS up longer than the others (1.5 s, 0.8 s in a quick run), and refuses a warm-up that is not a number', () => {
+    expect([parseOptions([], '2026-01-01', '/r').natsWarmupMs, parseOptions(['--quick'], '2026-01-01', '/r').natsWarmupMs]).toEqual([1500, 800]);
+    expect(parseOptions(['--nats-warmup', '3000'], '2026-01-01', '/r').natsWarmupMs).toBe(3000);
+    expect(() => parseOptions(['--nats-warmup', 'soon'], '2026-01-01', '/r')).toThrow('--nats-warmup must be a whole number of milliseconds');
   });
 
   it('opens one connection for the shared shape, one per requester for the other, and at most --sockets DEALERs for ours', () => {

@@ -3,7 +3,7 @@
  * a repetition), the tables printed to stdout and written to results.md.
  */
 import type { IdleRecord, RunRecord } from './matrix';
-import { type Spread, spread } from './stats';
+import { RAMPING, type Spread, spread } from './stats';
 import { type TargetKind, latencyKinds, targetLabel } from './targets';
 
 export interface SaturationRow {
@@ -268,7 +268,7 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
 
   const versusNats = summarizeVersusNats(runs);
   const versusNatsCosts = summarizeVersusNatsCosts(runs);
-  const checks: string[] = [...natsChecks(versusNats), ...buildChecks(runs)];
+  const checks: string[] = [...natsChecks(versusNats), ...buildChecks(runs), ...rampCheck(runs)];
   const met = saturation.filter((r) => r.ratio.median >= 0.8);
   if (saturation.length) checks.push(
     `throughput target (broker >= 0.8 x bare forwarder): met in ${met.length} of ${saturation.length} cases` +
@@ -367,6 +367,15 @@ function buildChecks(all: RunRecord[]): string[] {
         .map(([size, inflight]) => `${inflight} in flight ${sizeLabel(size)}: CPU/req ${ratios(size, inflight, (r) => r.cpuUsPerRequest).median.toFixed(2)}, req/s ${ratios(size, inflight, (r) => r.requestsPerSecond).median.toFixed(2)}, p99 ${ratios(size, inflight, (r) => r.latency.p99).median.toFixed(2)}`)
         .join('; '),
   ];
+}
+
+/** How many closed-loop windows were measured before the load reached its pace (the warm-up too short for them). */
+function rampCheck(all: RunRecord[]): string[] {
+  const closed = all.filter((r): r is RunRecord & { windowRamp: number } => r.mode === 'closed' && Number.isFinite(r.windowRamp));
+  if (closed.length === 0) return [];
+  const ramping = closed.filter((r) => r.windowRamp < RAMPING);
+  const which = uniq(ramping.map((r) => `${r.phase} ${r.target} ${sizeLabel(r.size)}`)).join(', ');
+  return [`warm-up: ${ramping.length} of ${closed.length} closed-loop windows still ramping up (first half < ${RAMPING} x the second)${which ? `: ${which}` : ''}`];
 }
 
 /** The targets against NATS at `NATS_TARGET.inflight` requesters, against each shape of NATS load. */

@@ -39,6 +39,8 @@ export interface LoadResult {
   usage: ProcessUsage[];
   /** Busy cores of the whole machine during the window (2 = both cores saturated). */
   machineBusyCores: number;
+  /** Answers in the window's first half over its second: well under 1, the warm-up was too short. */
+  windowRamp: number;
 }
 
 interface GenOutput {
@@ -50,6 +52,7 @@ interface GenOutput {
   unanswered: number;
   workers: Record<string, number>;
   latUs: number[];
+  halves: [number, number];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -95,6 +98,7 @@ export async function runGenerators(target: Target, spec: LoadSpec, bundles: Bun
     bad: sum('bad'),
     latency: latencySummary(outs.flatMap((o) => o.latUs)),
     workersSeen: workerIds.size,
+    windowRamp: outs.reduce((a, o) => a + o.halves[0], 0) / outs.reduce((a, o) => a + o.halves[1], 0),
     usage,
     machineBusyCores,
   };

@@ -50,3 +50,10 @@ export function latencySummary(samplesUs: readonly number[]): LatencySummary {
     max: ms(s.length ? s[s.length - 1] : NaN),
   };
 }
+
+/**
+ * A closed-loop window whose first half answered less than this share of its second was measured
+ * while the system still sped up: on this VM, loopback ping-pong between processes that idled for
+ * a few seconds takes one to two seconds to reach its pace again, whatever the target.
+ */
+export const RAMPING = 0.85;
