@@ -113,6 +113,11 @@ export class BrokerServer {
    */
   private readonly batchedIds = new WeakSet<Buffer>();
   private readonly answers: Coalescer<string, BatchRecord>;
+  /**
+   * Plain answers and refusals, by client, sent at the end of the turn in the order they came: all
+   * that the worker messages of one turn answer a client then leaves in one write, not one each.
+   */
+  private readonly plainAnswers: Coalescer<string, Buffer[]>;
   private readonly sendFailed = {
     frontend: (e: Error) => this.trace.error(`frontend send failed: ${e.message}`),
     backend: (e: Error) => this.trace.error(`backend send failed: ${e.message}`),
@@ -132,6 +137,7 @@ export class BrokerServer {
     this.backend = this.open('backend');
     this.batches = new Coalescer((worker, records) => this.sendBatch(worker, records), onFatal);
     this.answers = new Coalescer((client, records) => this.sendAnswers(client, records), onFatal);
+    this.plainAnswers = new Coalescer((_client, messages) => messages.forEach((frames) => this.send(this.frontend, frames, 'frontend')), onFatal);
     this.limits = { 'too-large': options.maxRequestBytes, expired: options.requestTtlMs, poison: options.maxFailures };
     this.core = new BrokerCore(
       {
@@ -144,7 +150,7 @@ export class BrokerServer {
           this.latency.observe((performance.now() - arrivedAt) / 1000);
           if (this.tracing) this.trace.traza('reply', 'client reply', [client, body]);
           if (id && this.batchedIds.has(id) && coalesce(this.answers, client.toString('latin1'), { ticket: id, body, failed: false })) return;
-          this.send(this.frontend, id ? envelopeReplyFrames(client, id, body) : toClientFrames(client, body), 'frontend');
+          this.plainAnswers.add(client.toString('latin1'), id ? envelopeReplyFrames(client, id, body) : toClientFrames(client, body));
         },
         workerFailed: (worker, why, held) => {
           this.forgetConnection(worker);
@@ -154,7 +160,7 @@ export class BrokerServer {
         refuse: (client, id, reason, detail = this.limits[reason]) => {
           if (this.tracing) this.trace.traza('refused', 'client reason detail', [client, reason, detail]);
           if (id && this.batchedIds.has(id) && coalesce(this.answers, client.toString('latin1'), { ticket: id, body: Buffer.from(errorText(reason, detail)), failed: true })) return;
-          this.send(this.frontend, id ? envelopeErrorFrames(client, id, reason, detail) : toClientFrames(client, errorBody(reason, detail)), 'frontend');
+          this.plainAnswers.add(client.toString('latin1'), id ? envelopeErrorFrames(client, id, reason, detail) : toClientFrames(client, errorBody(reason, detail)));
         },
       },
       { ...options, instance: newInstanceId() },
