@@ -220,9 +220,13 @@ describe('Client (batches)', () => {
     expect((await client.request('upper', 'first')).toString()).toBe('FIRST'); // the question is answered by now
     const upper = ['a', 'bad', 'c'].map((b) => client.request('upper', b));
     const lower = ['d', 'e'].map((b) => client.request('lower', b));
+    // taken at once: the two services' batches of answers may arrive in two reads, and a failure left
+    // unobserved until the other answers came would be an unhandled rejection in between
+    const failure = upper[1].then(() => undefined, (e: unknown) => e);
     expect((await Promise.all([upper[0], upper[2], ...lower])).map(String)).toEqual(['A', 'C', 'D', 'E']);
-    await expect(upper[1]).rejects.toBeInstanceOf(HandlerError);
-    await expect(upper[1]).rejects.toThrow('boom');
+    const error = await failure;
+    expect(error).toBeInstanceOf(HandlerError);
+    expect((error as HandlerError).message).toContain('boom');
     expect(broker.seen.map((s) => s.frames.slice(0, 3))).toEqual([
       ['', 'TSR/1 REQ', 'upper'],
       ['', 'TSR/1 REQS', 'upper'],
