@@ -1,5 +1,5 @@
 import { type LoadSummary, loadSummary } from '../../containers/support/chaos';
-import { eventually, run } from '../../containers/support/docker';
+import { eventually, run, sleep } from '../../containers/support/docker';
 import type { ClusterNode } from '../../support/cluster/node';
 import type { ClusterStack } from '../../support/cluster/stack';
 
@@ -21,6 +21,14 @@ export interface LoadRun {
 const CLIENT_ARGS = ['--requests', '20', '--concurrency', '2', '--timeout', '5000', '--retries', '20', '--json'];
 
 /**
+ * Docker's own refusal to start the client because the node has, for a moment, no copy of the
+ * overlay: a swarm worker node drops an attachable overlay when its last task on it leaves (workers
+ * scaled down) and makes it again when asked. No client ran, so no request was sent.
+ */
+const NETWORK_NOT_ON_NODE = /network \S+ not found/i;
+const DOCKER_REFUSED = 125;
+
+/**
  * Clients under load, back to back, in containers on the stack's overlay network of each given
  * node (they reach the broker as `bro`, wherever it runs). Every answer is checked by the client
  * itself: it accepts only the answer that carries its request's id, counts the others as stray, and counts a
@@ -28,6 +36,8 @@ const CLIENT_ARGS = ['--requests', '20', '--concurrency', '2', '--timeout', '500
  */
 export class ContinuousLoad {
   readonly runs: LoadRun[] = [];
+  /** Clients that Docker refused to start on a node that had, for a moment, no copy of the overlay. */
+  refusedStarts = 0;
   private stopping = false;
   private done: Promise<unknown> = Promise.resolve();
 
@@ -43,6 +53,11 @@ export class ContinuousLoad {
       const r = await run('docker', ['-H', node.socket, 'run', '--rm', '--network', this.stack.network, '-e', 'TSR_LOG=error', '-e', `CURVE_SERVER_KEY=${this.stack.brokerPublicKey}`, this.stack.images.client, 'bro', '9998', ...CLIENT_ARGS], { timeoutMs: 180_000 });
       // A load on a node that died with it is no answer of the service's.
       if (!node.running) break;
+      if (r.code === DOCKER_REFUSED && NETWORK_NOT_ON_NODE.test(r.stderr)) {
+        this.refusedStarts++;
+        await sleep(500);
+        continue;
+      }
       this.runs.push({ node: node.name, start, end: Date.now(), code: r.code, summary: loadSummary(r.stdout), output: (r.stdout + r.stderr).trim().slice(-2000) });
     }
   }
@@ -67,10 +82,11 @@ export class ContinuousLoad {
     return this.runs.filter((r) => r.start < to && r.end > from);
   }
 
-  totals(runs: readonly LoadRun[] = this.runs): { loads: number; requests: number; answered: number; errors: number; stray: number; retried: number; worstMs: number } {
+  totals(runs: readonly LoadRun[] = this.runs): { loads: number; refusedStarts: number; requests: number; answered: number; errors: number; stray: number; retried: number; worstMs: number } {
     const sum = (f: (s: LoadSummary) => number) => runs.reduce((a, r) => a + (r.summary ? f(r.summary) : 0), 0);
     return {
       loads: runs.length,
+      refusedStarts: this.refusedStarts,
       requests: sum((s) => s.requests),
       answered: sum((s) => s.answered),
       errors: sum((s) => s.errors),
