@@ -62,8 +62,8 @@ describe('BrokerCore', () => {
     core.workerReady('W2', 0);
     core.clientRequest(b('C1'), b('a'), 0);
     core.clientRequest(b('C1'), b('b'), 0);
-    expect(ticket('W1', 'a')).toEqual(encodeTicket(INSTANCE, 1));
-    expect(ticket('W2', 'b')).toEqual(encodeTicket(INSTANCE, 2));
+    expect(ticket('W1', 'a')).toEqual(encodeTicket(INSTANCE, 1, 1));
+    expect(ticket('W2', 'b')).toEqual(encodeTicket(INSTANCE, 2, 2));
   });
 
   it('queues requests in FIFO order while no worker is ready', () => {
@@ -150,7 +150,7 @@ describe('BrokerCore', () => {
   describe('membership is a handshake', () => {
     it('never admits a worker without a ready: a reply from an unknown worker is dropped', () => {
       const { core, take } = setup();
-      core.workerReply('W9', encodeTicket(INSTANCE, 1), b('answer'), 0);
+      core.workerReply('W9', encodeTicket(INSTANCE, 1, 1), b('answer'), 0);
       expect(take()).toEqual([]);
       expect(core.readyCount).toBe(0);
       expect(core.stats.dropped).toEqual({ late: 1, stale: 0, foreign: 0 });
@@ -199,7 +199,7 @@ describe('BrokerCore', () => {
       core.workerReady('W1', 0);
       core.clientRequest(b('C1'), b('mine'), 0);
       take();
-      core.workerReply('W1', encodeTicket(Buffer.from('previous'), 1), b('old answer'), 1);
+      core.workerReply('W1', encodeTicket(Buffer.from('previous'), 1, 1), b('old answer'), 1);
       core.workerReply('W1', b('C1'), b('client id as ticket'), 2);
       expect(take()).toEqual([]);
       expect(core.stats.dropped).toEqual({ late: 0, stale: 2, foreign: 0 });

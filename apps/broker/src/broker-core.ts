@@ -1,5 +1,7 @@
 import { DEFAULT_SERVICE, DISCOVERY_SERVICE, type ErrorReason, type ServiceInfo, ERROR_REASONS } from '@tsr/tsr';
+import { ClientShares, SWEEP_AT } from './client-shares';
 import { Fifo } from './fifo';
+import { LinkedOrder } from './linked-order';
 import { decodeTicket, encodeTicket } from './ticket';
 
 /**
@@ -122,10 +124,10 @@ const SEED_WORKER: WorkerTraits = { heartbeats: false, credit: 1, service: DEFAU
 interface Service {
   name: string;
   /**
-   * Its workers with free credit. A Set keeps insertion order: the first is the least recently
-   * used, and a worker with credit left after a dispatch goes to the end (round robin).
+   * Its workers with free credit, least recently used first: a worker with credit left after a
+   * dispatch goes to the end (round robin).
    */
-  ready: Set<string>;
+  ready: LinkedOrder<string, true>;
   /** Requests waiting for one of its workers, in arrival order. */
   pending: Fifo<Request>;
   /** Workers registered for it. */
@@ -161,6 +163,8 @@ interface Dispatch {
 
 interface Worker extends Omit<WorkerTraits, 'service'> {
   service: Service;
+  /** Its number among the workers admitted (below 2^32, unique among live ones): tickets carry it. */
+  admission: number;
   /** Dispatches sent to it and not answered, oldest first (it serves them in order). */
   tasks: Dispatch[];
   /** When it last sent its ready or a reply (heartbeats are kept in `heard`). */
@@ -228,21 +232,24 @@ export class BrokerCore {
   /** Services with a worker or a request; the others are forgotten. */
   private readonly services = new Map<string, Service>();
   /** Services with requests waiting: the TTL and grace sweeps look only at these. */
-  private readonly waiting = new Set<Service>();
+  private readonly waiting = new LinkedOrder<Service, true>();
   /**
-   * Workers holding requests, with the deadline of their next reply. Progress re-inserts a
-   * worker and every deadline is now + the same timeout, so the Map's insertion order is
-   * deadline order: the first entry expires first.
+   * Workers holding requests, with the deadline of their next reply. Progress moves a worker to
+   * the back and every deadline is now + the same timeout, so the order is deadline order: the
+   * first expires first.
    */
-  private readonly busy = new Map<string, number>();
+  private readonly busy = new LinkedOrder<string, number>();
   /** Heartbeating workers and when each was last heard from, in last-heard order (as `busy`). */
-  private readonly heard = new Map<string, number>();
-  /** Dispatches awaiting a reply, by ticket sequence. */
-  private readonly dispatches = new Map<number, Dispatch>();
+  private readonly heard = new LinkedOrder<string, number>();
+  /** Live workers by admission number: a reply's ticket names the worker whose tasks hold its dispatch. */
+  private readonly admitted = new Map<number, Worker>();
+  private lastAdmission = 0;
+  /** Dispatches awaiting a reply, all workers together. */
+  private inService = 0;
   /** Failed seed workers and the dispatch they failed on: that reply is their next ready. */
   private readonly failedSeeds = new Map<string, number>();
-  /** Bytes held per client, for the fair share; a client holding nothing has no entry. */
-  private readonly clientBytes = new Map<string, number>();
+  /** Bytes held per client, for the fair share. */
+  private readonly clientBytes = new ClientShares();
   private queueBytes = 0;
   private pendingTotal = 0;
   private readyTotal = 0;
@@ -276,10 +283,10 @@ export class BrokerCore {
     const clientKey = client.toString('latin1');
     const bytes = body.length + client.length;
     if (this.queueBytes + bytes > this.options.maxQueueBytes) return this.refuse(client, id, 'overloaded');
-    if ((this.clientBytes.get(clientKey) ?? 0) + bytes > this.options.maxClientBytes) return this.refuse(client, id, 'client-share');
+    if (this.clientBytes.get(clientKey) + bytes > this.options.maxClientBytes) return this.refuse(client, id, 'client-share');
     const svc = this.services.get(service) ?? this.openService(service, now);
     if (!svc) return this.refuse(client, id, 'overloaded');
-    const worker = firstOf(svc.ready);
+    const worker = svc.ready.first();
     if (svc.bytes + bytes > this.options.maxServiceBytes || (worker === undefined && svc.pending.length >= this.options.maxPending)) {
       this.closeIfIdle(svc);
       return this.refuse(client, id, 'overloaded');
@@ -351,13 +358,16 @@ export class BrokerCore {
    */
   workerReply(worker: string, ticket: Buffer, body: Buffer, now: number, failed = false): void {
     if (this.heard.has(worker)) this.touch(worker, now);
-    const sequence = decodeTicket(this.options.instance, ticket);
-    if (sequence === undefined) {
+    const numbers = decodeTicket(this.options.instance, ticket);
+    if (numbers === undefined) {
       this.stats.dropped.stale++;
       return;
     }
-    const dispatch = this.dispatches.get(sequence);
-    if (!dispatch) {
+    const { sequence } = numbers;
+    // Workers serve in order: the dispatch is almost always the first of its worker's tasks.
+    const owner = this.admitted.get(numbers.admission);
+    const at = owner ? owner.tasks.findIndex((d) => d.sequence === sequence) : -1;
+    if (owner === undefined || at < 0) {
       this.stats.dropped.late++;
       if (this.failedSeeds.get(worker) === sequence) {
         this.failedSeeds.delete(worker);
@@ -366,13 +376,13 @@ export class BrokerCore {
       }
       return;
     }
-    if (dispatch.worker !== worker) {
+    if (owner.tasks[at].worker !== worker) {
       this.stats.dropped.foreign++;
       return;
     }
-    const state = this.workers.get(worker) as Worker;
-    state.tasks.splice(state.tasks.indexOf(dispatch), 1);
-    this.dispatches.delete(sequence);
+    const state = owner;
+    const [dispatch] = state.tasks.splice(at, 1);
+    this.inService--;
     const { request } = dispatch;
     this.release(request);
     state.repliedAt = now;
@@ -381,8 +391,8 @@ export class BrokerCore {
       this.stats.replies++;
       this.out.toClient(request.client, request.id, body, request.arrivedAt);
     }
-    this.busy.delete(worker);
     if (state.tasks.length > 0) this.busy.set(worker, now + this.options.answerTimeoutMs); // progress
+    else this.busy.delete(worker);
     this.refill(worker, state, now);
   }
 
@@ -392,16 +402,13 @@ export class BrokerCore {
    * waiting requests that outlived their TTL, or their service's grace while it has no worker.
    */
   expire(now: number): void {
-    for (const [worker, last] of this.heard) {
-      if (last + this.options.livenessMs > now) break; // last-heard order: the rest are fresher
+    // Last-heard order and deadline order: the first that is not due ends each sweep.
+    for (let worker; (worker = this.heard.first()) !== undefined && (this.heard.get(worker) as number) + this.options.livenessMs <= now; ) {
       this.stats.workersLost++;
       this.leave(worker, 'silent', now);
     }
-    for (const [worker, deadline] of this.busy) {
-      if (deadline > now) break; // deadline order: the rest are later
-      this.leave(worker, 'deadline', now);
-    }
-    for (const service of this.waiting) {
+    for (let worker; (worker = this.busy.first()) !== undefined && (this.busy.get(worker) as number) <= now; ) this.leave(worker, 'deadline', now);
+    for (const service of this.waiting.keys()) {
       // Each queue is in arrival order: the front expires first, and gets its grace first.
       for (let front; (front = service.pending.peek()) && this.frontEnds(service, front) <= now; ) {
         this.dequeue(service);
@@ -413,16 +420,13 @@ export class BrokerCore {
 
   /** When `expire` next has work to do, for the adapter's single timer (O(services with waiting requests)). */
   nextDeadline(): number | undefined {
-    let next = Infinity;
-    for (const deadline of this.busy.values()) {
-      next = deadline;
-      break;
+    // Called after every message: first entries and a plain loop, no iterator to allocate.
+    let next = this.busy.firstValue() ?? Infinity;
+    const last = this.heard.firstValue();
+    if (last !== undefined) next = Math.min(next, last + this.options.livenessMs);
+    for (let service = this.waiting.first(); service !== undefined; service = this.waiting.after(service)) {
+      next = Math.min(next, this.frontEnds(service, service.pending.peek() as Request));
     }
-    for (const last of this.heard.values()) {
-      next = Math.min(next, last + this.options.livenessMs);
-      break;
-    }
-    for (const service of this.waiting) next = Math.min(next, this.frontEnds(service, service.pending.peek() as Request));
     return next === Infinity ? undefined : next;
   }
 
@@ -446,7 +450,7 @@ export class BrokerCore {
       ready: this.readyTotal,
       busy: this.busy.size,
       pending: this.pendingTotal,
-      inService: this.dispatches.size,
+      inService: this.inService,
       queueBytes: this.queueBytes,
       clients: this.clientBytes.size,
       failedRemembered: this.failedSeeds.size,
@@ -519,7 +523,7 @@ export class BrokerCore {
       }
       const front = s.pending.peek();
       if (now !== undefined && front && this.frontEnds(s, front) <= now) fail(`a request of ${name} waits past its TTL or its service's grace`);
-      for (const w of s.ready) if (this.workers.get(w)?.service !== s) fail(`a ready worker of ${name} serves another service`);
+      for (const w of s.ready.keys()) if (this.workers.get(w)?.service !== s) fail(`a ready worker of ${name} serves another service`);
     }
     if (pending !== this.pendingTotal || ready !== this.readyTotal) fail('running totals disagree');
     if (this.waiting.size > this.services.size) fail('a forgotten service is listed as waiting');
@@ -536,7 +540,7 @@ export class BrokerCore {
       if (this.heard.has(id) !== w.heartbeats) fail(`worker ${JSON.stringify(id)} is heartbeated iff it speaks heartbeats`);
       if (isGeneratedId(id)) fail('a generated routing id is a worker');
       for (const d of w.tasks) {
-        if (this.dispatches.get(d.sequence) !== d || d.worker !== id) fail('a task is not its dispatch');
+        if (d.worker !== id) fail('a task is not its dispatch');
         if (waiting.has(d.request)) fail('a request is both waiting and dispatched');
         if (d.request.service !== w.service) fail(`worker ${JSON.stringify(id)} holds a request of another service`);
         count(d.request);
@@ -547,11 +551,15 @@ export class BrokerCore {
       if ((serviceBytes.get(s) ?? 0) !== s.bytes) fail(`service ${s.name} bytes disagree`);
       if (s.bytes > this.options.maxServiceBytes) fail(`service ${s.name} holds more than its share`);
     }
-    if (tasks !== this.dispatches.size) fail('a dispatch belongs to no worker');
+    if (tasks !== this.inService) fail('dispatches in service miscounted');
+    if (this.admitted.size !== this.workers.size) fail('admission numbers disagree with the workers');
+    const live = new Set(this.workers.values());
+    for (const [n, w] of this.admitted) if (w.admission !== n || !live.has(w)) fail('an admission number names no live worker, or another');
     if (this.busy.size > this.workers.size || this.heard.size > this.workers.size) fail('a queue holds an unknown worker');
     if (bytes !== this.queueBytes) fail(`queue bytes ${this.queueBytes} but requests hold ${bytes}`);
     if (this.queueBytes > this.options.maxQueueBytes) fail('queue bytes over their bound');
-    if (perClient.size !== this.clientBytes.size) fail('a client without requests is tracked');
+    if (perClient.size !== this.clientBytes.size) fail('a client without requests is counted');
+    if (this.clientBytes.entries - this.clientBytes.size > Math.max(SWEEP_AT - 1, this.clientBytes.size)) fail('idle clients are kept past their bound');
     for (const [client, b] of perClient) {
       if (this.clientBytes.get(client) !== b) fail('client bytes disagree');
       if (b > this.options.maxClientBytes) fail('a client holds more than its share');
@@ -560,7 +568,7 @@ export class BrokerCore {
     if (this.failedSeeds.size > this.options.failedMemory) fail('failed seed workers over their bound');
     const s = this.stats;
     const rejected = Object.values(s.rejected).reduce((sum, n) => sum + n, 0);
-    if (s.requests !== s.replies + s.discoveries + rejected + this.pendingTotal + this.dispatches.size) {
+    if (s.requests !== s.replies + s.discoveries + rejected + this.pendingTotal + this.inService) {
       fail('requests != replies + discoveries + rejected + waiting + in service');
     }
   }
@@ -575,14 +583,16 @@ export class BrokerCore {
   /** A new service, or undefined when `maxServices` are tracked already. */
   private openService(name: string, now: number): Service | undefined {
     if (this.services.size >= this.options.maxServices) return undefined;
-    const service: Service = { name, ready: new Set(), pending: new Fifo(), workers: 0, bytes: 0, emptySince: now };
+    const service: Service = { name, ready: new LinkedOrder(), pending: new Fifo(), workers: 0, bytes: 0, emptySince: now };
     this.services.set(name, service);
     return service;
   }
 
   /** Forgets a service with no worker and no request: unknown names cannot pile up. */
   private closeIfIdle(service: Service): void {
-    if (service.workers === 0 && service.pending.length === 0) this.services.delete(service.name);
+    if (service.workers !== 0 || service.pending.length !== 0) return;
+    this.services.delete(service.name);
+    this.waiting.forget(service);
   }
 
   /**
@@ -599,8 +609,9 @@ export class BrokerCore {
 
   /** A free worker takes waiting requests up to its credit; with credit left it is ready. */
   private join(worker: string, traits: Omit<WorkerTraits, 'service'>, service: Service, now: number): void {
-    const state: Worker = { heartbeats: traits.heartbeats, credit: traits.credit, service, tasks: [], repliedAt: now };
+    const state: Worker = { heartbeats: traits.heartbeats, credit: traits.credit, service, admission: this.admit(), tasks: [], repliedAt: now };
     this.workers.set(worker, state);
+    this.admitted.set(state.admission, state);
     service.workers++;
     this.refill(worker, state, now);
   }
@@ -616,13 +627,15 @@ export class BrokerCore {
    * When it failed, the request it was serving (its first: it serves in order) counts a failure.
    */
   private leave(worker: string, why: Departure, now: number): void {
-    const { tasks, heartbeats, service } = this.workers.get(worker) as Worker;
+    const { tasks, heartbeats, service, admission } = this.workers.get(worker) as Worker;
     this.workers.delete(worker);
+    this.admitted.delete(admission);
     this.unmarkReady(service, worker);
+    service.ready.forget(worker);
     if (--service.workers === 0) service.emptySince = now;
-    this.busy.delete(worker);
-    this.heard.delete(worker);
-    for (const d of tasks) this.dispatches.delete(d.sequence);
+    this.busy.forget(worker);
+    this.heard.forget(worker);
+    this.inService -= tasks.length;
     if (why !== 'gone') {
       this.stats.workerFailures++;
       if (tasks.length > 0) {
@@ -636,7 +649,7 @@ export class BrokerCore {
       else if (this.isExpired(request, now)) this.end(request, 'expired');
       else this.requeue(request);
     }
-    for (let w; service.pending.length > 0 && (w = firstOf(service.ready)) !== undefined; ) this.dispatch(w, this.dequeue(service) as Request, now);
+    for (let w; service.pending.length > 0 && (w = service.ready.first()) !== undefined; ) this.dispatch(w, this.dequeue(service) as Request, now);
     this.closeIfIdle(service);
   }
 
@@ -662,7 +675,7 @@ export class BrokerCore {
 
   private queued(service: Service): void {
     this.pendingTotal++;
-    this.waiting.add(service);
+    if (!this.waiting.has(service)) this.waiting.set(service, true);
   }
 
   private dequeue(service: Service): Request | undefined {
@@ -675,7 +688,7 @@ export class BrokerCore {
 
   private markReady(service: Service, worker: string): void {
     if (service.ready.has(worker)) return;
-    service.ready.add(worker);
+    service.ready.set(worker, true);
     this.readyTotal++;
   }
 
@@ -688,14 +701,14 @@ export class BrokerCore {
     if (this.isExpired(request, now)) return this.end(request, 'expired');
     const state = this.workers.get(worker) as Worker;
     const dispatch: Dispatch = { sequence: ++this.sequence, worker, request };
-    this.dispatches.set(dispatch.sequence, dispatch);
     state.tasks.push(dispatch);
+    this.inService++;
     if (state.tasks.length === 1) this.busy.set(worker, now + this.options.answerTimeoutMs);
     // Round robin: a worker with credit left goes behind the others.
     this.unmarkReady(state.service, worker);
     if (state.tasks.length < state.credit) this.markReady(state.service, worker);
     this.stats.dispatched++;
-    this.out.toWorker(worker, encodeTicket(this.options.instance, dispatch.sequence), request.body, request.client);
+    this.out.toWorker(worker, encodeTicket(this.options.instance, state.admission, dispatch.sequence), request.body, request.client);
   }
 
   private isExpired(request: Request, now: number): boolean {
@@ -705,15 +718,13 @@ export class BrokerCore {
   private hold(request: Request): void {
     this.queueBytes += request.bytes;
     request.service.bytes += request.bytes;
-    this.clientBytes.set(request.clientKey, (this.clientBytes.get(request.clientKey) ?? 0) + request.bytes);
+    this.clientBytes.hold(request.clientKey, request.bytes);
   }
 
   private release(request: Request): void {
     this.queueBytes -= request.bytes;
     request.service.bytes -= request.bytes;
-    const left = (this.clientBytes.get(request.clientKey) as number) - request.bytes;
-    if (left === 0) this.clientBytes.delete(request.clientKey);
-    else this.clientBytes.set(request.clientKey, left);
+    this.clientBytes.release(request.clientKey, request.bytes);
   }
 
   /** An accepted request ends without an answer: release it and tell its client why. */
@@ -727,8 +738,14 @@ export class BrokerCore {
     this.out.refuse(client, id, reason, detail);
   }
 
+  /** The next admission number, skipping any a live worker still has after 2^32 admissions. */
+  private admit(): number {
+    do this.lastAdmission = (this.lastAdmission + 1) >>> 0;
+    while (this.admitted.has(this.lastAdmission));
+    return this.lastAdmission;
+  }
+
   private touch(worker: string, now: number): void {
-    this.heard.delete(worker);
     this.heard.set(worker, now);
   }
 
@@ -741,10 +758,4 @@ export class BrokerCore {
       }
     }
   }
-}
-
-/** The first member of a set in insertion order: the least recently used worker. */
-function firstOf(set: Set<string>): string | undefined {
-  for (const member of set) return member;
-  return undefined;
 }
