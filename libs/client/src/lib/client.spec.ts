@@ -55,7 +55,7 @@ describe('Client (TSR/1 envelope)', () => {
     const [{ id, frames }] = broker.seen;
     expect(id).toBe('C me');
     expect(frames.slice(0, 3)).toEqual(['', 'TSR/1 REQ', 'upper']);
-    expect(Buffer.from(frames[3], 'latin1')).toHaveLength(8);
+    expect(Buffer.from(frames[3], 'latin1')).toHaveLength(12);
     expect(frames[4]).toBe('hello');
   });
 

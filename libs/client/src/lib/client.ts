@@ -24,6 +24,7 @@ import {
   uniqueIdentity,
 } from '@tsr/tsr';
 import { NoAnswerError, PlainBrokerError, RequestError, brokerError } from './errors';
+import { SlotTable } from './slot-table';
 
 export interface RetryOptions {
   /** ms to wait for an answer to each attempt; 0 waits forever (no retries). Default 10,000. */
@@ -51,7 +52,9 @@ export interface ClientOptions extends RetryOptions {
 }
 
 interface Pending {
-  key: string;
+  /** Its name in `pending` while it is there (slot -1 before). */
+  slot: number;
+  generation: number;
   id: Buffer;
   service: string;
   body: Buffer;
@@ -64,6 +67,9 @@ interface Pending {
 }
 
 const ERROR_PREFIX = `${PROTOCOL} ERR `;
+/** A request id: the client's random prefix, then the slot and generation (4 bytes each). */
+const ID_PREFIX_BYTES = 4;
+const ID_BYTES = ID_PREFIX_BYTES + 8;
 
 function count(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer ${min}-${max}, got ${value}`);
@@ -92,12 +98,14 @@ export class Client {
   private readonly curve: CurvePeerKeys | undefined;
   private socket: DealerPort | undefined;
   private sockets = 0;
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new SlotTable<Pending>();
   /** Plain mode: requests waiting for the one in flight to end. */
   private readonly waiting: Pending[] = [];
-  /** Request ids: random per client, then a counter, so no two requests of any client share one. */
-  private readonly idPrefix = randomBytes(4);
-  private nextId = 0;
+  /**
+   * Request ids: random per client, then the request's slot and generation in `pending`, so no
+   * two requests of any client share one, and an answer finds its request without a hash table.
+   */
+  private readonly idPrefix = randomBytes(ID_PREFIX_BYTES);
   private closed = false;
   /** Set when the broker said, on this connection, that it takes batches: the largest batch frame. */
   private batchMax: number | undefined;
@@ -125,12 +133,10 @@ export class Client {
     if (this.closed) return Promise.reject(new RequestError('client closed'));
     const timeout = count('timeout', options.timeout ?? this.timeout, 0, 2 ** 31 - 1);
     const retries = count('retries', options.retries ?? this.retries, 0, 1_000_000);
-    const id = Buffer.alloc(8);
+    const id = Buffer.alloc(ID_BYTES);
     this.idPrefix.copy(id);
-    id.writeUInt32BE(this.nextId, 4);
-    this.nextId = (this.nextId + 1) >>> 0;
     return new Promise<Buffer>((resolve, reject) => {
-      const request: Pending = { key: id.toString('latin1'), id, service, body: typeof body === 'string' ? Buffer.from(body) : body, timeout, retries, attempts: 0, resolve, reject };
+      const request: Pending = { slot: -1, generation: 0, id, service, body: typeof body === 'string' ? Buffer.from(body) : body, timeout, retries, attempts: 0, resolve, reject };
       if (this.plain && this.pending.size > 0) this.waiting.push(request);
       else this.start(request);
     });
@@ -153,7 +159,10 @@ export class Client {
   }
 
   private start(request: Pending): void {
-    this.pending.set(request.key, request);
+    request.slot = this.pending.add(request);
+    request.generation = this.pending.generation(request.slot);
+    request.id.writeUInt32BE(request.slot, ID_PREFIX_BYTES);
+    request.id.writeUInt32BE(request.generation, ID_PREFIX_BYTES + 4);
     this.attempt(request);
   }
 
@@ -190,8 +199,7 @@ export class Client {
 
   private settle(request: Pending, outcome: Buffer | Error): void {
     clearTimeout(request.timer);
-    if (this.pending.get(request.key) !== request) return;
-    this.pending.delete(request.key);
+    if (!this.pending.delete(request.slot, request.generation)) return;
     if (outcome instanceof Error) request.reject(outcome);
     else request.resolve(outcome);
     const next = this.waiting.shift();
@@ -232,7 +240,7 @@ export class Client {
     }
     if (answer.kind === 'plain') {
       const error = new PlainBrokerError(`the broker at ${this.endpoint} answered outside the TSR/1 envelope: a seed broker? use plain mode (client --plain)`);
-      for (const request of [...this.pending.values()]) this.settle(request, error);
+      for (const request of this.pending.values()) this.settle(request, error);
       return;
     }
     if (answer.kind === 'batch') {
@@ -243,7 +251,8 @@ export class Client {
 
   /** The answer to request `id`: a reply, or the error it was answered with. */
   private answer(id: Buffer, outcome: Buffer | Error): void {
-    const request = this.pending.get(id.toString('latin1'));
+    const mine = id.length === ID_BYTES && this.idPrefix.compare(id, 0, ID_PREFIX_BYTES) === 0;
+    const request = mine ? this.pending.get(id.readUInt32BE(ID_PREFIX_BYTES), id.readUInt32BE(ID_PREFIX_BYTES + 4)) : undefined;
     if (request) this.settle(request, outcome);
     else this.stray++;
   }
@@ -271,7 +280,7 @@ export class Client {
   private fail(socket: DealerPort | undefined, error: Error): void {
     if (socket !== this.socket) return;
     this.closeSocket();
-    for (const request of [...this.pending.values()]) this.settle(request, new RequestError(error.message));
+    for (const request of this.pending.values()) this.settle(request, new RequestError(error.message));
   }
 
   /** Closes the connection; what waited to go out on it is dropped (its requests are sent again, or failed, by the caller). */
