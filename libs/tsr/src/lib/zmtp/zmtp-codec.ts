@@ -13,14 +13,15 @@ const RESERVED_FLAGS = 0xf8;
 /** libzmq keeps a routing id in at most 255 bytes. */
 export const MAX_ROUTING_ID_BYTES = 255;
 
-/** Our greeting: signature, version 3.0, the NULL mechanism, not as-server (NULL ignores it), filler. */
-export function greeting(): Buffer {
+/** Our greeting: signature, version 3.0, the mechanism (NULL ignores as-server), filler. */
+export function greeting(mechanism: 'NULL' | 'CURVE' = 'NULL', asServer = false): Buffer {
   const g = Buffer.alloc(GREETING_BYTES);
   g[0] = 0xff;
   g[9] = 0x7f;
   g[10] = 3;
   g[11] = 0;
-  g.write('NULL', 12, 'latin1');
+  g.write(mechanism, 12, 'latin1');
+  g[32] = asServer ? 1 : 0;
   return g;
 }
 

@@ -1,0 +1,220 @@
+import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
+import nacl from 'tweetnacl';
+import * as zmq from 'zeromq';
+import { z85Decode, z85Encode } from '../curve/z85';
+import { CurveClient, type CurveCommand, CurveServer, type CurveSession } from './curve-mechanism';
+import { FrameReader, GREETING_BYTES, commandFrame, encodeMessage, greeting, parseCommand, parseProperties } from './zmtp-codec';
+
+/** One end of a raw ZMTP connection: greeting, then frames and commands as they arrive. */
+class Wire {
+  private readonly arrived: { kind: 'frame' | 'command'; body: Buffer; more: boolean }[] = [];
+  private waiter: (() => void) | undefined;
+  private pending = Buffer.alloc(0);
+  peerGreeting: Buffer | undefined;
+  private readonly reader = new FrameReader(1 << 20, {
+    frame: (body, more) => this.push({ kind: 'frame', body, more }),
+    command: (body) => this.push({ kind: 'command', body, more: false }),
+    problem: (why) => {
+      throw new Error(why);
+    },
+  });
+
+  constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      if (!this.peerGreeting) {
+        this.pending = Buffer.concat([this.pending, chunk]);
+        if (this.pending.length < GREETING_BYTES) return;
+        this.peerGreeting = this.pending.subarray(0, GREETING_BYTES);
+        chunk = this.pending.subarray(GREETING_BYTES);
+        this.waiter?.();
+      }
+      this.reader.push(chunk);
+    });
+  }
+
+  private push(item: { kind: 'frame' | 'command'; body: Buffer; more: boolean }): void {
+    this.arrived.push(item);
+    this.waiter?.();
+  }
+
+  async greeting(): Promise<Buffer> {
+    while (!this.peerGreeting) await new Promise<void>((r) => (this.waiter = r));
+    return this.peerGreeting;
+  }
+
+  async next(): Promise<{ kind: 'frame' | 'command'; body: Buffer; more: boolean }> {
+    while (this.arrived.length === 0) await new Promise<void>((r) => (this.waiter = r));
+    return this.arrived.shift() as { kind: 'frame' | 'command'; body: Buffer; more: boolean };
+  }
+
+  async command(name: string): Promise<Buffer> {
+    const item = await this.next();
+    const command = item.kind === 'command' ? parseCommand(item.body) : undefined;
+    if (command?.name !== name) throw new Error(`expected ${name}, got ${item.kind} ${command?.name ?? item.body.toString('latin1', 0, 16)}`);
+    return command.body;
+  }
+
+  send(command: CurveCommand): void {
+    this.socket.write(commandFrame(command.name, command.body));
+  }
+}
+
+const metadata = (properties: Record<string, string>): Buffer =>
+  Buffer.concat(
+    Object.entries(properties).map(([name, value]) => {
+      const head = Buffer.alloc(1 + name.length + 4);
+      head[0] = name.length;
+      head.write(name, 1, 'latin1');
+      head.writeUInt32BE(value.length, 1 + name.length);
+      return Buffer.concat([head, Buffer.from(value, 'latin1')]);
+    }),
+  );
+const pair = () => {
+  const p = nacl.box.keyPair();
+  return { publicKey: Buffer.from(p.publicKey), secretKey: Buffer.from(p.secretKey) };
+};
+const z85 = (b: Uint8Array) => z85Encode(b);
+
+describe('CURVE mechanism, against libzmq', () => {
+  const closing: (() => void)[] = [];
+  afterEach(() => closing.splice(0).forEach((close) => close()));
+
+  it('our client completes the handshake with a libzmq ROUTER and exchanges messages both ways, encrypted', async () => {
+    const server = pair();
+    const client = pair();
+    const router = new zmq.Router({ curveServer: true, curveSecretKey: z85(server.secretKey), linger: 0 });
+    closing.push(() => router.close());
+    await router.bind('tcp://127.0.0.1:0');
+    const port = Number((router.lastEndpoint as string).split(':').pop());
+    const socket = connect(port, '127.0.0.1');
+    closing.push(() => socket.destroy());
+    const wire = new Wire(socket);
+    socket.write(greeting('CURVE', false));
+    const g = await wire.greeting();
+    expect(g.toString('latin1', 12, 17)).toBe('CURVE');
+
+    const curve = new CurveClient(server.publicKey, client);
+    wire.send(curve.hello());
+    const initiate = curve.initiate(await wire.command('WELCOME'), metadata({ 'Socket-Type': 'DEALER', Identity: 'our client' }));
+    if (typeof initiate === 'string') throw new Error(initiate);
+    wire.send(initiate);
+    const ready = curve.ready(await wire.command('READY'));
+    if (typeof ready === 'string') throw new Error(ready);
+    expect((parseProperties(ready.metadata) as Map<string, Buffer>).get('socket-type')).toEqual(Buffer.from('ROUTER'));
+    const session: CurveSession = ready.session;
+
+    socket.write(encodeMessage([session.seal(Buffer.from('secret question'), false)]));
+    const [identity, question] = await router.receive();
+    expect(identity.toString()).toBe('our client');
+    expect(question.toString()).toBe('secret question');
+
+    await router.send([identity, 'first', 'second']);
+    const parts: string[] = [];
+    for (let more = true; more; ) {
+      const item = await wire.next();
+      expect(item.kind).toBe('frame');
+      const opened = session.open(item.body);
+      if (typeof opened === 'string') throw new Error(opened);
+      parts.push(opened.frame.toString());
+      more = opened.more;
+    }
+    expect(parts).toEqual(['first', 'second']);
+  });
+
+  it('our server admits a libzmq DEALER that knows its key, learns its long-term key, and exchanges messages', async () => {
+    const server = pair();
+    const client = pair();
+    const accepted = new Promise<Socket>((resolve) => {
+      const listener = createServer(resolve);
+      closing.push(() => listener.close());
+      listener.listen(0, '127.0.0.1', () => {
+        const dealer = new zmq.Dealer({ curveServerKey: z85(server.publicKey), curvePublicKey: z85(client.publicKey), curveSecretKey: z85(client.secretKey), routingId: 'their dealer', linger: 0 });
+        closing.push(() => dealer.close());
+        dealer.connect(`tcp://127.0.0.1:${(listener.address() as AddressInfo).port}`);
+        void dealer.send('over CURVE');
+        (accepted as unknown as { dealer: zmq.Dealer }).dealer = dealer;
+      });
+    });
+    const socket = await accepted;
+    const dealer = (accepted as unknown as { dealer: zmq.Dealer }).dealer;
+    const wire = new Wire(socket);
+    socket.write(greeting('CURVE', true));
+    const g = await wire.greeting();
+    expect(g.toString('latin1', 12, 17)).toBe('CURVE');
+
+    const curve = new CurveServer(server);
+    const welcome = curve.welcome(await wire.command('HELLO'));
+    if (typeof welcome === 'string') throw new Error(welcome);
+    wire.send(welcome);
+    const initiate = curve.initiate(await wire.command('INITIATE'));
+    if (typeof initiate === 'string') throw new Error(initiate);
+    expect(initiate.clientKey).toEqual(client.publicKey);
+    expect(parseProperties(initiate.metadata)).toEqual(
+      new Map([
+        ['socket-type', Buffer.from('DEALER')],
+        ['identity', Buffer.from('their dealer')],
+      ]),
+    );
+    const { command, session } = curve.ready(metadata({ 'Socket-Type': 'ROUTER' }));
+    wire.send(command);
+
+    // libzmq sends each MESSAGE as a data frame, and takes ours only as one.
+    const item = await wire.next();
+    expect(item.kind).toBe('frame');
+    const message = session.open(item.body);
+    expect(message).toEqual({ frame: Buffer.from('over CURVE'), more: false });
+    socket.write(encodeMessage([session.seal(Buffer.from('answer'), false)]));
+    const [answer] = await dealer.receive();
+    expect(answer.toString()).toBe('answer');
+  });
+
+  it('refuses a HELLO made for another server key, and a replayed MESSAGE', () => {
+    const server = pair();
+    const stranger = new CurveClient(pair().publicKey, pair());
+    expect(new CurveServer(server).welcome(stranger.hello().body)).toMatch(/another server key/);
+
+    const client = new CurveClient(server.publicKey, pair());
+    const ours = new CurveServer(server);
+    const welcome = ours.welcome(client.hello().body) as CurveCommand;
+    const initiate = client.initiate(welcome.body, Buffer.alloc(0)) as CurveCommand;
+    expect(ours.initiate(initiate.body)).toMatchObject({ metadata: Buffer.alloc(0) });
+    const { command, session: serverSide } = ours.ready(Buffer.alloc(0));
+    const { session: clientSide } = client.ready(command.body) as { session: CurveSession };
+    const sealed = clientSide.seal(Buffer.from('once'), false);
+    expect(serverSide.open(sealed)).toEqual({ frame: Buffer.from('once'), more: false });
+    expect(serverSide.open(sealed)).toMatch(/did not grow/);
+    const tampered = Buffer.from(clientSide.seal(Buffer.from('twice'), false));
+    tampered[tampered.length - 1] ^= 1;
+    expect(serverSide.open(tampered)).toMatch(/does not open/);
+  });
+
+  it('refuses an INITIATE whose cookie another connection made, or that comes before HELLO', () => {
+    const server = pair();
+    const first = new CurveServer(server);
+    const second = new CurveServer(server);
+    const client = new CurveClient(server.publicKey, pair());
+    const welcome = first.welcome(client.hello().body) as CurveCommand;
+    const initiate = client.initiate(welcome.body, Buffer.alloc(0)) as CurveCommand;
+    expect(second.initiate(initiate.body)).toMatch(/before HELLO/);
+    second.welcome(new CurveClient(server.publicKey, pair()).hello().body);
+    expect(second.initiate(initiate.body)).toMatch(/cookie/);
+  });
+
+  it('refuses a vouch made with another long-term key than the one INITIATE names', () => {
+    const server = pair();
+    const ours = new CurveServer(server);
+    const honest = pair();
+    const client = new CurveClient(server.publicKey, honest);
+    const welcome = ours.welcome(client.hello().body) as CurveCommand;
+    // A client that claims a key whose secret it lacks: its vouch is boxed with another secret.
+    const liar = new CurveClient(server.publicKey, { publicKey: pair().publicKey, secretKey: honest.secretKey });
+    Object.assign(liar, { short: (client as unknown as { short: unknown }).short, nonce: 2n });
+    const initiate = liar.initiate(welcome.body, Buffer.alloc(0)) as CurveCommand;
+    expect(ours.initiate(initiate.body)).toMatch(/vouch/);
+  });
+
+  it('z85 keys round-trip', () => {
+    const key = pair().publicKey;
+    expect(z85Decode(z85(key))).toEqual(key);
+  });
+});

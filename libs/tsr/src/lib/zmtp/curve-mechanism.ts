@@ -1,0 +1,184 @@
+/**
+ * ZMTP's CURVE mechanism (rfc.zeromq.org/spec/26, CurveZMQ), both sides, as pure state machines
+ * over command bodies: HELLO, WELCOME, INITIATE and READY, then MESSAGE boxes. The connection
+ * sends what they return and hands them what arrives; nothing here touches a socket.
+ *
+ * Keys: S/s the server's long-term pair, C/c the client's, S'/s' and C'/c' the short-term pairs
+ * made for one connection. Each box is NaCl's crypto_box (Curve25519, XSalsa20, Poly1305).
+ */
+import { randomBytes } from 'node:crypto';
+import nacl from 'tweetnacl';
+
+const KEY = 32;
+const MAC = 16;
+const SHORT_NONCE = 8;
+const LONG_NONCE = 16;
+const COOKIE = LONG_NONCE + KEY + KEY + MAC;
+const HELLO_PADDING = 72;
+const HELLO_BODY = 2 + HELLO_PADDING + KEY + SHORT_NONCE + 64 + MAC;
+const WELCOME_BODY = LONG_NONCE + KEY + COOKIE + MAC;
+const VOUCH = LONG_NONCE + KEY + KEY + MAC;
+const INITIATE_MIN = COOKIE + SHORT_NONCE + KEY + VOUCH + MAC;
+const READY_MIN = SHORT_NONCE + MAC;
+/** A MESSAGE travels as a data frame (as libzmq sends and expects it): its name, then nonce and box. */
+const MESSAGE_NAME = Buffer.from('\x07MESSAGE', 'latin1');
+const MESSAGE_MIN = MESSAGE_NAME.length + SHORT_NONCE + 1 + MAC;
+const FLAG_MORE = 0x01;
+/** Each side's MESSAGE nonces: a short nonce that only grows, after a prefix naming the sender. */
+const FROM_CLIENT = 'CurveZMQMESSAGEC';
+const FROM_SERVER = 'CurveZMQMESSAGES';
+
+export interface CurveCommand {
+  name: 'HELLO' | 'WELCOME' | 'INITIATE' | 'READY';
+  body: Buffer;
+}
+
+const nonce = (prefix: string, tail: Uint8Array): Uint8Array => {
+  const n = new Uint8Array(24);
+  n.set(Buffer.from(prefix, 'latin1'));
+  n.set(tail, prefix.length);
+  return n;
+};
+const shortNonce = (value: bigint): Buffer => {
+  const b = Buffer.alloc(SHORT_NONCE);
+  b.writeBigUInt64BE(value);
+  return b;
+};
+const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && nacl.verify(a, b);
+
+/**
+ * The traffic after a handshake: each frame in a MESSAGE box under the key the short-term pairs
+ * share, its nonce counting up. A nonce that does not grow is a replay, and ends the connection.
+ */
+export class CurveSession {
+  constructor(
+    private readonly key: Uint8Array,
+    private readonly ours: string,
+    private readonly theirs: string,
+    private nextNonce: bigint,
+    private peerNonce: bigint,
+  ) {}
+
+  /** The data frame that carries `frame`: a MESSAGE. */
+  seal(frame: Buffer, more: boolean): Buffer {
+    const n = shortNonce(this.nextNonce++);
+    const plain = new Uint8Array(1 + frame.length);
+    plain[0] = more ? FLAG_MORE : 0;
+    plain.set(frame, 1);
+    return Buffer.concat([MESSAGE_NAME, n, nacl.box.after(plain, nonce(this.ours, n), this.key)]);
+  }
+
+  /** The frame a MESSAGE carries (a data frame's bytes, name first), or why it is refused. */
+  open(message: Buffer): { frame: Buffer; more: boolean } | string {
+    if (message.length < MESSAGE_MIN || !MESSAGE_NAME.equals(message.subarray(0, MESSAGE_NAME.length))) return 'not a MESSAGE, or too short';
+    const body = message.subarray(MESSAGE_NAME.length);
+    const n = body.readBigUInt64BE(0);
+    if (n <= this.peerNonce) return 'a MESSAGE nonce did not grow (a replay?)';
+    const plain = nacl.box.open.after(body.subarray(SHORT_NONCE), nonce(this.theirs, body.subarray(0, SHORT_NONCE)), this.key);
+    if (!plain) return 'a MESSAGE box does not open';
+    this.peerNonce = n;
+    return { frame: Buffer.from(plain.buffer, plain.byteOffset + 1, plain.length - 1), more: (plain[0] & FLAG_MORE) !== 0 };
+  }
+}
+
+/** The client side: HELLO, then INITIATE on WELCOME, then the session on READY. */
+export class CurveClient {
+  private readonly short = nacl.box.keyPair();
+  private nonce = 1n;
+  private serverShort: Uint8Array | undefined;
+
+  constructor(
+    private readonly serverKey: Uint8Array,
+    private readonly keys: { publicKey: Uint8Array; secretKey: Uint8Array },
+  ) {}
+
+  hello(): CurveCommand {
+    const n = shortNonce(this.nonce++);
+    const box = nacl.box(new Uint8Array(64), nonce('CurveZMQHELLO---', n), this.serverKey, this.short.secretKey);
+    return { name: 'HELLO', body: Buffer.concat([Buffer.from([1, 0]), Buffer.alloc(HELLO_PADDING), this.short.publicKey, n, box]) };
+  }
+
+  /** INITIATE, carrying `metadata` (ZMTP properties), or why WELCOME is refused. */
+  initiate(welcome: Buffer, metadata: Buffer): CurveCommand | string {
+    if (welcome.length !== WELCOME_BODY) return 'WELCOME has the wrong size';
+    const plain = nacl.box.open(welcome.subarray(LONG_NONCE), nonce('WELCOME-', welcome.subarray(0, LONG_NONCE)), this.serverKey, this.short.secretKey);
+    if (!plain) return 'WELCOME does not open with the server key given (a wrong key?)';
+    this.serverShort = plain.subarray(0, KEY);
+    const cookie = plain.subarray(KEY);
+    const vouchNonce = randomBytes(LONG_NONCE);
+    const vouch = nacl.box(Buffer.concat([this.short.publicKey, this.serverKey]), nonce('VOUCH---', vouchNonce), this.serverShort, this.keys.secretKey);
+    const n = shortNonce(this.nonce++);
+    const box = nacl.box(Buffer.concat([this.keys.publicKey, vouchNonce, vouch, metadata]), nonce('CurveZMQINITIATE', n), this.serverShort, this.short.secretKey);
+    return { name: 'INITIATE', body: Buffer.concat([cookie, n, box]) };
+  }
+
+  /** The server's metadata and the session, or why READY is refused. */
+  ready(body: Buffer): { metadata: Buffer; session: CurveSession } | string {
+    if (!this.serverShort) return 'READY before WELCOME';
+    if (body.length < READY_MIN) return 'READY is too short';
+    const n = body.subarray(0, SHORT_NONCE);
+    const plain = nacl.box.open(body.subarray(SHORT_NONCE), nonce('CurveZMQREADY---', n), this.serverShort, this.short.secretKey);
+    if (!plain) return 'READY does not open';
+    const key = nacl.box.before(this.serverShort, this.short.secretKey);
+    return { metadata: Buffer.from(plain), session: new CurveSession(key, FROM_CLIENT, FROM_SERVER, this.nonce, n.readBigUInt64BE(0)) };
+  }
+}
+
+/** The server side: WELCOME on HELLO, then on INITIATE the client's long-term key, READY and the session. */
+export class CurveServer {
+  private readonly short = nacl.box.keyPair();
+  /** Seals the cookie: the state WELCOME hands the client, checked when INITIATE brings it back. */
+  private readonly cookieKey = randomBytes(KEY);
+  private clientShort: Uint8Array | undefined;
+  private clientNonce = 0n;
+
+  constructor(private readonly keys: { publicKey: Uint8Array; secretKey: Uint8Array }) {}
+
+  /** WELCOME, or why HELLO is refused (not made for this server's key). */
+  welcome(hello: Buffer): CurveCommand | string {
+    if (hello.length !== HELLO_BODY) return 'HELLO has the wrong size';
+    if (hello[0] !== 1) return `CURVE version ${hello[0]}.${hello[1]} is not supported (1.0)`;
+    const clientShort = hello.subarray(2 + HELLO_PADDING, 2 + HELLO_PADDING + KEY);
+    const n = hello.subarray(2 + HELLO_PADDING + KEY, 2 + HELLO_PADDING + KEY + SHORT_NONCE);
+    const plain = nacl.box.open(hello.subarray(2 + HELLO_PADDING + KEY + SHORT_NONCE), nonce('CurveZMQHELLO---', n), clientShort, this.keys.secretKey);
+    if (!plain || !equal(plain, new Uint8Array(64))) return 'HELLO does not open: the client has another server key';
+    this.clientShort = Uint8Array.from(clientShort);
+    this.clientNonce = n.readBigUInt64BE(0);
+    const cookieNonce = randomBytes(LONG_NONCE);
+    const cookie = Buffer.concat([cookieNonce, nacl.secretbox(Buffer.concat([clientShort, this.short.secretKey]), nonce('COOKIE--', cookieNonce), this.cookieKey)]);
+    const longNonce = randomBytes(LONG_NONCE);
+    const box = nacl.box(Buffer.concat([this.short.publicKey, cookie]), nonce('WELCOME-', longNonce), clientShort, this.keys.secretKey);
+    return { name: 'WELCOME', body: Buffer.concat([longNonce, box]) };
+  }
+
+  /**
+   * The client's long-term public key and metadata, or why INITIATE is refused. The caller decides
+   * whether that key is admitted, then sends `ready(metadata)`.
+   */
+  initiate(body: Buffer): { clientKey: Buffer; metadata: Buffer } | string {
+    const clientShort = this.clientShort;
+    if (!clientShort) return 'INITIATE before HELLO';
+    if (body.length < INITIATE_MIN) return 'INITIATE is too short';
+    const cookie = nacl.secretbox.open(body.subarray(LONG_NONCE, COOKIE), nonce('COOKIE--', body.subarray(0, LONG_NONCE)), this.cookieKey);
+    if (!cookie || !equal(cookie.subarray(0, KEY), clientShort) || !equal(cookie.subarray(KEY), this.short.secretKey)) return 'INITIATE carries a cookie this connection did not make';
+    const n = body.subarray(COOKIE, COOKIE + SHORT_NONCE);
+    const nonceValue = n.readBigUInt64BE(0);
+    if (nonceValue <= this.clientNonce) return 'INITIATE nonce did not grow';
+    const plain = nacl.box.open(body.subarray(COOKIE + SHORT_NONCE), nonce('CurveZMQINITIATE', n), clientShort, this.short.secretKey);
+    if (!plain) return 'INITIATE does not open';
+    const clientKey = plain.subarray(0, KEY);
+    const vouch = nacl.box.open(plain.subarray(KEY + LONG_NONCE, KEY + VOUCH), nonce('VOUCH---', plain.subarray(KEY, KEY + LONG_NONCE)), clientKey, this.short.secretKey);
+    if (!vouch || !equal(vouch.subarray(0, KEY), clientShort) || !equal(vouch.subarray(KEY), this.keys.publicKey)) return 'INITIATE carries a vouch that does not hold';
+    this.clientNonce = nonceValue;
+    return { clientKey: Buffer.from(clientKey), metadata: Buffer.from(plain.subarray(KEY + VOUCH)) };
+  }
+
+  /** READY with our metadata, and the session; only after `initiate` succeeded. */
+  ready(metadata: Buffer): { command: CurveCommand; session: CurveSession } {
+    const clientShort = this.clientShort as Uint8Array;
+    const n = shortNonce(1n);
+    const box = nacl.box(metadata, nonce('CurveZMQREADY---', n), clientShort, this.short.secretKey);
+    const key = nacl.box.before(clientShort, this.short.secretKey);
+    return { command: { name: 'READY', body: Buffer.concat([n, box]) }, session: new CurveSession(key, FROM_SERVER, FROM_CLIENT, 2n, this.clientNonce) };
+  }
+}
