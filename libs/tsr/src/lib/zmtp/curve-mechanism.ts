@@ -23,6 +23,8 @@ const READY_MIN = SHORT_NONCE + MAC;
 /** A MESSAGE travels as a data frame (as libzmq sends and expects it): its name, then nonce and box. */
 const MESSAGE_NAME = Buffer.from('\x07MESSAGE', 'latin1');
 const MESSAGE_MIN = MESSAGE_NAME.length + SHORT_NONCE + 1 + MAC;
+/** What boxing adds to a frame. */
+export const CURVE_FRAME_OVERHEAD = MESSAGE_MIN;
 const FLAG_MORE = 0x01;
 /** Each side's MESSAGE nonces: a short nonce that only grows, after a prefix naming the sender. */
 const FROM_CLIENT = 'CurveZMQMESSAGEC';

@@ -28,12 +28,12 @@ export function greeting(mechanism: 'NULL' | 'CURVE' = 'NULL', asServer = false)
 /** Whether the first 10 bytes of a greeting are ZMTP 3's signature (what a peer sends before the rest). */
 export const hasZmtp3Signature = (g: Buffer): boolean => g[0] === 0xff && (g[9] & 0x01) === 0x01;
 
-/** Why a peer's greeting is not one we speak, or undefined when it is ZMTP 3.x with NULL. */
-export function greetingProblem(g: Buffer): string | undefined {
+/** Why a peer's greeting is not one we speak, or undefined when it is ZMTP 3.x with our mechanism. */
+export function greetingProblem(g: Buffer, ours: 'NULL' | 'CURVE' = 'NULL'): string | undefined {
   if (!hasZmtp3Signature(g)) return 'not a ZMTP 3 greeting';
   if (g[10] < 3) return `ZMTP ${g[10]}.${g[11]} is not supported (3.0 or later)`;
   const mechanism = g.toString('latin1', 12, 32).replace(/\0+$/, '');
-  if (mechanism !== 'NULL') return `security mechanism ${mechanism || '(none)'} is not offered here (NULL)`;
+  if (mechanism !== ours) return `security mechanism ${mechanism || '(none)'} is not offered here (${ours})`;
   return undefined;
 }
 
@@ -45,8 +45,8 @@ export function commandFrame(name: string, body: Buffer): Buffer {
   return out;
 }
 
-/** READY's metadata: each property as name-length, name, value-length (u32 BE), value. */
-export function readyCommand(properties: Record<string, Buffer | string>): Buffer {
+/** Metadata (READY's, and CURVE's INITIATE and READY boxes): each property as name-length, name, value-length (u32 BE), value. */
+export function encodeProperties(properties: Record<string, Buffer | string>): Buffer {
   const parts: Buffer[] = [];
   for (const [name, value] of Object.entries(properties)) {
     const v = typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
@@ -56,8 +56,10 @@ export function readyCommand(properties: Record<string, Buffer | string>): Buffe
     head.writeUInt32BE(v.length, 1 + name.length);
     parts.push(head, v);
   }
-  return commandFrame('READY', Buffer.concat(parts));
+  return Buffer.concat(parts);
 }
+
+export const readyCommand = (properties: Record<string, Buffer | string>): Buffer => commandFrame('READY', encodeProperties(properties));
 
 export interface Command {
   name: string;

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { FrameReader, GREETING_BYTES, MAX_ROUTING_ID_BYTES, greeting, greetingProblem, hasZmtp3Signature, parseCommand, parseProperties, readyCommand } from './zmtp-codec';
+import { CURVE_FRAME_OVERHEAD, CurveClient, type CurveCommand, CurveServer, type CurveSession } from './curve-mechanism';
+import { FrameReader, GREETING_BYTES, MAX_ROUTING_ID_BYTES, commandFrame, encodeMessage, encodeProperties, greeting, greetingProblem, hasZmtp3Signature, parseCommand, parseProperties } from './zmtp-codec';
 
 /** Which socket types talk to which (ZMTP 3.0's table, for the types we speak). */
 const PEERS_OF: Record<'ROUTER' | 'DEALER', ReadonlySet<string>> = {
@@ -12,7 +13,19 @@ export const MAX_FRAMES_PER_MESSAGE = 64;
 export const HANDSHAKE_TIMEOUT_MS = 30_000;
 /** Bytes written to a peer and not yet read by it, past which sends to it are dropped (a high-water mark). */
 export const SEND_HIGH_WATER_BYTES = 8 * 1024 * 1024;
-const OUR_GREETING = greeting();
+/** What a CURVE server answers a client whose key it does not admit: ERROR with ZAP's status code, as libzmq does. */
+const KEY_REFUSED = Buffer.from('400', 'latin1');
+
+/** A long-term CURVE key pair, raw (32 bytes each). */
+export interface CurveKeyBytes {
+  publicKey: Buffer;
+  secretKey: Buffer;
+}
+
+/** CURVE on a connection: as the server (it decides which client keys it admits) or as a client. */
+export type CurveRole =
+  | { role: 'server'; keys: CurveKeyBytes; admit(clientKey: Buffer): boolean }
+  | { role: 'client'; keys: CurveKeyBytes; serverKey: Buffer };
 
 export interface ConnectionEvents {
   /** The peer's READY came: its routing id (empty if it has none); false refuses the peer. */
@@ -31,11 +44,14 @@ export interface ConnectionSettings {
   maxFrameBytes: number;
   /** Default HANDSHAKE_TIMEOUT_MS. */
   handshakeTimeoutMs?: number;
+  /** None: the NULL mechanism. */
+  curve?: CurveRole;
 }
 
 /**
- * One ZMTP 3.0 connection (NULL mechanism) on a Node TCP socket, either side: greeting and READY
- * sent at once, the peer's checked, then frames gathered into messages. Writes made in one tick go
+ * One ZMTP 3.0 connection on a Node TCP socket, either side. NULL: greeting and READY sent at once,
+ * the peer's checked. CURVE: the greeting, then HELLO, WELCOME, INITIATE and READY (RFC 26), and
+ * every frame in a MESSAGE box. Then frames are gathered into messages. Writes made in one tick go
  * out in one system call.
  */
 export class ZmtpConnection {
@@ -46,32 +62,59 @@ export class ZmtpConnection {
   private out: Buffer[] = [];
   private flushing = false;
   private readonly handshakeTimer: NodeJS.Timeout;
+  private readonly curveServer: CurveServer | undefined;
+  private readonly curveClient: CurveClient | undefined;
+  private session: CurveSession | undefined;
+  /** Whether the peer sent anything, and whether we ended the connection ourselves (a problem said, or a key refused). */
+  private heard = false;
+  private settled = false;
+  private peerAddress = 'an unknown address';
 
   constructor(
     readonly socket: Socket,
     private readonly settings: ConnectionSettings,
     private readonly events: ConnectionEvents,
   ) {
-    this.reader = new FrameReader(settings.maxFrameBytes, {
+    const curve = settings.curve;
+    if (curve?.role === 'server') this.curveServer = new CurveServer(curve.keys);
+    if (curve?.role === 'client') this.curveClient = new CurveClient(curve.serverKey, curve.keys);
+    // A boxed frame is a little larger than what it carries; the limit is on what it carries.
+    this.reader = new FrameReader(settings.maxFrameBytes + (curve ? CURVE_FRAME_OVERHEAD : 0), {
       frame: (body, more) => this.onFrame(body, more),
       command: (body) => this.onCommand(body),
       problem: (why) => this.drop(why),
     });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // An accepted socket knows its peer now, a dialled one once connected; a closed one forgets it.
+    this.rememberAddress();
+    socket.once('connect', () => this.rememberAddress());
     socket.on('error', () => undefined); // a reset peer: 'close' follows
     socket.on('close', () => {
       clearTimeout(this.handshakeTimer);
+      // A peer that began a CURVE handshake and hung up (or reset) before its end: often a peer
+      // without CURVE, which libzmq closes with a reset that takes its greeting with it. One that
+      // sent nothing (a TCP probe) is no refusal.
+      if (settings.curve && this.phase !== 'traffic' && this.heard && !this.settled) events.problem('hung up during the CURVE handshake (no CURVE, or another server key?)');
       events.closed();
     });
     this.handshakeTimer = setTimeout(() => this.drop('no handshake in time'), settings.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
-    const ready = readyCommand({ 'Socket-Type': settings.type, ...(settings.identity ? { Identity: settings.identity } : {}) });
-    socket.write(Buffer.concat([OUR_GREETING, ready]));
+    if (curve) socket.write(greeting('CURVE', curve.role === 'server'));
+    else socket.write(Buffer.concat([greeting(), commandFrame('READY', this.metadata())]));
   }
 
-  /** The peer's address and port (once connected). */
+  /** Our properties: socket type, and routing id if we have one. */
+  private metadata(): Buffer {
+    return encodeProperties({ 'Socket-Type': this.settings.type, ...(this.settings.identity ? { Identity: this.settings.identity } : {}) });
+  }
+
+  /** The peer's address and port (once connected; kept after the connection is gone). */
   get address(): string {
-    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+    return this.peerAddress;
+  }
+
+  private rememberAddress(): void {
+    if (this.socket.remoteAddress !== undefined) this.peerAddress = `${this.socket.remoteAddress}:${this.socket.remotePort}`;
   }
 
   /** Whether the handshake is done: messages may be written. */
@@ -84,8 +127,18 @@ export class ZmtpConnection {
     return this.socket.writableLength;
   }
 
+  /** Sends frames[from..] as one message (each frame boxed, with CURVE). */
+  send(frames: readonly Buffer[], from = 0): void {
+    const session = this.session;
+    if (!session) return this.write(encodeMessage(frames, from));
+    // libzmq sends each MESSAGE as a frame of its own, MORE inside the box only.
+    const sealed: Buffer[] = [];
+    for (let i = from; i < frames.length; i++) sealed.push(encodeMessage([session.seal(frames[i], i < frames.length - 1)]));
+    this.write(sealed.length === 1 ? sealed[0] : Buffer.concat(sealed));
+  }
+
   /** Queued, and written once at the end of this tick: one system call for all that a turn sent this peer. */
-  write(bytes: Buffer): void {
+  private write(bytes: Buffer): void {
     this.out.push(bytes);
     if (this.flushing) return;
     this.flushing = true;
@@ -112,6 +165,7 @@ export class ZmtpConnection {
   };
 
   private onData(chunk: Buffer): void {
+    this.heard = true;
     if (this.phase !== 'greeting') return this.reader.push(chunk);
     const need = GREETING_BYTES - this.greetingBytes.length;
     this.greetingBytes = Buffer.concat([this.greetingBytes, chunk.subarray(0, need)]);
@@ -120,30 +174,85 @@ export class ZmtpConnection {
       if (this.greetingBytes.length >= 10 && !hasZmtp3Signature(this.greetingBytes)) this.drop('not a ZMTP 3 greeting');
       return;
     }
-    const problem = greetingProblem(this.greetingBytes);
+    const problem = greetingProblem(this.greetingBytes, this.settings.curve ? 'CURVE' : 'NULL');
     if (problem) return this.drop(problem);
     this.phase = 'handshake';
+    if (this.curveClient) this.writeCommand(this.curveClient.hello());
     if (chunk.length > need) this.reader.push(chunk, need);
   }
 
   private onCommand(body: Buffer): void {
     const command = parseCommand(body);
     if (!command) return this.drop('a command frame without a name');
-    if (this.phase !== 'handshake') return; // ZMTP 3.0 has no command after READY that needs an answer
+    if (this.phase !== 'handshake') {
+      // A MESSAGE may come as a command frame too; ZMTP 3.0 has no other command after READY that needs an answer.
+      if (this.session && command.name === 'MESSAGE') this.onFrame(body, false);
+      return;
+    }
+    if (command.name === 'ERROR') return this.drop(`refused by the peer: ${command.body.toString('latin1', 1, 1 + (command.body[0] ?? 0))}`);
+    if (this.curveServer) return this.onCurveServerCommand(this.curveServer, command.name, command.body);
+    if (this.curveClient) return this.onCurveClientCommand(this.curveClient, command.name, command.body);
     if (command.name !== 'READY') return this.drop(`expected READY, got ${command.name}`);
-    const props = parseProperties(command.body);
-    if (typeof props === 'string') return this.drop(props);
+    this.peerReady(command.body);
+  }
+
+  private onCurveServerCommand(curve: CurveServer, name: string, body: Buffer): void {
+    const role = this.settings.curve as Extract<CurveRole, { role: 'server' }>;
+    if (name === 'HELLO') {
+      const welcome = curve.welcome(body);
+      return typeof welcome === 'string' ? this.drop(welcome) : this.writeCommand(welcome);
+    }
+    if (name !== 'INITIATE') return this.drop(`expected HELLO or INITIATE, got ${name}`);
+    const initiate = curve.initiate(body);
+    if (typeof initiate === 'string') return this.drop(initiate);
+    if (!role.admit(initiate.clientKey)) {
+      this.writeCommand({ name: 'ERROR', body: Buffer.concat([Buffer.from([KEY_REFUSED.length]), KEY_REFUSED]) });
+      this.settled = true;
+      return this.end();
+    }
+    const { command, session } = curve.ready(this.metadata());
+    this.writeCommand(command);
+    this.session = session;
+    this.peerReady(initiate.metadata);
+  }
+
+  private onCurveClientCommand(curve: CurveClient, name: string, body: Buffer): void {
+    if (name === 'WELCOME') {
+      const initiate = curve.initiate(body, this.metadata());
+      return typeof initiate === 'string' ? this.drop(initiate) : this.writeCommand(initiate);
+    }
+    if (name !== 'READY') return this.drop(`expected WELCOME or READY, got ${name}`);
+    const ready = curve.ready(body);
+    if (typeof ready === 'string') return this.drop(ready);
+    this.session = ready.session;
+    this.peerReady(ready.metadata);
+  }
+
+  private writeCommand(command: CurveCommand | { name: 'ERROR'; body: Buffer }): void {
+    this.write(commandFrame(command.name, command.body));
+  }
+
+  /** The peer's metadata checked (type, routing id): the traffic may start; false when the peer was dropped. */
+  private peerReady(metadata: Buffer): boolean {
+    const props = parseProperties(metadata);
+    if (typeof props === 'string') return this.drop(props), false;
     const type = props.get('socket-type')?.toString('latin1') ?? '';
-    if (!PEERS_OF[this.settings.type].has(type)) return this.drop(`a ${type || 'socket of no type'} cannot talk to a ${this.settings.type}`);
+    if (!PEERS_OF[this.settings.type].has(type)) return this.drop(`a ${type || 'socket of no type'} cannot talk to a ${this.settings.type}`), false;
     const identity = props.get('identity') ?? Buffer.alloc(0);
-    if (identity.length > MAX_ROUTING_ID_BYTES) return this.drop('routing id over 255 bytes');
-    if (!this.events.ready(Buffer.from(identity))) return this.drop('routing id already connected');
+    if (identity.length > MAX_ROUTING_ID_BYTES) return this.drop('routing id over 255 bytes'), false;
+    if (!this.events.ready(Buffer.from(identity))) return this.drop('routing id already connected'), false;
     this.phase = 'traffic';
     clearTimeout(this.handshakeTimer);
+    return true;
   }
 
   private onFrame(body: Buffer, more: boolean): void {
     if (this.phase !== 'traffic') return this.drop('a message before the handshake');
+    if (this.session) {
+      const opened = this.session.open(body);
+      if (typeof opened === 'string') return this.drop(opened);
+      ({ frame: body, more } = opened);
+    }
     this.message.push(body);
     if (this.message.length > MAX_FRAMES_PER_MESSAGE) return this.drop(`a message of more than ${MAX_FRAMES_PER_MESSAGE} frames`);
     if (more) return;
@@ -155,6 +264,7 @@ export class ZmtpConnection {
   /** Disconnects a peer that broke the protocol (as libzmq does: no answer, the connection closes). */
   private drop(why: string): void {
     if (this.socket.destroyed) return;
+    this.settled = true;
     this.events.problem(why);
     this.socket.destroy();
   }

@@ -1,6 +1,5 @@
 import { type Socket, connect as tcpConnect } from 'node:net';
-import { encodeMessage } from './zmtp-codec';
-import { SEND_HIGH_WATER_BYTES, ZmtpConnection } from './zmtp-connection';
+import { type CurveRole, SEND_HIGH_WATER_BYTES, ZmtpConnection } from './zmtp-connection';
 import { parseTcpEndpoint } from './tcp-endpoint';
 
 export interface ZmtpDealerOptions {
@@ -16,6 +15,8 @@ export interface ZmtpDealerOptions {
   /** Bytes written to the connection that the peer has not read yet, past which `send` drops (a peer that stopped reading). */
   sendHighWaterBytes?: number;
   handshakeTimeoutMs?: number;
+  /** CURVE as a client (the broker's public key, our key pair); none: NULL. */
+  curve?: Extract<CurveRole, { role: 'client' }>;
   onMessage: (frames: Buffer[]) => void;
   onProtocolError?: (why: string) => void;
 }
@@ -31,7 +32,7 @@ export class ZmtpDealer {
   private host: string | undefined;
   private port = 0;
   private connection: ZmtpConnection | undefined;
-  private waiting: Buffer[] = [];
+  private waiting: (readonly Buffer[])[] = [];
   /** The first wait before reconnecting, and the current one (doubled after each failed try). */
   private readonly firstRetryMs: number;
   private retryMs: number;
@@ -53,14 +54,13 @@ export class ZmtpDealer {
   /** Sends a message now, or once connected; false when it was dropped (closed, or too much waiting). */
   send(frames: readonly Buffer[]): boolean {
     if (this.closed) return false;
-    const bytes = encodeMessage(frames);
     if (this.connection?.open) {
       if (this.connection.queuedBytes > (this.options.sendHighWaterBytes ?? SEND_HIGH_WATER_BYTES)) return false;
-      this.connection.write(bytes);
+      this.connection.send(frames);
       return true;
     }
     if (this.waiting.length >= (this.options.highWaterMessages ?? 1000)) return false;
-    this.waiting.push(bytes);
+    this.waiting.push(frames);
     return true;
   }
 
@@ -87,11 +87,11 @@ export class ZmtpDealer {
     const socket: Socket = tcpConnect({ host: this.host, port: this.port });
     const connection = new ZmtpConnection(
       socket,
-      { type: 'DEALER', identity: this.identity, maxFrameBytes: this.options.maxMessageSize ?? Infinity, handshakeTimeoutMs: this.options.handshakeTimeoutMs },
+      { type: 'DEALER', identity: this.identity, maxFrameBytes: this.options.maxMessageSize ?? Infinity, handshakeTimeoutMs: this.options.handshakeTimeoutMs, curve: this.options.curve },
       {
         ready: () => {
           this.retryMs = this.firstRetryMs;
-          for (const bytes of this.waiting) connection.write(bytes);
+          for (const frames of this.waiting) connection.send(frames);
           this.waiting = [];
           return true;
         },

@@ -1,7 +1,6 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { encodeMessage } from './zmtp-codec';
-import { type ConnectionEvents, type ConnectionSettings, SEND_HIGH_WATER_BYTES, ZmtpConnection } from './zmtp-connection';
+import { type ConnectionEvents, type ConnectionSettings, type CurveKeyBytes, SEND_HIGH_WATER_BYTES, ZmtpConnection } from './zmtp-connection';
 import { parseTcpEndpoint } from './tcp-endpoint';
 
 export interface ZmtpRouterOptions {
@@ -17,11 +16,15 @@ export interface ZmtpRouterOptions {
   onMessage: (frames: Buffer[]) => void;
   /** A peer that was disconnected for breaking the protocol, and why (for the broker's counters and traces). */
   onProtocolError?: (why: string, address: string) => void;
+  /** CURVE as the server: our key pair, and whether a client's long-term key (from `address`) is admitted. None: NULL. */
+  curve?: { keys: CurveKeyBytes; admit(clientKey: Buffer, address: string): boolean };
 }
 
 /** A connected peer and the routing id it goes by (a generated one after a handover took its own). */
 class Peer {
   routingId: Buffer | undefined;
+  /** With CURVE: the long-term key it was admitted with. */
+  clientKey: Buffer | undefined;
   readonly connection: ZmtpConnection;
 
   constructor(socket: Socket, settings: ConnectionSettings, events: (peer: Peer) => ConnectionEvents) {
@@ -80,7 +83,7 @@ export class ZmtpRouter {
   send(frames: Buffer[]): void {
     const peer = this.peers.get(frames[0].toString('latin1'));
     if (!peer || peer.connection.queuedBytes > this.highWater) return;
-    peer.connection.write(encodeMessage(frames, 1));
+    peer.connection.send(frames, 1);
   }
 
   /** Bytes written to a peer that it has not read yet (0 for a peer that is gone). */
@@ -99,8 +102,15 @@ export class ZmtpRouter {
 
   private accept(socket: Socket): void {
     if (this.closed) return void socket.destroy();
-    const settings: ConnectionSettings = { type: 'ROUTER', maxFrameBytes: this.options.maxMessageSize, handshakeTimeoutMs: this.options.handshakeTimeoutMs };
-    const peer = new Peer(socket, settings, (peer) => ({
+    const curve = this.options.curve;
+    const settings: ConnectionSettings = {
+      type: 'ROUTER',
+      maxFrameBytes: this.options.maxMessageSize,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+      // Called once the connection exists, so `peer` is set by then.
+      curve: curve && { role: 'server', keys: curve.keys, admit: (clientKey) => this.admit(peer, clientKey) },
+    };
+    const peer: Peer = new Peer(socket, settings, (peer) => ({
       ready: (identity) => this.identified(peer, identity),
       message: (frames) => {
         frames.unshift(peer.routingId as Buffer);
@@ -110,6 +120,24 @@ export class ZmtpRouter {
       closed: () => this.gone(peer),
     }));
     this.connections.add(peer);
+  }
+
+  /** CURVE: whether a client's long-term key is admitted; an admitted peer keeps it, for `dropPeers`. */
+  private admit(peer: Peer, clientKey: Buffer): boolean {
+    if (!this.options.curve?.admit(clientKey, peer.connection.address)) return false;
+    peer.clientKey = clientKey;
+    return true;
+  }
+
+  /** Disconnects every CURVE peer whose key is no longer admitted (an allow-list lost it); how many. */
+  dropPeers(admitted: (clientKey: Buffer) => boolean): number {
+    let dropped = 0;
+    for (const peer of this.connections) {
+      if (peer.clientKey === undefined || admitted(peer.clientKey)) continue;
+      peer.connection.destroy();
+      dropped++;
+    }
+    return dropped;
   }
 
   /** A peer finished its handshake: it gets its routing id, or is refused. */
