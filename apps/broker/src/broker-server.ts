@@ -15,7 +15,6 @@ import {
   bindEndpoint,
   batchOffer,
   batchable,
-  bindWhenFree,
   clientBatchFrames,
   envelopeErrorFrames,
   envelopeReplyFrames,
@@ -66,9 +65,8 @@ function coalesce(batches: Coalescer<string, BatchRecord>, key: string, record: 
  * It parses frames, feeds the core and writes what the core emits; nothing else.
  */
 export class BrokerServer {
-  // The sockets now: CURVE replaces one when a key is removed from its allow-list (`reopen`).
-  frontend: RouterPort;
-  backend: RouterPort;
+  readonly frontend: RouterPort;
+  readonly backend: RouterPort;
   readonly core: BrokerCore;
   /** CURVE's key checks and refusal counts, when CURVE is on. */
   readonly curve: CurveGuard | undefined;
@@ -79,9 +77,8 @@ export class BrokerServer {
   readonly latency = new FastHistogram('tsr_broker_request_duration_seconds', 'Time from a request\'s arrival at the broker to its reply leaving it (waiting + service)');
   /** Readiness: both sockets bound. */
   bound = false;
-  /** The endpoint each socket is bound to, and which one is being opened again (its sends are dropped until it is bound). */
+  /** The endpoint each socket is bound to. */
   private readonly endpoints: Record<Side, string> = { frontend: '', backend: '' };
-  private readonly reopening: Record<Side, boolean> = { frontend: false, backend: false };
   private readonly tracing: boolean;
   /** Offered to every TSR/1 worker: the largest batch frame it may send is what the backend accepts. */
   private readonly batchOffer: Buffer;
@@ -118,11 +115,6 @@ export class BrokerServer {
    * that the worker messages of one turn answer a client then leaves in one write, not one each.
    */
   private readonly plainAnswers: Coalescer<string, Buffer[]>;
-  private readonly sendFailed = {
-    frontend: (e: Error) => this.trace.error(`frontend send failed: ${e.message}`),
-    backend: (e: Error) => this.trace.error(`backend send failed: ${e.message}`),
-  };
-
   constructor(
     private readonly options: BrokerServerOptions,
     private readonly trace: Tracer,
@@ -132,19 +124,19 @@ export class BrokerServer {
     this.tracing = trace.tracing;
     this.batchOffer = batchOffer(options.maxReplyBytes);
     this.clientBatchOffer = batchOffer(options.maxRequestBytes);
-    this.curve = options.curve && new CurveGuard(options.curve, trace, onFatal);
+    this.curve = options.curve && new CurveGuard(options.curve, trace);
     this.frontend = this.open('frontend');
     this.backend = this.open('backend');
     this.batches = new Coalescer((worker, records) => this.sendBatch(worker, records), onFatal);
     this.answers = new Coalescer((client, records) => this.sendAnswers(client, records), onFatal);
-    this.plainAnswers = new Coalescer((_client, messages) => messages.forEach((frames) => this.send(this.frontend, frames, 'frontend')), onFatal);
+    this.plainAnswers = new Coalescer((_client, messages) => messages.forEach((frames) => this.frontend.send(frames)), onFatal);
     this.limits = { 'too-large': options.maxRequestBytes, expired: options.requestTtlMs, poison: options.maxFailures };
     this.core = new BrokerCore(
       {
         toWorker: (worker, ticket, body, client) => {
           if (this.tracing) this.trace.traza('new_task', 'worker client ticket request', [worker, client, ticket.toString('hex'), body]);
           if (this.batching.has(worker) && coalesce(this.batches, worker, { ticket, body, failed: false })) return;
-          this.send(this.backend, toWorkerFrames(this.routingId(worker), ticket, body), 'backend');
+          this.backend.send(toWorkerFrames(this.routingId(worker), ticket, body));
         },
         toClient: (client, id, body, arrivedAt) => {
           this.latency.observe((performance.now() - arrivedAt) / 1000);
@@ -168,7 +160,7 @@ export class BrokerServer {
   }
 
   async start(): Promise<void> {
-    await this.curve?.start((name) => this.reopen(name as Side));
+    await this.curve?.start((name, admitted) => this[name as Side].dropPeers(admitted));
     this.endpoints.frontend = await bindEndpoint(this.frontend, this.options.frontendPort, this.options.bindHost);
     this.endpoints.backend = await bindEndpoint(this.backend, this.options.backendPort, this.options.bindHost);
     this.trace.info(`frontend ${this.endpoints.frontend}, backend ${this.endpoints.backend}, answer timeout ${this.options.answerTimeoutMs} ms`);
@@ -180,37 +172,23 @@ export class BrokerServer {
   /**
    * A socket of the broker: the frontend refuses frames far over the request limit (the peer is
    * disconnected); the backend lets a worker that reconnects under its id take over from its own
-   * stale connection. Messages are handled from the moment it is bound.
+   * stale connection. Messages are handled from the moment it is bound. With CURVE, a connection
+   * that fails its handshake is a refusal, counted and logged with its address.
    */
   private open(side: Side): RouterPort {
-    return openRouterPort(
-      {
-        name: side,
-        maxMessageSize: side === 'frontend' ? this.options.maxRequestBytes * FRONTEND_HARD_LIMIT_FACTOR : this.options.maxReplyBytes,
-        handover: side === 'backend',
-        onMessage: side === 'frontend' ? (frames) => this.onFrontend(frames) : (frames) => this.onBackend(frames),
-        onFatal: this.health.watch(side, this.onFatal),
-        onSendError: this.sendFailed[side],
-        onProtocolError: (why, address) => this.tracing && this.trace.traza('protocol_error', 'side peer reason', [side, address, why]),
+    const curve = this.curve;
+    return openRouterPort({
+      name: side,
+      maxMessageSize: side === 'frontend' ? this.options.maxRequestBytes * FRONTEND_HARD_LIMIT_FACTOR : this.options.maxReplyBytes,
+      handover: side === 'backend',
+      onMessage: side === 'frontend' ? (frames) => this.onFrontend(frames) : (frames) => this.onBackend(frames),
+      onFatal: this.health.watch(side, this.onFatal),
+      onProtocolError: (why, address, inHandshake) => {
+        if (curve && inHandshake) return curve.handshakeFailed(side, why, address);
+        if (this.tracing) this.trace.traza('protocol_error', 'side peer reason', [side, address, why]);
       },
-      this.curve,
-    );
-  }
-
-  /**
-   * Closes a socket, which drops every connection it has, and serves a new one on the same
-   * endpoint (CURVE: a key was removed). Requests on the dropped connections are moved on by their
-   * deadlines, as after any lost connection; peers reconnect by themselves.
-   */
-  private async reopen(side: Side): Promise<void> {
-    this.reopening[side] = true;
-    try {
-      this[side].close();
-      this[side] = this.open(side);
-      await bindWhenFree(this[side], this.endpoints[side]);
-    } finally {
-      this.reopening[side] = false;
-    }
+      curve: curve?.serverRole(side),
+    });
   }
 
   /**
@@ -253,7 +231,7 @@ export class BrokerServer {
       if (msg.kind === 'batch') this.onClientBatch(msg);
       else this.core.badRequest(msg.client, msg.id, msg.reason);
     } else if (msg.service === BATCH_PROBE_SERVICE && msg.id) {
-      this.send(this.frontend, envelopeReplyFrames(msg.client, msg.id, this.clientBatchOffer), 'frontend');
+      this.frontend.send(envelopeReplyFrames(msg.client, msg.id, this.clientBatchOffer));
     } else {
       if (this.tracing) this.trace.traza('frontend_message', 'client service request', [msg.client, msg.service, msg.body]);
       this.core.clientRequest(msg.client, msg.body, performance.now(), msg.service, msg.id);
@@ -282,7 +260,7 @@ export class BrokerServer {
 
   private sendAnswers(client: string, records: BatchRecord[]): void {
     const id = Buffer.from(client, 'latin1');
-    for (const frame of packBatches(records, Infinity)) this.send(this.frontend, clientBatchFrames(id, frame), 'frontend');
+    for (const frame of packBatches(records, Infinity)) this.frontend.send(clientBatchFrames(id, frame));
   }
 
   /** A worker message; then the one timer is armed for whatever deadline it changed. */
@@ -299,7 +277,7 @@ export class BrokerServer {
         this.routingIds.set(worker, msg.worker);
         if (msg.heartbeats) {
           this.sendHeartbeat(worker); // tells the worker at once that we speak TSR/1
-          this.send(this.backend, toWorkerFrames(msg.worker, EMPTY, this.batchOffer), 'backend');
+          this.backend.send(toWorkerFrames(msg.worker, EMPTY, this.batchOffer));
         }
       }
     } else if (msg.kind === 'heartbeat') {
@@ -328,7 +306,7 @@ export class BrokerServer {
   /** The requests dispatched to `worker` in the turn that ends, in as few messages as its batches allow. */
   private sendBatch(worker: string, records: BatchRecord[]): void {
     const id = this.routingId(worker);
-    for (const frame of packBatches(records, Infinity)) this.send(this.backend, toWorkerBatchFrames(id, frame), 'backend');
+    for (const frame of packBatches(records, Infinity)) this.backend.send(toWorkerBatchFrames(id, frame));
   }
 
   /** The routing id to send to `worker` (its latin1 key) on the backend. */
@@ -351,7 +329,7 @@ export class BrokerServer {
   }
 
   private sendHeartbeat(worker: string): void {
-    this.send(this.backend, toWorkerFrames(this.routingId(worker), EMPTY, HEARTBEAT), 'backend');
+    this.backend.send(toWorkerFrames(this.routingId(worker), EMPTY, HEARTBEAT));
   }
 
   /** Keeps the one timer armed for the earliest deadline. */
@@ -369,11 +347,6 @@ export class BrokerServer {
         this.onFatal(new Error(`deadline timer failed: ${(e as Error).message}`));
       }
     }, Math.max(0, next - performance.now()) + 1);
-  }
-
-  private send(socket: RouterPort, frames: Buffer[], side: Side): void {
-    if (this.reopening[side]) return; // zeromq throws on a socket being bound; the frames would be lost with the old connections anyway
-    socket.send(frames);
   }
 
   private reject(side: Side, reason: string): void {

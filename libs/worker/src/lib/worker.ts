@@ -176,7 +176,7 @@ export class Worker {
     return { ms, tooLong: ms > this.settings.heartbeat * this.settings.liveness };
   }
 
-  /** libzmq never retries a refused key: try again on a new socket a liveness window later (the key may be listed by then). */
+  /** A refused key is not retried on that socket: try again on a new one a liveness window later (the key may be listed by then). */
   private keyRefused(socket: DealerPort): void {
     const ms = this.settings.heartbeat * this.settings.liveness;
     this.settings.logger.error(`the broker refused this worker's CURVE key (${this.settings.curve?.publicKey}: not in its allow-list); trying again in ${ms} ms`);

@@ -1,6 +1,5 @@
-import { Dealer } from 'zeromq';
-import { type CurvePeerKeys, curveClientSocketOptions, onKeyRefused } from '../curve';
-import { guardedHandler, receiveLoop } from '../receive-loop';
+import { type CurvePeerKeys, z85Decode } from '../curve';
+import { guardedHandler } from '../receive-loop';
 import { ZmtpDealer } from './zmtp-dealer';
 
 /** A DEALER connection to the broker, as a worker uses it: send, close; messages go to the handler it was opened with. */
@@ -18,33 +17,33 @@ export interface DealerPortOptions {
   routingId?: string;
   reconnectIntervalMs: number;
   reconnectMaxIntervalMs: number;
-  /** CURVE keys (libzmq's DEALER); none: our ZMTP DEALER on Node's TCP. */
+  /** CURVE keys; none: the NULL mechanism. */
   curve?: CurvePeerKeys;
   onMessage: (frames: Buffer[]) => void;
   /** The handler threw, or the socket failed. */
   onFatal: (error: Error) => void;
   onSendError: (error: Error) => void;
-  /** CURVE only: the broker refused our key (libzmq will not retry that connection). */
+  /** CURVE only: the broker refused our key (this connection is not tried again). */
   onKeyRefused?: () => void;
 }
 
-/**
- * Without CURVE: our own DEALER on Node's TCP (ZMTP 3.0, NULL), with no libzmq I/O thread between
- * the socket and the event loop. With CURVE: libzmq's DEALER, which has the cryptography.
- */
+/** Our own DEALER on Node's TCP (ZMTP 3.0; CURVE when given keys), with no libzmq I/O thread between the socket and the event loop. */
 export function openDealerPort(endpoint: string, options: DealerPortOptions): DealerPort {
-  return options.curve ? new ZmqDealerPort(endpoint, options, options.curve) : new ZmtpDealerPort(endpoint, options);
+  return new ZmtpDealerPort(endpoint, options);
 }
 
 class ZmtpDealerPort implements DealerPort {
   private readonly dealer: ZmtpDealer;
 
   constructor(endpoint: string, private readonly options: DealerPortOptions) {
+    const curve = options.curve;
     this.dealer = new ZmtpDealer({
       routingId: options.routingId,
       reconnectIntervalMs: options.reconnectIntervalMs,
       reconnectMaxIntervalMs: options.reconnectMaxIntervalMs,
+      curve: curve && { role: 'client', serverKey: z85Key(curve.serverKey), keys: { publicKey: z85Key(curve.publicKey), secretKey: z85Key(curve.secretKey) } },
       onMessage: guardedHandler(options.name, options.onMessage, options.onFatal),
+      onRefused: () => options.onKeyRefused?.(),
     });
     this.dealer.connect(endpoint);
   }
@@ -58,32 +57,5 @@ class ZmtpDealerPort implements DealerPort {
   }
 }
 
-/** libzmq's DEALER (CURVE): connects at once, a receive loop, sends that never block (sendTimeout 0). */
-class ZmqDealerPort implements DealerPort {
-  private readonly socket: Dealer;
-
-  constructor(endpoint: string, private readonly options: DealerPortOptions, curve: CurvePeerKeys) {
-    this.socket = new Dealer({
-      ...(options.routingId === undefined ? {} : { routingId: options.routingId }),
-      linger: 0,
-      sendTimeout: 0,
-      reconnectInterval: options.reconnectIntervalMs,
-      reconnectMaxInterval: options.reconnectMaxIntervalMs,
-      ...curveClientSocketOptions(curve),
-    });
-    const socket = this.socket;
-    // Watched before it connects: a refusal the monitor missed would never be retried.
-    if (options.onKeyRefused) onKeyRefused(socket, curve, options.onKeyRefused);
-    socket.connect(endpoint);
-    void receiveLoop(options.name, socket, options.onMessage, options.onFatal);
-  }
-
-  send(frames: Buffer[]): void {
-    this.socket.send(frames).catch(this.options.onSendError);
-  }
-
-  close(lingerMs = 0): void {
-    this.socket.linger = lingerMs;
-    this.socket.close();
-  }
-}
+/** A key checked when it was read (curve-options): Z85 of 32 bytes. */
+const z85Key = (text: string): Buffer => z85Decode(text) as Buffer;

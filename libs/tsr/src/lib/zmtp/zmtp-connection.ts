@@ -31,8 +31,10 @@ export interface ConnectionEvents {
   /** The peer's READY came: its routing id (empty if it has none); false refuses the peer. */
   ready(identity: Buffer): boolean;
   message(frames: Buffer[]): void;
-  /** The peer broke the protocol and is disconnected. */
-  problem(why: string): void;
+  /** The peer broke the protocol and is disconnected; `inHandshake`: before the traffic began (with CURVE: a refusal). */
+  problem(why: string, inHandshake: boolean): void;
+  /** The peer answered our handshake with ERROR (CURVE: `400`, our key is not admitted); the connection closes. */
+  refused?(reason: string): void;
   /** The TCP connection is closed, for whatever reason. */
   closed(): void;
 }
@@ -95,7 +97,7 @@ export class ZmtpConnection {
       // A peer that began a CURVE handshake and hung up (or reset) before its end: often a peer
       // without CURVE, which libzmq closes with a reset that takes its greeting with it. One that
       // sent nothing (a TCP probe) is no refusal.
-      if (settings.curve && this.phase !== 'traffic' && this.heard && !this.settled) events.problem('hung up during the CURVE handshake (no CURVE, or another server key?)');
+      if (settings.curve && this.phase !== 'traffic' && this.heard && !this.settled) events.problem('hung up during the CURVE handshake (no CURVE, or another server key?)', true);
       events.closed();
     });
     this.handshakeTimer = setTimeout(() => this.drop('no handshake in time'), settings.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
@@ -114,7 +116,11 @@ export class ZmtpConnection {
   }
 
   private rememberAddress(): void {
-    if (this.socket.remoteAddress !== undefined) this.peerAddress = `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+    const host = this.socket.remoteAddress;
+    if (host === undefined) return;
+    // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d: named as they know themselves.
+    const ipv4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host)?.[1];
+    this.peerAddress = ipv4 ? `${ipv4}:${this.socket.remotePort}` : host.includes(':') ? `[${host}]:${this.socket.remotePort}` : `${host}:${this.socket.remotePort}`;
   }
 
   /** Whether the handshake is done: messages may be written. */
@@ -189,7 +195,11 @@ export class ZmtpConnection {
       if (this.session && command.name === 'MESSAGE') this.onFrame(body, false);
       return;
     }
-    if (command.name === 'ERROR') return this.drop(`refused by the peer: ${command.body.toString('latin1', 1, 1 + (command.body[0] ?? 0))}`);
+    if (command.name === 'ERROR') {
+      this.settled = true;
+      this.events.refused?.(command.body.toString('latin1', 1, 1 + (command.body[0] ?? 0)));
+      return this.destroy();
+    }
     if (this.curveServer) return this.onCurveServerCommand(this.curveServer, command.name, command.body);
     if (this.curveClient) return this.onCurveClientCommand(this.curveClient, command.name, command.body);
     if (command.name !== 'READY') return this.drop(`expected READY, got ${command.name}`);
@@ -265,7 +275,7 @@ export class ZmtpConnection {
   private drop(why: string): void {
     if (this.socket.destroyed) return;
     this.settled = true;
-    this.events.problem(why);
+    this.events.problem(why, this.phase !== 'traffic');
     this.socket.destroy();
   }
 }

@@ -19,6 +19,11 @@ export interface ZmtpDealerOptions {
   curve?: Extract<CurveRole, { role: 'client' }>;
   onMessage: (frames: Buffer[]) => void;
   onProtocolError?: (why: string) => void;
+  /**
+   * CURVE: the server refused our key (ERROR). As libzmq's DEALER, this one then stops trying; a
+   * peer that wants to be admitted once its key is listed opens a new one.
+   */
+  onRefused?: (reason: string) => void;
 }
 
 /**
@@ -38,6 +43,8 @@ export class ZmtpDealer {
   private retryMs: number;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly identity: Buffer | undefined;
+  /** The server refused our key: no more tries. */
+  private refused = false;
 
   constructor(private readonly options: ZmtpDealerOptions) {
     this.firstRetryMs = options.reconnectIntervalMs ?? 100;
@@ -97,16 +104,21 @@ export class ZmtpDealer {
         },
         message: (frames) => this.options.onMessage(frames),
         problem: (why) => this.options.onProtocolError?.(why),
+        refused: (reason) => {
+          this.refused = true;
+          this.options.onRefused?.(reason);
+        },
         closed: () => this.lost(connection),
       },
     );
     this.connection = connection;
   }
 
-  /** The connection is gone (refused, reset, or dropped): try again after the current interval, doubled for the next time. */
+  /** The connection is gone (reset, or dropped): try again after the current interval, doubled for the next time; not after a refusal. */
   private lost(connection: ZmtpConnection): void {
     if (this.closed || connection !== this.connection) return;
     this.connection = undefined;
+    if (this.refused) return;
     const wait = this.retryMs;
     const max = this.options.reconnectMaxIntervalMs ?? 0;
     if (max > wait) this.retryMs = Math.min(max, wait * 2);

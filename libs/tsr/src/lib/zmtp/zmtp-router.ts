@@ -14,8 +14,8 @@ export interface ZmtpRouterOptions {
   handshakeTimeoutMs?: number;
   /** A message: the peer's routing id, then its frames. */
   onMessage: (frames: Buffer[]) => void;
-  /** A peer that was disconnected for breaking the protocol, and why (for the broker's counters and traces). */
-  onProtocolError?: (why: string, address: string) => void;
+  /** A peer that was disconnected for breaking the protocol, and why (for the broker's counters and traces); `inHandshake`: before its traffic began. */
+  onProtocolError?: (why: string, address: string, inHandshake: boolean) => void;
   /** CURVE as the server: our key pair, and whether a client's long-term key (from `address`) is admitted. None: NULL. */
   curve?: { keys: CurveKeyBytes; admit(clientKey: Buffer, address: string): boolean };
 }
@@ -116,7 +116,7 @@ export class ZmtpRouter {
         frames.unshift(peer.routingId as Buffer);
         this.options.onMessage(frames);
       },
-      problem: (why) => this.options.onProtocolError?.(why, peer.connection.address),
+      problem: (why, inHandshake) => this.options.onProtocolError?.(why, peer.connection.address, inHandshake),
       closed: () => this.gone(peer),
     }));
     this.connections.add(peer);
