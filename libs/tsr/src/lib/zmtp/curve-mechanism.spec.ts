@@ -203,14 +203,23 @@ describe('CURVE mechanism, against libzmq', () => {
   it('refuses a vouch made with another long-term key than the one INITIATE names', () => {
     const server = pair();
     const ours = new CurveServer(server);
-    const honest = pair();
-    const client = new CurveClient(server.publicKey, honest);
-    const welcome = ours.welcome(client.hello().body) as CurveCommand;
     // A client that claims a key whose secret it lacks: its vouch is boxed with another secret.
-    const liar = new CurveClient(server.publicKey, { publicKey: pair().publicKey, secretKey: honest.secretKey });
-    Object.assign(liar, { short: (client as unknown as { short: unknown }).short, nonce: 2n });
+    const liar = new CurveClient(server.publicKey, { publicKey: pair().publicKey, secretKey: pair().secretKey });
+    const welcome = ours.welcome(liar.hello().body) as CurveCommand;
     const initiate = liar.initiate(welcome.body, Buffer.alloc(0)) as CurveCommand;
     expect(ours.initiate(initiate.body)).toMatch(/vouch/);
+  });
+
+  it('refuses a second HELLO or INITIATE on one connection', () => {
+    const server = pair();
+    const ours = new CurveServer(server);
+    const client = new CurveClient(server.publicKey, pair());
+    const hello = client.hello();
+    const welcome = ours.welcome(hello.body) as CurveCommand;
+    expect(ours.welcome(hello.body)).toMatch(/second HELLO/);
+    const initiate = client.initiate(welcome.body, Buffer.alloc(0)) as CurveCommand;
+    expect(ours.initiate(initiate.body)).toMatchObject({ metadata: Buffer.alloc(0) });
+    expect(ours.initiate(initiate.body)).toMatch(/second INITIATE/);
   });
 
   it('z85 keys round-trip', () => {
