@@ -67,7 +67,7 @@ export class ZmtpConnection {
   private readonly curveServer: CurveServer | undefined;
   private readonly curveClient: CurveClient | undefined;
   private session: CurveSession | undefined;
-  /** Whether the peer sent anything, and whether we ended the connection ourselves (a problem said, or a key refused). */
+  /** Whether anything of the peer's was read, and whether we ended the connection ourselves (a problem said, or a key refused). */
   private heard = false;
   private settled = false;
   private peerAddress = 'an unknown address';
@@ -94,10 +94,12 @@ export class ZmtpConnection {
     socket.on('error', () => undefined); // a reset peer: 'close' follows
     socket.on('close', () => {
       clearTimeout(this.handshakeTimer);
-      // A peer that began a CURVE handshake and hung up (or reset) before its end: often a peer
-      // without CURVE, which libzmq closes with a reset that takes its greeting with it. One that
-      // sent nothing (a TCP probe) is no refusal.
-      if (settings.curve && this.phase !== 'traffic' && this.heard && !this.settled) events.problem('hung up during the CURVE handshake (no CURVE, or another server key?)', true);
+      // A peer that hung up (or reset) before the end of a CURVE handshake: often a peer without
+      // CURVE, which libzmq closes with a reset as soon as it reads our greeting, and the reset may
+      // take its own greeting with it, unread.
+      if (settings.curve && this.phase !== 'traffic' && !this.settled) {
+        events.problem(this.heard ? 'hung up during the CURVE handshake (no CURVE, or another server key?)' : 'hung up before its greeting was read (no CURVE, or a bare TCP check?)', true);
+      }
       events.closed();
     });
     this.handshakeTimer = setTimeout(() => this.drop('no handshake in time'), settings.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
@@ -157,7 +159,9 @@ export class ZmtpConnection {
     this.socket.end();
   }
 
+  /** Closes at once; not a refusal of the peer's (the owner closes, or drops it on purpose). */
   destroy(): void {
+    this.settled = true;
     this.socket.destroy();
   }
 
