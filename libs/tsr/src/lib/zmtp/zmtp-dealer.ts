@@ -27,8 +27,8 @@ export interface ZmtpDealerOptions {
 }
 
 /**
- * A ZeroMQ DEALER that connects, in TypeScript on Node's own TCP (ZMTP 3.0, NULL mechanism): our
- * worker's socket without CURVE. As libzmq's: it connects in the background and keeps retrying,
+ * A ZeroMQ DEALER that connects, in TypeScript on Node's own TCP (ZMTP 3.0, NULL or CURVE): our
+ * worker's and client's socket. As libzmq's: it connects in the background and keeps retrying,
  * with backoff; what is sent before the handshake is done waits (up to the high-water mark) and
  * goes out once it is; a lost connection is made again, and what was already written to it is lost.
  */

@@ -33,8 +33,8 @@ class Peer {
 }
 
 /**
- * A ZeroMQ ROUTER that binds, in TypeScript on Node's own TCP (ZMTP 3.0, NULL mechanism): what the
- * broker's two sockets do without CURVE, with no libzmq I/O thread between the socket and the event
+ * A ZeroMQ ROUTER that binds, in TypeScript on Node's own TCP (ZMTP 3.0, NULL or CURVE): the
+ * broker's two sockets, with no libzmq I/O thread between the socket and the event
  * loop, so a message costs no thread hop, and all that arrived in one read is handled in one turn.
  * Peers are any ZeroMQ DEALER, REQ or ROUTER (libzmq, the seed's programs). As libzmq's ROUTER: a
  * message to an unknown routing id is dropped; a peer without a routing id gets a generated one
