@@ -1,8 +1,8 @@
 import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
-import nacl from 'tweetnacl';
 import * as zmq from 'zeromq';
 import { z85Decode, z85Encode } from '../curve/z85';
-import { CurveClient, type CurveCommand, CurveServer, type CurveSession } from './curve-mechanism';
+import sodium from 'libsodium-wrappers';
+import { CurveClient, type CurveCommand, CurveServer, type CurveSession, curveReady } from './curve-mechanism';
 import { FrameReader, GREETING_BYTES, commandFrame, encodeMessage, greeting, parseCommand, parseProperties } from './zmtp-codec';
 
 /** One end of a raw ZMTP connection: greeting, then frames and commands as they arrive. */
@@ -70,12 +70,13 @@ const metadata = (properties: Record<string, string>): Buffer =>
     }),
   );
 const pair = () => {
-  const p = nacl.box.keyPair();
-  return { publicKey: Buffer.from(p.publicKey), secretKey: Buffer.from(p.secretKey) };
+  const p = sodium.crypto_box_keypair();
+  return { publicKey: Buffer.from(p.publicKey), secretKey: Buffer.from(p.privateKey) };
 };
 const z85 = (b: Uint8Array) => z85Encode(b);
 
 describe('CURVE mechanism, against libzmq', () => {
+  beforeAll(() => curveReady);
   const closing: (() => void)[] = [];
   afterEach(() => closing.splice(0).forEach((close) => close()));
 

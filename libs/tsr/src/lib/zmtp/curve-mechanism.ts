@@ -6,8 +6,28 @@
  * Keys: S/s the server's long-term pair, C/c the client's, S'/s' and C'/c' the short-term pairs
  * made for one connection. Each box is NaCl's crypto_box (Curve25519, XSalsa20, Poly1305).
  */
-import { type KeyObject, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
-import nacl from 'tweetnacl';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import sodium from 'libsodium-wrappers';
+
+/** libsodium (WebAssembly) starts asynchronously: CURVE sockets wait for this before their first connection. */
+export const curveReady: Promise<void> = sodium.ready;
+
+/** NaCl's boxes, from libsodium: about 2.5 times tweetnacl's speed here (docs/benchmarks/2026-11-28/curve). */
+const nacl = {
+  seal: (message: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array => sodium.crypto_box_easy_afternm(message, nonce, key),
+  open: (box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | undefined => attempt(() => sodium.crypto_box_open_easy_afternm(box, nonce, key)),
+  secretSeal: (message: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array => sodium.crypto_secretbox_easy(message, nonce, key),
+  secretOpen: (box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | undefined => attempt(() => sodium.crypto_secretbox_open_easy(box, nonce, key)),
+};
+
+/** libsodium throws where a box does not open, or a key makes no shared key. */
+function attempt(open: () => Uint8Array): Uint8Array | undefined {
+  try {
+    return open();
+  } catch {
+    return undefined;
+  }
+}
 
 const KEY = 32;
 const MAC = 16;
@@ -46,7 +66,7 @@ const shortNonce = (value: bigint): Buffer => {
   b.writeBigUInt64BE(value);
   return b;
 };
-const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && nacl.verify(a, b);
+const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b);
 
 /**
  * The traffic after a handshake: each frame in a MESSAGE box under the key the short-term pairs
@@ -67,7 +87,7 @@ export class CurveSession {
     const plain = new Uint8Array(1 + frame.length);
     plain[0] = more ? FLAG_MORE : 0;
     plain.set(frame, 1);
-    return Buffer.concat([MESSAGE_NAME, n, nacl.box.after(plain, nonce(this.ours, n), this.key)]);
+    return Buffer.concat([MESSAGE_NAME, n, nacl.seal(plain, nonce(this.ours, n), this.key)]);
   }
 
   /** The frame a MESSAGE carries (a data frame's bytes, name first), or why it is refused. */
@@ -76,7 +96,7 @@ export class CurveSession {
     const body = message.subarray(MESSAGE_NAME.length);
     const n = body.readBigUInt64BE(0);
     if (n <= this.peerNonce) return 'a MESSAGE nonce did not grow (a replay?)';
-    const plain = nacl.box.open.after(body.subarray(SHORT_NONCE), nonce(this.theirs, body.subarray(0, SHORT_NONCE)), this.key);
+    const plain = nacl.open(body.subarray(SHORT_NONCE), nonce(this.theirs, body.subarray(0, SHORT_NONCE)), this.key);
     if (!plain) return 'a MESSAGE box does not open';
     this.peerNonce = n;
     return { frame: Buffer.from(plain.buffer, plain.byteOffset + 1, plain.length - 1), more: (plain[0] & FLAG_MORE) !== 0 };
@@ -84,55 +104,21 @@ export class CurveSession {
 }
 
 
-/**
- * An X25519 key pair: raw bytes for the wire and the cookie, and Node's key object. The scalar
- * multiplication runs in Node's crypto (native, about 80 µs here) rather than in tweetnacl's
- * JavaScript (about 800 µs): a handshake needs four.
- */
+/** An X25519 key pair, raw. */
 interface DhPair {
   publicKey: Uint8Array;
   secretKey: Uint8Array;
-  privateKey: KeyObject;
 }
 
-const base64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
-
-/** Key objects made once per long-term key pair, not per connection. */
-const longTermPairs = new WeakMap<object, DhPair>();
-
-function dhPair(keys: { publicKey: Uint8Array; secretKey: Uint8Array }): DhPair {
-  let pair = longTermPairs.get(keys);
-  if (!pair) {
-    const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', x: base64url(keys.publicKey), d: base64url(keys.secretKey) }, format: 'jwk' });
-    pair = { publicKey: keys.publicKey, secretKey: keys.secretKey, privateKey };
-    longTermPairs.set(keys, pair);
-  }
-  return pair;
-}
+const dhPair = (keys: DhPair): DhPair => keys;
 
 function newDhPair(): DhPair {
-  const { privateKey } = generateKeyPairSync('x25519');
-  const jwk = privateKey.export({ format: 'jwk' });
-  return { publicKey: Buffer.from(jwk.x as string, 'base64url'), secretKey: Buffer.from(jwk.d as string, 'base64url'), privateKey };
+  const { publicKey, privateKey } = sodium.crypto_box_keypair();
+  return { publicKey, secretKey: privateKey };
 }
-
-/** HSalsa20, which tweetnacl has but does not declare. */
-const hsalsa20 = (nacl as unknown as { lowlevel: { crypto_core_hsalsa20(out: Uint8Array, input: Uint8Array, key: Uint8Array, constant: Uint8Array): number } }).lowlevel.crypto_core_hsalsa20;
-const SIGMA = Buffer.from('expand 32-byte k', 'latin1');
-const ZERO_NONCE = new Uint8Array(16);
 
 /** NaCl's crypto_box_beforenm: the key `theirs` and `ours` share; undefined for a key that makes none (a low-order point). */
-function boxKey(theirs: Uint8Array, ours: DhPair): Uint8Array | undefined {
-  let shared: Buffer;
-  try {
-    shared = diffieHellman({ privateKey: ours.privateKey, publicKey: createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: base64url(theirs) }, format: 'jwk' }) });
-  } catch {
-    return undefined;
-  }
-  const key = new Uint8Array(KEY);
-  hsalsa20(key, ZERO_NONCE, shared, SIGMA);
-  return key;
-}
+const boxKey = (theirs: Uint8Array, ours: DhPair): Uint8Array | undefined => attempt(() => sodium.crypto_box_beforenm(theirs, ours.secretKey));
 
 /** The client side: HELLO, then INITIATE on WELCOME, then the session on READY. */
 export class CurveClient {
@@ -153,7 +139,7 @@ export class CurveClient {
   hello(): CurveCommand {
     const n = shortNonce(this.nonce++);
     this.helloKey = boxKey(this.serverKey, this.short) ?? new Uint8Array(KEY); // a bad server key: HELLO will not open there
-    const box = nacl.box.after(new Uint8Array(64), nonce('CurveZMQHELLO---', n), this.helloKey);
+    const box = nacl.seal(new Uint8Array(64), nonce('CurveZMQHELLO---', n), this.helloKey);
     return { name: 'HELLO', body: Buffer.concat([Buffer.from([1, 0]), Buffer.alloc(HELLO_PADDING), this.short.publicKey, n, box]) };
   }
 
@@ -161,7 +147,7 @@ export class CurveClient {
   initiate(welcome: Buffer, metadata: Buffer): CurveCommand | string {
     if (!this.helloKey) return 'WELCOME before HELLO';
     if (welcome.length !== WELCOME_BODY) return 'WELCOME has the wrong size';
-    const plain = nacl.box.open.after(welcome.subarray(LONG_NONCE), nonce('WELCOME-', welcome.subarray(0, LONG_NONCE)), this.helloKey);
+    const plain = nacl.open(welcome.subarray(LONG_NONCE), nonce('WELCOME-', welcome.subarray(0, LONG_NONCE)), this.helloKey);
     if (!plain) return 'WELCOME does not open with the server key given (a wrong key?)';
     const serverShort = plain.subarray(0, KEY);
     const cookie = plain.subarray(KEY);
@@ -169,9 +155,9 @@ export class CurveClient {
     this.sessionKey = boxKey(serverShort, this.short);
     if (!vouchKey || !this.sessionKey) return "WELCOME carries an unusable short-term key";
     const vouchNonce = randomBytes(LONG_NONCE);
-    const vouch = nacl.box.after(Buffer.concat([this.short.publicKey, this.serverKey]), nonce('VOUCH---', vouchNonce), vouchKey);
+    const vouch = nacl.seal(Buffer.concat([this.short.publicKey, this.serverKey]), nonce('VOUCH---', vouchNonce), vouchKey);
     const n = shortNonce(this.nonce++);
-    const box = nacl.box.after(Buffer.concat([this.long.publicKey, vouchNonce, vouch, metadata]), nonce('CurveZMQINITIATE', n), this.sessionKey);
+    const box = nacl.seal(Buffer.concat([this.long.publicKey, vouchNonce, vouch, metadata]), nonce('CurveZMQINITIATE', n), this.sessionKey);
     return { name: 'INITIATE', body: Buffer.concat([cookie, n, box]) };
   }
 
@@ -180,7 +166,7 @@ export class CurveClient {
     if (!this.sessionKey) return 'READY before WELCOME';
     if (body.length < READY_MIN) return 'READY is too short';
     const n = body.subarray(0, SHORT_NONCE);
-    const plain = nacl.box.open.after(body.subarray(SHORT_NONCE), nonce('CurveZMQREADY---', n), this.sessionKey);
+    const plain = nacl.open(body.subarray(SHORT_NONCE), nonce('CurveZMQREADY---', n), this.sessionKey);
     if (!plain) return 'READY does not open';
     return { metadata: Buffer.from(plain), session: new CurveSession(this.sessionKey, FROM_CLIENT, FROM_SERVER, this.nonce, n.readBigUInt64BE(0)) };
   }
@@ -209,14 +195,14 @@ export class CurveServer {
     const clientShort = Uint8Array.from(hello.subarray(2 + HELLO_PADDING, 2 + HELLO_PADDING + KEY));
     const n = hello.subarray(2 + HELLO_PADDING + KEY, 2 + HELLO_PADDING + KEY + SHORT_NONCE);
     const helloKey = boxKey(clientShort, this.long);
-    const plain = helloKey && nacl.box.open.after(hello.subarray(2 + HELLO_PADDING + KEY + SHORT_NONCE), nonce('CurveZMQHELLO---', n), helloKey);
+    const plain = helloKey && nacl.open(hello.subarray(2 + HELLO_PADDING + KEY + SHORT_NONCE), nonce('CurveZMQHELLO---', n), helloKey);
     if (!helloKey || !plain || !equal(plain, new Uint8Array(64))) return 'HELLO does not open: the client has another server key';
     this.clientShort = clientShort;
     this.clientNonce = n.readBigUInt64BE(0);
     const cookieNonce = randomBytes(LONG_NONCE);
-    const cookie = Buffer.concat([cookieNonce, nacl.secretbox(Buffer.concat([clientShort, this.short.secretKey]), nonce('COOKIE--', cookieNonce), this.cookieKey)]);
+    const cookie = Buffer.concat([cookieNonce, nacl.secretSeal(Buffer.concat([clientShort, this.short.secretKey]), nonce('COOKIE--', cookieNonce), this.cookieKey)]);
     const longNonce = randomBytes(LONG_NONCE);
-    const box = nacl.box.after(Buffer.concat([this.short.publicKey, cookie]), nonce('WELCOME-', longNonce), helloKey);
+    const box = nacl.seal(Buffer.concat([this.short.publicKey, cookie]), nonce('WELCOME-', longNonce), helloKey);
     return { name: 'WELCOME', body: Buffer.concat([longNonce, box]) };
   }
 
@@ -229,17 +215,17 @@ export class CurveServer {
     if (!clientShort) return 'INITIATE before HELLO';
     if (this.sessionKey) return 'a second INITIATE';
     if (body.length < INITIATE_MIN) return 'INITIATE is too short';
-    const cookie = nacl.secretbox.open(body.subarray(LONG_NONCE, COOKIE), nonce('COOKIE--', body.subarray(0, LONG_NONCE)), this.cookieKey);
+    const cookie = nacl.secretOpen(body.subarray(LONG_NONCE, COOKIE), nonce('COOKIE--', body.subarray(0, LONG_NONCE)), this.cookieKey);
     if (!cookie || !equal(cookie.subarray(0, KEY), clientShort) || !equal(cookie.subarray(KEY), this.short.secretKey)) return 'INITIATE carries a cookie this connection did not make';
     const n = body.subarray(COOKIE, COOKIE + SHORT_NONCE);
     const nonceValue = n.readBigUInt64BE(0);
     if (nonceValue <= this.clientNonce) return 'INITIATE nonce did not grow';
     const sessionKey = boxKey(clientShort, this.short);
-    const plain = sessionKey && nacl.box.open.after(body.subarray(COOKIE + SHORT_NONCE), nonce('CurveZMQINITIATE', n), sessionKey);
+    const plain = sessionKey && nacl.open(body.subarray(COOKIE + SHORT_NONCE), nonce('CurveZMQINITIATE', n), sessionKey);
     if (!sessionKey || !plain) return 'INITIATE does not open';
     const clientKey = plain.subarray(0, KEY);
     const vouchKey = boxKey(clientKey, this.short);
-    const vouch = vouchKey && nacl.box.open.after(plain.subarray(KEY + LONG_NONCE, KEY + VOUCH), nonce('VOUCH---', plain.subarray(KEY, KEY + LONG_NONCE)), vouchKey);
+    const vouch = vouchKey && nacl.open(plain.subarray(KEY + LONG_NONCE, KEY + VOUCH), nonce('VOUCH---', plain.subarray(KEY, KEY + LONG_NONCE)), vouchKey);
     if (!vouch || !equal(vouch.subarray(0, KEY), clientShort) || !equal(vouch.subarray(KEY), this.long.publicKey)) return 'INITIATE carries a vouch that does not hold';
     this.clientNonce = nonceValue;
     this.sessionKey = sessionKey;
@@ -250,7 +236,7 @@ export class CurveServer {
   ready(metadata: Buffer): { command: CurveCommand; session: CurveSession } {
     const key = this.sessionKey as Uint8Array;
     const n = shortNonce(1n);
-    const box = nacl.box.after(metadata, nonce('CurveZMQREADY---', n), key);
+    const box = nacl.seal(metadata, nonce('CurveZMQREADY---', n), key);
     return { command: { name: 'READY', body: Buffer.concat([n, box]) }, session: new CurveSession(key, FROM_SERVER, FROM_CLIENT, 2n, this.clientNonce) };
   }
 }

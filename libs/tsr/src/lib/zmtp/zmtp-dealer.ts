@@ -1,5 +1,6 @@
 import { type Socket, connect as tcpConnect } from 'node:net';
 import { type CurveRole, SEND_HIGH_WATER_BYTES, ZmtpConnection } from './zmtp-connection';
+import { curveReady } from './curve-mechanism';
 import { parseTcpEndpoint } from './tcp-endpoint';
 
 export interface ZmtpDealerOptions {
@@ -55,7 +56,9 @@ export class ZmtpDealer {
   /** Starts connecting to `tcp://host:port`; a broker that is not there yet is tried again and again. */
   connect(address: string): void {
     ({ host: this.host, port: this.port } = parseTcpEndpoint(address));
-    this.dial();
+    // With CURVE the first dial waits for the boxes (what is sent meanwhile waits, as before any connection).
+    if (this.options.curve) void curveReady.then(() => this.dial());
+    else this.dial();
   }
 
   /** Sends a message now, or once connected; false when it was dropped (closed, or too much waiting). */

@@ -1,6 +1,7 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { type ConnectionEvents, type ConnectionSettings, type CurveKeyBytes, SEND_HIGH_WATER_BYTES, ZmtpConnection } from './zmtp-connection';
+import { curveReady } from './curve-mechanism';
 import { parseTcpEndpoint } from './tcp-endpoint';
 
 export interface ZmtpRouterOptions {
@@ -54,13 +55,9 @@ export class ZmtpRouter {
   }
 
   /** Listens on `tcp://host:port` (`*`: every interface; port `*`: any free one). */
-  bind(address: string): Promise<void> {
-    let host: string | undefined, port: number;
-    try {
-      ({ host, port } = parseTcpEndpoint(address));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  async bind(address: string): Promise<void> {
+    const { host, port } = parseTcpEndpoint(address);
+    if (this.options.curve) await curveReady; // no connection before the boxes can be opened
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
