@@ -8,6 +8,8 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import sodium from 'libsodium-wrappers';
+import { type FrameBoxer } from './zmtp-codec';
+import { openInto, sealInto } from './heap-secretbox';
 
 /** libsodium (WebAssembly) starts asynchronously: CURVE sockets wait for this before their first connection. */
 export const curveReady: Promise<void> = sodium.ready;
@@ -61,48 +63,81 @@ const nonce = (prefix: string, tail: Uint8Array): Uint8Array => {
   n.set(tail, prefix.length);
   return n;
 };
-const shortNonce = (value: bigint): Buffer => {
+/** Short nonces are 64-bit counters; as numbers they are exact to 2^53, and make no BigInt per frame. */
+const writeCounter = (into: Buffer, at: number, value: number): void => {
+  into.writeUInt32BE(Math.floor(value / 0x1_0000_0000), at);
+  into.writeUInt32BE(value >>> 0, at + 4);
+};
+const readCounter = (from: Buffer, at = 0): number => from.readUInt32BE(at) * 0x1_0000_0000 + from.readUInt32BE(at + 4);
+const shortNonce = (value: number): Buffer => {
   const b = Buffer.alloc(SHORT_NONCE);
-  b.writeBigUInt64BE(value);
+  writeCounter(b, 0, value);
   return b;
 };
 const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b);
+
+/** A nonce: its 16-byte prefix, then the 8-byte counter written in place for each box. */
+const counterNonce = (prefix: string): Buffer => {
+  const n = Buffer.alloc(24);
+  n.write(prefix, 'latin1');
+  return n;
+};
 
 /**
  * The traffic after a handshake: each frame in a MESSAGE box under the key the short-term pairs
  * share, its nonce counting up. A nonce that does not grow is a replay, and ends the connection.
  */
-export class CurveSession {
+export class CurveSession implements FrameBoxer {
+  private readonly ourNonce: Buffer;
+  private readonly theirNonce: Buffer;
+
   constructor(
     private readonly key: Uint8Array,
-    private readonly ours: string,
-    private readonly theirs: string,
-    private nextNonce: bigint,
-    private peerNonce: bigint,
-  ) {}
-
-  /** The data frame that carries `frame`: a MESSAGE. */
-  seal(frame: Buffer, more: boolean): Buffer {
-    const n = shortNonce(this.nextNonce++);
-    const plain = new Uint8Array(1 + frame.length);
-    plain[0] = more ? FLAG_MORE : 0;
-    plain.set(frame, 1);
-    return Buffer.concat([MESSAGE_NAME, n, nacl.seal(plain, nonce(this.ours, n), this.key)]);
+    ours: string,
+    theirs: string,
+    private nextNonce: number,
+    private peerNonce: number,
+  ) {
+    this.ourNonce = counterNonce(ours);
+    this.theirNonce = counterNonce(theirs);
   }
 
-  /** The frame a MESSAGE carries (a data frame's bytes, name first), or why it is refused. */
+  /** The size of the MESSAGE that carries a frame of `length` bytes. */
+  boxedBytes(length: number): number {
+    return MESSAGE_MIN + length;
+  }
+
+  /** Writes the MESSAGE that carries `frame` (a data frame's body, `boxedBytes` long) into `out` at `at`. */
+  boxInto(out: Buffer, at: number, frame: Buffer, more: boolean): void {
+    writeCounter(this.ourNonce, LONG_NONCE, this.nextNonce++);
+    MESSAGE_NAME.copy(out, at);
+    this.ourNonce.copy(out, at + MESSAGE_NAME.length, LONG_NONCE);
+    sealInto(out, at + MESSAGE_NAME.length + SHORT_NONCE, more ? FLAG_MORE : 0, frame, this.ourNonce, this.key);
+  }
+
+  /** The MESSAGE that carries `frame`, alone. */
+  seal(frame: Buffer, more: boolean): Buffer {
+    const message = Buffer.allocUnsafe(this.boxedBytes(frame.length));
+    this.boxInto(message, 0, frame, more);
+    return message;
+  }
+
+  /**
+   * The frame a MESSAGE carries (a data frame's bytes, name first), or why it is refused. Opens in
+   * place: the frame returned is a view of `message`, whose box it overwrites.
+   */
   open(message: Buffer): { frame: Buffer; more: boolean } | string {
     if (message.length < MESSAGE_MIN || !MESSAGE_NAME.equals(message.subarray(0, MESSAGE_NAME.length))) return 'not a MESSAGE, or too short';
-    const body = message.subarray(MESSAGE_NAME.length);
-    const n = body.readBigUInt64BE(0);
+    const at = MESSAGE_NAME.length;
+    const n = readCounter(message, at);
     if (n <= this.peerNonce) return 'a MESSAGE nonce did not grow (a replay?)';
-    const plain = nacl.open(body.subarray(SHORT_NONCE), nonce(this.theirs, body.subarray(0, SHORT_NONCE)), this.key);
-    if (!plain) return 'a MESSAGE box does not open';
+    message.copy(this.theirNonce, LONG_NONCE, at, at + SHORT_NONCE);
+    const plain = at + SHORT_NONCE;
+    if (!openInto(message.subarray(plain), this.theirNonce, this.key, message, plain)) return 'a MESSAGE box does not open';
     this.peerNonce = n;
-    return { frame: Buffer.from(plain.buffer, plain.byteOffset + 1, plain.length - 1), more: (plain[0] & FLAG_MORE) !== 0 };
+    return { frame: message.subarray(plain + 1, message.length - MAC), more: (message[plain] & FLAG_MORE) !== 0 };
   }
 }
-
 
 /** An X25519 key pair, raw. */
 interface DhPair {
@@ -124,7 +159,7 @@ const boxKey = (theirs: Uint8Array, ours: DhPair): Uint8Array | undefined => att
 export class CurveClient {
   private readonly short = newDhPair();
   private readonly long: DhPair;
-  private nonce = 1n;
+  private nonce = 1;
   /** C' and S's box key (HELLO, WELCOME), then C' and S''s (INITIATE, READY, the session). */
   private helloKey: Uint8Array | undefined;
   private sessionKey: Uint8Array | undefined;
@@ -168,7 +203,7 @@ export class CurveClient {
     const n = body.subarray(0, SHORT_NONCE);
     const plain = nacl.open(body.subarray(SHORT_NONCE), nonce('CurveZMQREADY---', n), this.sessionKey);
     if (!plain) return 'READY does not open';
-    return { metadata: Buffer.from(plain), session: new CurveSession(this.sessionKey, FROM_CLIENT, FROM_SERVER, this.nonce, n.readBigUInt64BE(0)) };
+    return { metadata: Buffer.from(plain), session: new CurveSession(this.sessionKey, FROM_CLIENT, FROM_SERVER, this.nonce, readCounter(n)) };
   }
 }
 
@@ -179,7 +214,7 @@ export class CurveServer {
   /** Seals the cookie: the state WELCOME hands the client, checked when INITIATE brings it back. */
   private readonly cookieKey = randomBytes(KEY);
   private clientShort: Uint8Array | undefined;
-  private clientNonce = 0n;
+  private clientNonce = 0;
   /** C' and S''s box key: INITIATE, READY and the session. */
   private sessionKey: Uint8Array | undefined;
 
@@ -198,7 +233,7 @@ export class CurveServer {
     const plain = helloKey && nacl.open(hello.subarray(2 + HELLO_PADDING + KEY + SHORT_NONCE), nonce('CurveZMQHELLO---', n), helloKey);
     if (!helloKey || !plain || !equal(plain, new Uint8Array(64))) return 'HELLO does not open: the client has another server key';
     this.clientShort = clientShort;
-    this.clientNonce = n.readBigUInt64BE(0);
+    this.clientNonce = readCounter(n);
     const cookieNonce = randomBytes(LONG_NONCE);
     const cookie = Buffer.concat([cookieNonce, nacl.secretSeal(Buffer.concat([clientShort, this.short.secretKey]), nonce('COOKIE--', cookieNonce), this.cookieKey)]);
     const longNonce = randomBytes(LONG_NONCE);
@@ -218,7 +253,7 @@ export class CurveServer {
     const cookie = nacl.secretOpen(body.subarray(LONG_NONCE, COOKIE), nonce('COOKIE--', body.subarray(0, LONG_NONCE)), this.cookieKey);
     if (!cookie || !equal(cookie.subarray(0, KEY), clientShort) || !equal(cookie.subarray(KEY), this.short.secretKey)) return 'INITIATE carries a cookie this connection did not make';
     const n = body.subarray(COOKIE, COOKIE + SHORT_NONCE);
-    const nonceValue = n.readBigUInt64BE(0);
+    const nonceValue = readCounter(n);
     if (nonceValue <= this.clientNonce) return 'INITIATE nonce did not grow';
     const sessionKey = boxKey(clientShort, this.short);
     const plain = sessionKey && nacl.open(body.subarray(COOKIE + SHORT_NONCE), nonce('CurveZMQINITIATE', n), sessionKey);
@@ -235,8 +270,8 @@ export class CurveServer {
   /** READY with our metadata, and the session; only after `initiate` succeeded. */
   ready(metadata: Buffer): { command: CurveCommand; session: CurveSession } {
     const key = this.sessionKey as Uint8Array;
-    const n = shortNonce(1n);
+    const n = shortNonce(1);
     const box = nacl.seal(metadata, nonce('CurveZMQREADY---', n), key);
-    return { command: { name: 'READY', body: Buffer.concat([n, box]) }, session: new CurveSession(key, FROM_SERVER, FROM_CLIENT, 2n, this.clientNonce) };
+    return { command: { name: 'READY', body: Buffer.concat([n, box]) }, session: new CurveSession(key, FROM_SERVER, FROM_CLIENT, 2, this.clientNonce) };
   }
 }

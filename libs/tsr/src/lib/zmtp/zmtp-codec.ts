@@ -104,15 +104,35 @@ function writeFrameHeader(out: Buffer, at: number, length: number, flags: number
   return at + 9;
 }
 
-/** The bytes of one message of `frames` (a data frame each, MORE on all but the last), in one Buffer. */
-export function encodeMessage(frames: readonly Buffer[], from = 0): Buffer {
+/** How a frame travels boxed (CURVE): as a data frame of its own, `boxedBytes` long, MORE inside the box only. */
+export interface FrameBoxer {
+  boxedBytes(length: number): number;
+  boxInto(out: Buffer, at: number, frame: Buffer, more: boolean): void;
+}
+
+/**
+ * The bytes of one message of frames[from..] (a data frame each, MORE on all but the last), in one
+ * Buffer; each frame boxed by `boxer` if given.
+ */
+export function encodeMessage(frames: readonly Buffer[], from = 0, boxer?: FrameBoxer): Buffer {
   let size = 0;
-  for (let i = from; i < frames.length; i++) size += headerBytes(frames[i].length) + frames[i].length;
+  for (let i = from; i < frames.length; i++) {
+    const length = boxer ? boxer.boxedBytes(frames[i].length) : frames[i].length;
+    size += headerBytes(length) + length;
+  }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   for (let i = from; i < frames.length; i++) {
-    at = writeFrameHeader(out, at, frames[i].length, i < frames.length - 1 ? FLAG_MORE : 0);
-    at += frames[i].copy(out, at);
+    const more = i < frames.length - 1;
+    if (boxer) {
+      const length = boxer.boxedBytes(frames[i].length);
+      at = writeFrameHeader(out, at, length, 0);
+      boxer.boxInto(out, at, frames[i], more);
+      at += length;
+    } else {
+      at = writeFrameHeader(out, at, frames[i].length, more ? FLAG_MORE : 0);
+      at += frames[i].copy(out, at);
+    }
   }
   return out;
 }

@@ -137,12 +137,7 @@ export class ZmtpConnection {
 
   /** Sends frames[from..] as one message (each frame boxed, with CURVE). */
   send(frames: readonly Buffer[], from = 0): void {
-    const session = this.session;
-    if (!session) return this.write(encodeMessage(frames, from));
-    // libzmq sends each MESSAGE as a frame of its own, MORE inside the box only.
-    const sealed: Buffer[] = [];
-    for (let i = from; i < frames.length; i++) sealed.push(encodeMessage([session.seal(frames[i], i < frames.length - 1)]));
-    this.write(sealed.length === 1 ? sealed[0] : Buffer.concat(sealed));
+    this.write(encodeMessage(frames, from, this.session));
   }
 
   /** Queued, and written once at the end of this tick: one system call for all that a turn sent this peer. */

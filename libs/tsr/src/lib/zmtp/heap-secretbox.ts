@@ -1,0 +1,83 @@
+/**
+ * NaCl's secretbox (XSalsa20, Poly1305) called straight on libsodium's WebAssembly memory, for
+ * the boxes every CURVE frame costs. The wrappers' own calls allocate the inputs in that memory,
+ * copy the result out into a new array and free, per call; here one scratch area is reused, the
+ * plaintext is copied in once and the box out once, into the buffer the caller writes on the wire.
+ * That halves what a small frame's box costs (docs/benchmarks/2026-11-28/curve).
+ *
+ * Single-threaded by nature: each call uses the scratch area and leaves nothing in it.
+ */
+import sodium from 'libsodium-wrappers';
+
+/** The emscripten module under the wrappers: its memory and the C functions used here. */
+interface RawSodium {
+  /** Replaced whenever the memory grows: read it after every `_malloc`. */
+  readonly HEAPU8: Uint8Array;
+  _malloc(bytes: number): number;
+  _free(pointer: number): void;
+  /** 64-bit lengths pass as two 32-bit halves, low first. */
+  _crypto_secretbox_easy(box: number, message: number, lengthLow: number, lengthHigh: number, nonce: number, key: number): number;
+  _crypto_secretbox_open_easy(message: number, box: number, lengthLow: number, lengthHigh: number, nonce: number, key: number): number;
+}
+
+export const SECRETBOX_MAC = 16;
+const KEY = 32;
+const NONCE = 24;
+
+/** key, nonce, then room for one message and its box; grown to the largest message seen. */
+class Scratch {
+  private base = 0;
+  private room = 0;
+
+  constructor(readonly raw: RawSodium) {}
+
+  /** The scratch pointers for a message of `bytes`, the memory holding key and nonce already. */
+  load(bytes: number, key: Uint8Array, nonce: Uint8Array): { heap: Uint8Array; key: number; nonce: number; message: number; box: number } {
+    if (bytes > this.room) this.grow(bytes);
+    const heap = this.raw.HEAPU8;
+    const at = this.base;
+    heap.set(key, at);
+    heap.set(nonce, at + KEY);
+    return { heap, key: at, nonce: at + KEY, message: at + KEY + NONCE, box: at + KEY + NONCE + this.room };
+  }
+
+  private grow(bytes: number): void {
+    if (this.base) this.raw._free(this.base);
+    this.room = Math.max(bytes, 2 * this.room, 4096);
+    this.base = this.raw._malloc(KEY + NONCE + 2 * (this.room + SECRETBOX_MAC));
+    if (!this.base) throw new Error(`libsodium could not allocate ${this.room} bytes for a box`);
+  }
+}
+
+let scratch: Scratch | undefined;
+/** Only after `sodium.ready`, which CURVE sockets await before their first connection. */
+const area = (): Scratch => (scratch ??= new Scratch((sodium as unknown as { libsodium: RawSodium }).libsodium));
+
+/**
+ * Boxes one byte `head`, then `body`, and writes the box (MAC first, SECRETBOX_MAC + 1 +
+ * body.length bytes) into `out` at `at`.
+ */
+export function sealInto(out: Uint8Array, at: number, head: number, body: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
+  const length = 1 + body.length;
+  const scratch = area();
+  const p = scratch.load(length, key, nonce);
+  p.heap[p.message] = head;
+  p.heap.set(body, p.message + 1);
+  scratch.raw._crypto_secretbox_easy(p.box, p.message, length, 0, p.nonce, p.key);
+  out.set(p.heap.subarray(p.box, p.box + SECRETBOX_MAC + length), at);
+}
+
+/**
+ * Opens `box` (MAC first) and writes what it holds into `out` at `at`, which may be the box's own
+ * memory: the plaintext is shorter than the box. False, and nothing written, if it does not open.
+ */
+export function openInto(box: Uint8Array, nonce: Uint8Array, key: Uint8Array, out: Uint8Array, at: number): boolean {
+  const length = box.length - SECRETBOX_MAC;
+  if (length < 0) return false;
+  const scratch = area();
+  const p = scratch.load(length, key, nonce);
+  p.heap.set(box, p.box);
+  if (scratch.raw._crypto_secretbox_open_easy(p.message, p.box, box.length, 0, p.nonce, p.key) !== 0) return false;
+  out.set(p.heap.subarray(p.message, p.message + length), at);
+  return true;
+}
