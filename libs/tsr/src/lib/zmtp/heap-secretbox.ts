@@ -3,7 +3,7 @@
  * the boxes every CURVE frame costs. The wrappers' own calls allocate the inputs in that memory,
  * copy the result out into a new array and free, per call; here one scratch area is reused, the
  * plaintext is copied in once and the box out once, into the buffer the caller writes on the wire.
- * That halves what a small frame's box costs (docs/benchmarks/2026-11-28/curve).
+ * A 16-byte frame boxed and opened went from 2.7 to 1.6 µs (docs/benchmarks/2026-11-28/curve).
  *
  * Single-threaded by nature: each call uses the scratch area and leaves nothing in it.
  */
