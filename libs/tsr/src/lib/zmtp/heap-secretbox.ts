@@ -51,7 +51,13 @@ class Scratch {
 
 let scratch: Scratch | undefined;
 /** Only after `sodium.ready`, which CURVE sockets await before their first connection. */
-const area = (): Scratch => (scratch ??= new Scratch((sodium as unknown as { libsodium: RawSodium }).libsodium));
+const area = (): Scratch => (scratch ??= new Scratch(rawSodium()));
+
+function rawSodium(): RawSodium {
+  const raw = (sodium as unknown as { libsodium?: RawSodium }).libsodium;
+  if (typeof raw?._crypto_secretbox_easy !== 'function') throw new Error('libsodium-wrappers does not expose its raw module (sodium.libsodium) as 0.8 does: CURVE needs it');
+  return raw;
+}
 
 /**
  * Boxes one byte `head`, then `body`, and writes the box (MAC first, SECRETBOX_MAC + 1 +
