@@ -1,7 +1,8 @@
 import type { Tracer } from '../trace';
 import type { CurveKeyBytes } from '../zmtp/zmtp-connection';
 import { AllowListWatcher, readAllowList } from './allow-list';
-import { z85Decode, z85Encode } from './z85';
+import { keyPairBytes } from './keys';
+import { z85Encode } from './z85';
 
 /** One CURVE server socket's rule: who may connect to it. */
 export interface CurveDomain {
@@ -59,7 +60,7 @@ export class CurveGuard {
     readonly settings: CurveServerSettings,
     private readonly trace: Tracer,
   ) {
-    this.keys = { publicKey: z85Decode(settings.publicKey) as Buffer, secretKey: z85Decode(settings.secretKey) as Buffer };
+    this.keys = keyPairBytes(settings);
     for (const name of Object.keys(settings.domains)) {
       this.refused[name] = { key: 0, handshake: 0 };
       this.admitted[name] = 0;

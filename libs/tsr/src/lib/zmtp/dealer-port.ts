@@ -1,4 +1,4 @@
-import { type CurvePeerKeys, z85Decode } from '../curve';
+import { type CurvePeerKeys, keyBytes, keyPairBytes } from '../curve';
 import { guardedHandler } from '../receive-loop';
 import { ZmtpDealer } from './zmtp-dealer';
 
@@ -41,7 +41,7 @@ class ZmtpDealerPort implements DealerPort {
       routingId: options.routingId,
       reconnectIntervalMs: options.reconnectIntervalMs,
       reconnectMaxIntervalMs: options.reconnectMaxIntervalMs,
-      curve: curve && { role: 'client', serverKey: z85Key(curve.serverKey), keys: { publicKey: z85Key(curve.publicKey), secretKey: z85Key(curve.secretKey) } },
+      curve: curve && { role: 'client', serverKey: keyBytes(curve.serverKey), keys: keyPairBytes(curve) },
       onMessage: guardedHandler(options.name, options.onMessage, options.onFatal),
       onRefused: () => options.onKeyRefused?.(),
     });
@@ -56,6 +56,3 @@ class ZmtpDealerPort implements DealerPort {
     this.dealer.close(lingerMs);
   }
 }
-
-/** A key checked when it was read (curve-options): Z85 of 32 bytes. */
-const z85Key = (text: string): Buffer => z85Decode(text) as Buffer;

@@ -1,6 +1,6 @@
 import { Dealer, Router, curveKeyPair, type Socket } from 'zeromq';
+import { keyBytes, keyPairBytes } from '../curve/keys';
 import { z85Decode } from '../curve/z85';
-import type { CurveKeyBytes } from './zmtp-connection';
 import { ZmtpDealer } from './zmtp-dealer';
 import { ZmtpRouter } from './zmtp-router';
 
@@ -13,7 +13,6 @@ const until = async (check: () => boolean, ms = 3000) => {
   for (const end = Date.now() + ms; !check(); await new Promise((r) => setTimeout(r, 10))) if (Date.now() > end) throw new Error('timed out');
 };
 const text = (frames: Buffer[]) => frames.map((f) => f.toString('latin1'));
-const raw = (pair: { publicKey: string; secretKey: string }): CurveKeyBytes => ({ publicKey: z85Decode(pair.publicKey) as Buffer, secretKey: z85Decode(pair.secretKey) as Buffer });
 
 const open: { close(): void }[] = [];
 afterEach(() => open.splice(0).forEach((s) => s.close()));
@@ -28,7 +27,7 @@ async function curveRouter(allowed: (key: Buffer) => boolean = () => true) {
     onMessage: (frames) => messages.push(frames),
     onProtocolError: (why, address) => problems.push({ why, address }),
     curve: {
-      keys: raw(server),
+      keys: keyPairBytes(server),
       admit: (key, address) => {
         const admitted = allowed(key);
         admissions.push({ key, address, admitted });
@@ -96,7 +95,7 @@ describe('ZMTP with CURVE', () => {
     await zmqRouter.bind('tcp://127.0.0.1:*');
     const clientPair = curveKeyPair();
     const got: Buffer[][] = [];
-    const ours = new ZmtpDealer({ routingId: 'ours', curve: { role: 'client', serverKey: z85Decode(serverPair.publicKey) as Buffer, keys: raw(clientPair) }, onMessage: (f) => got.push(f) });
+    const ours = new ZmtpDealer({ routingId: 'ours', curve: { role: 'client', serverKey: keyBytes(serverPair.publicKey), keys: keyPairBytes(clientPair) }, onMessage: (f) => got.push(f) });
     open.push({ close: () => ours.close() });
     ours.connect(zmqRouter.lastEndpoint as string);
     ours.send([Buffer.from('to libzmq')]);
@@ -109,7 +108,7 @@ describe('ZMTP with CURVE', () => {
     let allowed = true;
     const { server, endpoint, messages, router } = await curveRouter(() => allowed);
     const again: Buffer[][] = [];
-    const ourDealer = new ZmtpDealer({ routingId: 'mine', reconnectIntervalMs: 50, curve: { role: 'client', serverKey: z85Decode(server.publicKey) as Buffer, keys: raw(clientPair) }, onMessage: (f) => again.push(f) });
+    const ourDealer = new ZmtpDealer({ routingId: 'mine', reconnectIntervalMs: 50, curve: { role: 'client', serverKey: keyBytes(server.publicKey), keys: keyPairBytes(clientPair) }, onMessage: (f) => again.push(f) });
     open.push({ close: () => ourDealer.close() });
     ourDealer.connect(endpoint);
     ourDealer.send([Buffer.from('between ours')]);
