@@ -57,12 +57,8 @@ export interface CurveCommand {
   body: Buffer;
 }
 
-const nonce = (prefix: string, tail: Uint8Array): Uint8Array => {
-  const n = new Uint8Array(24);
-  n.set(Buffer.from(prefix, 'latin1'));
-  n.set(tail, prefix.length);
-  return n;
-};
+/** A 24-byte nonce: a prefix naming the command (16 or 8 bytes), then its short or long nonce. */
+const nonce = (prefix: string, tail: Uint8Array): Buffer => Buffer.concat([Buffer.from(prefix, 'latin1'), tail]);
 /** Short nonces are 64-bit counters; as numbers they are exact to 2^53, and make no BigInt per frame. */
 const writeCounter = (into: Buffer, at: number, value: number): void => {
   into.writeUInt32BE(Math.floor(value / 0x1_0000_0000), at);
@@ -76,18 +72,12 @@ const shortNonce = (value: number): Buffer => {
 };
 const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b);
 
-/** A nonce: its 16-byte prefix, then the 8-byte counter written in place for each box. */
-const counterNonce = (prefix: string): Buffer => {
-  const n = Buffer.alloc(24);
-  n.write(prefix, 'latin1');
-  return n;
-};
-
 /**
  * The traffic after a handshake: each frame in a MESSAGE box under the key the short-term pairs
  * share, its nonce counting up. A nonce that does not grow is a replay, and ends the connection.
  */
 export class CurveSession implements FrameBoxer {
+  /** Each side's full nonce: the prefix, then the counter, written in place for each box. */
   private readonly ourNonce: Buffer;
   private readonly theirNonce: Buffer;
 
@@ -98,8 +88,8 @@ export class CurveSession implements FrameBoxer {
     private nextNonce: number,
     private peerNonce: number,
   ) {
-    this.ourNonce = counterNonce(ours);
-    this.theirNonce = counterNonce(theirs);
+    this.ourNonce = nonce(ours, new Uint8Array(SHORT_NONCE));
+    this.theirNonce = nonce(theirs, new Uint8Array(SHORT_NONCE));
   }
 
   /** The size of the MESSAGE that carries a frame of `length` bytes. */
@@ -145,8 +135,6 @@ interface DhPair {
   secretKey: Uint8Array;
 }
 
-const dhPair = (keys: DhPair): DhPair => keys;
-
 function newDhPair(): DhPair {
   const { publicKey, privateKey } = sodium.crypto_box_keypair();
   return { publicKey, secretKey: privateKey };
@@ -158,7 +146,6 @@ const boxKey = (theirs: Uint8Array, ours: DhPair): Uint8Array | undefined => att
 /** The client side: HELLO, then INITIATE on WELCOME, then the session on READY. */
 export class CurveClient {
   private readonly short = newDhPair();
-  private readonly long: DhPair;
   private nonce = 1;
   /** C' and S's box key (HELLO, WELCOME), then C' and S''s (INITIATE, READY, the session). */
   private helloKey: Uint8Array | undefined;
@@ -166,10 +153,8 @@ export class CurveClient {
 
   constructor(
     private readonly serverKey: Uint8Array,
-    keys: { publicKey: Uint8Array; secretKey: Uint8Array },
-  ) {
-    this.long = dhPair(keys);
-  }
+    private readonly long: DhPair,
+  ) {}
 
   hello(): CurveCommand {
     const n = shortNonce(this.nonce++);
@@ -210,7 +195,6 @@ export class CurveClient {
 /** The server side: WELCOME on HELLO, then on INITIATE the client's long-term key, READY and the session. */
 export class CurveServer {
   private readonly short = newDhPair();
-  private readonly long: DhPair;
   /** Seals the cookie: the state WELCOME hands the client, checked when INITIATE brings it back. */
   private readonly cookieKey = randomBytes(KEY);
   private clientShort: Uint8Array | undefined;
@@ -218,9 +202,7 @@ export class CurveServer {
   /** C' and S''s box key: INITIATE, READY and the session. */
   private sessionKey: Uint8Array | undefined;
 
-  constructor(keys: { publicKey: Uint8Array; secretKey: Uint8Array }) {
-    this.long = dhPair(keys);
-  }
+  constructor(private readonly long: DhPair) {}
 
   /** WELCOME, or why HELLO is refused (not made for this server's key, or a second one). */
   welcome(hello: Buffer): CurveCommand | string {

@@ -26,26 +26,32 @@ const NONCE = 24;
 
 /** key, nonce, then room for one message and its box; grown to the largest message seen. */
 class Scratch {
-  private base = 0;
+  /** Where each part lives in libsodium's memory (set when the area is made, or grown). */
+  key = 0;
+  nonce = 0;
+  message = 0;
+  box = 0;
   private room = 0;
 
   constructor(readonly raw: RawSodium) {}
 
-  /** The scratch pointers for a message of `bytes`, the memory holding key and nonce already. */
-  load(bytes: number, key: Uint8Array, nonce: Uint8Array): { heap: Uint8Array; key: number; nonce: number; message: number; box: number } {
+  /** The memory, with key and nonce in place and room for a message of `bytes`. */
+  load(bytes: number, key: Uint8Array, nonce: Uint8Array): Uint8Array {
     if (bytes > this.room) this.grow(bytes);
     const heap = this.raw.HEAPU8;
-    const at = this.base;
-    heap.set(key, at);
-    heap.set(nonce, at + KEY);
-    return { heap, key: at, nonce: at + KEY, message: at + KEY + NONCE, box: at + KEY + NONCE + this.room };
+    heap.set(key, this.key);
+    heap.set(nonce, this.nonce);
+    return heap;
   }
 
   private grow(bytes: number): void {
-    if (this.base) this.raw._free(this.base);
+    if (this.key) this.raw._free(this.key);
     this.room = Math.max(bytes, 2 * this.room, 4096);
-    this.base = this.raw._malloc(KEY + NONCE + 2 * (this.room + SECRETBOX_MAC));
-    if (!this.base) throw new Error(`libsodium could not allocate ${this.room} bytes for a box`);
+    this.key = this.raw._malloc(KEY + NONCE + 2 * (this.room + SECRETBOX_MAC));
+    if (!this.key) throw new Error(`libsodium could not allocate ${this.room} bytes for a box`);
+    this.nonce = this.key + KEY;
+    this.message = this.nonce + NONCE;
+    this.box = this.message + this.room;
   }
 }
 
@@ -65,12 +71,12 @@ function rawSodium(): RawSodium {
  */
 export function sealInto(out: Uint8Array, at: number, head: number, body: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
   const length = 1 + body.length;
-  const scratch = area();
-  const p = scratch.load(length, key, nonce);
-  p.heap[p.message] = head;
-  p.heap.set(body, p.message + 1);
-  scratch.raw._crypto_secretbox_easy(p.box, p.message, length, 0, p.nonce, p.key);
-  out.set(p.heap.subarray(p.box, p.box + SECRETBOX_MAC + length), at);
+  const p = area();
+  const heap = p.load(length, key, nonce);
+  heap[p.message] = head;
+  heap.set(body, p.message + 1);
+  p.raw._crypto_secretbox_easy(p.box, p.message, length, 0, p.nonce, p.key);
+  out.set(heap.subarray(p.box, p.box + SECRETBOX_MAC + length), at);
 }
 
 /**
@@ -80,10 +86,10 @@ export function sealInto(out: Uint8Array, at: number, head: number, body: Uint8A
 export function openInto(box: Uint8Array, nonce: Uint8Array, key: Uint8Array, out: Uint8Array, at: number): boolean {
   const length = box.length - SECRETBOX_MAC;
   if (length < 0) return false;
-  const scratch = area();
-  const p = scratch.load(length, key, nonce);
-  p.heap.set(box, p.box);
-  if (scratch.raw._crypto_secretbox_open_easy(p.message, p.box, box.length, 0, p.nonce, p.key) !== 0) return false;
-  out.set(p.heap.subarray(p.message, p.message + length), at);
+  const p = area();
+  const heap = p.load(length, key, nonce);
+  heap.set(box, p.box);
+  if (p.raw._crypto_secretbox_open_easy(p.message, p.box, box.length, 0, p.nonce, p.key) !== 0) return false;
+  out.set(heap.subarray(p.message, p.message + length), at);
   return true;
 }

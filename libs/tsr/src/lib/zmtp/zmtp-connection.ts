@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { CURVE_FRAME_OVERHEAD, CurveClient, type CurveCommand, CurveServer, type CurveSession } from './curve-mechanism';
-import { FrameReader, GREETING_BYTES, MAX_ROUTING_ID_BYTES, commandFrame, encodeMessage, encodeProperties, greeting, greetingProblem, hasZmtp3Signature, parseCommand, parseProperties } from './zmtp-codec';
+import { FrameReader, GREETING_BYTES, MAX_ROUTING_ID_BYTES, commandFrame, encodeMessage, encodeProperties, greeting, greetingProblem, hasZmtp3Signature, parseCommand, parseProperties, readyCommand } from './zmtp-codec';
 
 /** Which socket types talk to which (ZMTP 3.0's table, for the types we speak). */
 const PEERS_OF: Record<'ROUTER' | 'DEALER', ReadonlySet<string>> = {
@@ -104,12 +104,17 @@ export class ZmtpConnection {
     });
     this.handshakeTimer = setTimeout(() => this.drop('no handshake in time'), settings.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
     if (curve) socket.write(greeting('CURVE', curve.role === 'server'));
-    else socket.write(Buffer.concat([greeting(), commandFrame('READY', this.metadata())]));
+    else socket.write(Buffer.concat([greeting(), readyCommand(this.properties())]));
   }
 
   /** Our properties: socket type, and routing id if we have one. */
+  private properties(): Record<string, Buffer | string> {
+    return { 'Socket-Type': this.settings.type, ...(this.settings.identity ? { Identity: this.settings.identity } : {}) };
+  }
+
+  /** Our properties as CURVE's INITIATE and READY boxes carry them. */
   private metadata(): Buffer {
-    return encodeProperties({ 'Socket-Type': this.settings.type, ...(this.settings.identity ? { Identity: this.settings.identity } : {}) });
+    return encodeProperties(this.properties());
   }
 
   /** The peer's address and port (once connected; kept after the connection is gone). */
