@@ -1,4 +1,5 @@
-import { type CurveServerRole, type Frames, ZmtpRouter, guardedHandler } from '@tsr/tsr';
+import { type CurveServerRole, type Frames, guardedHandler } from '@tsr/tsr';
+import { ZmtpRouter } from '@tsr/zmtp';
 
 /** One of the broker's two ROUTER sockets, as the broker uses it: bind, send, close; messages go to the handler it was opened with. */
 export interface RouterPort {

@@ -17,7 +17,4 @@ export * from './lib/version';
 export * from './lib/curve';
 export * from './lib/services';
 export * from './lib/broker-address';
-export * from './lib/zmtp/zmtp-codec';
-export * from './lib/zmtp/zmtp-router';
-export * from './lib/zmtp/zmtp-dealer';
-export * from './lib/zmtp/dealer-port';
+export * from './lib/dealer-port';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { Dealer } from 'zeromq';
-import { EMPTY, FrameReader, encodeMessage, greeting, readyCommand } from '@tsr/tsr';
+import { EMPTY } from '@tsr/tsr';
+import { FrameReader, encodeMessage, greeting, readyCommand } from '@tsr/zmtp';
 import { freePort, stopApp, waitForOutput } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
 import { eventually, sleep } from '../containers/support/docker';

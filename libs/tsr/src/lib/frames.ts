@@ -26,15 +26,7 @@ export const EMPTY = Buffer.alloc(0);
 
 export type Frames = readonly Buffer[];
 
-/**
- * Bytes `start`..`end` of `source` in a Buffer of their own: neither a view that keeps all of
- * `source` alive nor a slice of the shared pool, which would keep 8 KiB alive.
- */
-export function ownCopy(source: Buffer, start = 0, end = source.length): Buffer {
-  const copy = Buffer.allocUnsafeSlow(end - start);
-  source.copy(copy, 0, start, end);
-  return copy;
-}
+export { ownCopy } from '@tsr/zmtp';
 
 export interface ClientRequest {
   client: Buffer;

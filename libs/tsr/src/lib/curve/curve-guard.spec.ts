@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Dealer, curveKeyPair } from 'zeromq';
 import { createRegistry } from '../metrics';
 import { createTracer } from '../trace';
-import { ZmtpRouter } from '../zmtp/zmtp-router';
+import { ZmtpRouter } from '@tsr/zmtp';
 import { curveClientSocketOptions, onSocketEvents } from './curve-client';
 import { CurveGuard } from './curve-guard';
 import { registerCurveMetrics } from './curve-metrics';

@@ -1,8 +1,7 @@
 import type { Tracer } from '../trace';
-import type { CurveKeyBytes } from '../zmtp/zmtp-connection';
+import { type CurveKeyBytes, z85Encode } from '@tsr/zmtp';
 import { AllowListWatcher, readAllowList } from './allow-list';
 import { keyPairBytes } from './keys';
-import { z85Encode } from './z85';
 
 /** One CURVE server socket's rule: who may connect to it. */
 export interface CurveDomain {

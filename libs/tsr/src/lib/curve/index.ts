@@ -1,4 +1,3 @@
-export * from './z85';
 export * from './keys';
 export * from './allow-list';
 export * from './curve-guard';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { curveKeyPair } from 'zeromq';
 import { ConfigError } from '../errors';
 import { isZ85Key, keyPairFileText, keyPairFromText, parseKeyText, publicKeyFileText, publicKeyFromText, publicKeyOf, publicKeysFromText } from './keys';
-import { z85Decode, z85Encode } from './z85';
+import { z85Decode, z85Encode } from '@tsr/zmtp';
 
 describe('Z85', () => {
   it('encodes and decodes the test vector of RFC 32', () => {

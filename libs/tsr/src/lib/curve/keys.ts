@@ -1,13 +1,7 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { curveKeyPair } from 'zeromq';
+import { type CurveKeyPair, curveKeyPair, curvePublicKey, z85Decode } from '@tsr/zmtp';
 import { ConfigError } from '../errors';
-import { z85Decode, z85Encode } from './z85';
 
-/** A CURVE key pair as ZeroMQ takes it: two 40-character Z85 texts. */
-export interface CurveKeyPair {
-  publicKey: string;
-  secretKey: string;
-}
+export type { CurveKeyPair } from '@tsr/zmtp';
 
 /** True for a 40-character Z85 text (32 bytes): the form of every CURVE key. */
 export const isZ85Key = (text: string): boolean => text.length === 40 && z85Decode(text) !== undefined;
@@ -18,18 +12,14 @@ export const keyBytes = (key: string): Buffer => z85Decode(key) as Buffer;
 /** A key pair's bytes, as CURVE's boxes take them. */
 export const keyPairBytes = (pair: CurveKeyPair): { publicKey: Buffer; secretKey: Buffer } => ({ publicKey: keyBytes(pair.publicKey), secretKey: keyBytes(pair.secretKey) });
 
-/** A fresh random key pair (libzmq's `zmq_curve_keypair`). */
+/** A fresh random key pair (libzmq's `zmq_curve_keypair`, made with Node's X25519). */
 export const newKeyPair = (): CurveKeyPair => curveKeyPair();
-
-// PKCS#8 header of a raw X25519 private key: lets Node's crypto derive its public key.
-const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
 /** The public key of a secret key (X25519, as libzmq's `zmq_curve_public`): a key pair needs only its secret half. */
 export function publicKeyOf(secretKey: string): string {
-  const raw = z85Decode(secretKey);
-  if (!raw || raw.length !== 32) throw new ConfigError('a CURVE secret key is 40 Z85 characters');
-  const spki = createPublicKey(createPrivateKey({ key: Buffer.concat([X25519_PKCS8, raw]), format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
-  return z85Encode(spki.subarray(spki.length - 32));
+  const publicKey = curvePublicKey(secretKey);
+  if (publicKey === undefined) throw new ConfigError('a CURVE secret key is 40 Z85 characters');
+  return publicKey;
 }
 
 /** What a key text holds: the `public-key` and `secret-key` lines of a key file, and bare keys (one per line). */

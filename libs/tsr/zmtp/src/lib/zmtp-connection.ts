@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { CURVE_FRAME_OVERHEAD, CurveClient, type CurveCommand, CurveServer, type CurveSession } from './curve-mechanism';
+import type { CurveKeyBytes } from './curve-keys';
 import { FrameReader, GREETING_BYTES, MAX_ROUTING_ID_BYTES, commandFrame, encodeMessage, encodeProperties, greeting, greetingProblem, hasZmtp3Signature, parseCommand, parseProperties, readyCommand } from './zmtp-codec';
 
 /** Which socket types talk to which (ZMTP 3.0's table, for the types we speak). */
@@ -15,12 +16,6 @@ export const HANDSHAKE_TIMEOUT_MS = 30_000;
 export const SEND_HIGH_WATER_BYTES = 8 * 1024 * 1024;
 /** What a CURVE server answers a client whose key it does not admit: ERROR with ZAP's status code, as libzmq does. */
 const KEY_REFUSED = Buffer.from('400', 'latin1');
-
-/** A long-term CURVE key pair, raw (32 bytes each). */
-export interface CurveKeyBytes {
-  publicKey: Buffer;
-  secretKey: Buffer;
-}
 
 /** CURVE on a connection: as the server (it decides which client keys it admits) or as a client. */
 export type CurveRole =

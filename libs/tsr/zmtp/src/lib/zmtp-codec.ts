@@ -3,7 +3,19 @@
  * the greeting, the READY command and its properties, and the frames of the traffic. Pure
  * functions and one incremental reader; the connection logic is in zmtp-connection.ts.
  */
-import { EMPTY, ownCopy } from '../frames';
+
+/** An empty frame: shared, since nothing writes into it. */
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Bytes `start`..`end` of `source` in a Buffer of their own: neither a view that keeps all of
+ * `source` alive nor a slice of the shared pool, which would keep 8 KiB alive.
+ */
+export function ownCopy(source: Buffer, start = 0, end = source.length): Buffer {
+  const copy = Buffer.allocUnsafeSlow(end - start);
+  source.copy(copy, 0, start, end);
+  return copy;
+}
 
 export const GREETING_BYTES = 64;
 const FLAG_MORE = 0x01;

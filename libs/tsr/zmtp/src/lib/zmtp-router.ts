@@ -1,6 +1,7 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { type ConnectionEvents, type ConnectionSettings, type CurveKeyBytes, SEND_HIGH_WATER_BYTES, ZmtpConnection } from './zmtp-connection';
+import type { CurveKeyBytes } from './curve-keys';
+import { type ConnectionEvents, type ConnectionSettings, SEND_HIGH_WATER_BYTES, ZmtpConnection } from './zmtp-connection';
 import { curveReady } from './curve-mechanism';
 import { parseTcpEndpoint } from './tcp-endpoint';
 

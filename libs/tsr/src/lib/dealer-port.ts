@@ -1,6 +1,6 @@
-import { type CurvePeerKeys, keyBytes, keyPairBytes } from '../curve';
-import { guardedHandler } from '../receive-loop';
-import { ZmtpDealer } from './zmtp-dealer';
+import { ZmtpDealer } from '@tsr/zmtp';
+import { type CurvePeerKeys, keyBytes, keyPairBytes } from './curve';
+import { guardedHandler } from './receive-loop';
 
 /** A DEALER connection to the broker, as a worker uses it: send, close; messages go to the handler it was opened with. */
 export interface DealerPort {

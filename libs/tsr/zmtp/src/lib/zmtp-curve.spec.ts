@@ -1,6 +1,6 @@
 import { Dealer, Router, curveKeyPair, type Socket } from 'zeromq';
-import { keyBytes, keyPairBytes } from '../curve/keys';
-import { z85Decode } from '../curve/z85';
+import { keyBytes, keyPairBytes } from './__fixtures__/peers';
+import { z85Decode } from './z85';
 import { ZmtpDealer } from './zmtp-dealer';
 import { ZmtpRouter } from './zmtp-router';
 

@@ -1,6 +1,6 @@
 import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
 import * as zmq from 'zeromq';
-import { z85Decode, z85Encode } from '../curve/z85';
+import { z85Decode, z85Encode } from './z85';
 import sodium from 'libsodium-wrappers';
 import { CurveClient, type CurveCommand, CurveServer, type CurveSession, curveReady } from './curve-mechanism';
 import { FrameReader, GREETING_BYTES, commandFrame, encodeMessage, greeting, parseCommand, parseProperties } from './zmtp-codec';
