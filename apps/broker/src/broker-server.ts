@@ -38,15 +38,19 @@ export interface BrokerServerOptions extends Omit<BrokerCoreOptions, 'instance'>
   bindHost: string;
   /** Interval of the heartbeats sent to workers that speak them. */
   heartbeatMs: number;
-  /** Largest message a worker may send; libzmq drops the connection of one that sends more. */
+  /** Largest message a worker may send; the backend drops the connection of one that sends more. */
   maxReplyBytes: number;
+  /** TCP connections each socket keeps at once. */
+  maxConnections: number;
+  /** ms between ZMTP PINGs on every connection (0: none). */
+  zmtpHeartbeatMs: number;
   /** CURVE on both sockets (off: undefined, the seed's plain TCP). */
   curve?: CurveServerSettings;
 }
 
 /**
  * Requests up to this many times the request limit are read and refused `too-large`; larger ones
- * make libzmq drop the client's connection before they reach us, so no frame of any size can
+ * drop the client's connection from the frame header, before they are read, so no frame of any size can
  * make the broker allocate without bound.
  */
 export const FRONTEND_HARD_LIMIT_FACTOR = 2;
@@ -71,6 +75,8 @@ export class BrokerServer {
   /** CURVE's key checks and refusal counts, when CURVE is on. */
   readonly curve: CurveGuard | undefined;
   malformed = { frontend: 0, backend: 0 };
+  /** Connections closed on arrival because --max-connections were open. */
+  private readonly overLimit = { frontend: 0, backend: 0 };
   /** Liveness: both receive loops alive, the event loop not stalled. */
   readonly health = new Health();
   /** Time from a request's arrival to its answer (waiting + service), in seconds. */
@@ -181,6 +187,9 @@ export class BrokerServer {
       name: side,
       maxMessageSize: side === 'frontend' ? this.options.maxRequestBytes * FRONTEND_HARD_LIMIT_FACTOR : this.options.maxReplyBytes,
       handover: side === 'backend',
+      maxConnections: this.options.maxConnections,
+      heartbeatMs: this.options.zmtpHeartbeatMs,
+      onConnectionLimit: (address, limit) => this.connectionLimitReached(side, address, limit),
       onMessage: side === 'frontend' ? (frames) => this.onFrontend(frames) : (frames) => this.onBackend(frames),
       onFatal: this.health.watch(side, this.onFatal),
       onProtocolError: (why, address, inHandshake) => {
@@ -189,6 +198,12 @@ export class BrokerServer {
       },
       curve: curve?.serverRole(side),
     });
+  }
+
+  /** A connection closed on arrival: logged at the first, then once every 1,000, so a flood cannot flood the log. */
+  private connectionLimitReached(side: Side, address: string, limit: number): void {
+    const n = ++this.overLimit[side];
+    if (n % 1000 === 1) this.trace.error(`${side}: closed a connection from ${address}: ${limit} connections are open (--max-connections); closed so far: ${n}`);
   }
 
   /**
@@ -209,6 +224,7 @@ export class BrokerServer {
       ...Object.entries(s.dropped).map(([why, n]): [string, number] => [`dropped ${why}`, n]),
       ['malformed frontend', this.malformed.frontend],
       ['malformed backend', this.malformed.backend],
+      ['connections over the limit', this.overLimit.frontend + this.overLimit.backend],
     ];
     return counters.map(([label, n]) => `${label} ${n}`).join(', ');
   }

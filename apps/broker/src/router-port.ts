@@ -13,24 +13,38 @@ export interface RouterPort {
 
 export interface RouterPortOptions {
   name: string;
-  /** Largest frame a peer may send; a peer that sends more is disconnected. */
+  /** Largest message (all its frames) a peer may send; a peer that sends more is disconnected. */
   maxMessageSize: number;
   /** A peer reconnecting under its routing id takes over from its stale connection (the backend). */
   handover: boolean;
+  /** Connections at once; more are closed as they come, and reported. */
+  maxConnections: number;
+  /** ms between ZMTP PINGs on each connection; a peer silent for three of them is disconnected. 0: none. */
+  heartbeatMs: number;
+  onConnectionLimit: (address: string, limit: number) => void;
   onMessage: (frames: Frames) => void;
   /** The handler threw: the broker can no longer keep its promises. */
   onFatal: (error: Error) => void;
-  /** A peer disconnected for breaking ZMTP; `inHandshake`: before its traffic began (with CURVE, a refused handshake). */
+  /** A peer disconnected for breaking ZMTP or falling silent; `inHandshake`: before its traffic began (with CURVE, a refused handshake). */
   onProtocolError: (why: string, address: string, inHandshake: boolean) => void;
   /** CURVE on this socket; none: the NULL mechanism, as the seed. */
   curve?: CurveServerRole;
 }
 
-/** Our own ROUTER on Node's TCP (ZMTP 3.0; CURVE when given a role), with no libzmq thread hop per message. */
+/** A peer is declared gone after this many heartbeat intervals without a byte from it (the liveness of the zguide's Paranoid Pirate). */
+export const ZMTP_LIVENESS = 3;
+
+/** Our own ROUTER on Node's TCP (ZMTP 3.1; CURVE when given a role), with no libzmq thread hop per message. */
 export function openRouterPort(options: RouterPortOptions): RouterPort {
   return new ZmtpRouter({
     maxMessageSize: options.maxMessageSize,
     handover: options.handover,
+    maxConnections: options.maxConnections,
+    // PINGs find connections whose peer is gone without a word (a host down, a cut link); their TTL asks peers to do the same for us.
+    heartbeatIntervalMs: options.heartbeatMs,
+    heartbeatTimeoutMs: options.heartbeatMs * ZMTP_LIVENESS,
+    heartbeatTtlMs: options.heartbeatMs * ZMTP_LIVENESS,
+    onConnectionLimit: options.onConnectionLimit,
     onProtocolError: options.onProtocolError,
     onMessage: guardedHandler(options.name, options.onMessage, options.onFatal),
     curve: options.curve,

@@ -27,7 +27,15 @@ export interface DealerPortOptions {
   onKeyRefused?: () => void;
 }
 
-/** Our own DEALER on Node's TCP (ZMTP 3.0; CURVE when given keys), with no libzmq I/O thread between the socket and the event loop. */
+/**
+ * The largest message a broker may send us: its largest answer (--max-reply, 512 MiB) and room for
+ * the envelope. Anything larger is no broker's, and the connection is dropped from the frame header.
+ */
+export const BROKER_MESSAGE_LIMIT = 513 * 1024 * 1024;
+/** ms between our ZMTP PINGs to the broker; a broker silent for three of them is disconnected (and dialled again). */
+export const BROKER_PING_MS = 5000;
+
+/** Our own DEALER on Node's TCP (ZMTP 3.1; CURVE when given keys), with no libzmq I/O thread between the socket and the event loop. */
 export function openDealerPort(endpoint: string, options: DealerPortOptions): DealerPort {
   return new ZmtpDealerPort(endpoint, options);
 }
@@ -41,6 +49,10 @@ class ZmtpDealerPort implements DealerPort {
       routingId: options.routingId,
       reconnectIntervalMs: options.reconnectIntervalMs,
       reconnectMaxIntervalMs: options.reconnectMaxIntervalMs,
+      maxMessageSize: BROKER_MESSAGE_LIMIT,
+      heartbeatIntervalMs: BROKER_PING_MS,
+      heartbeatTimeoutMs: 3 * BROKER_PING_MS,
+      heartbeatTtlMs: 3 * BROKER_PING_MS,
       curve: curve && { role: 'client', serverKey: keyBytes(curve.serverKey), keys: keyPairBytes(curve) },
       onMessage: guardedHandler(options.name, options.onMessage, options.onFatal),
       onRefused: () => options.onKeyRefused?.(),

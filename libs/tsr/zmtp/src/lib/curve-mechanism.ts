@@ -48,6 +48,7 @@ const MESSAGE_MIN = MESSAGE_NAME.length + SHORT_NONCE + 1 + MAC;
 /** What boxing adds to a frame. */
 export const CURVE_FRAME_OVERHEAD = MESSAGE_MIN;
 const FLAG_MORE = 0x01;
+const FLAG_COMMAND = 0x02;
 /** Each side's MESSAGE nonces: a short nonce that only grows, after a prefix naming the sender. */
 const FROM_CLIENT = 'CurveZMQMESSAGEC';
 const FROM_SERVER = 'CurveZMQMESSAGES';
@@ -98,17 +99,17 @@ export class CurveSession implements FrameBoxer {
   }
 
   /** Writes the MESSAGE that carries `frame` (a data frame's body, `boxedBytes` long) into `out` at `at`. */
-  boxInto(out: Buffer, at: number, frame: Buffer, more: boolean): void {
+  boxInto(out: Buffer, at: number, frame: Buffer, flags: number): void {
     writeCounter(this.ourNonce, LONG_NONCE, this.nextNonce++);
     MESSAGE_NAME.copy(out, at);
     this.ourNonce.copy(out, at + MESSAGE_NAME.length, LONG_NONCE);
-    sealInto(out, at + MESSAGE_NAME.length + SHORT_NONCE, more ? FLAG_MORE : 0, frame, this.ourNonce, this.key);
+    sealInto(out, at + MESSAGE_NAME.length + SHORT_NONCE, flags & (FLAG_MORE | FLAG_COMMAND), frame, this.ourNonce, this.key);
   }
 
   /** The MESSAGE that carries `frame`, alone. */
-  seal(frame: Buffer, more: boolean): Buffer {
+  seal(frame: Buffer, flags: number): Buffer {
     const message = Buffer.allocUnsafe(this.boxedBytes(frame.length));
-    this.boxInto(message, 0, frame, more);
+    this.boxInto(message, 0, frame, flags);
     return message;
   }
 
@@ -116,7 +117,7 @@ export class CurveSession implements FrameBoxer {
    * The frame a MESSAGE carries (a data frame's bytes, name first), or why it is refused. Opens in
    * place: the frame returned is a view of `message`, whose box it overwrites.
    */
-  open(message: Buffer): { frame: Buffer; more: boolean } | string {
+  open(message: Buffer): { frame: Buffer; more: boolean; command: boolean } | string {
     if (message.length < MESSAGE_MIN || !MESSAGE_NAME.equals(message.subarray(0, MESSAGE_NAME.length))) return 'not a MESSAGE, or too short';
     const at = MESSAGE_NAME.length;
     const n = readCounter(message, at);
@@ -125,7 +126,7 @@ export class CurveSession implements FrameBoxer {
     const plain = at + SHORT_NONCE;
     if (!openInto(message.subarray(plain), this.theirNonce, this.key, message, plain)) return 'a MESSAGE box does not open';
     this.peerNonce = n;
-    return { frame: message.subarray(plain + 1, message.length - MAC), more: (message[plain] & FLAG_MORE) !== 0 };
+    return { frame: message.subarray(plain + 1, message.length - MAC), more: (message[plain] & FLAG_MORE) !== 0, command: (message[plain] & FLAG_COMMAND) !== 0 };
   }
 }
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { FrameReader, encodeMessage, greeting, greetingProblem, parseCommand, parseProperties, readyCommand } from './zmtp-codec';
+import { FrameReader, commandFrame, encodeMessage, greeting, greetingProblem, parseCommand, parsePing, parseProperties, pingBody, readyCommand, versionProblem } from './zmtp-codec';
 
 /** What a reader saw: data frames grouped into messages, commands, problems. */
 function read(chunks: Buffer[], maxFrameBytes = Infinity) {
@@ -37,7 +37,7 @@ function cut(bytes: Buffer, points: number[]): Buffer[] {
 const frame = fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ minLength: 250, maxLength: 70_000 }));
 const message = fc.array(frame.map((f) => Buffer.from(f)), { minLength: 1, maxLength: 5 });
 
-describe('ZMTP 3.0 frames', () => {
+describe('ZMTP 3.1 frames', () => {
   it('lays out short and long frames as the spec does: flags (MORE, LONG), size in 1 or 8 bytes, body', () => {
     const long = Buffer.alloc(256, 7);
     const bytes = encodeMessage([Buffer.from('id'), Buffer.from('ab'), long], 1);
@@ -75,8 +75,23 @@ describe('ZMTP 3.0 frames', () => {
     expect(read([stream], 500).messages).toHaveLength(1);
   });
 
-  it('refuses reserved flag bits', () => {
-    expect(read([Buffer.from([0x08, 0])]).problems).toEqual(['bad frame flags 0x8']);
+  it('ignores reserved flag bits, as libzmq does', () => {
+    const seen = read([Buffer.from([0xf8 | 0x01, 1, 0x61, 0xf8, 1, 0x62])]);
+    expect(seen.problems).toEqual([]);
+    expect(seen.messages).toEqual([[[0x61], [0x62]]]);
+  });
+
+  it('refuses a frame over its limit from the header, the limit moving between frames', () => {
+    const problems: string[] = [];
+    const frames: number[] = [];
+    const reader = new FrameReader(10, { frame: (body) => frames.push(body.length), command: () => undefined, problem: (why) => problems.push(why) });
+    reader.push(encodeMessage([Buffer.alloc(10)]));
+    reader.limit = 4;
+    reader.push(Buffer.from([0x02, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])); // 2^63 - 1 bytes claimed
+    expect(frames).toEqual([10]);
+    expect(problems).toEqual([`a frame of ${0x7fffffff * 2 ** 32 + 0xffffffff} bytes is over the limit of 4`]);
+    reader.push(encodeMessage([Buffer.alloc(1)]));
+    expect(frames).toEqual([10]); // stopped: nothing more is read
   });
 
   it('tells commands from data frames', () => {
@@ -86,7 +101,7 @@ describe('ZMTP 3.0 frames', () => {
   });
 });
 
-describe('ZMTP 3.0 greeting and READY', () => {
+describe('ZMTP 3.1 greeting, READY, PING and PONG', () => {
   it('greets as 3.0 with NULL, and accepts such a greeting (and a later minor version)', () => {
     const g = greeting();
     expect(g.length).toBe(64);
@@ -101,9 +116,28 @@ describe('ZMTP 3.0 greeting and READY', () => {
     curve.fill(0, 12, 32).write('CURVE', 12, 'latin1');
     expect(greetingProblem(curve)).toBe('security mechanism CURVE is not offered here (NULL)');
     const v2 = greeting();
-    v2[10] = 2;
-    expect(greetingProblem(v2)).toMatch(/ZMTP 2\.0 is not supported/);
-    expect(greetingProblem(Buffer.alloc(64))).toBe('not a ZMTP 3 greeting');
+    v2[10] = 1;
+    expect(greetingProblem(v2)).toBe('a ZMTP 2.0 peer (major version 1): 3.0 or later is needed');
+    expect(greetingProblem(Buffer.alloc(64))).toMatch(/^a ZMTP 1\.0 peer/);
+  });
+
+  it('knows a ZMTP 1.0 or 2.0 peer from its first bytes, before a whole greeting (RFC 37: close at once)', () => {
+    expect(versionProblem(Buffer.from([0x01]))).toMatch(/ZMTP 1\.0/); // 1.0: a short identity frame
+    expect(versionProblem(Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1]))).toBeUndefined(); // not yet known
+    expect(versionProblem(Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x00]))).toMatch(/ZMTP 1\.0/); // 1.0: a long identity frame
+    expect(versionProblem(Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f]))).toBeUndefined();
+    expect(versionProblem(Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0x01]))).toMatch(/ZMTP 2\.0/);
+    expect(versionProblem(Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0x03]))).toBeUndefined();
+    expect(versionProblem(Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0x04]))).toBeUndefined(); // later versions are accepted
+  });
+
+  it('lays out PING and PONG as RFC 37 does: a TTL in tenths of a second, a context of at most 16 bytes echoed', () => {
+    const ping = parseCommand(pingBody(1500, Buffer.from('ctx')));
+    expect(ping?.name).toBe('PING');
+    expect([...(ping?.body ?? [])]).toEqual([0, 15, 0x63, 0x74, 0x78]);
+    expect(parsePing(Buffer.concat([Buffer.from([0xff, 0xff]), Buffer.alloc(20, 1)]))).toEqual({ ttlMs: 6_553_500, context: Buffer.alloc(16, 1) });
+    expect(parsePing(Buffer.from([1]))).toBeUndefined();
+    expect([...commandFrame('PONG', Buffer.from('ctx'))]).toEqual([0x04, 8, 4, 0x50, 0x4f, 0x4e, 0x47, 0x63, 0x74, 0x78]);
   });
 
   it('round-trips READY properties, names case-insensitively, and refuses cut-short ones', () => {

@@ -21,7 +21,6 @@ export const GREETING_BYTES = 64;
 const FLAG_MORE = 0x01;
 const FLAG_LONG = 0x02;
 const FLAG_COMMAND = 0x04;
-const RESERVED_FLAGS = 0xf8;
 /** libzmq keeps a routing id in at most 255 bytes. */
 export const MAX_ROUTING_ID_BYTES = 255;
 
@@ -37,25 +36,65 @@ export function greeting(mechanism: 'NULL' | 'CURVE' = 'NULL', asServer = false)
   return g;
 }
 
-/** Whether the first 10 bytes of a greeting are ZMTP 3's signature (what a peer sends before the rest). */
-export const hasZmtp3Signature = (g: Buffer): boolean => g[0] === 0xff && (g[9] & 0x01) === 0x01;
+/**
+ * Why the start of a peer's greeting, however little of it has come, shows a peer we cannot talk
+ * to: ZMTP 1.0 (no 0xFF first, or no signature bit at byte 9) or 2.0 (major version 1 or 2).
+ * We cannot downgrade, so RFC 37 says close at once: a 1.0 peer sends a few bytes and waits.
+ */
+export function versionProblem(g: Buffer): string | undefined {
+  if (g.length >= 1 && g[0] !== 0xff) return 'a ZMTP 1.0 peer (no greeting signature): 3.0 or later is needed';
+  if (g.length >= 10 && (g[9] & 0x01) === 0) return 'a ZMTP 1.0 peer (no greeting signature): 3.0 or later is needed';
+  if (g.length >= 11 && g[10] < 3) return `a ZMTP 2.0 peer (major version ${g[10]}): 3.0 or later is needed`;
+  return undefined;
+}
 
-/** Why a peer's greeting is not one we speak, or undefined when it is ZMTP 3.x with our mechanism. */
+/** Why a peer's whole greeting is not one we speak, or undefined when it is ZMTP 3.x with our mechanism. */
 export function greetingProblem(g: Buffer, ours: 'NULL' | 'CURVE' = 'NULL'): string | undefined {
-  if (!hasZmtp3Signature(g)) return 'not a ZMTP 3 greeting';
-  if (g[10] < 3) return `ZMTP ${g[10]}.${g[11]} is not supported (3.0 or later)`;
+  const version = versionProblem(g);
+  if (version) return version;
   const mechanism = g.toString('latin1', 12, 32).replace(/\0+$/, '');
   if (mechanism !== ours) return `security mechanism ${mechanism || '(none)'} is not offered here (${ours})`;
   return undefined;
 }
 
-/** A command frame: `name` and its body. */
-export function commandFrame(name: string, body: Buffer): Buffer {
-  const payload = Buffer.concat([Buffer.from([name.length]), Buffer.from(name, 'latin1'), body]);
-  const out = Buffer.allocUnsafe(headerBytes(payload.length) + payload.length);
-  payload.copy(out, writeFrameHeader(out, 0, payload.length, FLAG_COMMAND));
+/** A command's bytes, as a command frame carries them: name length, name, then its data. */
+export function commandBody(name: string, data: Buffer = EMPTY): Buffer {
+  const body = Buffer.allocUnsafe(1 + name.length + data.length);
+  body[0] = name.length;
+  body.write(name, 1, 'latin1');
+  data.copy(body, 1 + name.length);
+  return body;
+}
+
+/** A command frame: `name` and its data. */
+export const commandFrame = (name: string, data: Buffer): Buffer => encodeCommand(commandBody(name, data));
+
+/** A command on the wire: a command frame, or with CURVE a MESSAGE box flagged as a command. */
+export function encodeCommand(body: Buffer, boxer?: FrameBoxer): Buffer {
+  const length = boxer ? boxer.boxedBytes(body.length) : body.length;
+  const out = Buffer.allocUnsafe(headerBytes(length) + length);
+  const at = writeFrameHeader(out, 0, length, boxer ? 0 : FLAG_COMMAND);
+  if (boxer) boxer.boxInto(out, at, body, BOXED_COMMAND);
+  else body.copy(out, at);
   return out;
 }
+
+/** ZMTP 3.1 PING: the time-to-live we ask for (sent in tenths of a second, at most 6553.5 s), and a context the PONG echoes. */
+export function pingBody(ttlMs: number, context: Buffer = EMPTY): Buffer {
+  const data = Buffer.alloc(2 + context.length);
+  data.writeUInt16BE(Math.min(0xffff, Math.max(0, Math.round(ttlMs / 100))), 0);
+  context.copy(data, 2);
+  return commandBody('PING', data);
+}
+
+/** A PING's TTL in ms and its context (at most 16 bytes, as libzmq echoes), or undefined if it is cut short. */
+export function parsePing(data: Buffer): { ttlMs: number; context: Buffer } | undefined {
+  if (data.length < 2) return undefined;
+  return { ttlMs: data.readUInt16BE(0) * 100, context: data.subarray(2, 2 + MAX_PING_CONTEXT) };
+}
+
+/** The most of a PING's context a PONG echoes (RFC 37). */
+export const MAX_PING_CONTEXT = 16;
 
 /** Metadata (READY's, and CURVE's INITIATE and READY boxes): each property as name-length, name, value-length (u32 BE), value. */
 export function encodeProperties(properties: Record<string, Buffer | string>): Buffer {
@@ -116,10 +155,14 @@ function writeFrameHeader(out: Buffer, at: number, length: number, flags: number
   return at + 9;
 }
 
-/** How a frame travels boxed (CURVE): as a data frame of its own, `boxedBytes` long, MORE inside the box only. */
+/** The flags inside a CURVE MESSAGE box (libzmq's message flags): another frame follows; a command. */
+export const BOXED_MORE = 0x01;
+export const BOXED_COMMAND = 0x02;
+
+/** How a frame travels boxed (CURVE): as a data frame of its own, `boxedBytes` long, MORE and COMMAND inside the box only. */
 export interface FrameBoxer {
   boxedBytes(length: number): number;
-  boxInto(out: Buffer, at: number, frame: Buffer, more: boolean): void;
+  boxInto(out: Buffer, at: number, frame: Buffer, flags: number): void;
 }
 
 /**
@@ -139,7 +182,7 @@ export function encodeMessage(frames: readonly Buffer[], from = 0, boxer?: Frame
     if (boxer) {
       const length = boxer.boxedBytes(frames[i].length);
       at = writeFrameHeader(out, at, length, 0);
-      boxer.boxInto(out, at, frames[i], more);
+      boxer.boxInto(out, at, frames[i], more ? BOXED_MORE : 0);
       at += length;
     } else {
       at = writeFrameHeader(out, at, frames[i].length, more ? FLAG_MORE : 0);
@@ -153,14 +196,16 @@ export interface FrameSink {
   /** A data frame, in a Buffer of its own; `more`: another frame of the same message follows. */
   frame(body: Buffer, more: boolean): void;
   command(body: Buffer): void;
-  /** The stream broke the rules (bad flags, a frame over the limit): the connection must close. */
+  /** The stream broke the rules (a frame over the limit, memory refused): the connection must close. */
   problem(why: string): void;
 }
 
 /**
  * Reads frames out of a byte stream cut anywhere. A frame's bytes are copied into a Buffer of their
  * own (never a view of the socket's chunk, which a waiting request would keep alive whole), and a
- * frame over `maxFrameBytes` is refused from its header, before anything of it is kept.
+ * frame over `limit` is refused from its header, before anything of it is kept. The owner moves
+ * `limit` as a message grows, so the bound is on the whole message, not only on each frame.
+ * Reserved flag bits are ignored, as libzmq does (RFC 23 asks senders to keep them zero).
  */
 export class FrameReader {
   private readonly header = Buffer.alloc(9);
@@ -169,16 +214,28 @@ export class FrameReader {
   private flags = 0;
   private body: Buffer | undefined;
   private bodyHave = 0;
-  private broken = false;
+  private stopped = false;
 
   constructor(
-    private readonly maxFrameBytes: number,
+    /** Largest frame body accepted next; the owner may change it between frames. */
+    public limit: number,
     private readonly sink: FrameSink,
   ) {}
 
+  /** Reads nothing more, not even the rest of the chunk being read (the connection is gone). */
+  stop(): void {
+    this.stopped = true;
+    this.body = undefined;
+  }
+
+  /** Bytes held for a frame not read whole yet. */
+  get partialBytes(): number {
+    return this.body?.length ?? 0;
+  }
+
   push(chunk: Buffer, start = 0): void {
     let at = start;
-    while (at < chunk.length && !this.broken) {
+    while (at < chunk.length && !this.stopped) {
       if (this.body === undefined) at = this.readHeader(chunk, at);
       else at = this.readBody(chunk, at);
     }
@@ -187,14 +244,13 @@ export class FrameReader {
   private readHeader(chunk: Buffer, at: number): number {
     if (this.headerHave === 0) {
       const flags = chunk[at];
-      if ((flags & RESERVED_FLAGS) !== 0) return this.fail(`bad frame flags 0x${flags.toString(16)}`, chunk);
       this.flags = flags;
       this.headerNeed = flags & FLAG_LONG ? 9 : 2;
       // the common case: a short header and its whole body in this chunk
       if (this.headerNeed === 2 && at + 1 < chunk.length) {
         const length = chunk[at + 1];
         if (at + 2 + length <= chunk.length) {
-          if (length > this.maxFrameBytes) return this.oversize(length, chunk);
+          if (length > this.limit) return this.oversize(length, chunk);
           this.emit(length === 0 ? EMPTY : ownCopy(chunk, at + 2, at + 2 + length));
           return at + 2 + length;
         }
@@ -207,12 +263,16 @@ export class FrameReader {
     if (this.headerHave < this.headerNeed) return at;
     const length = this.headerNeed === 2 ? this.header[1] : this.header.readUInt32BE(1) * 0x1_0000_0000 + this.header.readUInt32BE(5);
     this.headerHave = 0;
-    if (length > this.maxFrameBytes) return this.oversize(length, chunk);
+    if (length > this.limit) return this.oversize(length, chunk);
     if (length === 0) {
       this.emit(EMPTY);
       return at;
     }
-    this.body = Buffer.allocUnsafeSlow(length);
+    try {
+      this.body = Buffer.allocUnsafeSlow(length);
+    } catch {
+      return this.fail(`no memory for a frame of ${length} bytes`, chunk);
+    }
     this.bodyHave = 0;
     return at;
   }
@@ -235,11 +295,11 @@ export class FrameReader {
   }
 
   private oversize(length: number, chunk: Buffer): number {
-    return this.fail(`a frame of ${length} bytes is over the limit of ${this.maxFrameBytes}`, chunk);
+    return this.fail(`a frame of ${length} bytes is over the limit of ${this.limit}`, chunk);
   }
 
   private fail(why: string, chunk: Buffer): number {
-    this.broken = true;
+    this.stop();
     this.sink.problem(why);
     return chunk.length;
   }

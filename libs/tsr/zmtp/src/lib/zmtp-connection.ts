@@ -1,19 +1,43 @@
 import type { Socket } from 'node:net';
 import { CURVE_FRAME_OVERHEAD, CurveClient, type CurveCommand, CurveServer, type CurveSession } from './curve-mechanism';
 import type { CurveKeyBytes } from './curve-keys';
-import { FrameReader, GREETING_BYTES, MAX_ROUTING_ID_BYTES, commandFrame, encodeMessage, encodeProperties, greeting, greetingProblem, hasZmtp3Signature, parseCommand, parseProperties, readyCommand } from './zmtp-codec';
+import { Heartbeat, type HeartbeatOptions } from './heartbeat';
+import {
+  FrameReader,
+  GREETING_BYTES,
+  MAX_ROUTING_ID_BYTES,
+  commandBody,
+  commandFrame,
+  encodeCommand,
+  encodeMessage,
+  encodeProperties,
+  greeting,
+  greetingProblem,
+  parseCommand,
+  parsePing,
+  parseProperties,
+  pingBody,
+  readyCommand,
+  versionProblem,
+} from './zmtp-codec';
 
 /** Which socket types talk to which (ZMTP 3.0's table, for the types we speak). */
 const PEERS_OF: Record<'ROUTER' | 'DEALER', ReadonlySet<string>> = {
   ROUTER: new Set(['DEALER', 'REQ', 'ROUTER']),
   DEALER: new Set(['ROUTER', 'DEALER', 'REP']),
 };
-/** More frames than this in one message is not a message any TSR/1 or seed peer sends. */
-export const MAX_FRAMES_PER_MESSAGE = 64;
+/** Frames one message may hold unless a socket says otherwise: a bound on what a partial message can make us keep. */
+export const DEFAULT_MAX_FRAMES = 64;
+/** Bytes one message may hold (all its frames) unless a socket says otherwise. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** A connection that has not finished its handshake by then is closed (libzmq's ZMQ_HANDSHAKE_IVL). */
 export const HANDSHAKE_TIMEOUT_MS = 30_000;
-/** Bytes written to a peer and not yet read by it, past which sends to it are dropped (a high-water mark). */
+/** Bytes queued for a peer and not yet read by it, past which sends to it are dropped (a high-water mark). */
 export const SEND_HIGH_WATER_BYTES = 8 * 1024 * 1024;
+/** Largest command before the traffic (READY, HELLO, INITIATE: a few hundred bytes and the metadata). */
+const HANDSHAKE_COMMAND_BYTES = 64 * 1024;
+/** TCP keepalive's first probe after this much idle time, unless a socket says otherwise: finds peers whose host is gone. */
+export const DEFAULT_TCP_KEEPALIVE_MS = 60_000;
 /** What a CURVE server answers a client whose key it does not admit: ERROR with ZAP's status code, as libzmq does. */
 const KEY_REFUSED = Buffer.from('400', 'latin1');
 
@@ -23,10 +47,10 @@ export type CurveRole =
   | { role: 'client'; keys: CurveKeyBytes; serverKey: Buffer };
 
 export interface ConnectionEvents {
-  /** The peer's READY came: its routing id (empty if it has none); false refuses the peer. */
-  ready(identity: Buffer): boolean;
+  /** The peer's READY came, with its routing id (empty if it has none): undefined admits it, a reason refuses it. */
+  ready(identity: Buffer): string | undefined;
   message(frames: Buffer[]): void;
-  /** The peer broke the protocol and is disconnected; `inHandshake`: before the traffic began (with CURVE: a refusal). */
+  /** The peer broke the protocol, or fell silent, and is disconnected; `inHandshake`: before the traffic began (with CURVE: a refusal). */
   problem(why: string, inHandshake: boolean): void;
   /** The peer answered our handshake with ERROR (CURVE: `400`, our key is not admitted); the connection closes. */
   refused?(reason: string): void;
@@ -34,31 +58,60 @@ export interface ConnectionEvents {
   closed(): void;
 }
 
-export interface ConnectionSettings {
+/** What bounds a connection, and how it watches its peer: the options both sockets share. */
+export interface ConnectionLimits extends HeartbeatOptions {
+  /** Largest message (all its frames) a peer may send; one that sends more is disconnected (libzmq's ZMQ_MAXMSGSIZE bounds a frame). */
+  maxMessageSize?: number;
+  /** Most frames in one message; a peer that sends more is disconnected. */
+  maxFrames?: number;
+  /** A connection that has not finished its handshake by then is closed (libzmq's ZMQ_HANDSHAKE_IVL, 30 s). */
+  handshakeTimeoutMs?: number;
+  /** TCP keepalive's idle time before the first probe; 0: off. */
+  tcpKeepAliveMs?: number;
+}
+
+/** The limits out of a socket's options (which hold more). */
+export const connectionLimits = (o: ConnectionLimits): ConnectionLimits => ({
+  maxMessageSize: o.maxMessageSize,
+  maxFrames: o.maxFrames,
+  handshakeTimeoutMs: o.handshakeTimeoutMs,
+  tcpKeepAliveMs: o.tcpKeepAliveMs,
+  heartbeatIntervalMs: o.heartbeatIntervalMs,
+  heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+  heartbeatTtlMs: o.heartbeatTtlMs,
+});
+
+export interface ConnectionSettings extends ConnectionLimits {
   type: 'ROUTER' | 'DEALER';
   /** Our routing id, sent in READY (a DEALER's). */
   identity?: Buffer;
-  maxFrameBytes: number;
-  /** Default HANDSHAKE_TIMEOUT_MS. */
-  handshakeTimeoutMs?: number;
   /** None: the NULL mechanism. */
   curve?: CurveRole;
 }
 
 /**
- * One ZMTP 3.0 connection on a Node TCP socket, either side. NULL: greeting and READY sent at once,
+ * One ZMTP 3.1 connection on a Node TCP socket, either side. NULL: greeting and READY sent at once,
  * the peer's checked. CURVE: the greeting, then HELLO, WELCOME, INITIATE and READY (RFC 26), and
- * every frame in a MESSAGE box. Then frames are gathered into messages. Writes made in one tick go
- * out in one system call.
+ * every frame in a MESSAGE box. Then frames are gathered into messages, within the bounds of
+ * `ConnectionLimits`; PINGs are answered, and sent if asked. Writes made in one tick go out in one
+ * system call.
  */
 export class ZmtpConnection {
   private phase: 'greeting' | 'handshake' | 'traffic' = 'greeting';
   private greetingBytes = Buffer.alloc(0);
   private readonly reader: FrameReader;
   private message: Buffer[] = [];
+  /** Bytes of the message being read so far. */
+  private messageBytes = 0;
+  private readonly maxMessage: number;
+  private readonly maxFrames: number;
+  /** What a boxed frame adds to what it carries (CURVE), so the reader's limit is on what it carries. */
+  private readonly boxOverhead: number;
   private out: Buffer[] = [];
+  private outBytes = 0;
   private flushing = false;
   private readonly handshakeTimer: NodeJS.Timeout;
+  private readonly heartbeat: Heartbeat;
   private readonly curveServer: CurveServer | undefined;
   private readonly curveClient: CurveClient | undefined;
   private session: CurveSession | undefined;
@@ -75,13 +128,21 @@ export class ZmtpConnection {
     const curve = settings.curve;
     if (curve?.role === 'server') this.curveServer = new CurveServer(curve.keys);
     if (curve?.role === 'client') this.curveClient = new CurveClient(curve.serverKey, curve.keys);
-    // A boxed frame is a little larger than what it carries; the limit is on what it carries.
-    this.reader = new FrameReader(settings.maxFrameBytes + (curve ? CURVE_FRAME_OVERHEAD : 0), {
+    this.maxMessage = settings.maxMessageSize ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxFrames = settings.maxFrames ?? DEFAULT_MAX_FRAMES;
+    this.boxOverhead = curve ? CURVE_FRAME_OVERHEAD : 0;
+    this.reader = new FrameReader(Math.min(HANDSHAKE_COMMAND_BYTES, this.maxMessage + this.boxOverhead), {
       frame: (body, more) => this.onFrame(body, more),
       command: (body) => this.onCommand(body),
       problem: (why) => this.drop(why),
     });
+    this.heartbeat = new Heartbeat(settings, {
+      ping: (ttlMs) => this.write(encodeCommand(pingBody(ttlMs), this.session)),
+      dead: (why) => this.drop(why),
+    });
     socket.setNoDelay(true);
+    const keepAlive = settings.tcpKeepAliveMs ?? DEFAULT_TCP_KEEPALIVE_MS;
+    if (keepAlive > 0) socket.setKeepAlive(true, keepAlive);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // An accepted socket knows its peer now, a dialled one once connected; a closed one forgets it.
     this.rememberAddress();
@@ -89,6 +150,9 @@ export class ZmtpConnection {
     socket.on('error', () => undefined); // a reset peer: 'close' follows
     socket.on('close', () => {
       clearTimeout(this.handshakeTimer);
+      this.heartbeat.stop();
+      this.reader.stop();
+      this.message = [];
       // A peer that hung up (or reset) before the end of a CURVE handshake: often a peer without
       // CURVE, which libzmq closes with a reset as soon as it reads our greeting, and the reset may
       // take its own greeting with it, unread.
@@ -130,9 +194,9 @@ export class ZmtpConnection {
     return this.phase === 'traffic' && !this.socket.destroyed;
   }
 
-  /** Bytes written that the peer has not read yet. */
+  /** Bytes queued for the peer that it has not read yet: in the socket, and what this turn still holds. */
   get queuedBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.outBytes;
   }
 
   /** Sends frames[from..] as one message (each frame boxed, with CURVE). */
@@ -143,6 +207,7 @@ export class ZmtpConnection {
   /** Queued, and written once at the end of this tick: one system call for all that a turn sent this peer. */
   private write(bytes: Buffer): void {
     this.out.push(bytes);
+    this.outBytes += bytes.length;
     if (this.flushing) return;
     this.flushing = true;
     process.nextTick(this.flush);
@@ -157,6 +222,7 @@ export class ZmtpConnection {
   /** Closes at once; not a refusal of the peer's (the owner closes, or drops it on purpose). */
   destroy(): void {
     this.settled = true;
+    this.reader.stop();
     this.socket.destroy();
   }
 
@@ -165,18 +231,21 @@ export class ZmtpConnection {
     const out = this.out;
     if (out.length === 0) return;
     this.out = [];
+    this.outBytes = 0;
     if (this.socket.destroyed) return;
     this.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
   };
 
   private onData(chunk: Buffer): void {
     this.heard = true;
+    this.heartbeat.heard();
     if (this.phase !== 'greeting') return this.reader.push(chunk);
     const need = GREETING_BYTES - this.greetingBytes.length;
     this.greetingBytes = Buffer.concat([this.greetingBytes, chunk.subarray(0, need)]);
     if (this.greetingBytes.length < GREETING_BYTES) {
-      // a ZMTP 1/2 peer sends a shorter greeting and waits: refuse it as soon as its signature says so
-      if (this.greetingBytes.length >= 10 && !hasZmtp3Signature(this.greetingBytes)) this.drop('not a ZMTP 3 greeting');
+      // a ZMTP 1.0 or 2.0 peer sends less and waits: refuse it as soon as its first bytes say so
+      const problem = versionProblem(this.greetingBytes);
+      if (problem) this.drop(problem);
       return;
     }
     const problem = greetingProblem(this.greetingBytes, this.settings.curve ? 'CURVE' : 'NULL');
@@ -189,11 +258,7 @@ export class ZmtpConnection {
   private onCommand(body: Buffer): void {
     const command = parseCommand(body);
     if (!command) return this.drop('a command frame without a name');
-    if (this.phase !== 'handshake') {
-      // A MESSAGE may come as a command frame too; ZMTP 3.0 has no other command after READY that needs an answer.
-      if (this.session && command.name === 'MESSAGE') this.onFrame(body, false);
-      return;
-    }
+    if (this.phase === 'traffic') return this.onTrafficCommand(command.name, command.body);
     if (command.name === 'ERROR') {
       this.settled = true;
       this.events.refused?.(command.body.toString('latin1', 1, 1 + (command.body[0] ?? 0)));
@@ -203,6 +268,17 @@ export class ZmtpConnection {
     if (this.curveClient) return this.onCurveClientCommand(this.curveClient, command.name, command.body);
     if (command.name !== 'READY') return this.drop(`expected READY, got ${command.name}`);
     this.peerReady(command.body);
+  }
+
+  /** After the handshake: PING is answered, PONG (like any traffic) is a sign of life, others are ignored as libzmq does. */
+  private onTrafficCommand(name: string, data: Buffer): void {
+    // A MESSAGE may come as a command frame too
+    if (this.session && name === 'MESSAGE') return this.onFrame(commandBody(name, data), false);
+    if (name !== 'PING') return;
+    const ping = parsePing(data);
+    if (!ping) return this.drop('a PING without its TTL');
+    this.heartbeat.peerPing(ping.ttlMs);
+    this.write(encodeCommand(commandBody('PONG', ping.context), this.session));
   }
 
   private onCurveServerCommand(curve: CurveServer, name: string, body: Buffer): void {
@@ -241,18 +317,20 @@ export class ZmtpConnection {
     this.write(commandFrame(command.name, command.body));
   }
 
-  /** The peer's metadata checked (type, routing id): the traffic may start; false when the peer was dropped. */
-  private peerReady(metadata: Buffer): boolean {
+  /** The peer's metadata checked (type, routing id): the traffic may start. */
+  private peerReady(metadata: Buffer): void {
     const props = parseProperties(metadata);
-    if (typeof props === 'string') return this.drop(props), false;
+    if (typeof props === 'string') return this.drop(props);
     const type = props.get('socket-type')?.toString('latin1') ?? '';
-    if (!PEERS_OF[this.settings.type].has(type)) return this.drop(`a ${type || 'socket of no type'} cannot talk to a ${this.settings.type}`), false;
+    if (!PEERS_OF[this.settings.type].has(type)) return this.drop(`a ${type || 'socket of no type'} cannot talk to a ${this.settings.type}`);
     const identity = props.get('identity') ?? Buffer.alloc(0);
-    if (identity.length > MAX_ROUTING_ID_BYTES) return this.drop('routing id over 255 bytes'), false;
-    if (!this.events.ready(Buffer.from(identity))) return this.drop('routing id already connected'), false;
+    if (identity.length > MAX_ROUTING_ID_BYTES) return this.drop('routing id over 255 bytes');
+    const refusal = this.events.ready(Buffer.from(identity));
+    if (refusal !== undefined) return this.drop(refusal);
     this.phase = 'traffic';
+    this.reader.limit = this.maxMessage + this.boxOverhead;
     clearTimeout(this.handshakeTimer);
-    return true;
+    this.heartbeat.start();
   }
 
   private onFrame(body: Buffer, more: boolean): void {
@@ -260,13 +338,21 @@ export class ZmtpConnection {
     if (this.session) {
       const opened = this.session.open(body);
       if (typeof opened === 'string') return this.drop(opened);
+      if (opened.command) return this.onCommand(opened.frame);
       ({ frame: body, more } = opened);
     }
     this.message.push(body);
-    if (this.message.length > MAX_FRAMES_PER_MESSAGE) return this.drop(`a message of more than ${MAX_FRAMES_PER_MESSAGE} frames`);
-    if (more) return;
+    this.messageBytes += body.length;
+    if (this.message.length > this.maxFrames) return this.drop(`a message of more than ${this.maxFrames} frames`);
+    if (more) {
+      // the next frame may bring the message only up to its bound, refused from its header
+      this.reader.limit = this.maxMessage - this.messageBytes + this.boxOverhead;
+      return;
+    }
     const frames = this.message;
     this.message = [];
+    this.messageBytes = 0;
+    this.reader.limit = this.maxMessage + this.boxOverhead;
     this.events.message(frames);
   }
 
@@ -274,6 +360,7 @@ export class ZmtpConnection {
   private drop(why: string): void {
     if (this.socket.destroyed) return;
     this.settled = true;
+    this.reader.stop();
     this.events.problem(why, this.phase !== 'traffic');
     this.socket.destroy();
   }

@@ -1,21 +1,22 @@
 import { type Socket, connect as tcpConnect } from 'node:net';
-import { type CurveRole, SEND_HIGH_WATER_BYTES, ZmtpConnection } from './zmtp-connection';
+import { type ConnectionLimits, type CurveRole, SEND_HIGH_WATER_BYTES, ZmtpConnection, connectionLimits } from './zmtp-connection';
 import { curveReady } from './curve-mechanism';
 import { parseTcpEndpoint } from './tcp-endpoint';
 
-export interface ZmtpDealerOptions {
+export interface ZmtpDealerOptions extends ConnectionLimits {
   /** Our routing id, sent in the handshake (libzmq's ZMQ_ROUTING_ID); none: the peer generates one. */
   routingId?: string;
-  /** First wait before reconnecting, doubled after each failed try up to `reconnectMaxIntervalMs` (libzmq's ZMQ_RECONNECT_IVL, _MAX). */
+  /**
+   * First wait before reconnecting, doubled after each failed try up to `reconnectMaxIntervalMs`
+   * (libzmq's ZMQ_RECONNECT_IVL, _MAX); each wait gets up to one first interval more at random, as
+   * libzmq's, so the peers of a restarted broker do not all come back in the same millisecond.
+   */
   reconnectIntervalMs?: number;
   reconnectMaxIntervalMs?: number;
-  /** Largest frame the peer may send; one that sends more has its connection dropped. */
-  maxMessageSize?: number;
   /** Messages kept while not connected; past that, `send` drops them and says so (libzmq's ZMQ_SNDHWM). */
   highWaterMessages?: number;
   /** Bytes written to the connection that the peer has not read yet, past which `send` drops (a peer that stopped reading). */
   sendHighWaterBytes?: number;
-  handshakeTimeoutMs?: number;
   /** CURVE as a client (the broker's public key, our key pair); none: NULL. */
   curve?: Extract<CurveRole, { role: 'client' }>;
   onMessage: (frames: Buffer[]) => void;
@@ -28,7 +29,7 @@ export interface ZmtpDealerOptions {
 }
 
 /**
- * A ZeroMQ DEALER that connects, in TypeScript on Node's own TCP (ZMTP 3.0, NULL or CURVE): our
+ * A ZeroMQ DEALER that connects, in TypeScript on Node's own TCP (ZMTP 3.1, NULL or CURVE): our
  * worker's and client's socket. As libzmq's: it connects in the background and keeps retrying,
  * with backoff; what is sent before the handshake is done waits (up to the high-water mark) and
  * goes out once it is; a lost connection is made again, and what was already written to it is lost.
@@ -46,6 +47,9 @@ export class ZmtpDealer {
   private readonly identity: Buffer | undefined;
   /** The server refused our key: no more tries. */
   private refused = false;
+  /** Closed with a linger that has not run out: what was sent is still being delivered. */
+  private lingering = false;
+  private lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ZmtpDealerOptions) {
     this.firstRetryMs = options.reconnectIntervalMs ?? 100;
@@ -75,37 +79,52 @@ export class ZmtpDealer {
   }
 
   /**
-   * Stops. With `lingerMs`, what was sent is still written out (the connection ends once it is, or
-   * after `lingerMs`); without, it is dropped.
+   * Stops. With `lingerMs`, what was sent is still written out, also what waits for a connection
+   * (the socket goes on dialling for it): the connection ends once it is written, or after
+   * `lingerMs`; without, it is dropped.
    */
   close(lingerMs = 0): void {
     if (this.closed) return;
     this.closed = true;
+    const connection = this.connection;
+    if (lingerMs > 0 && (connection?.open || this.waiting.length > 0)) {
+      this.lingering = true;
+      this.lingerTimer = setTimeout(() => this.stop(), lingerMs);
+      this.lingerTimer.unref();
+      if (connection?.open) connection.end();
+      return;
+    }
+    this.stop();
+  }
+
+  /** Drops everything at once: the connection, what waits, any retry. */
+  private stop(): void {
+    this.lingering = false;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.lingerTimer);
+    this.waiting = [];
     const connection = this.connection;
     this.connection = undefined;
-    this.waiting = [];
-    if (!connection) return;
-    if (lingerMs > 0 && connection.open) {
-      connection.end();
-      setTimeout(() => connection.destroy(), lingerMs).unref();
-    } else connection.destroy();
+    connection?.destroy();
   }
 
   private dial(): void {
-    if (this.closed) return;
+    if (this.closed && !this.lingering) return;
     const socket: Socket = tcpConnect({ host: this.host, port: this.port });
     const connection = new ZmtpConnection(
       socket,
-      { type: 'DEALER', identity: this.identity, maxFrameBytes: this.options.maxMessageSize ?? Infinity, handshakeTimeoutMs: this.options.handshakeTimeoutMs, curve: this.options.curve },
+      { ...connectionLimits(this.options), type: 'DEALER', identity: this.identity, curve: this.options.curve },
       {
         ready: () => {
           this.retryMs = this.firstRetryMs;
           for (const frames of this.waiting) connection.send(frames);
           this.waiting = [];
-          return true;
+          if (this.lingering) connection.end(); // what waited is written: the linger's work is done
+          return undefined;
         },
-        message: (frames) => this.options.onMessage(frames),
+        message: (frames) => {
+          if (!this.closed) this.options.onMessage(frames);
+        },
         problem: (why) => this.options.onProtocolError?.(why),
         refused: (reason) => {
           this.refused = true;
@@ -117,14 +136,14 @@ export class ZmtpDealer {
     this.connection = connection;
   }
 
-  /** The connection is gone (reset, or dropped): try again after the current interval, doubled for the next time; not after a refusal. */
+  /** The connection is gone (reset, or dropped): try again after the current interval and some jitter, doubled for the next time; not after a refusal. */
   private lost(connection: ZmtpConnection): void {
-    if (this.closed || connection !== this.connection) return;
+    if (connection !== this.connection) return;
     this.connection = undefined;
-    if (this.refused) return;
-    const wait = this.retryMs;
+    if (this.refused || (this.closed && !(this.lingering && this.waiting.length > 0))) return;
+    const wait = this.retryMs + Math.random() * this.firstRetryMs;
     const max = this.options.reconnectMaxIntervalMs ?? 0;
-    if (max > wait) this.retryMs = Math.min(max, wait * 2);
+    if (max > this.retryMs) this.retryMs = Math.min(max, this.retryMs * 2);
     this.retryTimer = setTimeout(() => this.dial(), wait);
   }
 }

@@ -88,7 +88,7 @@ describe('ZmtpRouter with libzmq peers', () => {
     expect(() => h.router.send([Buffer.from('nobody'), Buffer.from('x')])).not.toThrow();
   });
 
-  it('with handover, lets a peer that reconnects under its id take it over; the old connection gets a generated id', async () => {
+  it('with handover, lets a peer that reconnects under its id take it over; the old connection is closed, as libzmq does', async () => {
     const h = await router({ handover: true });
     const first = dealer(h.endpoint, 'W1');
     await first.send('from the first');
@@ -99,9 +99,7 @@ describe('ZmtpRouter with libzmq peers', () => {
     expect(text(h.messages[1])).toEqual(['W1', 'from the second']);
     h.router.send([Buffer.from('W1'), Buffer.from('to W1')]);
     expect(text(await second.receive())).toEqual(['to W1']);
-    await first.send('from the first, again');
-    await until(() => h.messages.length === 3);
-    expect(h.messages[2][0][0]).toBe(0);
+    await new Promise<void>((resolve) => onSocketEvents(first, (e) => e.type === 'disconnect' && resolve()));
   });
 
   it('without handover, refuses a second connection under a routing id in use, and keeps the first', async () => {
@@ -156,7 +154,7 @@ describe('ZmtpRouter with peers that break the protocol', () => {
     http.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     const silent = raw(h.router.port);
     await Promise.all([closed(http), closed(silent)]);
-    expect(h.refusals.sort()).toEqual(['no handshake in time', 'not a ZMTP 3 greeting']);
+    expect(h.refusals.sort()).toEqual(['a ZMTP 1.0 peer (no greeting signature): 3.0 or later is needed', 'no handshake in time']);
   });
 
   it('refuses data before READY, and messages of more frames than any peer sends', async () => {

@@ -1,28 +1,33 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { CurveKeyBytes } from './curve-keys';
-import { type ConnectionEvents, type ConnectionSettings, SEND_HIGH_WATER_BYTES, ZmtpConnection } from './zmtp-connection';
+import { type ConnectionEvents, type ConnectionLimits, connectionLimits, type ConnectionSettings, SEND_HIGH_WATER_BYTES, ZmtpConnection } from './zmtp-connection';
 import { curveReady } from './curve-mechanism';
 import { parseTcpEndpoint } from './tcp-endpoint';
 
-export interface ZmtpRouterOptions {
-  /** Largest frame a peer may send; one that sends more is disconnected (libzmq's ZMQ_MAXMSGSIZE). */
-  maxMessageSize: number;
-  /** A peer that connects under a routing id in use takes it over (ZMQ_ROUTER_HANDOVER); else it is refused. */
+/** Connections one socket keeps at once unless told otherwise; past it new ones are closed as they come. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+export interface ZmtpRouterOptions extends ConnectionLimits {
+  /** A peer that connects under a routing id in use takes it over and the old connection is closed (ZMQ_ROUTER_HANDOVER); else it is refused. */
   handover?: boolean;
   /** Bytes waiting to be written to one peer beyond which messages to it are dropped (a ROUTER's high-water mark). */
   sendHighWaterBytes?: number;
-  /** A connection that has not finished its handshake by then is closed (libzmq's ZMQ_HANDSHAKE_IVL, 30 s). */
-  handshakeTimeoutMs?: number;
+  /** Connections at once; one past it is closed on arrival and reported to `onConnectionLimit`. */
+  maxConnections?: number;
+  /** `tcp://*:port` listens on IPv6 too (libzmq's ZMQ_IPV6); without, IPv4 only, as libzmq. */
+  ipv6?: boolean;
   /** A message: the peer's routing id, then its frames. */
   onMessage: (frames: Buffer[]) => void;
   /** A peer that was disconnected for breaking the protocol, and why (for the broker's counters and traces); `inHandshake`: before its traffic began. */
   onProtocolError?: (why: string, address: string, inHandshake: boolean) => void;
+  /** A connection closed on arrival because `maxConnections` are open. */
+  onConnectionLimit?: (address: string, limit: number) => void;
   /** CURVE as the server: our key pair, and whether a client's long-term key (from `address`) is admitted. None: NULL. */
   curve?: { keys: CurveKeyBytes; admit(clientKey: Buffer, address: string): boolean };
 }
 
-/** A connected peer and the routing id it goes by (a generated one after a handover took its own). */
+/** A connected peer and the routing id it goes by. */
 class Peer {
   routingId: Buffer | undefined;
   /** With CURVE: the long-term key it was admitted with. */
@@ -40,7 +45,8 @@ class Peer {
  * loop, so a message costs no thread hop, and all that arrived in one read is handled in one turn.
  * Peers are any ZeroMQ DEALER, REQ or ROUTER (libzmq, the seed's programs). As libzmq's ROUTER: a
  * message to an unknown routing id is dropped; a peer without a routing id gets a generated one
- * (a zero byte and four more); an oversize frame drops the connection.
+ * (a zero byte and four more, never one in use); a routing id of its own may not start with a zero
+ * byte (RFC 37); a message over the size or frame bound drops the connection.
  */
 export class ZmtpRouter {
   closed = false;
@@ -57,7 +63,7 @@ export class ZmtpRouter {
 
   /** Listens on `tcp://host:port` (`*`: every interface; port `*`: any free one). */
   async bind(address: string): Promise<void> {
-    const { host, port } = parseTcpEndpoint(address);
+    const { host, port } = parseTcpEndpoint(address, this.options.ipv6);
     if (this.options.curve) await curveReady; // no connection before the boxes can be opened
     const server = createServer((socket) => this.accept(socket));
     this.server = server;
@@ -100,11 +106,15 @@ export class ZmtpRouter {
 
   private accept(socket: Socket): void {
     if (this.closed) return void socket.destroy();
+    const limit = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (this.connections.size >= limit) {
+      this.options.onConnectionLimit?.(`${socket.remoteAddress}:${socket.remotePort}`, limit);
+      return void socket.destroy();
+    }
     const curve = this.options.curve;
     const settings: ConnectionSettings = {
+      ...connectionLimits(this.options),
       type: 'ROUTER',
-      maxFrameBytes: this.options.maxMessageSize,
-      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
       // Called once the connection exists, so `peer` is set by then.
       curve: curve && { role: 'server', keys: curve.keys, admit: (clientKey) => this.admit(peer, clientKey) },
     };
@@ -138,25 +148,28 @@ export class ZmtpRouter {
     return dropped;
   }
 
-  /** A peer finished its handshake: it gets its routing id, or is refused. */
-  private identified(peer: Peer, identity: Buffer): boolean {
+  /** A peer finished its handshake: it gets its routing id, or the reason it is refused. */
+  private identified(peer: Peer, identity: Buffer): string | undefined {
+    if (identity.length > 0 && identity[0] === 0) return 'a routing id may not start with a zero byte (RFC 37: kept for generated ids)';
     const id = identity.length > 0 ? identity : this.generatedId();
     const key = id.toString('latin1');
     const holder = this.peers.get(key);
     if (holder) {
-      if (!this.options.handover) return false;
-      // libzmq's handover: the old connection stays, under a generated id of its own
-      holder.routingId = this.generatedId();
-      this.peers.set(holder.routingId.toString('latin1'), holder);
+      if (!this.options.handover) return 'routing id already connected';
+      // libzmq's handover: the old connection is closed, the id is the newcomer's
+      this.peers.delete(key);
+      holder.connection.destroy();
     }
     peer.routingId = id;
     this.peers.set(key, peer);
-    return true;
+    return undefined;
   }
 
+  /** A zero byte and four more, counting up from a random start, skipping any in use. */
   private generatedId(): Buffer {
     const id = Buffer.alloc(5);
-    id.writeUInt32BE(this.nextGenerated++ >>> 0, 1);
+    do id.writeUInt32BE(this.nextGenerated++ >>> 0, 1);
+    while (this.peers.has(id.toString('latin1')));
     return id;
   }
 
