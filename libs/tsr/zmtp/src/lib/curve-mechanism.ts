@@ -47,7 +47,12 @@ const MESSAGE_NAME = Buffer.from('\x07MESSAGE', 'latin1');
 const MESSAGE_MIN = MESSAGE_NAME.length + SHORT_NONCE + 1 + MAC;
 /** What boxing adds to a frame. */
 export const CURVE_FRAME_OVERHEAD = MESSAGE_MIN;
-const FLAG_MORE = 0x01;
+/**
+ * The flags in a MESSAGE box's first plaintext byte (libzmq's msg_t flags): MORE, and COMMAND for a
+ * ZMTP command (a 3.1 PING or PONG) that travels boxed as a MESSAGE; its plaintext is then the command.
+ */
+export const BOX_FLAG_MORE = 0x01;
+export const BOX_FLAG_COMMAND = 0x02;
 /** Each side's MESSAGE nonces: a short nonce that only grows, after a prefix naming the sender. */
 const FROM_CLIENT = 'CurveZMQMESSAGEC';
 const FROM_SERVER = 'CurveZMQMESSAGES';
@@ -97,26 +102,30 @@ export class CurveSession implements FrameBoxer {
     return MESSAGE_MIN + length;
   }
 
-  /** Writes the MESSAGE that carries `frame` (a data frame's body, `boxedBytes` long) into `out` at `at`. */
-  boxInto(out: Buffer, at: number, frame: Buffer, more: boolean): void {
+  /**
+   * Writes the MESSAGE that carries `frame` (a data frame's body, or a command's, `boxedBytes` long)
+   * into `out` at `at`; `flags` BOX_FLAG_MORE and BOX_FLAG_COMMAND, or 0.
+   */
+  boxInto(out: Buffer, at: number, frame: Buffer, flags: number): void {
     writeCounter(this.ourNonce, LONG_NONCE, this.nextNonce++);
     MESSAGE_NAME.copy(out, at);
     this.ourNonce.copy(out, at + MESSAGE_NAME.length, LONG_NONCE);
-    sealInto(out, at + MESSAGE_NAME.length + SHORT_NONCE, more ? FLAG_MORE : 0, frame, this.ourNonce, this.key);
+    sealInto(out, at + MESSAGE_NAME.length + SHORT_NONCE, flags & (BOX_FLAG_MORE | BOX_FLAG_COMMAND), frame, this.ourNonce, this.key);
   }
 
   /** The MESSAGE that carries `frame`, alone. */
-  seal(frame: Buffer, more: boolean): Buffer {
+  seal(frame: Buffer, flags: number): Buffer {
     const message = Buffer.allocUnsafe(this.boxedBytes(frame.length));
-    this.boxInto(message, 0, frame, more);
+    this.boxInto(message, 0, frame, flags);
     return message;
   }
 
   /**
-   * The frame a MESSAGE carries (a data frame's bytes, name first), or why it is refused. Opens in
-   * place: the frame returned is a view of `message`, whose box it overwrites.
+   * The frame a MESSAGE carries and its flags, or why it is refused: a data frame's bytes, or with
+   * `command` a command's (name first, as `\x04PING` and its TTL and context). Opens in place: the
+   * frame returned is a view of `message`, whose box it overwrites.
    */
-  open(message: Buffer): { frame: Buffer; more: boolean } | string {
+  open(message: Buffer): { frame: Buffer; more: boolean; command: boolean } | string {
     if (message.length < MESSAGE_MIN || !MESSAGE_NAME.equals(message.subarray(0, MESSAGE_NAME.length))) return 'not a MESSAGE, or too short';
     const at = MESSAGE_NAME.length;
     const n = readCounter(message, at);
@@ -125,7 +134,8 @@ export class CurveSession implements FrameBoxer {
     const plain = at + SHORT_NONCE;
     if (!openInto(message.subarray(plain), this.theirNonce, this.key, message, plain)) return 'a MESSAGE box does not open';
     this.peerNonce = n;
-    return { frame: message.subarray(plain + 1, message.length - MAC), more: (message[plain] & FLAG_MORE) !== 0 };
+    const flags = message[plain];
+    return { frame: message.subarray(plain + 1, message.length - MAC), more: (flags & BOX_FLAG_MORE) !== 0, command: (flags & BOX_FLAG_COMMAND) !== 0 };
   }
 }
 

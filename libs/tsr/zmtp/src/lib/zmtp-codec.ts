@@ -3,6 +3,7 @@
  * the greeting, the READY command and its properties, and the frames of the traffic. Pure
  * functions and one incremental reader; the connection logic is in zmtp-connection.ts.
  */
+import { BOX_FLAG_MORE } from './curve-mechanism';
 
 /** An empty frame: shared, since nothing writes into it. */
 const EMPTY = Buffer.alloc(0);
@@ -119,7 +120,8 @@ function writeFrameHeader(out: Buffer, at: number, length: number, flags: number
 /** How a frame travels boxed (CURVE): as a data frame of its own, `boxedBytes` long, MORE inside the box only. */
 export interface FrameBoxer {
   boxedBytes(length: number): number;
-  boxInto(out: Buffer, at: number, frame: Buffer, more: boolean): void;
+  /** `flags`: 0x01 MORE, 0x02 COMMAND (inside the box). */
+  boxInto(out: Buffer, at: number, frame: Buffer, flags: number): void;
 }
 
 /**
@@ -139,7 +141,7 @@ export function encodeMessage(frames: readonly Buffer[], from = 0, boxer?: Frame
     if (boxer) {
       const length = boxer.boxedBytes(frames[i].length);
       at = writeFrameHeader(out, at, length, 0);
-      boxer.boxInto(out, at, frames[i], more);
+      boxer.boxInto(out, at, frames[i], more ? BOX_FLAG_MORE : 0);
       at += length;
     } else {
       at = writeFrameHeader(out, at, frames[i].length, more ? FLAG_MORE : 0);
