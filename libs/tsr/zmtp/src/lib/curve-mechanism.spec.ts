@@ -213,6 +213,28 @@ describe('CURVE mechanism, against libzmq', () => {
     expect(serverSide.open(tampered)).toMatch(/does not open/);
   });
 
+  it('refuses a HELLO of another version than 1.0, or with padding that is not zero, and still takes the same HELLO made right', () => {
+    const server = pair();
+    const hello = new CurveClient(server.publicKey, pair()).hello().body;
+    const changed = (at: number, value: number): Buffer => {
+      const copy = Buffer.from(hello);
+      copy[at] = value;
+      return copy;
+    };
+    for (const [major, minor] of [
+      [1, 7],
+      [2, 0],
+      [0, 1],
+    ]) {
+      const crafted = Buffer.from(hello);
+      crafted[0] = major;
+      crafted[1] = minor;
+      expect(new CurveServer(server).welcome(crafted)).toBe(`CURVE version ${major}.${minor} is not supported (1.0)`);
+    }
+    for (const at of [2, 40, 2 + 71]) expect(new CurveServer(server).welcome(changed(at, 1))).toBe('HELLO padding is not zero');
+    expect(new CurveServer(server).welcome(changed(2 + 72, hello[2 + 72]))).toMatchObject({ name: 'WELCOME' });
+  });
+
   it('refuses an INITIATE whose cookie another connection made, or that comes before HELLO', () => {
     const server = pair();
     const first = new CurveServer(server);

@@ -76,6 +76,7 @@ const shortNonce = (value: number): Buffer => {
   return b;
 };
 const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b);
+const isZero = (bytes: Uint8Array): boolean => bytes.every((b) => b === 0);
 
 /**
  * The traffic after a handshake: each frame in a MESSAGE box under the key the short-term pairs
@@ -218,7 +219,8 @@ export class CurveServer {
   welcome(hello: Buffer): CurveCommand | string {
     if (this.clientShort) return 'a second HELLO';
     if (hello.length !== HELLO_BODY) return 'HELLO has the wrong size';
-    if (hello[0] !== 1) return `CURVE version ${hello[0]}.${hello[1]} is not supported (1.0)`;
+    if (hello[0] !== 1 || hello[1] !== 0) return `CURVE version ${hello[0]}.${hello[1]} is not supported (1.0)`;
+    if (!isZero(hello.subarray(2, 2 + HELLO_PADDING))) return 'HELLO padding is not zero';
     const clientShort = Uint8Array.from(hello.subarray(2 + HELLO_PADDING, 2 + HELLO_PADDING + KEY));
     const n = hello.subarray(2 + HELLO_PADDING + KEY, 2 + HELLO_PADDING + KEY + SHORT_NONCE);
     const helloKey = boxKey(clientShort, this.long);
