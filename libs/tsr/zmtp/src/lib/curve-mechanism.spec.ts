@@ -235,6 +235,33 @@ describe('CURVE mechanism, against libzmq', () => {
     expect(new CurveServer(server).welcome(changed(2 + 72, hello[2 + 72]))).toMatchObject({ name: 'WELCOME' });
   });
 
+  it('makes no key pair for a connection before a HELLO that holds (server) or before HELLO (client)', () => {
+    const server = pair();
+    const keypair = jest.spyOn(sodium, 'crypto_box_keypair');
+    try {
+      const servers = Array.from({ length: 1000 }, () => new CurveServer(server));
+      expect(keypair).not.toHaveBeenCalled();
+      const client = new CurveClient(server.publicKey, pair());
+      keypair.mockClear();
+      new CurveClient(server.publicKey, pair());
+      expect(keypair).toHaveBeenCalledTimes(1); // the test's own pair() only
+      const stranger = new CurveClient(pair().publicKey, pair()).hello().body;
+      const version2 = Buffer.from(stranger);
+      version2[0] = 2;
+      keypair.mockClear();
+      expect(servers[0].welcome(version2)).toMatch(/version/);
+      expect(servers[1].welcome(stranger)).toMatch(/another server key/);
+      expect(servers[2].initiate(Buffer.alloc(400))).toMatch(/before HELLO/);
+      expect(keypair).not.toHaveBeenCalled();
+      const hello = client.hello();
+      expect(keypair).toHaveBeenCalledTimes(1);
+      expect(servers[2].welcome(hello.body)).toMatchObject({ name: 'WELCOME' });
+      expect(keypair).toHaveBeenCalledTimes(2);
+    } finally {
+      keypair.mockRestore();
+    }
+  });
+
   it('refuses an INITIATE whose cookie another connection made, or that comes before HELLO', () => {
     const server = pair();
     const first = new CurveServer(server);

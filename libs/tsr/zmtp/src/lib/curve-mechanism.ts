@@ -154,9 +154,12 @@ function newDhPair(): DhPair {
 /** NaCl's crypto_box_beforenm: the key `theirs` and `ours` share; undefined for a key that makes none (a low-order point). */
 const boxKey = (theirs: Uint8Array, ours: DhPair): Uint8Array | undefined => attempt(() => sodium.crypto_box_beforenm(theirs, ours.secretKey));
 
-/** The client side: HELLO, then INITIATE on WELCOME, then the session on READY. */
+/**
+ * The client side: HELLO, then INITIATE on WELCOME, then the session on READY. Its short-term pair
+ * is made with HELLO, when the connection has got that far.
+ */
 export class CurveClient {
-  private readonly short = newDhPair();
+  private short: DhPair | undefined;
   private nonce = 1;
   /** C' and S's box key (HELLO, WELCOME), then C' and S''s (INITIATE, READY, the session). */
   private helloKey: Uint8Array | undefined;
@@ -168,25 +171,27 @@ export class CurveClient {
   ) {}
 
   hello(): CurveCommand {
+    const short = (this.short ??= newDhPair());
     const n = shortNonce(this.nonce++);
-    this.helloKey = boxKey(this.serverKey, this.short) ?? new Uint8Array(KEY); // a bad server key: HELLO will not open there
+    this.helloKey = boxKey(this.serverKey, short) ?? new Uint8Array(KEY); // a bad server key: HELLO will not open there
     const box = nacl.seal(new Uint8Array(64), nonce('CurveZMQHELLO---', n), this.helloKey);
-    return { name: 'HELLO', body: Buffer.concat([Buffer.from([1, 0]), Buffer.alloc(HELLO_PADDING), this.short.publicKey, n, box]) };
+    return { name: 'HELLO', body: Buffer.concat([Buffer.from([1, 0]), Buffer.alloc(HELLO_PADDING), short.publicKey, n, box]) };
   }
 
   /** INITIATE, carrying `metadata` (ZMTP properties), or why WELCOME is refused. */
   initiate(welcome: Buffer, metadata: Buffer): CurveCommand | string {
-    if (!this.helloKey) return 'WELCOME before HELLO';
+    const short = this.short;
+    if (!this.helloKey || !short) return 'WELCOME before HELLO';
     if (welcome.length !== WELCOME_BODY) return 'WELCOME has the wrong size';
     const plain = nacl.open(welcome.subarray(LONG_NONCE), nonce('WELCOME-', welcome.subarray(0, LONG_NONCE)), this.helloKey);
     if (!plain) return 'WELCOME does not open with the server key given (a wrong key?)';
     const serverShort = plain.subarray(0, KEY);
     const cookie = plain.subarray(KEY);
     const vouchKey = boxKey(serverShort, this.long);
-    this.sessionKey = boxKey(serverShort, this.short);
+    this.sessionKey = boxKey(serverShort, short);
     if (!vouchKey || !this.sessionKey) return "WELCOME carries an unusable short-term key";
     const vouchNonce = randomBytes(LONG_NONCE);
-    const vouch = nacl.seal(Buffer.concat([this.short.publicKey, this.serverKey]), nonce('VOUCH---', vouchNonce), vouchKey);
+    const vouch = nacl.seal(Buffer.concat([short.publicKey, this.serverKey]), nonce('VOUCH---', vouchNonce), vouchKey);
     const n = shortNonce(this.nonce++);
     const box = nacl.seal(Buffer.concat([this.long.publicKey, vouchNonce, vouch, metadata]), nonce('CurveZMQINITIATE', n), this.sessionKey);
     return { name: 'INITIATE', body: Buffer.concat([cookie, n, box]) };
@@ -203,11 +208,15 @@ export class CurveClient {
   }
 }
 
-/** The server side: WELCOME on HELLO, then on INITIATE the client's long-term key, READY and the session. */
+/**
+ * The server side: WELCOME on HELLO, then on INITIATE the client's long-term key, READY and the
+ * session. Made for each accepted connection, it makes its short-term pair and cookie key only for
+ * a HELLO that holds: a connection that never sends one costs no key generation.
+ */
 export class CurveServer {
-  private readonly short = newDhPair();
-  /** Seals the cookie: the state WELCOME hands the client, checked when INITIATE brings it back. */
-  private readonly cookieKey = randomBytes(KEY);
+  /** Made with WELCOME, with the cookie key that seals the state WELCOME hands the client, checked when INITIATE brings it back. */
+  private short: DhPair | undefined;
+  private cookieKey: Uint8Array | undefined;
   private clientShort: Uint8Array | undefined;
   private clientNonce = 0;
   /** C' and S''s box key: INITIATE, READY and the session. */
@@ -228,10 +237,12 @@ export class CurveServer {
     if (!helloKey || !plain || !equal(plain, new Uint8Array(64))) return 'HELLO does not open: the client has another server key';
     this.clientShort = clientShort;
     this.clientNonce = readCounter(n);
+    const short = (this.short = newDhPair());
+    const cookieKey = (this.cookieKey = randomBytes(KEY));
     const cookieNonce = randomBytes(LONG_NONCE);
-    const cookie = Buffer.concat([cookieNonce, nacl.secretSeal(Buffer.concat([clientShort, this.short.secretKey]), nonce('COOKIE--', cookieNonce), this.cookieKey)]);
+    const cookie = Buffer.concat([cookieNonce, nacl.secretSeal(Buffer.concat([clientShort, short.secretKey]), nonce('COOKIE--', cookieNonce), cookieKey)]);
     const longNonce = randomBytes(LONG_NONCE);
-    const box = nacl.seal(Buffer.concat([this.short.publicKey, cookie]), nonce('WELCOME-', longNonce), helloKey);
+    const box = nacl.seal(Buffer.concat([short.publicKey, cookie]), nonce('WELCOME-', longNonce), helloKey);
     return { name: 'WELCOME', body: Buffer.concat([longNonce, box]) };
   }
 
@@ -240,20 +251,20 @@ export class CurveServer {
    * whether that key is admitted, then sends `ready(metadata)`.
    */
   initiate(body: Buffer): { clientKey: Buffer; metadata: Buffer } | string {
-    const clientShort = this.clientShort;
-    if (!clientShort) return 'INITIATE before HELLO';
+    const { clientShort, short, cookieKey } = this;
+    if (!clientShort || !short || !cookieKey) return 'INITIATE before HELLO';
     if (this.sessionKey) return 'a second INITIATE';
     if (body.length < INITIATE_MIN) return 'INITIATE is too short';
-    const cookie = nacl.secretOpen(body.subarray(LONG_NONCE, COOKIE), nonce('COOKIE--', body.subarray(0, LONG_NONCE)), this.cookieKey);
-    if (!cookie || !equal(cookie.subarray(0, KEY), clientShort) || !equal(cookie.subarray(KEY), this.short.secretKey)) return 'INITIATE carries a cookie this connection did not make';
+    const cookie = nacl.secretOpen(body.subarray(LONG_NONCE, COOKIE), nonce('COOKIE--', body.subarray(0, LONG_NONCE)), cookieKey);
+    if (!cookie || !equal(cookie.subarray(0, KEY), clientShort) || !equal(cookie.subarray(KEY), short.secretKey)) return 'INITIATE carries a cookie this connection did not make';
     const n = body.subarray(COOKIE, COOKIE + SHORT_NONCE);
     const nonceValue = readCounter(n);
     if (nonceValue <= this.clientNonce) return 'INITIATE nonce did not grow';
-    const sessionKey = boxKey(clientShort, this.short);
+    const sessionKey = boxKey(clientShort, short);
     const plain = sessionKey && nacl.open(body.subarray(COOKIE + SHORT_NONCE), nonce('CurveZMQINITIATE', n), sessionKey);
     if (!sessionKey || !plain) return 'INITIATE does not open';
     const clientKey = plain.subarray(0, KEY);
-    const vouchKey = boxKey(clientKey, this.short);
+    const vouchKey = boxKey(clientKey, short);
     const vouch = vouchKey && nacl.open(plain.subarray(KEY + LONG_NONCE, KEY + VOUCH), nonce('VOUCH---', plain.subarray(KEY, KEY + LONG_NONCE)), vouchKey);
     if (!vouch || !equal(vouch.subarray(0, KEY), clientShort) || !equal(vouch.subarray(KEY), this.long.publicKey)) return 'INITIATE carries a vouch that does not hold';
     this.clientNonce = nonceValue;
