@@ -369,6 +369,24 @@ describe('CURVE mechanism, against libzmq', () => {
     }
   });
 
+  it("refuses, without throwing, a MESSAGE too large for libsodium's memory", () => {
+    const server = pair();
+    const client = new CurveClient(server.publicKey, pair());
+    const ours = new CurveServer(server);
+    const welcome = ours.welcome(client.hello().body) as CurveCommand;
+    ours.initiate((client.initiate(welcome.body, Buffer.alloc(0)) as CurveCommand).body);
+    const { command, session: serverSide } = ours.ready(Buffer.alloc(0));
+    const { session: clientSide } = client.ready(command.body) as { session: CurveSession };
+    const sealed = clientSide.seal(Buffer.alloc(200_000, 1), 0);
+    const raw = (sodium as unknown as { libsodium: { _malloc(bytes: number): number } }).libsodium;
+    const malloc = jest.spyOn(raw, '_malloc').mockReturnValue(0); // as past 2 GiB
+    try {
+      expect(serverSide.open(sealed)).toMatch(/more than libsodium's memory can hold/);
+    } finally {
+      malloc.mockRestore();
+    }
+  });
+
   it('z85 keys round-trip', () => {
     const key = pair().publicKey;
     expect(z85Decode(z85(key))).toEqual(key);
