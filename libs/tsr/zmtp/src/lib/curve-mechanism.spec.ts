@@ -3,7 +3,7 @@ import * as zmq from 'zeromq';
 import { z85Decode, z85Encode } from './z85';
 import sodium from 'libsodium-wrappers';
 import { CurveClient, type CurveCommand, CurveServer, type CurveSession, curveReady } from './curve-mechanism';
-import { FrameReader, GREETING_BYTES, commandFrame, encodeMessage, greeting, parseCommand, parseProperties } from './zmtp-codec';
+import { BOXED_COMMAND, BOXED_MORE, FrameReader, GREETING_BYTES, commandFrame, encodeMessage, greeting, parseCommand, parseProperties } from './zmtp-codec';
 
 /** One end of a raw ZMTP connection: greeting, then frames and commands as they arrive. */
 class Wire {
@@ -75,6 +75,30 @@ const pair = () => {
 };
 const z85 = (b: Uint8Array) => z85Encode(b);
 
+/** Our client, over a raw TCP connection (ZMTP 3.1 greeting), through the CURVE handshake with a libzmq ROUTER. */
+async function ourClientTo(router: zmq.Router, server: { publicKey: Buffer }, closing: (() => void)[]): Promise<{ socket: Socket; wire: Wire; session: CurveSession; closed: Promise<void> }> {
+  await router.bind('tcp://127.0.0.1:0');
+  const port = Number((router.lastEndpoint as string).split(':').pop());
+  const socket = connect(port, '127.0.0.1');
+  closing.push(() => socket.destroy());
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  const wire = new Wire(socket);
+  const g = greeting('CURVE', false);
+  g[11] = 1; // ZMTP 3.1: PING and PONG
+  socket.write(g);
+  await wire.greeting();
+  const curve = new CurveClient(server.publicKey, pair());
+  wire.send(curve.hello());
+  const initiate = curve.initiate(await wire.command('WELCOME'), metadata({ 'Socket-Type': 'DEALER' }));
+  if (typeof initiate === 'string') throw new Error(initiate);
+  wire.send(initiate);
+  const ready = curve.ready(await wire.command('READY'));
+  if (typeof ready === 'string') throw new Error(ready);
+  return { socket, wire, session: ready.session, closed };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe('CURVE mechanism, against libzmq', () => {
   beforeAll(() => curveReady);
   const closing: (() => void)[] = [];
@@ -104,7 +128,7 @@ describe('CURVE mechanism, against libzmq', () => {
     expect((parseProperties(ready.metadata) as Map<string, Buffer>).get('socket-type')).toEqual(Buffer.from('ROUTER'));
     const session: CurveSession = ready.session;
 
-    socket.write(encodeMessage([session.seal(Buffer.from('secret question'), false)]));
+    socket.write(encodeMessage([session.seal(Buffer.from('secret question'), 0)]));
     const [identity, question] = await router.receive();
     expect(identity.toString()).toBe('our client');
     expect(question.toString()).toBe('secret question');
@@ -163,8 +187,8 @@ describe('CURVE mechanism, against libzmq', () => {
     const item = await wire.next();
     expect(item.kind).toBe('frame');
     const message = session.open(item.body);
-    expect(message).toEqual({ frame: Buffer.from('over CURVE'), more: false });
-    socket.write(encodeMessage([session.seal(Buffer.from('answer'), false)]));
+    expect(message).toEqual({ frame: Buffer.from('over CURVE'), more: false, command: false });
+    socket.write(encodeMessage([session.seal(Buffer.from('answer'), 0)]));
     const [answer] = await dealer.receive();
     expect(answer.toString()).toBe('answer');
   });
@@ -181,12 +205,61 @@ describe('CURVE mechanism, against libzmq', () => {
     expect(ours.initiate(initiate.body)).toMatchObject({ metadata: Buffer.alloc(0) });
     const { command, session: serverSide } = ours.ready(Buffer.alloc(0));
     const { session: clientSide } = client.ready(command.body) as { session: CurveSession };
-    const sealed = clientSide.seal(Buffer.from('once'), false);
-    expect(serverSide.open(sealed)).toEqual({ frame: Buffer.from('once'), more: false });
+    const sealed = clientSide.seal(Buffer.from('once'), 0);
+    expect(serverSide.open(sealed)).toEqual({ frame: Buffer.from('once'), more: false, command: false });
     expect(serverSide.open(sealed)).toMatch(/did not grow/);
-    const tampered = Buffer.from(clientSide.seal(Buffer.from('twice'), false));
+    const tampered = Buffer.from(clientSide.seal(Buffer.from('twice'), 0));
     tampered[tampered.length - 1] ^= 1;
     expect(serverSide.open(tampered)).toMatch(/does not open/);
+  });
+
+  it('refuses a HELLO of another version than 1.0, or with padding that is not zero, and still takes the same HELLO made right', () => {
+    const server = pair();
+    const hello = new CurveClient(server.publicKey, pair()).hello().body;
+    const changed = (at: number, value: number): Buffer => {
+      const copy = Buffer.from(hello);
+      copy[at] = value;
+      return copy;
+    };
+    for (const [major, minor] of [
+      [1, 7],
+      [2, 0],
+      [0, 1],
+    ]) {
+      const crafted = Buffer.from(hello);
+      crafted[0] = major;
+      crafted[1] = minor;
+      expect(new CurveServer(server).welcome(crafted)).toBe(`CURVE version ${major}.${minor} is not supported (1.0)`);
+    }
+    for (const at of [2, 40, 2 + 71]) expect(new CurveServer(server).welcome(changed(at, 1))).toBe('HELLO padding is not zero');
+    expect(new CurveServer(server).welcome(changed(2 + 72, hello[2 + 72]))).toMatchObject({ name: 'WELCOME' });
+  });
+
+  it('makes no key pair for a connection before a HELLO that holds (server) or before HELLO (client)', () => {
+    const server = pair();
+    const keypair = jest.spyOn(sodium, 'crypto_box_keypair');
+    try {
+      const servers = Array.from({ length: 1000 }, () => new CurveServer(server));
+      expect(keypair).not.toHaveBeenCalled();
+      const client = new CurveClient(server.publicKey, pair());
+      keypair.mockClear();
+      new CurveClient(server.publicKey, pair());
+      expect(keypair).toHaveBeenCalledTimes(1); // the test's own pair() only
+      const stranger = new CurveClient(pair().publicKey, pair()).hello().body;
+      const version2 = Buffer.from(stranger);
+      version2[0] = 2;
+      keypair.mockClear();
+      expect(servers[0].welcome(version2)).toMatch(/version/);
+      expect(servers[1].welcome(stranger)).toMatch(/another server key/);
+      expect(servers[2].initiate(Buffer.alloc(400))).toMatch(/before HELLO/);
+      expect(keypair).not.toHaveBeenCalled();
+      const hello = client.hello();
+      expect(keypair).toHaveBeenCalledTimes(1);
+      expect(servers[2].welcome(hello.body)).toMatchObject({ name: 'WELCOME' });
+      expect(keypair).toHaveBeenCalledTimes(2);
+    } finally {
+      keypair.mockRestore();
+    }
   });
 
   it('refuses an INITIATE whose cookie another connection made, or that comes before HELLO', () => {
@@ -221,6 +294,97 @@ describe('CURVE mechanism, against libzmq', () => {
     const initiate = client.initiate(welcome.body, Buffer.alloc(0)) as CurveCommand;
     expect(ours.initiate(initiate.body)).toMatchObject({ metadata: Buffer.alloc(0) });
     expect(ours.initiate(initiate.body)).toMatch(/second INITIATE/);
+  });
+
+  it('opens the PINGs a libzmq peer boxes as commands, and libzmq takes our boxed PING and PONG as commands', async () => {
+    const server = pair();
+    const router = new zmq.Router({ curveServer: true, curveSecretKey: z85(server.secretKey), heartbeatInterval: 100, heartbeatTimeout: 300, linger: 0 });
+    closing.push(() => router.close());
+    const { socket, wire, session, closed } = await ourClientTo(router, server, closing);
+    let gone = false;
+    void closed.then(() => (gone = true));
+    let delivered = 0;
+    void (async () => {
+      for (;;) {
+        await router.receive();
+        delivered++;
+      }
+    })().catch(() => undefined);
+
+    // libzmq's PING: a MESSAGE whose box has the COMMAND flag, '\x04PING', a 2-byte TTL and no context.
+    const first = await wire.next();
+    expect(first.kind).toBe('frame');
+    const ping = session.open(first.body);
+    if (typeof ping === 'string') throw new Error(ping);
+    expect(ping.command).toBe(true);
+    expect(ping.more).toBe(false);
+    expect(ping.frame.toString('latin1', 0, 5)).toBe('\x04PING');
+
+    // Our PING, boxed with the COMMAND flag: libzmq answers with a PONG carrying our context.
+    socket.write(encodeMessage([session.seal(Buffer.from('\x04PING\x00\x00our context', 'latin1'), BOXED_COMMAND)]));
+    for (;;) {
+      const opened = session.open((await wire.next()).body);
+      if (typeof opened === 'string') throw new Error(opened);
+      expect(opened.command).toBe(true);
+      if (opened.frame.toString('latin1', 0, 5) === '\x04PING') continue;
+      expect(opened.frame.toString('latin1')).toBe('\x04PONGour context');
+      break;
+    }
+
+    // Answering each PING with a boxed PONG that echoes its context keeps the connection past 1 s...
+    let answering = true;
+    void (async () => {
+      while (answering && !gone) {
+        const item = await wire.next();
+        const opened = session.open(item.body);
+        if (typeof opened === 'string' || !opened.command || opened.frame.toString('latin1', 0, 5) !== '\x04PING') continue;
+        socket.write(encodeMessage([session.seal(Buffer.concat([Buffer.from('\x04PONG', 'latin1'), opened.frame.subarray(7)]), BOXED_COMMAND)]));
+      }
+    })().catch(() => undefined);
+    await sleep(1200);
+    expect(gone).toBe(false);
+    // ...and none of our commands reached the ROUTER's application as a message.
+    expect(delivered).toBe(0);
+
+    // ...while silence lets libzmq's heartbeat timeout (300 ms) drop it.
+    answering = false;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    clearTimeout(timer);
+    expect(gone).toBe(true);
+  });
+
+  it('seals and opens frames with either flag, or both', () => {
+    const server = pair();
+    const client = new CurveClient(server.publicKey, pair());
+    const ours = new CurveServer(server);
+    const welcome = ours.welcome(client.hello().body) as CurveCommand;
+    ours.initiate((client.initiate(welcome.body, Buffer.alloc(0)) as CurveCommand).body);
+    const { command, session: serverSide } = ours.ready(Buffer.alloc(0));
+    const { session: clientSide } = client.ready(command.body) as { session: CurveSession };
+    for (const flags of [0, BOXED_MORE, BOXED_COMMAND, BOXED_MORE | BOXED_COMMAND]) {
+      const frame = Buffer.from(`\x04PING\x00\x01flags ${flags}`, 'latin1');
+      expect(serverSide.open(clientSide.seal(frame, flags))).toEqual({ frame, more: (flags & BOXED_MORE) !== 0, command: (flags & BOXED_COMMAND) !== 0 });
+      expect(clientSide.open(serverSide.seal(frame, flags))).toEqual({ frame, more: (flags & BOXED_MORE) !== 0, command: (flags & BOXED_COMMAND) !== 0 });
+    }
+  });
+
+  it("refuses, without throwing, a MESSAGE too large for libsodium's memory", () => {
+    const server = pair();
+    const client = new CurveClient(server.publicKey, pair());
+    const ours = new CurveServer(server);
+    const welcome = ours.welcome(client.hello().body) as CurveCommand;
+    ours.initiate((client.initiate(welcome.body, Buffer.alloc(0)) as CurveCommand).body);
+    const { command, session: serverSide } = ours.ready(Buffer.alloc(0));
+    const { session: clientSide } = client.ready(command.body) as { session: CurveSession };
+    const sealed = clientSide.seal(Buffer.alloc(200_000, 1), 0);
+    const raw = (sodium as unknown as { libsodium: { _malloc(bytes: number): number } }).libsodium;
+    const malloc = jest.spyOn(raw, '_malloc').mockReturnValue(0); // as past 2 GiB
+    try {
+      expect(serverSide.open(sealed)).toMatch(/more than libsodium's memory can hold/);
+    } finally {
+      malloc.mockRestore();
+    }
   });
 
   it('z85 keys round-trip', () => {

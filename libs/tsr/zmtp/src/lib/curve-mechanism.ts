@@ -8,7 +8,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import sodium from 'libsodium-wrappers';
-import { type FrameBoxer } from './zmtp-codec';
+import { BOXED_COMMAND, BOXED_MORE, type FrameBoxer } from './zmtp-codec';
 import { openInto, sealInto } from './heap-secretbox';
 
 /** libsodium (WebAssembly) starts asynchronously: CURVE sockets wait for this before their first connection. */
@@ -47,8 +47,6 @@ const MESSAGE_NAME = Buffer.from('\x07MESSAGE', 'latin1');
 const MESSAGE_MIN = MESSAGE_NAME.length + SHORT_NONCE + 1 + MAC;
 /** What boxing adds to a frame. */
 export const CURVE_FRAME_OVERHEAD = MESSAGE_MIN;
-const FLAG_MORE = 0x01;
-const FLAG_COMMAND = 0x02;
 /** Each side's MESSAGE nonces: a short nonce that only grows, after a prefix naming the sender. */
 const FROM_CLIENT = 'CurveZMQMESSAGEC';
 const FROM_SERVER = 'CurveZMQMESSAGES';
@@ -72,6 +70,7 @@ const shortNonce = (value: number): Buffer => {
   return b;
 };
 const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b);
+const isZero = (bytes: Uint8Array): boolean => bytes.every((b) => b === 0);
 
 /**
  * The traffic after a handshake: each frame in a MESSAGE box under the key the short-term pairs
@@ -98,12 +97,15 @@ export class CurveSession implements FrameBoxer {
     return MESSAGE_MIN + length;
   }
 
-  /** Writes the MESSAGE that carries `frame` (a data frame's body, `boxedBytes` long) into `out` at `at`. */
+  /**
+   * Writes the MESSAGE that carries `frame` (a data frame's body, or a command's, `boxedBytes` long)
+   * into `out` at `at`; `flags` BOXED_MORE and BOXED_COMMAND, or 0.
+   */
   boxInto(out: Buffer, at: number, frame: Buffer, flags: number): void {
     writeCounter(this.ourNonce, LONG_NONCE, this.nextNonce++);
     MESSAGE_NAME.copy(out, at);
     this.ourNonce.copy(out, at + MESSAGE_NAME.length, LONG_NONCE);
-    sealInto(out, at + MESSAGE_NAME.length + SHORT_NONCE, flags & (FLAG_MORE | FLAG_COMMAND), frame, this.ourNonce, this.key);
+    sealInto(out, at + MESSAGE_NAME.length + SHORT_NONCE, flags & (BOXED_MORE | BOXED_COMMAND), frame, this.ourNonce, this.key);
   }
 
   /** The MESSAGE that carries `frame`, alone. */
@@ -114,8 +116,9 @@ export class CurveSession implements FrameBoxer {
   }
 
   /**
-   * The frame a MESSAGE carries (a data frame's bytes, name first), or why it is refused. Opens in
-   * place: the frame returned is a view of `message`, whose box it overwrites.
+   * The frame a MESSAGE carries and its flags, or why it is refused: a data frame's bytes, or with
+   * `command` a command's (name first, as `\x04PING` and its TTL and context). Opens in place: the
+   * frame returned is a view of `message`, whose box it overwrites.
    */
   open(message: Buffer): { frame: Buffer; more: boolean; command: boolean } | string {
     if (message.length < MESSAGE_MIN || !MESSAGE_NAME.equals(message.subarray(0, MESSAGE_NAME.length))) return 'not a MESSAGE, or too short';
@@ -124,9 +127,17 @@ export class CurveSession implements FrameBoxer {
     if (n <= this.peerNonce) return 'a MESSAGE nonce did not grow (a replay?)';
     message.copy(this.theirNonce, LONG_NONCE, at, at + SHORT_NONCE);
     const plain = at + SHORT_NONCE;
-    if (!openInto(message.subarray(plain), this.theirNonce, this.key, message, plain)) return 'a MESSAGE box does not open';
+    let opened: boolean;
+    try {
+      opened = openInto(message.subarray(plain), this.theirNonce, this.key, message, plain);
+    } catch (e) {
+      if (e instanceof RangeError) return `a MESSAGE of ${message.length} bytes is more than libsodium's memory can hold`;
+      throw e;
+    }
+    if (!opened) return 'a MESSAGE box does not open';
     this.peerNonce = n;
-    return { frame: message.subarray(plain + 1, message.length - MAC), more: (message[plain] & FLAG_MORE) !== 0, command: (message[plain] & FLAG_COMMAND) !== 0 };
+    const flags = message[plain];
+    return { frame: message.subarray(plain + 1, message.length - MAC), more: (flags & BOXED_MORE) !== 0, command: (flags & BOXED_COMMAND) !== 0 };
   }
 }
 
@@ -144,9 +155,12 @@ function newDhPair(): DhPair {
 /** NaCl's crypto_box_beforenm: the key `theirs` and `ours` share; undefined for a key that makes none (a low-order point). */
 const boxKey = (theirs: Uint8Array, ours: DhPair): Uint8Array | undefined => attempt(() => sodium.crypto_box_beforenm(theirs, ours.secretKey));
 
-/** The client side: HELLO, then INITIATE on WELCOME, then the session on READY. */
+/**
+ * The client side: HELLO, then INITIATE on WELCOME, then the session on READY. Its short-term pair
+ * is made with HELLO, when the connection has got that far.
+ */
 export class CurveClient {
-  private readonly short = newDhPair();
+  private short: DhPair | undefined;
   private nonce = 1;
   /** C' and S's box key (HELLO, WELCOME), then C' and S''s (INITIATE, READY, the session). */
   private helloKey: Uint8Array | undefined;
@@ -158,25 +172,27 @@ export class CurveClient {
   ) {}
 
   hello(): CurveCommand {
+    const short = (this.short ??= newDhPair());
     const n = shortNonce(this.nonce++);
-    this.helloKey = boxKey(this.serverKey, this.short) ?? new Uint8Array(KEY); // a bad server key: HELLO will not open there
+    this.helloKey = boxKey(this.serverKey, short) ?? new Uint8Array(KEY); // a bad server key: HELLO will not open there
     const box = nacl.seal(new Uint8Array(64), nonce('CurveZMQHELLO---', n), this.helloKey);
-    return { name: 'HELLO', body: Buffer.concat([Buffer.from([1, 0]), Buffer.alloc(HELLO_PADDING), this.short.publicKey, n, box]) };
+    return { name: 'HELLO', body: Buffer.concat([Buffer.from([1, 0]), Buffer.alloc(HELLO_PADDING), short.publicKey, n, box]) };
   }
 
   /** INITIATE, carrying `metadata` (ZMTP properties), or why WELCOME is refused. */
   initiate(welcome: Buffer, metadata: Buffer): CurveCommand | string {
-    if (!this.helloKey) return 'WELCOME before HELLO';
+    const short = this.short;
+    if (!this.helloKey || !short) return 'WELCOME before HELLO';
     if (welcome.length !== WELCOME_BODY) return 'WELCOME has the wrong size';
     const plain = nacl.open(welcome.subarray(LONG_NONCE), nonce('WELCOME-', welcome.subarray(0, LONG_NONCE)), this.helloKey);
     if (!plain) return 'WELCOME does not open with the server key given (a wrong key?)';
     const serverShort = plain.subarray(0, KEY);
     const cookie = plain.subarray(KEY);
     const vouchKey = boxKey(serverShort, this.long);
-    this.sessionKey = boxKey(serverShort, this.short);
+    this.sessionKey = boxKey(serverShort, short);
     if (!vouchKey || !this.sessionKey) return "WELCOME carries an unusable short-term key";
     const vouchNonce = randomBytes(LONG_NONCE);
-    const vouch = nacl.seal(Buffer.concat([this.short.publicKey, this.serverKey]), nonce('VOUCH---', vouchNonce), vouchKey);
+    const vouch = nacl.seal(Buffer.concat([short.publicKey, this.serverKey]), nonce('VOUCH---', vouchNonce), vouchKey);
     const n = shortNonce(this.nonce++);
     const box = nacl.seal(Buffer.concat([this.long.publicKey, vouchNonce, vouch, metadata]), nonce('CurveZMQINITIATE', n), this.sessionKey);
     return { name: 'INITIATE', body: Buffer.concat([cookie, n, box]) };
@@ -193,11 +209,15 @@ export class CurveClient {
   }
 }
 
-/** The server side: WELCOME on HELLO, then on INITIATE the client's long-term key, READY and the session. */
+/**
+ * The server side: WELCOME on HELLO, then on INITIATE the client's long-term key, READY and the
+ * session. Made for each accepted connection, it makes its short-term pair and cookie key only for
+ * a HELLO that holds: a connection that never sends one costs no key generation.
+ */
 export class CurveServer {
-  private readonly short = newDhPair();
-  /** Seals the cookie: the state WELCOME hands the client, checked when INITIATE brings it back. */
-  private readonly cookieKey = randomBytes(KEY);
+  /** Made with WELCOME, with the cookie key that seals the state WELCOME hands the client, checked when INITIATE brings it back. */
+  private short: DhPair | undefined;
+  private cookieKey: Uint8Array | undefined;
   private clientShort: Uint8Array | undefined;
   private clientNonce = 0;
   /** C' and S''s box key: INITIATE, READY and the session. */
@@ -209,7 +229,8 @@ export class CurveServer {
   welcome(hello: Buffer): CurveCommand | string {
     if (this.clientShort) return 'a second HELLO';
     if (hello.length !== HELLO_BODY) return 'HELLO has the wrong size';
-    if (hello[0] !== 1) return `CURVE version ${hello[0]}.${hello[1]} is not supported (1.0)`;
+    if (hello[0] !== 1 || hello[1] !== 0) return `CURVE version ${hello[0]}.${hello[1]} is not supported (1.0)`;
+    if (!isZero(hello.subarray(2, 2 + HELLO_PADDING))) return 'HELLO padding is not zero';
     const clientShort = Uint8Array.from(hello.subarray(2 + HELLO_PADDING, 2 + HELLO_PADDING + KEY));
     const n = hello.subarray(2 + HELLO_PADDING + KEY, 2 + HELLO_PADDING + KEY + SHORT_NONCE);
     const helloKey = boxKey(clientShort, this.long);
@@ -217,10 +238,12 @@ export class CurveServer {
     if (!helloKey || !plain || !equal(plain, new Uint8Array(64))) return 'HELLO does not open: the client has another server key';
     this.clientShort = clientShort;
     this.clientNonce = readCounter(n);
+    const short = (this.short = newDhPair());
+    const cookieKey = (this.cookieKey = randomBytes(KEY));
     const cookieNonce = randomBytes(LONG_NONCE);
-    const cookie = Buffer.concat([cookieNonce, nacl.secretSeal(Buffer.concat([clientShort, this.short.secretKey]), nonce('COOKIE--', cookieNonce), this.cookieKey)]);
+    const cookie = Buffer.concat([cookieNonce, nacl.secretSeal(Buffer.concat([clientShort, short.secretKey]), nonce('COOKIE--', cookieNonce), cookieKey)]);
     const longNonce = randomBytes(LONG_NONCE);
-    const box = nacl.seal(Buffer.concat([this.short.publicKey, cookie]), nonce('WELCOME-', longNonce), helloKey);
+    const box = nacl.seal(Buffer.concat([short.publicKey, cookie]), nonce('WELCOME-', longNonce), helloKey);
     return { name: 'WELCOME', body: Buffer.concat([longNonce, box]) };
   }
 
@@ -229,20 +252,20 @@ export class CurveServer {
    * whether that key is admitted, then sends `ready(metadata)`.
    */
   initiate(body: Buffer): { clientKey: Buffer; metadata: Buffer } | string {
-    const clientShort = this.clientShort;
-    if (!clientShort) return 'INITIATE before HELLO';
+    const { clientShort, short, cookieKey } = this;
+    if (!clientShort || !short || !cookieKey) return 'INITIATE before HELLO';
     if (this.sessionKey) return 'a second INITIATE';
     if (body.length < INITIATE_MIN) return 'INITIATE is too short';
-    const cookie = nacl.secretOpen(body.subarray(LONG_NONCE, COOKIE), nonce('COOKIE--', body.subarray(0, LONG_NONCE)), this.cookieKey);
-    if (!cookie || !equal(cookie.subarray(0, KEY), clientShort) || !equal(cookie.subarray(KEY), this.short.secretKey)) return 'INITIATE carries a cookie this connection did not make';
+    const cookie = nacl.secretOpen(body.subarray(LONG_NONCE, COOKIE), nonce('COOKIE--', body.subarray(0, LONG_NONCE)), cookieKey);
+    if (!cookie || !equal(cookie.subarray(0, KEY), clientShort) || !equal(cookie.subarray(KEY), short.secretKey)) return 'INITIATE carries a cookie this connection did not make';
     const n = body.subarray(COOKIE, COOKIE + SHORT_NONCE);
     const nonceValue = readCounter(n);
     if (nonceValue <= this.clientNonce) return 'INITIATE nonce did not grow';
-    const sessionKey = boxKey(clientShort, this.short);
+    const sessionKey = boxKey(clientShort, short);
     const plain = sessionKey && nacl.open(body.subarray(COOKIE + SHORT_NONCE), nonce('CurveZMQINITIATE', n), sessionKey);
     if (!sessionKey || !plain) return 'INITIATE does not open';
     const clientKey = plain.subarray(0, KEY);
-    const vouchKey = boxKey(clientKey, this.short);
+    const vouchKey = boxKey(clientKey, short);
     const vouch = vouchKey && nacl.open(plain.subarray(KEY + LONG_NONCE, KEY + VOUCH), nonce('VOUCH---', plain.subarray(KEY, KEY + LONG_NONCE)), vouchKey);
     if (!vouch || !equal(vouch.subarray(0, KEY), clientShort) || !equal(vouch.subarray(KEY), this.long.publicKey)) return 'INITIATE carries a vouch that does not hold';
     this.clientNonce = nonceValue;
