@@ -255,10 +255,11 @@ export class ZmtpConnection {
     if (chunk.length > need) this.reader.push(chunk, need);
   }
 
-  private onCommand(body: Buffer): void {
+  /** A command frame's body, or (`boxed`) a command that came in a CURVE MESSAGE box. */
+  private onCommand(body: Buffer, boxed = false): void {
     const command = parseCommand(body);
     if (!command) return this.drop('a command frame without a name');
-    if (this.phase === 'traffic') return this.onTrafficCommand(command.name, command.body);
+    if (this.phase === 'traffic') return this.onTrafficCommand(command.name, command.body, boxed);
     if (command.name === 'ERROR') {
       this.settled = true;
       this.events.refused?.(command.body.toString('latin1', 1, 1 + (command.body[0] ?? 0)));
@@ -271,9 +272,12 @@ export class ZmtpConnection {
   }
 
   /** After the handshake: PING is answered, PONG (like any traffic) is a sign of life, others are ignored as libzmq does. */
-  private onTrafficCommand(name: string, data: Buffer): void {
-    // A MESSAGE may come as a command frame too
-    if (this.session && name === 'MESSAGE') return this.onFrame(commandBody(name, data), false);
+  private onTrafficCommand(name: string, data: Buffer, boxed: boolean): void {
+    // A MESSAGE may come as a command frame too (never inside a box: no nesting)
+    if (this.session && !boxed) {
+      if (name === 'MESSAGE') return this.onFrame(commandBody(name, data), false);
+      return this.drop(`a ${name} outside a MESSAGE box (CURVE, as libzmq)`);
+    }
     if (name !== 'PING') return;
     const ping = parsePing(data);
     if (!ping) return this.drop('a PING without its TTL');
@@ -338,7 +342,7 @@ export class ZmtpConnection {
     if (this.session) {
       const opened = this.session.open(body);
       if (typeof opened === 'string') return this.drop(opened);
-      if (opened.command) return this.onCommand(opened.frame);
+      if (opened.command) return this.onCommand(opened.frame, true);
       ({ frame: body, more } = opened);
     }
     this.message.push(body);
