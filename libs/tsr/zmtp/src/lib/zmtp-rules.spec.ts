@@ -15,7 +15,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const open: { close?(): void; destroy?(): void }[] = [];
 afterEach(() => {
-  for (const s of open.splice(0)) s.destroy ? s.destroy() : s.close?.();
+  for (const s of open.splice(0)) {
+    if (s.destroy) s.destroy();
+    else s.close?.();
+  }
 });
 
 async function router(options: Partial<ZmtpRouterOptions> = {}) {
