@@ -60,7 +60,11 @@ async function measure(what: string, once: () => Promise<number>): Promise<numbe
 
 function cleanup(): void {
   const ids = docker('ps', '-aq', '--filter', `label=${LABEL}`).split('\n').filter(Boolean);
-  if (ids.length) docker('rm', '-f', ...ids);
+  try {
+    if (ids.length) docker('rm', '-f', ...ids);
+  } catch {
+    // a `--rm` container already being removed by the engine
+  }
   try {
     docker('network', 'rm', network);
   } catch {
