@@ -30,7 +30,7 @@ build() { # build <dockerfile> <name> [docker build args...]
     echo "build-image: docker build of $name failed" >&2
     return 1
   fi
-  printf '%s\n' "$log" | grep -E '^(prune-zeromq|Successfully built)' || true
+  printf '%s\n' "$log" | grep -E '^Successfully built' || true
   echo "build-image: $name:$version and $name:latest ($(docker image inspect -f '{{.Size}}' "$name:$version" | awk '{printf "%.0f MB", $1/1e6}'), $((SECONDS - started)) s)"
 }
 
@@ -51,8 +51,8 @@ case "$target" in
     fi
     echo "build-image: tsr-zmq FROM $node_image"
     build docker/base/Dockerfile tsr-zmq --build-arg "NODE_IMAGE=$node_image"
-    # Untagged tsr images: the legacy builder's copy of the build stage, and images replaced by
-    # newer builds (the app images inherit the label). Run here, before the app builds start.
+    # Untagged tsr images: images replaced by newer builds (the app images inherit the label).
+    # Run here, before the app builds start.
     docker image prune -f --filter label=tsr.project=tsr >/dev/null
     ;;
   broker | worker | client)

@@ -34,7 +34,6 @@ import {
   Coalescer,
   clientBatchRequestFrames,
   clientRequestFrames,
-  curveClientSocketOptions,
   newKeyPair,
   openDealerPort,
   packBatches,
@@ -42,6 +41,7 @@ import {
   parseClientAnswer,
   receiveLoop,
 } from '@tsr/tsr';
+import { curveClientSocketOptions } from '@tsr/testing';
 import { connect } from 'nats';
 import { Dealer } from 'zeromq';
 import { NATS_SUBJECT } from './nats-subject';

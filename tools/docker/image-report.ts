@@ -4,7 +4,7 @@
  *   npx tsx tools/docker/image-report.ts [--runs N] [--version V]    (images from `nx run-many -t image`)
  *
  * Ready means, per image:
- *   tsr-zmq     the base ran node, loaded zeromq and printed its version (then exits)
+ *   tsr-zmq     the base ran node and printed its version (then exits)
  *   tsr-broker  it printed "frontend tcp://*:9998, backend tcp://*:9999" (both ports bound)
  *   tsr-worker  the broker logged the worker's READY message (connected and registered)
  *   tsr-client  it printed the reply to its request (a broker and a worker with delay 0 serve it)
@@ -60,7 +60,11 @@ async function measure(what: string, once: () => Promise<number>): Promise<numbe
 
 function cleanup(): void {
   const ids = docker('ps', '-aq', '--filter', `label=${LABEL}`).split('\n').filter(Boolean);
-  if (ids.length) docker('rm', '-f', ...ids);
+  try {
+    if (ids.length) docker('rm', '-f', ...ids);
+  } catch {
+    // a `--rm` container already being removed by the engine
+  }
   try {
     docker('network', 'rm', network);
   } catch {
@@ -74,7 +78,7 @@ async function main(): Promise<void> {
   docker('network', 'create', '--label', LABEL, network);
 
   const ready: Record<string, number> = {};
-  ready['tsr-zmq'] = await measure('tsr-zmq', async () => (await timeUntil([...runArgs(), tag('tsr-zmq')], /^zeromq /)).ms);
+  ready['tsr-zmq'] = await measure('tsr-zmq', async () => (await timeUntil([...runArgs(), tag('tsr-zmq')], /^node v/)).ms);
 
   ready['tsr-broker'] = await measure('tsr-broker', async () => {
     const r = await timeUntil([...runArgs(['--name', `${network}-b`]), tag('tsr-broker')], /\[broker\] frontend tcp:/);

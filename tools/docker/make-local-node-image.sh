@@ -23,8 +23,8 @@ reuse_local_image "$tag" && exit 0
 new_rootfs
 echo "make-local-node-image: $node_bin (v$version) -> $tag" >&2
 
-# The binary, the loader and every library node links against (the zeromq addon needs the same
-# set: libstdc++, libgcc_s, libm, libpthread, libc). glibc >= 2.34 has NSS files/dns built in.
+# The binary, the loader and every library node links against (libstdc++, libgcc_s, libm,
+# libpthread, libc). glibc >= 2.34 has NSS files/dns built in.
 rootfs_with_binary "$root" "$node_bin" /usr/local/bin/node
 rootfs_etc "$root"
 mkdir -p "$root/home/node" "$root/app"

@@ -4,4 +4,3 @@ export * from './curve-guard';
 export * from './curve-metrics';
 export * from './curve-options';
 export * from './keygen';
-export * from './curve-client';

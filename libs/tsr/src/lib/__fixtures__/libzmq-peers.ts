@@ -1,5 +1,8 @@
 import type { Event, Socket } from 'zeromq';
-import type { CurvePeerKeys } from './curve-options';
+import type { CurvePeerKeys } from '../curve/curve-options';
+
+// Test helpers for libzmq's own sockets (the `zeromq` dev dependency), the foreign peers of this
+// library's specs; the e2e suites and the benchmark have the same in @tsr/testing.
 
 /** Options of a libzmq CURVE client socket (spread into its constructor options; foreign peers in tests); none when CURVE is off. */
 export const curveClientSocketOptions = (keys: CurvePeerKeys | undefined) =>
