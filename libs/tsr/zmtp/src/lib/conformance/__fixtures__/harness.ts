@@ -208,7 +208,10 @@ export class Relay {
   }
 
   close(): void {
-    for (const { peer, target } of this.pairs) peer.destroy(), target.destroy();
+    for (const { peer, target } of this.pairs) {
+      peer.destroy();
+      target.destroy();
+    }
     this.server.close();
   }
 }
