@@ -2,8 +2,8 @@
  * ZMTP 3.1 connection heartbeats (RFC 37), with libzmq's options: a PING every `intervalMs`; a
  * connection that sends nothing within `timeoutMs` of a PING is dead; our PINGs ask the peer to
  * hang up if it hears nothing from us for `ttlMs`; a peer's PING with a TTL is honoured the same
- * way. Any traffic is a sign of life, so the data path only counts reads: no timer is touched per
- * message.
+ * way. Any traffic is a sign of life, so the data path only notes the time of each read: no timer
+ * is touched per message.
  */
 
 export interface HeartbeatOptions {
@@ -26,8 +26,9 @@ export interface HeartbeatIo {
 export const MAX_PING_TTL_MS = 6_553_500;
 
 export class Heartbeat {
-  /** Reads so far: a deadline passes only if this did not move. */
-  private reads = 0;
+  /** When the peer was last heard from, and when it last sent a PING with a TTL. */
+  private lastReadAt = 0;
+  private lastPingAt = 0;
   private pinger: NodeJS.Timeout | undefined;
   private timeout: NodeJS.Timeout | undefined;
   private ttl: NodeJS.Timeout | undefined;
@@ -53,13 +54,17 @@ export class Heartbeat {
 
   /** Anything came from the peer. */
   heard(): void {
-    this.reads++;
+    this.lastReadAt = Date.now();
   }
 
-  /** The peer sent a PING with this TTL: if it then goes quiet that long, it is gone. */
+  /**
+   * The peer sent a PING with this TTL: as libzmq, if that PING is the last thing it sends for
+   * that long, it is gone (anything else after it is a sign of life; a later PING starts again).
+   */
   peerPing(ttlMs: number): void {
-    if (ttlMs <= 0 || this.ttl) return;
-    this.ttl = this.deadline(ttlMs, `nothing heard within the ${ttlMs} ms its PING asked for`, () => (this.ttl = undefined));
+    if (ttlMs <= 0) return;
+    this.lastPingAt = this.lastReadAt;
+    if (!this.ttl) this.armTtl(this.lastPingAt, ttlMs);
   }
 
   stop(): void {
@@ -71,19 +76,22 @@ export class Heartbeat {
 
   private sendPing(): void {
     this.io.ping(this.ttlMs);
-    if (this.timeoutMs > 0 && !this.timeout) {
-      this.timeout = this.deadline(this.timeoutMs, `no traffic within ${this.timeoutMs} ms of a PING`, () => (this.timeout = undefined));
-    }
+    if (this.timeoutMs <= 0 || this.timeout) return;
+    const sentAt = Date.now();
+    this.timeout = setTimeout(() => {
+      this.timeout = undefined;
+      if (this.lastReadAt < sentAt) this.io.dead(`no traffic within ${this.timeoutMs} ms of a PING`);
+    }, this.timeoutMs);
+    this.timeout.unref();
   }
 
-  /** A timer that declares the peer dead unless something is read before it fires. */
-  private deadline(ms: number, why: string, done: () => void): NodeJS.Timeout {
-    const readsThen = this.reads;
-    const timer = setTimeout(() => {
-      done();
-      if (this.reads === readsThen) this.io.dead(why);
-    }, ms);
-    timer.unref();
-    return timer;
+  private armTtl(pingAt: number, ttlMs: number): void {
+    this.ttl = setTimeout(() => {
+      this.ttl = undefined;
+      if (this.lastPingAt > pingAt) return this.armTtl(this.lastPingAt, ttlMs); // a later PING: its deadline
+      if (this.lastReadAt > pingAt) return; // something came after the PING
+      this.io.dead(`nothing heard within the ${ttlMs} ms its PING asked for`);
+    }, Math.max(0, pingAt + ttlMs - Date.now()));
+    this.ttl.unref();
   }
 }
