@@ -12,6 +12,9 @@ import type { CurveKeyPair } from '../../curve-keys';
 import { z85Decode } from '../../z85';
 import { ZmtpDealer, type ZmtpDealerOptions } from '../../zmtp-dealer';
 import { ZmtpRouter, type ZmtpRouterOptions } from '../../zmtp-router';
+import { freePort } from '../../__fixtures__/peers';
+
+export { freePort };
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const text = (frames: Buffer[]) => frames.map((f) => f.toString('latin1'));
@@ -327,18 +330,6 @@ export function longHeader(size: bigint, flags = 0x01): Buffer {
   h[0] = flags | 0x02;
   h.writeBigUInt64BE(size, 1);
   return h;
-}
-
-/** A free TCP port on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resident set size of this process, in bytes. */
