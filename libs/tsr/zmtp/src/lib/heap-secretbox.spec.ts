@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import sodium from 'libsodium-wrappers';
+import sodium from 'libsodium-wrappers-sumo';
 import { SCRATCH_ROOM, SECRETBOX_MAC, openInto, scratchAreaForTests, sealInto } from './heap-secretbox';
 
 beforeAll(() => sodium.ready);

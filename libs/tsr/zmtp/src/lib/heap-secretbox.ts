@@ -17,7 +17,7 @@
  *
  * Single-threaded by nature: each call uses the scratch area and leaves nothing in it.
  */
-import sodium from 'libsodium-wrappers';
+import sodium from 'libsodium-wrappers-sumo';
 
 /** The emscripten module under the wrappers: its memory and the C functions used here. */
 interface RawSodium {
@@ -83,7 +83,7 @@ const area = (): Scratch => (scratch ??= new Scratch(rawSodium()));
 
 function rawSodium(): RawSodium {
   const raw = (sodium as unknown as { libsodium?: RawSodium }).libsodium;
-  if (typeof raw?._crypto_secretbox_easy !== 'function') throw new Error('libsodium-wrappers does not expose its raw module (sodium.libsodium) as 0.8 does: CURVE needs it');
+  if (typeof raw?._crypto_secretbox_easy !== 'function') throw new Error('libsodium-wrappers-sumo does not expose its raw module (sodium.libsodium) as 0.8 does: CURVE needs it');
   return raw;
 }
 
