@@ -6,7 +6,7 @@
  *
  * The workspace code the library imports (`@tsr/tsr`: frames, envelope, endpoints) is not
  * published, so it is bundled in: index.js is one CommonJS file (esbuild) whose only requires are
- * Node's own modules and the package's declared dependencies (libsodium-wrappers), and index.d.ts is one
+ * Node's own modules and the package's declared dependencies (libsodium-wrappers-sumo), and index.d.ts is one
  * declaration file (dts-bundle-generator) with the types it uses inlined. The package.json is the
  * library's own (name, version, dependencies) with the entry points. The build fails if anything
  * of the workspace, or an undeclared package, would be left to resolve at the consumer's.

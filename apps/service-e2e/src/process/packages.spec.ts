@@ -8,7 +8,7 @@ import { LocalDeployment } from '../support/deployment';
 /**
  * The libraries as another repository uses them: a package outside the workspace installs the
  * tarballs `npm pack` makes of dist/libs/worker and dist/libs/client (offline, from npm's cache:
- * their only dependency is libsodium-wrappers, WebAssembly: no native addon), type-checks against their declarations, and runs a worker and
+ * their only dependency is libsodium-wrappers-sumo, WebAssembly: no native addon), type-checks against their declarations, and runs a worker and
  * a client of its own against the real broker.
  */
 const CONSUMER = {
@@ -87,19 +87,19 @@ describe('the packages, installed by a consumer outside the workspace', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('installs both tarballs offline with libsodium-wrappers as their one dependency, and type-checks against them', () => {
+  it('installs both tarballs offline with libsodium-wrappers-sumo as their one dependency, and type-checks against them', () => {
     const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', dir, join(workspaceRoot, 'dist/libs/worker'), join(workspaceRoot, 'dist/libs/client')])) as { name: string; filename: string }[];
     expect(packed.map((p) => p.name)).toEqual(['@tsr-broker/worker', '@tsr-broker/client']);
     const workspaceLock = JSON.parse(readFileSync(join(workspaceRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
-    const sodium = lockEntries('libsodium-wrappers', workspaceLock.packages, run('npm', ['config', 'get', 'registry']).trim());
-    const dependencies = Object.fromEntries([...packed.map((p) => [p.name, `file:./${p.filename}`]), ['libsodium-wrappers', sodium['node_modules/libsodium-wrappers'].version]]);
+    const sodium = lockEntries('libsodium-wrappers-sumo', workspaceLock.packages, run('npm', ['config', 'get', 'registry']).trim());
+    const dependencies = Object.fromEntries([...packed.map((p) => [p.name, `file:./${p.filename}`]), ['libsodium-wrappers-sumo', sodium['node_modules/libsodium-wrappers-sumo'].version]]);
     const manifest = { name: 'consumer', version: '0.0.0', private: true, dependencies };
     writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
     writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'consumer', lockfileVersion: 3, requires: true, packages: { '': manifest, ...sodium } }));
     for (const [file, text] of Object.entries(CONSUMER)) writeFileSync(join(dir, file), text);
     run('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error']);
     const tree = JSON.parse(run('npm', ['ls', '--all', '--json'])) as { dependencies: Record<string, { dependencies?: Record<string, unknown> }> };
-    for (const name of ['@tsr-broker/worker', '@tsr-broker/client']) expect(Object.keys(tree.dependencies[name].dependencies ?? {})).toEqual(['libsodium-wrappers']);
+    for (const name of ['@tsr-broker/worker', '@tsr-broker/client']) expect(Object.keys(tree.dependencies[name].dependencies ?? {})).toEqual(['libsodium-wrappers-sumo']);
     // Strict TypeScript against the published declarations alone (the workspace's compiler and Node's types).
     const tsc = join(workspaceRoot, 'node_modules/typescript/bin/tsc');
     run(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'commonjs', '--target', 'es2022', '--typeRoots', join(workspaceRoot, 'node_modules/@types'), '--types', 'node', 'types.ts']);

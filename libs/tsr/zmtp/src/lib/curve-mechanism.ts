@@ -7,7 +7,7 @@
  * made for one connection. Each box is NaCl's crypto_box (Curve25519, XSalsa20, Poly1305).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import sodium from 'libsodium-wrappers';
+import sodium from 'libsodium-wrappers-sumo';
 import { BOXED_COMMAND, BOXED_MORE, type FrameBoxer } from './zmtp-codec';
 import { openInto, sealInto } from './heap-secretbox';
 

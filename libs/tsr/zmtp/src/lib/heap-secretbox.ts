@@ -6,73 +6,117 @@
  * place (the box is the MAC, then the ciphertext over the plaintext's own bytes).
  * A 16-byte frame boxed and opened went from 2.7 to 1.6 µs (docs/benchmarks/2026-11-28/curve).
  *
- * Memory: one scratch area made once, key, nonce and room for a frame of up to SCRATCH_ROOM bytes;
- * a larger frame gets an area of its own, `_malloc`ed for that call and freed after it. After every
- * call the bytes it used (key, nonce, plaintext, box) are zeroed: nothing of a session's key or of
- * a frame stays in libsodium's memory. The WebAssembly memory cannot shrink, though: it grows once
- * to about the largest frame boxed or opened (one area of the frame's size, not two), and the
- * allocator reuses that memory afterwards. Boxing a large frame in bounded memory would need
- * libsodium's crypto_stream_xsalsa20_xor_ic and crypto_onetimeauth_poly1305_*, which the raw
- * module of libsodium-wrappers 0.8 does not export (nor sodium_memzero: zeroing is a fill here).
+ * Memory: one area made once and never freed, of about 64 KiB: key, nonce, room for a frame of up
+ * to SCRATCH_ROOM bytes, and a Poly1305 state and a keystream block for larger frames. A frame of
+ * up to SCRATCH_ROOM bytes is boxed whole by crypto_secretbox_easy; a larger one is boxed through
+ * the same room in chunks of CHUNK_BYTES, with the primitives secretbox is made of (which the raw
+ * module of libsodium-wrappers-sumo exports, that of libsodium-wrappers does not):
  *
- * Single-threaded by nature: each call uses the scratch area and leaves nothing in it.
+ *   K = XSalsa20(key, nonce), in 64-byte blocks; Poly1305's one-time key is K[0, 32);
+ *   the ciphertext is the message XOR K[32, 32 + length); the box is Poly1305(c), then c.
+ *
+ * So the stream runs over 32 zero bytes (which give the one-time key), then the message, and
+ * chunk i of it starts at block i * CHUNK_BYTES / 64 (crypto_stream_xsalsa20_xor_ic). Sealing
+ * feeds each ciphertext chunk to Poly1305 and writes it into the caller's buffer, and the MAC in
+ * front at the end; opening reads the ciphertext twice, once for the MAC (compared in constant
+ * time) and, only if it holds, once to decrypt into the caller's buffer: nothing is written of a
+ * box that does not open. The caller's buffer may be the box's (or the body's) own memory: each
+ * chunk lands before the bytes still to read when the output starts no later than the input (as
+ * opening in place does: the plaintext goes where the MAC was); an output starting inside the
+ * input, after its start, gets the input copied first. libsodium's memory no longer grows with the
+ * frame (the WebAssembly memory never shrinks: before, a frame of 510 MiB left 510 MiB of it
+ * behind), and a 1 MiB frame costs what it did boxed whole.
+ *
+ * After every call the bytes it used (key, nonce, plaintext, box, keystream, Poly1305's state) are
+ * zeroed (a fill: the raw module exports no sodium_memzero): nothing of a session's key or of a
+ * frame stays in libsodium's memory.
+ *
+ * Single-threaded by nature: each call uses the area and leaves nothing in it.
  */
-import sodium from 'libsodium-wrappers';
+import sodium from 'libsodium-wrappers-sumo';
 
 /** The emscripten module under the wrappers: its memory and the C functions used here. */
 interface RawSodium {
   /** Replaced whenever the memory grows: read it after every `_malloc`. */
   readonly HEAPU8: Uint8Array;
   _malloc(bytes: number): number;
-  _free(pointer: number): void;
-  /** 64-bit lengths pass as two 32-bit halves, low first. Box and message may overlap (libsodium moves as needed). */
+  /** 64-bit lengths and counters pass as two 32-bit halves, low first. Box and message may overlap (libsodium moves as needed). */
   _crypto_secretbox_easy(box: number, message: number, lengthLow: number, lengthHigh: number, nonce: number, key: number): number;
   _crypto_secretbox_open_easy(message: number, box: number, lengthLow: number, lengthHigh: number, nonce: number, key: number): number;
+  /** XORs `length` bytes of `input` with the keystream from 64-byte block `block` on; in place if `output` is `input`. */
+  _crypto_stream_xsalsa20_xor_ic(output: number, input: number, lengthLow: number, lengthHigh: number, nonce: number, blockLow: number, blockHigh: number, key: number): number;
+  _crypto_onetimeauth_poly1305_statebytes(): number;
+  /** The state 16-byte aligned; the key 32 bytes. */
+  _crypto_onetimeauth_poly1305_init(state: number, key: number): number;
+  _crypto_onetimeauth_poly1305_update(state: number, input: number, lengthLow: number, lengthHigh: number): number;
+  _crypto_onetimeauth_poly1305_final(state: number, mac: number): number;
+  /** 0 if the 16 bytes at `a` and `b` are equal, -1 if not, in constant time. */
+  _crypto_verify_16(a: number, b: number): number;
 }
 
 export const SECRETBOX_MAC = 16;
 const KEY = 32;
 const NONCE = 24;
-/** The largest message boxed in the scratch area (a 64 KiB frame and its flags byte); larger ones get an area per call. */
+/** Keystream bytes before the ciphertext's: Poly1305's one-time key. */
+const LEAD = 32;
+const BLOCK = 64;
+/** The largest message boxed in the scratch area (a 64 KiB frame and its flags byte); larger ones are boxed in chunks. */
 export const SCRATCH_ROOM = 64 * 1024 + 1;
+/** Bytes of the stream (the 32 of the one-time key, then the message's) per chunk of a larger message: whole blocks, within the room. */
+export const CHUNK_BYTES = 64 * 1024;
 
-/** key, nonce, then the MAC and a message of up to SCRATCH_ROOM bytes: contiguous, zeroed in one fill. */
+/**
+ * Poly1305's state, a keystream block, key, nonce, then the MAC and a message of up to
+ * SCRATCH_ROOM bytes (or a chunk): contiguous, zeroed in one fill.
+ */
 class Scratch {
   /** Where each part lives in libsodium's memory. */
+  readonly state: number;
+  readonly block: number;
   readonly key: number;
   readonly nonce: number;
-  /** The box: its MAC, then the message's bytes (the plaintext goes in at `data + SECRETBOX_MAC`). */
+  /** The box: its MAC, then the message's bytes (the plaintext goes in at `data + SECRETBOX_MAC`); or a chunk. */
   readonly data: number;
+  readonly end: number;
 
   constructor(readonly raw: RawSodium) {
-    this.key = raw._malloc(KEY + NONCE + SECRETBOX_MAC + SCRATCH_ROOM);
-    if (!this.key) throw new Error(`libsodium could not allocate ${SCRATCH_ROOM} bytes for boxes`);
+    const stateBytes = Math.ceil(raw._crypto_onetimeauth_poly1305_statebytes() / 16) * 16;
+    const bytes = stateBytes + BLOCK + KEY + NONCE + SECRETBOX_MAC + SCRATCH_ROOM;
+    const at = raw._malloc(bytes + 15);
+    if (!at) throw new Error(`libsodium could not allocate ${bytes} bytes for boxes`);
+    this.state = Math.ceil(at / 16) * 16;
+    this.block = this.state + stateBytes;
+    this.key = this.block + BLOCK;
     this.nonce = this.key + KEY;
     this.data = this.nonce + NONCE;
+    this.end = this.data + SECRETBOX_MAC + SCRATCH_ROOM;
   }
 
-  /**
-   * Where the box of a message of `bytes` goes (the scratch area, or one allocated for this call),
-   * with key and nonce in place; `release` after.
-   */
-  load(bytes: number, key: Uint8Array, nonce: Uint8Array): number {
-    const data = bytes <= SCRATCH_ROOM ? this.data : this.raw._malloc(SECRETBOX_MAC + bytes);
-    if (!data) throw new RangeError(`libsodium could not allocate ${bytes} bytes to box a frame`);
+  /** Key and nonce in place; the memory, to read after. */
+  load(key: Uint8Array, nonce: Uint8Array): Uint8Array {
     const heap = this.raw.HEAPU8;
     heap.set(key, this.key);
     heap.set(nonce, this.nonce);
-    return data;
+    return heap;
   }
 
-  /** Zeroes what a call of `bytes` left at `data` (and key and nonce), and frees an area of its own. */
-  release(data: number, bytes: number): void {
-    const heap = this.raw.HEAPU8;
-    if (data === this.data) {
-      heap.fill(0, this.key, data + SECRETBOX_MAC + bytes);
-    } else {
-      heap.fill(0, this.key, this.data);
-      heap.fill(0, data, data + SECRETBOX_MAC + bytes);
-      this.raw._free(data);
+  /**
+   * XSalsa20 over the 32 zero bytes of the one-time key, then a message of `length` bytes, chunk by
+   * chunk through the room at `data`: `put` copies the message's bytes [from, to) into the memory at
+   * `into`, `took` gets them XORed there. The first chunk leaves the one-time key at `data`.
+   */
+  stream(heap: Uint8Array, length: number, put: (into: number, from: number, to: number) => void, took: (at: number, from: number, to: number) => void): void {
+    for (let start = 0; start < LEAD + length; start += CHUNK_BYTES) {
+      const end = Math.min(start + CHUNK_BYTES, LEAD + length);
+      let into = this.data;
+      if (start === 0) {
+        heap.fill(0, into, into + LEAD);
+        into += LEAD;
+      }
+      const from = Math.max(start - LEAD, 0);
+      put(into, from, end - LEAD);
+      this.raw._crypto_stream_xsalsa20_xor_ic(this.data, this.data, end - start, 0, this.nonce, start / BLOCK, 0, this.key);
+      took(into, from, end - LEAD);
     }
   }
 }
@@ -83,14 +127,26 @@ const area = (): Scratch => (scratch ??= new Scratch(rawSodium()));
 
 function rawSodium(): RawSodium {
   const raw = (sodium as unknown as { libsodium?: RawSodium }).libsodium;
-  if (typeof raw?._crypto_secretbox_easy !== 'function') throw new Error('libsodium-wrappers does not expose its raw module (sodium.libsodium) as 0.8 does: CURVE needs it');
+  if (typeof raw?._crypto_secretbox_easy !== 'function' || typeof raw._crypto_stream_xsalsa20_xor_ic !== 'function' || typeof raw._crypto_onetimeauth_poly1305_update !== 'function') {
+    throw new Error('libsodium-wrappers-sumo does not expose its raw module (sodium.libsodium) with the stream and Poly1305 primitives as 0.8 does: CURVE needs them');
+  }
   return raw;
 }
 
 /** For tests only: libsodium's memory and where the scratch area's parts are. */
-export function scratchAreaForTests(): { heap: Uint8Array; key: number; nonce: number; data: number; end: number } {
+export function scratchAreaForTests(): { heap: Uint8Array; start: number; key: number; nonce: number; data: number; end: number } {
   const p = area();
-  return { heap: p.raw.HEAPU8, key: p.key, nonce: p.nonce, data: p.data, end: p.data + SECRETBOX_MAC + SCRATCH_ROOM };
+  return { heap: p.raw.HEAPU8, start: p.state, key: p.key, nonce: p.nonce, data: p.data, end: p.end };
+}
+
+/**
+ * Whether writing `source`'s bytes in order to `target`, from byte `at` on, would overwrite bytes
+ * of `source` not yet read: the same memory, the target starting inside the source after its start.
+ */
+function overruns(target: Uint8Array, at: number, source: Uint8Array): boolean {
+  if (target.buffer !== source.buffer) return false;
+  const written = target.byteOffset + at;
+  return written > source.byteOffset && written < source.byteOffset + source.length;
 }
 
 /**
@@ -99,17 +155,46 @@ export function scratchAreaForTests(): { heap: Uint8Array; key: number; nonce: n
  */
 export function sealInto(out: Uint8Array, at: number, head: number, body: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
   const length = 1 + body.length;
+  if (length > SCRATCH_ROOM) return sealChunked(out, at, head, body, nonce, key);
   const p = area();
-  const data = p.load(length, key, nonce);
+  const heap = p.load(key, nonce);
+  const data = p.data;
+  const message = data + SECRETBOX_MAC;
   try {
-    const heap = p.raw.HEAPU8;
-    const message = data + SECRETBOX_MAC;
     heap[message] = head;
     heap.set(body, message + 1);
     p.raw._crypto_secretbox_easy(data, message, length, 0, p.nonce, p.key);
     out.set(heap.subarray(data, message + length), at);
   } finally {
-    p.release(data, length);
+    heap.fill(0, p.key, message + length);
+  }
+}
+
+function sealChunked(out: Uint8Array, at: number, head: number, body: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
+  const length = 1 + body.length;
+  if (at < 0 || at + SECRETBOX_MAC + length > out.length) throw new RangeError(`a box of ${SECRETBOX_MAC + length} bytes does not fit at ${at} in ${out.length}`);
+  const source = overruns(out, at + SECRETBOX_MAC + 1, body) ? Uint8Array.from(body) : body;
+  const p = area();
+  const { raw, state } = p;
+  const heap = p.load(key, nonce);
+  try {
+    p.stream(
+      heap,
+      length,
+      (into, from, to) => {
+        if (from === 0) heap[into++] = head;
+        heap.set(source.subarray(Math.max(from - 1, 0), to - 1), into);
+      },
+      (box, from, to) => {
+        if (from === 0) raw._crypto_onetimeauth_poly1305_init(state, p.data);
+        raw._crypto_onetimeauth_poly1305_update(state, box, to - from, 0);
+        out.set(heap.subarray(box, box + to - from), at + SECRETBOX_MAC + from);
+      },
+    );
+    raw._crypto_onetimeauth_poly1305_final(state, p.block);
+    out.set(heap.subarray(p.block, p.block + SECRETBOX_MAC), at);
+  } finally {
+    heap.fill(0, p.state, p.end);
   }
 }
 
@@ -120,16 +205,52 @@ export function sealInto(out: Uint8Array, at: number, head: number, body: Uint8A
 export function openInto(box: Uint8Array, nonce: Uint8Array, key: Uint8Array, out: Uint8Array, at: number): boolean {
   const length = box.length - SECRETBOX_MAC;
   if (length < 0) return false;
+  if (length > SCRATCH_ROOM) return openChunked(box, nonce, key, out, at);
   const p = area();
-  const data = p.load(length, key, nonce);
+  const heap = p.load(key, nonce);
+  const data = p.data;
+  const message = data + SECRETBOX_MAC;
   try {
-    const heap = p.raw.HEAPU8;
-    const message = data + SECRETBOX_MAC;
     heap.set(box, data);
     if (p.raw._crypto_secretbox_open_easy(message, data, box.length, 0, p.nonce, p.key) !== 0) return false;
     out.set(heap.subarray(message, message + length), at);
     return true;
   } finally {
-    p.release(data, length);
+    heap.fill(0, p.key, message + length);
+  }
+}
+
+function openChunked(box: Uint8Array, nonce: Uint8Array, key: Uint8Array, out: Uint8Array, at: number): boolean {
+  const length = box.length - SECRETBOX_MAC;
+  if (at < 0 || at + length > out.length) throw new RangeError(`a message of ${length} bytes does not fit at ${at} in ${out.length}`);
+  const p = area();
+  const { raw, state, block, data } = p;
+  const heap = p.load(key, nonce);
+  try {
+    // the MAC: Poly1305 keyed by the first 32 bytes of the keystream, over the ciphertext
+    heap.fill(0, block, block + LEAD);
+    raw._crypto_stream_xsalsa20_xor_ic(block, block, LEAD, 0, p.nonce, 0, 0, p.key);
+    raw._crypto_onetimeauth_poly1305_init(state, block);
+    for (let from = SECRETBOX_MAC; from < box.length; from += CHUNK_BYTES) {
+      const to = Math.min(from + CHUNK_BYTES, box.length);
+      heap.set(box.subarray(from, to), data);
+      raw._crypto_onetimeauth_poly1305_update(state, data, to - from, 0);
+    }
+    raw._crypto_onetimeauth_poly1305_final(state, block);
+    heap.set(box.subarray(0, SECRETBOX_MAC), block + SECRETBOX_MAC);
+    if (raw._crypto_verify_16(block, block + SECRETBOX_MAC) !== 0) return false;
+
+    // it holds: decrypt, chunk by chunk, into `out` (in place, each chunk lands before the ciphertext still to read)
+    const cipher = box.subarray(SECRETBOX_MAC);
+    const source = overruns(out, at, cipher) ? Uint8Array.from(cipher) : cipher;
+    p.stream(
+      heap,
+      length,
+      (into, from, to) => heap.set(source.subarray(from, to), into),
+      (plain, from, to) => out.set(heap.subarray(plain, plain + to - from), at + from),
+    );
+    return true;
+  } finally {
+    heap.fill(0, p.state, p.end);
   }
 }
