@@ -263,3 +263,33 @@ describe('binding tcp://*', () => {
     expect((r as unknown as { server: Server }).server.address()).toMatchObject({ address: '0.0.0.0', family: 'IPv4' });
   });
 });
+
+describe('ZmtpDealer reconnecting', () => {
+  it('waits its interval plus up to one first interval at random (libzmq), so the peers of a restarted broker spread out', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p)); // nothing listens there now: every dial is refused
+      });
+    });
+    const dials = async (random: number): Promise<number[]> => {
+      const spy = jest.spyOn(Math, 'random').mockReturnValue(random);
+      const at: number[] = [];
+      const d = new ZmtpDealer({ reconnectIntervalMs: 100, reconnectMaxIntervalMs: 100, onMessage: () => undefined });
+      const dial = (d as unknown as { dial(): void }).dial.bind(d);
+      (d as unknown as { dial(): void }).dial = () => {
+        at.push(Date.now());
+        dial();
+      };
+      d.connect(`tcp://127.0.0.1:${port}`);
+      await until(() => at.length >= 2, 2000);
+      d.close();
+      spy.mockRestore();
+      return at;
+    };
+    const [calm, jittered] = [await dials(0), await dials(0.9)];
+    expect(calm[1] - calm[0]).toBeLessThan(100 + 60);
+    expect(jittered[1] - jittered[0]).toBeGreaterThanOrEqual(100 + 85);
+  });
+});
