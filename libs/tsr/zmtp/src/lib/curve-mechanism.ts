@@ -127,14 +127,7 @@ export class CurveSession implements FrameBoxer {
     if (n <= this.peerNonce) return 'a MESSAGE nonce did not grow (a replay?)';
     message.copy(this.theirNonce, LONG_NONCE, at, at + SHORT_NONCE);
     const plain = at + SHORT_NONCE;
-    let opened: boolean;
-    try {
-      opened = openInto(message.subarray(plain), this.theirNonce, this.key, message, plain);
-    } catch (e) {
-      if (e instanceof RangeError) return `a MESSAGE of ${message.length} bytes is more than libsodium's memory can hold`;
-      throw e;
-    }
-    if (!opened) return 'a MESSAGE box does not open';
+    if (!openInto(message.subarray(plain), this.theirNonce, this.key, message, plain)) return 'a MESSAGE box does not open';
     this.peerNonce = n;
     const flags = message[plain];
     return { frame: message.subarray(plain + 1, message.length - MAC), more: (flags & BOXED_MORE) !== 0, command: (flags & BOXED_COMMAND) !== 0 };

@@ -89,6 +89,15 @@ export interface ConnectionSettings extends ConnectionLimits {
   curve?: CurveRole;
 }
 
+/** A TCP peer's address and port, as the logs name it; undefined once the socket is closed. */
+export function peerAddress(socket: Socket): string | undefined {
+  const host = socket.remoteAddress;
+  if (host === undefined) return undefined;
+  // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d: named as they know themselves.
+  const ipv4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host)?.[1];
+  return ipv4 ? `${ipv4}:${socket.remotePort}` : host.includes(':') ? `[${host}]:${socket.remotePort}` : `${host}:${socket.remotePort}`;
+}
+
 /**
  * One ZMTP 3.1 connection on a Node TCP socket, either side. NULL: greeting and READY sent at once,
  * the peer's checked. CURVE: the greeting, then HELLO, WELCOME, INITIATE and READY (RFC 26), and
@@ -118,7 +127,7 @@ export class ZmtpConnection {
   /** Whether anything of the peer's was read, and whether we ended the connection ourselves (a problem said, or a key refused). */
   private heard = false;
   private settled = false;
-  private peerAddress = 'an unknown address';
+  private knownAddress = 'an unknown address';
 
   constructor(
     readonly socket: Socket,
@@ -178,15 +187,11 @@ export class ZmtpConnection {
 
   /** The peer's address and port (once connected; kept after the connection is gone). */
   get address(): string {
-    return this.peerAddress;
+    return this.knownAddress;
   }
 
   private rememberAddress(): void {
-    const host = this.socket.remoteAddress;
-    if (host === undefined) return;
-    // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d: named as they know themselves.
-    const ipv4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host)?.[1];
-    this.peerAddress = ipv4 ? `${ipv4}:${this.socket.remotePort}` : host.includes(':') ? `[${host}]:${this.socket.remotePort}` : `${host}:${this.socket.remotePort}`;
+    this.knownAddress = peerAddress(this.socket) ?? this.knownAddress;
   }
 
   /** Whether the handshake is done: messages may be written. */

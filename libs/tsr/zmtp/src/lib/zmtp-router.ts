@@ -1,7 +1,7 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { CurveKeyBytes } from './curve-keys';
-import { type ConnectionEvents, type ConnectionLimits, connectionLimits, type ConnectionSettings, SEND_HIGH_WATER_BYTES, ZmtpConnection } from './zmtp-connection';
+import { type ConnectionEvents, type ConnectionLimits, connectionLimits, type ConnectionSettings, SEND_HIGH_WATER_BYTES, ZmtpConnection, peerAddress } from './zmtp-connection';
 import { curveReady } from './curve-mechanism';
 import { parseTcpEndpoint } from './tcp-endpoint';
 
@@ -108,7 +108,7 @@ export class ZmtpRouter {
     if (this.closed) return void socket.destroy();
     const limit = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (this.connections.size >= limit) {
-      this.options.onConnectionLimit?.(`${socket.remoteAddress}:${socket.remotePort}`, limit);
+      this.options.onConnectionLimit?.(peerAddress(socket) ?? 'an unknown address', limit);
       return void socket.destroy();
     }
     const curve = this.options.curve;
