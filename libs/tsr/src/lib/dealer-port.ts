@@ -1,5 +1,5 @@
-import { ZmtpDealer } from '@tsr/zmtp';
-import { type CurvePeerKeys, keyBytes, keyPairBytes } from './curve';
+import { ZmtpDealer, curveKeyBytes, curveKeyPairBytes } from '@tsr/zmtp';
+import type { CurvePeerKeys } from './curve';
 import { guardedHandler } from './receive-loop';
 
 /** A DEALER connection to the broker, as a worker uses it: send, close; messages go to the handler it was opened with. */
@@ -53,7 +53,7 @@ class ZmtpDealerPort implements DealerPort {
       heartbeatIntervalMs: BROKER_PING_MS,
       heartbeatTimeoutMs: 3 * BROKER_PING_MS,
       heartbeatTtlMs: 3 * BROKER_PING_MS,
-      curve: curve && { role: 'client', serverKey: keyBytes(curve.serverKey), keys: keyPairBytes(curve) },
+      curve: curve && { role: 'client', serverKey: curveKeyBytes(curve.serverKey), keys: curveKeyPairBytes(curve) },
       onMessage: guardedHandler(options.name, options.onMessage, options.onFatal),
       onRefused: () => options.onKeyRefused?.(),
     });

@@ -5,7 +5,7 @@ import { Dealer, curveKeyPair } from 'zeromq';
 import { createRegistry } from '../metrics';
 import { createTracer } from '../trace';
 import { ZmtpRouter } from '@tsr/zmtp';
-import { curveClientSocketOptions, onSocketEvents } from '../__fixtures__/libzmq-peers';
+import { curveClientSocketOptions, onSocketEvents } from '@tsr/zmtp/testing';
 import { CurveGuard } from './curve-guard';
 import { registerCurveMetrics } from './curve-metrics';
 import { type CurveKeyPair, publicKeyFileText } from './keys';

@@ -1,7 +1,6 @@
 import type { Tracer } from '../trace';
-import { type CurveKeyBytes, z85Encode } from '@tsr/zmtp';
+import { type CurveKeyBytes, curveKeyPairBytes, z85Encode } from '@tsr/zmtp';
 import { AllowListWatcher, readAllowList } from './allow-list';
-import { keyPairBytes } from './keys';
 
 /** One CURVE server socket's rule: who may connect to it. */
 export interface CurveDomain {
@@ -59,7 +58,7 @@ export class CurveGuard {
     readonly settings: CurveServerSettings,
     private readonly trace: Tracer,
   ) {
-    this.keys = keyPairBytes(settings);
+    this.keys = curveKeyPairBytes(settings);
     for (const name of Object.keys(settings.domains)) {
       this.refused[name] = { key: 0, handshake: 0 };
       this.admitted[name] = 0;

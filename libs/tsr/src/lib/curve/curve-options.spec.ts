@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { curveKeyPair } from 'zeromq';
 import { ConfigError } from '../errors';
-import { curveClientSocketOptions } from '../__fixtures__/libzmq-peers';
+import { curveClientSocketOptions } from '@tsr/zmtp/testing';
 import { curveBrokerSettings, curvePeerKeys } from './curve-options';
 import { keyPairFileText, publicKeyFileText } from './keys';
 

@@ -6,12 +6,6 @@ export type { CurveKeyPair } from '@tsr/zmtp';
 /** True for a 40-character Z85 text (32 bytes): the form of every CURVE key. */
 export const isZ85Key = (text: string): boolean => text.length === 40 && z85Decode(text) !== undefined;
 
-/** A key's 32 bytes, from a text already checked to be a key (`isZ85Key`, as every key read is). */
-export const keyBytes = (key: string): Buffer => z85Decode(key) as Buffer;
-
-/** A key pair's bytes, as CURVE's boxes take them. */
-export const keyPairBytes = (pair: CurveKeyPair): { publicKey: Buffer; secretKey: Buffer } => ({ publicKey: keyBytes(pair.publicKey), secretKey: keyBytes(pair.secretKey) });
-
 /** A fresh random key pair (libzmq's `zmq_curve_keypair`, made with Node's X25519). */
 export const newKeyPair = (): CurveKeyPair => curveKeyPair();
 

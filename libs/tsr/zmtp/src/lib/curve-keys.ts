@@ -29,18 +29,12 @@ export function curvePublicKeyBytes(secretKey: Uint8Array): Buffer {
   return spki.subarray(spki.length - KEY);
 }
 
-/** A fresh random key pair, raw. */
-export function curveKeyPairBytes(): CurveKeyBytes {
+/** A fresh random key pair in Z85 (libzmq's `zmq_curve_keypair`). */
+export function curveKeyPair(): CurveKeyPair {
   const { publicKey, privateKey } = generateKeyPairSync('x25519');
   const spki = publicKey.export({ format: 'der', type: 'spki' });
   const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
-  return { publicKey: spki.subarray(spki.length - KEY), secretKey: pkcs8.subarray(pkcs8.length - KEY) };
-}
-
-/** A fresh random key pair in Z85 (libzmq's `zmq_curve_keypair`). */
-export function curveKeyPair(): CurveKeyPair {
-  const { publicKey, secretKey } = curveKeyPairBytes();
-  return { publicKey: z85Encode(publicKey), secretKey: z85Encode(secretKey) };
+  return { publicKey: z85Encode(spki.subarray(spki.length - KEY)), secretKey: z85Encode(pkcs8.subarray(pkcs8.length - KEY)) };
 }
 
 /** The Z85 public key of a Z85 secret key (libzmq's `zmq_curve_public`); undefined if it is no key. */
@@ -49,8 +43,12 @@ export function curvePublicKey(secretKey: string): string | undefined {
   return raw?.length === KEY ? z85Encode(curvePublicKeyBytes(raw)) : undefined;
 }
 
-/** A key's 32 bytes from its Z85 text; undefined if it is no key. */
-export function curveKeyBytes(key: string): Buffer | undefined {
+/** A key's 32 bytes from its Z85 text (a RangeError if it is no key: keys are checked when read). */
+export function curveKeyBytes(key: string): Buffer {
   const raw = z85Decode(key);
-  return raw?.length === KEY ? raw : undefined;
+  if (raw?.length !== KEY) throw new RangeError('a CURVE key is 40 Z85 characters');
+  return raw;
 }
+
+/** A Z85 key pair's bytes, as the mechanism takes them. */
+export const curveKeyPairBytes = (pair: CurveKeyPair): CurveKeyBytes => ({ publicKey: curveKeyBytes(pair.publicKey), secretKey: curveKeyBytes(pair.secretKey) });

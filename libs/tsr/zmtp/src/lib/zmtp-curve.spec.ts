@@ -1,5 +1,5 @@
 import { Dealer, Router, curveKeyPair, type Socket } from 'zeromq';
-import { keyBytes, keyPairBytes } from './__fixtures__/peers';
+import { curveKeyBytes as keyBytes, curveKeyPairBytes as keyPairBytes } from './curve-keys';
 import { z85Decode } from './z85';
 import { ZmtpDealer } from './zmtp-dealer';
 import { ZmtpRouter } from './zmtp-router';

@@ -1,7 +1,7 @@
 import { type AddressInfo, createServer } from 'node:net';
 import { Router } from 'zeromq';
 import { greeting, readyCommand } from './zmtp-codec';
-import { freePort } from './__fixtures__/peers';
+import { freePort } from '../testing';
 import { ZmtpDealer, type ZmtpDealerOptions } from './zmtp-dealer';
 
 /** Our DEALER against libzmq's ROUTER: connecting, retrying, lingering, and the limits. */

@@ -2,7 +2,7 @@ import { connect as tcpConnect, type Socket as TcpSocket } from 'node:net';
 import { Dealer, Push, Request, curveKeyPair } from 'zeromq';
 import { ZmtpRouter, type ZmtpRouterOptions } from './zmtp-router';
 import { encodeMessage, greeting, readyCommand } from './zmtp-codec';
-import { onSocketEvents } from './__fixtures__/peers';
+import { onSocketEvents } from '../testing';
 
 /**
  * Our ROUTER against libzmq's own peers (DEALER, REQ, and sockets a ROUTER must refuse), and

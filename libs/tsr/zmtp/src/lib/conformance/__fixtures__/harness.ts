@@ -8,11 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Server, type Socket as TcpSocket, connect as tcpConnect, createServer } from 'node:net';
 import { type Socket as ZmqSocket, curveKeyPair } from 'zeromq';
-import type { CurveKeyPair } from '../../curve-keys';
-import { z85Decode } from '../../z85';
+import { type CurveKeyPair, curveKeyBytes, curveKeyPairBytes } from '../../curve-keys';
 import { ZmtpDealer, type ZmtpDealerOptions } from '../../zmtp-dealer';
 import { ZmtpRouter, type ZmtpRouterOptions } from '../../zmtp-router';
-import { freePort } from '../../__fixtures__/peers';
+import { freePort } from '../../../testing';
 
 export { freePort };
 
@@ -80,9 +79,6 @@ export interface Mechanism {
   ourClient: Pick<ZmtpDealerOptions, 'curve'>;
 }
 
-const keyBytes = (key: string) => z85Decode(key) as Buffer;
-const pairBytes = (pair: CurveKeyPair) => ({ publicKey: keyBytes(pair.publicKey), secretKey: keyBytes(pair.secretKey) });
-
 export function mechanism(name: 'NULL' | 'CURVE'): Mechanism {
   if (name === 'NULL') return { name, server: undefined, client: undefined, zmqClient: {}, zmqServer: {}, ourServer: {}, ourClient: {} };
   const server = curveKeyPair();
@@ -93,8 +89,8 @@ export function mechanism(name: 'NULL' | 'CURVE'): Mechanism {
     client,
     zmqClient: { curveServerKey: server.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey },
     zmqServer: { curveServer: true, curveSecretKey: server.secretKey, curvePublicKey: server.publicKey },
-    ourServer: { curve: { keys: pairBytes(server), admit: () => true } },
-    ourClient: { curve: { role: 'client', serverKey: keyBytes(server.publicKey), keys: pairBytes(client) } },
+    ourServer: { curve: { keys: curveKeyPairBytes(server), admit: () => true } },
+    ourClient: { curve: { role: 'client', serverKey: curveKeyBytes(server.publicKey), keys: curveKeyPairBytes(client) } },
   };
 }
 export const MECHANISMS = (['NULL', 'CURVE'] as const).map((name) => [name] as const);
