@@ -54,7 +54,6 @@ describe('nx affected -t build test image on a scratch branch', () => {
       'client-lib:test',
       'client:test',
       'deploy:test',
-      'testing:test',
       'tools:test',
       'tsr:test',
       'worker-lib:test',

@@ -17,7 +17,7 @@ async function problems(path: string, code: string): Promise<string[]> {
 describe('module boundaries (eslint.config.js)', () => {
   it.each([
     ['apps/worker/src/probe.ts', "import { parsers } from '@tsr/tsr';\nexport const p = parsers;\n"],
-    ['apps/worker/src/probe.spec.ts', "import { freePort } from '@tsr/tsr';\nexport const f = freePort;\n"],
+    ['apps/worker/src/probe.spec.ts', "import { freePort } from '@tsr/zmtp/testing';\nexport const f = freePort;\n"],
     ['docker/deploy/probe.spec.ts', "import { workerOptions } from '@tsr/worker/options';\nexport const o = workerOptions;\n"],
     ['tools/bench/probe.ts', "import { percentile } from '@tsr/tsr';\nexport const p = percentile;\n"],
   ])('lets %s import along the allowed arrows', async (path, code) => {

@@ -1,5 +1,6 @@
 import { Request } from 'zeromq';
-import { type Tracer, createTracer, freePort } from '@tsr/tsr';
+import { type Tracer, createTracer } from '@tsr/tsr';
+import { freePort } from '@tsr/zmtp/testing';
 import { defaultCoreOptions } from './broker-core';
 import { BrokerServer } from './broker-server';
 

@@ -9,7 +9,6 @@ export * from './lib/program';
 export * from './lib/options';
 export * from './lib/latency';
 export * from './lib/receive-loop';
-export * from './lib/ports';
 export * from './lib/health';
 export * from './lib/metrics';
 export * from './lib/monitor';

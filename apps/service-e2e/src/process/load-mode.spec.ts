@@ -1,4 +1,4 @@
-import { freePort } from '@tsr/tsr';
+import { freePort } from '@tsr/testing';
 import { spawnApp } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
 

@@ -1,8 +1,8 @@
 import { createServer } from 'node:net';
 
-// The library's own helper: the programs' specs use it from there without depending on this
-// library (which keeps `nx affected` exact: test support changes never touch an image).
-export { freePort } from '@tsr/tsr';
+// The sockets' test support has it: the programs' specs use it from there without depending on
+// this library (which keeps `nx affected` exact: test support changes never touch an image).
+export { freePort } from '@tsr/zmtp/testing';
 
 /** True when something accepts TCP connections on the port (the broker binds its sockets). */
 export function isListening(port: number, host = '127.0.0.1'): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { freePort } from './ports';
+import { freePort } from '@tsr/zmtp/testing';
 import { Dealer, Router } from 'zeromq';
 import { ConfigError } from './config';
 import { type Endpointable, bindEndpoint, connectEndpoint, tcpEndpoint } from './endpoint';
