@@ -354,7 +354,8 @@ describe('CURVE mechanism, against libzmq', () => {
     expect(gone).toBe(true);
   });
 
-  it('seals and opens frames with either flag, or both', () => {
+  /** Both ends of a session after a handshake between our own client and server. */
+  function sessions(): { clientSide: CurveSession; serverSide: CurveSession } {
     const server = pair();
     const client = new CurveClient(server.publicKey, pair());
     const ours = new CurveServer(server);
@@ -362,6 +363,11 @@ describe('CURVE mechanism, against libzmq', () => {
     ours.initiate((client.initiate(welcome.body, Buffer.alloc(0)) as CurveCommand).body);
     const { command, session: serverSide } = ours.ready(Buffer.alloc(0));
     const { session: clientSide } = client.ready(command.body) as { session: CurveSession };
+    return { clientSide, serverSide };
+  }
+
+  it('seals and opens frames with either flag, or both', () => {
+    const { clientSide, serverSide } = sessions();
     for (const flags of [0, BOXED_MORE, BOXED_COMMAND, BOXED_MORE | BOXED_COMMAND]) {
       const frame = Buffer.from(`\x04PING\x00\x01flags ${flags}`, 'latin1');
       expect(serverSide.open(clientSide.seal(frame, flags))).toEqual({ frame, more: (flags & BOXED_MORE) !== 0, command: (flags & BOXED_COMMAND) !== 0 });
@@ -370,13 +376,7 @@ describe('CURVE mechanism, against libzmq', () => {
   });
 
   it("opens a MESSAGE larger than the scratch area without allocating in libsodium's memory", () => {
-    const server = pair();
-    const client = new CurveClient(server.publicKey, pair());
-    const ours = new CurveServer(server);
-    const welcome = ours.welcome(client.hello().body) as CurveCommand;
-    ours.initiate((client.initiate(welcome.body, Buffer.alloc(0)) as CurveCommand).body);
-    const { command, session: serverSide } = ours.ready(Buffer.alloc(0));
-    const { session: clientSide } = client.ready(command.body) as { session: CurveSession };
+    const { clientSide, serverSide } = sessions();
     const frame = Buffer.alloc(200_000, 1);
     const sealed = clientSide.seal(frame, 0);
     const raw = (sodium as unknown as { libsodium: { _malloc(bytes: number): number } }).libsodium;
