@@ -1,4 +1,4 @@
-import { type CurveServerRole, type Frames, guardedHandler } from '@tsr/tsr';
+import { type CurveServerRole, type Frames, ZMTP_LIVENESS, guardedHandler } from '@tsr/tsr';
 import { ZmtpRouter } from '@tsr/zmtp';
 
 /** One of the broker's two ROUTER sockets, as the broker uses it: bind, send, close; messages go to the handler it was opened with. */
@@ -19,7 +19,7 @@ export interface RouterPortOptions {
   handover: boolean;
   /** Connections at once; more are closed as they come, and reported. */
   maxConnections: number;
-  /** ms between ZMTP PINGs on each connection; a peer silent for three of them is disconnected. 0: none. */
+  /** ms between ZMTP PINGs on each connection; a peer silent for ZMTP_LIVENESS of them is disconnected. 0: none. */
   heartbeatMs: number;
   onConnectionLimit: (address: string, limit: number) => void;
   onMessage: (frames: Frames) => void;
@@ -30,9 +30,6 @@ export interface RouterPortOptions {
   /** CURVE on this socket; none: the NULL mechanism, as the seed. */
   curve?: CurveServerRole;
 }
-
-/** A peer is declared gone after this many heartbeat intervals without a byte from it (the liveness of the zguide's Paranoid Pirate). */
-export const ZMTP_LIVENESS = 3;
 
 /** Our own ROUTER on Node's TCP (ZMTP 3.1; CURVE when given a role), with no libzmq thread hop per message. */
 export function openRouterPort(options: RouterPortOptions): RouterPort {

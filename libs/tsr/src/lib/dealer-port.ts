@@ -32,8 +32,10 @@ export interface DealerPortOptions {
  * the envelope. Anything larger is no broker's, and the connection is dropped from the frame header.
  */
 export const BROKER_MESSAGE_LIMIT = 513 * 1024 * 1024;
-/** ms between our ZMTP PINGs to the broker; a broker silent for three of them is disconnected (and dialled again). */
+/** ms between our ZMTP PINGs to the broker; a broker silent for ZMTP_LIVENESS of them is disconnected (and dialled again). */
 export const BROKER_PING_MS = 5000;
+/** ZMTP PING intervals a peer may stay silent before it is taken for gone, either side (the liveness of the zguide's Paranoid Pirate). */
+export const ZMTP_LIVENESS = 3;
 
 /** Our own DEALER on Node's TCP (ZMTP 3.1; CURVE when given keys), with no libzmq I/O thread between the socket and the event loop. */
 export function openDealerPort(endpoint: string, options: DealerPortOptions): DealerPort {
@@ -51,8 +53,8 @@ class ZmtpDealerPort implements DealerPort {
       reconnectMaxIntervalMs: options.reconnectMaxIntervalMs,
       maxMessageSize: BROKER_MESSAGE_LIMIT,
       heartbeatIntervalMs: BROKER_PING_MS,
-      heartbeatTimeoutMs: 3 * BROKER_PING_MS,
-      heartbeatTtlMs: 3 * BROKER_PING_MS,
+      heartbeatTimeoutMs: ZMTP_LIVENESS * BROKER_PING_MS,
+      heartbeatTtlMs: ZMTP_LIVENESS * BROKER_PING_MS,
       curve: curve && { role: 'client', serverKey: curveKeyBytes(curve.serverKey), keys: curveKeyPairBytes(curve) },
       onMessage: guardedHandler(options.name, options.onMessage, options.onFatal),
       onRefused: () => options.onKeyRefused?.(),
