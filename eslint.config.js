@@ -10,8 +10,13 @@ const depConstraints = [
   { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:lib'] },
-  // The sockets (libs/tsr/zmtp) stand on nothing of ours: publishable as they are.
+  // The tsr family (libs/tsr/*), in layers: each stands only on the layers named below it, so no
+  // import runs back up (runtime -> monitoring) and none skips a layer (monitoring -> zmtp).
+  // The sockets and the protocol stand on nothing of ours: either is publishable as it is.
   { sourceTag: 'layer:transport', onlyDependOnLibsWithTags: ['layer:transport'] },
+  { sourceTag: 'layer:protocol', onlyDependOnLibsWithTags: ['layer:protocol'] },
+  { sourceTag: 'layer:runtime', onlyDependOnLibsWithTags: ['layer:runtime', 'layer:transport', 'layer:protocol'] },
+  { sourceTag: 'layer:monitoring', onlyDependOnLibsWithTags: ['layer:monitoring', 'layer:runtime'] },
 ];
 
 const boundaries = (allow = [], enforceBuildableLibDependency = true) => ['error', { enforceBuildableLibDependency, allow, depConstraints }];
@@ -34,7 +39,7 @@ module.exports = [
   {
     // The npm packages (scope:package) are built with the workspace code they import bundled in
     // (tools/packaging/build-package.ts, which fails if anything unpublished is left to resolve):
-    // so they may import the non-buildable `@tsr/tsr`.
+    // so they may import the non-buildable libraries of the tsr family.
     files: ['libs/worker/**/*.ts', 'libs/client/**/*.ts'],
     rules: { '@nx/enforce-module-boundaries': boundaries([], false) },
   },
@@ -42,7 +47,7 @@ module.exports = [
     // The programs and their library never import the test support, not even from their specs: a
     // dependency of a project is a dependency of its bundle and image for Nx, so a change to the
     // test support would make every image "affected". Their specs use the library's own helpers.
-    files: ['apps/broker/src/**/*.ts', 'apps/worker/src/**/*.ts', 'apps/client/src/**/*.ts', 'libs/tsr/src/**/*.ts', 'libs/worker/src/**/*.ts', 'libs/client/src/**/*.ts'],
+    files: ['apps/broker/src/**/*.ts', 'apps/worker/src/**/*.ts', 'apps/client/src/**/*.ts', 'libs/tsr/*/src/**/*.ts', 'libs/worker/src/**/*.ts', 'libs/client/src/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@tsr/testing', message: 'test support is for the e2e suites, tools and the benchmark (nx affected stays exact)' }] }] },
   },
   {

@@ -5,7 +5,7 @@
 // against the same rules (it also runs for real in apps/service-e2e/src/containers/swarm.spec.ts).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { isZ85Key } from '@tsr/tsr';
+import { isZ85Key } from '@tsr/runtime';
 import { type Obj, hasKubectl, kustomize, parseYaml, schemaProblems } from './support/kubernetes';
 import { APPS, type App, brokerAddressEnv, envOf, healthcheckOf, imageHttpPort, imageUser, nxImages, read, root, version } from './support/repository';
 

@@ -22,7 +22,7 @@
  *
  * Each prints `[<name>] ready` once bound (subscribed), and exits on SIGTERM/SIGINT.
  */
-import { createTracer, exitOnSignals as closeOnSignals, receiveLoop } from '@tsr/tsr';
+import { createTracer, exitOnSignals as closeOnSignals, receiveLoop } from '@tsr/runtime';
 import { connect } from 'nats';
 import { Router } from 'zeromq';
 import { NATS_QUEUE, NATS_SUBJECT } from './nats-subject';

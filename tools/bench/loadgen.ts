@@ -28,19 +28,8 @@
  * and counts only the replies that arrive inside the measured window. Then it waits for the
  * requests still in flight (at most 3 s), prints one JSON line and exits.
  */
-import {
-  BATCH_PROBE_SERVICE,
-  type BatchRecord,
-  Coalescer,
-  clientBatchRequestFrames,
-  clientRequestFrames,
-  newKeyPair,
-  openDealerPort,
-  packBatches,
-  parseBatchOffer,
-  parseClientAnswer,
-  receiveLoop,
-} from '@tsr/tsr';
+import { BATCH_PROBE_SERVICE, type BatchRecord, clientBatchRequestFrames, clientRequestFrames, packBatches, parseBatchOffer, parseClientAnswer } from '@tsr/protocol';
+import { Coalescer, newKeyPair, openDealerPort, receiveLoop } from '@tsr/runtime';
 import { curveClientSocketOptions } from '@tsr/testing';
 import { connect } from 'nats';
 import { Dealer } from 'zeromq';

@@ -2,7 +2,7 @@
  * One measurement against a started target: generator processes (or our client app) put load on
  * it while RSS and CPU of every process are sampled; the result merges what all of them saw.
  */
-import type { LoadSummary } from '@tsr/tsr';
+import type { LoadSummary } from '@tsr/runtime';
 import { type NodeProcess, freePort, spawnNode, stopNode } from '@tsr/testing';
 import type { Bundles } from './bundle';
 import { track } from './children';

@@ -1,5 +1,5 @@
 /** Small statistics: quantiles of samples and of repetitions (percentiles as the client's load mode reports them). */
-import { percentile } from '@tsr/tsr';
+import { percentile } from '@tsr/runtime';
 
 /** Linear-interpolated quantile (q in 0..1) of an ascending array. */
 export function quantile(sorted: ArrayLike<number>, q: number): number {

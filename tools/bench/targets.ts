@@ -3,7 +3,7 @@
  * reply server, plus zero-delay workers (none for direct). Every process is tracked for cleanup.
  */
 import { join } from 'node:path';
-import { deploymentBrokerKey, ensureDeploymentKeys } from '@tsr/tsr';
+import { deploymentBrokerKey, ensureDeploymentKeys } from '@tsr/runtime';
 import { type App, type NodeProcess, appMain, freePort, spawnNode, spawnProgram, stopNode, waitForOutput } from '@tsr/testing';
 import type { Bundles } from './bundle';
 import { track } from './children';

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 files=("$@")
 if [ ${#files[@]} -eq 0 ]; then
-  files=(apps/worker/src/worker.ts apps/broker/src/main.ts libs/tsr/src/index.ts docker/client/Dockerfile
+  files=(apps/worker/src/worker.ts apps/broker/src/main.ts libs/tsr/runtime/src/index.ts docker/client/Dockerfile
     docker/base/Dockerfile package-lock.json docker/docker-compose.yml tools/bench/bench.ts)
 fi
 for f in "${files[@]}"; do

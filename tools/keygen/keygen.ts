@@ -2,7 +2,7 @@
 //   keygen [--dir DIR]              the deployments' keys that are missing, in DIR (default docker/secrets)
 //   keygen --pair NAME [--dir DIR]  one new key pair: DIR/NAME.key (secret) and DIR/NAME.pub
 import { parseArgs } from 'node:util';
-import { ConfigError, ensureDeploymentKeys, writeKeyPair } from '@tsr/tsr';
+import { ConfigError, ensureDeploymentKeys, writeKeyPair } from '@tsr/runtime';
 
 const USAGE = 'usage: keygen [--dir DIR] | keygen --pair NAME [--dir DIR]   (DIR default docker/secrets)';
 

@@ -4,7 +4,7 @@
  * until Ctrl-C (or, with --exit, stopped once every client has its answer).
  */
 import { createInterface } from 'node:readline';
-import { type OptionSpec, parsers, runProgram } from '@tsr/tsr';
+import { type OptionSpec, parsers, runProgram } from '@tsr/runtime';
 import { type AppProcess, spawnApp, stopApp, waitForOutput } from '@tsr/testing';
 
 const count = (flag: string, fallback: number, describe: string): OptionSpec<number> => ({ flag, default: fallback, parse: parsers.int(0, 1000), describe });

@@ -4,7 +4,7 @@
  *
  *   tsx tools/packaging/build-package.ts libs/worker
  *
- * The workspace code the library imports (`@tsr/tsr`: frames, envelope, endpoints) is not
+ * The workspace code the library imports (the tsr family: `@tsr/zmtp`, `@tsr/protocol`, `@tsr/runtime`) is not
  * published, so it is bundled in: index.js is one CommonJS file (esbuild) whose only requires are
  * Node's own modules and the package's declared dependencies (libsodium-wrappers-sumo), and index.d.ts is one
  * declaration file (dts-bundle-generator) with the types it uses inlined. The package.json is the
@@ -46,7 +46,7 @@ export function undeclared(required: readonly string[], manifest: Manifest): str
 
 /**
  * Tree-shaking across the workspace code: its modules have no side effects on import, so the
- * parts of `@tsr/tsr` a library does not use are dropped, and with them their imports of packages
+ * parts of the tsr family a library does not use are dropped, and with them their imports of packages
  * the library does not need (dotenv, prom-client). Such an import is left external and marked
  * side-effect free: it vanishes if unused, and if it survives, the check below names it.
  */

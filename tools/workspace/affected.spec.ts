@@ -44,8 +44,8 @@ describe('nx affected -t build test image on a scratch branch', () => {
     ]);
   });
 
-  it('the shared library: every app and its image, and everything else that imports it', () => {
-    const tasks = change('libs/tsr/src/lib/config.ts', '// changed\n');
+  it('a library of the tsr family: every app and its image, and everything else that imports it, not the layers below it', () => {
+    const tasks = change('libs/tsr/runtime/src/lib/config.ts', '// changed\n');
     expect(tasks.filter((t) => t.endsWith(':image'))).toEqual(['broker:image', 'client:image', 'tsr-zmq:image', 'worker:image']);
     expect(tasks.filter((t) => t.endsWith(':build'))).toEqual(['broker:build', 'client-lib:build', 'client:build', 'worker-lib:build', 'worker:build']);
     expect(tasks.filter((t) => t.endsWith(':test'))).toEqual([
@@ -54,8 +54,9 @@ describe('nx affected -t build test image on a scratch branch', () => {
       'client-lib:test',
       'client:test',
       'deploy:test',
+      'monitoring:test',
+      'runtime:test',
       'tools:test',
-      'tsr:test',
       'worker-lib:test',
       'worker:test',
     ]);

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
-import { DEFAULT_SERVICE, DISCOVERY_SERVICE, type ServiceInfo } from '@tsr/tsr';
+import { DEFAULT_SERVICE, DISCOVERY_SERVICE, type ServiceInfo, TICKET_BYTES } from '@tsr/protocol';
 import { BrokerCore, type BrokerCoreOptions, type BrokerStats, defaultCoreOptions } from './broker-core';
-import { TICKET_BYTES } from './ticket';
 
 /**
  * Model-based tests of the broker core: fast-check generates interleavings of client requests

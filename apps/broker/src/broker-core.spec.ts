@@ -1,5 +1,5 @@
 import { BrokerCore, type BrokerCoreOptions, defaultCoreOptions } from './broker-core';
-import { encodeTicket } from './ticket';
+import { encodeTicket } from '@tsr/protocol';
 
 const INSTANCE = Buffer.from('instance');
 const b = (s: string) => Buffer.from(s);

@@ -1,8 +1,7 @@
-import { DEFAULT_SERVICE, DISCOVERY_SERVICE, type ErrorReason, type ServiceInfo, ERROR_REASONS } from '@tsr/tsr';
+import { DEFAULT_SERVICE, DISCOVERY_SERVICE, type ErrorReason, type ServiceInfo, ERROR_REASONS, decodeTicket, encodeTicket } from '@tsr/protocol';
 import { ClientShares, SWEEP_AT } from './client-shares';
 import { Fifo } from './fifo';
 import { LinkedOrder } from './linked-order';
-import { decodeTicket, encodeTicket } from './ticket';
 
 /**
  * The seed's fault-tolerant broker as a pure state machine: no sockets, no timers.

@@ -1,4 +1,4 @@
-import { type Registry, createRegistry, registerCurveMetrics, scraped } from '@tsr/tsr';
+import { type Registry, createRegistry, registerCurveMetrics, scraped } from '@tsr/monitoring';
 import type { BrokerServer } from './broker-server';
 
 /**

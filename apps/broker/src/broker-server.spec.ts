@@ -1,5 +1,5 @@
 import { Request } from 'zeromq';
-import { type Tracer, createTracer } from '@tsr/tsr';
+import { type Tracer, createTracer } from '@tsr/runtime';
 import { freePort } from '@tsr/zmtp/testing';
 import { defaultCoreOptions } from './broker-core';
 import { BrokerServer } from './broker-server';

@@ -1,36 +1,9 @@
-import {
-  BATCH_PROBE_SERVICE,
-  type BatchRecord,
-  Coalescer,
-  CurveGuard,
-  type CurveServerSettings,
-  type ErrorReason,
-  type Frames,
-  HEARTBEAT,
-  type ServiceBatch,
-  EMPTY,
-  FastHistogram,
-  Health,
-  type Tracer,
-  bindEndpoint,
-  batchOffer,
-  batchable,
-  clientBatchFrames,
-  envelopeErrorFrames,
-  envelopeReplyFrames,
-  errorBody,
-  errorText,
-  ownCopy,
-  packBatches,
-  parseServiceRequest,
-  parseWorkerMessage,
-  toClientFrames,
-  toWorkerBatchFrames,
-  toWorkerFrames,
-} from '@tsr/tsr';
+import { BATCH_PROBE_SERVICE, type BatchRecord, type ErrorReason, type Frames, HEARTBEAT, type ServiceBatch, EMPTY, batchOffer, batchable, clientBatchFrames, envelopeErrorFrames, envelopeReplyFrames, errorBody, errorText, packBatches, parseServiceRequest, parseWorkerMessage, toClientFrames, toWorkerBatchFrames, toWorkerFrames, newInstanceId } from '@tsr/protocol';
+import { Coalescer, CurveGuard, type CurveServerSettings, type Tracer, bindEndpoint } from '@tsr/runtime';
+import { FastHistogram, Health } from '@tsr/monitoring';
+import { ownCopy } from '@tsr/zmtp';
 import { BrokerCore, type BrokerCoreOptions, isGeneratedId } from './broker-core';
 import { type RouterPort, openRouterPort } from './router-port';
-import { newInstanceId } from './ticket';
 
 export interface BrokerServerOptions extends Omit<BrokerCoreOptions, 'instance'> {
   frontendPort: number;
@@ -307,7 +280,7 @@ export class BrokerServer {
       const now = performance.now();
       for (const { ticket, body, failed } of msg.records) this.core.workerReply(worker, ticket, body, now, failed);
     } else {
-      this.core.workerReply(worker, msg.client, msg.body, performance.now(), msg.failed);
+      this.core.workerReply(worker, msg.ticket, msg.body, performance.now(), msg.failed);
     }
     this.armTimer();
   }

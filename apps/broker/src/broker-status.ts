@@ -1,4 +1,4 @@
-import { VERSION } from '@tsr/tsr';
+import { VERSION } from '@tsr/runtime';
 import type { BrokerServer } from './broker-server';
 
 /** `/status`: what an operator (and the status page) wants to see at a glance, as JSON. */

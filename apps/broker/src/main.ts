@@ -1,4 +1,4 @@
-import { exitOnSignals, fail, programTracer, runProgram } from '@tsr/tsr';
+import { exitOnSignals, fail, programTracer, runProgram } from '@tsr/runtime';
 import { BrokerServer } from './broker-server';
 import { startBrokerMonitor } from './monitor';
 import { brokerOptions, brokerSettings } from './options';

@@ -1,4 +1,5 @@
-import { type Monitor, type Tracer, startMonitor } from '@tsr/tsr';
+import { type Tracer } from '@tsr/runtime';
+import { type Monitor, startMonitor } from '@tsr/monitoring';
 import { brokerRegistry } from './broker-metrics';
 import type { BrokerServer } from './broker-server';
 import { brokerStatus } from './broker-status';

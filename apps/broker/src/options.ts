@@ -1,4 +1,5 @@
-import { WORKER_RECONNECT_MAX_MS, ConfigError, type ConfigOf, type OptionSpec, commonOptions, curveBrokerOptions, curveBrokerSettings, monitorOptions, parsers } from '@tsr/tsr';
+import { WORKER_RECONNECT_MAX_MS } from '@tsr/protocol';
+import { ConfigError, type ConfigOf, type OptionSpec, commonOptions, curveBrokerOptions, curveBrokerSettings, monitorOptions, parsers } from '@tsr/runtime';
 import type { BrokerServerOptions } from './broker-server';
 
 const MiB = 1024 * 1024;

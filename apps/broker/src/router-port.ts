@@ -1,4 +1,5 @@
-import { type CurveServerRole, type Frames, ZMTP_LIVENESS, guardedHandler } from '@tsr/tsr';
+import { type Frames } from '@tsr/protocol';
+import { type CurveServerRole, ZMTP_LIVENESS, guardedHandler } from '@tsr/runtime';
 import { ZmtpRouter } from '@tsr/zmtp';
 
 /** One of the broker's two ROUTER sockets, as the broker uses it: bind, send, close; messages go to the handler it was opened with. */

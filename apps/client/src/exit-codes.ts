@@ -1,5 +1,5 @@
 import { HandlerError, NoServiceError, PlainBrokerError } from '@tsr-broker/client';
-import { EXIT } from '@tsr/tsr';
+import { EXIT } from '@tsr/runtime';
 
 /**
  * The client's exit codes (README: "Exit codes"): the programs' 0, 1 and 2, and two of its own, so

@@ -1,5 +1,5 @@
 import { Client, type ClientOptions, NoAnswerError, NoServiceError, PlainBrokerError } from '@tsr-broker/client';
-import { type LoadSummary, summarize } from '@tsr/tsr';
+import { type LoadSummary, summarize } from '@tsr/runtime';
 
 export interface LoadOptions extends Omit<ClientOptions, 'identity'> {
   identity: string;

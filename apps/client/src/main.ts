@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Client } from '@tsr-broker/client';
-import { ConfigError, DEFAULT_SERVICE, curvePeerKeys, fail, formatSummary, programTracer, runProgram, uniqueIdentity } from '@tsr/tsr';
+import { DEFAULT_SERVICE } from '@tsr/protocol';
+import { ConfigError, curvePeerKeys, fail, formatSummary, programTracer, runProgram, uniqueIdentity } from '@tsr/runtime';
 import { servicesTable } from './discovery';
 import { CLIENT_EXIT, exitCodeOf } from './exit-codes';
 import { runLoad } from './load';

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '@tsr/tsr';
+import { ConfigError, loadConfig } from '@tsr/runtime';
 import { clientOptions } from './options';
 
 describe('client options', () => {

@@ -1,4 +1,4 @@
-import { type OptionSpec, brokerAddressOptions, commonOptions, curvePeerOptions, parsers, serviceOption } from '@tsr/tsr';
+import { type OptionSpec, brokerAddressOptions, commonOptions, curvePeerOptions, parsers, serviceOption } from '@tsr/runtime';
 
 /** The seed's command line `client brokerHost brokerPort`, plus service, retry and load options. */
 export const clientOptions = {

@@ -1,5 +1,6 @@
 import { serve } from '@tsr-broker/worker';
-import { FastHistogram, curvePeerKeys, exitOnSignals, fail, programTracer, runProgram, uniqueIdentity } from '@tsr/tsr';
+import { curvePeerKeys, exitOnSignals, fail, programTracer, runProgram, uniqueIdentity } from '@tsr/runtime';
+import { FastHistogram } from '@tsr/monitoring';
 import { handlerFor } from './handlers';
 import { startWorkerMonitor } from './monitor';
 import { workerOptions } from './options';

@@ -1,5 +1,6 @@
 import type { Worker } from '@tsr-broker/worker';
-import { type FastHistogram, type Monitor, type Tracer, VERSION, createRegistry, scraped, startMonitor } from '@tsr/tsr';
+import { type Tracer, VERSION } from '@tsr/runtime';
+import { type FastHistogram, type Monitor, createRegistry, scraped, startMonitor } from '@tsr/monitoring';
 
 /** What the program adds to the library's worker: its service time histogram and its delay. */
 export interface EchoStats {

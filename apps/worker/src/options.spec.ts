@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, usage } from '@tsr/tsr';
+import { ConfigError, loadConfig, usage } from '@tsr/runtime';
 import { workerOptions } from './options';
 
 describe('worker options', () => {

@@ -1,4 +1,4 @@
-import { type OptionSpec, brokerAddressOptions, commonOptions, curvePeerOptions, monitorOptions, parsers, serviceOption } from '@tsr/tsr';
+import { type OptionSpec, brokerAddressOptions, commonOptions, curvePeerOptions, monitorOptions, parsers, serviceOption } from '@tsr/runtime';
 import { HANDLERS, type HandlerName } from './handlers';
 
 /** The seed's command line `worker brokerHost brokerPort`, plus named options. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createProjectGraphAsync } from '@nx/devkit';
-import { brokerAddressOptions, commonOptions, type ConfigSpec } from '@tsr/tsr';
+import { brokerAddressOptions, commonOptions, type ConfigSpec } from '@tsr/runtime';
 import { brokerOptions } from '@tsr/broker/options';
 import { clientOptions } from '@tsr/client/options';
 import { workerOptions } from '@tsr/worker/options';

@@ -1,3 +1,3 @@
 export { Client, connect, type ClientOptions, type RetryOptions } from './lib/client';
 export { BrokerError, HandlerError, NoAnswerError, NoServiceError, PlainBrokerError, RefusedError, RequestError } from './lib/errors';
-export { DEFAULT_SERVICE, DISCOVERY_SERVICE, type ServiceInfo } from '@tsr/tsr';
+export { DEFAULT_SERVICE, DISCOVERY_SERVICE, type ServiceInfo } from '@tsr/protocol';

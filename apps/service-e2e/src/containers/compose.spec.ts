@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, type StartedTestContainer, Wait } from 'testcontainers';
-import { ensureDeploymentKeys, writeKeyPair } from '@tsr/tsr';
+import { ensureDeploymentKeys, writeKeyPair } from '@tsr/runtime';
 import { metric } from '../support/monitoring';
 import { composeProject, docker, eventually, freePort, image, labelsFor, logsOf, repoRoot, run, version, waitForLog } from './support/docker';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deploymentBrokerKey, ensureDeploymentKeys } from '@tsr/tsr';
+import { deploymentBrokerKey, ensureDeploymentKeys } from '@tsr/runtime';
 import { ContainerDeployment } from './support/service';
 import { type RunResult, docker, eventually, freePort, image, labelsFor, logsOf, owner, removeLabelled, repoRoot, run, stateOf, version, waitForExit } from './support/docker';
 import { type LoadSummary, loadSummary } from './support/chaos';

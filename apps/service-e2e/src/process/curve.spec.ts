@@ -2,7 +2,7 @@ import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AppProcess, curveClientSocketOptions, escapeRegExp, freePort, spawnApp, stopApp, waitForOutput } from '@tsr/testing';
-import { type CurveKeyPair, deploymentBrokerKey, ensureDeploymentKeys, keyPairFromText, newKeyPair, writeKeyPair } from '@tsr/tsr';
+import { type CurveKeyPair, deploymentBrokerKey, ensureDeploymentKeys, keyPairFromText, newKeyPair, writeKeyPair } from '@tsr/runtime';
 import { eventually } from '../containers/support/docker';
 import { LocalDeployment } from '../support/deployment';
 import { httpGet, metric } from '../support/monitoring';

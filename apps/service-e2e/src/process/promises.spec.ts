@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { Dealer } from 'zeromq';
-import { EMPTY } from '@tsr/tsr';
+import { EMPTY } from '@tsr/protocol';
 import { FrameReader, encodeMessage, greeting, readyCommand } from '@tsr/zmtp';
 import { freePort, stopApp, waitForOutput } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';

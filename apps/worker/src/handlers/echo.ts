@@ -1,5 +1,5 @@
 import type { Handler } from '@tsr-broker/worker';
-import { answerBody } from '@tsr/tsr';
+import { answerBody } from '@tsr/protocol';
 
 /**
  * The seed's service: answers `<request> <worker id>` after `delayMs` (the seed's `RETARDO`).

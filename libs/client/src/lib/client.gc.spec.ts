@@ -1,7 +1,7 @@
 import { Router } from 'zeromq';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { bindAnyLoopbackPort } from '@tsr/tsr';
+import { bindAnyLoopbackPort } from '@tsr/runtime';
 import { Client } from './client';
 
 setFlagsFromString('--expose-gc');

@@ -1,5 +1,6 @@
 import { Router } from 'zeromq';
-import { type BatchRecord, bindAnyLoopbackPort, packBatches, unpackBatch } from '@tsr/tsr';
+import { type BatchRecord, packBatches, unpackBatch } from '@tsr/protocol';
+import { bindAnyLoopbackPort } from '@tsr/runtime';
 import { Client } from './client';
 import { BrokerError, HandlerError, NoAnswerError, NoServiceError, PlainBrokerError, RefusedError, RequestError } from './errors';
 

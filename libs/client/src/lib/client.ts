@@ -1,28 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import {
-  BATCH_PROBE_SERVICE,
-  type BatchRecord,
-  type BrokerAddress,
-  Coalescer,
-  type CurvePeerKeys,
-  type DealerPort,
-  DEFAULT_SERVICE,
-  DISCOVERY_SERVICE,
-  EMPTY,
-  PROTOCOL,
-  type ServiceInfo,
-  batchable,
-  brokerEndpoint,
-  clientBatchRequestFrames,
-  clientRequestFrames,
-  isAnswerTo,
-  isServiceName,
-  openDealerPort,
-  packBatches,
-  parseBatchOffer,
-  parseClientAnswer,
-  uniqueIdentity,
-} from '@tsr/tsr';
+import { BATCH_PROBE_SERVICE, type BatchRecord, DEFAULT_SERVICE, DISCOVERY_SERVICE, EMPTY, PROTOCOL, type ServiceInfo, batchable, clientBatchRequestFrames, clientRequestFrames, isAnswerTo, isServiceName, packBatches, parseBatchOffer, parseClientAnswer } from '@tsr/protocol';
+import { type BrokerAddress, Coalescer, type CurvePeerKeys, type DealerPort, brokerEndpoint, openDealerPort, uniqueIdentity } from '@tsr/runtime';
 import { NoAnswerError, PlainBrokerError, RequestError, brokerError } from './errors';
 import { SlotTable } from './slot-table';
 

@@ -1,4 +1,4 @@
-import { ERROR_REASONS, type ErrorReason, describeErrorText } from '@tsr/tsr';
+import { ERROR_REASONS, type ErrorReason, describeErrorText } from '@tsr/protocol';
 
 /** Any failure of a request the client library reports (besides bad arguments). Its `name` is its class's. */
 export class RequestError extends Error {

@@ -1,4 +1,5 @@
-import { type BrokerAddress, type CurvePeerKeys, DEFAULT_SERVICE, MAX_CREDIT, serviceNameProblem, uniqueIdentity } from '@tsr/tsr';
+import { DEFAULT_SERVICE, MAX_CREDIT, serviceNameProblem } from '@tsr/protocol';
+import { type BrokerAddress, type CurvePeerKeys, uniqueIdentity } from '@tsr/runtime';
 
 /** What a handler is told about the request it serves. */
 export interface RequestInfo {

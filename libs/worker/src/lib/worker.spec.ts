@@ -1,5 +1,6 @@
 import { Router } from 'zeromq';
-import { type BatchRecord, bindAnyLoopbackPort, packBatches, unpackBatch } from '@tsr/tsr';
+import { type BatchRecord, packBatches, unpackBatch } from '@tsr/protocol';
+import { bindAnyLoopbackPort } from '@tsr/runtime';
 import type { Handler, WorkerLogger } from './options';
 import { Worker, serve } from './worker';
 

@@ -1,27 +1,6 @@
-import {
-  BATCH_ACCEPT,
-  type BatchRecord,
-  type DealerPort,
-  GOODBYE,
-  HEARTBEAT,
-  Health,
-  MAX_FAILURE_MESSAGE,
-  WORKER_RECONNECT_MAX_MS,
-  type Probe,
-  batchable,
-  brokerEndpoint,
-  errorBody,
-  failureMessage,
-  openDealerPort,
-  packBatches,
-  parseBatchOffer,
-  parseWorkerRequest,
-  readyBody,
-  workerBatchFrames,
-  workerControlFrames,
-  workerFailureFrames,
-  workerReplyFrames,
-} from '@tsr/tsr';
+import { BATCH_ACCEPT, type BatchRecord, GOODBYE, HEARTBEAT, MAX_FAILURE_MESSAGE, WORKER_RECONNECT_MAX_MS, batchable, errorBody, failureMessage, packBatches, parseBatchOffer, parseWorkerRequest, readyBody, workerBatchFrames, workerControlFrames, workerFailureFrames, workerReplyFrames } from '@tsr/protocol';
+import { type DealerPort, brokerEndpoint, openDealerPort } from '@tsr/runtime';
+import { Health, type Probe } from '@tsr/monitoring';
 import { type RequestInfo, type ServeOptions, type WorkerSettings, workerSettings } from './options';
 
 interface Request {
@@ -215,10 +194,10 @@ export class Worker {
         for (const { ticket, body } of request.records) this.take(ticket, body);
         this.serveNext();
       }
-    } else if (request.client.length === 0) {
+    } else if (request.ticket.length === 0) {
       this.onControl(request.body);
     } else {
-      this.take(request.client, request.body);
+      this.take(request.ticket, request.body);
       this.serveNext();
     }
   }

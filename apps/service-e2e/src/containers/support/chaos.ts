@@ -1,4 +1,4 @@
-import type { LoadSummary } from '@tsr/tsr';
+import type { LoadSummary } from '@tsr/runtime';
 // Helpers of the chaos suite: a seeded random source, the broker's summary line, the client's
 // load summary, and an exactly-once check over the broker's trace of every incarnation.
 

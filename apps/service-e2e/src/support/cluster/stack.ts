@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deploymentBrokerKey, ensureDeploymentKeys } from '@tsr/tsr';
+import { deploymentBrokerKey, ensureDeploymentKeys } from '@tsr/runtime';
 import type { Cluster } from './cluster';
 import type { ClusterNode } from './node';
 import { eventually, lines, must } from './shell';

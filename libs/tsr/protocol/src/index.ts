@@ -1,0 +1,9 @@
+// TSR/1, the broker's protocol on top of the seed's envelope: pure data, no imports of ours.
+export * from './lib/headers';
+export * from './lib/reasons';
+export * from './lib/service-names';
+export * from './lib/batch';
+export * from './lib/worker-wire';
+export * from './lib/client-wire';
+export * from './lib/echo';
+export * from './lib/ticket';

@@ -1,0 +1,106 @@
+/**
+ * Batches (TSR/1, negotiated per connection): the requests the broker sends one worker in one turn
+ * of its event loop, or the answers a worker finishes in one turn, travel as one message of one
+ * frame. Every message and every frame costs the sockets work of its own (a promise, a Buffer, a
+ * write);
+ * a batch pays them once for all its records, where the classic frames pay 5 frames per request
+ * and 5 per reply. See docs/protocol.md "Batches".
+ *
+ *   broker -> worker   [workerId, 'TSR/1 REQS', records]   (a DEALER worker sees the last two)
+ *   worker -> broker   [workerId, 'TSR/1 REPS', records]
+ *   records: one after another, each [kind: u8][ticket length: u8][ticket][body length: u32 BE][body]
+ *   kind: 0 a request or a reply, 1 a handler's failure (the body is its message)
+ *
+ * Negotiation, so that neither a seed peer nor an earlier version of ours ever sees a batch: the
+ * broker offers `TSR/1 BATCH max=N` after its first heartbeat (N: the largest frame it accepts
+ * from a worker); a worker that understands answers `TSR/1 BATCH` and may send batches from then
+ * on; the broker sends batches only after that answer. Both are control messages (empty ticket).
+ */
+
+import { BATCH_ACCEPT } from './headers';
+
+const OFFER = /^TSR\/1 BATCH max=([1-9]\d{0,9})$/;
+
+/** The broker's offer: `TSR/1 BATCH max=N`, N the largest frame it accepts from the worker. */
+export const batchOffer = (maxFrameBytes: number): Buffer => Buffer.from(`${BATCH_ACCEPT.toString('latin1')} max=${maxFrameBytes}`);
+
+/** The largest frame the offering broker accepts, or undefined if `body` is no offer. */
+export function parseBatchOffer(body: Buffer): number | undefined {
+  const offer = OFFER.exec(body.toString('latin1'));
+  return offer ? Number(offer[1]) : undefined;
+}
+
+export interface BatchRecord {
+  ticket: Buffer;
+  body: Buffer;
+  /** A handler's failure: `body` is its message. */
+  failed: boolean;
+}
+
+const HEAD_BYTES = 6;
+const MAX_TICKET = 255;
+/** Bodies larger than this travel in classic frames: copying them into a batch would cost more than the frames it saves. */
+export const MAX_BATCHED_BODY = 16 * 1024;
+/** Batches are cut at this size, whatever the peer accepts: a frame is copied whole. */
+export const MAX_BATCH_FRAME = 256 * 1024;
+
+export const recordBytes = (record: BatchRecord): number => HEAD_BYTES + record.ticket.length + record.body.length;
+
+/** Whether a record may travel in a batch whose frames may hold `maxFrameBytes`. */
+export const batchable = (record: BatchRecord, maxFrameBytes: number): boolean =>
+  record.body.length <= MAX_BATCHED_BODY && record.ticket.length <= MAX_TICKET && recordBytes(record) <= Math.min(maxFrameBytes, MAX_BATCH_FRAME);
+
+/**
+ * The records as frames of at most `maxFrameBytes` (and `MAX_BATCH_FRAME`), in order; every
+ * record must be `batchable` with that limit.
+ */
+export function packBatches(records: readonly BatchRecord[], maxFrameBytes: number): Buffer[] {
+  const limit = Math.min(maxFrameBytes, MAX_BATCH_FRAME);
+  const frames: Buffer[] = [];
+  for (let first = 0; first < records.length; ) {
+    let bytes = 0;
+    let end = first;
+    // at least one record a frame: a record beyond the limit (a caller's mistake) makes a large frame, never a hang
+    while (end < records.length && (end === first || bytes + recordBytes(records[end]) <= limit)) bytes += recordBytes(records[end++]);
+    frames.push(pack(records, first, end, bytes));
+    first = end;
+  }
+  return frames;
+}
+
+function pack(records: readonly BatchRecord[], first: number, end: number, bytes: number): Buffer {
+  const frame = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (let i = first; i < end; i++) {
+    const { ticket, body, failed } = records[i];
+    frame[at] = failed ? 1 : 0;
+    frame[at + 1] = ticket.length;
+    frame.set(ticket, at + 2);
+    at += 2 + ticket.length;
+    frame.writeUInt32BE(body.length, at);
+    frame.set(body, at + 4);
+    at += 4 + body.length;
+  }
+  return frame;
+}
+
+/**
+ * The records of a batch frame (views into it, no copies), or why it is malformed: a peer that
+ * sends a truncated or inconsistent batch gets none of it taken.
+ */
+export function unpackBatch(frame: Buffer): BatchRecord[] | string {
+  const records: BatchRecord[] = [];
+  let at = 0;
+  while (at < frame.length) {
+    if (frame.length - at < HEAD_BYTES) return `batch record ${records.length + 1} is truncated`;
+    const kind = frame[at];
+    if (kind > 1) return `batch record ${records.length + 1} has unknown kind ${kind}`;
+    const ticketEnd = at + 2 + frame[at + 1];
+    if (ticketEnd + 4 > frame.length) return `batch record ${records.length + 1} is truncated`;
+    const bodyEnd = ticketEnd + 4 + frame.readUInt32BE(ticketEnd);
+    if (bodyEnd > frame.length) return `batch record ${records.length + 1} is truncated`;
+    records.push({ ticket: frame.subarray(at + 2, ticketEnd), body: frame.subarray(ticketEnd + 4, bodyEnd), failed: kind === 1 });
+    at = bodyEnd;
+  }
+  return records.length > 0 ? records : 'empty batch';
+}

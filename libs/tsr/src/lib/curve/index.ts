@@ -1,6 +1,0 @@
-export * from './keys';
-export * from './allow-list';
-export * from './curve-guard';
-export * from './curve-metrics';
-export * from './curve-options';
-export * from './keygen';
