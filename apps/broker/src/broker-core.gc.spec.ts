@@ -1,7 +1,8 @@
 import { type PerformanceEntry, PerformanceObserver, constants } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { BrokerCore, defaultCoreOptions } from './broker-core';
+import { defaultCoreOptions } from './broker-core-shapes';
+import { AuditedBrokerCore } from './__fixtures__/audited-core';
 
 setFlagsFromString('--expose-gc');
 const fullGc = runInNewContext('gc') as () => void;
@@ -24,7 +25,7 @@ describe('BrokerCore garbage', () => {
       }
     });
     const inbox: [string, Buffer][] = [];
-    const core = new BrokerCore(
+    const core = new AuditedBrokerCore(
       { toWorker: (worker, ticket) => inbox.push([worker, ticket]), toClient: () => undefined, refuse: () => undefined, workerFailed: () => undefined },
       { ...defaultCoreOptions, instance: Buffer.from('instance') },
     );

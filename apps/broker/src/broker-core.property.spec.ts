@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { DEFAULT_SERVICE, DISCOVERY_SERVICE, type ServiceInfo, TICKET_BYTES } from '@tsr/protocol';
-import { BrokerCore, type BrokerCoreOptions, type BrokerStats, defaultCoreOptions } from './broker-core';
+import { type BrokerCoreOptions, type BrokerStats, defaultCoreOptions } from './broker-core-shapes';
+import { AuditedBrokerCore } from './__fixtures__/audited-core';
 
 /**
  * Model-based tests of the broker core: fast-check generates interleavings of client requests
@@ -108,7 +109,7 @@ interface Received {
 
 /** One broker instance and what the clients expect of it. */
 class Instance {
-  readonly core: BrokerCore;
+  readonly core: AuditedBrokerCore;
   /** Requests sent to this instance, per client, not yet answered or refused. */
   readonly outstanding = new Map<string, Set<string>>(CLIENTS.map((c) => [c, new Set()]));
   /** Workers this instance sent each request to. */
@@ -129,7 +130,7 @@ class Instance {
     private readonly clock: () => number,
     readonly startedAt = clock(),
   ) {
-    this.core = new BrokerCore(
+    this.core = new AuditedBrokerCore(
       {
         toWorker: (worker, ticket, body) => {
           const text = body.toString('latin1');

@@ -1,4 +1,5 @@
-import { BrokerCore, type BrokerCoreOptions, defaultCoreOptions } from './broker-core';
+import { type BrokerCoreOptions, defaultCoreOptions } from './broker-core-shapes';
+import { AuditedBrokerCore } from './__fixtures__/audited-core';
 import { encodeTicket } from '@tsr/protocol';
 
 const INSTANCE = Buffer.from('instance');
@@ -15,7 +16,7 @@ function setup(options: Partial<BrokerCoreOptions> = {}) {
   const sent: string[] = [];
   const arrivals: number[] = [];
   const tickets = new Map<string, Buffer>();
-  const core = new BrokerCore(
+  const core = new AuditedBrokerCore(
     {
       toWorker: (worker, ticket, body) => {
         tickets.set(`${worker}:${body}`, ticket);
@@ -639,7 +640,7 @@ describe('BrokerCore', () => {
   describe('services', () => {
     /** A TSR/1 worker of `service`. */
     const of = (service: string, credit = 1) => ({ heartbeats: true, credit, service });
-    const ask = (core: BrokerCore, client: string, body: string, now: number, service: string) => core.clientRequest(b(client), b(body), now, service, b(body));
+    const ask = (core: AuditedBrokerCore, client: string, body: string, now: number, service: string) => core.clientRequest(b(client), b(body), now, service, b(body));
 
     it("sends a service's requests only to its own workers, first in first out, and answers with the request's id", () => {
       const { core, take, reply } = setup();

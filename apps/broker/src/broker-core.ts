@@ -1,5 +1,21 @@
-import { DEFAULT_SERVICE, DISCOVERY_SERVICE, type ErrorReason, type ServiceInfo, ERROR_REASONS, decodeTicket, encodeTicket } from '@tsr/protocol';
-import { ClientShares, SWEEP_AT } from './client-shares';
+import { DEFAULT_SERVICE, DISCOVERY_SERVICE, type ServiceInfo, ERROR_REASONS, decodeTicket, encodeTicket } from '@tsr/protocol';
+import {
+  type BrokerCoreOptions,
+  type BrokerLoad,
+  type BrokerOutput,
+  type BrokerStats,
+  type Departure,
+  type Dispatch,
+  type Refusal,
+  type Request,
+  SEED_WORKER,
+  type Service,
+  type Worker,
+  type WorkerSnapshot,
+  type WorkerTraits,
+  isGeneratedId,
+} from './broker-core-shapes';
+import { ClientShares } from './client-shares';
 import { Fifo } from './fifo';
 import { LinkedOrder } from './linked-order';
 
@@ -20,238 +36,33 @@ import { LinkedOrder } from './linked-order';
  *   client's or service's share full, too large, expired (TTL), poison (it failed `maxFailures`
  *   workers), no worker for its service after a grace period, or its handler failed.
  */
-export interface BrokerOutput {
-  /** A request for `worker`; `client` is not sent (the ticket stands for it), only traced. */
-  toWorker(worker: string, ticket: Buffer, body: Buffer, client: Buffer): void;
-  /**
-   * An answer for `client`: to an envelope request when `id` is set (its tag, handed back), else
-   * plain. `arrivedAt` is when its request came in (the adapter measures latency with it).
-   */
-  toClient(client: Buffer, id: Buffer | undefined, body: Buffer, arrivedAt: number): void;
-  /**
-   * The request is not, or no longer, going to be served: tell the client why, now. `detail` is
-   * given where only the core knows it (the service name, the handler's message).
-   */
-  refuse(client: Buffer, id: Buffer | undefined, reason: Refusal, detail?: string | number): void;
-  /** A worker was declared failed and forgotten; `held` requests it had went on (for the log). */
-  workerFailed(worker: string, why: Failure, held: number): void;
-}
-
-/** Why a worker is declared failed: it missed an answer deadline, fell silent, or came back empty-handed. */
-export type Failure = 'deadline' | 'silent' | 'restarted';
-
-export type Refusal = ErrorReason;
-
-export interface BrokerCoreOptions {
-  /**
-   * A worker holding requests that makes no progress (no reply) for this long is declared failed
-   * and its requests go elsewhere (seed: 2000 ms after the dispatch of its one request).
-   */
-  answerTimeoutMs: number;
-  /** A heartbeating worker not heard from this long is dropped (its requests go elsewhere). */
-  livenessMs: number;
-  /** Requests that may wait for a worker, per service; past that a client is refused `overloaded` at once. */
-  maxPending: number;
-  /** Bytes of requests held, waiting or in service; past that a client is refused `overloaded`. */
-  maxQueueBytes: number;
-  /** Bytes one client (routing id) may hold, so one client cannot fill the queue. */
-  maxClientBytes: number;
-  /** Bytes one service's requests may hold, so a service whose workers are gone cannot fill the queue. */
-  maxServiceBytes: number;
-  /** Services tracked at once (a service with no worker and no request is forgotten). */
-  maxServices: number;
-  /** A request for a service with no worker is refused `no-service` after this long (workers may be starting). */
-  serviceGraceMs: number;
-  /**
-   * No request is refused `no-service` before `startedAt + startupGraceMs`: after a broker
-   * (re)start its workers need their liveness window, and a reconnection, to find it again.
-   */
-  startupGraceMs: number;
-  /** When this instance started, on the core's clock. */
-  startedAt: number;
-  /** Largest request body accepted; larger ones are refused `too-large`. */
-  maxRequestBytes: number;
-  /** A request not served within this long of its arrival is refused `expired`. */
-  requestTtlMs: number;
-  /** A request whose service failed this many workers is refused `poison` rather than sent on. */
-  maxFailures: number;
-  /** Workers admitted at once; further readies are refused (bookkeeping stays bounded). */
-  maxWorkers: number;
-  /** Failed seed workers remembered so that their late reply can resume them; oldest forgotten first. */
-  failedMemory: number;
-  /** This broker instance's id, in every ticket (random per process; fixed in tests). */
-  instance: Buffer;
-}
-
-export const defaultCoreOptions: Omit<BrokerCoreOptions, 'instance'> = {
-  answerTimeoutMs: 2000,
-  livenessMs: 3000,
-  maxPending: 100_000,
-  maxQueueBytes: 128 * 1024 * 1024,
-  maxClientBytes: 32 * 1024 * 1024,
-  maxServiceBytes: 64 * 1024 * 1024,
-  maxServices: 1000,
-  serviceGraceMs: 3000,
-  startupGraceMs: 0,
-  startedAt: 0,
-  maxRequestBytes: 1024 * 1024,
-  requestTtlMs: 30_000,
-  maxFailures: 3,
-  maxWorkers: 10_000,
-  failedMemory: 10_000,
-};
-
-/**
- * A routing id libzmq generated (a leading zero byte): an anonymous peer, or an old connection's
- * leftovers after a reconnect under the same id (ROUTER handover). Never a worker we can route to.
- */
-export const isGeneratedId = (worker: string): boolean => worker.charCodeAt(0) === 0;
-
-/** What a worker announces in its ready. */
-export interface WorkerTraits {
-  /** Sends and expects heartbeats (TSR/1). */
-  heartbeats: boolean;
-  /** Requests it may hold at once, served in order; 1 for a seed worker. */
-  credit: number;
-  /** The service it serves (absent: the default service). */
-  service?: string;
-}
-
-const SEED_WORKER: WorkerTraits = { heartbeats: false, credit: 1, service: DEFAULT_SERVICE };
-
-/** One service: its workers with credit left and its waiting requests. */
-interface Service {
-  name: string;
-  /**
-   * Its workers with free credit, least recently used first: a worker with credit left after a
-   * dispatch goes to the end (round robin).
-   */
-  ready: LinkedOrder<string, true>;
-  /** Requests waiting for one of its workers, in arrival order. */
-  pending: Fifo<Request>;
-  /** Workers registered for it. */
-  workers: number;
-  /** Bytes its requests hold, waiting or in service. */
-  bytes: number;
-  /** Since when it has had no worker (meaningful while `workers` is 0): the no-service grace counts from it. */
-  emptySince: number;
-}
-
-interface Request {
-  client: Buffer;
-  /** The client's tag of an envelope request, handed back with the answer; undefined: a plain request. */
-  id: Buffer | undefined;
-  service: Service;
-  /** The client's routing id as a string: its key for the fair share. */
-  clientKey: string;
-  body: Buffer;
-  /** What holding it costs: body and routing id. */
-  bytes: number;
-  arrivedAt: number;
-  /** Arrival order: the waiting queue is kept in it. */
-  serial: number;
-  /** Workers that failed while serving it. */
-  failures: number;
-}
-
-interface Dispatch {
-  sequence: number;
-  worker: string;
-  request: Request;
-}
-
-interface Worker extends Omit<WorkerTraits, 'service'> {
-  service: Service;
-  /** Its number among the workers admitted (below 2^32, unique among live ones): tickets carry it. */
-  admission: number;
-  /** Dispatches sent to it and not answered, oldest first (it serves them in order). */
-  tasks: Dispatch[];
-  /** When it last sent its ready or a reply (heartbeats are kept in `heard`). */
-  repliedAt: number;
-}
-
-/** Why a worker leaves: a failure counts against the request it was serving; `gone` (goodbye) does not. */
-type Departure = Failure | 'gone';
-
-export interface BrokerStats {
-  /** Client requests received, accepted or not. */
-  requests: number;
-  /** Replies forwarded to clients. */
-  replies: number;
-  /** Discovery requests, answered by the broker itself. */
-  discoveries: number;
-  dispatched: number;
-  redispatched: number;
-  /** Workers declared failed: missed a deadline, fell silent, or restarted while holding requests. */
-  workerFailures: number;
-  /** Of those, heartbeating workers that fell silent. */
-  workersLost: number;
-  /** Requests answered with an error, by reason. */
-  rejected: Record<Refusal, number>;
-  /**
-   * Replies never forwarded: `late`, a ticket of this instance no longer awaited (its worker
-   * failed, or it was answered, expired or refused); `stale`, a ticket of no dispatch of this
-   * instance (a previous broker, or garbage); `foreign`, an awaited ticket from another worker.
-   */
-  dropped: { late: number; stale: number; foreign: number };
-  /** Readies refused: a routing id generated by libzmq, or the worker limit reached. */
-  refusedWorkers: number;
-}
-
-/** A snapshot of what the core holds, for status output and tests. */
-export interface BrokerLoad {
-  services: number;
-  workers: number;
-  ready: number;
-  busy: number;
-  pending: number;
-  inService: number;
-  queueBytes: number;
-  clients: number;
-  failedRemembered: number;
-  heartbeating: number;
-}
-
-/** One live worker as `/status` shows it. */
-export interface WorkerSnapshot {
-  id: string;
-  /** `TSR/1`: speaks heartbeats (our workers); `seed`: a plain REQ worker. */
-  kind: 'seed' | 'TSR/1';
-  service: string;
-  credit: number;
-  /** Requests sent to it and not answered yet. */
-  outstanding: number;
-  /** When it was last heard from (ready, reply or heartbeat), on the core's clock. */
-  lastHeard: number;
-}
-
 export class BrokerCore {
   /** Live workers, ready or busy: only a ready puts one here. */
-  private readonly workers = new Map<string, Worker>();
+  protected readonly workers = new Map<string, Worker>();
   /** Services with a worker or a request; the others are forgotten. */
-  private readonly services = new Map<string, Service>();
+  protected readonly services = new Map<string, Service>();
   /** Services with requests waiting: the TTL and grace sweeps look only at these. */
-  private readonly waiting = new LinkedOrder<Service, true>();
+  protected readonly waiting = new LinkedOrder<Service, true>();
   /**
    * Workers holding requests, with the deadline of their next reply. Progress moves a worker to
    * the back and every deadline is now + the same timeout, so the order is deadline order: the
    * first expires first.
    */
-  private readonly busy = new LinkedOrder<string, number>();
+  protected readonly busy = new LinkedOrder<string, number>();
   /** Heartbeating workers and when each was last heard from, in last-heard order (as `busy`). */
-  private readonly heard = new LinkedOrder<string, number>();
+  protected readonly heard = new LinkedOrder<string, number>();
   /** Live workers by admission number: a reply's ticket names the worker whose tasks hold its dispatch. */
-  private readonly admitted = new Map<number, Worker>();
+  protected readonly admitted = new Map<number, Worker>();
   private lastAdmission = 0;
   /** Dispatches awaiting a reply, all workers together. */
-  private inService = 0;
+  protected inService = 0;
   /** Failed seed workers and the dispatch they failed on: that reply is their next ready. */
-  private readonly failedSeeds = new Map<string, number>();
+  protected readonly failedSeeds = new Map<string, number>();
   /** Bytes held per client, for the fair share. */
-  private readonly clientBytes = new ClientShares();
-  private queueBytes = 0;
-  private pendingTotal = 0;
-  private readyTotal = 0;
+  protected readonly clientBytes = new ClientShares();
+  protected queueBytes = 0;
+  protected pendingTotal = 0;
+  protected readyTotal = 0;
   private sequence = 0;
   readonly stats: BrokerStats = {
     requests: 0,
@@ -268,7 +79,7 @@ export class BrokerCore {
 
   constructor(
     private readonly out: BrokerOutput,
-    private readonly options: BrokerCoreOptions,
+    protected readonly options: BrokerCoreOptions,
   ) {}
 
   /**
@@ -485,93 +296,6 @@ export class BrokerCore {
     }));
   }
 
-  /**
-   * Checks that the bookkeeping agrees with itself and with its bounds; throws on the first
-   * broken rule; with `now`, also that no request waits past its TTL or its service's grace
-   * (true after `expire(now)`). For tests (the property tests call it after every step): O(state).
-   */
-  audit(now?: number): void {
-    const fail = (rule: string) => {
-      throw new Error(`broker core invariant broken: ${rule}`);
-    };
-    const waiting = new Set<Request>();
-    const serviceBytes = new Map<Service, number>();
-    let bytes = 0;
-    const perClient = new Map<string, number>();
-    const count = (r: Request) => {
-      bytes += r.bytes;
-      perClient.set(r.clientKey, (perClient.get(r.clientKey) ?? 0) + r.bytes);
-      serviceBytes.set(r.service, (serviceBytes.get(r.service) ?? 0) + r.bytes);
-    };
-    let pending = 0;
-    let ready = 0;
-    for (const [name, s] of this.services) {
-      if (s.name !== name) fail('a service is filed under another name');
-      if (s.workers === 0 && s.pending.length === 0) fail(`idle service ${name} is kept`);
-      if (this.waiting.has(s) !== s.pending.length > 0) fail(`service ${name} is listed as waiting iff it has waiting requests`);
-      if (s.pending.length > 0 && s.ready.size > 0) fail(`a request of ${name} waits while one of its workers is ready`);
-      pending += s.pending.length;
-      ready += s.ready.size;
-      for (let i = 0; i < s.pending.length; i++) {
-        const r = s.pending.at(i) as Request;
-        if (r.service !== s) fail(`a request waits in the queue of another service than ${name}`);
-        if (waiting.has(r)) fail('a request waits twice');
-        if (i > 0 && (s.pending.at(i - 1) as Request).serial > r.serial) fail(`waiting requests of ${name} are not in arrival order`);
-        waiting.add(r);
-        count(r);
-      }
-      const front = s.pending.peek();
-      if (now !== undefined && front && this.frontEnds(s, front) <= now) fail(`a request of ${name} waits past its TTL or its service's grace`);
-      for (const w of s.ready.keys()) if (this.workers.get(w)?.service !== s) fail(`a ready worker of ${name} serves another service`);
-    }
-    if (pending !== this.pendingTotal || ready !== this.readyTotal) fail('running totals disagree');
-    if (this.waiting.size > this.services.size) fail('a forgotten service is listed as waiting');
-    if (this.services.size > this.options.maxServices) fail('more services than allowed');
-    const workersPerService = new Map<Service, number>();
-    let tasks = 0;
-    for (const [id, w] of this.workers) {
-      if (this.services.get(w.service.name) !== w.service) fail(`worker ${JSON.stringify(id)} serves a forgotten service`);
-      workersPerService.set(w.service, (workersPerService.get(w.service) ?? 0) + 1);
-      tasks += w.tasks.length;
-      if (w.tasks.length > w.credit) fail(`worker ${JSON.stringify(id)} holds more than its credit`);
-      if (w.service.ready.has(id) !== w.tasks.length < w.credit) fail(`worker ${JSON.stringify(id)} is ready iff it has credit left`);
-      if (this.busy.has(id) !== w.tasks.length > 0) fail(`worker ${JSON.stringify(id)} is busy iff it holds requests`);
-      if (this.heard.has(id) !== w.heartbeats) fail(`worker ${JSON.stringify(id)} is heartbeated iff it speaks heartbeats`);
-      if (isGeneratedId(id)) fail('a generated routing id is a worker');
-      for (const d of w.tasks) {
-        if (d.worker !== id) fail('a task is not its dispatch');
-        if (waiting.has(d.request)) fail('a request is both waiting and dispatched');
-        if (d.request.service !== w.service) fail(`worker ${JSON.stringify(id)} holds a request of another service`);
-        count(d.request);
-      }
-    }
-    for (const s of this.services.values()) {
-      if ((workersPerService.get(s) ?? 0) !== s.workers) fail(`service ${s.name} counts ${s.workers} workers`);
-      if ((serviceBytes.get(s) ?? 0) !== s.bytes) fail(`service ${s.name} bytes disagree`);
-      if (s.bytes > this.options.maxServiceBytes) fail(`service ${s.name} holds more than its share`);
-    }
-    if (tasks !== this.inService) fail('dispatches in service miscounted');
-    if (this.admitted.size !== this.workers.size) fail('admission numbers disagree with the workers');
-    const live = new Set(this.workers.values());
-    for (const [n, w] of this.admitted) if (w.admission !== n || !live.has(w)) fail('an admission number names no live worker, or another');
-    if (this.busy.size > this.workers.size || this.heard.size > this.workers.size) fail('a queue holds an unknown worker');
-    if (bytes !== this.queueBytes) fail(`queue bytes ${this.queueBytes} but requests hold ${bytes}`);
-    if (this.queueBytes > this.options.maxQueueBytes) fail('queue bytes over their bound');
-    if (perClient.size !== this.clientBytes.size) fail('a client without requests is counted');
-    if (this.clientBytes.entries - this.clientBytes.size > Math.max(SWEEP_AT - 1, this.clientBytes.size)) fail('idle clients are kept past their bound');
-    for (const [client, b] of perClient) {
-      if (this.clientBytes.get(client) !== b) fail('client bytes disagree');
-      if (b > this.options.maxClientBytes) fail('a client holds more than its share');
-    }
-    if (this.workers.size > this.options.maxWorkers) fail('more workers than allowed');
-    if (this.failedSeeds.size > this.options.failedMemory) fail('failed seed workers over their bound');
-    const s = this.stats;
-    const rejected = Object.values(s.rejected).reduce((sum, n) => sum + n, 0);
-    if (s.requests !== s.replies + s.discoveries + rejected + this.pendingTotal + this.inService) {
-      fail('requests != replies + discoveries + rejected + waiting + in service');
-    }
-  }
-
   /** The broker's own answer to `tsr.services`: what discovery knows, as JSON (body: one name, or empty for all). */
   private discover(client: Buffer, id: Buffer | undefined, body: Buffer, now: number): void {
     this.stats.discoveries++;
@@ -599,7 +323,7 @@ export class BrokerCore {
    * worker, its grace (counted from its arrival or the service's last worker leaving, whichever
    * is later, and never before the broker's startup grace is over).
    */
-  private frontEnds(service: Service, front: Request): number {
+  protected frontEnds(service: Service, front: Request): number {
     const ttl = front.arrivedAt + this.options.requestTtlMs;
     if (service.workers > 0) return ttl;
     const grace = Math.max(Math.max(front.arrivedAt, service.emptySince) + this.options.serviceGraceMs, this.options.startedAt + this.options.startupGraceMs);

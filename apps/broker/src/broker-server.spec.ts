@@ -1,7 +1,7 @@
 import { Request } from 'zeromq';
 import { type Tracer, createTracer } from '@tsr/runtime';
 import { freePort } from '@tsr/zmtp/testing';
-import { defaultCoreOptions } from './broker-core';
+import { defaultCoreOptions } from './broker-core-shapes';
 import { BrokerServer } from './broker-server';
 
 describe('BrokerServer', () => {

@@ -1,8 +1,10 @@
-import { BATCH_PROBE_SERVICE, type BatchRecord, type ErrorReason, type Frames, HEARTBEAT, type ServiceBatch, EMPTY, batchOffer, batchable, clientBatchFrames, envelopeErrorFrames, envelopeReplyFrames, errorBody, errorText, packBatches, parseServiceRequest, parseWorkerMessage, toClientFrames, toWorkerBatchFrames, toWorkerFrames, newInstanceId } from '@tsr/protocol';
-import { Coalescer, CurveGuard, type CurveServerSettings, type Tracer, bindEndpoint } from '@tsr/runtime';
+import { BATCH_PROBE_SERVICE, type ErrorReason, type Frames, type ServiceBatch, batchOffer, envelopeReplyFrames, newInstanceId, parseServiceRequest, parseWorkerMessage } from '@tsr/protocol';
+import { CurveGuard, type CurveServerSettings, type Tracer, bindEndpoint } from '@tsr/runtime';
 import { FastHistogram, Health } from '@tsr/monitoring';
 import { ownCopy } from '@tsr/zmtp';
-import { BrokerCore, type BrokerCoreOptions, isGeneratedId } from './broker-core';
+import { BrokerCore } from './broker-core';
+import { type BrokerCoreOptions, isGeneratedId } from './broker-core-shapes';
+import { BrokerOutbox } from './broker-outbox';
 import { type RouterPort, openRouterPort } from './router-port';
 
 export interface BrokerServerOptions extends Omit<BrokerCoreOptions, 'instance'> {
@@ -30,16 +32,9 @@ export const FRONTEND_HARD_LIMIT_FACTOR = 2;
 
 type Side = 'frontend' | 'backend';
 
-/** Whether `record` waits in `batches` for the end of the turn, to go in `key`'s batch (it fits one); otherwise it goes alone. */
-function coalesce(batches: Coalescer<string, BatchRecord>, key: string, record: BatchRecord): boolean {
-  if (!batchable(record, Infinity)) return false;
-  batches.add(key, record);
-  return true;
-}
-
 /**
  * The socket side of the broker: two ROUTERs and one timer around the pure `BrokerCore`.
- * It parses frames, feeds the core and writes what the core emits; nothing else.
+ * It parses frames, feeds the core, and hands what the core emits to the outbox, which writes it.
  */
 export class BrokerServer {
   readonly frontend: RouterPort;
@@ -69,31 +64,7 @@ export class BrokerServer {
   private heartbeats: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private lastRefusalReport = -Infinity;
-  /**
-   * Workers' routing ids as received, by their latin1 key: a dispatch reuses the Buffer instead of
-   * converting the key back on every request. Only a memo (the key converts to the same bytes),
-   * dropped when the core forgets the worker (failed or gone), so it stays within --max-workers;
-   * the heartbeat tick sweeps it as well.
-   */
-  private readonly routingIds = new Map<string, Buffer>();
-  /**
-   * Workers that accepted batches on their current connection (a ready starts a new one), and the
-   * requests dispatched to them during this turn of the event loop, sent as one batch at its end.
-   */
-  private readonly batching = new Set<string>();
-  private readonly batches: Coalescer<string, BatchRecord>;
-  /**
-   * The ids of requests that came in a client's batch: their answers go back in one, by client
-   * (latin1 key), at the end of the turn. A WeakSet: the core keeps each id as long as its request
-   * and hands the same Buffer back with the answer, so nothing here outlives the request.
-   */
-  private readonly batchedIds = new WeakSet<Buffer>();
-  private readonly answers: Coalescer<string, BatchRecord>;
-  /**
-   * Plain answers and refusals, by client, sent at the end of the turn in the order they came: all
-   * that the worker messages of one turn answer a client then leaves in one write, not one each.
-   */
-  private readonly plainAnswers: Coalescer<string, Buffer[]>;
+  private readonly outbox: BrokerOutbox;
   constructor(
     private readonly options: BrokerServerOptions,
     private readonly trace: Tracer,
@@ -106,32 +77,27 @@ export class BrokerServer {
     this.curve = options.curve && new CurveGuard(options.curve, trace);
     this.frontend = this.open('frontend');
     this.backend = this.open('backend');
-    this.batches = new Coalescer((worker, records) => this.sendBatch(worker, records), onFatal);
-    this.answers = new Coalescer((client, records) => this.sendAnswers(client, records), onFatal);
-    this.plainAnswers = new Coalescer((_client, messages) => messages.forEach((frames) => this.frontend.send(frames)), onFatal);
+    this.outbox = new BrokerOutbox(this.frontend, this.backend, onFatal);
     this.limits = { 'too-large': options.maxRequestBytes, expired: options.requestTtlMs, poison: options.maxFailures };
     this.core = new BrokerCore(
       {
         toWorker: (worker, ticket, body, client) => {
           if (this.tracing) this.trace.traza('new_task', 'worker client ticket request', [worker, client, ticket.toString('hex'), body]);
-          if (this.batching.has(worker) && coalesce(this.batches, worker, { ticket, body, failed: false })) return;
-          this.backend.send(toWorkerFrames(this.routingId(worker), ticket, body));
+          this.outbox.request(worker, ticket, body);
         },
         toClient: (client, id, body, arrivedAt) => {
           this.latency.observe((performance.now() - arrivedAt) / 1000);
           if (this.tracing) this.trace.traza('reply', 'client reply', [client, body]);
-          if (id && this.batchedIds.has(id) && coalesce(this.answers, client.toString('latin1'), { ticket: id, body, failed: false })) return;
-          this.plainAnswers.add(client.toString('latin1'), id ? envelopeReplyFrames(client, id, body) : toClientFrames(client, body));
+          this.outbox.reply(client, id, body);
         },
         workerFailed: (worker, why, held) => {
-          this.forgetConnection(worker);
+          this.outbox.forgetWorker(worker);
           const how = why === 'deadline' ? 'missed its answer deadline' : why === 'silent' ? 'fell silent' : 'came back without its requests';
           this.trace.info(`worker ${JSON.stringify(worker)} ${how}: forgotten, ${held} request(s) moved on`);
         },
         refuse: (client, id, reason, detail = this.limits[reason]) => {
           if (this.tracing) this.trace.traza('refused', 'client reason detail', [client, reason, detail]);
-          if (id && this.batchedIds.has(id) && coalesce(this.answers, client.toString('latin1'), { ticket: id, body: Buffer.from(errorText(reason, detail)), failed: true })) return;
-          this.plainAnswers.add(client.toString('latin1'), id ? envelopeErrorFrames(client, id, reason, detail) : toClientFrames(client, errorBody(reason, detail)));
+          this.outbox.refuse(client, id, reason, detail);
         },
       },
       { ...options, instance: newInstanceId() },
@@ -238,18 +204,13 @@ export class BrokerServer {
     for (const record of records) {
       const id = ownCopy(record.ticket);
       const body = ownCopy(record.body);
-      this.batchedIds.add(id);
+      this.outbox.answerInBatch(id);
       if (problem) this.core.badRequest(client, id, problem);
       else {
         if (this.tracing) this.trace.traza('frontend_message', 'client service request', [client, service, body]);
         this.core.clientRequest(client, body, now, service, id);
       }
     }
-  }
-
-  private sendAnswers(client: string, records: BatchRecord[]): void {
-    const id = Buffer.from(client, 'latin1');
-    for (const frame of packBatches(records, Infinity)) this.frontend.send(clientBatchFrames(id, frame));
   }
 
   /** A worker message; then the one timer is armed for whatever deadline it changed. */
@@ -259,23 +220,23 @@ export class BrokerServer {
     const worker = msg.worker.toString('latin1');
     if (this.tracing) this.trace.traza('backend_message', 'worker kind', [worker, msg.kind]);
     if (msg.kind === 'ready') {
-      this.forgetConnection(worker); // a ready starts a new connection: nothing of the old one's batches carries over
+      this.outbox.forgetWorker(worker); // a ready starts a new connection: nothing of the old one's batches carries over
       this.core.workerReady(worker, performance.now(), msg);
       if (!this.core.isWorker(worker)) this.reportRefusedWorker(worker);
       else {
-        this.routingIds.set(worker, msg.worker);
+        this.outbox.workerAdmitted(worker, msg.worker);
         if (msg.heartbeats) {
-          this.sendHeartbeat(worker); // tells the worker at once that we speak TSR/1
-          this.backend.send(toWorkerFrames(msg.worker, EMPTY, this.batchOffer));
+          this.outbox.control(worker); // a heartbeat: tells the worker at once that we speak TSR/1
+          this.outbox.control(worker, this.batchOffer);
         }
       }
     } else if (msg.kind === 'heartbeat') {
       this.core.workerHeartbeat(worker, performance.now());
     } else if (msg.kind === 'goodbye') {
       this.core.workerGone(worker, performance.now());
-      this.forgetConnection(worker);
+      this.outbox.forgetWorker(worker);
     } else if (msg.kind === 'batch-accept') {
-      if (this.core.isWorker(worker)) this.batching.add(worker);
+      if (this.core.isWorker(worker)) this.outbox.acceptBatches(worker);
     } else if (msg.kind === 'replies') {
       const now = performance.now();
       for (const { ticket, body, failed } of msg.records) this.core.workerReply(worker, ticket, body, now, failed);
@@ -283,24 +244,6 @@ export class BrokerServer {
       this.core.workerReply(worker, msg.ticket, msg.body, performance.now(), msg.failed);
     }
     this.armTimer();
-  }
-
-  /** A worker's connection is over (failed, gone, or replaced by a new ready): its routing id, batching and unsent batch go. */
-  private forgetConnection(worker: string): void {
-    this.routingIds.delete(worker);
-    this.batching.delete(worker);
-    this.batches.discard(worker);
-  }
-
-  /** The requests dispatched to `worker` in the turn that ends, in as few messages as its batches allow. */
-  private sendBatch(worker: string, records: BatchRecord[]): void {
-    const id = this.routingId(worker);
-    for (const frame of packBatches(records, Infinity)) this.backend.send(toWorkerBatchFrames(id, frame));
-  }
-
-  /** The routing id to send to `worker` (its latin1 key) on the backend. */
-  private routingId(worker: string): Buffer {
-    return this.routingIds.get(worker) ?? Buffer.from(worker, 'latin1');
   }
 
   /** Says why a worker is never sent work; at most once every 5 s, whatever a peer floods. */
@@ -313,12 +256,8 @@ export class BrokerServer {
   }
 
   private sendHeartbeats(): void {
-    for (const worker of this.core.heartbeatingWorkers()) this.sendHeartbeat(worker);
-    for (const worker of this.routingIds.keys()) if (!this.core.isWorker(worker)) this.forgetConnection(worker);
-  }
-
-  private sendHeartbeat(worker: string): void {
-    this.backend.send(toWorkerFrames(this.routingId(worker), EMPTY, HEARTBEAT));
+    for (const worker of this.core.heartbeatingWorkers()) this.outbox.control(worker);
+    this.outbox.sweep((worker) => this.core.isWorker(worker));
   }
 
   /** Keeps the one timer armed for the earliest deadline. */

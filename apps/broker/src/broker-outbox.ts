@@ -1,0 +1,127 @@
+import {
+  type BatchRecord,
+  EMPTY,
+  type ErrorReason,
+  HEARTBEAT,
+  batchable,
+  clientBatchFrames,
+  envelopeErrorFrames,
+  envelopeReplyFrames,
+  errorBody,
+  errorText,
+  packBatches,
+  toClientFrames,
+  toWorkerBatchFrames,
+  toWorkerFrames,
+} from '@tsr/protocol';
+import { Coalescer } from '@tsr/runtime';
+
+/** Where the outbox writes: a ROUTER socket's send. */
+export interface Sender {
+  send(frames: Buffer[]): void;
+}
+
+/**
+ * How what the broker core emits goes on the wire: in the shape each peer asked for, and in as
+ * few writes as a turn of the event loop allows.
+ *
+ * - A worker that accepted batches on its current connection gets the requests of one turn as one
+ *   batch at the turn's end; any other worker gets each request in the seed's frames.
+ * - A client that sent a batch gets its answers of one turn as one batch; other answers and
+ *   refusals leave per client at the turn's end, in the order they came, in the shape of the
+ *   request (envelope or plain).
+ * - Workers' routing ids are kept as received (a memo by latin1 key), so a dispatch does not
+ *   convert the key back on every request; `forgetWorker` and `sweep` keep it to live workers.
+ */
+export class BrokerOutbox {
+  private readonly routingIds = new Map<string, Buffer>();
+  private readonly batchingWorkers = new Set<string>();
+  private readonly workerBatches: Coalescer<string, BatchRecord>;
+  /**
+   * The ids of requests that came in a client's batch. A WeakSet: the core keeps each id as long
+   * as its request and hands the same Buffer back with the answer, so nothing here outlives it.
+   */
+  private readonly batchedIds = new WeakSet<Buffer>();
+  private readonly clientBatches: Coalescer<string, BatchRecord>;
+  private readonly clientMessages: Coalescer<string, Buffer[]>;
+
+  constructor(
+    private readonly frontend: Sender,
+    private readonly backend: Sender,
+    /** A write that threw at the end of a turn: the broker can no longer keep its promises. */
+    onFatal: (error: Error) => void,
+  ) {
+    this.workerBatches = new Coalescer((worker, records) => this.sendWorkerBatch(worker, records), onFatal);
+    this.clientBatches = new Coalescer((client, records) => this.sendClientBatch(client, records), onFatal);
+    this.clientMessages = new Coalescer((_client, messages) => messages.forEach((frames) => this.frontend.send(frames)), onFatal);
+  }
+
+  /** A worker was admitted on a new connection (`routingId`: its id as received). */
+  workerAdmitted(worker: string, routingId: Buffer): void {
+    this.routingIds.set(worker, routingId);
+  }
+
+  /** The worker accepted batches on its current connection. */
+  acceptBatches(worker: string): void {
+    this.batchingWorkers.add(worker);
+  }
+
+  /** A worker's connection is over (failed, gone, or replaced): its routing id, batching and unsent batch go. */
+  forgetWorker(worker: string): void {
+    this.routingIds.delete(worker);
+    this.batchingWorkers.delete(worker);
+    this.workerBatches.discard(worker);
+  }
+
+  /** Forgets every worker that `isWorker` no longer knows (the memo stays within the live workers). */
+  sweep(isWorker: (worker: string) => boolean): void {
+    for (const worker of this.routingIds.keys()) if (!isWorker(worker)) this.forgetWorker(worker);
+  }
+
+  request(worker: string, ticket: Buffer, body: Buffer): void {
+    if (this.batchingWorkers.has(worker) && this.coalesce(this.workerBatches, worker, { ticket, body, failed: false })) return;
+    this.backend.send(toWorkerFrames(this.routingId(worker), ticket, body));
+  }
+
+  /** A control message to a worker (empty ticket): a heartbeat, or `body`. */
+  control(worker: string, body: Buffer = HEARTBEAT): void {
+    this.backend.send(toWorkerFrames(this.routingId(worker), EMPTY, body));
+  }
+
+  /** `id` came in a client's batch: its answer goes back in one. */
+  answerInBatch(id: Buffer): void {
+    this.batchedIds.add(id);
+  }
+
+  reply(client: Buffer, id: Buffer | undefined, body: Buffer): void {
+    if (id && this.batchedIds.has(id) && this.coalesce(this.clientBatches, client.toString('latin1'), { ticket: id, body, failed: false })) return;
+    this.clientMessages.add(client.toString('latin1'), id ? envelopeReplyFrames(client, id, body) : toClientFrames(client, body));
+  }
+
+  refuse(client: Buffer, id: Buffer | undefined, reason: ErrorReason, detail?: number | string): void {
+    const batched = { ticket: id as Buffer, body: Buffer.from(errorText(reason, detail)), failed: true };
+    if (id && this.batchedIds.has(id) && this.coalesce(this.clientBatches, client.toString('latin1'), batched)) return;
+    this.clientMessages.add(client.toString('latin1'), id ? envelopeErrorFrames(client, id, reason, detail) : toClientFrames(client, errorBody(reason, detail)));
+  }
+
+  /** Whether `record` waits in `batches` for the end of the turn (it fits a batch); otherwise it goes alone. */
+  private coalesce(batches: Coalescer<string, BatchRecord>, key: string, record: BatchRecord): boolean {
+    if (!batchable(record, Infinity)) return false;
+    batches.add(key, record);
+    return true;
+  }
+
+  private sendWorkerBatch(worker: string, records: BatchRecord[]): void {
+    const id = this.routingId(worker);
+    for (const frame of packBatches(records, Infinity)) this.backend.send(toWorkerBatchFrames(id, frame));
+  }
+
+  private sendClientBatch(client: string, records: BatchRecord[]): void {
+    const id = Buffer.from(client, 'latin1');
+    for (const frame of packBatches(records, Infinity)) this.frontend.send(clientBatchFrames(id, frame));
+  }
+
+  private routingId(worker: string): Buffer {
+    return this.routingIds.get(worker) ?? Buffer.from(worker, 'latin1');
+  }
+}
