@@ -10,20 +10,7 @@ import type { BenchOptions } from './options';
 import type { ProcessUsage } from './usage';
 import { type ClientSummary, type LoadSpec, idleClientRss, idleRss, runClientApp, runGenerators } from './scenario';
 import { type LatencySummary, RAMPING } from './stats';
-import { type Target, type TargetKind, latencyKinds, startTarget, stopTarget } from './targets';
-
-/**
- * What the comparison with NATS loads, in turn: our broker, the floors of a broker in Node and in C
- * (the bare forwarders), then NATS with each shape of load generator.
- */
-export const versusNatsKinds = (withC: boolean, withOther = false): TargetKind[] => [
-  'broker',
-  ...(withOther ? (['broker-other'] as TargetKind[]) : []),
-  'forwarder',
-  ...(withC ? (['forwarder-c'] as TargetKind[]) : []),
-  'nats',
-  'nats-conns',
-];
+import { type Target, type TargetKind, latencyKinds, startTarget, stopTarget, versusNatsKinds } from './targets';
 
 /** DEALER sockets or NATS connections the generator opens for `inflight` concurrent requesters. */
 export function natsComparisonSockets(kind: TargetKind, inflight: number, sockets: number): number {
