@@ -16,7 +16,7 @@ export interface ProfileOptions {
   inflight: number;
   durationMs: number;
   dir: string;
-  /** V8 sampling interval in µs (default 1000; 100 gives finer detail). */
+  /** V8 sampling interval in µs (V8's own default is 1000; smaller gives finer detail). */
   intervalUs: number;
   /** The workers' --credit behind our broker, as in the benchmark proper. */
   credit: number;
@@ -31,7 +31,7 @@ export interface ProfileResult {
   file: string;
 }
 
-export async function profileTargets(o: ProfileOptions, bundles: Bundles, log: (text: string) => void = (t) => process.stdout.write(t + '\n')): Promise<ProfileResult[]> {
+export async function profileTargets(o: ProfileOptions, bundles: Bundles, log: (text: string) => void): Promise<ProfileResult[]> {
   const results: ProfileResult[] = [];
   for (const kind of o.kinds) {
     const dir = join(o.dir, kind);

@@ -26,8 +26,6 @@ export function spread(values: readonly number[]): Spread {
   return { n: v.length, median: quantile(v, 0.5), min: v[0] ?? NaN, max: v[v.length - 1] ?? NaN, q1: quantile(v, 0.25), q3: quantile(v, 0.75) };
 }
 
-export const median = (values: readonly number[]): number => spread(values).median;
-
 export interface LatencySummary {
   count: number;
   p50: number;
