@@ -53,6 +53,7 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --workers A,B,C       worker counts (default 1,2,4)
   --inflight N          closed loop: requests in flight (default 64)
   --generators N        load generator processes (default 1)
+  --sockets N           DEALER sockets per generator: the clients a target sees (default 4; against NATS at most one per requester)
   --warmup MS           per run, not measured (default 400)
   --duration MS         per saturation run, measured (default 1000)
   --latency-duration MS per half-saturation latency run, measured (default 2000)
