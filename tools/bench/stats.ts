@@ -51,7 +51,7 @@ export function latencySummary(samplesUs: readonly number[]): LatencySummary {
 
 /**
  * A closed-loop window whose first half answered less than this share of its second was measured
- * while the system still sped up: on this VM, loopback ping-pong between processes that idled for
- * a few seconds takes one to two seconds to reach its pace again, whatever the target.
+ * while the system still sped up: loopback ping-pong between processes that sat idle takes a while
+ * to regain its pace, whatever the target (docs/benchmarks/README.md, "Warm-up").
  */
 export const RAMPING = 0.85;
