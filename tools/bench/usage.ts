@@ -38,6 +38,13 @@ export const rssKiB = async (pid: number): Promise<number | undefined> => (await
 /** Busy milliseconds of all cores so far. */
 const machineBusyMs = () => cpus().reduce((a, { times: t }) => a + t.user + t.nice + t.sys + t.irq, 0);
 
+/** A point in time: the machine's busy time, and each watched process's CPU time. */
+interface Mark {
+  at: number;
+  busyMs: number;
+  cpuMs: Map<string, number>;
+}
+
 /**
  * Samples every `intervalMs` (peak RSS, latest CPU time) and reads CPU time at `markStart()` and
  * `markEnd()`: each process's share of the cores in that window. A process that has exited keeps
@@ -47,8 +54,8 @@ export class Sampler {
   private readonly peak = new Map<string, number>();
   private readonly last = new Map<string, Reading>();
   private readonly timer: NodeJS.Timeout;
-  private start: Promise<{ at: number; busyMs: number; cpuMs: Map<string, number> }> | undefined;
-  private end: Promise<{ at: number; busyMs: number; cpuMs: Map<string, number> }> | undefined;
+  private start: Promise<Mark> | undefined;
+  private end: Promise<Mark> | undefined;
 
   constructor(private readonly watched: readonly Watched[], intervalMs = 200) {
     void this.sample();
@@ -69,7 +76,7 @@ export class Sampler {
     return cpuMs;
   }
 
-  private mark() {
+  private mark(): Promise<Mark> {
     const at = performance.now();
     const busyMs = machineBusyMs();
     return this.sample().then((cpuMs) => ({ at, busyMs, cpuMs }));

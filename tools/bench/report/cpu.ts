@@ -1,7 +1,7 @@
 /** Where the machine's cores went during the saturation runs: the target process, its workers, the generator, everything else. */
 import type { Spread } from '../stats';
 import type { TargetKind } from '../targets';
-import { type Table, num, sizeLabel } from './format';
+import { type Table, fmtMedian, sizeLabel } from './format';
 import { KINDS, type Pick, type RunIndex, cores, generatorCores } from './runs';
 
 export interface CpuRow {
@@ -47,13 +47,13 @@ export const cpuTable = (rows: CpuRow[]): Table => ({
   rows: rows.map((r) => [
     r.target,
     sizeLabel(r.size),
-    num(r.rps.median),
-    num(r.main.median, 2),
-    num(r.workersCores.median, 2),
-    num(r.generators.median, 2),
-    num(r.machine.median, 2),
-    num(r.others.median, 2),
-    num(r.cpuUsPerRequest.median, 1),
+    fmtMedian(r.rps),
+    fmtMedian(r.main, 2),
+    fmtMedian(r.workersCores, 2),
+    fmtMedian(r.generators, 2),
+    fmtMedian(r.machine, 2),
+    fmtMedian(r.others, 2),
+    fmtMedian(r.cpuUsPerRequest, 1),
   ]),
   notes: [
     `with ${rows.find((r) => r.target !== 'direct')?.workers ?? '?'} worker(s); "target" is the broker, forwarder or direct process; "other processes" = machine busy minus everything the benchmark started.`,

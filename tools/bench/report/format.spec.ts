@@ -1,4 +1,4 @@
-import { type Table, fmtSpread, markdownTable, num, pair, sizeLabel, textTable } from './format';
+import { type Table, fmtMedian, fmtSpread, markdownTable, num, pair, sizeLabel, textTable } from './format';
 import { spread } from '../stats';
 
 describe('figures', () => {
@@ -15,6 +15,7 @@ describe('figures', () => {
     expect(fmtSpread(spread([7]))).toBe('7');
     expect([fmtSpread(spread([])), fmtSpread(undefined)]).toEqual(['–', '–']);
     expect(pair(spread([1]), undefined)).toBe('1.00 / –');
+    expect([fmtMedian(spread([1, 2, 4]), 1), fmtMedian(spread([])), fmtMedian(undefined)]).toEqual(['2.0', '–', '–']);
   });
 });
 

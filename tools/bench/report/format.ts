@@ -6,11 +6,14 @@ export const sizeLabel = (b: number): string => (b >= 1024 && b % 1024 === 0 ? `
 /** `v` with `d` decimals and thousands separators, or `–` when it is not a number. */
 export const num = (v: number, d = 0): string => (Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '–');
 
+/** The median alone. */
+export const fmtMedian = (s: Spread | undefined, d = 0): string => num(s?.median ?? NaN, d);
+
 /** `median [min–max]`, or just the median when there is one repetition. */
 export const fmtSpread = (s: Spread | undefined, d = 0): string => (!s || s.n === 0 ? '–' : s.n === 1 ? num(s.median, d) : `${num(s.median, d)} [${num(s.min, d)}–${num(s.max, d)}]`);
 
 /** Two medians as `a / b` (e.g. p50 / p99). */
-export const pair = (a: Spread | undefined, b: Spread | undefined, d = 2): string => `${a ? num(a.median, d) : '–'} / ${b ? num(b.median, d) : '–'}`;
+export const pair = (a: Spread | undefined, b: Spread | undefined, d = 2): string => `${fmtMedian(a, d)} / ${fmtMedian(b, d)}`;
 
 export interface Table {
   title: string;

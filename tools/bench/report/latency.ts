@@ -5,7 +5,7 @@
  */
 import type { Spread } from '../stats';
 import { type TargetKind, latencyKinds } from '../targets';
-import { type Table, fmtSpread, num, pair, sizeLabel } from './format';
+import { type Table, fmtMedian, fmtSpread, pair, sizeLabel } from './format';
 import type { RunIndex } from './runs';
 
 export interface LatencyRow {
@@ -91,12 +91,12 @@ export function latencyTable(rows: LatencyRow[]): Table {
       pair(r.p50.forwarder, r.p99.forwarder),
       ...(withC ? [pair(r.p50['forwarder-c'], r.p99['forwarder-c'])] : []),
       pair(r.p50.direct, r.p99.direct),
-      num(r.p999.broker?.median ?? NaN, 2),
+      fmtMedian(r.p999.broker, 2),
       fmtSpread(r.addedP99, 2),
       fmtSpread(r.addedP99VsForwarder, 2),
       fmtSpread(r.floorP99, 2),
       ...(withC ? [fmtSpread(r.cFloorP99, 2)] : []),
-      latencyKinds(withC).map((k) => num(r.cpuUsPerRequest[k]?.median ?? NaN, 0)).join(' / '),
+      latencyKinds(withC).map((k) => fmtMedian(r.cpuUsPerRequest[k], 0)).join(' / '),
       r.addedP99.median < TARGET_MS ? 'met' : 'not met',
     ]),
     notes: [

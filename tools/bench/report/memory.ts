@@ -2,7 +2,7 @@
 import type { IdleRecord } from '../matrix';
 import { type Spread, spread } from '../stats';
 import type { TargetKind } from '../targets';
-import { type Table, fmtSpread, num, sizeLabel } from './format';
+import { type Table, fmtMedian, fmtSpread, sizeLabel } from './format';
 import type { RunIndex } from './runs';
 
 export interface RssRow {
@@ -35,6 +35,6 @@ export function memoryTable(rows: RssRow[]): Table {
   return {
     title: 'Resident memory (RSS), MiB: idle after start, and peak under load of each size (median)',
     head: ['process', 'idle', ...sizes.map((z) => `load ${sizeLabel(z)}`)],
-    rows: rows.map((r) => [r.process, fmtSpread(r.idleMiB, 1), ...sizes.map((z) => num(r.loadMiB[z]?.median ?? NaN, 1))]),
+    rows: rows.map((r) => [r.process, fmtSpread(r.idleMiB, 1), ...sizes.map((z) => fmtMedian(r.loadMiB[z], 1))]),
   };
 }

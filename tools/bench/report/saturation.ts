@@ -4,7 +4,7 @@
  */
 import type { Spread } from '../stats';
 import type { TargetKind } from '../targets';
-import { type Table, fmtSpread, num, pair, sizeLabel } from './format';
+import { type Table, fmtMedian, fmtSpread, pair, sizeLabel } from './format';
 import { type RunIndex, rpsRatio } from './runs';
 
 export interface SaturationRow {
@@ -78,8 +78,8 @@ export function saturationTable(rows: SaturationRow[]): Table {
       fmtSpread(r.ratio, 2),
       ...(hasLru ? [fmtSpread(r.rps['forwarder-lru']), r.lruRatio ? fmtSpread(r.lruRatio, 2) : '–'] : []),
       fmtSpread(r.rps.direct),
-      num(r.cpuUsPerRequest.broker?.median ?? NaN, 1),
-      num(r.cpuUsPerRequest.forwarder?.median ?? NaN, 1),
+      fmtMedian(r.cpuUsPerRequest.broker, 1),
+      fmtMedian(r.cpuUsPerRequest.forwarder, 1),
       pair(r.p50.broker, r.p99.broker),
       pair(r.p50.direct, r.p99.direct),
     ]),

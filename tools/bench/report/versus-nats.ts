@@ -7,7 +7,7 @@
 import type { RunRecord } from '../matrix';
 import { type Spread, spread } from '../stats';
 import { type TargetKind, targetLabel, versusNatsKinds } from '../targets';
-import { type Table, fmtSpread, num, pair, sizeLabel } from './format';
+import { type Table, fmtMedian, fmtSpread, pair, sizeLabel } from './format';
 import { type Pick, generatorCores, uniq } from './runs';
 
 /** Ours and NATS's medians, and the ratio ours / NATS paired within each repetition. */
@@ -154,7 +154,7 @@ export function versusNatsTables(rows: VersusNatsRow[], costs: VersusNatsCostRow
     out.push({
       title: 'Against NATS, every target: server CPU µs per request and requests/s (median)',
       head: ['requesters', 'size', ...kinds.map((k) => `${targetLabel[k]}: µs/req, req/s`)],
-      rows: costs.map((r) => [String(r.inflight), sizeLabel(r.size), ...kinds.map((k) => `${num(r.cpu[k]?.median ?? NaN, 1)}, ${num(r.rps[k]?.median ?? NaN)}`)]),
+      rows: costs.map((r) => [String(r.inflight), sizeLabel(r.size), ...kinds.map((k) => `${fmtMedian(r.cpu[k], 1)}, ${fmtMedian(r.rps[k])}`)]),
       notes: ['the bare forwarders are the floors: what any broker in Node on zeromq (bare forwarder) and any ZeroMQ broker (C forwarder) costs with the same workers and load; NATS shapes share one nats-server.'],
     });
   }
