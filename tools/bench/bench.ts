@@ -103,7 +103,6 @@ async function main(): Promise<void> {
   log(`\n${METHOD.join('\n')}`);
 
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-  const guide = relative(o.out, join(root, 'docs', 'benchmarks', 'README.md')); // ../README.md from docs/benchmarks/<date>
   // Raw data stays small: the run's settings as JSON, one CSV line per run and per idle process.
   writeFileSync(join(o.out, 'run.json'), JSON.stringify({ command, machine: note, options: o, seconds: m.seconds }, null, 1) + '\n');
   writeFileSync(join(o.out, 'runs.csv'), runsCsv(m.runs));
@@ -113,7 +112,7 @@ async function main(): Promise<void> {
     [
       `# Broker benchmark, ${note.date}`,
       '',
-      `Command: \`${command}\` (${Math.round(m.seconds)} s). How to read this: [${guide}](${guide}).`,
+      `Command: \`${command}\` (${Math.round(m.seconds)} s). How to read this: [../README.md](../README.md).`,
       '',
       `Machine: ${formatNote(note)}.`,
       '',

@@ -70,7 +70,7 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --nats-warmup MS      against NATS: per run, not measured (default 1500; the pace after idle takes that long)
   --nats-only           run only the comparison with NATS (results to tmp/benchmarks/<date>-nats unless --out)
   --versus-apps DIR     against NATS, also the broker and workers of DIR/<app>/main.js (a change, before and after, in one run)
-  --client-batches       against NATS, our generator batches requests when the broker offers it (as our client library does)
+  --client-batches      against NATS, our generator batches requests when the broker offers it (as our client library does)
 `;
 
 const list = (v: string) => v.split(',').filter(Boolean).map(Number);
