@@ -7,8 +7,8 @@
  */
 import type { Bundles } from './bundle';
 import type { BenchOptions } from './options';
-import type { ProcessUsage } from './usage';
-import { type LoadSpec, idleClientRss, idleRss, runClientApp, runGenerators } from './scenario';
+import { type ProcessUsage, cpuUsPerRequest } from './usage';
+import { type LoadResult, type LoadSpec, idleClientRss, idleRss, runClientApp, runGenerators } from './scenario';
 import { num } from './report/format';
 import { type LatencySummary, RAMPING } from './stats';
 import { type Target, type TargetKind, latencyKinds, startTarget, stopTarget, versusNatsKinds } from './targets';
@@ -114,8 +114,9 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
     ...extra,
   });
 
-  const record = (rep: number, phase: Phase, t: Target, size: number, spec: LoadSpec, r: Awaited<ReturnType<typeof runGenerators>>, round?: number) => {
+  const record = (rep: number, phase: Phase, t: Target, size: number, spec: LoadSpec, r: LoadResult, round?: number) => {
     const rec: RunRecord = {
+      ...r,
       rep,
       round,
       phase,
@@ -125,16 +126,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
       mode: spec.mode,
       inflight: spec.mode === 'closed' ? spec.inflight : undefined,
       rate: spec.mode === 'open' ? spec.rate : undefined,
-      requestsPerSecond: r.requestsPerSecond,
-      answered: r.answered,
-      errors: r.errors,
-      unanswered: r.unanswered,
-      workersSeen: r.workersSeen,
-      latency: r.latency,
-      usage: r.usage,
-      machineBusyCores: r.machineBusyCores,
-      windowRamp: r.windowRamp,
-      cpuUsPerRequest: (r.usage[0].cpuCores / r.requestsPerSecond) * 1e6,
+      cpuUsPerRequest: cpuUsPerRequest(r.usage, r.requestsPerSecond),
     };
     runs.push(rec);
     const ours = r.usage.reduce((a, u) => a + (Number.isFinite(u.cpuCores) ? u.cpuCores : 0), 0);
@@ -230,7 +222,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
               latency: { count: c.summary.answered, p50: c.summary.p50, p90: NaN, p99: c.summary.p99, p999: NaN, max: c.summary.max },
               usage: c.usage,
               machineBusyCores: c.machineBusyCores,
-              cpuUsPerRequest: (c.usage[0].cpuCores / c.summary.requestsPerSecond) * 1e6,
+              cpuUsPerRequest: cpuUsPerRequest(c.usage, c.summary.requestsPerSecond),
             };
             runs.push(rec);
             const client = c.usage.find((u) => u.label === 'client');

@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundles } from './bundle';
 import { runGenerators } from './scenario';
+import { cpuUsPerRequest } from './usage';
 import { type TargetKind, startTarget, stopTarget, targetLabel } from './targets';
 
 export interface ProfileOptions {
@@ -46,7 +47,7 @@ export async function profileTargets(o: ProfileOptions, bundles: Bundles, log: (
       .sort()
       .pop();
     if (!file) throw new Error(`${kind} wrote no profile in ${dir}`);
-    const r = { kind, requestsPerSecond: load.requestsPerSecond, cpuUsPerRequest: (load.usage[0].cpuCores / load.requestsPerSecond) * 1e6, file };
+    const r = { kind, requestsPerSecond: load.requestsPerSecond, cpuUsPerRequest: cpuUsPerRequest(load.usage, load.requestsPerSecond), file };
     results.push(r);
     log(`${targetLabel[kind]} (${o.workers} worker(s), ${o.size} B, ${o.inflight} in flight): ${r.requestsPerSecond.toFixed(0)} req/s, process CPU ${r.cpuUsPerRequest.toFixed(1)} µs per request; profile: ${file}`);
   }

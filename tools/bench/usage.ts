@@ -32,6 +32,9 @@ async function read(pid: number): Promise<Reading | undefined> {
   }
 }
 
+/** CPU µs per request of the first process watched (the target's main one: broker, forwarder, direct, nats-server), all its threads. */
+export const cpuUsPerRequest = (usage: readonly ProcessUsage[], requestsPerSecond: number): number => (usage[0].cpuCores / requestsPerSecond) * 1e6;
+
 /** Resident set size in KiB, or undefined when the process is gone. */
 export const rssKiB = async (pid: number): Promise<number | undefined> => (await read(pid))?.rssKiB;
 
@@ -39,11 +42,7 @@ export const rssKiB = async (pid: number): Promise<number | undefined> => (await
 const machineBusyMs = () => cpus().reduce((a, { times: t }) => a + t.user + t.nice + t.sys + t.irq, 0);
 
 /** A point in time: the machine's busy time, and each watched process's CPU time. */
-interface Mark {
-  at: number;
-  busyMs: number;
-  cpuMs: Map<string, number>;
-}
+type Mark = { at: number; busyMs: number; cpuMs: Map<string, number> };
 
 /**
  * Samples every `intervalMs` (peak RSS, latest CPU time) and reads CPU time at `markStart()` and

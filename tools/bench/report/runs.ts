@@ -20,30 +20,21 @@ export const rpsRatio: PairPick = (x, y) => x.requestsPerSecond / y.requestsPerS
 export const cores = (r: RunRecord, pick: (label: string) => boolean = () => true): number => r.usage.filter((u) => pick(u.label)).reduce((a, u) => a + u.cpuCores, 0);
 export const generatorCores = (r: RunRecord): number => cores(r, (l) => l.startsWith('loadgen'));
 
-/** `workers` undefined: any worker count; direct runs match any count. */
-export interface RunIndex {
-  /** Every size that ran, ascending. */
-  sizes: number[];
-  /** Every worker count behind a broker or forwarder, ascending. */
-  workerCounts: number[];
-  /** `f` over the trials, the run of each. */
-  over(phase: Phase, target: TargetKind, size: number, workers: number | undefined, f: Pick): Spread;
-  /** `f` of a's run and b's run, trial by trial where both ran. */
-  pairs(phase: Phase, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: PairPick): number[];
-  paired(phase: Phase, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: PairPick): Spread;
-  /** `over` for each of KINDS that ran. */
-  perKind(phase: Phase, size: number, workers: number | undefined, f: Pick): Partial<Record<TargetKind, Spread>>;
-}
+/** Every size and worker count that ran, ascending, and the runs' figures over trials. */
+export type RunIndex = ReturnType<typeof indexRuns>;
 
-export function indexRuns(runs: RunRecord[]): RunIndex {
+/** `workers` undefined: any worker count; direct runs match any count. */
+export function indexRuns(runs: RunRecord[]) {
   // A trial is one repetition, or one latency round within it: runs are paired within a trial.
   const trialOf = (r: RunRecord) => `${r.rep}.${r.round ?? 0}`;
   const trials = uniq(runs.map(trialOf));
   const find = (phase: Phase, target: TargetKind, size: number, workers: number | undefined, trial: string) =>
     runs.find((r) => r.phase === phase && r.target === target && r.size === size && trialOf(r) === trial && (workers === undefined || target === 'direct' || r.workers === workers));
-  const over: RunIndex['over'] = (phase, target, size, workers, f) =>
+  /** `f` over the trials, of the run of each. */
+  const over = (phase: Phase, target: TargetKind, size: number, workers: number | undefined, f: Pick): Spread =>
     spread(trials.map((trial) => find(phase, target, size, workers, trial)).filter((r): r is RunRecord => !!r).map(f));
-  const pairs: RunIndex['pairs'] = (phase, a, b, size, workers, f) =>
+  /** `f` of a's run and b's run, trial by trial where both ran. */
+  const pairs = (phase: Phase, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: PairPick): number[] =>
     trials.flatMap((trial) => {
       const x = find(phase, a, size, workers, trial);
       const y = find(phase, b, size, workers, trial);
@@ -51,11 +42,13 @@ export function indexRuns(runs: RunRecord[]): RunIndex {
     });
   return {
     sizes: uniq(runs.map((r) => r.size)).sort((a, b) => a - b),
+    /** Behind a broker or forwarder. */
     workerCounts: uniq(runs.filter((r) => r.target !== 'direct').map((r) => r.workers)).sort((a, b) => a - b),
     over,
     pairs,
-    paired: (phase, a, b, size, workers, f) => spread(pairs(phase, a, b, size, workers, f)),
-    perKind: (phase, size, workers, f) => {
+    paired: (phase: Phase, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: PairPick): Spread => spread(pairs(phase, a, b, size, workers, f)),
+    /** `over` for each of KINDS that ran. */
+    perKind: (phase: Phase, size: number, workers: number | undefined, f: Pick): Partial<Record<TargetKind, Spread>> => {
       const out: Partial<Record<TargetKind, Spread>> = {};
       for (const k of KINDS) {
         const s = over(phase, k, size, workers, f);
