@@ -68,8 +68,9 @@ const rotate = <T>(xs: readonly T[], n: number): T[] => xs.map((_, i) => xs[(i +
  * `broker-curve` with CURVE on every socket, for the cost of encryption.
  */
 const SATURATION_KINDS: TargetKind[] = ['broker', 'broker-metrics', 'broker-curve', 'forwarder'];
-/** Our client app's load mode runs against these, at 16 B and 64 KiB when they are among --sizes. */
-const CLIENT_APP_KINDS: TargetKind[] = ['broker', 'forwarder', 'direct'];
+/** Our client app's load mode runs against these, at these of --sizes, with this many requests in flight. */
+const CLIENT_APP = { kinds: ['broker', 'forwarder', 'direct'] as TargetKind[], sizes: [16, 65536], concurrency: 16 };
+const clientAppSizes = (o: BenchOptions) => CLIENT_APP.sizes.filter((s) => o.sizes.includes(s));
 
 /** The runs of each phase in one repetition (none against NATS when nats-server is missing). */
 function runsPerRepetition(o: BenchOptions, withC: boolean, withNats: boolean) {
@@ -78,7 +79,7 @@ function runsPerRepetition(o: BenchOptions, withC: boolean, withNats: boolean) {
   return {
     saturation: main * (o.workers.length * (o.sizes.length * SATURATION_KINDS.length + lru) + o.sizes.length) /* direct */,
     latency: main * o.sizes.length * latencyKinds(withC).length * o.latencyRounds,
-    clientApp: main * o.clientSizes.length * CLIENT_APP_KINDS.length,
+    clientApp: main * clientAppSizes(o).length * CLIENT_APP.kinds.length,
     versusNats: withNats ? o.natsSizes.length * o.natsInflight.length * versusNatsKinds(withC, !!o.versusApps).length : 0,
   };
 }
@@ -200,12 +201,12 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
               const spec = load(size, { mode: 'open', rate, durationMs: o.latencyDurationMs });
               record(rep, 'latency', t, size, spec, await runGenerators(t, spec, bundles), round);
             }
-          if (!o.clientSizes.includes(size)) continue;
+          if (!clientAppSizes(o).includes(size)) continue;
           // our client app's own load mode: sized to last about a second at the broker's pace
           const requests = Math.min(40_000, Math.max(500, Math.round((saturation.get('broker')?.requestsPerSecond ?? 1000) * (o.durationMs / 1000) * 0.6)));
-          for (const kind of rotate(CLIENT_APP_KINDS, rep - 1)) {
+          for (const kind of rotate(CLIENT_APP.kinds, rep - 1)) {
             const t = targets.get(kind) as Target;
-            const c = await runClientApp(t, size, requests, o.clientConcurrency, bundles);
+            const c = await runClientApp(t, size, requests, CLIENT_APP.concurrency, bundles);
             const rec: RunRecord = {
               rep,
               phase: 'client-app',
@@ -213,7 +214,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
               workers: t.workers,
               size,
               mode: 'closed',
-              inflight: o.clientConcurrency,
+              inflight: CLIENT_APP.concurrency,
               requestsPerSecond: c.summary.requestsPerSecond,
               answered: c.summary.answered,
               errors: c.summary.errors,
@@ -227,7 +228,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
             runs.push(rec);
             const client = c.usage.find((u) => u.label === 'client');
             log(
-              `  [${runs.length}/${total}] client-app ${kind.padEnd(13)} W=${t.workers} ${String(size).padStart(5)} B our client --requests ${requests} --concurrency ${o.clientConcurrency}: ` +
+              `  [${runs.length}/${total}] client-app ${kind.padEnd(13)} W=${t.workers} ${String(size).padStart(5)} B our client --requests ${requests} --concurrency ${CLIENT_APP.concurrency}: ` +
                 `${num(c.summary.requestsPerSecond).padStart(7)} req/s, p50 ${num(c.summary.p50, 2)} p99 ${num(c.summary.p99, 2)} ms, client ${num(client?.cpuCores ?? NaN, 2)} cores, RSS ${num((client?.peakRssKiB ?? NaN) / 1024, 1)} MiB`,
             );
           }

@@ -22,9 +22,6 @@ export interface BenchOptions {
   latencyWorkers: number;
   /** Run the LRU forwarder diagnostic at this size (0: never). */
   lruSize: number;
-  /** Sizes for which our client app's load mode is run (RSS of the client, cross-check). */
-  clientSizes: number[];
-  clientConcurrency: number;
   out: string;
   /** Built apps to run (default: a snapshot of dist/apps taken at start). */
   apps: string | undefined;
@@ -128,8 +125,6 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     latencyRounds: num(v['latency-rounds'], 3, 1),
     latencyWorkers: num(v['latency-workers'], 1),
     lruSize: num(v['lru-size'], 16),
-    clientSizes: [16, 65536],
-    clientConcurrency: 16,
     out: v.out ?? '',
     apps: v.apps,
     profile: v.profile ?? false,
@@ -153,7 +148,6 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
   if (o.natsInflight.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--nats-inflight: positive integers');
   if (o.workers.some((w) => !Number.isInteger(w) || w < 1)) throw new Error('--workers: positive integers');
   if (!o.workers.includes(o.latencyWorkers)) o.workers = [...o.workers, o.latencyWorkers].sort((a, b) => a - b);
-  o.clientSizes = o.clientSizes.filter((s) => o.sizes.includes(s));
   const scratch = o.profile ? 'profile' : o.quick ? 'quick' : o.natsOnly ? 'nats' : undefined;
   if (!o.out) o.out = scratch ? join(root, 'tmp', 'benchmarks', `${today}-${scratch}`) : join(root, 'docs', 'benchmarks', today);
   return o;

@@ -2,7 +2,7 @@
 import { percentile } from '@tsr/tsr';
 
 /** Linear-interpolated quantile (q in 0..1) of an ascending array. */
-export function quantile(sorted: ArrayLike<number>, q: number): number {
+function quantile(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
   if (n === 0) return NaN;
   const pos = (n - 1) * q;
