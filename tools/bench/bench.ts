@@ -3,7 +3,7 @@
  * (a) direct request-reply with no broker, (b) a bare ROUTER-to-ROUTER forwarder (in Node, and in C
  * when it can be built), and NATS request-reply when nats-server is installed.
  *
- *   npm run bench                    full run (~13 min), results to docs/benchmarks/<date>/
+ *   npm run bench                    full run, results to docs/benchmarks/<date>/ (it prints how long it will take)
  *   npm run bench -- --quick         one short repetition, results to tmp/benchmarks/<date>-quick/
  *   npm run bench -- --profile       --cpu-prof of broker and forwarders under load
  *   npm run bench -- --help

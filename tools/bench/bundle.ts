@@ -1,8 +1,9 @@
 /**
- * The benchmark's own programs (baselines.ts, loadgen.ts, and the C forwarder) built once per run, and the system's nats-server found; the Node ones bundled with esbuild, the
- * way Nx builds the apps, so that they start in ~0.1 s instead of ~0.6 s under tsx and run the same
- * kind of code as the broker. The bundles go to a temp dir that is removed at exit; `zeromq` and `nats`
- * stay external and are found through NODE_PATH.
+ * The benchmark's own programs (baselines.ts, loadgen.ts, and the C forwarder) built once per run,
+ * and the system's nats-server found; the Node ones bundled with esbuild, the way Nx builds the
+ * apps, so that they start faster than under tsx and run the same kind of code as the broker
+ * (docs/benchmarks/README.md, "Run it"). The bundles go to a temp dir that is removed at exit;
+ * `zeromq` and `nats` stay external and are found through NODE_PATH.
  */
 import { buildSync } from 'esbuild';
 import { mkdtempSync, rmSync } from 'node:fs';

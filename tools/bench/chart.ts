@@ -4,9 +4,10 @@
  * message size, and p99 latency at half of the broker's saturation for each size.
  */
 import { type Summary, sizeLabel } from './report';
-import type { TargetKind } from './targets';
+import { type TargetKind, targetLabel } from './targets';
 
-const NAME: Record<TargetKind, string> = { broker: 'broker', 'broker-metrics': 'broker, metrics scraped', 'broker-curve': 'broker, CURVE', 'broker-other': 'broker, other build', forwarder: 'bare forwarder', 'forwarder-lru': 'LRU forwarder', 'forwarder-c': 'C forwarder', direct: 'direct', nats: 'NATS', 'nats-conns': 'NATS, connection each' };
+/** The series' names: the targets' labels, direct without its gloss. */
+const NAME: Record<TargetKind, string> = { ...targetLabel, direct: 'direct' };
 const round = (v: number) => (Number.isFinite(v) ? Math.round(v * 100) / 100 : 0);
 
 function xychart(title: string, x: string[], yLabel: string, series: { name: string; values: number[] }[], kind: 'line' | 'bar'): string {

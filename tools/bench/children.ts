@@ -23,7 +23,7 @@ export function atExit(fn: () => void): void {
 }
 
 /** SIGKILLs every child still running (synchronous, so it also works inside 'exit'). */
-export function killAll(): void {
+function killAll(): void {
   for (const child of live) {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
       try {

@@ -2,7 +2,7 @@
  * The benchmark's load generator, run as its own Node process (several may run at once).
  *
  *   loadgen.ts --port P --size BYTES --sockets S (--inflight C | --rate R)
- *              --start-at EPOCH_MS --warmup MS --duration MS [--host 127.0.0.1] [--nats | --batch]
+ *              --start-at EPOCH_MS --warmup MS --duration MS [--nats | --batch]
  *
  * It speaks the client side of our protocol through DEALER sockets: it sends ['', request] (what a
  * REQ client puts on the wire) and reads ['', reply]. Unlike a REQ socket a DEALER may have many
@@ -38,6 +38,22 @@ import { NATS_SUBJECT } from './nats-subject';
 const EMPTY = Buffer.alloc(0);
 const HEADER = 12;
 
+/** The one JSON line the generator prints when it is done. */
+export interface GeneratorResult {
+  /** Replies inside the measured window, and per second of it. */
+  answered: number;
+  requestsPerSecond: number;
+  /** Answers in the window's first half and in its second. */
+  halves: [number, number];
+  errors: number;
+  /** Requests still in flight when the generator gave up waiting. */
+  unanswered: number;
+  /** A sample of the worker ids that answered, with counts. */
+  workers: Record<string, number>;
+  /** Latency of each reply in the window, µs. */
+  latUs: number[];
+}
+
 function flags(argv: string[]): Map<string, string> {
   const m = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) if (argv[i].startsWith('--')) m.set(argv[i].slice(2), argv[i + 1] ?? '');
@@ -50,7 +66,7 @@ const num = (name: string, dflt?: number): number => {
   if (v === undefined || !Number.isFinite(v)) throw new Error(`--${name} needs a number`);
   return v;
 };
-const host = f.get('host') ?? '127.0.0.1';
+const host = '127.0.0.1';
 const port = num('port');
 const size = Math.max(HEADER, num('size'));
 const socketCount = Math.max(1, num('sockets', 4));
@@ -155,14 +171,12 @@ const tB = tA + duration;
 const template = Buffer.alloc(size, 0x78); // 'x'
 let seq = 0;
 let sent = 0;
-let sentInWindow = 0;
 let outstanding = 0;
+/** Failed sends, and replies that are not an echo of their request. */
 let errors = 0;
-let bad = 0;
 let answered = 0;
 /** Answers in the first and second half of the window: a window still ramping up shows in their ratio. */
-const halves = [0, 0];
-let maxBurst = 0;
+const halves: [number, number] = [0, 0];
 const latUs: number[] = [];
 const workers: Record<string, number> = {};
 
@@ -177,7 +191,6 @@ function send(channel: Channel, now: number): void {
   body.writeDoubleLE(now, 0);
   body.writeUInt32LE(seq++ >>> 0, 8);
   sent++;
-  if (now >= tA) sentInWindow++;
   outstanding++;
   channel.send(body);
 }
@@ -189,7 +202,7 @@ function onReply(channel: Channel, reply: Buffer): void {
   const now = performance.now();
   outstanding--;
   if (reply.length < size) {
-    bad++;
+    errors++;
     return;
   }
   if (now >= tA && now < tB) {
@@ -216,7 +229,6 @@ function startOpen(): void {
     const now = performance.now();
     if (now >= tB) return;
     const due = Math.floor(((now - t0) * rate) / 1000);
-    maxBurst = Math.max(maxBurst, due - sent);
     while (sent < due) send(channels[sent % socketCount], now);
     setTimeout(tick, 1);
   };
@@ -230,22 +242,12 @@ async function main(): Promise<void> {
   else startOpen();
   await new Promise((r) => setTimeout(r, Math.max(0, tB - performance.now())));
   if (outstanding > 0) await Promise.race([finished, new Promise((r) => setTimeout(r, 3000))]);
-  const result = {
-    mode: inflight > 0 ? 'closed' : 'open',
-    size,
-    sockets: socketCount,
-    inflight,
-    rate,
-    seconds: duration / 1000,
-    sent,
-    sentInWindow,
+  const result: GeneratorResult = {
     answered,
     halves,
     requestsPerSecond: answered / (duration / 1000),
     errors,
-    bad,
     unanswered: Math.max(0, outstanding),
-    maxBurst,
     workers,
     latUs,
   };

@@ -7,23 +7,11 @@
  */
 import type { Bundles } from './bundle';
 import type { BenchOptions } from './options';
-import type { ProcessUsage } from './usage';
-import { type ClientSummary, type LoadSpec, idleClientRss, idleRss, runClientApp, runGenerators } from './scenario';
+import { type ProcessUsage, cpuUsPerRequest } from './usage';
+import { type LoadResult, type LoadSpec, idleClientRss, idleRss, runClientApp, runGenerators } from './scenario';
+import { num } from './report/format';
 import { type LatencySummary, RAMPING } from './stats';
-import { type Target, type TargetKind, latencyKinds, startTarget, stopTarget } from './targets';
-
-/**
- * What the comparison with NATS loads, in turn: our broker, the floors of a broker in Node and in C
- * (the bare forwarders), then NATS with each shape of load generator.
- */
-export const versusNatsKinds = (withC: boolean, withOther = false): TargetKind[] => [
-  'broker',
-  ...(withOther ? (['broker-other'] as TargetKind[]) : []),
-  'forwarder',
-  ...(withC ? (['forwarder-c'] as TargetKind[]) : []),
-  'nats',
-  'nats-conns',
-];
+import { type Target, type TargetKind, latencyKinds, startTarget, stopTarget, versusNatsKinds } from './targets';
 
 /** DEALER sockets or NATS connections the generator opens for `inflight` concurrent requesters. */
 export function natsComparisonSockets(kind: TargetKind, inflight: number, sockets: number): number {
@@ -57,8 +45,6 @@ export interface RunRecord {
   windowRamp?: number;
   /** CPU time of the broker/forwarder/direct process (all its threads) per request, µs. */
   cpuUsPerRequest: number;
-  /** Only for client-app runs: what our client printed. */
-  client?: ClientSummary;
 }
 
 export interface IdleRecord {
@@ -75,23 +61,41 @@ export interface MatrixResult {
 }
 
 const rotate = <T>(xs: readonly T[], n: number): T[] => xs.map((_, i) => xs[(i + n) % xs.length]);
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
 
-/** Runs against NATS per repetition (none when nats-server is missing). */
-const natsRuns = (o: BenchOptions, withC: boolean, withNats: boolean) => (withNats ? o.natsSizes.length * o.natsInflight.length * versusNatsKinds(withC, !!o.versusApps).length : 0);
+/**
+ * The saturation targets of every worker count (the LRU forwarder at --lru-size, direct in the latency block
+ * besides): `broker-metrics` is the same broker with its HTTP endpoint scraped, for the cost of metrics;
+ * `broker-curve` with CURVE on every socket, for the cost of encryption.
+ */
+const SATURATION_KINDS: TargetKind[] = ['broker', 'broker-metrics', 'broker-curve', 'forwarder'];
+/** Our client app's load mode runs against these, at these of --sizes, with this many requests in flight. */
+const CLIENT_APP = { kinds: ['broker', 'forwarder', 'direct'] as TargetKind[], sizes: [16, 65536], concurrency: 16 };
+const clientAppSizes = (o: BenchOptions) => CLIENT_APP.sizes.filter((s) => o.sizes.includes(s));
+
+/** The runs of each phase in one repetition (none against NATS when nats-server is missing). */
+function runsPerRepetition(o: BenchOptions, withC: boolean, withNats: boolean) {
+  const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
+  const main = o.natsOnly ? 0 : 1;
+  return {
+    saturation: main * (o.workers.length * (o.sizes.length * SATURATION_KINDS.length + lru) + o.sizes.length) /* direct */,
+    latency: main * o.sizes.length * latencyKinds(withC).length * o.latencyRounds,
+    clientApp: main * clientAppSizes(o).length * CLIENT_APP.kinds.length,
+    versusNats: withNats ? o.natsSizes.length * o.natsInflight.length * versusNatsKinds(withC, !!o.versusApps).length : 0,
+  };
+}
 
 export function plannedRuns(o: BenchOptions, withC: boolean, withNats: boolean): number {
-  const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
-  const main = o.natsOnly ? 0 : o.workers.length * (o.sizes.length * 4 + lru) + o.sizes.length /* direct */ + o.sizes.length * latencyKinds(withC).length * o.latencyRounds + o.clientSizes.length * 3;
-  return (main + natsRuns(o, withC, withNats)) * o.reps;
+  const n = runsPerRepetition(o, withC, withNats);
+  return (n.saturation + n.latency + n.clientApp + n.versusNats) * o.reps;
 }
 
 export function estimateSeconds(o: BenchOptions, withC: boolean, withNats: boolean): number {
-  const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
-  const saturationRuns = o.workers.length * (o.sizes.length * 4 + lru) + o.sizes.length;
+  const n = runsPerRepetition(o, withC, withNats);
+  /** One generator run: its start, the warm-up, the window, the drain. */
   const run = (ms: number, warmupMs = o.warmupMs) => (400 + warmupMs + ms + 300) / 1000;
-  const main = o.natsOnly ? 0 : saturationRuns * run(o.durationMs) + o.sizes.length * latencyKinds(withC).length * o.latencyRounds * run(o.latencyDurationMs) + o.clientSizes.length * 3 * 1.5 + o.workers.length * 3 + 2;
-  return (main + natsRuns(o, withC, withNats) * run(o.durationMs, o.natsWarmupMs) + (withNats ? 6 : 0)) * o.reps;
+  /** Starting the targets: each worker count's, the idle client's, the comparison's. */
+  const starts = (o.natsOnly ? 0 : o.workers.length * 3 + 2) + (withNats ? 6 : 0);
+  return (n.saturation * run(o.durationMs) + n.latency * run(o.latencyDurationMs) + n.clientApp * 1.5 + n.versusNats * run(o.durationMs, o.natsWarmupMs) + starts) * o.reps;
 }
 
 export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: string) => void): Promise<MatrixResult> {
@@ -111,8 +115,9 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
     ...extra,
   });
 
-  const record = (rep: number, phase: Phase, t: Target, size: number, spec: LoadSpec, r: Awaited<ReturnType<typeof runGenerators>>, round?: number) => {
+  const record = (rep: number, phase: Phase, t: Target, size: number, spec: LoadSpec, r: LoadResult, round?: number) => {
     const rec: RunRecord = {
+      ...r,
       rep,
       round,
       phase,
@@ -122,29 +127,20 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
       mode: spec.mode,
       inflight: spec.mode === 'closed' ? spec.inflight : undefined,
       rate: spec.mode === 'open' ? spec.rate : undefined,
-      requestsPerSecond: r.requestsPerSecond,
-      answered: r.answered,
-      errors: r.errors,
-      unanswered: r.unanswered,
-      workersSeen: r.workersSeen,
-      latency: r.latency,
-      usage: r.usage,
-      machineBusyCores: r.machineBusyCores,
-      windowRamp: r.windowRamp,
-      cpuUsPerRequest: (r.usage[0].cpuCores / r.requestsPerSecond) * 1e6,
+      cpuUsPerRequest: cpuUsPerRequest(r.usage, r.requestsPerSecond),
     };
     runs.push(rec);
     const ours = r.usage.reduce((a, u) => a + (Number.isFinite(u.cpuCores) ? u.cpuCores : 0), 0);
     const warn = [
       r.errors || r.unanswered ? ` ${r.errors} errors, ${r.unanswered} unanswered` : '',
       t.kind !== 'direct' && r.workersSeen < t.workers ? ` only ${r.workersSeen}/${t.workers} workers answered` : '',
-      spec.mode === 'closed' && r.windowRamp < RAMPING ? ` still ramping (first half of the window ${fmt(r.windowRamp, 2)} x the second)` : '',
+      spec.mode === 'closed' && r.windowRamp < RAMPING ? ` still ramping (first half of the window ${num(r.windowRamp, 2)} x the second)` : '',
     ].join('');
     log(
       `  [${runs.length}/${total}] ${phase.padEnd(10)} ${t.kind.padEnd(13)} W=${t.workers} ${String(size).padStart(5)} B ` +
-        `${spec.mode === 'closed' ? `in flight ${spec.inflight}` : `rate ${fmt(spec.rate ?? 0)}/s`}: ${fmt(r.requestsPerSecond).padStart(7)} req/s, ` +
-        `p50 ${fmt(r.latency.p50, 2)} p99 ${fmt(r.latency.p99, 2)} ms, ${t.kind} ${fmt(r.usage[0].cpuCores, 2)} cores (${fmt(rec.cpuUsPerRequest, 1)} µs/req), ` +
-        `machine ${fmt(r.machineBusyCores, 2)} busy cores, ours ${fmt(ours, 2)}${warn}`,
+        `${spec.mode === 'closed' ? `in flight ${spec.inflight}` : `rate ${num(spec.rate ?? 0)}/s`}: ${num(r.requestsPerSecond).padStart(7)} req/s, ` +
+        `p50 ${num(r.latency.p50, 2)} p99 ${num(r.latency.p99, 2)} ms, ${t.kind} ${num(r.usage[0].cpuCores, 2)} cores (${num(rec.cpuUsPerRequest, 1)} µs/req), ` +
+        `machine ${num(r.machineBusyCores, 2)} busy cores, ours ${num(ours, 2)}${warn}`,
     );
     return rec;
   };
@@ -179,9 +175,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
     idle.push({ rep, target: 'client', workers: 0, rssKiB: { client: await idleClientRss(bundles) } });
     for (const workers of o.workers) {
       const latencyBlock = workers === o.latencyWorkers;
-      // broker-metrics: the same broker with its HTTP endpoint scraped, for the cost of metrics;
-      // broker-curve: with CURVE on every socket, for the cost of encryption
-      const kinds: TargetKind[] = ['broker', 'broker-metrics', 'broker-curve', 'forwarder'];
+      const kinds = [...SATURATION_KINDS];
       if (o.lruSize && o.sizes.includes(o.lruSize)) kinds.push('forwarder-lru');
       if (latencyBlock) kinds.push('direct');
       const targets = new Map<TargetKind, Target>();
@@ -207,12 +201,12 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
               const spec = load(size, { mode: 'open', rate, durationMs: o.latencyDurationMs });
               record(rep, 'latency', t, size, spec, await runGenerators(t, spec, bundles), round);
             }
-          if (!o.clientSizes.includes(size)) continue;
+          if (!clientAppSizes(o).includes(size)) continue;
           // our client app's own load mode: sized to last about a second at the broker's pace
           const requests = Math.min(40_000, Math.max(500, Math.round((saturation.get('broker')?.requestsPerSecond ?? 1000) * (o.durationMs / 1000) * 0.6)));
-          for (const kind of rotate<TargetKind>(['broker', 'forwarder', 'direct'], rep - 1)) {
+          for (const kind of rotate(CLIENT_APP.kinds, rep - 1)) {
             const t = targets.get(kind) as Target;
-            const c = await runClientApp(t, size, requests, o.clientConcurrency, bundles);
+            const c = await runClientApp(t, size, requests, CLIENT_APP.concurrency, bundles);
             const rec: RunRecord = {
               rep,
               phase: 'client-app',
@@ -220,7 +214,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
               workers: t.workers,
               size,
               mode: 'closed',
-              inflight: o.clientConcurrency,
+              inflight: CLIENT_APP.concurrency,
               requestsPerSecond: c.summary.requestsPerSecond,
               answered: c.summary.answered,
               errors: c.summary.errors,
@@ -229,14 +223,13 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
               latency: { count: c.summary.answered, p50: c.summary.p50, p90: NaN, p99: c.summary.p99, p999: NaN, max: c.summary.max },
               usage: c.usage,
               machineBusyCores: c.machineBusyCores,
-              cpuUsPerRequest: (c.usage[0].cpuCores / c.summary.requestsPerSecond) * 1e6,
-              client: c.summary,
+              cpuUsPerRequest: cpuUsPerRequest(c.usage, c.summary.requestsPerSecond),
             };
             runs.push(rec);
             const client = c.usage.find((u) => u.label === 'client');
             log(
-              `  [${runs.length}/${total}] client-app ${kind.padEnd(13)} W=${t.workers} ${String(size).padStart(5)} B our client --requests ${requests} --concurrency ${o.clientConcurrency}: ` +
-                `${fmt(c.summary.requestsPerSecond).padStart(7)} req/s, p50 ${fmt(c.summary.p50, 2)} p99 ${fmt(c.summary.p99, 2)} ms, client ${fmt(client?.cpuCores ?? NaN, 2)} cores, RSS ${fmt((client?.peakRssKiB ?? NaN) / 1024, 1)} MiB`,
+              `  [${runs.length}/${total}] client-app ${kind.padEnd(13)} W=${t.workers} ${String(size).padStart(5)} B our client --requests ${requests} --concurrency ${CLIENT_APP.concurrency}: ` +
+                `${num(c.summary.requestsPerSecond).padStart(7)} req/s, p50 ${num(c.summary.p50, 2)} p99 ${num(c.summary.p99, 2)} ms, client ${num(client?.cpuCores ?? NaN, 2)} cores, RSS ${num((client?.peakRssKiB ?? NaN) / 1024, 1)} MiB`,
             );
           }
         }

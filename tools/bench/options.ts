@@ -22,9 +22,6 @@ export interface BenchOptions {
   latencyWorkers: number;
   /** Run the LRU forwarder diagnostic at this size (0: never). */
   lruSize: number;
-  /** Sizes for which our client app's load mode is run (RSS of the client, cross-check). */
-  clientSizes: number[];
-  clientConcurrency: number;
   out: string;
   /** Built apps to run (default: a snapshot of dist/apps taken at start). */
   apps: string | undefined;
@@ -53,6 +50,7 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --workers A,B,C       worker counts (default 1,2,4)
   --inflight N          closed loop: requests in flight (default 64)
   --generators N        load generator processes (default 1)
+  --sockets N           DEALER sockets per generator: the clients a target sees (default 4; against NATS at most one per requester)
   --warmup MS           per run, not measured (default 400)
   --duration MS         per saturation run, measured (default 1000)
   --latency-duration MS per half-saturation latency run, measured (default 2000)
@@ -69,7 +67,7 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --nats-warmup MS      against NATS: per run, not measured (default 1500; the pace after idle takes that long)
   --nats-only           run only the comparison with NATS (results to tmp/benchmarks/<date>-nats unless --out)
   --versus-apps DIR     against NATS, also the broker and workers of DIR/<app>/main.js (a change, before and after, in one run)
-  --client-batches       against NATS, our generator batches requests when the broker offers it (as our client library does)
+  --client-batches      against NATS, our generator batches requests when the broker offers it (as our client library does)
 `;
 
 const list = (v: string) => v.split(',').filter(Boolean).map(Number);
@@ -127,8 +125,6 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     latencyRounds: num(v['latency-rounds'], 3, 1),
     latencyWorkers: num(v['latency-workers'], 1),
     lruSize: num(v['lru-size'], 16),
-    clientSizes: [16, 65536],
-    clientConcurrency: 16,
     out: v.out ?? '',
     apps: v.apps,
     profile: v.profile ?? false,
@@ -152,7 +148,6 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
   if (o.natsInflight.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--nats-inflight: positive integers');
   if (o.workers.some((w) => !Number.isInteger(w) || w < 1)) throw new Error('--workers: positive integers');
   if (!o.workers.includes(o.latencyWorkers)) o.workers = [...o.workers, o.latencyWorkers].sort((a, b) => a - b);
-  o.clientSizes = o.clientSizes.filter((s) => o.sizes.includes(s));
   const scratch = o.profile ? 'profile' : o.quick ? 'quick' : o.natsOnly ? 'nats' : undefined;
   if (!o.out) o.out = scratch ? join(root, 'tmp', 'benchmarks', `${today}-${scratch}`) : join(root, 'docs', 'benchmarks', today);
   return o;

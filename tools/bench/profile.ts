@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundles } from './bundle';
 import { runGenerators } from './scenario';
+import { cpuUsPerRequest } from './usage';
 import { type TargetKind, startTarget, stopTarget, targetLabel } from './targets';
 
 export interface ProfileOptions {
@@ -16,7 +17,7 @@ export interface ProfileOptions {
   inflight: number;
   durationMs: number;
   dir: string;
-  /** V8 sampling interval in µs (default 1000; 100 gives finer detail). */
+  /** V8 sampling interval in µs (V8's own default is 1000; smaller gives finer detail). */
   intervalUs: number;
   /** The workers' --credit behind our broker, as in the benchmark proper. */
   credit: number;
@@ -31,7 +32,7 @@ export interface ProfileResult {
   file: string;
 }
 
-export async function profileTargets(o: ProfileOptions, bundles: Bundles, log: (text: string) => void = (t) => process.stdout.write(t + '\n')): Promise<ProfileResult[]> {
+export async function profileTargets(o: ProfileOptions, bundles: Bundles, log: (text: string) => void): Promise<ProfileResult[]> {
   const results: ProfileResult[] = [];
   for (const kind of o.kinds) {
     const dir = join(o.dir, kind);
@@ -46,7 +47,7 @@ export async function profileTargets(o: ProfileOptions, bundles: Bundles, log: (
       .sort()
       .pop();
     if (!file) throw new Error(`${kind} wrote no profile in ${dir}`);
-    const r = { kind, requestsPerSecond: load.requestsPerSecond, cpuUsPerRequest: (load.usage[0].cpuCores / load.requestsPerSecond) * 1e6, file };
+    const r = { kind, requestsPerSecond: load.requestsPerSecond, cpuUsPerRequest: cpuUsPerRequest(load.usage, load.requestsPerSecond), file };
     results.push(r);
     log(`${targetLabel[kind]} (${o.workers} worker(s), ${o.size} B, ${o.inflight} in flight): ${r.requestsPerSecond.toFixed(0)} req/s, process CPU ${r.cpuUsPerRequest.toFixed(1)} µs per request; profile: ${file}`);
   }

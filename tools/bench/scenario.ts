@@ -5,6 +5,7 @@
 import type { LoadSummary } from '@tsr/runtime';
 import { type NodeProcess, freePort, spawnNode, stopNode } from '@tsr/testing';
 import type { Bundles } from './bundle';
+import type { GeneratorResult } from './loadgen';
 import { track } from './children';
 import { type ProcessUsage, Sampler, rssKiB } from './usage';
 import { type LatencySummary, latencySummary } from './stats';
@@ -29,10 +30,9 @@ export interface LoadSpec {
 export interface LoadResult {
   requestsPerSecond: number;
   answered: number;
-  sent: number;
+  /** Failed sends, and replies that were not an echo of their request. */
   errors: number;
   unanswered: number;
-  bad: number;
   latency: LatencySummary;
   /** Distinct worker ids seen in (sampled) replies. */
   workersSeen: number;
@@ -41,18 +41,6 @@ export interface LoadResult {
   machineBusyCores: number;
   /** Answers in the window's first half over its second: well under 1, the warm-up was too short. */
   windowRamp: number;
-}
-
-interface GenOutput {
-  sent: number;
-  answered: number;
-  requestsPerSecond: number;
-  errors: number;
-  bad: number;
-  unanswered: number;
-  workers: Record<string, number>;
-  latUs: number[];
-  halves: [number, number];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -85,17 +73,15 @@ export async function runGenerators(target: Target, spec: LoadSpec, bundles: Bun
   if (dead) throw new Error(`${dead.label} died during the load: ${dead.stderr.slice(-500)}`);
   const outs = gens.map((p, i) => {
     if (codes[i] !== 0) throw new Error(`${p.label} failed (${codes[i]}): ${p.stderr.slice(-800)}`);
-    return JSON.parse(p.stdout.trim().split('\n').pop() ?? '') as GenOutput;
+    return JSON.parse(p.stdout.trim().split('\n').pop() ?? '') as GeneratorResult;
   });
-  const sum = (k: 'sent' | 'answered' | 'requestsPerSecond' | 'errors' | 'bad' | 'unanswered') => outs.reduce((a, o) => a + o[k], 0);
+  const sum = (k: 'answered' | 'requestsPerSecond' | 'errors' | 'unanswered') => outs.reduce((a, o) => a + o[k], 0);
   const workerIds = new Set(outs.flatMap((o) => Object.keys(o.workers)));
   return {
     requestsPerSecond: sum('requestsPerSecond'),
     answered: sum('answered'),
-    sent: sum('sent'),
     errors: sum('errors'),
     unanswered: sum('unanswered'),
-    bad: sum('bad'),
     latency: latencySummary(outs.flatMap((o) => o.latUs)),
     workersSeen: workerIds.size,
     windowRamp: outs.reduce((a, o) => a + o.halves[0], 0) / outs.reduce((a, o) => a + o.halves[1], 0),
@@ -104,11 +90,9 @@ export async function runGenerators(target: Target, spec: LoadSpec, bundles: Bun
   };
 }
 
-/** What our client app's load mode prints with --json. */
-export type ClientSummary = LoadSummary;
-
 export interface ClientAppResult {
-  summary: ClientSummary;
+  /** What our client app's load mode prints with --json. */
+  summary: LoadSummary;
   usage: ProcessUsage[];
   machineBusyCores: number;
 }
@@ -129,7 +113,7 @@ export async function runClientApp(target: Target, size: number, requests: numbe
   sampler.markEnd();
   const { usage, machineBusyCores } = await sampler.stop();
   if (code !== 0) throw new Error(`client failed (${code}): ${client.stderr.slice(-800)}`);
-  return { summary: JSON.parse(client.stdout.trim().split('\n').pop() ?? '') as ClientSummary, usage, machineBusyCores };
+  return { summary: JSON.parse(client.stdout.trim().split('\n').pop() ?? '') as LoadSummary, usage, machineBusyCores };
 }
 
 /** RSS (KiB) of our client app while it waits for an answer that never comes (nothing listens). */

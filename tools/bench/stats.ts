@@ -2,7 +2,7 @@
 import { percentile } from '@tsr/runtime';
 
 /** Linear-interpolated quantile (q in 0..1) of an ascending array. */
-export function quantile(sorted: ArrayLike<number>, q: number): number {
+function quantile(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
   if (n === 0) return NaN;
   const pos = (n - 1) * q;
@@ -25,8 +25,6 @@ export function spread(values: readonly number[]): Spread {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   return { n: v.length, median: quantile(v, 0.5), min: v[0] ?? NaN, max: v[v.length - 1] ?? NaN, q1: quantile(v, 0.25), q3: quantile(v, 0.75) };
 }
-
-export const median = (values: readonly number[]): number => spread(values).median;
 
 export interface LatencySummary {
   count: number;
@@ -53,7 +51,7 @@ export function latencySummary(samplesUs: readonly number[]): LatencySummary {
 
 /**
  * A closed-loop window whose first half answered less than this share of its second was measured
- * while the system still sped up: on this VM, loopback ping-pong between processes that idled for
- * a few seconds takes one to two seconds to reach its pace again, whatever the target.
+ * while the system still sped up: loopback ping-pong between processes that sat idle takes a while
+ * to regain its pace, whatever the target (docs/benchmarks/README.md, "Warm-up").
  */
 export const RAMPING = 0.85;

@@ -25,6 +25,19 @@ export const isOurs = (kind: TargetKind): boolean => kind === 'broker' || kind =
 /** Targets of the half-saturation rounds, in order: the C forwarder when it could be built. */
 export const latencyKinds = (withC: boolean): TargetKind[] => ['broker', 'forwarder', ...(withC ? (['forwarder-c'] as TargetKind[]) : []), 'direct'];
 
+/**
+ * What the comparison with NATS loads, in turn: our broker (and the other build's, `--versus-apps`),
+ * the floors of a broker in Node and in C (the bare forwarders), then NATS with each shape of load.
+ */
+export const versusNatsKinds = (withC: boolean, withOther: boolean): TargetKind[] => [
+  'broker',
+  ...(withOther ? (['broker-other'] as TargetKind[]) : []),
+  'forwarder',
+  ...(withC ? (['forwarder-c'] as TargetKind[]) : []),
+  'nats',
+  'nats-conns',
+];
+
 export const targetLabel: Record<TargetKind, string> = {
   broker: 'broker',
   'broker-metrics': 'broker, metrics scraped',

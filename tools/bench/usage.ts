@@ -32,11 +32,17 @@ async function read(pid: number): Promise<Reading | undefined> {
   }
 }
 
+/** CPU µs per request of the first process watched (the target's main one: broker, forwarder, direct, nats-server), all its threads. */
+export const cpuUsPerRequest = (usage: readonly ProcessUsage[], requestsPerSecond: number): number => (usage[0].cpuCores / requestsPerSecond) * 1e6;
+
 /** Resident set size in KiB, or undefined when the process is gone. */
 export const rssKiB = async (pid: number): Promise<number | undefined> => (await read(pid))?.rssKiB;
 
 /** Busy milliseconds of all cores so far. */
 const machineBusyMs = () => cpus().reduce((a, { times: t }) => a + t.user + t.nice + t.sys + t.irq, 0);
+
+/** A point in time: the machine's busy time, and each watched process's CPU time. */
+type Mark = { at: number; busyMs: number; cpuMs: Map<string, number> };
 
 /**
  * Samples every `intervalMs` (peak RSS, latest CPU time) and reads CPU time at `markStart()` and
@@ -47,8 +53,8 @@ export class Sampler {
   private readonly peak = new Map<string, number>();
   private readonly last = new Map<string, Reading>();
   private readonly timer: NodeJS.Timeout;
-  private start: Promise<{ at: number; busyMs: number; cpuMs: Map<string, number> }> | undefined;
-  private end: Promise<{ at: number; busyMs: number; cpuMs: Map<string, number> }> | undefined;
+  private start: Promise<Mark> | undefined;
+  private end: Promise<Mark> | undefined;
 
   constructor(private readonly watched: readonly Watched[], intervalMs = 200) {
     void this.sample();
@@ -69,7 +75,7 @@ export class Sampler {
     return cpuMs;
   }
 
-  private mark() {
+  private mark(): Promise<Mark> {
     const at = performance.now();
     const busyMs = machineBusyMs();
     return this.sample().then((cpuMs) => ({ at, busyMs, cpuMs }));

@@ -15,8 +15,8 @@ interface Link<K, V> {
  * discarded table points to its successor. Once one is promoted to the old generation (as a full
  * GC promotes every live young object), the dead chain of tables keeps each successor, and what
  * they hold, alive through every scavenge until the next full GC, which promotes the live table
- * again: a regime in which the broker promoted 30 times more and spent about 1.5 times the CPU
- * per request (docs/benchmarks/2026-11-28).
+ * again: a regime in which the broker promoted far more and spent more CPU per request (measured
+ * in docs/benchmarks/2026-11-28/README.md).
  */
 export class LinkedOrder<K, V> {
   private readonly links = new Map<K, Link<K, V>>();

@@ -7,7 +7,7 @@
  * requests, and each discarded table points to its successor. Once one is promoted (as a full GC
  * promotes every live young object), that chain of dead tables keeps every later table, and the
  * requests they hold, alive through each scavenge until the next full GC: a regime in which a
- * process promotes tens of times more and spends about 1.5 times the CPU (docs/benchmarks/2026-11-28).
+ * process promotes far more and spends more CPU per request (measured in docs/benchmarks/2026-11-28/README.md).
  */
 export class SlotTable<T> {
   private readonly items: (T | undefined)[] = [];

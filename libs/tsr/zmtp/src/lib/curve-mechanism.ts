@@ -14,7 +14,7 @@ import { openInto, sealInto } from './heap-secretbox';
 /** libsodium (WebAssembly) starts asynchronously: CURVE sockets wait for this before their first connection. */
 export const curveReady: Promise<void> = sodium.ready;
 
-/** NaCl's boxes, from libsodium: about 2.5 times tweetnacl's speed here (docs/benchmarks/2026-11-28/curve). */
+/** NaCl's boxes, from libsodium: the fastest per frame of those measured (docs/benchmarks/2026-11-28/curve/README.md). */
 const nacl = {
   seal: (message: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array => sodium.crypto_box_easy_afternm(message, nonce, key),
   open: (box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | undefined => attempt(() => sodium.crypto_box_open_easy_afternm(box, nonce, key)),

@@ -3,8 +3,8 @@
  * the boxes every CURVE frame costs. The wrappers' own calls allocate the inputs in that memory,
  * copy the result out into a new array and free, per call; here the plaintext is copied in once and
  * the box out once, into the buffer the caller writes on the wire, and libsodium boxes and opens in
- * place (the box is the MAC, then the ciphertext over the plaintext's own bytes).
- * A 16-byte frame boxed and opened went from 2.7 to 1.6 µs (docs/benchmarks/2026-11-28/curve).
+ * place (the box is the MAC, then the ciphertext over the plaintext's own bytes): fewer copies per
+ * frame than the wrappers' calls (measured in docs/benchmarks/2026-11-28/curve/README.md).
  *
  * Memory: one area made once and never freed, of about 64 KiB: key, nonce, room for a frame of up
  * to SCRATCH_ROOM bytes, and a Poly1305 state and a keystream block for larger frames. A frame of
@@ -24,8 +24,9 @@
  * chunk lands before the bytes still to read when the output starts no later than the input (as
  * opening in place does: the plaintext goes where the MAC was); an output starting inside the
  * input, after its start, gets the input copied first. libsodium's memory no longer grows with the
- * frame (the WebAssembly memory never shrinks: before, a frame of 510 MiB left 510 MiB of it
- * behind), and a 1 MiB frame costs what it did boxed whole.
+ * frame (the WebAssembly memory never shrinks: a frame boxed whole left as much of it behind for
+ * good), and a large frame costs what it did boxed whole (docs/benchmarks/2026-11-28/curve/README.md,
+ * "Frames over 64 KiB").
  *
  * After every call the bytes it used (key, nonce, plaintext, box, keystream, Poly1305's state) are
  * zeroed (a fill: the raw module exports no sodium_memzero): nothing of a session's key or of a

@@ -1,0 +1,60 @@
+/**
+ * The runs of one benchmark as every experiment reads them: by phase, target, size and worker
+ * count, over trials (a repetition, or one latency round within it), and paired within a trial.
+ */
+import type { Phase, RunRecord } from '../matrix';
+import { type Spread, spread } from '../stats';
+import type { TargetKind } from '../targets';
+
+export const uniq = <T>(xs: T[]): T[] => [...new Set(xs)];
+
+/** The targets of the main phases, in the order their tables name them. */
+export const KINDS: TargetKind[] = ['broker', 'forwarder', 'forwarder-lru', 'forwarder-c', 'direct'];
+
+export type Pick = (r: RunRecord) => number;
+export type PairPick = (x: RunRecord, y: RunRecord) => number;
+
+export const rpsRatio: PairPick = (x, y) => x.requestsPerSecond / y.requestsPerSecond;
+
+/** CPU cores used by a run's processes whose label passes `pick` (all of them by default). */
+export const cores = (r: RunRecord, pick: (label: string) => boolean = () => true): number => r.usage.filter((u) => pick(u.label)).reduce((a, u) => a + u.cpuCores, 0);
+export const generatorCores = (r: RunRecord): number => cores(r, (l) => l.startsWith('loadgen'));
+
+/** Every size and worker count that ran, ascending, and the runs' figures over trials. */
+export type RunIndex = ReturnType<typeof indexRuns>;
+
+/** `workers` undefined: any worker count; direct runs match any count. */
+export function indexRuns(runs: RunRecord[]) {
+  // A trial is one repetition, or one latency round within it: runs are paired within a trial.
+  const trialOf = (r: RunRecord) => `${r.rep}.${r.round ?? 0}`;
+  const trials = uniq(runs.map(trialOf));
+  const find = (phase: Phase, target: TargetKind, size: number, workers: number | undefined, trial: string) =>
+    runs.find((r) => r.phase === phase && r.target === target && r.size === size && trialOf(r) === trial && (workers === undefined || target === 'direct' || r.workers === workers));
+  /** `f` over the trials, of the run of each. */
+  const over = (phase: Phase, target: TargetKind, size: number, workers: number | undefined, f: Pick): Spread =>
+    spread(trials.map((trial) => find(phase, target, size, workers, trial)).filter((r): r is RunRecord => !!r).map(f));
+  /** `f` of a's run and b's run, trial by trial where both ran. */
+  const pairs = (phase: Phase, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: PairPick): number[] =>
+    trials.flatMap((trial) => {
+      const x = find(phase, a, size, workers, trial);
+      const y = find(phase, b, size, workers, trial);
+      return x && y ? [f(x, y)] : [];
+    });
+  return {
+    sizes: uniq(runs.map((r) => r.size)).sort((a, b) => a - b),
+    /** Behind a broker or forwarder. */
+    workerCounts: uniq(runs.filter((r) => r.target !== 'direct').map((r) => r.workers)).sort((a, b) => a - b),
+    over,
+    pairs,
+    paired: (phase: Phase, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: PairPick): Spread => spread(pairs(phase, a, b, size, workers, f)),
+    /** `over` for each of KINDS that ran. */
+    perKind: (phase: Phase, size: number, workers: number | undefined, f: Pick): Partial<Record<TargetKind, Spread>> => {
+      const out: Partial<Record<TargetKind, Spread>> = {};
+      for (const k of KINDS) {
+        const s = over(phase, k, size, workers, f);
+        if (s.n > 0) out[k] = s;
+      }
+      return out;
+    },
+  };
+}
