@@ -27,9 +27,9 @@ interface Collectable {
 }
 
 /**
- * A histogram for hot paths: `observe` is a scan of a small array (tens of ns), where
- * prom-client's labelled histogram hashes labels on every call (about 1 µs). Registered in a
- * prom-client registry, it is formatted as any histogram.
+ * A histogram for hot paths: `observe` is a scan of a small array, where prom-client's
+ * labelled histogram hashes labels on every call (docs/benchmarks/README.md, "What metrics
+ * cost"). Registered in a prom-client registry, it is formatted as any histogram.
  */
 export class FastHistogram implements Collectable {
   readonly type = 'histogram' as const;
