@@ -3,7 +3,7 @@
 // (tsconfig.base.json), and only along the arrows the tags allow.
 const nx = require('@nx/eslint-plugin');
 
-/** Who may import whom, by tag (see README: Layout). Libraries never import apps, tools or tests. */
+/** Who may import whom, by tag (see docs/development.md, "Layout"). Libraries never import apps, tools or tests. */
 const depConstraints = [
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
@@ -32,8 +32,9 @@ module.exports = [
   },
   {
     // The one thing of an app another project may import: its option specs (`@tsr/<app>/options`),
-    // which the deployment tests check the manifests against. Anything else of an app stays inside it.
-    files: ['docker/deploy/**/*.ts'],
+    // which the deployment tests check the manifests against and the configuration reference is
+    // generated from (tools/docs, which checks it too). Anything else of an app stays inside it.
+    files: ['docker/deploy/**/*.ts', 'tools/docs/**/*.ts'],
     rules: { '@nx/enforce-module-boundaries': boundaries(['^@tsr/(broker|worker|client)/options$']) },
   },
   {

@@ -1,4 +1,4 @@
-// CURVE keys for the broker, workers and clients (README: "Only trusted peers").
+// CURVE keys for the broker, workers and clients (docs/operations.md, "CURVE: only trusted peers").
 //   keygen [--dir DIR]              the deployments' keys that are missing, in DIR (default docker/secrets)
 //   keygen --pair NAME [--dir DIR]  one new key pair: DIR/NAME.key (secret) and DIR/NAME.pub
 import { parseArgs } from 'node:util';

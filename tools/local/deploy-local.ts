@@ -4,20 +4,9 @@
  * until Ctrl-C (or, with --exit, stopped once every client has its answer).
  */
 import { createInterface } from 'node:readline';
-import { type OptionSpec, parsers, runProgram } from '@tsr/runtime';
+import { runProgram } from '@tsr/runtime';
 import { type AppProcess, spawnApp, stopApp, waitForOutput } from '@tsr/testing';
-
-const count = (flag: string, fallback: number, describe: string): OptionSpec<number> => ({ flag, default: fallback, parse: parsers.int(0, 1000), describe });
-
-const options = {
-  workers: count('workers', 3, 'worker processes'),
-  clients: count('clients', 5, 'one-shot client processes'),
-  frontendPort: { flag: 'frontend-port', env: ['FRONTEND_PORT'], default: 9998, parse: parsers.port, describe: 'broker port for clients' } satisfies OptionSpec<number>,
-  backendPort: { flag: 'backend-port', env: ['BACKEND_PORT'], default: 9999, parse: parsers.port, describe: 'broker port for workers' } satisfies OptionSpec<number>,
-  httpPort: { flag: 'http-port', env: ['HTTP_PORT'], default: 9180, parse: parsers.int(0, 65535), describe: 'broker status page and metrics (0: off)' } satisfies OptionSpec<number>,
-  delayMs: { flag: 'delay', env: ['WORKER_DELAY_MS'], default: 1000, parse: parsers.int(0, 3_600_000), describe: 'worker ms per request' } satisfies OptionSpec<number>,
-  exit: { flag: 'exit', default: false, parse: parsers.boolean, describe: 'stop everything once every client is answered' } satisfies OptionSpec<boolean>,
-};
+import { localOptions } from './options';
 
 const running: AppProcess[] = [];
 
@@ -34,7 +23,7 @@ async function stopAll(): Promise<void> {
   await Promise.all(running.map((p) => stopApp(p, 'SIGTERM')));
 }
 
-runProgram('deploy-local', options, async (o) => {
+runProgram('deploy-local', localOptions, async (o) => {
   const log = { TSR_LOG: 'info' };
   let stopping = false;
   const stop = async (why: string) => {

@@ -28,13 +28,24 @@ describe('nx affected -t build test image on a scratch branch', () => {
 
   // An app's build depends on the builds of the libraries it imports (`^build`): the npm packages'
   // builds are in the graph of the worker's and client's builds (cache hits unless they changed).
-  it('a worker source: the worker, its image, and the deployment tests that read its options', () => {
-    expect(change('apps/worker/src/handlers/echo.ts', '// changed\n')).toEqual(['deploy:test', 'tsr-zmq:image', 'worker-lib:build', 'worker:build', 'worker:image', 'worker:test']);
+  // The deployment tests and the docs' (docs/configuration.md is generated from the programs'
+  // option specs) import the apps' options, so whatever affects an app affects them.
+  it('a worker source: the worker, its image, and the tests that read its options', () => {
+    expect(change('apps/worker/src/handlers/echo.ts', '// changed\n')).toEqual([
+      'deploy:test',
+      'docs:test',
+      'tsr-zmq:image',
+      'worker-lib:build',
+      'worker:build',
+      'worker:image',
+      'worker:test',
+    ]);
   });
 
   it('the worker library: its package, the worker program and image, and what tests them', () => {
     expect(change('libs/worker/src/lib/worker.ts', '// changed\n')).toEqual([
       'deploy:test',
+      'docs:test',
       'tsr-zmq:image',
       'worker-lib:build',
       'worker-lib:test',
@@ -54,6 +65,7 @@ describe('nx affected -t build test image on a scratch branch', () => {
       'client-lib:test',
       'client:test',
       'deploy:test',
+      'docs:test',
       'monitoring:test',
       'runtime:test',
       'tools:test',
@@ -62,14 +74,14 @@ describe('nx affected -t build test image on a scratch branch', () => {
     ]);
   });
 
-  it('the base image: the base and the three images on it (and the deployment tests, which read the Dockerfiles)', () => {
+  it('the base image: the base and the three images on it (and the tests that read the Dockerfiles or the apps\' options)', () => {
     const tasks = change('docker/base/Dockerfile', '# changed\n');
     expect(tasks.filter((t) => t.endsWith(':image'))).toEqual(['broker:image', 'client:image', 'tsr-zmq:image', 'worker:image']);
-    expect(tasks.filter((t) => !/^(broker|client|worker)(-lib)?:/.test(t) && !t.endsWith(':image'))).toEqual(['deploy:test']);
+    expect(tasks.filter((t) => !/^(broker|client|worker)(-lib)?:/.test(t) && !t.endsWith(':image'))).toEqual(['deploy:test', 'docs:test']);
   });
 
   it('one Dockerfile: that image only', () => {
-    expect(change('docker/client/Dockerfile', '# changed\n')).toEqual(['client-lib:build', 'client:build', 'client:image', 'client:test', 'deploy:test', 'tsr-zmq:image']);
+    expect(change('docker/client/Dockerfile', '# changed\n')).toEqual(['client-lib:build', 'client:build', 'client:image', 'client:test', 'deploy:test', 'docs:test', 'tsr-zmq:image']);
   });
 
   it('the compose file: no image, only the tests that read it', () => {
@@ -77,7 +89,11 @@ describe('nx affected -t build test image on a scratch branch', () => {
   });
 
   it('the test support: no build, no image, only the tests of what uses it', () => {
-    expect(change('libs/testing/src/lib/regexp.ts', '// changed\n')).toEqual(['bench:test', 'testing:test', 'tools:test']);
+    expect(change('libs/testing/src/lib/regexp.ts', '// changed\n')).toEqual(['bench:test', 'docs:test', 'testing:test', 'tools:test']);
+  });
+
+  it('the configuration reference: the test that checks it against the option specs', () => {
+    expect(change('docs/configuration.md', '\n')).toEqual(['docs:test']);
   });
 
   it('a benchmark file: the benchmark\'s tests only', () => {

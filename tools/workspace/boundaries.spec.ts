@@ -26,6 +26,7 @@ describe('module boundaries (eslint.config.js)', () => {
     ['apps/worker/src/probe.ts', "import { parsers } from '@tsr/runtime';\nexport const p = parsers;\n"],
     ['apps/worker/src/probe.spec.ts', "import { freePort } from '@tsr/zmtp/testing';\nexport const f = freePort;\n"],
     ['docker/deploy/probe.spec.ts', "import { workerOptions } from '@tsr/worker/options';\nexport const o = workerOptions;\n"],
+    ['tools/docs/probe.ts', "import { brokerOptions } from '@tsr/broker/options';\nexport const o = brokerOptions;\n"],
     ['tools/bench/probe.ts', "import { percentile } from '@tsr/runtime';\nexport const p = percentile;\n"],
     // the tsr family, layer on layer: runtime on the sockets and the protocol, monitoring on the runtime
     ['libs/tsr/runtime/src/lib/probe.ts', "import { ZmtpDealer } from '@tsr/zmtp';\nimport { HEARTBEAT } from '@tsr/protocol';\nexport const d = [ZmtpDealer, HEARTBEAT];\n"],
@@ -41,6 +42,7 @@ describe('module boundaries (eslint.config.js)', () => {
     ['a library importing test support', 'libs/tsr/runtime/src/lib/probe.ts', "import { freePort } from '@tsr/testing';\nexport const f = freePort;\n", /no-restricted-imports: .*test support is for the e2e suites/],
     ['an app shipping test support', 'apps/client/src/probe.ts', "import { freePort } from '@tsr/testing';\nexport const f = freePort;\n", /no-restricted-imports: .*test support is for the e2e suites/],
     ['an app\'s spec using test support', 'apps/broker/src/probe.spec.ts', "import { isListening } from '@tsr/testing';\nexport const l = isListening;\n", /no-restricted-imports: .*nx affected stays exact/],
+    ['the benchmark importing an app\'s options', 'tools/bench/probe.ts', "import { brokerOptions } from '@tsr/broker/options';\nexport const o = brokerOptions;\n", /enforce-module-boundaries/],
     ['the benchmark importing an app', 'tools/bench/probe.ts', "import { LazyPirateClient } from '../../apps/client/src/lazy-pirate';\nexport const l = LazyPirateClient;\n", /enforce-module-boundaries/],
     // an import that runs back up a layer
     ['the sockets importing the protocol', 'libs/tsr/zmtp/src/lib/probe.ts', "import { HEARTBEAT } from '@tsr/protocol';\nexport const h = HEARTBEAT;\n", layer('transport')],

@@ -10,16 +10,16 @@ export const REPLY_HEADROOM = 64 * 1024;
 export const brokerOptions = {
   frontendPort: { flag: 'frontend-port', positional: 0, env: ['FRONTEND_PORT'], default: 9998, parse: parsers.port, describe: 'port for clients' } satisfies OptionSpec<number>,
   backendPort: { flag: 'backend-port', positional: 1, env: ['BACKEND_PORT'], default: 9999, parse: parsers.port, describe: 'port for workers' } satisfies OptionSpec<number>,
-  bindHost: { flag: 'bind', env: ['BIND_HOST'], default: '*', parse: parsers.host, describe: 'interface to bind, * for all' } satisfies OptionSpec<string>,
+  bindHost: { flag: 'bind', env: ['BIND_HOST'], default: '*', parse: parsers.host, describe: 'interface the frontend and backend bind, * for all' } satisfies OptionSpec<string>,
   answerTimeoutMs: {
     flag: 'answer-timeout',
     env: ['ANSWER_TIMEOUT_MS'],
     default: 2000,
     parse: parsers.int(1, 3_600_000),
-    describe: 'ms a worker has to answer before it is declared failed',
+    describe: 'ms a worker has to answer a request dispatched to it; then the worker is declared failed and the request goes to another',
   } satisfies OptionSpec<number>,
-  heartbeatMs: { flag: 'heartbeat', env: ['HEARTBEAT_MS'], default: 1000, parse: parsers.int(10, 3_600_000), describe: 'ms between heartbeats to workers that speak them' } satisfies OptionSpec<number>,
-  liveness: { flag: 'liveness', env: ['HEARTBEAT_LIVENESS'], default: 3, parse: parsers.int(1, 100), describe: 'heartbeats a worker may miss before it is dropped' } satisfies OptionSpec<number>,
+  heartbeatMs: { flag: 'heartbeat', env: ['HEARTBEAT_MS'], default: 1000, parse: parsers.int(10, 3_600_000), describe: 'ms between heartbeats to the workers that speak them (TSR/1 workers: seed workers never see one)' } satisfies OptionSpec<number>,
+  liveness: { flag: 'liveness', env: ['HEARTBEAT_LIVENESS'], default: 3, parse: parsers.int(1, 100), describe: 'heartbeats a worker may miss before it is forgotten (its requests go to other workers)' } satisfies OptionSpec<number>,
   maxPending: { flag: 'max-pending', env: ['MAX_PENDING'], default: 100_000, parse: parsers.int(0), describe: 'requests that may wait for a worker; more are answered "TSR/1 ERR overloaded"' } satisfies OptionSpec<number>,
   maxRequestBytes: {
     flag: 'max-message',

@@ -2,7 +2,7 @@ import { HandlerError, NoServiceError, PlainBrokerError } from '@tsr-broker/clie
 import { EXIT } from '@tsr/runtime';
 
 /**
- * The client's exit codes (README: "Exit codes"): the programs' 0, 1 and 2, and two of its own, so
+ * The client's exit codes (docs/operations.md, "Exit codes"): the programs' 0, 1 and 2, and two of its own, so
  * a script can tell "nobody serves this" and "the service failed" from a broker that is not there.
  */
 export const CLIENT_EXIT = {
