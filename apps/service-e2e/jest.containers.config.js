@@ -7,7 +7,7 @@ module.exports = {
   testTimeout: 180_000,
   // No Ryuk (it cannot be pulled here): every suite removes its own containers and networks, and
   // global setup/teardown remove anything labelled tsr.e2e or any tsre2e* compose project left over.
-  setupFiles: ['<rootDir>/src/containers/support/env.ts'],
-  globalSetup: '<rootDir>/src/containers/support/global-setup.ts',
-  globalTeardown: '<rootDir>/src/containers/support/global-teardown.ts',
+  setupFiles: ['<rootDir>/src/support/containers/env.ts'],
+  globalSetup: '<rootDir>/src/support/containers/global-setup.ts',
+  globalTeardown: '<rootDir>/src/support/containers/global-teardown.ts',
 };

@@ -1,4 +1,4 @@
-import { eventually } from '../containers/support/docker';
+import { eventually } from '../support/containers/docker';
 import { readies, redispatched, replies } from '../support/cluster/broker-trace';
 import { ContinuousLoad } from '../support/cluster/load';
 import { answersCheck, brokerTask, describeOnCluster, finishLoad } from '../support/cluster/suite';

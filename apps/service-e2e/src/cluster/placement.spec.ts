@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { loadSummary } from '../containers/support/chaos';
-import { repoRoot, run } from '../containers/support/docker';
+import { loadSummary } from '../support/containers/chaos';
+import { repoRoot, run } from '../support/containers/docker';
 import { dispatches, workerOf } from '../support/cluster/broker-trace';
 import { ContinuousLoad } from '../support/cluster/load';
 import { brokerTask, describeOnCluster, answersCheck } from '../support/cluster/suite';

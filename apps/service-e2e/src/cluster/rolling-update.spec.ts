@@ -1,4 +1,4 @@
-import { eventually, version } from '../containers/support/docker';
+import { eventually, version } from '../support/containers/docker';
 import { dispatches, redispatched, workerOf } from '../support/cluster/broker-trace';
 import { ContinuousLoad } from '../support/cluster/load';
 import { answersCheck, brokerTask, describeOnCluster } from '../support/cluster/suite';

@@ -1,4 +1,4 @@
-import { eventually } from '../containers/support/docker';
+import { eventually } from '../support/containers/docker';
 import { dispatches, redispatched, workerOf } from '../support/cluster/broker-trace';
 import { ContinuousLoad } from '../support/cluster/load';
 import { HEARTBEAT_MS, LIVENESS, answersCheck, brokerTask, describeOnCluster, finishLoad } from '../support/cluster/suite';

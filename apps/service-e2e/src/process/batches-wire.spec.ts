@@ -1,5 +1,5 @@
 import { stopApp } from '@tsr/testing';
-import { eventually } from '../containers/support/docker';
+import { eventually } from '../support/wait';
 import { LocalDeployment } from '../support/deployment';
 import { readFileSync } from 'node:fs';
 import { Dealer } from 'zeromq';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AppProcess, curveClientSocketOptions, escapeRegExp, freePort, spawnApp, stopApp, waitForOutput } from '@tsr/testing';
 import { type CurveKeyPair, deploymentBrokerKey, ensureDeploymentKeys, keyPairFromText, newKeyPair, writeKeyPair } from '@tsr/tsr';
-import { eventually } from '../containers/support/docker';
+import { eventually } from '../support/wait';
 import { LocalDeployment } from '../support/deployment';
 import { httpGet, metric } from '../support/monitoring';
 import { PlainClient, RawWorker, plainRequest } from '../support/plain-peers';

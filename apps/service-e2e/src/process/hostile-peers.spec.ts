@@ -3,6 +3,7 @@ import { type Server, type Socket, connect as tcpConnect, createServer } from 'n
 import { type AppProcess, freePort, spawnApp, stopApp } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
 import { plainRequest } from '../support/plain-peers';
+import { sleep } from '../support/wait';
 
 /**
  * The built programs against peers that speak ZMTP on raw TCP to hurt them: frame headers that
@@ -11,7 +12,6 @@ import { plainRequest } from '../support/plain-peers';
  */
 
 const MiB = 1024 * 1024;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** A field of /proc/PID/status in bytes; NaN once the process is gone (a zombie has no memory lines). */
 function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {

@@ -1,5 +1,5 @@
 import { appMain, freePort, spawnApp, spawnNode, stopApp, waitForOutput } from '@tsr/testing';
-import { eventually } from '../containers/support/docker';
+import { eventually } from '../support/wait';
 import { LocalDeployment } from '../support/deployment';
 import { BREAK_LOOP, BREAK_LOOP_PRELOAD, httpGet, metric } from '../support/monitoring';
 

@@ -5,7 +5,7 @@ import { EMPTY } from '@tsr/tsr';
 import { FrameReader, encodeMessage, greeting, readyCommand } from '@tsr/zmtp';
 import { freePort, stopApp, waitForOutput } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
-import { eventually, sleep } from '../containers/support/docker';
+import { eventually, sleep } from '../support/wait';
 import { PlainClient, plainRequest } from '../support/plain-peers';
 import { httpGet, metric } from '../support/monitoring';
 import { spawnSeed } from '../support/seed';

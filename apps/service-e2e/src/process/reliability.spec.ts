@@ -1,6 +1,6 @@
 import { spawnApp, stopApp, waitForOutput } from '@tsr/testing';
 import { LocalDeployment } from '../support/deployment';
-import { eventually } from '../containers/support/docker';
+import { eventually } from '../support/wait';
 import { spawnSeed } from '../support/seed';
 
 /** Fast heartbeats so liveness rules show within a test: 100 ms, 3 missed = 300 ms. */

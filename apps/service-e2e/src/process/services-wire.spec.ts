@@ -1,5 +1,5 @@
 import { LocalDeployment } from '../support/deployment';
-import { eventually } from '../containers/support/docker';
+import { eventually } from '../support/wait';
 import { plainRequest } from '../support/plain-peers';
 
 /**

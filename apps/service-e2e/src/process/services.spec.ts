@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { type AppProcess, spawnApp, stopApp, waitForOutput } from '@tsr/testing';
-import { eventually } from '../containers/support/docker';
+import { eventually } from '../support/wait';
 import { LocalDeployment } from '../support/deployment';
 import { spawnSeed } from '../support/seed';
 

@@ -1,5 +1,5 @@
-import { type LoadSummary, loadSummary } from '../../containers/support/chaos';
-import { eventually, run, sleep } from '../../containers/support/docker';
+import { type LoadSummary, loadSummary } from '../containers/chaos';
+import { eventually, run, sleep } from '../containers/docker';
 import type { ClusterNode } from './node';
 import type { ClusterStack } from './stack';
 

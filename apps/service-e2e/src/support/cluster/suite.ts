@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { type ExactlyOnceReport, checkExactlyOnce } from '../../containers/support/chaos';
-import { image, repoRoot } from '../../containers/support/docker';
+import { type ExactlyOnceReport, checkExactlyOnce } from '../containers/chaos';
+import { image, repoRoot } from '../containers/docker';
 import { Cluster, clusterUnsupported } from './cluster';
 import { ClusterStack, type Task } from './stack';
 import type { Stamped } from './broker-trace';
