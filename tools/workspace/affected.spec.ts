@@ -67,8 +67,22 @@ describe('nx affected -t build test image on a scratch branch', () => {
     expect(tasks.filter((t) => !/^(broker|client|worker)(-lib)?:/.test(t) && !t.endsWith(':image'))).toEqual(['deploy:test']);
   });
 
-  it('one Dockerfile: that image only', () => {
-    expect(change('docker/client/Dockerfile', '# changed\n')).toEqual(['client-lib:build', 'client:build', 'client:image', 'client:test', 'deploy:test', 'tsr-zmq:image']);
+  it("the apps' one Dockerfile: the three images, not the base (and the deployment tests, which read it)", () => {
+    expect(change('docker/app/Dockerfile', '# changed\n')).toEqual([
+      'broker:build',
+      'broker:image',
+      'broker:test',
+      'client-lib:build',
+      'client:build',
+      'client:image',
+      'client:test',
+      'deploy:test',
+      'tsr-zmq:image', // a dependency of the three, restored from the cache
+      'worker-lib:build',
+      'worker:build',
+      'worker:image',
+      'worker:test',
+    ]);
   });
 
   it('the compose file: no image, only the tests that read it', () => {
