@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds one image from the repository root; this is what the Nx `image` targets run:
 #
-#   docker/build-image.sh base                  -> tsr-zmq:<version>, tsr-zmq:latest
-#   docker/build-image.sh broker|worker|client  -> tsr-<app>:<version>, tsr-<app>:latest
-#                                                  (needs dist/apps/<app>/main.js and tsr-zmq:<version>)
+#   docker/build-image.sh base                  -> tsr-zmq:<version>, tsr-zmq:latest     (docker/base/Dockerfile)
+#   docker/build-image.sh broker|worker|client  -> tsr-<app>:<version>, tsr-<app>:latest (docker/app/Dockerfile, APP=<app>;
+#                                                  needs dist/apps/<app>/main.js and tsr-zmq:<version>)
 #
 # <version> is package.json's. The build uses no network: FROM images must already be local.
 # For the base, NODE_IMAGE chooses the Node runtime:
@@ -60,7 +60,7 @@ case "$target" in
       echo "build-image: dist/apps/$target/main.js is missing: run nx run $target:build (nx run $target:image does)" >&2
       exit 1
     fi
-    build "docker/$target/Dockerfile" "tsr-$target" --build-arg "BASE_IMAGE=tsr-zmq:$version"
+    build docker/app/Dockerfile "tsr-$target" --build-arg "APP=$target" --build-arg "BASE_IMAGE=tsr-zmq:$version"
     ;;
   *)
     echo "build-image: unknown image $target (base, broker, worker, client)" >&2

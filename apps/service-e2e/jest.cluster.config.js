@@ -1,9 +1,11 @@
-// A real multi-node Docker Swarm on this machine (apps/service-e2e/src/support/cluster): each suite
-// brings up its own three nodes, deploys docker/deploy/swarm/stack.yml and removes it all again.
+// The Swarm stack on a real three-node swarm on this machine (src/swarm/three-node, with the fixture
+// in src/support/cluster): each suite brings up its own three nodes, deploys
+// docker/deploy/swarm/stack.yml and removes it all again. The fixture's own specs
+// (src/support/cluster/*.spec.ts) run here too.
 module.exports = {
   ...require('../../jest.preset.js'),
   displayName: 'service-e2e:cluster',
   rootDir: __dirname,
-  testMatch: ['<rootDir>/src/cluster/**/*.spec.ts'],
+  testMatch: ['<rootDir>/src/swarm/three-node/**/*.spec.ts', '<rootDir>/src/support/cluster/**/*.spec.ts'],
   testTimeout: 240_000,
 };

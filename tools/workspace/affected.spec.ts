@@ -80,8 +80,10 @@ describe('nx affected -t build test image on a scratch branch', () => {
     expect(tasks.filter((t) => !/^(broker|client|worker)(-lib)?:/.test(t) && !t.endsWith(':image'))).toEqual(['deploy:test', 'docs:test']);
   });
 
-  it('one Dockerfile: that image only', () => {
-    expect(change('docker/client/Dockerfile', '# changed\n')).toEqual(['client-lib:build', 'client:build', 'client:image', 'client:test', 'deploy:test', 'docs:test', 'tsr-zmq:image']);
+  it("the apps' one Dockerfile: the three images, the base only as their dependency (and the deployment tests, which read it)", () => {
+    const tasks = change('docker/app/Dockerfile', '# changed\n');
+    expect(tasks.filter((t) => t.endsWith(':image'))).toEqual(['broker:image', 'client:image', 'tsr-zmq:image', 'worker:image']);
+    expect(tasks.filter((t) => !t.endsWith(':image'))).toEqual(['broker:build', 'broker:test', 'client-lib:build', 'client:build', 'client:test', 'deploy:test', 'worker-lib:build', 'worker:build', 'worker:test']);
   });
 
   it('the compose file: no image, only the tests that read it', () => {

@@ -39,15 +39,23 @@ export function envOf(app: App): Set<string> {
 /** Variables every worker and client reads (the seed's BROKER_HOST / BROKER_PORT). */
 export const brokerAddressEnv = envNames(brokerAddressOptions(0));
 
+/** The app's stage of docker/app/Dockerfile (`FROM ... AS <app>` up to the next FROM): what its image sets apart from the others. */
+export function imageStage(app: App): string {
+  const stages = read('docker', 'app', 'Dockerfile').split(/^(?=FROM )/m);
+  const stage = stages.find((s) => new RegExp(`^FROM \\S+ AS ${app}\\s*$`, 'm').test(s.split('\n')[0]));
+  if (!stage) throw new Error(`docker/app/Dockerfile has no stage ${app}`);
+  return stage;
+}
+
 /** The arguments of an image's HEALTHCHECK (`node /app/healthcheck.js <mode> ...`). */
 export function healthcheckOf(app: App): string[] {
-  const m = /^HEALTHCHECK .* CMD (\[.*\])\s*$/m.exec(read('docker', app, 'Dockerfile'));
-  if (!m) throw new Error(`docker/${app}/Dockerfile has no exec-form HEALTHCHECK`);
+  const m = /^HEALTHCHECK .* CMD (\[.*\])\s*$/m.exec(imageStage(app));
+  if (!m) throw new Error(`the ${app} stage of docker/app/Dockerfile has no exec-form HEALTHCHECK`);
   return JSON.parse(m[1]);
 }
 
 /** The HTTP_PORT an image sets (its health check and Prometheus use it). */
-export const imageHttpPort = (app: App) => /^ENV .*\bHTTP_PORT=(\d+)/m.exec(read('docker', app, 'Dockerfile'))?.[1];
+export const imageHttpPort = (app: App) => /^ENV .*\bHTTP_PORT=(\d+)/m.exec(imageStage(app))?.[1];
 
 /** The image's user (Kubernetes can check runAsNonRoot only against a numeric uid). */
 export const imageUser = () => /^USER\s+(\S+)/m.exec(read('docker', 'base', 'Dockerfile'))?.[1];

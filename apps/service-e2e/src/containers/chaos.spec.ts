@@ -1,7 +1,7 @@
 import type { StartedTestContainer } from 'testcontainers';
-import { ContainerDeployment } from './support/service';
-import { docker, logsOf, sleep, stopTimed } from './support/docker';
-import { type BrokerSummary, type LoadSummary, brokerSummary, chaosSeed, checkExactlyOnce, loadSummary, seededRandom, sumSummaries } from './support/chaos';
+import { ContainerDeployment } from '../support/containers/service';
+import { docker, logsOf, sleep, stopTimed } from '../support/containers/docker';
+import { type BrokerSummary, type LoadSummary, brokerSummary, chaosSeed, checkExactlyOnce, loadSummary, seededRandom, sumSummaries } from '../support/containers/chaos';
 
 // 20 client containers × 100 requests while workers are SIGKILLed and started at random and the
 // broker is replaced once: every request answered, exactly once as each client sees it.

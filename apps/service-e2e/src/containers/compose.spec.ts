@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, type StartedTestContainer, Wait } from 'testcontainers';
 import { ensureDeploymentKeys, writeKeyPair } from '@tsr/runtime';
 import { metric } from '../support/monitoring';
-import { composeProject, docker, eventually, freePort, image, labelsFor, logsOf, repoRoot, run, version, waitForLog } from './support/docker';
+import { composeProject, docker, eventually, freePort, image, labelsFor, logsOf, repoRoot, run, version, waitForLog } from '../support/containers/docker';
 
 const clientMain = join(repoRoot, 'dist', 'apps', 'client', 'main.js');
 

@@ -1,6 +1,6 @@
 import { escapeRegExp as escape } from '@tsr/testing';
-import { ContainerDeployment } from './support/service';
-import { docker, logsOf, stateOf, waitForLog } from './support/docker';
+import { ContainerDeployment } from '../support/containers/service';
+import { docker, logsOf, stateOf, waitForLog } from '../support/containers/docker';
 
 describe('a worker container killed mid-task', () => {
   const d = new ContainerDeployment('failover');

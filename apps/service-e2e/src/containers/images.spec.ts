@@ -1,4 +1,4 @@
-import { LABEL, docker, image, owner, version } from './support/docker';
+import { LABEL, docker, image, owner, version } from '../support/containers/docker';
 
 const apps = ['broker', 'worker', 'client'] as const;
 

@@ -1,7 +1,7 @@
 import { escapeRegExp } from '@tsr/testing';
-import { ContainerDeployment, type Worker } from './support/service';
-import { logsOf, stopTimed, waitForLog } from './support/docker';
-import { loadSummary } from './support/chaos';
+import { ContainerDeployment, type Worker } from '../support/containers/service';
+import { logsOf, stopTimed, waitForLog } from '../support/containers/docker';
+import { loadSummary } from '../support/containers/chaos';
 
 const REQUESTS = 40;
 const served = async (w: Worker) => ((await logsOf(w.container.getId())).match(/procesaPeticion: .*request="load #\d+"/g) ?? []).length;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { ContainerDeployment, type Worker } from './support/service';
-import { docker, eventually, image, repoRoot, run, stateOf } from './support/docker';
+import { ContainerDeployment, type Worker } from '../support/containers/service';
+import { docker, eventually, image, repoRoot, run, stateOf } from '../support/containers/docker';
 
 const clientMain = join(repoRoot, 'dist', 'apps', 'client', 'main.js');
 const workerOf = (reply: string) => /(W \S+)$/.exec(reply)?.[1];

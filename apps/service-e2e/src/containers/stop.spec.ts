@@ -1,5 +1,5 @@
-import { ContainerDeployment } from './support/service';
-import { logsOf, stopTimed, waitForLog } from './support/docker';
+import { ContainerDeployment } from '../support/containers/service';
+import { logsOf, stopTimed, waitForLog } from '../support/containers/docker';
 
 describe('docker stop of each component', () => {
   const d = new ContainerDeployment('stop');

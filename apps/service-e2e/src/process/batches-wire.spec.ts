@@ -1,8 +1,8 @@
 import { stopApp } from '@tsr/testing';
-import { eventually } from '../containers/support/docker';
-import { LocalDeployment } from '../support/deployment';
-import { readFileSync } from 'node:fs';
+import { eventually } from '../support/wait';
+import { localDeployment } from '../support/deployment';
 import { Dealer } from 'zeromq';
+import { memoryBytes } from '../support/monitoring';
 import { plainRequest, readRecords, writeRecords } from '../support/plain-peers';
 
 /**
@@ -11,11 +11,7 @@ import { plainRequest, readRecords, writeRecords } from '../support/plain-peers'
  * acceptance, and a batch that breaks the rules.
  */
 describe('batches on the wire, against peers that check nothing', () => {
-  let deployment: LocalDeployment;
-  beforeEach(() => {
-    deployment = new LocalDeployment();
-  });
-  afterEach(() => deployment.stop());
+  const deployment = localDeployment();
   const worker = (identity: string) => deployment.rawWorker(identity, true);
 
   it('offers batches to TSR/1 workers only, and sends classic frames to a worker that has not accepted', async () => {
@@ -132,7 +128,7 @@ describe('batches on the wire, against peers that check nothing', () => {
     // record larger than --max-message, refused at once. Were the tiny one a view into the frame,
     // every waiting request would keep 1.5 MiB alive that no byte limit sees.
     const broker = await deployment.startBroker(['--startup-grace', '0', '--service-grace', '60000', '--max-message', '1048576']);
-    const rssMiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${broker.child.pid}/status`, 'utf8'))?.[1]) / 1024;
+    const rssMiB = () => memoryBytes(broker.child.pid as number, 'VmRSS') / 1024 / 1024;
     const client = deployment.own(new Dealer({ linger: 0, receiveTimeout: 10_000 }));
     client.connect(`tcp://127.0.0.1:${deployment.frontendPort}`);
     const large = 'x'.repeat(1.5 * 1024 * 1024);

@@ -1,11 +1,11 @@
 import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AppProcess, curveClientSocketOptions, escapeRegExp, freePort, spawnApp, stopApp, waitForOutput } from '@tsr/testing';
+import { type AppProcess, curveClientSocketOptions, escapeRegExp, stopApp, waitForOutput } from '@tsr/testing';
 import { type CurveKeyPair, deploymentBrokerKey, ensureDeploymentKeys, keyPairFromText, newKeyPair, writeKeyPair } from '@tsr/runtime';
-import { eventually } from '../containers/support/docker';
-import { LocalDeployment } from '../support/deployment';
-import { httpGet, metric } from '../support/monitoring';
+import { eventually } from '../support/wait';
+import { localDeployment } from '../support/deployment';
+import { httpGet, metric, scrape } from '../support/monitoring';
 import { PlainClient, RawWorker, plainRequest } from '../support/plain-peers';
 import { TcpRelay } from '../support/tcp-relay';
 
@@ -20,13 +20,9 @@ describe('CURVE: only trusted peers', () => {
   const workerArgs = (name: string) => ['--curve-server-key-file', join(keys, 'broker.pub'), '--curve-secret-key-file', key(name)];
   const clientArgs = () => ['--curve-server-key-file', join(keys, 'broker.pub')];
 
-  let deployment: LocalDeployment;
-  let http: number;
-  const startBroker = async (args: string[] = []) => {
-    http = await freePort();
-    return deployment.startBroker(['--curve-secret-key-file', key('broker'), '--curve-workers', join(keys, 'workers'), '--http-port', String(http), ...args]);
-  };
-  const metrics = async () => (await httpGet(http, '/metrics'))?.body ?? '';
+  const deployment = localDeployment();
+  const startBroker = (args: string[] = []) => deployment.startBroker(['--curve-secret-key-file', key('broker'), '--curve-workers', join(keys, 'workers'), ...args], { http: true });
+  const metrics = () => scrape(deployment.httpPort);
   const registered = (w: AppProcess) => waitForOutput(w, /registered: the broker speaks TSR\/1/);
 
   beforeAll(() => {
@@ -37,8 +33,6 @@ describe('CURVE: only trusted peers', () => {
     brokerPub = deploymentBrokerKey(keys);
   });
   afterAll(() => rmSync(join(keys, '..'), { recursive: true, force: true }));
-  beforeEach(() => (deployment = new LocalDeployment()));
-  afterEach(() => deployment.stop());
 
   it('serves the right keys, from files or the environment: our worker and client, and plain CURVE peers', async () => {
     await startBroker();
@@ -49,7 +43,7 @@ describe('CURVE: only trusted peers', () => {
 
     const answer = await deployment.request('by file', clientArgs());
     expect(answer).toMatchObject({ code: 0, stdout: expect.stringMatching(/^by file W \S+\n$/) });
-    const load = deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '200', '--concurrency', '4'], { TSR_LOG: 'error', CURVE_SERVER_KEY: brokerPub }));
+    const load = deployment.client(['--requests', '200', '--concurrency', '4'], { CURVE_SERVER_KEY: brokerPub });
     expect(await load.exited).toBe(0);
     expect(await plainRequest(deployment.frontendPort, 'plain REQ with CURVE', 5000, undefined, curveOf())).toMatch(/^plain REQ with CURVE W \S+$/);
     // A seed-style REQ worker given a listed key is a worker like any other.
@@ -80,7 +74,7 @@ describe('CURVE: only trusted peers', () => {
     const wrongKey = deployment.request('wrong key', ['--timeout', '700', '--retries', '1', '--curve-server-key-file', join(keys, 'worker.pub')]);
     const plain = plainRequest(deployment.frontendPort, 'plain REQ', 1000);
     const plainWrong = plainRequest(deployment.frontendPort, 'plain REQ, wrong key', 1000, undefined, curveOf(newKeyPair(), pair('intruder').publicKey));
-    const good = deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '300', '--concurrency', '3', '--json', ...clientArgs()], { TSR_LOG: 'error' }));
+    const good = deployment.client(['--requests', '300', '--concurrency', '3', '--json', ...clientArgs()]);
     for (const refused of await Promise.all([noKey, wrongKey])) {
       expect(refused).toMatchObject({ code: 1, stdout: '', stderr: expect.stringContaining('no answer from') });
     }
@@ -153,7 +147,7 @@ describe('CURVE: only trusted peers', () => {
     await waitForOutput(broker, /allow-list of backend re-read: 1 key\(s\), 0 added, 1 removed/);
     await waitForOutput(broker, /backend: \d+ connection\(s\) of removed keys dropped/);
     await waitForOutput(first.worker, new RegExp(`refused this worker's CURVE key \\(${escapeRegExp(pair('worker').publicKey)}`));
-    await eventually('only the late worker known to the broker', async () => JSON.parse((await httpGet(http, '/status'))?.body ?? '{}').workers?.length === 1);
+    await eventually('only the late worker known to the broker', async () => JSON.parse((await httpGet(deployment.httpPort, '/status'))?.body ?? '{}').workers?.length === 1);
     expect(await servedBy(20)).toEqual([late.id]);
 
     broker.child.kill('SIGHUP');
@@ -168,7 +162,7 @@ describe('CURVE: only trusted peers', () => {
     copyFileSync(join(keys, 'late.pub'), join(allowed, 'late.pub'));
     const broker = await startBroker(['--curve-workers', allowed]);
     for (const name of ['worker', 'late']) await registered((await deployment.startWorker(0, {}, workerArgs(name))).worker);
-    const load = deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '3000', '--concurrency', '8', '--json', ...clientArgs()], { TSR_LOG: 'error' }));
+    const load = deployment.client(['--requests', '3000', '--concurrency', '8', '--json', ...clientArgs()]);
     await eventually('the load under way', async () => (metric(await metrics(), 'tsr_broker_requests_total') ?? 0) > 300);
     rmSync(join(allowed, 'late.pub')); // the backend is replaced while requests and replies cross it
     await waitForOutput(broker, /backend: \d+ connection\(s\) of removed keys dropped/);
@@ -211,7 +205,7 @@ describe('CURVE: only trusted peers', () => {
   it('neither slows nor breaks under a flood of refused peers', async () => {
     const broker = await startBroker();
     await registered((await deployment.startWorker(0, {}, workerArgs('worker'))).worker);
-    const load = () => deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '1000', '--concurrency', '4', '--json', ...clientArgs()], { TSR_LOG: 'error' }));
+    const load = () => deployment.client(['--requests', '1000', '--concurrency', '4', '--json', ...clientArgs()]);
     const quiet = load();
     expect(await quiet.exited).toBe(0);
     // 150 peers at once, on both sockets: no CURVE, a wrong server key, a key not allowed.
@@ -233,7 +227,7 @@ describe('CURVE: only trusted peers', () => {
     };
     await eventually('150 refusals counted', async () => (await refused()) >= 150, 10_000);
     await Promise.all(flood.map((f) => f.close()));
-    expect((await httpGet(http, '/healthz'))?.status).toBe(200);
+    expect((await httpGet(deployment.httpPort, '/healthz'))?.status).toBe(200);
     expect(broker.child.exitCode).toBeNull();
     // The log says so, but not once per refusal.
     expect(broker.stdout.split('\n').filter((l) => l.includes('refused a ')).length).toBeLessThan(10);

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { type Server, type Socket, connect as tcpConnect, createServer } from 'node:net';
-import { type AppProcess, freePort, spawnApp, stopApp } from '@tsr/testing';
-import { LocalDeployment } from '../support/deployment';
+import { type Socket, connect as tcpConnect, createServer } from 'node:net';
+import { type AppProcess, freePort, stopApp } from '@tsr/testing';
+import { localDeployment } from '../support/deployment';
+import { memoryBytes } from '../support/monitoring';
 import { plainRequest } from '../support/plain-peers';
+import { sleep } from '../support/wait';
 
 /**
  * The built programs against peers that speak ZMTP on raw TCP to hurt them: frame headers that
@@ -11,15 +12,6 @@ import { plainRequest } from '../support/plain-peers';
  */
 
 const MiB = 1024 * 1024;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-/** A field of /proc/PID/status in bytes; NaN once the process is gone (a zombie has no memory lines). */
-function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  try {
-    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
-  } catch {
-    return NaN;
-  }
-}
 const STACK_TRACE = /\n\s+at .+:\d+:\d+\)?/;
 
 // --- ZMTP 3.0 written by hand ------------------------------------------------------------------
@@ -56,15 +48,16 @@ function longHeader(size: bigint, flags = 0x01): Buffer {
   return h;
 }
 
-const sockets: Socket[] = [];
-const servers: Server[] = [];
+/** The deployment of every test here; it also closes the raw sockets and fake brokers. */
+const deployment = localDeployment();
+
 function raw(port: number, opening?: Buffer): Socket & { closedAt?: number; openedAt: number } {
   const s = Object.assign(tcpConnect(port, '127.0.0.1'), { openedAt: Date.now() }) as Socket & { closedAt?: number; openedAt: number };
   s.on('error', () => undefined);
   s.on('data', () => undefined);
   s.once('close', () => (s.closedAt = Date.now()));
   if (opening) s.write(opening);
-  sockets.push(s);
+  deployment.own({ close: () => s.destroy() });
   return s;
 }
 const closed = (s: Socket & { closedAt?: number }, ms: number) =>
@@ -74,15 +67,6 @@ const closed = (s: Socket & { closedAt?: number }, ms: number) =>
     s.once('close', () => (clearTimeout(t), resolve(true)));
   });
 
-let deployment: LocalDeployment;
-beforeEach(() => {
-  deployment = new LocalDeployment();
-});
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  for (const s of servers.splice(0)) s.close();
-  await deployment.stop();
-});
 
 describe.each([
   ['2^63', 2n ** 63n],
@@ -107,7 +91,7 @@ describe.each([
         }, 100);
       });
     });
-    servers.push(server);
+    deployment.own(server);
     await new Promise<void>((r) => server.listen(state.port, '127.0.0.1', r));
     return state;
   }
@@ -115,10 +99,10 @@ describe.each([
   /** Samples the process's RSS and peak while it runs; the peak's growth from `baseline`. */
   function watchMemory(proc: AppProcess): { baseline: number; peak: () => number; stop: () => void } {
     const pid = proc.child.pid as number;
-    const baseline = status(pid, 'VmRSS');
-    let peak = status(pid, 'VmHWM');
+    const baseline = memoryBytes(pid, 'VmRSS');
+    let peak = memoryBytes(pid, 'VmHWM');
     const timer = setInterval(() => {
-      const now = status(pid, 'VmHWM');
+      const now = memoryBytes(pid, 'VmHWM');
       if (Number.isFinite(now)) peak = now;
       else clearInterval(timer); // gone: the last reading is its peak
     }, 5);
@@ -142,7 +126,7 @@ describe.each([
 
   it('our worker stays up (or exits with a clear line, no stack trace), and its RSS does not jump', async () => {
     const broker = await fakeBroker([header, header]);
-    const worker = deployment.track(spawnApp('worker', ['127.0.0.1', String(broker.port), '--delay', '0', '--heartbeat', '200', '--liveness', '2']));
+    const worker = deployment.spawn('worker', ['127.0.0.1', String(broker.port), '--delay', '0', '--heartbeat', '200', '--liveness', '2']);
     for (const end = Date.now() + 10_000; broker.connections === 0 && Date.now() < end; ) await sleep(20);
     const memory = watchMemory(worker);
     for (const end = Date.now() + 3000; broker.sent < 2 && worker.child.exitCode === null && Date.now() < end; ) await sleep(20); // a second connection gets it again
@@ -154,7 +138,7 @@ describe.each([
 
   it('our client stays up (or exits with a clear line, no stack trace), and its RSS does not jump', async () => {
     const broker = await fakeBroker([header, header]);
-    const client = deployment.track(spawnApp('client', ['127.0.0.1', String(broker.port), '--request', 'hello', '--timeout', '1500', '--retries', '2']));
+    const client = deployment.spawn('client', ['127.0.0.1', String(broker.port), '--request', 'hello', '--timeout', '1500', '--retries', '2']);
     for (const end = Date.now() + 10_000; broker.connections === 0 && Date.now() < end; ) await sleep(5);
     const memory = watchMemory(client);
     await Promise.race([client.exited, sleep(8000)]);
@@ -171,7 +155,7 @@ describe('the broker', () => {
     const { id } = await deployment.startWorker(0);
     expect(await plainRequest(deployment.frontendPort, 'before', 5000)).toBe(`before ${id}`);
     const pid = broker.child.pid as number;
-    const baseline = status(pid, 'VmRSS');
+    const baseline = memoryBytes(pid, 'VmRSS');
     const chunk = Buffer.alloc(64 * 1024, 0x41);
     let written = 0;
     const floods = Array.from({ length: 6 }, async () => {
@@ -188,7 +172,7 @@ describe('the broker', () => {
     const during = await plainRequest(deployment.frontendPort, 'during', 5000);
     const flooders = await Promise.race([Promise.all(floods), sleep(15_000).then(() => undefined)]);
     const after = await plainRequest(deployment.frontendPort, 'after', 5000);
-    const peak = status(pid, 'VmHWM');
+    const peak = memoryBytes(pid, 'VmHWM');
     console.log(
       `partial-message flood: ${(written / MiB).toFixed(0)} MiB written by 6 peers (${flooders ? flooders.filter((s) => s.destroyed).length : '?'} disconnected by the broker); ` +
         `broker RSS ${(baseline / MiB).toFixed(0)} MiB before, peak ${(peak / MiB).toFixed(0)} MiB (+${((peak - baseline) / MiB).toFixed(0)} MiB)`,
@@ -234,7 +218,7 @@ describe('the broker', () => {
     expect(answers).toEqual([0, 1, 2].map((i) => `amid-${i} ${id}`));
     expect(broker.child.exitCode).toBe(null);
     const stillOpen = stalled.filter((s) => s.closedAt === undefined).length;
-    console.log(`1,000 stalled handshakes: ${stillOpen} still open after ${Date.now() - stalled[0].openedAt} ms (broker RSS ${(status(broker.child.pid as number, 'VmRSS') / MiB).toFixed(0)} MiB)`);
+    console.log(`1,000 stalled handshakes: ${stillOpen} still open after ${Date.now() - stalled[0].openedAt} ms (broker RSS ${(memoryBytes(broker.child.pid as number, 'VmRSS') / MiB).toFixed(0)} MiB)`);
     await stopApp(broker, 'SIGTERM');
   });
 });

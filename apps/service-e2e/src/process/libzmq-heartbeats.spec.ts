@@ -1,6 +1,6 @@
 import { Request, Router, type Socket } from 'zeromq';
-import { freePort, spawnApp, stopApp, type AppProcess, waitForOutput } from '@tsr/testing';
-import { LocalDeployment } from '../support/deployment';
+import { freePort, waitForOutput } from '@tsr/testing';
+import { localDeployment } from '../support/deployment';
 
 /**
  * ZMTP heartbeats (RFC 37) between libzmq peers that set them and our programs: a PING must be
@@ -27,17 +27,12 @@ function countDisconnects(socket: Socket): { count: number } {
 }
 
 describe('libzmq peers with heartbeats 100/300 ms', () => {
-  let deployment: LocalDeployment;
-  beforeEach(() => {
-    deployment = new LocalDeployment();
-  });
-  afterEach(() => deployment.stop());
+  const deployment = localDeployment();
 
   it('a REQ client through our broker to a worker that takes 800 ms: every request answered', async () => {
     await deployment.startBroker();
     const { id } = await deployment.startWorker(800);
-    const req = new Request({ linger: 0, receiveTimeout: 3000, ...HEARTBEATS });
-    deployment.own(req);
+    const req = deployment.own(new Request({ linger: 0, receiveTimeout: 3000, ...HEARTBEATS }));
     const disconnects = countDisconnects(req);
     req.connect(`tcp://127.0.0.1:${deployment.frontendPort}`);
     const answers: string[] = [];
@@ -55,20 +50,12 @@ describe('libzmq peers with heartbeats 100/300 ms', () => {
   });
 
   describe('our worker behind a libzmq ROUTER "broker" written here', () => {
-    let worker: AppProcess | undefined;
-    let router: Router | undefined;
-    afterEach(async () => {
-      router?.close();
-      if (worker) await stopApp(worker, 'SIGKILL');
-      worker = router = undefined;
-    });
-
     it('20 requests with a 500 ms worker delay: all 20 replies received', async () => {
       const port = await freePort();
-      router = new Router({ linger: 0, receiveTimeout: 2000, ...HEARTBEATS });
+      const router = deployment.own(new Router({ linger: 0, receiveTimeout: 2000, ...HEARTBEATS }));
       await router.bind(`tcp://127.0.0.1:${port}`);
       const disconnects = countDisconnects(router);
-      worker = spawnApp('worker', ['127.0.0.1', String(port), '--delay', '500']);
+      const worker = deployment.spawn('worker', ['127.0.0.1', String(port), '--delay', '500']);
       await waitForOutput(worker, /W \S+ connecting/);
       // the seed's protocol: a ready is [workerId, '', '', '', body]
       const ready = await router.receive();

@@ -1,25 +1,24 @@
-import { readFileSync } from 'node:fs';
 import { Dealer } from 'zeromq';
-import { spawnApp, stopApp } from '@tsr/testing';
-import { LocalDeployment } from '../support/deployment';
+import { stopApp } from '@tsr/testing';
+import { localDeployment } from '../support/deployment';
 import { badClientMessage, badWorkerMessage, prng } from '../support/fuzz';
+import { memoryBytes } from '../support/monitoring';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 0x7a5c0de);
 const ROUNDS = 2;
 const PER_SOCKET_PER_ROUND = 2500; // 2 rounds x 2 sockets x 2500 = 10,000 sequences
 
-const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+const rssKiB = (pid: number) => memoryBytes(pid, 'VmRSS') / 1024;
 
 describe(`malformed input fuzzing (seed ${SEED}; set FUZZ_SEED to replay)`, () => {
-  const deployment = new LocalDeployment();
-  afterAll(() => deployment.stop());
+  const deployment = localDeployment('all');
 
   it('survives 10,000 random bad frame sequences on both sockets, serving correct clients throughout, memory flat', async () => {
     const broker = await deployment.startBroker(['--max-message', '262144']);
     await deployment.startWorker(0);
     const random = prng(SEED);
     // Correct clients keep working while the garbage flows.
-    const load = deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '1500', '--concurrency', '4', '--json']));
+    const load = deployment.client(['--requests', '1500', '--concurrency', '4', '--json']);
 
     const front = new Dealer({ linger: 0 });
     const back = new Dealer({ linger: 0, routingId: 'W fuzzer' });

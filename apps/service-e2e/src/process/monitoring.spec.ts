@@ -1,7 +1,7 @@
-import { appMain, freePort, spawnApp, spawnNode, stopApp, waitForOutput } from '@tsr/testing';
-import { eventually } from '../containers/support/docker';
-import { LocalDeployment } from '../support/deployment';
-import { BREAK_LOOP, BREAK_LOOP_PRELOAD, httpGet, metric } from '../support/monitoring';
+import { freePort, stopApp } from '@tsr/testing';
+import { eventually } from '../support/wait';
+import { localDeployment, preload } from '../support/deployment';
+import { BREAK_LOOP, BREAK_LOOP_PRELOAD, httpGet, metric, scrape } from '../support/monitoring';
 
 /** Waits until `path` on `port` answers with `status`; returns the body. */
 const answers = (port: number, path: string, status: number, timeoutMs = 10_000) =>
@@ -11,22 +11,21 @@ const answers = (port: number, path: string, status: number, timeoutMs = 10_000)
   }, timeoutMs, 50);
 
 describe('monitoring endpoints of real processes', () => {
-  const deployment = new LocalDeployment();
-  afterEach(() => deployment.stop());
+  const deployment = localDeployment();
 
   it('the broker counts what it did and lists its workers; each worker counts what it served', async () => {
-    const brokerHttp = await freePort();
-    await deployment.startBroker(['--http-port', String(brokerHttp)]);
+    await deployment.startBroker([], { http: true });
+    const brokerHttp = deployment.httpPort;
     const workerHttp = [await freePort(), await freePort()];
     const ids: string[] = [];
     for (const port of workerHttp) ids.push((await deployment.startWorker(5, {}, ['--http-port', String(port), '--credit', '2'])).id);
     await eventually('2 workers in /status', async () => JSON.parse((await httpGet(brokerHttp, '/status'))?.body ?? '{"workers":[]}').workers.length === 2);
 
-    const load = deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '60', '--concurrency', '6'], { TSR_LOG: 'error' }));
+    const load = deployment.client(['--requests', '60', '--concurrency', '6']);
     expect(await load.exited).toBe(0);
     expect(await deployment.request('one more')).toMatchObject({ code: 0 }); // 61 in all
 
-    const metrics = (await httpGet(brokerHttp, '/metrics'))?.body ?? '';
+    const metrics = await scrape(brokerHttp);
     expect(metric(metrics, 'tsr_broker_requests_total')).toBe(61);
     expect(metric(metrics, 'tsr_broker_replies_total')).toBe(61);
     expect(metric(metrics, 'tsr_broker_rejected_total', { reason: 'overloaded' })).toBe(0);
@@ -48,7 +47,7 @@ describe('monitoring endpoints of real processes', () => {
 
     let served = 0;
     for (const port of workerHttp) {
-      const text = (await httpGet(port, '/metrics'))?.body ?? '';
+      const text = await scrape(port);
       served += metric(text, 'tsr_worker_requests_total') ?? NaN;
       expect(metric(text, 'tsr_worker_service_seconds_count')).toBe(metric(text, 'tsr_worker_requests_total'));
       expect(metric(text, 'tsr_worker_registered')).toBe(1);
@@ -61,23 +60,18 @@ describe('monitoring endpoints of real processes', () => {
   });
 
   it('a broker whose receive loop breaks exits 1 and its probe fails', async () => {
-    const [frontend, backend, http] = [await freePort(), await freePort(), await freePort()];
-    const broker = deployment.track(spawnNode('broker', ['-r', BREAK_LOOP_PRELOAD, appMain('broker'), String(frontend), String(backend), '--http-port', String(http)], { TSR_LOG: 'info' }));
-    await waitForOutput(broker, /status page http:/);
-    expect(await answers(http, '/healthz', 200)).toMatch(/^ok/);
-    deployment.frontendPort = frontend;
+    const broker = await deployment.startBroker([], { http: true, env: preload(BREAK_LOOP_PRELOAD) });
+    expect(await answers(deployment.httpPort, '/healthz', 200)).toMatch(/^ok/);
     await deployment.request(BREAK_LOOP, ['--timeout', '500', '--retries', '0']);
     expect(await broker.exited).toBe(1);
     expect(broker.stderr).toContain('broker: error: frontend receive loop failed: injected socket failure');
-    expect(await httpGet(http, '/healthz')).toBeUndefined();
+    expect(await httpGet(deployment.httpPort, '/healthz')).toBeUndefined();
   });
 
   it('a worker whose receive loop breaks exits 1 and its probe fails', async () => {
     await deployment.startBroker();
     const http = await freePort();
-    const worker = deployment.track(
-      spawnNode('worker', ['-r', BREAK_LOOP_PRELOAD, appMain('worker'), '127.0.0.1', String(deployment.backendPort), '--delay', '0', '--http-port', String(http)], { TSR_LOG: 'info' }),
-    );
+    const { worker } = await deployment.startWorker(0, preload(BREAK_LOOP_PRELOAD), ['--http-port', String(http)]);
     expect(await answers(http, '/readyz', 200)).toMatch(/^ok: registered/);
     await deployment.request(BREAK_LOOP, ['--timeout', '500', '--retries', '0']);
     expect(await worker.exited).toBe(1);

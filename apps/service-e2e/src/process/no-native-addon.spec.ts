@@ -3,7 +3,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpath
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { type App, type NodeProcess, appMain, freePort, spawnNode, stopNode, waitForOutput, workspaceRoot } from '@tsr/testing';
+import { appMain, spawnNode, waitForOutput, workspaceRoot } from '@tsr/testing';
+import { localDeployment, preload } from '../support/deployment';
 
 /**
  * The programs need no native addon and no node_modules: the three bundles (`dist/apps/<app>/main.js`)
@@ -25,19 +26,15 @@ Module._load = function (request, parent, isMain) {
 `;
 
 describe('the programs without zeromq, without any native addon or node_modules', () => {
-  let dir: string;
-  let secrets: string;
-  const started: NodeProcess[] = [];
-  const env = { NODE_PATH: '', TSR_ENV_FILE: '' };
-  /** node -r guard <dir>/<name>/main.js args, from the folder outside the workspace. */
-  const run = (name: App | 'keygen', args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
-    const proc = spawnNode(name, ['-r', join(dir, 'guard.js'), join(dir, name, 'main.js'), ...args], { ...env, ...extraEnv });
-    started.push(proc);
-    return proc;
-  };
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'tsr-no-addon-')));
+  const secrets = join(dir, 'secrets');
+  /** Every program here: the guard preloaded, no NODE_PATH, no .env file. */
+  const guarded = { NODE_PATH: '', TSR_ENV_FILE: '', ...preload(join(dir, 'guard.js')) };
+  /** The programs as copied to the folder outside the workspace. */
+  const deployment = localDeployment('all', { main: (app) => join(dir, app, 'main.js'), env: guarded });
+  const keygen = (args: string[]) => deployment.track(spawnNode('keygen', [join(dir, 'keygen', 'main.js'), ...args], guarded));
 
   beforeAll(() => {
-    dir = realpathSync(mkdtempSync(join(tmpdir(), 'tsr-no-addon-')));
     for (const app of ['broker', 'worker', 'client'] as const) {
       mkdirSync(join(dir, app));
       copyFileSync(appMain(app), join(dir, app, 'main.js'));
@@ -53,13 +50,8 @@ describe('the programs without zeromq, without any native addon or node_modules'
       logLevel: 'error',
     });
     writeFileSync(join(dir, 'guard.js'), GUARD);
-    secrets = join(dir, 'secrets');
   });
-
-  afterAll(async () => {
-    await Promise.all(started.map((p) => stopNode(p, 'SIGKILL')));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('runs in a folder outside the workspace, from which neither zeromq nor any node_modules is reachable', () => {
     expect(relative(realpathSync(workspaceRoot), dir).startsWith('..')).toBe(true);
@@ -73,8 +65,7 @@ describe('the programs without zeromq, without any native addon or node_modules'
 
   it('the guard works: it stops zeromq, as a package and at its addon', async () => {
     const probe = async (script: string, arg: string, extraEnv: NodeJS.ProcessEnv = {}) => {
-      const proc = spawnNode('probe', ['-r', join(dir, 'guard.js'), '-e', script, arg], { ...env, ...extraEnv });
-      started.push(proc);
+      const proc = deployment.track(spawnNode('probe', ['-e', script, arg], { ...guarded, ...extraEnv }));
       expect(await proc.exited).toBe(1);
       return proc.stderr;
     };
@@ -87,30 +78,26 @@ describe('the programs without zeromq, without any native addon or node_modules'
   });
 
   it('keygen makes the CURVE keys there', async () => {
-    const keygen = run('keygen', ['--dir', secrets]);
-    expect(await keygen.exited).toBe(0);
-    expect(keygen.stdout).toMatch(/^wrote /);
+    const all = keygen(['--dir', secrets]);
+    expect(await all.exited).toBe(0);
+    expect(all.stdout).toMatch(/^wrote /);
     for (const file of ['broker.key', 'broker.pub', 'worker.key', 'client.key', 'workers/worker.pub', 'clients/client.pub']) expect(existsSync(join(secrets, file))).toBe(true);
-    const pair = run('keygen', ['--dir', secrets, '--pair', 'extra']);
+    const pair = keygen(['--dir', secrets, '--pair', 'extra']);
     expect(await pair.exited).toBe(0);
     expect(pair.stdout).toMatch(/^wrote \S+extra\.key and \S+extra\.pub\n$/);
   });
 
   it('a broker, a worker and a client started from there: the client gets its answer, over CURVE', async () => {
-    const [frontend, backend] = [await freePort(), await freePort()];
-    const broker = run('broker', [String(frontend), String(backend), '--curve-secret-key-file', join(secrets, 'broker.key'), '--curve-workers', join(secrets, 'workers')], { TSR_LOG: 'info' });
-    await waitForOutput(broker, /frontend tcp:\/\/\S+, backend/);
+    const broker = await deployment.startBroker(['--curve-secret-key-file', join(secrets, 'broker.key'), '--curve-workers', join(secrets, 'workers')]);
     const brokerPub = join(secrets, 'broker.pub');
-    const worker = run('worker', ['127.0.0.1', String(backend), '--delay', '0', '--curve-server-key-file', brokerPub, '--curve-secret-key-file', join(secrets, 'worker.key')], { TSR_LOG: 'info' });
+    const { worker } = await deployment.startWorker(0, {}, ['--curve-server-key-file', brokerPub, '--curve-secret-key-file', join(secrets, 'worker.key')]);
     await waitForOutput(worker, /registered: the broker speaks TSR\/1/);
     // No key pair of its own: the client makes a fresh one (Node's X25519, no addon).
-    const client = run('client', ['127.0.0.1', String(frontend), '--request', 'no addon', '--curve-server-key-file', brokerPub], { TSR_LOG: 'error' });
-    expect(await client.exited).toBe(0);
-    expect(client.stdout).toMatch(/^no addon W \S+\n$/);
+    expect(await deployment.request('no addon', ['--curve-server-key-file', brokerPub])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^no addon W \S+\n$/) });
     for (const p of [broker, worker]) {
       p.child.kill('SIGTERM');
       expect(await p.exited).toBe(0);
     }
-    for (const p of started.filter((p) => p.label !== 'probe')) expect(p.stderr).not.toMatch(/no-native-addon/);
+    for (const p of deployment.processes.filter((p) => p.label !== 'probe')) expect(p.stderr).not.toMatch(/no-native-addon/);
   });
 });

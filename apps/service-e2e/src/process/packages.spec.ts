@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnNode, stopNode, waitForOutput, workspaceRoot } from '@tsr/testing';
-import { LocalDeployment } from '../support/deployment';
+import { localDeployment } from '../support/deployment';
 
 /**
  * The libraries as another repository uses them: a package outside the workspace installs the
@@ -80,12 +80,9 @@ function lockEntries(name: string, packages: Record<string, LockEntry>, registry
 
 describe('the packages, installed by a consumer outside the workspace', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsr-consumer-'));
-  const deployment = new LocalDeployment();
+  const deployment = localDeployment('all');
   const run = (program: string, args: string[]) => execFileSync(program, args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  afterAll(async () => {
-    await deployment.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('installs both tarballs offline with libsodium-wrappers-sumo as their one dependency, and type-checks against them', () => {
     const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', dir, join(workspaceRoot, 'dist/libs/worker'), join(workspaceRoot, 'dist/libs/client')])) as { name: string; filename: string }[];
@@ -109,7 +106,7 @@ describe('the packages, installed by a consumer outside the workspace', () => {
     await deployment.startBroker(['--startup-grace', '0', '--service-grace', '300']);
     const worker = deployment.track(spawnNode('consumer worker', [join(dir, 'worker.js'), String(deployment.backendPort), 'shout'], {}));
     await waitForOutput(worker, /registered: the broker speaks TSR\/1/);
-    const client = spawnNode('consumer client', [join(dir, 'client.js'), String(deployment.frontendPort)], {});
+    const client = deployment.track(spawnNode('consumer client', [join(dir, 'client.js'), String(deployment.frontendPort)], {}));
     expect(await client.exited).toBe(0);
     expect(JSON.parse(client.stdout)).toEqual({
       reply: 'HELLO',

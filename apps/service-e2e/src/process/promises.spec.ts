@@ -1,14 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { Dealer } from 'zeromq';
 import { EMPTY } from '@tsr/protocol';
 import { FrameReader, encodeMessage, greeting, readyCommand } from '@tsr/zmtp';
-import { freePort, stopApp, waitForOutput } from '@tsr/testing';
-import { LocalDeployment } from '../support/deployment';
-import { eventually, sleep } from '../containers/support/docker';
+import { stopApp } from '@tsr/testing';
+import { localDeployment } from '../support/deployment';
+import { eventually, sleep } from '../support/wait';
 import { PlainClient, plainRequest } from '../support/plain-peers';
-import { httpGet, metric } from '../support/monitoring';
-import { spawnSeed } from '../support/seed';
+import { memoryBytes, metric, scrape } from '../support/monitoring';
 
 /**
  * The broker's promises (docs/protocol.md) kept against peers that check nothing: plain REQ
@@ -19,14 +17,9 @@ import { spawnSeed } from '../support/seed';
 /** Fast heartbeats so liveness rules show within a test: 100 ms, 3 missed = 300 ms. */
 const FAST_BEATS = ['--heartbeat', '100', '--liveness', '3'];
 const MiB = 1024 * 1024;
-const status = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
 
 describe("the broker's promises, against peers that trust whatever arrives", () => {
-  let deployment: LocalDeployment;
-  beforeEach(() => {
-    deployment = new LocalDeployment();
-  });
-  afterEach(() => deployment.stop());
+  const deployment = localDeployment();
   const raw = (identity: string | undefined, answerHeartbeats = false) => deployment.rawWorker(identity, answerHeartbeats);
 
   it('no client ever gets an answer to a request it did not send, across repeated broker SIGKILLs and restarts', async () => {
@@ -40,9 +33,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     const brokerArgs = [...beats, '--answer-timeout', '1000', '--request-ttl', '800'];
     let broker = await deployment.startBroker(brokerArgs);
     for (let i = 0; i < 4; i++) await deployment.startWorker(80 + 40 * i, {}, beats);
-    for (const suffix of ['-s1', '-s2']) {
-      await waitForOutput(deployment.track(spawnSeed('workerReq', ['127.0.0.1', String(deployment.backendPort)], { SUFIJO: suffix, RETARDO: '120' })), /worker listo/);
-    }
+    for (const suffix of ['-s1', '-s2']) await deployment.startSeedWorker(suffix, 120);
     const wrong: string[] = [];
     const answered: number[] = [];
     let stop = false;
@@ -122,12 +113,18 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: 'client: error: request too large: the broker accepts at most 1024 bytes\n' });
   });
 
-  it('a worker that reconnects under its id is sent its request again, and only one answer reaches the client', async () => {
+  /** A broker (answer deadline 5 s) and a hand-written worker `identity` that holds the request `job-1` of the client `C victim`. */
+  const holdingARequest = async (identity: string) => {
     await deployment.startBroker(['--answer-timeout', '5000']);
-    const before = raw('W twice');
-    await before.ready();
-    const first = plainRequest(deployment.frontendPort, 'job-1', 8000, 'C victim');
-    await eventually('the request', async () => before.requests.length === 1, 10_000);
+    const worker = raw(identity);
+    await worker.ready();
+    const answer = plainRequest(deployment.frontendPort, 'job-1', 8000, 'C victim');
+    await eventually('the request', async () => worker.requests.length === 1, 10_000);
+    return { worker, answer };
+  };
+
+  it('a worker that reconnects under its id is sent its request again, and only one answer reaches the client', async () => {
+    const { worker: before, answer: first } = await holdingARequest('W twice');
     // A fresh socket under the same id (as ours reconnects): the ROUTER hands the id over to the
     // new connection. The broker's heartbeat answering the new ready says the handover is done.
     const after = raw('W twice', true);
@@ -141,11 +138,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
   });
 
   it('a ghost (a reply under an id libzmq generated, as an old connection\'s unread answer after a reconnect) is neither forwarded nor admitted', async () => {
-    await deployment.startBroker(['--answer-timeout', '5000']);
-    const real = raw('W real');
-    await real.ready();
-    const first = plainRequest(deployment.frontendPort, 'job-1', 8000, 'C victim');
-    await eventually('the request', async () => real.requests.length === 1, 10_000);
+    const { worker: real, answer: first } = await holdingARequest('W real');
     // What a ROUTER delivers when a worker reconnects under its id while its old connection still
     // holds an unread answer: that answer, under a generated routing id.
     const ghost = raw(undefined);
@@ -181,12 +174,11 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
   });
 
   it('a client that keeps sending and never reads: what waits to be written to it is bounded (the rest is dropped), and others are served meanwhile', async () => {
-    const http = await freePort();
-    const broker = await deployment.startBroker(['--http-port', String(http)]);
+    const broker = await deployment.startBroker([], { http: true });
     const pid = broker.child.pid as number;
     await deployment.startWorker(0, {}, ['--credit', '16']);
     await deployment.startWorker(0, {}, ['--credit', '16']);
-    const idle = status(pid, 'VmRSS');
+    const idle = memoryBytes(pid, 'VmRSS');
     // A ZMTP peer by hand that stops reading after its handshake: the kernel's buffers fill, then the broker's.
     const deaf = createConnection(deployment.frontendPort, '127.0.0.1');
     deaf.on('error', () => undefined);
@@ -197,10 +189,10 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     for (let i = 0; i < total; i++) {
       if (!deaf.write(encodeMessage([EMPTY, body]))) await new Promise((resolve) => deaf.once('drain', resolve));
     }
-    const replies = async () => metric((await httpGet(http, '/metrics'))?.body ?? '', 'tsr_broker_replies_total') ?? 0;
+    const replies = async () => metric(await scrape(deployment.httpPort), 'tsr_broker_replies_total') ?? 0;
     await eventually('every request answered (the workers echo)', async () => (await replies()) >= total, 60_000);
     expect(await plainRequest(deployment.frontendPort, 'meanwhile', 5000)).toMatch(/^meanwhile W/);
-    const peak = status(pid, 'VmHWM');
+    const peak = memoryBytes(pid, 'VmHWM');
     // Now it reads: it gets what the broker kept for it (8 MiB, and what the kernel held), not all 88 MiB.
     let answers = 0;
     const reader = new FrameReader(Infinity, { frame: (_, more) => void (more || answers++), command: () => undefined, problem: () => undefined });
@@ -222,7 +214,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
   it('one client flooding 3000 × 1000 KiB with no worker: bounded memory, told at once, and others served right after', async () => {
     const broker = await deployment.startBroker();
     const pid = broker.child.pid as number;
-    const idle = status(pid, 'VmRSS');
+    const idle = memoryBytes(pid, 'VmRSS');
     const flood = new Dealer({ linger: 0 });
     deployment.own(flood);
     flood.connect(`tcp://127.0.0.1:${deployment.frontendPort}`);
@@ -240,7 +232,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     for (let i = 0; i < 3000; i++) await flood.send(['', body]);
     await eventually('every refusal', async () => received >= 2900, 60_000);
     const refusedIn = Date.now() - started;
-    const peak = status(pid, 'VmHWM');
+    const peak = memoryBytes(pid, 'VmHWM');
     // Served right after: a worker comes, the flood's accepted share goes first (FIFO), then a newcomer.
     const { id } = await deployment.startWorker(0);
     const servedAt = Date.now();

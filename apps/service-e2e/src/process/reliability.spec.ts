@@ -1,17 +1,12 @@
-import { spawnApp, stopApp, waitForOutput } from '@tsr/testing';
-import { LocalDeployment } from '../support/deployment';
-import { eventually } from '../containers/support/docker';
-import { spawnSeed } from '../support/seed';
+import { stopApp, waitForOutput } from '@tsr/testing';
+import { localDeployment } from '../support/deployment';
+import { eventually } from '../support/wait';
 
 /** Fast heartbeats so liveness rules show within a test: 100 ms, 3 missed = 300 ms. */
 const FAST_BEATS = ['--heartbeat', '100', '--liveness', '3'];
 
 describe('reliability beyond the seed (real processes)', () => {
-  let deployment: LocalDeployment;
-  beforeEach(() => {
-    deployment = new LocalDeployment();
-  });
-  afterEach(() => deployment.stop());
+  const deployment = localDeployment();
 
   it('drops a frozen idle worker within the liveness window, and takes it back when it returns', async () => {
     // The answer timeout is long: only heartbeats can explain a quick recovery.
@@ -68,9 +63,7 @@ describe('reliability beyond the seed (real processes)', () => {
     const brokerArgs = [...FAST_BEATS, '--answer-timeout', '1000'];
     let broker = await deployment.startBroker([...brokerArgs, '--log', 'trace']);
     for (let i = 0; i < 3; i++) await deployment.startWorker(5, {}, FAST_BEATS);
-    const load = deployment.track(
-      spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '600', '--concurrency', '8', '--timeout', '500', '--retries', '20', '--json']),
-    );
+    const load = deployment.client(['--requests', '600', '--concurrency', '8', '--timeout', '500', '--retries', '20', '--json']);
     await eventually('the load under way', async () => (broker.stdout.match(/\] reply: /g) ?? []).length >= 50, 10_000); // requests are in flight
     await stopApp(broker, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
@@ -83,8 +76,7 @@ describe('reliability beyond the seed (real processes)', () => {
 
   it('never drops a seed-style REQ worker, which sends no heartbeats, for silence', async () => {
     const broker = await deployment.startBroker(FAST_BEATS);
-    const seedWorker = deployment.track(spawnSeed('workerReq', ['127.0.0.1', String(deployment.backendPort)], { SUFIJO: '-seed', RETARDO: '0' }));
-    await waitForOutput(seedWorker, /worker listo/);
+    await deployment.startSeedWorker('-seed', 0);
     await new Promise((r) => setTimeout(r, 1000)); // the scenario: more than three liveness windows pass
     const answer = await deployment.request('still-served');
     expect(answer.stdout).toMatch(/^still-served W \S+-seed\n$/);
@@ -94,7 +86,7 @@ describe('reliability beyond the seed (real processes)', () => {
 
   it('answers "overloaded" at once when the pending queue is full, and the client says so', async () => {
     const broker = await deployment.startBroker(['--max-pending', '1', '--log', 'trace']); // no worker: requests wait
-    const waiting = deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--request', 'first']));
+    const waiting = deployment.client(['--request', 'first']);
     await waitForOutput(broker, /frontend_message: client="[^"]*" service="default" request="first"/);
     const turnedAway = await deployment.request('second');
     expect(turnedAway.code).toBe(1);

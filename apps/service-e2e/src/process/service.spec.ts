@@ -1,17 +1,12 @@
 import { createConnection } from 'node:net';
 import { Dealer } from 'zeromq';
-import { isListening, spawnApp, stopApp, waitForOutput } from '@tsr/testing';
-import { LocalDeployment } from '../support/deployment';
+import { isListening, stopApp, waitForOutput } from '@tsr/testing';
+import { localDeployment } from '../support/deployment';
 
 const REPLY = /^(\S+) (W \S+)\n$/;
 
 describe('the service as real processes on loopback', () => {
-  let deployment: LocalDeployment;
-
-  beforeEach(() => {
-    deployment = new LocalDeployment();
-  });
-  afterEach(() => deployment.stop());
+  const deployment = localDeployment();
 
   it('answers each of 20 concurrent clients exactly once, spread over 3 workers', async () => {
     await deployment.startBroker();
@@ -106,7 +101,7 @@ describe('the service as real processes on loopback', () => {
 
     it('a client waiting for its answer exits 0 within 1 s on SIGTERM', async () => {
       await deployment.startBroker(); // no worker: the request waits
-      const client = deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort)]));
+      const client = deployment.client();
       await new Promise((r) => setTimeout(r, 300));
       const { code, ms } = await stopApp(client);
       expect(code).toBe(0);
@@ -121,7 +116,7 @@ describe('the service as real processes on loopback', () => {
       ['worker', ['host', 'port'], /--broker-port must be a port number/],
       ['client', ['localhost', '9998', '--bogus'], /unknown option --bogus/],
     ] as const)('%s %j exits 2 with one line and no stack trace', async (app, args, message) => {
-      const proc = deployment.track(spawnApp(app, [...args]));
+      const proc = deployment.spawn(app, args);
       expect(await proc.exited).toBe(2);
       expect(proc.stderr).toMatch(message);
       expect(proc.stderr.trim().split('\n')).toHaveLength(1);
@@ -129,7 +124,7 @@ describe('the service as real processes on loopback', () => {
 
     it('a broker whose port is taken says so and exits 2', async () => {
       await deployment.startBroker();
-      const second = deployment.track(spawnApp('broker', [String(deployment.frontendPort), '1']));
+      const second = deployment.spawn('broker', [String(deployment.frontendPort), '1']);
       expect(await second.exited).toBe(2);
       expect(second.stderr).toMatch(/cannot bind tcp:\/\/\*:\d+/);
     });

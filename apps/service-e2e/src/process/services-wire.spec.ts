@@ -1,5 +1,5 @@
-import { LocalDeployment } from '../support/deployment';
-import { eventually } from '../containers/support/docker';
+import { localDeployment } from '../support/deployment';
+import { eventually } from '../support/wait';
 import { plainRequest } from '../support/plain-peers';
 
 /**
@@ -8,11 +8,7 @@ import { plainRequest } from '../support/plain-peers';
  * failure and the no-service answer, next to seed-style REQ clients and workers.
  */
 describe('services on the wire, against peers that check nothing', () => {
-  let deployment: LocalDeployment;
-  beforeEach(() => {
-    deployment = new LocalDeployment();
-  });
-  afterEach(() => deployment.stop());
+  const deployment = localDeployment();
   const worker = (identity: string) => deployment.rawWorker(identity, true);
   const client = () => deployment.envelopeClient();
 

@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
-import { type AppProcess, spawnApp, stopApp, waitForOutput } from '@tsr/testing';
-import { eventually } from '../containers/support/docker';
-import { LocalDeployment } from '../support/deployment';
-import { spawnSeed } from '../support/seed';
+import { type AppProcess, stopApp, waitForOutput } from '@tsr/testing';
+import { eventually } from '../support/wait';
+import { localDeployment } from '../support/deployment';
 
 /**
  * Named services with our programs: the echo (the seed's service, `default`) and the wordcount
@@ -10,15 +9,10 @@ import { spawnSeed } from '../support/seed';
  * service at the same time; a handler that fails; discovery against what runs.
  */
 describe('two services behind one broker, with our worker and client', () => {
-  let deployment: LocalDeployment;
-  beforeEach(() => {
-    deployment = new LocalDeployment();
-  });
-  afterEach(() => deployment.stop());
+  const deployment = localDeployment();
 
-  const client = (args: string[]) => deployment.track(spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), ...args], { TSR_LOG: 'error' }));
   const discovery = async () => {
-    const c = client(['--services', '--json']);
+    const c = deployment.client(['--services', '--json']);
     expect(await c.exited).toBe(0);
     return JSON.parse(c.stdout) as { name: string; workers: number }[];
   };
@@ -32,7 +26,7 @@ describe('two services behind one broker, with our worker and client', () => {
     await deployment.startBroker(['--startup-grace', '0']);
     const echoIds = new Set<string>();
     for (let i = 0; i < 3; i++) echoIds.add((await deployment.startWorker(5)).id);
-    for (const s of ['-a', '-b']) await waitForOutput(deployment.track(spawnSeed('workerReq', ['127.0.0.1', String(deployment.backendPort)], { SUFIJO: s, RETARDO: '5' })), /worker listo/);
+    for (const s of ['-a', '-b']) await deployment.startSeedWorker(s, 5);
     for (let i = 0; i < 3; i++) await wordcountWorker();
     await eventually('every worker registered', async () => {
       const services = await discovery();
@@ -40,17 +34,17 @@ describe('two services behind one broker, with our worker and client', () => {
     }, 15_000);
 
     const text = 'to be or not to be';
-    const echoLoad = client(['--requests', '1500', '--concurrency', '6', '--json']);
-    const wordLoad = client(['--service', 'wordcount', '--request', text, '--requests', '1500', '--concurrency', '6', '--json']);
-    const seedClients = Array.from({ length: 8 }, (_, i) => deployment.track(spawnSeed('cliente', ['127.0.0.1', String(deployment.frontendPort)], { SUFIJO: `-${i}` })));
+    const echoLoad = deployment.client(['--requests', '1500', '--concurrency', '6', '--json']);
+    const wordLoad = deployment.client(['--service', 'wordcount', '--request', text, '--requests', '1500', '--concurrency', '6', '--json']);
+    const seedClients = Array.from({ length: 8 }, (_, i) => deployment.seedClient(`-${i}`));
     const oneShots = await Promise.all(
       Array.from({ length: 12 }, async (_, i) => {
-        const c = client(['--request', `echo-${i}`]);
+        const c = deployment.client(['--request', `echo-${i}`]);
         expect(await c.exited).toBe(0);
         return c.stdout.trim();
       }),
     );
-    const counted = client(['--service', 'wordcount', '--request', text]);
+    const counted = deployment.client(['--service', 'wordcount', '--request', text]);
     expect(await counted.exited).toBe(0);
     expect(JSON.parse(counted.stdout)).toEqual({ words: 6, lines: 1, characters: 18, top: [['be', 2], ['to', 2], ['not', 1], ['or', 1]] });
 
@@ -67,11 +61,11 @@ describe('two services behind one broker, with our worker and client', () => {
     await deployment.startBroker(['--startup-grace', '0']);
     const { worker } = await wordcountWorker();
     await waitForOutput(worker, /registered/);
-    const failed = client(['--service', 'wordcount', '--request', '?!']);
+    const failed = deployment.client(['--service', 'wordcount', '--request', '?!']);
     expect(await failed.exited).toBe(4);
     expect(failed.stderr).toBe('client: error: the service failed: no words to count: send some text\n');
     expect(worker.stderr).toContain('handler failed: no words to count: send some text');
-    const served = client(['--service', 'wordcount', '--request', 'still here']);
+    const served = deployment.client(['--service', 'wordcount', '--request', 'still here']);
     expect(await served.exited).toBe(0);
     expect(JSON.parse(served.stdout).words).toBe(2);
     expect(worker.stdout).not.toMatch(/reconnecting/);
@@ -89,14 +83,14 @@ describe('two services behind one broker, with our worker and client', () => {
         { name: 'wordcount', workers: 1, ready: 1, busy: 0, waiting: 0 },
       ]);
     }, 15_000);
-    const table = client(['--services']);
+    const table = deployment.client(['--services']);
     expect(await table.exited).toBe(0);
     expect(table.stdout).toBe(['service    workers  ready  busy  waiting', 'default          2      2     0        0', 'wordcount        1      1     0        0', ''].join('\n'));
 
     await stopApp(counter); // its goodbye: the broker forgets it at once
     await eventually('the wordcount worker gone', async () => !(await discovery()).some((s) => s.name === 'wordcount' && s.workers > 0), 10_000);
     const started = performance.now();
-    const orphan = client(['--service', 'wordcount', '--request', 'anyone?']);
+    const orphan = deployment.client(['--service', 'wordcount', '--request', 'anyone?']);
     expect(await orphan.exited).toBe(3);
     expect(orphan.stderr).toBe('client: error: no worker serves "wordcount"\n');
     expect(performance.now() - started).toBeLessThan(400 + 2000);

@@ -1,32 +1,25 @@
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { freePort, spawnApp } from '@tsr/testing';
 import { ARTIFACTS, CHROMIUM, haveChromium, launchChromium } from '../support/browser';
-import { LocalDeployment } from '../support/deployment';
+import { localDeployment } from '../support/deployment';
 
 const it_ = haveChromium() ? it : it.skip;
 if (!haveChromium()) console.warn(`status page suite skipped: no browser at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
 describe('the broker\'s status page in a real browser', () => {
-  const deployment = new LocalDeployment();
+  const deployment = localDeployment('all');
   let browser: Browser | undefined;
-  afterAll(async () => {
-    await browser?.close();
-    await deployment.stop();
-  });
+  afterAll(() => browser?.close());
 
   it_('shows the workers and live throughput and latency charts while the service is under load', async () => {
-    const http = await freePort();
-    await deployment.startBroker(['--http-port', String(http)]);
+    await deployment.startBroker([], { http: true });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await deployment.startWorker(5)).id);
-    const load = deployment.track(
-      spawnApp('client', ['127.0.0.1', String(deployment.frontendPort), '--requests', '4000', '--concurrency', '6', '--timeout', '0'], { TSR_LOG: 'error' }),
-    );
+    const load = deployment.client(['--requests', '4000', '--concurrency', '6', '--timeout', '0']);
 
     browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1000, height: 480 } });
-    await page.goto(`http://127.0.0.1:${http}/`);
+    await page.goto(`http://127.0.0.1:${deployment.httpPort}/`);
     // The page reads /status every second: wait for three workers and two points of each chart.
     await page.locator('#workers tr').nth(2).waitFor({ timeout: 15_000 });
     await page.waitForFunction(

@@ -1,4 +1,4 @@
-// Preloaded with `node -r` by the monitoring suite (see monitoring.ts). A message whose last frame
+// Preloaded (`--require`) by the monitoring suite (see monitoring.ts). A message whose last frame
 // ends with `BREAK LOOP` (the request, or a batch whose last record it is) breaks the loop that
 // receives it: the programs' sockets (our ZMTP on Node's TCP, bundled) read Node sockets, so a
 // 'data' chunk holding it arms a failure of the next performance.now(), which their message

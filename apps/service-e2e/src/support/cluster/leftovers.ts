@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { killAndWait, RUN_ENV } from './namespaces';
+import { killAndWait, startedBy } from './namespaces';
 import { alive } from './shell';
 
 /**
@@ -54,13 +54,7 @@ export function markedProcesses(runId: string): number[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .map(Number)
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/environ`, 'latin1').split('\0').includes(`${RUN_ENV}=${runId}`);
-      } catch {
-        return false;
-      }
-    });
+    .filter((p) => startedBy(p, runId));
 }
 
 /** Kills what a run started, removes its cgroups and folder (and the root folder once empty). */

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { run } from '../../containers/support/docker';
+import { run } from '../containers/docker';
 
 // The few commands the cluster fixture runs, each without a shell; they reject on failure so a
 // broken step stops the bring-up with its own message.
 
-export { eventually, run } from '../../containers/support/docker';
+export { run } from '../containers/docker';
+export { eventually } from '../wait';
 
 /** Runs a command; resolves with its trimmed stdout, rejects with its stderr when it fails. */
 export async function must(file: string, args: readonly string[], timeoutMs = 120_000): Promise<string> {

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deploymentBrokerKey, ensureDeploymentKeys } from '@tsr/runtime';
-import { ContainerDeployment } from './support/service';
-import { type RunResult, docker, eventually, freePort, image, labelsFor, logsOf, owner, removeLabelled, repoRoot, run, stateOf, version, waitForExit } from './support/docker';
-import { type LoadSummary, loadSummary } from './support/chaos';
+import { ContainerDeployment } from '../../support/containers/service';
+import { type RunResult, docker, eventually, freePort, image, labelsFor, logsOf, owner, removeLabelled, repoRoot, run, stateOf, version, waitForExit } from '../../support/containers/docker';
+import { type LoadSummary, loadSummary } from '../../support/containers/chaos';
 
 // docker/deploy/swarm/stack.yml on the live engine (a one-node swarm): the SLA adaptation of SPEC §2 —
 // workers scaled 3 → 5 → 2, replaced by a new image version, one killed — while clients on the

@@ -1,4 +1,4 @@
-import { hostChanges } from '../support/cluster/host-state';
+import { hostChanges } from './host-state';
 
 // The teardown check of the cluster fixture: what it counts as left behind by a run, and what as
 // other people's containers coming and going on the main engine meanwhile.

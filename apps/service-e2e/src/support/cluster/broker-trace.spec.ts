@@ -1,4 +1,4 @@
-import { dispatches, readies, redispatched, replies, workerOf } from './support/broker-trace';
+import { dispatches, readies, redispatched, replies, workerOf } from './broker-trace';
 
 // Reading the broker's trace as the cluster suites do: steps and their fields, by name.
 

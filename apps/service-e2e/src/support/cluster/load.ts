@@ -1,7 +1,7 @@
-import { type LoadSummary, loadSummary } from '../../containers/support/chaos';
-import { eventually, run, sleep } from '../../containers/support/docker';
-import type { ClusterNode } from '../../support/cluster/node';
-import type { ClusterStack } from '../../support/cluster/stack';
+import { type LoadSummary, loadSummary } from '../containers/chaos';
+import { eventually, run, sleep } from '../containers/docker';
+import type { ClusterNode } from './node';
+import type { ClusterStack } from './stack';
 
 /** One run of the client's load mode: where, when, and what it printed. */
 export interface LoadRun {

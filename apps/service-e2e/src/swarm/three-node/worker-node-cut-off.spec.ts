@@ -1,7 +1,7 @@
-import { eventually } from '../containers/support/docker';
-import { dispatches, readies, redispatched, workerOf } from './support/broker-trace';
-import { ContinuousLoad } from './support/load';
-import { HEARTBEAT_MS, LIVENESS, answersCheck, brokerTask, describeOnCluster, finishLoad } from './support/suite';
+import { eventually } from '../../support/wait';
+import { dispatches, readies, redispatched, workerOf } from '../../support/cluster/broker-trace';
+import { ContinuousLoad } from '../../support/cluster/load';
+import { HEARTBEAT_MS, LIVENESS, answersCheck, brokerTask, describeOnCluster, finishLoad } from '../../support/cluster/suite';
 
 // A worker node cut off the network (its link down) and joined again (link up): a partition, not a
 // death. The broker hears nothing from the node's worker and drops it within the liveness window

@@ -1,10 +1,12 @@
 // Helpers of the container suites: containers' logs, states, exits and stops through
-// Testcontainers' runtime client, and (re-exported) the engine helpers and cleanup of engine.ts.
+// Testcontainers' runtime client, and (re-exported) the engine helpers and cleanup of engine.ts
+// and the waits of ../wait.ts.
 import { createInterface } from 'node:readline';
 import { getContainerRuntimeClient } from 'testcontainers';
 import { run } from './engine';
 
 export * from './engine';
+export { eventually, sleep } from '../wait';
 /** Kept for the suites that import it from here. */
 export { freePort } from '@tsr/testing';
 
@@ -32,19 +34,6 @@ async function containerById(id: string) {
 export async function stateOf(id: string): Promise<ContainerState> {
   const { client, container } = await containerById(id);
   return (await client.container.inspect(container)).State as ContainerState;
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns something other than undefined/false, or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
 }
 
 /** Rejects with `what` unless `promise` settles within `timeoutMs`. */

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { type ExactlyOnceReport, checkExactlyOnce } from '../../containers/support/chaos';
-import { image, repoRoot } from '../../containers/support/docker';
-import { Cluster, clusterUnsupported } from '../../support/cluster/cluster';
-import { ClusterStack, type Task } from '../../support/cluster/stack';
+import { type ExactlyOnceReport, checkExactlyOnce } from '../containers/chaos';
+import { image, repoRoot } from '../containers/docker';
+import { Cluster, clusterUnsupported } from './cluster';
+import { ClusterStack, type Task } from './stack';
 import type { Stamped } from './broker-trace';
 import type { ContinuousLoad } from './load';
-import type { ClusterNode } from '../../support/cluster/node';
+import type { ClusterNode } from './node';
 
 export const STACK_FILE = join(repoRoot, 'docker', 'deploy', 'swarm', 'stack.yml');
 /** Workers take 100 ms a request; broker and workers beat every second, 3 missed beats is death. */

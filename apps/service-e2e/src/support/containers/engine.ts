@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * The repository root (this file is apps/service-e2e/src/containers/support/engine.ts). No path
+ * The repository root (this file is apps/service-e2e/src/support/containers/engine.ts). No path
  * aliases here: Jest's global setup and teardown load this module outside its module mapping.
  */
 export const repoRoot = join(__dirname, '..', '..', '..', '..', '..');

@@ -1,7 +1,7 @@
-import { eventually } from '../containers/support/docker';
-import { dispatches, redispatched, workerOf } from './support/broker-trace';
-import { ContinuousLoad } from './support/load';
-import { HEARTBEAT_MS, LIVENESS, answersCheck, brokerTask, describeOnCluster, finishLoad } from './support/suite';
+import { eventually } from '../../support/wait';
+import { dispatches, redispatched, workerOf } from '../../support/cluster/broker-trace';
+import { ContinuousLoad } from '../../support/cluster/load';
+import { HEARTBEAT_MS, LIVENESS, answersCheck, brokerTask, describeOnCluster, finishLoad } from '../../support/cluster/suite';
 
 // A worker node dies as a machine does: its engine and containers killed at once (SIGKILL to the
 // node's whole PID namespace), nothing said to anyone. The broker notices its worker's silence

@@ -1,7 +1,7 @@
-import { eventually } from '../containers/support/docker';
-import { readies, redispatched, replies } from './support/broker-trace';
-import { ContinuousLoad } from './support/load';
-import { answersCheck, brokerTask, describeOnCluster, finishLoad } from './support/suite';
+import { eventually } from '../../support/wait';
+import { readies, redispatched, replies } from '../../support/cluster/broker-trace';
+import { ContinuousLoad } from '../../support/cluster/load';
+import { answersCheck, brokerTask, describeOnCluster, finishLoad } from '../../support/cluster/suite';
 
 // The broker's node dies (engine and containers at once). The swarm marks the node down and
 // starts the broker on another node allowed by its placement constraint; nobody is told where:

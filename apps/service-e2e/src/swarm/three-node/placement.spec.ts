@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { loadSummary } from '../containers/support/chaos';
-import { repoRoot, run } from '../containers/support/docker';
-import { dispatches, workerOf } from './support/broker-trace';
-import { ContinuousLoad } from './support/load';
-import { brokerTask, describeOnCluster, answersCheck } from './support/suite';
+import { loadSummary } from '../../support/containers/chaos';
+import { repoRoot, run } from '../../support/containers/docker';
+import { dispatches, workerOf } from '../../support/cluster/broker-trace';
+import { ContinuousLoad } from '../../support/cluster/load';
+import { brokerTask, describeOnCluster, answersCheck } from '../../support/cluster/suite';
 
 // Placement on three nodes: the broker where it is allowed (n2), the workers spread over all
 // three, and clients on every node reaching it: in containers on the overlay network (by the name

@@ -1,8 +1,9 @@
-import { eventually, version } from '../containers/support/docker';
-import { dispatches, redispatched, workerOf } from './support/broker-trace';
-import { ContinuousLoad } from './support/load';
-import { answersCheck, brokerTask, describeOnCluster } from './support/suite';
-import type { Task } from '../support/cluster/stack';
+import { version } from '../../support/containers/docker';
+import { eventually } from '../../support/wait';
+import { dispatches, redispatched, workerOf } from '../../support/cluster/broker-trace';
+import { ContinuousLoad } from '../../support/cluster/load';
+import { answersCheck, brokerTask, describeOnCluster } from '../../support/cluster/suite';
+import type { Task } from '../../support/cluster/stack';
 
 // SLA adaptation across nodes while clients on all three keep getting every answer: the workers
 // updated to a new image (start-first: a new worker is healthy, i.e. connected to the broker,
