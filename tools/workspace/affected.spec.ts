@@ -83,7 +83,7 @@ describe('nx affected -t build test image on a scratch branch', () => {
   it("the apps' one Dockerfile: the three images, the base only as their dependency (and the deployment tests, which read it)", () => {
     const tasks = change('docker/app/Dockerfile', '# changed\n');
     expect(tasks.filter((t) => t.endsWith(':image'))).toEqual(['broker:image', 'client:image', 'tsr-zmq:image', 'worker:image']);
-    expect(tasks.filter((t) => !t.endsWith(':image'))).toEqual(['broker:build', 'broker:test', 'client-lib:build', 'client:build', 'client:test', 'deploy:test', 'worker-lib:build', 'worker:build', 'worker:test']);
+    expect(tasks.filter((t) => !t.endsWith(':image'))).toEqual(['broker:build', 'broker:test', 'client-lib:build', 'client:build', 'client:test', 'deploy:test', 'docs:test', 'worker-lib:build', 'worker:build', 'worker:test']);
   });
 
   it('the compose file: no image, only the tests that read it', () => {
