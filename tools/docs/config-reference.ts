@@ -87,7 +87,7 @@ const precedence = [
   '',
   'Checked once everything is read:',
   '',
-  `- **the broker's limits**, derived where they are 0: \`--max-reply\` = \`--max-message\` + ${REPLY_HEADROOM / 1024} KiB, \`--max-client-bytes\` = a quarter and \`--max-service-bytes\` = half of \`--max-queue-bytes\`; \`--startup-grace -1\` = \`--heartbeat\` × \`--liveness\` + ${WORKER_RECONNECT_MAX_MS} ms (the longest a worker waits between attempts to reach a restarted broker). Limits that cannot work together (an answer without room beyond the largest request, a share smaller than one request, a queue smaller than a share) exit 2;`,
+  `- **the broker's limits**, derived where they are 0: \`--max-reply\` = \`--max-request\` + ${REPLY_HEADROOM / 1024} KiB, \`--max-client-bytes\` = a quarter and \`--max-service-bytes\` = half of \`--max-queue-bytes\`; \`--startup-grace -1\` = \`--heartbeat\` × \`--liveness\` + ${WORKER_RECONNECT_MAX_MS} ms (the longest a worker waits between attempts to reach a restarted broker). Limits that cannot work together (an answer without room beyond the largest request, a share smaller than one request, a queue smaller than a share) exit 2;`,
   '- **CURVE**: a key given both as a file and as a value, a broker allow-list without the broker\'s own key pair, a broker key pair without `--curve-workers`, a worker with the broker\'s public key but no key pair of its own, or a key pair without the broker\'s public key: exit 2. A client with the broker\'s public key and no pair makes a fresh one (see [operations](operations.md#curve-only-trusted-peers)).',
 ];
 

@@ -19,7 +19,9 @@ export function brokerRegistry(server: BrokerServer): Registry {
   counter('redispatched_total', 'Requests sent again after their worker failed', () => stats.redispatched);
   counter('rejected_total', 'Requests answered with a TSR/1 ERR, by reason', () => ({ ...stats.rejected }), 'reason');
   counter('dropped_replies_total', 'Worker replies never forwarded: late, stale or foreign tickets', () => ({ ...stats.dropped }), 'kind');
-  counter('malformed_frames_total', 'Messages dropped as malformed, by socket', () => ({ ...server.malformed }), 'socket');
+  counter('malformed_frames_total', 'Messages dropped for breaking TSR/1 or the seed envelope, by socket', () => ({ ...server.malformed }), 'socket');
+  counter('protocol_errors_total', 'Connections dropped for breaking ZMTP (greeting, handshake, framing, size bounds), by socket', () => ({ ...server.protocolErrors }), 'socket');
+  counter('connections_over_limit_total', 'Connections closed on arrival because --max-connections were open, by socket', () => ({ ...server.overLimit }), 'socket');
   counter('worker_failures_total', 'Workers declared failed (deadline missed, silent, restarted)', () => stats.workerFailures);
   counter('workers_lost_total', 'Heartbeating workers that fell silent', () => stats.workersLost);
   counter('refused_workers_total', 'Readies refused (no routing id of its own, or --max-workers reached)', () => stats.refusedWorkers);

@@ -42,9 +42,15 @@ export class BrokerServer {
   readonly core: BrokerCore;
   /** CURVE's key checks and refusal counts, when CURVE is on. */
   readonly curve: CurveGuard | undefined;
-  malformed = { frontend: 0, backend: 0 };
+  /** Messages that break TSR/1 (or the seed's envelope), dropped; the connection stays. */
+  readonly malformed = { frontend: 0, backend: 0 };
+  /**
+   * Connections dropped for breaking ZMTP (greeting, handshake, framing, the size and frame
+   * bounds); a CURVE handshake that fails is the guard's refusal, counted there.
+   */
+  readonly protocolErrors = { frontend: 0, backend: 0 };
   /** Connections closed on arrival because --max-connections were open. */
-  private readonly overLimit = { frontend: 0, backend: 0 };
+  readonly overLimit = { frontend: 0, backend: 0 };
   /** Liveness: both receive loops alive, the event loop not stalled. */
   readonly health = new Health();
   /** Time from a request's arrival to its answer (waiting + service), in seconds. */
@@ -124,7 +130,7 @@ export class BrokerServer {
     const curve = this.curve;
     return openRouterPort({
       name: side,
-      maxMessageSize: side === 'frontend' ? this.options.maxRequestBytes * FRONTEND_HARD_LIMIT_FACTOR : this.options.maxReplyBytes,
+      maxMessageBytes: side === 'frontend' ? this.options.maxRequestBytes * FRONTEND_HARD_LIMIT_FACTOR : this.options.maxReplyBytes,
       handover: side === 'backend',
       maxConnections: this.options.maxConnections,
       heartbeatMs: this.options.zmtpHeartbeatMs,
@@ -133,6 +139,7 @@ export class BrokerServer {
       onFatal: this.health.watch(side, this.onFatal),
       onProtocolError: (why, address, inHandshake) => {
         if (curve && inHandshake) return curve.handshakeFailed(side, why, address);
+        this.protocolErrors[side]++;
         if (this.tracing) this.trace.traza('protocol_error', 'side peer reason', [side, address, why]);
       },
       curve: curve?.serverRole(side),
@@ -163,6 +170,7 @@ export class BrokerServer {
       ...Object.entries(s.dropped).map(([why, n]): [string, number] => [`dropped ${why}`, n]),
       ['malformed frontend', this.malformed.frontend],
       ['malformed backend', this.malformed.backend],
+      ['protocol errors', this.protocolErrors.frontend + this.protocolErrors.backend],
       ['connections over the limit', this.overLimit.frontend + this.overLimit.backend],
     ];
     return counters.map(([label, n]) => `${label} ${n}`).join(', ');

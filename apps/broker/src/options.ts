@@ -22,8 +22,8 @@ export const brokerOptions = {
   liveness: { flag: 'liveness', env: ['HEARTBEAT_LIVENESS'], default: 3, parse: parsers.int(1, 100), describe: 'heartbeats a worker may miss before it is forgotten (its requests go to other workers)' } satisfies OptionSpec<number>,
   maxPending: { flag: 'max-pending', env: ['MAX_PENDING'], default: 100_000, parse: parsers.int(0), describe: 'requests that may wait for a worker; more are answered "TSR/1 ERR overloaded"' } satisfies OptionSpec<number>,
   maxRequestBytes: {
-    flag: 'max-message',
-    env: ['MAX_MESSAGE_BYTES'],
+    flag: 'max-request',
+    env: ['MAX_REQUEST_BYTES'],
     default: MiB,
     parse: parsers.int(64, 256 * MiB),
     describe: 'largest request; larger ones are answered "TSR/1 ERR too-large" (twice as large: disconnected)',
@@ -33,7 +33,7 @@ export const brokerOptions = {
     env: ['MAX_REPLY_BYTES'],
     default: 0,
     parse: parsers.int(0, 512 * MiB),
-    describe: `largest message from a worker (0: --max-message + ${REPLY_HEADROOM / 1024} KiB); a worker sending more is disconnected`,
+    describe: `largest message from a worker (0: --max-request + ${REPLY_HEADROOM / 1024} KiB); a worker sending more is disconnected`,
   } satisfies OptionSpec<number>,
   maxQueueBytes: {
     flag: 'max-queue-bytes',
@@ -114,9 +114,9 @@ export function brokerSettings(config: BrokerConfig): BrokerServerOptions {
   const maxServiceBytes = config.maxServiceBytes || Math.floor(config.maxQueueBytes / 2);
   // A request's cost is its body plus the client's routing id (at most 255 bytes).
   const largest = config.maxRequestBytes + 255;
-  if (maxReplyBytes < largest) throw new ConfigError(`--max-reply (${maxReplyBytes}) must leave an answer room beyond --max-message (${config.maxRequestBytes})`);
-  if (maxClientBytes < largest) throw new ConfigError(`--max-client-bytes (${maxClientBytes}) must hold at least one request of --max-message (${config.maxRequestBytes}) bytes`);
-  if (maxServiceBytes < largest) throw new ConfigError(`--max-service-bytes (${maxServiceBytes}) must hold at least one request of --max-message (${config.maxRequestBytes}) bytes`);
+  if (maxReplyBytes < largest) throw new ConfigError(`--max-reply (${maxReplyBytes}) must leave an answer room beyond --max-request (${config.maxRequestBytes})`);
+  if (maxClientBytes < largest) throw new ConfigError(`--max-client-bytes (${maxClientBytes}) must hold at least one request of --max-request (${config.maxRequestBytes}) bytes`);
+  if (maxServiceBytes < largest) throw new ConfigError(`--max-service-bytes (${maxServiceBytes}) must hold at least one request of --max-request (${config.maxRequestBytes}) bytes`);
   if (config.maxQueueBytes < maxServiceBytes) throw new ConfigError(`--max-queue-bytes (${config.maxQueueBytes}) must be at least --max-service-bytes (${maxServiceBytes})`);
   if (config.maxQueueBytes < maxClientBytes) throw new ConfigError(`--max-queue-bytes (${config.maxQueueBytes}) must be at least --max-client-bytes (${maxClientBytes})`);
   return {

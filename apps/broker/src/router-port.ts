@@ -15,7 +15,7 @@ export interface RouterPort {
 export interface RouterPortOptions {
   name: string;
   /** Largest message (all its frames) a peer may send; a peer that sends more is disconnected. */
-  maxMessageSize: number;
+  maxMessageBytes: number;
   /** A peer reconnecting under its routing id takes over from its stale connection (the backend). */
   handover: boolean;
   /** Connections at once; more are closed as they come, and reported. */
@@ -35,7 +35,7 @@ export interface RouterPortOptions {
 /** Our own ROUTER on Node's TCP (ZMTP 3.1; CURVE when given a role), with no libzmq thread hop per message. */
 export function openRouterPort(options: RouterPortOptions): RouterPort {
   return new ZmtpRouter({
-    maxMessageSize: options.maxMessageSize,
+    maxMessageBytes: options.maxMessageBytes,
     handover: options.handover,
     maxConnections: options.maxConnections,
     // PINGs find connections whose peer is gone without a word (a host down, a cut link); their TTL asks peers to do the same for us.

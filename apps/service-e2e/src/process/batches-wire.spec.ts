@@ -125,9 +125,9 @@ describe('batches on the wire, against peers that check nothing', () => {
 
   it("keeps no batch's frame alive for a request that waits: memory follows what the queue counts", async () => {
     // Each batch: a tiny request for a service nobody serves (it waits out a long grace), then a
-    // record larger than --max-message, refused at once. Were the tiny one a view into the frame,
+    // record larger than --max-request, refused at once. Were the tiny one a view into the frame,
     // every waiting request would keep 1.5 MiB alive that no byte limit sees.
-    const broker = await deployment.startBroker(['--startup-grace', '0', '--service-grace', '60000', '--max-message', '1048576']);
+    const broker = await deployment.startBroker(['--startup-grace', '0', '--service-grace', '60000', '--max-request', '1048576']);
     const rssMiB = () => memoryBytes(broker.child.pid as number, 'VmRSS') / 1024 / 1024;
     const client = deployment.own(new Dealer({ linger: 0, receiveTimeout: 10_000 }));
     client.connect(`tcp://127.0.0.1:${deployment.frontendPort}`);

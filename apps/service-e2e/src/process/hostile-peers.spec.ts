@@ -1,7 +1,7 @@
 import { type Socket, connect as tcpConnect, createServer } from 'node:net';
 import { type AppProcess, freePort, stopApp } from '@tsr/testing';
 import { localDeployment } from '../support/deployment';
-import { memoryBytes } from '../support/monitoring';
+import { memoryBytes, metric, scrape } from '../support/monitoring';
 import { plainRequest } from '../support/plain-peers';
 import { sleep } from '../support/wait';
 
@@ -150,6 +150,12 @@ describe.each([
 });
 
 describe('the broker', () => {
+  /** The broker's metrics count each connection it dropped for breaking ZMTP, by socket. */
+  async function expectProtocolErrors(expected: Record<'frontend' | 'backend', number>): Promise<void> {
+    const text = await scrape(deployment.httpPort);
+    for (const socket of ['frontend', 'backend'] as const) expect(metric(text, 'tsr_broker_protocol_errors_total', { socket })).toBe(expected[socket]);
+  }
+
   it('6 connections sending 64-frame partial messages of 2 MiB frames without finishing: RSS stays under +100 MiB and a client is served meanwhile', async () => {
     const broker = await deployment.startBroker();
     const { id } = await deployment.startWorker(0);
@@ -187,24 +193,26 @@ describe('the broker', () => {
       ['ZMTP 1.0 (a short identity frame 0x01 0x00)', Buffer.from([0x01, 0x00])],
       ['ZMTP 2.0 (0xFF, 8 bytes, 0x7F, revision 0x01)', Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0x01, 0x05, 0x00, 0x00])],
       ['ZMTP 2.x as a full 64-byte greeting', greeting(2)],
-    ])('%s', async (_, bytes) => {
-      await deployment.startBroker();
+    ])('%s, and counted', async (_, bytes) => {
+      await deployment.startBroker([], { http: true });
       for (const port of [deployment.frontendPort, deployment.backendPort]) {
         const s = raw(port, bytes);
         expect(await closed(s, 1000)).toBe(true);
         expect((s.closedAt as number) - s.openedAt).toBeLessThan(1000);
       }
+      await expectProtocolErrors({ frontend: 1, backend: 1 });
     });
   });
 
-  it('an Identity whose first byte is 0 is refused, on both sockets; the broker keeps serving', async () => {
-    await deployment.startBroker();
+  it('an Identity whose first byte is 0 is refused, on both sockets, and counted; the broker keeps serving', async () => {
+    await deployment.startBroker([], { http: true });
     const { id } = await deployment.startWorker(0);
     for (const port of [deployment.frontendPort, deployment.backendPort]) {
       const s = raw(port, handshake({ 'Socket-Type': 'DEALER', Identity: Buffer.from([0, 0x6b, 0x8b, 0x45, 0x67]) }));
       expect(await closed(s, 1000)).toBe(true);
     }
     expect(await plainRequest(deployment.frontendPort, 'still', 5000)).toBe(`still ${id}`);
+    await expectProtocolErrors({ frontend: 1, backend: 1 });
   });
 
   it('1,000 connections that never finish a greeting: the broker stays up and serves a client meanwhile', async () => {

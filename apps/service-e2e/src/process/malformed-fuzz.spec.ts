@@ -14,7 +14,7 @@ describe(`malformed input fuzzing (seed ${SEED}; set FUZZ_SEED to replay)`, () =
   const deployment = localDeployment('all');
 
   it('survives 10,000 random bad frame sequences on both sockets, serving correct clients throughout, memory flat', async () => {
-    const broker = await deployment.startBroker(['--max-message', '262144']);
+    const broker = await deployment.startBroker(['--max-request', '262144']);
     await deployment.startWorker(0);
     const random = prng(SEED);
     // Correct clients keep working while the garbage flows.

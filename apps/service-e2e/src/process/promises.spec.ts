@@ -98,7 +98,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
   });
 
   it('a request near the size limit is answered (the answer has room), a larger one is refused at once, and the pool survives', async () => {
-    await deployment.startBroker(['--max-message', '1024']);
+    await deployment.startBroker(['--max-request', '1024']);
     const { id } = await deployment.startWorker(0);
     const near = 'n'.repeat(1010);
     expect(await plainRequest(deployment.frontendPort, near, 5000)).toBe(`${near} ${id}`);

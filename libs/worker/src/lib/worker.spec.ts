@@ -1,3 +1,4 @@
+import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { Router } from 'zeromq';
 import { type BatchRecord, packBatches, unpackBatch } from '@tsr/protocol';
 import { bindAnyLoopbackPort } from '@tsr/runtime';
@@ -240,6 +241,25 @@ describe('Worker', () => {
     expect(worker.health.liveness()).toEqual({ ok: false, why: 'broker receive loop failed: tracer bug' });
   });
 
+  it('counts and logs each connection dropped because the broker broke ZMTP, and dials again', async () => {
+    // A "broker" that answers every connection with a ZMTP 2.0 greeting: each is dropped from its eleventh byte.
+    const connections: Socket[] = [];
+    const fake = createServer((c) => (connections.push(c), c.on('error', () => {}).write(Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0x01, 0x05]))));
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    const errors: string[] = [];
+    const worker = serve({
+      broker: `127.0.0.1:${(fake.address() as AddressInfo).port}`,
+      identity: 'W test',
+      handler: echo(0),
+      logger: { info: () => {}, error: (m) => errors.push(m) },
+    });
+    cleanup = () => (worker.close(), fake.close(), connections.forEach((c) => c.destroy()));
+    for (const deadline = Date.now() + 5000; worker.protocolErrors < 2 && Date.now() < deadline; ) await sleep(10);
+    expect(worker.status().protocolErrors).toBeGreaterThanOrEqual(2);
+    expect(connections.length).toBeGreaterThanOrEqual(2);
+    expect(errors[0]).toMatch(/^dropped the connection to the broker: .*ZMTP/);
+  });
+
   it('is live from the start, and ready only while a broker that heartbeats is heard within the liveness window', async () => {
     const { broker, worker } = await setup({ heartbeat: 50 });
     cleanup = () => (worker.close(), broker.close());
@@ -324,6 +344,7 @@ describe('Worker', () => {
       // The answer comes in classic frames: no acceptance, no batch.
       expect(text(await broker.receive())).toEqual(['W test', '', 'C1', '', 'hello W test']);
       expect(errors).toEqual(['ignored message from broker: batch record 1 is truncated']);
+      expect(worker.status()).toMatchObject({ malformed: 1, protocolErrors: 0 });
     });
 
     it('stopped by a handler in the middle of a batch, sends the answers finished before it, then its goodbye', async () => {

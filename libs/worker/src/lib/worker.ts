@@ -19,6 +19,10 @@ export interface WorkerStatus {
   served: number;
   failed: number;
   reconnects: number;
+  /** Messages from the broker that broke TSR/1, ignored. */
+  malformed: number;
+  /** Connections to the broker dropped for breaking ZMTP (then dialled again). */
+  protocolErrors: number;
   credit: number;
 }
 
@@ -40,6 +44,10 @@ export class Worker {
   /** Requests answered with a failure (the handler threw). */
   failed = 0;
   reconnects = 0;
+  /** Messages from the broker that broke TSR/1, ignored. */
+  malformed = 0;
+  /** Connections to the broker dropped for breaking ZMTP (then dialled again). */
+  protocolErrors = 0;
   /** Liveness: the receive loop alive, the event loop not stalled. */
   readonly health = new Health();
   readonly identity: string;
@@ -117,6 +125,8 @@ export class Worker {
       served: this.served,
       failed: this.failed,
       reconnects: this.reconnects,
+      malformed: this.malformed,
+      protocolErrors: this.protocolErrors,
       credit: this.settings.credit,
     };
   }
@@ -142,6 +152,10 @@ export class Worker {
       onFatal: this.health.watch('broker', this.fatal),
       onSendError: this.sendFailed,
       onKeyRefused: () => this.keyRefused(socket),
+      onProtocolError: (why) => {
+        this.protocolErrors++;
+        this.settings.logger.error(`dropped the connection to the broker: ${why}`);
+      },
     });
     this.socket = socket;
     this.brokerBeats = false;
@@ -189,7 +203,10 @@ export class Worker {
     const request = parseWorkerRequest(frames);
     const { logger } = this.settings;
     if ('kind' in request) {
-      if (request.kind === 'malformed') logger.error(`ignored message from broker: ${request.reason}`);
+      if (request.kind === 'malformed') {
+        this.malformed++;
+        logger.error(`ignored message from broker: ${request.reason}`);
+      }
       else {
         for (const { ticket, body } of request.records) this.take(ticket, body);
         this.serveNext();

@@ -22,7 +22,7 @@ import { BATCH_ACCEPT } from './headers';
 const OFFER = /^TSR\/1 BATCH max=([1-9]\d{0,9})$/;
 
 /** The broker's offer: `TSR/1 BATCH max=N`, N the largest frame it accepts from the worker. */
-export const batchOffer = (maxFrameBytes: number): Buffer => Buffer.from(`${BATCH_ACCEPT.toString('latin1')} max=${maxFrameBytes}`);
+export const batchOffer = (maxMessageBytes: number): Buffer => Buffer.from(`${BATCH_ACCEPT.toString('latin1')} max=${maxMessageBytes}`);
 
 /** The largest frame the offering broker accepts, or undefined if `body` is no offer. */
 export function parseBatchOffer(body: Buffer): number | undefined {
@@ -46,16 +46,16 @@ export const MAX_BATCH_FRAME = 256 * 1024;
 
 export const recordBytes = (record: BatchRecord): number => HEAD_BYTES + record.ticket.length + record.body.length;
 
-/** Whether a record may travel in a batch whose frames may hold `maxFrameBytes`. */
-export const batchable = (record: BatchRecord, maxFrameBytes: number): boolean =>
-  record.body.length <= MAX_BATCHED_BODY && record.ticket.length <= MAX_TICKET && recordBytes(record) <= Math.min(maxFrameBytes, MAX_BATCH_FRAME);
+/** Whether a record may travel in a batch whose frames may hold `maxMessageBytes`. */
+export const batchable = (record: BatchRecord, maxMessageBytes: number): boolean =>
+  record.body.length <= MAX_BATCHED_BODY && record.ticket.length <= MAX_TICKET && recordBytes(record) <= Math.min(maxMessageBytes, MAX_BATCH_FRAME);
 
 /**
- * The records as frames of at most `maxFrameBytes` (and `MAX_BATCH_FRAME`), in order; every
+ * The records as frames of at most `maxMessageBytes` (and `MAX_BATCH_FRAME`), in order; every
  * record must be `batchable` with that limit.
  */
-export function packBatches(records: readonly BatchRecord[], maxFrameBytes: number): Buffer[] {
-  const limit = Math.min(maxFrameBytes, MAX_BATCH_FRAME);
+export function packBatches(records: readonly BatchRecord[], maxMessageBytes: number): Buffer[] {
+  const limit = Math.min(maxMessageBytes, MAX_BATCH_FRAME);
   const frames: Buffer[] = [];
   for (let first = 0; first < records.length; ) {
     let bytes = 0;

@@ -25,13 +25,15 @@ export interface DealerPortOptions {
   onSendError: (error: Error) => void;
   /** CURVE only: the broker refused our key (this connection is not tried again). */
   onKeyRefused?: () => void;
+  /** The broker broke ZMTP: the connection is dropped (and dialled again). */
+  onProtocolError?: (why: string) => void;
 }
 
 /**
  * The largest message a broker may send us: its largest answer (--max-reply, 512 MiB) and room for
  * the envelope. Anything larger is no broker's, and the connection is dropped from the frame header.
  */
-export const BROKER_MESSAGE_LIMIT = 513 * 1024 * 1024;
+export const BROKER_MAX_MESSAGE_BYTES = 513 * 1024 * 1024;
 /** ms between our ZMTP PINGs to the broker; a broker silent for ZMTP_LIVENESS of them is disconnected (and dialled again). */
 export const BROKER_PING_MS = 5000;
 /** ZMTP PING intervals a peer may stay silent before it is taken for gone, either side (the liveness of the zguide's Paranoid Pirate). */
@@ -51,13 +53,14 @@ class ZmtpDealerPort implements DealerPort {
       routingId: options.routingId,
       reconnectIntervalMs: options.reconnectIntervalMs,
       reconnectMaxIntervalMs: options.reconnectMaxIntervalMs,
-      maxMessageSize: BROKER_MESSAGE_LIMIT,
+      maxMessageBytes: BROKER_MAX_MESSAGE_BYTES,
       heartbeatIntervalMs: BROKER_PING_MS,
       heartbeatTimeoutMs: ZMTP_LIVENESS * BROKER_PING_MS,
       heartbeatTtlMs: ZMTP_LIVENESS * BROKER_PING_MS,
       curve: curve && { role: 'client', serverKey: curveKeyBytes(curve.serverKey), keys: curveKeyPairBytes(curve) },
       onMessage: guardedHandler(options.name, options.onMessage, options.onFatal),
       onRefused: () => options.onKeyRefused?.(),
+      onProtocolError: (why) => options.onProtocolError?.(why),
     });
     this.dealer.connect(endpoint);
   }

@@ -2,12 +2,12 @@ import fc from 'fast-check';
 import { FrameReader, commandFrame, encodeMessage, greeting, greetingProblem, parseCommand, parsePing, parseProperties, pingBody, readyCommand, versionProblem } from './zmtp-codec';
 
 /** What a reader saw: data frames grouped into messages, commands, problems. */
-function read(chunks: Buffer[], maxFrameBytes = Infinity) {
+function read(chunks: Buffer[], maxMessageBytes = Infinity) {
   const messages: number[][][] = [];
   const commands: string[] = [];
   const problems: string[] = [];
   let current: number[][] = [];
-  const reader = new FrameReader(maxFrameBytes, {
+  const reader = new FrameReader(maxMessageBytes, {
     frame: (body, more) => {
       current.push([...body]);
       if (!more) {

@@ -61,7 +61,7 @@ export interface ConnectionEvents {
 /** What bounds a connection, and how it watches its peer: the options both sockets share. */
 export interface ConnectionLimits extends HeartbeatOptions {
   /** Largest message (all its frames) a peer may send; one that sends more is disconnected (libzmq's ZMQ_MAXMSGSIZE bounds a frame). */
-  maxMessageSize?: number;
+  maxMessageBytes?: number;
   /** Most frames in one message; a peer that sends more is disconnected. */
   maxFrames?: number;
   /** A connection that has not finished its handshake by then is closed (libzmq's ZMQ_HANDSHAKE_IVL, 30 s). */
@@ -72,7 +72,7 @@ export interface ConnectionLimits extends HeartbeatOptions {
 
 /** The limits out of a socket's options (which hold more). */
 export const connectionLimits = (o: ConnectionLimits): ConnectionLimits => ({
-  maxMessageSize: o.maxMessageSize,
+  maxMessageBytes: o.maxMessageBytes,
   maxFrames: o.maxFrames,
   handshakeTimeoutMs: o.handshakeTimeoutMs,
   tcpKeepAliveMs: o.tcpKeepAliveMs,
@@ -112,7 +112,7 @@ export class ZmtpConnection {
   private message: Buffer[] = [];
   /** Bytes of the message being read so far. */
   private messageBytes = 0;
-  private readonly maxMessage: number;
+  private readonly maxMessageBytes: number;
   private readonly maxFrames: number;
   /** What a boxed frame adds to what it carries (CURVE), so the reader's limit is on what it carries. */
   private readonly boxOverhead: number;
@@ -137,10 +137,10 @@ export class ZmtpConnection {
     const curve = settings.curve;
     if (curve?.role === 'server') this.curveServer = new CurveServer(curve.keys);
     if (curve?.role === 'client') this.curveClient = new CurveClient(curve.serverKey, curve.keys);
-    this.maxMessage = settings.maxMessageSize ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxMessageBytes = settings.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxFrames = settings.maxFrames ?? DEFAULT_MAX_FRAMES;
     this.boxOverhead = curve ? CURVE_FRAME_OVERHEAD : 0;
-    this.reader = new FrameReader(Math.min(HANDSHAKE_COMMAND_BYTES, this.maxMessage + this.boxOverhead), {
+    this.reader = new FrameReader(Math.min(HANDSHAKE_COMMAND_BYTES, this.maxMessageBytes + this.boxOverhead), {
       frame: (body, more) => this.onFrame(body, more),
       command: (body) => this.onCommand(body),
       problem: (why) => this.drop(why),
@@ -337,7 +337,7 @@ export class ZmtpConnection {
     const refusal = this.events.ready(Buffer.from(identity));
     if (refusal !== undefined) return this.drop(refusal);
     this.phase = 'traffic';
-    this.reader.limit = this.maxMessage + this.boxOverhead;
+    this.reader.limit = this.maxMessageBytes + this.boxOverhead;
     clearTimeout(this.handshakeTimer);
     this.heartbeat.start();
   }
@@ -355,13 +355,13 @@ export class ZmtpConnection {
     if (this.message.length > this.maxFrames) return this.drop(`a message of more than ${this.maxFrames} frames`);
     if (more) {
       // the next frame may bring the message only up to its bound, refused from its header
-      this.reader.limit = this.maxMessage - this.messageBytes + this.boxOverhead;
+      this.reader.limit = this.maxMessageBytes - this.messageBytes + this.boxOverhead;
       return;
     }
     const frames = this.message;
     this.message = [];
     this.messageBytes = 0;
-    this.reader.limit = this.maxMessage + this.boxOverhead;
+    this.reader.limit = this.maxMessageBytes + this.boxOverhead;
     this.events.message(frames);
   }
 

@@ -23,7 +23,7 @@ async function curveRouter(allowed: (key: Buffer) => boolean = () => true) {
   const problems: { why: string; address: string }[] = [];
   const admissions: { key: Buffer; address: string; admitted: boolean }[] = [];
   const router = new ZmtpRouter({
-    maxMessageSize: 1024,
+    maxMessageBytes: 1024,
     onMessage: (frames) => messages.push(frames),
     onProtocolError: (why, address) => problems.push({ why, address }),
     curve: {

@@ -118,7 +118,7 @@ describe('ZmtpDealer with a libzmq ROUTER', () => {
 
     const port = await freePort();
     const r = await router(port);
-    const d = dealer(port, { maxMessageSize: 100 });
+    const d = dealer(port, { maxMessageBytes: 100 });
     d.dealer.send([Buffer.from('hi')]);
     await r.receive();
     await r.send(['W1', Buffer.alloc(101)]);

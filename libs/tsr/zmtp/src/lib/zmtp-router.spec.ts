@@ -32,7 +32,7 @@ afterEach(() => {
 async function router(options: Partial<ZmtpRouterOptions> = {}): Promise<Harness> {
   const messages: Buffer[][] = [];
   const refusals: string[] = [];
-  const r = new ZmtpRouter({ maxMessageSize: 1024, onMessage: (f) => messages.push(f), onProtocolError: (why) => refusals.push(why), ...options });
+  const r = new ZmtpRouter({ maxMessageBytes: 1024, onMessage: (f) => messages.push(f), onProtocolError: (why) => refusals.push(why), ...options });
   open.push(r);
   await r.bind('tcp://127.0.0.1:*');
   return { router: r, endpoint: `tcp://127.0.0.1:${r.port}`, messages, refusals };
@@ -117,7 +117,7 @@ describe('ZmtpRouter with libzmq peers', () => {
   });
 
   it('disconnects a peer that sends a frame over the limit, and serves the others on', async () => {
-    const h = await router({ maxMessageSize: 100 });
+    const h = await router({ maxMessageBytes: 100 });
     const big = dealer(h.endpoint, 'BIG');
     const small = dealer(h.endpoint, 'SMALL');
     await big.send(Buffer.alloc(101));
@@ -177,7 +177,7 @@ describe('ZmtpRouter with peers that break the protocol', () => {
     await new Promise((r) => setTimeout(r, 50));
     h.router.close();
     await closed(silent);
-    const rebound = new ZmtpRouter({ maxMessageSize: 10, onMessage: () => undefined });
+    const rebound = new ZmtpRouter({ maxMessageBytes: 10, onMessage: () => undefined });
     open.push(rebound);
     await rebound.bind(h.endpoint); // the same port, free again
   });

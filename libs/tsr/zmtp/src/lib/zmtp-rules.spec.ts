@@ -24,7 +24,7 @@ afterEach(() => {
 async function router(options: Partial<ZmtpRouterOptions> = {}) {
   const messages: Buffer[][] = [];
   const problems: string[] = [];
-  const r = new ZmtpRouter({ maxMessageSize: 1024, onMessage: (f) => messages.push(f), onProtocolError: (why) => problems.push(why), ...options });
+  const r = new ZmtpRouter({ maxMessageBytes: 1024, onMessage: (f) => messages.push(f), onProtocolError: (why) => problems.push(why), ...options });
   open.push(r);
   await r.bind('tcp://127.0.0.1:*');
   return { router: r, messages, problems };
@@ -105,7 +105,7 @@ describe('heartbeats (RFC 37)', () => {
 
 describe('bounds on what a peer can make us hold', () => {
   it('bounds a message, not only a frame: the frame that would pass the bound is refused from its header', async () => {
-    const h = await router({ maxMessageSize: 1000 });
+    const h = await router({ maxMessageBytes: 1000 });
     const p = peer(h.router.port);
     p.handshake();
     const frame = Buffer.alloc(400);
@@ -214,7 +214,7 @@ describe('ZmtpDealer against a peer that claims too much', () => {
     const port = await fakeBroker(header);
     const problems: string[] = [];
     const before = process.memoryUsage().rss;
-    const d = new ZmtpDealer({ maxMessageSize: 1 << 20, reconnectIntervalMs: 10_000, onMessage: () => undefined, onProtocolError: (why) => problems.push(why) });
+    const d = new ZmtpDealer({ maxMessageBytes: 1 << 20, reconnectIntervalMs: 10_000, onMessage: () => undefined, onProtocolError: (why) => problems.push(why) });
     open.push(d);
     d.connect(`tcp://127.0.0.1:${port}`);
     await until(() => problems.length === 1);
@@ -236,7 +236,7 @@ describe('ZmtpDealer against a peer that claims too much', () => {
 describe('ZmtpDealer closing with a linger before its handshake', () => {
   it('delivers what waits for the connection once it comes up within the linger', async () => {
     const messages: string[] = [];
-    const r = new ZmtpRouter({ maxMessageSize: 1024, onMessage: (f) => messages.push(f[1].toString()) });
+    const r = new ZmtpRouter({ maxMessageBytes: 1024, onMessage: (f) => messages.push(f[1].toString()) });
     open.push(r);
     await r.bind('tcp://127.0.0.1:*');
     const port = r.port;
@@ -247,7 +247,7 @@ describe('ZmtpDealer closing with a linger before its handshake', () => {
     d.send([Buffer.from('last words')]);
     d.close(2000); // nobody listens yet
     await sleep(100);
-    const again = new ZmtpRouter({ maxMessageSize: 1024, onMessage: (f) => messages.push(f[1].toString()) });
+    const again = new ZmtpRouter({ maxMessageBytes: 1024, onMessage: (f) => messages.push(f[1].toString()) });
     open.push(again);
     await again.bind(`tcp://127.0.0.1:${port}`);
     await until(() => messages.length === 1);
@@ -257,7 +257,7 @@ describe('ZmtpDealer closing with a linger before its handshake', () => {
 
 describe('binding tcp://*', () => {
   it('listens on IPv4 only, as libzmq does unless IPv6 is asked', async () => {
-    const r = new ZmtpRouter({ maxMessageSize: 10, onMessage: () => undefined });
+    const r = new ZmtpRouter({ maxMessageBytes: 10, onMessage: () => undefined });
     open.push(r);
     await r.bind('tcp://*:*');
     expect((r as unknown as { server: Server }).server.address()).toMatchObject({ address: '0.0.0.0', family: 'IPv4' });

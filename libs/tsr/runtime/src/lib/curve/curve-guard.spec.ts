@@ -36,7 +36,7 @@ describe('CurveGuard (our ROUTERs, libzmq peers, one process)', () => {
   /** What the broker does: a ROUTER per side with the guard's CURVE role, refused handshakes reported to it. */
   const open = (name: 'frontend' | 'backend') =>
     (sockets[name] = new ZmtpRouter({
-      maxMessageSize: 1024,
+      maxMessageBytes: 1024,
       curve: guard.serverRole(name),
       onMessage: ([, body]) => received[name].push(body.toString()),
       onProtocolError: (why, address, inHandshake) => inHandshake && guard.handshakeFailed(name, why, address),

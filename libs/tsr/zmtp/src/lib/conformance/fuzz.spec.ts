@@ -115,7 +115,7 @@ describe.each([['NULL' as const], ['CURVE' as const]])('fuzzing our ROUTER (%s)'
   let h: OurRouter;
   let rssBefore = 0;
   beforeAll(async () => {
-    h = await ourRouter(m, { handshakeTimeoutMs: DEADLINE, maxMessageSize: 64 * 1024 }, '*', (f, router) => router.send([...f, Buffer.from('reply')]));
+    h = await ourRouter(m, { handshakeTimeoutMs: DEADLINE, maxMessageBytes: 64 * 1024 }, '*', (f, router) => router.send([...f, Buffer.from('reply')]));
     rssBefore = rss();
   });
 

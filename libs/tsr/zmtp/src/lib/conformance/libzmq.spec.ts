@@ -141,8 +141,8 @@ describe.each(MECHANISMS)('with %s', (name) => {
       expect(h.problems.length).toBeGreaterThan(0);
     });
 
-    it('a message over maxMessageSize as a whole (each frame under it) disconnects the peer', async () => {
-      const h = await ourRouter(m, { maxMessageSize: 1000 }, '*', echo());
+    it('a message over maxMessageBytes as a whole (each frame under it) disconnects the peer', async () => {
+      const h = await ourRouter(m, { maxMessageBytes: 1000 }, '*', echo());
       const d = zmqDealer(h.endpoint);
       const events = eventCounter(d);
       await d.send([Buffer.alloc(600)]);

@@ -100,8 +100,8 @@ describe('frames', () => {
     expect(peer.closedAt).toBeUndefined();
   });
 
-  it('disconnects as soon as a frame header takes a message past maxMessageSize (body never sent)', async () => {
-    const h = await ourRouter(NULL, { maxMessageSize: 1000 });
+  it('disconnects as soon as a frame header takes a message past maxMessageBytes (body never sent)', async () => {
+    const h = await ourRouter(NULL, { maxMessageBytes: 1000 });
     const peer = RawPeer.null(h.port);
     peer.write(frame(Buffer.alloc(600), 0x01));
     peer.write(longHeader(600n));

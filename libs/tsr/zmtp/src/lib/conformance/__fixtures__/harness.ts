@@ -110,7 +110,7 @@ export async function ourRouter(m: Mechanism, options: RouterOptions = {}, port:
   const problems: OurRouter['problems'] = [];
   const limits: OurRouter['limits'] = [];
   const full: RouterOptions = {
-    maxMessageSize: 4 * 1024 * 1024,
+    maxMessageBytes: 4 * 1024 * 1024,
     onMessage: (frames) => {
       messages.push(frames);
       answer?.(frames, router);
@@ -134,7 +134,7 @@ export interface OurDealer {
 export function ourDealer(m: Mechanism, endpoint: string, options: DealerOptions = {}): OurDealer {
   const messages: Buffer[][] = [];
   const problems: string[] = [];
-  const full: DealerOptions = { maxMessageSize: 4 * 1024 * 1024, reconnectIntervalMs: 50, onMessage: (f) => messages.push(f), onProtocolError: (why) => problems.push(why), ...m.ourClient, ...options };
+  const full: DealerOptions = { maxMessageBytes: 4 * 1024 * 1024, reconnectIntervalMs: 50, onMessage: (f) => messages.push(f), onProtocolError: (why) => problems.push(why), ...m.ourClient, ...options };
   const dealer = track(new ZmtpDealer(full as ZmtpDealerOptions), (d) => d.close());
   dealer.connect(endpoint);
   return { dealer, messages, problems };
