@@ -16,12 +16,13 @@ export interface RequestInfo {
  */
 export type Handler = (request: Buffer, info: RequestInfo) => Buffer | string | Promise<Buffer | string>;
 
-/** Where the worker says what it does; `trace` is called for every request when `tracing` is true. */
+/** Where the worker says what it does; `step` is called for every request taken when `tracing` is true. */
 export interface WorkerLogger {
   info(message: string): void;
   error(message: string): void;
   readonly tracing?: boolean;
-  traza?(step: string, names: string, values: readonly unknown[]): void;
+  /** `step(step, 'name1 name2', [v1, v2])`: which protocol step ran, with which values (the worker's: each request it takes). */
+  step?(step: string, names: string, values: readonly unknown[]): void;
 }
 
 export interface ServeOptions {

@@ -205,7 +205,7 @@ export class Worker {
   /** Queues a request (`ticket`: the broker's, echoed with the answer). */
   private take(ticket: Buffer, body: Buffer): void {
     const { logger } = this.settings;
-    if (logger.tracing) logger.traza?.('procesaPeticion', 'client request', [ticket, body]);
+    if (logger.tracing) logger.step?.('procesaPeticion', 'client request', [ticket, body]);
     this.queue.push({ ticket, body });
   }
 
