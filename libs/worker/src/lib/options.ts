@@ -69,7 +69,7 @@ function integer(name: string, value: number, min: number, max: number): number 
   return value;
 }
 
-/** A routing id of its own: the broker refuses ids that libzmq would generate (a leading zero byte). */
+/** A routing id of its own: the broker refuses ids shaped like the ones a ROUTER generates (a leading zero byte). */
 function identity(id: string): string {
   const bytes = Buffer.byteLength(id);
   if (bytes === 0 || bytes > 255 || id.charCodeAt(0) === 0) throw new TypeError(`identity must be 1-255 bytes not starting with a zero byte, got ${JSON.stringify(id)}`);
