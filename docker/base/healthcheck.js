@@ -6,7 +6,7 @@
 //   node healthcheck.js listening [N]   broker: at least N ports (default 2: frontend and
 //                                       backend) are listening and each accepts a TCP connection
 //   node healthcheck.js connected       worker, client: an outgoing TCP connection (to the broker)
-//                                       is established; ZeroMQ reconnects by itself, so while the
+//                                       is established; their socket reconnects by itself, so while the
 //                                       broker is gone there is none and the container turns unhealthy
 //   node healthcheck.js http PATH...    broker, worker (the images' default): every PATH of the
 //                                       program's HTTP endpoint (port HTTP_PORT) answers 200, e.g.

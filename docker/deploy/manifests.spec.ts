@@ -2,7 +2,7 @@
 // `kubectl kustomize` renders it, every object valid against Kubernetes' own OpenAPI schema
 // (kubernetes-models), then the rules of this project: images, variables, ports, selectors and
 // hardening agree with the programs and images of this repository. Docker Swarm: the stack file,
-// against the same rules (it also runs for real in apps/service-e2e/src/containers/swarm.spec.ts).
+// against the same rules (it also runs for real in apps/service-e2e/src/swarm/one-node/stack.spec.ts).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isZ85Key } from '@tsr/runtime';

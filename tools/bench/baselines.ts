@@ -3,7 +3,7 @@
  *
  *   forwarder FRONTPORT BACKPORT [--lru]
  *     (b) the floor of any broker in Node: a ROUTER frontend and a ROUTER backend speaking our wire
- *     protocol (SPEC §1), so our worker and client work against it unchanged. The only state is the
+ *     protocol (docs/protocol.md), so our worker and client work against it unchanged. The only state is the
  *     list of workers that said "ready"; requests go to them round-robin as they arrive (our worker
  *     queues what it cannot serve yet) and replies go straight back. No validation, no deadlines,
  *     no statistics, no tracing. `--lru` is a diagnostic variant that keeps the broker's dispatch
@@ -36,7 +36,7 @@ const endpoint = (port: string) => `tcp://127.0.0.1:${Number(port)}`;
 const exitOnSignals = (sockets: Router[]) => closeOnSignals(sockets, createTracer('baseline', 'silent'));
 
 const fail = (e: Error) => process.stderr.write(`send failed: ${e.message}\n`);
-/** The same receive loop as the broker's (the cheapest the binding allows); a failed loop ends the baseline. */
+/** The runtime's receive loop for libzmq sockets (the cheapest the binding allows); a failed loop ends the baseline. */
 const failLoop = (e: Error) => {
   process.stderr.write(`${e.message}\n`);
   process.exit(1);

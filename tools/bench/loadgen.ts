@@ -8,8 +8,8 @@
  * REQ client puts on the wire) and reads ['', reply]. Unlike a REQ socket a DEALER may have many
  * requests in flight, which keeps the generator cheap enough not to be the bottleneck.
  *
- * With --batch it behaves as our client library: its socket (our own DEALER on Node's TCP, libzmq's
- * with CURVE), and it asks the broker whether it takes batches (docs/protocol.md "Batches") and, if
+ * With --batch it behaves as our client library: its socket (our own DEALER on Node's TCP, with
+ * CURVE too), and it asks the broker whether it takes batches (docs/protocol.md "Batches") and, if
  * it does, sends what each socket has to send in one turn of the event loop as one batch; a broker
  * that does not answer within 500 ms gets the plain frames.
  *
@@ -113,7 +113,7 @@ const SERVICE = Buffer.from('default');
 const REQUEST_ID = Buffer.from('g'); // replies are matched by their body, as in the plain frames
 
 /**
- * The client library's way: its DEALER (ours on Node's TCP, libzmq's with CURVE), batches when the
+ * The client library's way: its DEALER (ours on Node's TCP, with CURVE too), batches when the
  * broker offers them (else the plain frames): the largest batch frame, or undefined, once the
  * broker answered the question or 500 ms passed. A send that fails ends the run (it would leave
  * requests in flight that never come back).

@@ -1,7 +1,7 @@
 // docs/configuration.md, generated from the programs' own option specs (the ones `loadConfig` reads
 // and `usage()` prints as `--help`), so the reference cannot drift from the programs.
 //   npx nx run docs:config-reference            writes docs/configuration.md
-//   npx tsx tools/docs/config-reference.ts --check   exits 1 if the file is stale (what tools/workspace/config-reference.spec.ts checks)
+//   npx tsx tools/docs/config-reference.ts --check   exits 1 if the file is stale (what tools/docs/config-reference.spec.ts checks)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPLY_HEADROOM, brokerOptions } from '@tsr/broker/options';

@@ -86,9 +86,8 @@ export const defaultCoreOptions: Omit<BrokerCoreOptions, 'instance'> = {
 };
 
 /**
- * A generated routing id (a leading zero byte, RFC 37): an anonymous peer, or an old
- * connection's leftovers after a reconnect under the same id (ROUTER handover). Never a worker
- * we can route to.
+ * A generated routing id (a leading zero byte, RFC 37): a peer that named none, given a new one
+ * at every connection. Never admitted as a worker: one that reconnected would come back a stranger.
  */
 export const isGeneratedId = (worker: string): boolean => worker.charCodeAt(0) === 0;
 

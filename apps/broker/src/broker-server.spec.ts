@@ -10,7 +10,7 @@ describe('BrokerServer', () => {
     const throwing: Tracer = {
       ...createTracer('broker', 'silent'),
       tracing: true,
-      traza: (step) => {
+      step: (step) => {
         if (step === 'frontend_message') throw new Error('handler bug');
       },
     };

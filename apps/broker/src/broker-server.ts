@@ -88,12 +88,12 @@ export class BrokerServer {
     this.core = new BrokerCore(
       {
         toWorker: (worker, ticket, body, client) => {
-          if (this.tracing) this.trace.traza('new_task', 'worker client ticket request', [worker, client, ticket.toString('hex'), body]);
+          if (this.tracing) this.trace.step('new_task', 'worker client ticket request', [worker, client, ticket.toString('hex'), body]);
           this.outbox.request(worker, ticket, body);
         },
         toClient: (client, id, body, arrivedAt) => {
           this.latency.observe((performance.now() - arrivedAt) / 1000);
-          if (this.tracing) this.trace.traza('reply', 'client reply', [client, body]);
+          if (this.tracing) this.trace.step('reply', 'client reply', [client, body]);
           this.outbox.reply(client, id, body);
         },
         workerFailed: (worker, why, held) => {
@@ -102,7 +102,7 @@ export class BrokerServer {
           this.trace.info(`worker ${JSON.stringify(worker)} ${how}: forgotten, ${held} request(s) moved on`);
         },
         refuse: (client, id, reason, detail = this.limits[reason]) => {
-          if (this.tracing) this.trace.traza('refused', 'client reason detail', [client, reason, detail]);
+          if (this.tracing) this.trace.step('refused', 'client reason detail', [client, reason, detail]);
           this.outbox.refuse(client, id, reason, detail);
         },
       },
@@ -140,7 +140,7 @@ export class BrokerServer {
       onProtocolError: (why, address, inHandshake) => {
         if (curve && inHandshake) return curve.handshakeFailed(side, why, address);
         this.protocolErrors[side]++;
-        if (this.tracing) this.trace.traza('protocol_error', 'side peer reason', [side, address, why]);
+        if (this.tracing) this.trace.step('protocol_error', 'side peer reason', [side, address, why]);
       },
       curve: curve?.serverRole(side),
     });
@@ -196,7 +196,7 @@ export class BrokerServer {
     } else if (msg.service === BATCH_PROBE_SERVICE && msg.id) {
       this.frontend.send(envelopeReplyFrames(msg.client, msg.id, this.clientBatchOffer));
     } else {
-      if (this.tracing) this.trace.traza('frontend_message', 'client service request', [msg.client, msg.service, msg.body]);
+      if (this.tracing) this.trace.step('frontend_message', 'client service request', [msg.client, msg.service, msg.body]);
       this.core.clientRequest(msg.client, msg.body, performance.now(), msg.service, msg.id);
     }
     this.armTimer();
@@ -215,7 +215,7 @@ export class BrokerServer {
       this.outbox.answerInBatch(id);
       if (problem) this.core.badRequest(client, id, problem);
       else {
-        if (this.tracing) this.trace.traza('frontend_message', 'client service request', [client, service, body]);
+        if (this.tracing) this.trace.step('frontend_message', 'client service request', [client, service, body]);
         this.core.clientRequest(client, body, now, service, id);
       }
     }
@@ -226,7 +226,7 @@ export class BrokerServer {
     const msg = parseWorkerMessage(frames);
     if (msg.kind === 'malformed') return this.reject('backend', msg.reason);
     const worker = msg.worker.toString('latin1');
-    if (this.tracing) this.trace.traza('backend_message', 'worker kind', [worker, msg.kind]);
+    if (this.tracing) this.trace.step('backend_message', 'worker kind', [worker, msg.kind]);
     if (msg.kind === 'ready') {
       this.outbox.forgetWorker(worker); // a ready starts a new connection: nothing of the old one's batches carries over
       this.core.workerReady(worker, performance.now(), msg);
@@ -287,6 +287,6 @@ export class BrokerServer {
 
   private reject(side: Side, reason: string): void {
     this.malformed[side]++;
-    if (this.tracing) this.trace.traza('malformed', 'side reason', [side, reason]);
+    if (this.tracing) this.trace.step('malformed', 'side reason', [side, reason]);
   }
 }

@@ -32,7 +32,7 @@ export interface RouterPortOptions {
   curve?: CurveServerRole;
 }
 
-/** Our own ROUTER on Node's TCP (ZMTP 3.1; CURVE when given a role), with no libzmq thread hop per message. */
+/** Our own ROUTER on Node's TCP (ZMTP 3.1; CURVE when given a role), read and written on the event loop itself. */
 export function openRouterPort(options: RouterPortOptions): RouterPort {
   return new ZmtpRouter({
     maxMessageBytes: options.maxMessageBytes,

@@ -30,7 +30,7 @@ runProgram('client', clientOptions, async (config) => {
         return;
       }
       const reply = await client.request(config.service, body);
-      trace.traza('procesaRespuesta', 'msg', [reply]);
+      trace.step('procesaRespuesta', 'msg', [reply]);
       process.stdout.write(`${reply.toString()}\n`);
     } catch (e) {
       client.close();

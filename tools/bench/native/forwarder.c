@@ -1,6 +1,6 @@
 /*
  * The bare forwarder of baselines.ts, in C on libzmq: the floor of any ZeroMQ broker, with no
- * JavaScript at all. A ROUTER frontend and a ROUTER backend speaking our wire protocol (SPEC §1):
+ * JavaScript at all. A ROUTER frontend and a ROUTER backend speaking our wire protocol (docs/protocol.md):
  * requests go round-robin to the workers that announced themselves, replies go straight back.
  * Built by the benchmark when a C compiler and libzmq's headers are installed (native.ts).
  *

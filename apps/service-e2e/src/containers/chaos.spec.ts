@@ -76,7 +76,7 @@ describe('chaos: 20 clients, 2000 requests, workers killed and started at random
             restart.exitCode = (await stopTimed(old.getId())).exitCode;
             // A worker joins while the broker is away. Docker hands out the lowest free address, so
             // it takes the old broker's and the new broker gets another: workers and clients must
-            // find it by name again (libzmq resolves `bro` anew on every reconnect attempt).
+            // find it by name again (their sockets resolve `bro` anew on every reconnect attempt).
             alive.push(await startWorker());
             started++;
             brokers.push(await d.startBroker(BROKER_ENV));

@@ -254,7 +254,7 @@ export class Client {
     return socket;
   }
 
-  /** The connection failed: every request in flight fails with the reason; the next request opens a new one. */
+  /** The connection's path threw (its message handler, or a batch's flush): every request in flight fails with the reason; the next request opens a new connection. */
   private fail(socket: DealerPort | undefined, error: Error): void {
     if (socket !== this.socket) return;
     this.closeSocket();

@@ -1,8 +1,8 @@
 /**
  * Test support for whoever tests against these sockets with libzmq's own (the `zeromq` package, a
  * dev dependency: nothing here is part of the library's runtime, and `@tsr/zmtp` never loads it).
- * Imported as `@tsr/zmtp/testing` by this library's specs, by libs/tsr's, and through
- * `@tsr/testing` by the e2e suites and the benchmark.
+ * Imported as `@tsr/zmtp/testing` by this library's specs, by @tsr/runtime's and the broker's, and
+ * through `@tsr/testing` by the e2e suites and the benchmark.
  */
 import { createServer } from 'node:net';
 import type { Event, Socket } from 'zeromq';

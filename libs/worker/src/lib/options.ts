@@ -16,12 +16,13 @@ export interface RequestInfo {
  */
 export type Handler = (request: Buffer, info: RequestInfo) => Buffer | string | Promise<Buffer | string>;
 
-/** Where the worker says what it does; `trace` is called for every request when `tracing` is true. */
+/** Where the worker says what it does; `step` is called for every request taken when `tracing` is true. */
 export interface WorkerLogger {
   info(message: string): void;
   error(message: string): void;
   readonly tracing?: boolean;
-  traza?(step: string, names: string, values: readonly unknown[]): void;
+  /** `step(step, 'name1 name2', [v1, v2])`: which protocol step ran, with which values (the worker's: each request it takes). */
+  step?(step: string, names: string, values: readonly unknown[]): void;
 }
 
 export interface ServeOptions {
@@ -68,7 +69,7 @@ function integer(name: string, value: number, min: number, max: number): number 
   return value;
 }
 
-/** A routing id of its own: the broker refuses ids that libzmq would generate (a leading zero byte). */
+/** A routing id of its own: the broker refuses ids shaped like the ones a ROUTER generates (a leading zero byte). */
 function identity(id: string): string {
   const bytes = Buffer.byteLength(id);
   if (bytes === 0 || bytes > 255 || id.charCodeAt(0) === 0) throw new TypeError(`identity must be 1-255 bytes not starting with a zero byte, got ${JSON.stringify(id)}`);

@@ -231,7 +231,7 @@ describe('Worker', () => {
 
   it('reports a failure of its receive loop as fatal instead of going deaf', async () => {
     // A logger that throws while a request is traced stands for any bug on the receive path.
-    const throwing: WorkerLogger = { info: () => {}, error: () => {}, tracing: true, traza: () => { throw new Error('tracer bug'); } };
+    const throwing: WorkerLogger = { info: () => {}, error: () => {}, tracing: true, step: () => { throw new Error('tracer bug'); } };
     const { broker, worker, fatal } = await setup({ logger: throwing });
     cleanup = () => (worker.close(), broker.close());
     await broker.receive();

@@ -79,7 +79,7 @@ export class Worker {
     this.info = Object.freeze({ service: this.service, worker: this.identity });
   }
 
-  /** Connects and announces itself; libzmq connects in the background and retries until the broker is there. */
+  /** Connects and announces itself; the socket connects in the background and retries until the broker is there, and the ready waits for it. */
   start(): this {
     this.health.start();
     this.connect();
@@ -132,11 +132,11 @@ export class Worker {
   }
 
   /**
-   * A fresh socket (the guide's Paranoid Pirate way: nothing stale survives) and a ready.
-   * libzmq reconnects to an absent broker with exponential backoff and delivers the ready
-   * whenever the broker is back. Requests taken on the old connection are dropped, unanswered:
-   * a broker that still knows them re-dispatches them when it sees the ready, so answering them
-   * as well would give a client two answers.
+   * A fresh socket (the guide's Paranoid Pirate way: nothing stale survives) and a ready. The
+   * socket reconnects to an absent broker with exponential backoff (100 ms doubling up to
+   * WORKER_RECONNECT_MAX_MS) and delivers the ready whenever the broker is back. Requests taken
+   * on the old connection are dropped, unanswered: a broker that still knows them re-dispatches
+   * them when it sees the ready, so answering them as well would give a client two answers.
    */
   private connect(): void {
     this.generation++;
@@ -222,7 +222,7 @@ export class Worker {
   /** Queues a request (`ticket`: the broker's, echoed with the answer). */
   private take(ticket: Buffer, body: Buffer): void {
     const { logger } = this.settings;
-    if (logger.tracing) logger.traza?.('procesaPeticion', 'client request', [ticket, body]);
+    if (logger.tracing) logger.step?.('procesaPeticion', 'client request', [ticket, body]);
     this.queue.push({ ticket, body });
   }
 

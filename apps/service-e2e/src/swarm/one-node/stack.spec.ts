@@ -7,7 +7,7 @@ import { ContainerDeployment } from '../../support/containers/service';
 import { type RunResult, docker, eventually, freePort, image, labelsFor, logsOf, owner, removeLabelled, repoRoot, run, stateOf, version, waitForExit } from '../../support/containers/docker';
 import { type LoadSummary, loadSummary } from '../../support/containers/chaos';
 
-// docker/deploy/swarm/stack.yml on the live engine (a one-node swarm): the SLA adaptation of SPEC §2 —
+// docker/deploy/swarm/stack.yml on the live engine (a one-node swarm): the SLA adaptation of the seed's "several nodes" —
 // workers scaled 3 → 5 → 2, replaced by a new image version, one killed — while clients on the
 // stack's overlay network and on the host (through the broker's host-mode published port) keep
 // getting every answer.

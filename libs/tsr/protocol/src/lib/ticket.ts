@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
  *   [ instance: 8 bytes ][ admission: 4 bytes, big-endian ][ sequence: 6 bytes, big-endian ]
  *
  * The instance id is random per broker process: generated routing ids are short and may come back
- * in another process (libzmq's start at the same number in every one), but no two broker
- * instances share tickets, so a reply that crosses a broker restart can never be taken for an
- * answer to a new client. The admission number names the worker the dispatch went to (it wraps, harmlessly: the sequence alone is unique), so a reply
+ * in another process (ours count from a random start, libzmq's from the same number in every
+ * process), but no two broker instances share tickets, so a reply that crosses a broker restart
+ * can never be taken for an answer to a new client. The admission number names the worker the dispatch went to (it wraps, harmlessly: the sequence alone is unique), so a reply
  * is found among that worker's few outstanding dispatches, with no table of every dispatch.
  */
 export const INSTANCE_BYTES = 8;

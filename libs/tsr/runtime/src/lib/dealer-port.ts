@@ -2,7 +2,7 @@ import { ZmtpDealer, curveKeyBytes, curveKeyPairBytes } from '@tsr/zmtp';
 import type { CurvePeerKeys } from './curve';
 import { guardedHandler } from './receive-loop';
 
-/** A DEALER connection to the broker, as a worker uses it: send, close; messages go to the handler it was opened with. */
+/** A DEALER connection to the broker, as the worker and the client use it: send, close; messages go to the handler it was opened with. */
 export interface DealerPort {
   /** Never blocks: what cannot be sent now or queued is reported to `onSendError`. */
   send(frames: Buffer[]): void;
@@ -20,7 +20,7 @@ export interface DealerPortOptions {
   /** CURVE keys; none: the NULL mechanism. */
   curve?: CurvePeerKeys;
   onMessage: (frames: Buffer[]) => void;
-  /** The handler threw, or the socket failed. */
+  /** The handler threw (reported once, as "<name> receive loop failed: …"); nothing more is handled. */
   onFatal: (error: Error) => void;
   onSendError: (error: Error) => void;
   /** CURVE only: the broker refused our key (this connection is not tried again). */
@@ -39,7 +39,7 @@ export const BROKER_PING_MS = 5000;
 /** ZMTP PING intervals a peer may stay silent before it is taken for gone, either side (the liveness of the zguide's Paranoid Pirate). */
 export const ZMTP_LIVENESS = 3;
 
-/** Our own DEALER on Node's TCP (ZMTP 3.1; CURVE when given keys), with no libzmq I/O thread between the socket and the event loop. */
+/** Our own DEALER on Node's TCP (ZMTP 3.1; CURVE when given keys), read and written on the event loop itself. */
 export function openDealerPort(endpoint: string, options: DealerPortOptions): DealerPort {
   return new ZmtpDealerPort(endpoint, options);
 }

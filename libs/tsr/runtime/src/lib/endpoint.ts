@@ -1,12 +1,12 @@
 import { parsers } from './config';
 import { ConfigError } from './errors';
 
-/** Anything with ZeroMQ's bind, so validation is testable without sockets. */
+/** Anything that binds ZeroMQ endpoints (our ROUTER, a libzmq socket), so validation is testable without sockets. */
 export interface Bindable {
   bind(address: string): Promise<void>;
 }
 
-/** Anything with ZeroMQ's bind/connect. */
+/** Anything that binds and connects ZeroMQ endpoints (a libzmq socket in the tests). */
 export interface Endpointable extends Bindable {
   connect(address: string): void;
 }
@@ -30,8 +30,8 @@ export async function bindEndpoint(socket: Bindable, port: number, host = '*'): 
 }
 
 /**
- * Binds `address` that a socket closed a moment ago held: libzmq frees the port in its own
- * threads, so the first tries may find it still in use. Tries every 50 ms for `waitMs`.
+ * Binds `address` that a socket closed a moment ago held, which the first tries may find still in
+ * use (a libzmq socket frees its port in its own threads). Tries every 50 ms for `waitMs`.
  */
 export async function bindWhenFree(socket: Bindable, address: string, waitMs = 5000): Promise<void> {
   for (const end = Date.now() + waitMs; ; await new Promise((r) => setTimeout(r, 50))) {
@@ -43,7 +43,7 @@ export async function bindWhenFree(socket: Bindable, address: string, waitMs = 5
   }
 }
 
-/** The seed's `conecta`. ZeroMQ connects lazily and retries, so the peer may start later. */
+/** The seed's `conecta`. A ZeroMQ socket connects in the background and retries, so the peer may start later. */
 export function connectEndpoint(socket: Endpointable, host: string, port: number): string {
   const address = tcpEndpoint(host, port);
   socket.connect(address);

@@ -4,7 +4,7 @@ export interface Closable {
   close(): void;
 }
 
-/** Sockets drop unsent messages on close: a stopping process must not hang on a gone peer. */
+/** Closes each (the broker and its sockets; the worker, which says goodbye first); one that throws does not keep the others open. */
 function closeAll(sockets: readonly Closable[]): void {
   for (const s of sockets) {
     try {
@@ -16,7 +16,7 @@ function closeAll(sockets: readonly Closable[]): void {
 }
 
 /**
- * The seed's `adios`: returns a function that closes the sockets, says why, and exits.
+ * The seed's `adios`: returns a function that closes what it was given, says why, and exits.
  * Installed on SIGINT and SIGTERM (what Ctrl-C, Docker and Kubernetes send), exit code 0.
  */
 export function adios(sockets: readonly Closable[], message: string, trace: Tracer, code = 0, beforeExit?: () => void): () => void {

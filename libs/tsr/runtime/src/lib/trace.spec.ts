@@ -16,11 +16,11 @@ function capture(level: Level, component = 'broker') {
 /** Emits one message of each kind and reports which ones came out. */
 function emitted(level: Level) {
   const { tracer, out, err } = capture(level);
-  tracer.traza('step', 'x', [1]);
+  tracer.step('step', 'x', [1]);
   tracer.info('hello');
   tracer.error('bad');
   return {
-    traza: out.some((l) => l.includes('step:')),
+    step: out.some((l) => l.includes('step:')),
     info: out.includes('[broker] hello'),
     error: err.includes('[broker] error: bad'),
     strayOut: out.filter((l) => !l.includes('step:') && l !== '[broker] hello'),
@@ -34,13 +34,13 @@ describe('levels', () => {
   });
 
   it.each([
-    ['silent', { traza: false, info: false, error: false }],
-    ['error', { traza: false, info: false, error: true }],
-    ['info', { traza: false, info: true, error: true }],
-    ['trace', { traza: true, info: true, error: true }],
+    ['silent', { step: false, info: false, error: false }],
+    ['error', { step: false, info: false, error: true }],
+    ['info', { step: false, info: true, error: true }],
+    ['trace', { step: true, info: true, error: true }],
   ] as const)('%s lets through exactly what it should', (level, want) => {
     const got = emitted(level);
-    expect({ traza: got.traza, info: got.info, error: got.error }).toEqual(want);
+    expect({ step: got.step, info: got.info, error: got.error }).toEqual(want);
     expect(got.strayOut).toEqual([]);
     expect(got.strayErr).toEqual([]);
   });
@@ -59,9 +59,9 @@ describe('sinks', () => {
     expect(err).toEqual(['[worker] error: socket closed']);
   });
 
-  it('traza goes to out', () => {
+  it('step goes to out', () => {
     const { tracer, out, err } = capture('trace');
-    tracer.traza('s', 'a', [1]);
+    tracer.step('s', 'a', [1]);
     expect(out).toHaveLength(1);
     expect(err).toEqual([]);
   });
@@ -86,28 +86,28 @@ describe('sinks', () => {
   });
 });
 
-describe('traza (the seed\'s trace of a protocol step)', () => {
+describe('step (the seed\'s traza: a protocol step and its values)', () => {
   it('formats `[component] step: name=value ...`', () => {
     const { tracer, out } = capture('trace');
-    tracer.traza('new_task', 'worker client request', [Buffer.from('W h-1-aa'), Buffer.from('C h-2-bb'), Buffer.from('hello')]);
+    tracer.step('new_task', 'worker client request', [Buffer.from('W h-1-aa'), Buffer.from('C h-2-bb'), Buffer.from('hello')]);
     expect(out).toEqual(['[broker] new_task: worker="W h-1-aa" client="C h-2-bb" request="hello"']);
   });
 
   it('shows Buffers as strings, bytes mapped one to one (latin1)', () => {
     const { tracer, out } = capture('trace');
-    tracer.traza('s', 'b e', [Buffer.from([0x41, 0xff]), Buffer.alloc(0)]);
+    tracer.step('s', 'b e', [Buffer.from([0x41, 0xff]), Buffer.alloc(0)]);
     expect(out).toEqual(['[broker] s: b="A\u00ff" e=""']);
   });
 
   it('shows other values as JSON, and missing ones as undefined', () => {
     const { tracer, out } = capture('trace');
-    tracer.traza('s', 'str num obj arr nul missing', ['x y', 42, { a: 1 }, [1, 'b'], null]);
+    tracer.step('s', 'str num obj arr nul missing', ['x y', 42, { a: 1 }, [1, 'b'], null]);
     expect(out).toEqual(['[broker] s: str="x y" num=42 obj={"a":1} arr=[1,"b"] nul=null missing=undefined']);
   });
 
   it('splits names on any whitespace', () => {
     const { tracer, out } = capture('trace');
-    tracer.traza('s', 'a \t b', [1, 2]);
+    tracer.step('s', 'a \t b', [1, 2]);
     expect(out).toEqual(['[broker] s: a=1 b=2']);
   });
 
@@ -115,14 +115,14 @@ describe('traza (the seed\'s trace of a protocol step)', () => {
     const { tracer, out } = capture('trace');
     const circular: Record<string, unknown> = {};
     circular['self'] = circular;
-    expect(() => tracer.traza('s', 'big circ', [10n, circular])).not.toThrow();
+    expect(() => tracer.step('s', 'big circ', [10n, circular])).not.toThrow();
     expect(out).toEqual(['[broker] s: big=10 circ=[object Object]']);
   });
 
   it('does not even format its values below the trace level', () => {
     const { tracer, out } = capture('info');
     const value = { toJSON: jest.fn(() => 'x') };
-    tracer.traza('s', 'v', [value]);
+    tracer.step('s', 'v', [value]);
     expect(value.toJSON).not.toHaveBeenCalled();
     expect(out).toEqual([]);
   });
@@ -179,7 +179,7 @@ describe('json format', () => {
     const err: string[] = [];
     const tracer = createTracer('worker', 'trace', (l) => out.push(l), (l) => err.push(l), 'json', 'W one');
     tracer.info('hello');
-    tracer.traza('reply', 'client body n', [Buffer.from('C1'), 'ok', 3n]);
+    tracer.step('reply', 'client body n', [Buffer.from('C1'), 'ok', 3n]);
     tracer.error('bad');
     const lines = [...out, ...err].map((l) => JSON.parse(l) as Record<string, unknown>);
     for (const line of lines) expect(new Date(line['time'] as string).toISOString()).toBe(line['time']);

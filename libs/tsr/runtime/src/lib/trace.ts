@@ -6,10 +6,10 @@ export type Level = (typeof levels)[number];
 
 export interface Tracer {
   readonly level: Level;
-  /** True when `traza` prints: hot paths test it before building the values to trace. */
+  /** True when `step` prints: hot paths test it before building the values to trace. */
   readonly tracing: boolean;
-  /** The seed's `traza(step, 'name1 name2', [v1, v2])`: which step ran, with which values. */
-  traza(step: string, names: string, values: readonly unknown[]): void;
+  /** `step(step, 'name1 name2', [v1, v2])`, the seed's `traza`: which protocol step ran, with which values. */
+  step(step: string, names: string, values: readonly unknown[]): void;
   info(message: string): void;
   error(message: string): void;
 }
@@ -52,7 +52,7 @@ export function createTracer(
   return {
     level,
     tracing,
-    traza(step, names, values) {
+    step(step, names, values) {
       if (!tracing) return;
       const keys = names.split(/\s+/);
       if (format === 'json') {

@@ -1,7 +1,8 @@
 /**
- * ZMTP 3.0 (rfc.zeromq.org/spec/23) with the NULL mechanism, the part a ROUTER that binds needs:
- * the greeting, the READY command and its properties, and the frames of the traffic. Pure
- * functions and one incremental reader; the connection logic is in zmtp-connection.ts.
+ * ZMTP's wire format (rfc.zeromq.org/spec/23, and spec/37's PING and PONG), both sides: the
+ * greeting, commands (READY and its properties, PING), and the frames of the traffic, plain or
+ * (with a `FrameBoxer`, CURVE) each in a MESSAGE box. Pure functions and one incremental reader;
+ * the connection logic is in zmtp-connection.ts, CURVE's handshake in curve-mechanism.ts.
  */
 
 /** An empty frame: shared, since nothing writes into it. */

@@ -9,7 +9,7 @@ import { parseTcpEndpoint } from './tcp-endpoint';
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
 
 export interface ZmtpRouterOptions extends ConnectionLimits {
-  /** A peer that connects under a routing id in use takes it over and the old connection is closed (ZMQ_ROUTER_HANDOVER); else it is refused. */
+  /** A peer that connects under a routing id in use takes it over and the old connection is closed (as libzmq's ZMQ_ROUTER_HANDOVER); else the newcomer is refused. */
   handover?: boolean;
   /** Bytes waiting to be written to one peer beyond which messages to it are dropped (a ROUTER's high-water mark). */
   sendHighWaterBytes?: number;
@@ -40,13 +40,14 @@ class Peer {
 }
 
 /**
- * A ZeroMQ ROUTER that binds, in TypeScript on Node's own TCP (ZMTP 3.0, NULL or CURVE): the
- * broker's two sockets, with no libzmq I/O thread between the socket and the event
- * loop, so a message costs no thread hop, and all that arrived in one read is handled in one turn.
- * Peers are any ZeroMQ DEALER, REQ or ROUTER (libzmq, the seed's programs). As libzmq's ROUTER: a
- * message to an unknown routing id is dropped; a peer without a routing id gets a generated one
- * (a zero byte and four more, never one in use); a routing id of its own may not start with a zero
- * byte (RFC 37); a message over the size or frame bound drops the connection.
+ * A ZeroMQ ROUTER that binds, in TypeScript on Node's own TCP (ZMTP 3.1, NULL or CURVE): the
+ * broker's two sockets. It reads and writes on the event loop itself, so a message costs no thread
+ * hop, and all that arrived in one read is handled in one turn. Peers are any ZeroMQ DEALER, REQ
+ * or ROUTER (libzmq's, the seed's programs). As libzmq's ROUTER: a message to an unknown routing
+ * id is dropped; a peer without a routing id gets a generated one (a zero byte and four more).
+ * Stricter than libzmq's: a generated id is never one in use, a routing id of the peer's own may
+ * not start with a zero byte (RFC 37), and a message over the size bound (all its frames together)
+ * or the frame bound drops the connection.
  */
 export class ZmtpRouter {
   closed = false;

@@ -151,7 +151,7 @@ export class CurveGuard {
   private report(name: string, why: Refusal, from: string, reason: string): void {
     const counts = this.refused[name];
     const peer = this.settings.domains[name]?.peer ?? 'peer';
-    if (this.trace.tracing) this.trace.traza('curve_refused', 'socket from reason', [name, from, reason]);
+    if (this.trace.tracing) this.trace.step('curve_refused', 'socket from reason', [name, from, reason]);
     const kind = `${name} ${why}`;
     const now = performance.now();
     if (now - (this.lastReport.get(kind) ?? -Infinity) < REPORT_EVERY_MS) return;
