@@ -102,13 +102,16 @@ describe('ZMTP 3.1 frames', () => {
 });
 
 describe('ZMTP 3.1 greeting, READY, PING and PONG', () => {
-  it('greets as 3.0 with NULL, and accepts such a greeting (and a later minor version)', () => {
+  it('greets as 3.1 with NULL, as libzmq does, and accepts such a greeting, a 3.0 one and a later minor version', () => {
     const g = greeting();
     expect(g.length).toBe(64);
+    expect([...g.subarray(0, 12)]).toEqual([0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1]);
     expect(greetingProblem(g)).toBeUndefined();
-    const g31 = Buffer.from(g);
-    g31[11] = 1;
-    expect(greetingProblem(g31)).toBeUndefined();
+    for (const minor of [0, 2]) {
+      const other = Buffer.from(g);
+      other[11] = minor;
+      expect(greetingProblem(other)).toBeUndefined();
+    }
   });
 
   it('refuses what is not ZMTP 3 with NULL, saying why', () => {

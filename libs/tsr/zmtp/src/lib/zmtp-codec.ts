@@ -25,13 +25,13 @@ const FLAG_COMMAND = 0x04;
 /** libzmq keeps a routing id in at most 255 bytes. */
 export const MAX_ROUTING_ID_BYTES = 255;
 
-/** Our greeting: signature, version 3.0, the mechanism (NULL ignores as-server), filler. */
+/** Our greeting: signature, version 3.1 (as libzmq 4.2 and later: PING and PONG), the mechanism (NULL ignores as-server), filler. */
 export function greeting(mechanism: 'NULL' | 'CURVE' = 'NULL', asServer = false): Buffer {
   const g = Buffer.alloc(GREETING_BYTES);
   g[0] = 0xff;
   g[9] = 0x7f;
   g[10] = 3;
-  g[11] = 0;
+  g[11] = 1;
   g.write(mechanism, 12, 'latin1');
   g[32] = asServer ? 1 : 0;
   return g;
