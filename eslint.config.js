@@ -2,6 +2,7 @@
 // The point is the architecture: a project imports another only through its path alias
 // (tsconfig.base.json), and only along the arrows the tags allow.
 const nx = require('@nx/eslint-plugin');
+const prettier = require('eslint-plugin-prettier/recommended');
 
 /** Who may import whom, by tag (see docs/development.md, "Layout"). Libraries never import apps, tools or tests. */
 const depConstraints = [
@@ -19,7 +20,10 @@ const depConstraints = [
   { sourceTag: 'layer:monitoring', onlyDependOnLibsWithTags: ['layer:monitoring', 'layer:runtime'] },
 ];
 
-const boundaries = (allow = [], enforceBuildableLibDependency = true) => ['error', { enforceBuildableLibDependency, allow, depConstraints }];
+const boundaries = (allow = [], enforceBuildableLibDependency = true) => [
+  'error',
+  { enforceBuildableLibDependency, allow, depConstraints },
+];
 
 module.exports = [
   { ignores: ['**/dist', '**/node_modules', 'tmp', 'coverage', '**/*.d.ts', 'apps/service-e2e/src/process/seed/**'] },
@@ -48,8 +52,24 @@ module.exports = [
     // The programs and their library never import the test support, not even from their specs: a
     // dependency of a project is a dependency of its bundle and image for Nx, so a change to the
     // test support would make every image "affected". Their specs use the library's own helpers.
-    files: ['apps/broker/src/**/*.ts', 'apps/worker/src/**/*.ts', 'apps/client/src/**/*.ts', 'libs/tsr/*/src/**/*.ts', 'libs/worker/src/**/*.ts', 'libs/client/src/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@tsr/testing', message: 'test support is for the e2e suites, tools and the benchmark (nx affected stays exact)' }] }] },
+    files: [
+      'apps/broker/src/**/*.ts',
+      'apps/worker/src/**/*.ts',
+      'apps/client/src/**/*.ts',
+      'libs/tsr/*/src/**/*.ts',
+      'libs/worker/src/**/*.ts',
+      'libs/client/src/**/*.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@tsr/testing', message: 'test support is for the e2e suites, tools and the benchmark (nx affected stays exact)' },
+          ],
+        },
+      ],
+    },
   },
   {
     // Tooling configuration, not code of a project: jest configs extend the workspace's preset.
@@ -59,8 +79,13 @@ module.exports = [
   {
     // No-op callbacks (`let stop = () => {}` until there is something to stop) are intended here,
     // and so is `map.get(k)?.add(v) ?? map.set(k, new Set([v]))`.
-    rules: { '@typescript-eslint/no-empty-function': 'off', '@typescript-eslint/no-unused-expressions': ['error', { allowShortCircuit: true }] },
+    rules: {
+      '@typescript-eslint/no-empty-function': 'off',
+      '@typescript-eslint/no-unused-expressions': ['error', { allowShortCircuit: true }],
+    },
   },
+  // Formatting is Prettier's (.prettierrc.json), checked as a lint rule: `npx prettier --write .` fixes it.
+  prettier,
   {
     // CommonJS is this workspace's module system (jest configs, docker/base scripts).
     files: ['**/*.js'],

@@ -58,7 +58,13 @@ function sockets() {
       const [localIp, localPort] = f[1].split(':');
       // Not the component's: e.g. Docker's embedded DNS listening on 127.0.0.11 in this namespace.
       if (mine ? !mine.has(f[9]) : localIp === '0B00007F') continue;
-      out.push({ v6: file.endsWith('6'), localIp, localPort: parseInt(localPort, 16), remotePort: parseInt(f[2].split(':')[1], 16), state: f[3] });
+      out.push({
+        v6: file.endsWith('6'),
+        localIp,
+        localPort: parseInt(localPort, 16),
+        remotePort: parseInt(f[2].split(':')[1], 16),
+        state: f[3],
+      });
     }
   }
   return out;

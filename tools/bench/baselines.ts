@@ -55,24 +55,34 @@ async function forwarder(frontPort: string, backPort: string, lru: boolean): Pro
 
   const toWorker = (worker: Buffer, req: Buffer[]) => void backend.send([worker, EMPTY, req[0], EMPTY, req[2]]).catch(fail);
 
-  void receiveLoop('frontend', frontend, (req) => {
-    if (workers.length === 0) waiting.push(req);
-    else if (lru) toWorker(workers.shift() as Buffer, req);
-    else toWorker(workers[next++ % workers.length], req);
-  }, failLoop);
+  void receiveLoop(
+    'frontend',
+    frontend,
+    (req) => {
+      if (workers.length === 0) waiting.push(req);
+      else if (lru) toWorker(workers.shift() as Buffer, req);
+      else toWorker(workers[next++ % workers.length], req);
+    },
+    failLoop,
+  );
 
-  void receiveLoop('backend', backend, ([worker, , client, , body]) => {
-    if (client.length !== 0) void frontend.send([client, EMPTY, body]).catch(fail); // a reply
-    if (lru) {
-      // ready or reply: the worker is free
-      const req = waiting.shift();
-      if (req) toWorker(worker, req);
-      else workers.push(worker);
-    } else if (client.length === 0) {
-      workers.push(worker); // ready
-      while (waiting.length) toWorker(workers[next++ % workers.length], waiting.shift() as Buffer[]);
-    }
-  }, failLoop);
+  void receiveLoop(
+    'backend',
+    backend,
+    ([worker, , client, , body]) => {
+      if (client.length !== 0) void frontend.send([client, EMPTY, body]).catch(fail); // a reply
+      if (lru) {
+        // ready or reply: the worker is free
+        const req = waiting.shift();
+        if (req) toWorker(worker, req);
+        else workers.push(worker);
+      } else if (client.length === 0) {
+        workers.push(worker); // ready
+        while (waiting.length) toWorker(workers[next++ % workers.length], waiting.shift() as Buffer[]);
+      }
+    },
+    failLoop,
+  );
   process.stdout.write(`[forwarder] ready ${lru ? 'lru' : 'round-robin'}\n`);
 }
 
@@ -80,7 +90,12 @@ async function direct(port: string): Promise<void> {
   const socket = new Router({ sendTimeout: 0, linger: 0 });
   exitOnSignals([socket]);
   await socket.bind(endpoint(port));
-  void receiveLoop('direct', socket, ([client, , request]) => void socket.send([client, EMPTY, Buffer.concat([request, SUFFIX])]).catch(fail), failLoop);
+  void receiveLoop(
+    'direct',
+    socket,
+    ([client, , request]) => void socket.send([client, EMPTY, Buffer.concat([request, SUFFIX])]).catch(fail),
+    failLoop,
+  );
   process.stdout.write('[direct] ready\n');
 }
 
@@ -101,7 +116,9 @@ const modes: Record<string, () => Promise<void>> = {
   direct: () => direct(args[0]),
   'nats-responder': () => natsResponder(args[0], args[1]),
 };
-const started = modes[mode]?.() ?? Promise.reject(new Error('usage: baselines.ts forwarder FRONTPORT BACKPORT [--lru] | direct PORT | nats-responder PORT ID'));
+const started =
+  modes[mode]?.() ??
+  Promise.reject(new Error('usage: baselines.ts forwarder FRONTPORT BACKPORT [--lru] | direct PORT | nats-responder PORT ID'));
 started.catch((e: Error) => {
   process.stderr.write(`${e.message}\n`);
   process.exit(1);

@@ -27,7 +27,7 @@ import { useAppsDir } from './targets';
 const root = join(__dirname, '..', '..');
 
 const METHOD = [
-  'Against NATS: nats-server (the system\'s) with Node responders (nats.js) in one queue group answering `<request> <id>` at once, against our broker with as many',
+  "Against NATS: nats-server (the system's) with Node responders (nats.js) in one queue group answering `<request> <id>` at once, against our broker with as many",
   'zero-delay workers, and the bare forwarders in Node and in C (when built) as floors; the same generator, closed loop, C requesters in flight; for NATS it publishes',
   'with a reply subject over one shared connection, or over one connection per requester; every target in turn, order rotated per repetition, ratios ours / NATS paired within a repetition.',
   'Load: a dedicated generator (tools/bench/loadgen.ts, its own Node process) speaks the client side of the protocol over DEALER sockets',
@@ -65,11 +65,22 @@ async function main(): Promise<void> {
     const workerCounts = [...new Set([o.latencyWorkers, Math.max(...o.workers)])];
     for (const workers of workerCounts) {
       const results = await profileTargets(
-        { kinds: ['broker', 'forwarder-lru', 'forwarder'], workers, size: o.sizes[0], inflight: o.inflight, durationMs: Math.max(3000, o.durationMs * 3), dir: join(o.out, `w${workers}`), intervalUs: 200, credit: o.credit },
+        {
+          kinds: ['broker', 'forwarder-lru', 'forwarder'],
+          workers,
+          size: o.sizes[0],
+          inflight: o.inflight,
+          durationMs: Math.max(3000, o.durationMs * 3),
+          dir: join(o.out, `w${workers}`),
+          intervalUs: 200,
+          credit: o.credit,
+        },
         bundles,
         capture,
       );
-      capture(`\nworkers ${workers}: process CPU µs per request ${results.map((r) => `${r.kind} ${r.cpuUsPerRequest.toFixed(1)}`).join(', ')}`);
+      capture(
+        `\nworkers ${workers}: process CPU µs per request ${results.map((r) => `${r.kind} ${r.cpuUsPerRequest.toFixed(1)}`).join(', ')}`,
+      );
     }
     writeFileSync(join(o.out, 'profile-summary.txt'), `${formatNote(note)}\n${lines.join('\n')}\n`);
     log(`\nprofiles and summary in ${relative(process.cwd(), o.out)}`);
@@ -80,10 +91,11 @@ async function main(): Promise<void> {
   const nats = bundles.natsServer;
   const withNats = 'path' in nats;
   if (o.natsOnly && 'missing' in nats) throw new Error(nats.missing);
-  const natsPlan = 'path' in nats
-    ? `against NATS (${nats.version ?? 'nats-server'}): ${o.natsWorkers} workers / responders, sizes ${o.natsSizes.join('/')} B, ${o.natsInflight.join('/')} requesters in flight, ` +
-      `our broker${o.clientBatches ? ' (its generator batching requests when the broker offers it)' : ''}, the bare forwarder${withC ? 's in Node and C' : ''}, NATS over one connection and NATS over a connection per requester in turn, ${o.natsWarmupMs} ms warm-up + ${o.durationMs} ms measured each`
-    : 'no comparison with NATS (nats-server missing)';
+  const natsPlan =
+    'path' in nats
+      ? `against NATS (${nats.version ?? 'nats-server'}): ${o.natsWorkers} workers / responders, sizes ${o.natsSizes.join('/')} B, ${o.natsInflight.join('/')} requesters in flight, ` +
+        `our broker${o.clientBatches ? ' (its generator batching requests when the broker offers it)' : ''}, the bare forwarder${withC ? 's in Node and C' : ''}, NATS over one connection and NATS over a connection per requester in turn, ${o.natsWarmupMs} ms warm-up + ${o.durationMs} ms measured each`
+      : 'no comparison with NATS (nats-server missing)';
   const mainPlan =
     `sizes ${o.sizes.join('/')} B × workers ${o.workers.join('/')} (credit ${o.credit} each behind our broker), ${o.inflight} requests in flight, ` +
     `${o.generators} generator process(es), warm-up ${o.warmupMs} ms + ${o.durationMs} ms measured per saturation run, ` +
@@ -124,7 +136,9 @@ async function main(): Promise<void> {
       '',
       ...summary.checks.map((c) => `- ${c}`),
       '',
-      ...(existsSync(join(o.out, 'profile.md')) ? ['Profile findings (what stands in the way, with evidence): [profile.md](profile.md).', ''] : []),
+      ...(existsSync(join(o.out, 'profile.md'))
+        ? ['Profile findings (what stands in the way, with evidence): [profile.md](profile.md).', '']
+        : []),
       ...ts.flatMap((t) => [markdownTable(t), '']),
       '## Method',
       '',

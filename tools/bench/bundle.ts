@@ -31,7 +31,16 @@ export function bundlePrograms(): Bundles {
   atExit(() => rmSync(dir, { recursive: true, force: true }));
   const out = (name: string) => {
     const outfile = join(dir, `${name}.js`);
-    buildSync({ entryPoints: [join(__dirname, `${name}.ts`)], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', packages: 'external', logLevel: 'error' });
+    buildSync({
+      entryPoints: [join(__dirname, `${name}.ts`)],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'error',
+    });
     return outfile;
   };
   const nodeModules = join(__dirname, '..', '..', 'node_modules');

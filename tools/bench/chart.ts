@@ -32,7 +32,13 @@ export function chartsMarkdown(s: Summary): string {
     // direct has no workers: one figure per size, drawn flat across as the reference
     const direct = rows.find((r) => r.rps.direct)?.rps.direct?.median ?? NaN;
     const series = kinds.map((k) => ({ name: NAME[k], values: rows.map((r) => (k === 'direct' ? direct : (r.rps[k]?.median ?? NaN))) }));
-    return xychart(`Throughput, ${sizeLabel(size)} requests (median req/s)`, rows.map((r) => `${r.workers} worker(s)`), 'req/s', series, 'line');
+    return xychart(
+      `Throughput, ${sizeLabel(size)} requests (median req/s)`,
+      rows.map((r) => `${r.workers} worker(s)`),
+      'req/s',
+      series,
+      'line',
+    );
   });
   if (s.latency.length === 0) return throughput.join('\n\n'); // no half-saturation runs (e.g. --nats-only)
   const kinds = (['broker', 'forwarder', 'forwarder-c', 'direct'] as TargetKind[]).filter((k) => s.latency.some((r) => r.p99[k]));

@@ -28,7 +28,15 @@
  * and counts only the replies that arrive inside the measured window. Then it waits for the
  * requests still in flight (at most 3 s), prints one JSON line and exits.
  */
-import { BATCH_PROBE_SERVICE, type BatchRecord, clientBatchRequestFrames, clientRequestFrames, packBatches, parseBatchOffer, parseClientAnswer } from '@tsr/protocol';
+import {
+  BATCH_PROBE_SERVICE,
+  type BatchRecord,
+  clientBatchRequestFrames,
+  clientRequestFrames,
+  packBatches,
+  parseBatchOffer,
+  parseClientAnswer,
+} from '@tsr/protocol';
 import { Coalescer, newKeyPair, openDealerPort, receiveLoop } from '@tsr/runtime';
 import { curveClientSocketOptions } from '@tsr/testing';
 import { connect } from 'nats';
@@ -77,7 +85,7 @@ const duration = num('duration', 2000);
 const startAt = num('start-at', Date.now() + 300);
 const nats = f.has('nats');
 const batch = f.has('batch');
-if ((inflight > 0) === (rate > 0)) throw new Error('give exactly one of --inflight and --rate');
+if (inflight > 0 === rate > 0) throw new Error('give exactly one of --inflight and --rate');
 
 /** One requester connection: a DEALER socket or a NATS connection. */
 interface Channel {
@@ -89,7 +97,11 @@ interface Channel {
 const serverKey = process.env['CURVE_SERVER_KEY'];
 
 const dealer = (): Dealer => {
-  const socket = new Dealer({ linger: 0, sendTimeout: 0, ...curveClientSocketOptions(serverKey ? { serverKey, ...newKeyPair() } : undefined) });
+  const socket = new Dealer({
+    linger: 0,
+    sendTimeout: 0,
+    ...curveClientSocketOptions(serverKey ? { serverKey, ...newKeyPair() } : undefined),
+  });
   socket.connect(`tcp://${host}:${port}`);
   return socket;
 };
@@ -135,7 +147,8 @@ async function batchChannel(): Promise<Channel> {
       const answer = parseClientAnswer(frames);
       if (answer.kind === 'batch') for (const r of answer.records) onReply(channel, r.body);
       // the answer to the question: an offer, or (a broker that knows no batches) no-service after its grace
-      else if ((answer.kind === 'reply' || answer.kind === 'error') && answer.id.equals(PROBE_ID)) offered(answer.kind === 'reply' ? parseBatchOffer(answer.body) : undefined);
+      else if ((answer.kind === 'reply' || answer.kind === 'error') && answer.id.equals(PROBE_ID))
+        offered(answer.kind === 'reply' ? parseBatchOffer(answer.body) : undefined);
       else onReply(channel, frames[frames.length - 1]);
     },
     onFatal: loopFailed,

@@ -80,4 +80,6 @@ export function snapshotApps(distApps: string, dir: string): string {
 export const formatNote = (m: MachineNote): string =>
   `${m.date}, ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, zeromq ${m.zeromq} (libzmq ${m.libzmq}), ` +
   `load average at start ${m.loadAverageAtStart.join(' ')}${m.loadAverageAtEnd ? `, at end ${m.loadAverageAtEnd.join(' ')}` : ''}; git ${m.git}; ` +
-  `apps sha256 ${Object.entries(m.apps).map(([a, h]) => `${a} ${h}`).join(', ')}`;
+  `apps sha256 ${Object.entries(m.apps)
+    .map(([a, h]) => `${a} ${h}`)
+    .join(', ')}`;

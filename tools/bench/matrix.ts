@@ -95,7 +95,14 @@ export function estimateSeconds(o: BenchOptions, withC: boolean, withNats: boole
   const run = (ms: number, warmupMs = o.warmupMs) => (400 + warmupMs + ms + 300) / 1000;
   /** Starting the targets: each worker count's, the idle client's, the comparison's. */
   const starts = (o.natsOnly ? 0 : o.workers.length * 3 + 2) + (withNats ? 6 : 0);
-  return (n.saturation * run(o.durationMs) + n.latency * run(o.latencyDurationMs) + n.clientApp * 1.5 + n.versusNats * run(o.durationMs, o.natsWarmupMs) + starts) * o.reps;
+  return (
+    (n.saturation * run(o.durationMs) +
+      n.latency * run(o.latencyDurationMs) +
+      n.clientApp * 1.5 +
+      n.versusNats * run(o.durationMs, o.natsWarmupMs) +
+      starts) *
+    o.reps
+  );
 }
 
 export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: string) => void): Promise<MatrixResult> {
@@ -134,7 +141,9 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
     const warn = [
       r.errors || r.unanswered ? ` ${r.errors} errors, ${r.unanswered} unanswered` : '',
       t.kind !== 'direct' && r.workersSeen < t.workers ? ` only ${r.workersSeen}/${t.workers} workers answered` : '',
-      spec.mode === 'closed' && r.windowRamp < RAMPING ? ` still ramping (first half of the window ${num(r.windowRamp, 2)} x the second)` : '',
+      spec.mode === 'closed' && r.windowRamp < RAMPING
+        ? ` still ramping (first half of the window ${num(r.windowRamp, 2)} x the second)`
+        : '',
     ].join('');
     log(
       `  [${runs.length}/${total}] ${phase.padEnd(10)} ${t.kind.padEnd(13)} W=${t.workers} ${String(size).padStart(5)} B ` +
@@ -153,14 +162,21 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
     const kinds = versusNatsKinds(withC, !!o.versusApps);
     const targets = new Map<TargetKind, Target>();
     try {
-      for (const kind of kinds.filter((k) => k !== 'nats-conns')) targets.set(kind, await startTarget(kind, o.natsWorkers, bundles, { credit: o.credit, otherApps: o.versusApps }));
+      for (const kind of kinds.filter((k) => k !== 'nats-conns'))
+        targets.set(kind, await startTarget(kind, o.natsWorkers, bundles, { credit: o.credit, otherApps: o.versusApps }));
       const nats = targets.get('nats') as Target;
       targets.set('nats-conns', { ...nats, kind: 'nats-conns' }); // the same server and responders, another shape of load
       for (const size of o.natsSizes)
         for (const inflight of o.natsInflight)
           for (const kind of rotate(kinds, rep - 1)) {
             const t = targets.get(kind) as Target;
-            const spec = load(size, { mode: 'closed', inflight, sockets: natsComparisonSockets(kind, inflight, o.sockets), batch: o.clientBatches, warmupMs: o.natsWarmupMs });
+            const spec = load(size, {
+              mode: 'closed',
+              inflight,
+              sockets: natsComparisonSockets(kind, inflight, o.sockets),
+              batch: o.clientBatches,
+              warmupMs: o.natsWarmupMs,
+            });
             record(rep, 'versus-nats', t, size, spec, await runGenerators(t, spec, bundles));
           }
     } finally {
@@ -203,7 +219,10 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
             }
           if (!clientAppSizes(o).includes(size)) continue;
           // our client app's own load mode: sized to last about a second at the broker's pace
-          const requests = Math.min(40_000, Math.max(500, Math.round((saturation.get('broker')?.requestsPerSecond ?? 1000) * (o.durationMs / 1000) * 0.6)));
+          const requests = Math.min(
+            40_000,
+            Math.max(500, Math.round((saturation.get('broker')?.requestsPerSecond ?? 1000) * (o.durationMs / 1000) * 0.6)),
+          );
           for (const kind of rotate(CLIENT_APP.kinds, rep - 1)) {
             const t = targets.get(kind) as Target;
             const c = await runClientApp(t, size, requests, CLIENT_APP.concurrency, bundles);

@@ -14,5 +14,8 @@ export function findNatsServer(): NativeBuild {
       /* not this one */
     }
   }
-  return { missing: 'nats-server not found: the NATS baseline is left out; to include it: apt-get install nats-server (Debian), or put nats-server on PATH' };
+  return {
+    missing:
+      'nats-server not found: the NATS baseline is left out; to include it: apt-get install nats-server (Debian), or put nats-server on PATH',
+  };
 }

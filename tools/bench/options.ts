@@ -138,13 +138,25 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     versusApps: v['versus-apps'],
     clientBatches: v['client-batches'] ?? false,
   };
-  for (const [name, n] of Object.entries({ reps: o.reps, inflight: o.inflight, generators: o.generators, sockets: o.sockets, duration: o.durationMs, 'latency-duration': o.latencyDurationMs, 'latency-rounds': o.latencyRounds, 'latency-workers': o.latencyWorkers, credit: o.credit, 'nats-workers': o.natsWorkers })) {
+  for (const [name, n] of Object.entries({
+    reps: o.reps,
+    inflight: o.inflight,
+    generators: o.generators,
+    sockets: o.sockets,
+    duration: o.durationMs,
+    'latency-duration': o.latencyDurationMs,
+    'latency-rounds': o.latencyRounds,
+    'latency-workers': o.latencyWorkers,
+    credit: o.credit,
+    'nats-workers': o.natsWorkers,
+  })) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
   }
   for (const [name, n] of Object.entries({ warmup: o.warmupMs, 'nats-warmup': o.natsWarmupMs })) {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number of milliseconds`);
   }
-  if ([...o.sizes, ...o.natsSizes].some((s) => !(s >= 12))) throw new Error('--sizes, --nats-sizes: each size must be at least 12 bytes (the request header)');
+  if ([...o.sizes, ...o.natsSizes].some((s) => !(s >= 12)))
+    throw new Error('--sizes, --nats-sizes: each size must be at least 12 bytes (the request header)');
   if (o.natsInflight.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--nats-inflight: positive integers');
   if (o.workers.some((w) => !Number.isInteger(w) || w < 1)) throw new Error('--workers: positive integers');
   if (!o.workers.includes(o.latencyWorkers)) o.workers = [...o.workers, o.latencyWorkers].sort((a, b) => a - b);

@@ -39,7 +39,11 @@ export async function profileTargets(o: ProfileOptions, bundles: Bundles, log: (
     mkdirSync(dir, { recursive: true });
     const flags = ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', String(o.intervalUs)];
     const target = await startTarget(kind, o.workers, bundles, { nodeFlags: flags, credit: o.credit });
-    const load = await runGenerators(target, { mode: 'closed', size: o.size, inflight: o.inflight, generators: 1, sockets: 4, warmupMs: 300, durationMs: o.durationMs }, bundles);
+    const load = await runGenerators(
+      target,
+      { mode: 'closed', size: o.size, inflight: o.inflight, generators: 1, sockets: 4, warmupMs: 300, durationMs: o.durationMs },
+      bundles,
+    );
     await stopTarget(target); // SIGTERM: the process exits normally and writes its profile
     const file = readdirSync(dir)
       .filter((f) => f.endsWith('.cpuprofile'))
@@ -47,9 +51,16 @@ export async function profileTargets(o: ProfileOptions, bundles: Bundles, log: (
       .sort()
       .pop();
     if (!file) throw new Error(`${kind} wrote no profile in ${dir}`);
-    const r = { kind, requestsPerSecond: load.requestsPerSecond, cpuUsPerRequest: cpuUsPerRequest(load.usage, load.requestsPerSecond), file };
+    const r = {
+      kind,
+      requestsPerSecond: load.requestsPerSecond,
+      cpuUsPerRequest: cpuUsPerRequest(load.usage, load.requestsPerSecond),
+      file,
+    };
     results.push(r);
-    log(`${targetLabel[kind]} (${o.workers} worker(s), ${o.size} B, ${o.inflight} in flight): ${r.requestsPerSecond.toFixed(0)} req/s, process CPU ${r.cpuUsPerRequest.toFixed(1)} µs per request; profile: ${file}`);
+    log(
+      `${targetLabel[kind]} (${o.workers} worker(s), ${o.size} B, ${o.inflight} in flight): ${r.requestsPerSecond.toFixed(0)} req/s, process CPU ${r.cpuUsPerRequest.toFixed(1)} µs per request; profile: ${file}`,
+    );
   }
   return results;
 }

@@ -37,7 +37,11 @@ describe('summarize: half-saturation latency', () => {
     [2, 1, 2.6, 2.2, 1.9],
     [2, 2, 2.4, 2.3, 1.8],
   ];
-  const runs = p99s.flatMap(([rep, round, b, f, d]) => [latencyRun(rep, round, 'broker', b), latencyRun(rep, round, 'forwarder', f), latencyRun(rep, round, 'direct', d)]);
+  const runs = p99s.flatMap(([rep, round, b, f, d]) => [
+    latencyRun(rep, round, 'broker', b),
+    latencyRun(rep, round, 'forwarder', f),
+    latencyRun(rep, round, 'direct', d),
+  ]);
   const [row] = summarize(runs, [], 1).latency;
 
   it('pairs broker and baselines within each trial (repetition and round)', () => {
@@ -70,7 +74,9 @@ describe('summarize: half-saturation latency', () => {
     expect(s.checks.find((c) => c.startsWith('latency target'))).toMatch(/a C forwarder on libzmq 0\.20 ms/);
     const table = tables(s).find((t) => t.title.startsWith('Latency at half'));
     expect(table?.head).toContain('C forwarder p99 vs direct');
-    expect(tables(summarize(runs, [], 1)).find((t) => t.title.startsWith('Latency at half'))?.head).not.toContain('C forwarder p99 vs direct');
+    expect(tables(summarize(runs, [], 1)).find((t) => t.title.startsWith('Latency at half'))?.head).not.toContain(
+      'C forwarder p99 vs direct',
+    );
   });
 });
 
@@ -98,21 +104,43 @@ describe('metrics cost', () => {
   });
 
   it('pairs the broker with and without metrics within each repetition and checks the 5 % target on the median ratio', () => {
-    const runs = [1, 2, 3].flatMap((rep) => [saturationRun(rep, 'broker', 10_000), saturationRun(rep, 'broker-metrics', [9_900, 9_700, 10_100][rep - 1]), saturationRun(rep, 'forwarder', 12_000)]);
+    const runs = [1, 2, 3].flatMap((rep) => [
+      saturationRun(rep, 'broker', 10_000),
+      saturationRun(rep, 'broker-metrics', [9_900, 9_700, 10_100][rep - 1]),
+      saturationRun(rep, 'forwarder', 12_000),
+    ]);
     const s = summarize(runs, [], 1);
     expect(s.metricsCost).toHaveLength(1);
     expect(s.metricsCost[0].ratios).toEqual([0.99, 0.97, 1.01]);
-    expect(s.checks.find((c) => c.startsWith('metrics cost'))).toMatch(/^metrics cost target \(< 5 % .*\): met, median throughput with metrics \/ without 0\.990 \(cost 1\.0 %, quartiles 0\.980–1\.000\) over 3 paired runs/);
-    const slow = summarize([saturationRun(1, 'broker', 10_000), saturationRun(1, 'broker-metrics', 9_000), saturationRun(1, 'forwarder', 12_000)], [], 1);
+    expect(s.checks.find((c) => c.startsWith('metrics cost'))).toMatch(
+      /^metrics cost target \(< 5 % .*\): met, median throughput with metrics \/ without 0\.990 \(cost 1\.0 %, quartiles 0\.980–1\.000\) over 3 paired runs/,
+    );
+    const slow = summarize(
+      [saturationRun(1, 'broker', 10_000), saturationRun(1, 'broker-metrics', 9_000), saturationRun(1, 'forwarder', 12_000)],
+      [],
+      1,
+    );
     expect(slow.checks.find((c) => c.startsWith('metrics cost'))).toMatch(/NOT met/);
   });
 
   it('reports what CURVE costs the same way: with / without, paired within each repetition', () => {
-    const runs = [1, 2].flatMap((rep) => [saturationRun(rep, 'broker', 10_000), saturationRun(rep, 'broker-curve', [8_000, 9_000][rep - 1]), saturationRun(rep, 'forwarder', 12_000)]);
+    const runs = [1, 2].flatMap((rep) => [
+      saturationRun(rep, 'broker', 10_000),
+      saturationRun(rep, 'broker-curve', [8_000, 9_000][rep - 1]),
+      saturationRun(rep, 'forwarder', 12_000),
+    ]);
     const s = summarize(runs, [], 1);
     expect(s.curveCost[0].ratios).toEqual([0.8, 0.9]);
-    expect(s.checks.find((c) => c.startsWith('CURVE cost'))).toMatch(/^CURVE cost \(.*\): median throughput with CURVE \/ without 0\.850 \(cost 15\.0 %/);
-    expect(summarize(runs.filter((r) => r.target !== 'broker-curve'), [], 1).checks.some((c) => c.startsWith('CURVE cost'))).toBe(false);
+    expect(s.checks.find((c) => c.startsWith('CURVE cost'))).toMatch(
+      /^CURVE cost \(.*\): median throughput with CURVE \/ without 0\.850 \(cost 15\.0 %/,
+    );
+    expect(
+      summarize(
+        runs.filter((r) => r.target !== 'broker-curve'),
+        [],
+        1,
+      ).checks.some((c) => c.startsWith('CURVE cost')),
+    ).toBe(false);
   });
 });
 
@@ -160,22 +188,35 @@ describe('against NATS', () => {
   });
 
   it('judges the targets at 32 in flight against every shape of NATS load', () => {
-    expect(s.checks.find((c) => c.includes('CPU per request'))).toMatch(/<= 1\.5 x nats-server's at 32 in flight: NOT met \(median ratios 16 B vs one connection 3\.00, 16 B vs a connection per requester 1\.20\)/);
-    expect(s.checks.find((c) => c.includes('throughput >='))).toMatch(/NOT met \(median ratios 16 B vs one connection 0\.50, 16 B vs a connection per requester 1\.25\)/);
+    expect(s.checks.find((c) => c.includes('CPU per request'))).toMatch(
+      /<= 1\.5 x nats-server's at 32 in flight: NOT met \(median ratios 16 B vs one connection 3\.00, 16 B vs a connection per requester 1\.20\)/,
+    );
+    expect(s.checks.find((c) => c.includes('throughput >='))).toMatch(
+      /NOT met \(median ratios 16 B vs one connection 0\.50, 16 B vs a connection per requester 1\.25\)/,
+    );
   });
 
   it('tabulates the ratios, and every target’s cost with the floors beside them', () => {
     const ts = tables(s);
     expect(ts[0].title).toMatch(/^Against NATS request-reply/);
     expect(ts[0].rows[0].slice(0, 6)).toEqual(['32', '16 B', 'one connection', '4', '15,000 / 30,000', '0.50 [0.50–0.50]']);
-    expect(ts[1].head).toEqual(['requesters', 'size', 'broker: µs/req, req/s', 'bare forwarder: µs/req, req/s', 'NATS, one shared connection: µs/req, req/s', 'NATS, a connection per requester: µs/req, req/s']);
+    expect(ts[1].head).toEqual([
+      'requesters',
+      'size',
+      'broker: µs/req, req/s',
+      'bare forwarder: µs/req, req/s',
+      'NATS, one shared connection: µs/req, req/s',
+      'NATS, a connection per requester: µs/req, req/s',
+    ]);
     expect(ts[1].rows[0]).toEqual(['32', '16 B', '30.0, 15,000', '27.0, 16,500', '10.0, 30,000', '25.0, 12,000']);
   });
 
   it('counts the closed-loop windows measured before the load reached its pace, and names them', () => {
     expect(s.checks).toContain('warm-up: 0 of 12 closed-loop windows still ramping up (first half < 0.85 x the second)');
     const ramping = summarize([...runs, { ...run(3, 'nats', 32, 30_000, 5, 10), windowRamp: 0.6 }], [], 1);
-    expect(ramping.checks).toContain('warm-up: 1 of 13 closed-loop windows still ramping up (first half < 0.85 x the second): versus-nats nats 16 B');
+    expect(ramping.checks).toContain(
+      'warm-up: 1 of 13 closed-loop windows still ramping up (first half < 0.85 x the second): versus-nats nats 16 B',
+    );
   });
 
   it('prints only its own tables, and no chart, when nothing else ran (--nats-only)', () => {
@@ -194,9 +235,13 @@ describe('parseOptions against NATS', () => {
   });
 
   it('warms each run against NATS up longer than the others (1.5 s, 0.8 s in a quick run), and refuses a warm-up that is not a number', () => {
-    expect([parseOptions([], '2026-01-01', '/r').natsWarmupMs, parseOptions(['--quick'], '2026-01-01', '/r').natsWarmupMs]).toEqual([1500, 800]);
+    expect([parseOptions([], '2026-01-01', '/r').natsWarmupMs, parseOptions(['--quick'], '2026-01-01', '/r').natsWarmupMs]).toEqual([
+      1500, 800,
+    ]);
     expect(parseOptions(['--nats-warmup', '3000'], '2026-01-01', '/r').natsWarmupMs).toBe(3000);
-    expect(() => parseOptions(['--nats-warmup', 'soon'], '2026-01-01', '/r')).toThrow('--nats-warmup must be a whole number of milliseconds');
+    expect(() => parseOptions(['--nats-warmup', 'soon'], '2026-01-01', '/r')).toThrow(
+      '--nats-warmup must be a whole number of milliseconds',
+    );
   });
 
   it('opens one connection for the shared shape, one per requester for the other, and at most --sockets DEALERs for ours', () => {
@@ -219,13 +264,19 @@ describe('against NATS, with another build (--versus-apps)', () => {
     cpuUsPerRequest: cpuUs,
     usage: [{ label: target, cpuCores: 0.5, peakRssKiB: 50_000 }],
   });
-  const runs = [1, 2].flatMap((rep) => [run(rep, 'broker', 24_000 / rep, 20), run(rep, 'broker-other', 20_000 / rep, 30), run(rep, 'nats', 30_000 / rep, 10)]);
+  const runs = [1, 2].flatMap((rep) => [
+    run(rep, 'broker', 24_000 / rep, 20),
+    run(rep, 'broker-other', 20_000 / rep, 30),
+    run(rep, 'nats', 30_000 / rep, 10),
+  ]);
   const s = summarize(runs, [], 1);
 
   it('compares each build with NATS, and this build with the other, paired per repetition; the targets judge this build', () => {
     expect(s.versusNats.map((r) => r.ours)).toEqual(['broker', 'broker-other']);
     expect(s.versusNats[1].cpu.ratio.median).toBeCloseTo(3);
-    expect(s.checks.find((c) => c.startsWith('this build / other build'))).toMatch(/32 in flight 16 B: CPU\/req 0\.67, req\/s 1\.20, p99 1\.00/);
+    expect(s.checks.find((c) => c.startsWith('this build / other build'))).toMatch(
+      /32 in flight 16 B: CPU\/req 0\.67, req\/s 1\.20, p99 1\.00/,
+    );
     expect(s.checks.find((c) => c.includes('CPU per request <='))).toMatch(/median ratios 16 B vs one connection 2\.00\)/);
     expect(tables(s)[0].rows.map((r) => r[2])).toEqual(['this', 'other']);
   });

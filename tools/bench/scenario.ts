@@ -54,14 +54,27 @@ export async function runGenerators(target: Target, spec: LoadSpec, bundles: Bun
   for (let g = 0; g < spec.generators; g++) {
     const share = (total: number) => Math.max(1, Math.round(total / spec.generators));
     const load = spec.mode === 'closed' ? ['--inflight', String(share(spec.inflight ?? 32))] : ['--rate', String(share(spec.rate ?? 1000))];
-    const args = ['--port', String(target.port), '--size', String(spec.size), '--sockets', String(spec.sockets), ...load, ...(isNats(target.kind) ? ['--nats'] : []), ...(spec.batch && isOurs(target.kind) ? ['--batch'] : [])];
+    const args = [
+      '--port',
+      String(target.port),
+      '--size',
+      String(spec.size),
+      '--sockets',
+      String(spec.sockets),
+      ...load,
+      ...(isNats(target.kind) ? ['--nats'] : []),
+      ...(spec.batch && isOurs(target.kind) ? ['--batch'] : []),
+    ];
     const timing = ['--start-at', String(startAt), '--warmup', String(spec.warmupMs), '--duration', String(spec.durationMs)];
     const curve = target.curveServerKey ? { CURVE_SERVER_KEY: target.curveServerKey } : {};
     gens.push(track(spawnNode(`loadgen${g + 1}`, [bundles.loadgen, ...args, ...timing], { ...bundles.env, ...curve })));
   }
   const sampler = new Sampler([...target.watched(), ...gens.map((p) => ({ label: p.label, pid: p.child.pid ?? -1 }))]);
   const windowStart = startAt + spec.warmupMs;
-  const marks = [setTimeout(() => sampler.markStart(), windowStart - Date.now()), setTimeout(() => sampler.markEnd(), windowStart + spec.durationMs - Date.now())];
+  const marks = [
+    setTimeout(() => sampler.markStart(), windowStart - Date.now()),
+    setTimeout(() => sampler.markEnd(), windowStart + spec.durationMs - Date.now()),
+  ];
   // a generator ends by itself at most 3 s after its window (draining); one that hangs is killed
   const limit = windowStart + spec.durationMs + 8000 - Date.now();
   const watchdog = setTimeout(() => gens.forEach((p) => p.child.kill('SIGKILL')), limit);
@@ -98,14 +111,36 @@ export interface ClientAppResult {
 }
 
 /** Our client app's own load mode (`--requests N --concurrency C --json`) against the target. */
-export async function runClientApp(target: Target, size: number, requests: number, concurrency: number, bundles: Bundles): Promise<ClientAppResult> {
+export async function runClientApp(
+  target: Target,
+  size: number,
+  requests: number,
+  concurrency: number,
+  bundles: Bundles,
+): Promise<ClientAppResult> {
   const body = 'x'.repeat(size);
   const client = track(
     // The baselines speak the seed's protocol only: our client in plain mode there.
-    spawnNode('client', [appPath('client'), '127.0.0.1', String(target.port), '--requests', String(requests), '--concurrency', String(concurrency), '--json', '--request', body, ...(target.kind.startsWith('broker') ? [] : ['--plain'])], {
-      ...bundles.env,
-      TSR_LOG: 'error',
-    }),
+    spawnNode(
+      'client',
+      [
+        appPath('client'),
+        '127.0.0.1',
+        String(target.port),
+        '--requests',
+        String(requests),
+        '--concurrency',
+        String(concurrency),
+        '--json',
+        '--request',
+        body,
+        ...(target.kind.startsWith('broker') ? [] : ['--plain']),
+      ],
+      {
+        ...bundles.env,
+        TSR_LOG: 'error',
+      },
+    ),
   );
   const sampler = new Sampler([...target.watched(), { label: 'client', pid: client.child.pid ?? -1 }], 100);
   sampler.markStart();
@@ -119,7 +154,9 @@ export async function runClientApp(target: Target, size: number, requests: numbe
 /** RSS (KiB) of our client app while it waits for an answer that never comes (nothing listens). */
 export async function idleClientRss(bundles: Bundles): Promise<number> {
   const port = await freePort();
-  const client = track(spawnNode('client', [appPath('client'), '127.0.0.1', String(port), '--timeout', '0'], { ...bundles.env, TSR_LOG: 'error' }));
+  const client = track(
+    spawnNode('client', [appPath('client'), '127.0.0.1', String(port), '--timeout', '0'], { ...bundles.env, TSR_LOG: 'error' }),
+  );
   await sleep(1000);
   const rss = (await rssKiB(client.child.pid ?? -1)) ?? NaN;
   await stopNode(client, 'SIGKILL');

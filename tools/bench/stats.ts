@@ -23,7 +23,14 @@ export interface Spread {
 /** Median and spread of repeated measurements (NaNs ignored). */
 export function spread(values: readonly number[]): Spread {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  return { n: v.length, median: quantile(v, 0.5), min: v[0] ?? NaN, max: v[v.length - 1] ?? NaN, q1: quantile(v, 0.25), q3: quantile(v, 0.75) };
+  return {
+    n: v.length,
+    median: quantile(v, 0.5),
+    min: v[0] ?? NaN,
+    max: v[v.length - 1] ?? NaN,
+    q1: quantile(v, 0.25),
+    q3: quantile(v, 0.75),
+  };
 }
 
 export interface LatencySummary {

@@ -16,14 +16,30 @@ import type { Watched } from './usage';
  * `nats` and `nats-conns`: nats-server with Node responders in a queue group, loaded over one shared
  * connection or over one connection per requester (the same server, two shapes of load).
  */
-export type TargetKind = 'broker' | 'broker-metrics' | 'broker-curve' | 'broker-other' | 'forwarder' | 'forwarder-lru' | 'forwarder-c' | 'direct' | 'nats' | 'nats-conns';
+export type TargetKind =
+  | 'broker'
+  | 'broker-metrics'
+  | 'broker-curve'
+  | 'broker-other'
+  | 'forwarder'
+  | 'forwarder-lru'
+  | 'forwarder-c'
+  | 'direct'
+  | 'nats'
+  | 'nats-conns';
 
 export const isNats = (kind: TargetKind): boolean => kind === 'nats' || kind === 'nats-conns';
 /** Our broker with our workers (this build or another). */
-export const isOurs = (kind: TargetKind): boolean => kind === 'broker' || kind === 'broker-metrics' || kind === 'broker-curve' || kind === 'broker-other';
+export const isOurs = (kind: TargetKind): boolean =>
+  kind === 'broker' || kind === 'broker-metrics' || kind === 'broker-curve' || kind === 'broker-other';
 
 /** Targets of the half-saturation rounds, in order: the C forwarder when it could be built. */
-export const latencyKinds = (withC: boolean): TargetKind[] => ['broker', 'forwarder', ...(withC ? (['forwarder-c'] as TargetKind[]) : []), 'direct'];
+export const latencyKinds = (withC: boolean): TargetKind[] => [
+  'broker',
+  'forwarder',
+  ...(withC ? (['forwarder-c'] as TargetKind[]) : []),
+  'direct',
+];
 
 /**
  * What the comparison with NATS loads, in turn: our broker (and the other build's, `--versus-apps`),
@@ -82,7 +98,11 @@ function curveKeys(bundles: Bundles) {
  */
 function scrapeEverySecond(port: number): () => void {
   const timer = setInterval(() => {
-    for (const path of ['/metrics', '/status']) void fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.arrayBuffer(), () => undefined);
+    for (const path of ['/metrics', '/status'])
+      void fetch(`http://127.0.0.1:${port}${path}`).then(
+        (r) => r.arrayBuffer(),
+        () => undefined,
+      );
   }, 1000);
   return () => clearInterval(timer);
 }
@@ -118,7 +138,13 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   if (ours) {
     const http = kind === 'broker-metrics' ? await freePort() : 0;
     const monitor = http ? ['--http-port', String(http), '--http-bind', '127.0.0.1'] : [];
-    main = track(spawnNode('broker', [...flags, appPath('broker', build), String(port), String(backPort), '--bind', '127.0.0.1', ...monitor, ...(curve?.broker ?? [])], { ...bundles.env, TSR_LOG: 'info' }));
+    main = track(
+      spawnNode(
+        'broker',
+        [...flags, appPath('broker', build), String(port), String(backPort), '--bind', '127.0.0.1', ...monitor, ...(curve?.broker ?? [])],
+        { ...bundles.env, TSR_LOG: 'info' },
+      ),
+    );
     await waitForOutput(main, http ? /\[broker\] status page/ : /\[broker\] frontend/);
     if (http) stop = scrapeEverySecond(http);
   } else if (isNats(kind)) {
@@ -130,7 +156,10 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
     main = track(spawnProgram('forwarder-c', bundles.nativeForwarder.path, [String(port), String(backPort)]));
     await waitForOutput(main, /ready/);
   } else {
-    const args = kind === 'direct' ? ['direct', String(port)] : ['forwarder', String(port), String(backPort), ...(kind === 'forwarder-lru' ? ['--lru'] : [])];
+    const args =
+      kind === 'direct'
+        ? ['direct', String(port)]
+        : ['forwarder', String(port), String(backPort), ...(kind === 'forwarder-lru' ? ['--lru'] : [])];
     main = track(spawnNode(kind === 'direct' ? 'direct' : 'forwarder', [...flags, bundles.baselines, ...args], bundles.env));
     await waitForOutput(main, /ready/);
   }
@@ -138,8 +167,18 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   const n = kind === 'direct' ? 0 : workers;
   for (let i = 0; i < n; i++) {
     const credit = ours ? ['--credit', String(o.credit ?? 1)] : [];
-    if (isNats(kind)) procs.push(track(spawnNode(`worker${i + 1}`, [bundles.baselines, 'nats-responder', String(port), `responder${i + 1}`], bundles.env)));
-    else procs.push(track(spawnNode(`worker${i + 1}`, [appPath('worker', build), '127.0.0.1', String(backPort), '--delay', '0', ...credit, ...(curve?.worker ?? [])], { ...bundles.env, TSR_LOG: 'info' })));
+    if (isNats(kind))
+      procs.push(track(spawnNode(`worker${i + 1}`, [bundles.baselines, 'nats-responder', String(port), `responder${i + 1}`], bundles.env)));
+    else
+      procs.push(
+        track(
+          spawnNode(
+            `worker${i + 1}`,
+            [appPath('worker', build), '127.0.0.1', String(backPort), '--delay', '0', ...credit, ...(curve?.worker ?? [])],
+            { ...bundles.env, TSR_LOG: 'info' },
+          ),
+        ),
+      );
   }
   // With CURVE, connecting is not enough: registered means the broker admitted the worker's key.
   await Promise.all(procs.slice(1).map((w) => waitForOutput(w, isNats(kind) ? /ready/ : curve ? /registered/ : /connecting to/)));

@@ -33,7 +33,8 @@ async function read(pid: number): Promise<Reading | undefined> {
 }
 
 /** CPU µs per request of the first process watched (the target's main one: broker, forwarder, direct, nats-server), all its threads. */
-export const cpuUsPerRequest = (usage: readonly ProcessUsage[], requestsPerSecond: number): number => (usage[0].cpuCores / requestsPerSecond) * 1e6;
+export const cpuUsPerRequest = (usage: readonly ProcessUsage[], requestsPerSecond: number): number =>
+  (usage[0].cpuCores / requestsPerSecond) * 1e6;
 
 /** Resident set size in KiB, or undefined when the process is gone. */
 export const rssKiB = async (pid: number): Promise<number | undefined> => (await read(pid))?.rssKiB;
@@ -56,7 +57,10 @@ export class Sampler {
   private start: Promise<Mark> | undefined;
   private end: Promise<Mark> | undefined;
 
-  constructor(private readonly watched: readonly Watched[], intervalMs = 200) {
+  constructor(
+    private readonly watched: readonly Watched[],
+    intervalMs = 200,
+  ) {
     void this.sample();
     this.timer = setInterval(() => void this.sample(), intervalMs);
   }

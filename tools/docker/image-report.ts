@@ -87,7 +87,21 @@ async function main(): Promise<void> {
   });
 
   // One broker for the worker and client measurements, tracing so it logs each READY.
-  docker('run', '-d', '--label', LABEL, '--network', network, '--network-alias', 'bro', '--name', `${network}-bro`, '-e', 'TSR_LOG=trace', tag('tsr-broker'));
+  docker(
+    'run',
+    '-d',
+    '--label',
+    LABEL,
+    '--network',
+    network,
+    '--network-alias',
+    'bro',
+    '--name',
+    `${network}-bro`,
+    '-e',
+    'TSR_LOG=trace',
+    tag('tsr-broker'),
+  );
   const brokerLog = spawn('docker', ['logs', '-f', '--since', '0s', `${network}-bro`], { stdio: ['ignore', 'pipe', 'pipe'] });
   const readyLines: ((line: string) => void)[] = [];
   createInterface({ input: brokerLog.stdout }).on('line', (line) => readyLines.forEach((f) => f(line)));
@@ -116,7 +130,10 @@ async function main(): Promise<void> {
     docker('rm', '-f', `${network}-bro`);
     docker('run', '-d', '--label', LABEL, '--network', network, '--network-alias', 'bro', tag('tsr-broker'));
     docker('run', '-d', '--label', LABEL, '--network', network, tag('tsr-worker'), 'bro', '9999', '--delay', '0');
-    ready['tsr-client'] = await measure('tsr-client', async () => (await timeUntil([...runArgs(), tag('tsr-client'), 'bro', '9998'], / W \S+$/)).ms);
+    ready['tsr-client'] = await measure(
+      'tsr-client',
+      async () => (await timeUntil([...runArgs(), tag('tsr-client'), 'bro', '9998'], / W \S+$/)).ms,
+    );
   } finally {
     brokerLog.kill();
   }

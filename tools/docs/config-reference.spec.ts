@@ -18,7 +18,8 @@ describe(CONFIG_REFERENCE, () => {
   it('is what the option specs generate', () => {
     const committed = committedReference();
     const wanted = configReference();
-    if (committed !== wanted) throw new Error(`${CONFIG_REFERENCE} is stale: run ${REGENERATE}\nfirst difference at ${firstDifference(committed, wanted)}`);
+    if (committed !== wanted)
+      throw new Error(`${CONFIG_REFERENCE} is stale: run ${REGENERATE}\nfirst difference at ${firstDifference(committed, wanted)}`);
   });
 
   it('lists every flag and variable of the three programs', () => {

@@ -28,19 +28,19 @@ const programs: Program[] = [
   {
     name: 'broker',
     about:
-      'The broker (`node dist/apps/broker/main.js`, the image `tsr-broker`): a ROUTER frontend for clients and a ROUTER backend for workers. The seed\'s command line `broker frontendPort backendPort` still works.',
+      "The broker (`node dist/apps/broker/main.js`, the image `tsr-broker`): a ROUTER frontend for clients and a ROUTER backend for workers. The seed's command line `broker frontendPort backendPort` still works.",
     spec: brokerOptions,
   },
   {
     name: 'worker',
     about:
-      'The worker program (`node dist/apps/worker/main.js`, the image `tsr-worker`), built on `@tsr-broker/worker`: one service, the echo or the wordcount example. The seed\'s command line `worker brokerHost brokerPort` still works.',
+      "The worker program (`node dist/apps/worker/main.js`, the image `tsr-worker`), built on `@tsr-broker/worker`: one service, the echo or the wordcount example. The seed's command line `worker brokerHost brokerPort` still works.",
     spec: workerOptions,
   },
   {
     name: 'client',
     about:
-      'The client program (`node dist/apps/client/main.js`, the image `tsr-client`), built on `@tsr-broker/client`: one request (the seed\'s), a load run (`--requests`), or discovery (`--services`). The seed\'s command line `client brokerHost brokerPort` still works.',
+      "The client program (`node dist/apps/client/main.js`, the image `tsr-client`), built on `@tsr-broker/client`: one request (the seed's), a load run (`--requests`), or discovery (`--services`). The seed's command line `client brokerHost brokerPort` still works.",
     spec: clientOptions,
   },
 ];
@@ -78,8 +78,8 @@ const precedence = [
   '',
   'Each option of a program comes from the first of these that gives it (`loadConfig`, the twelve-factor way):',
   '',
-  '1. **the command line**: `--flag value` or `--flag=value`, or the seed\'s positional arguments (a named flag wins over its positional); a boolean stands alone (`--json`) or takes a value (`--json=false`); `--` ends the options;',
-  '2. **the environment**: the option\'s variable (where it has several, the first one set); a variable set to the empty string counts as unset;',
+  "1. **the command line**: `--flag value` or `--flag=value`, or the seed's positional arguments (a named flag wins over its positional); a boolean stands alone (`--json`) or takes a value (`--json=false`); `--` ends the options;",
+  "2. **the environment**: the option's variable (where it has several, the first one set); a variable set to the empty string counts as unset;",
   '3. **a `.env` file**: `.env` in the current directory, or the file `TSR_ENV_FILE` names, read only if it exists; it is parsed, never written into `process.env`, so it never overrides the environment;',
   '4. **the default** below.',
   '',
@@ -88,7 +88,7 @@ const precedence = [
   'Checked once everything is read:',
   '',
   `- **the broker's limits**, derived where they are 0: \`--max-reply\` = \`--max-request\` + ${REPLY_HEADROOM / 1024} KiB, \`--max-client-bytes\` = a quarter and \`--max-service-bytes\` = half of \`--max-queue-bytes\`; \`--startup-grace -1\` = \`--heartbeat\` × \`--liveness\` + ${WORKER_RECONNECT_MAX_MS} ms (the longest a worker waits between attempts to reach a restarted broker). Limits that cannot work together (an answer without room beyond the largest request, a share smaller than one request, a queue smaller than a share) exit 2;`,
-  '- **CURVE**: a key given both as a file and as a value, a broker allow-list without the broker\'s own key pair, a broker key pair without `--curve-workers`, a worker with the broker\'s public key but no key pair of its own, or a key pair without the broker\'s public key: exit 2. A client with the broker\'s public key and no pair makes a fresh one (see [operations](operations.md#curve-only-trusted-peers)).',
+  "- **CURVE**: a key given both as a file and as a value, a broker allow-list without the broker's own key pair, a broker key pair without `--curve-workers`, a worker with the broker's public key but no key pair of its own, or a key pair without the broker's public key: exit 2. A client with the broker's public key and no pair makes a fresh one (see [operations](operations.md#curve-only-trusted-peers)).",
 ];
 
 /** The whole of docs/configuration.md. */
@@ -103,7 +103,18 @@ export function configReference(): string {
     ...precedence,
   ];
   for (const p of programs) {
-    lines.push('', `## ${p.name}`, '', p.about, '', '```', usage(p.name, p.spec).split('\n')[0].replace(/ {2,}/g, ' '), '```', '', ...optionsTable(p.spec));
+    lines.push(
+      '',
+      `## ${p.name}`,
+      '',
+      p.about,
+      '',
+      '```',
+      usage(p.name, p.spec).split('\n')[0].replace(/ {2,}/g, ' '),
+      '```',
+      '',
+      ...optionsTable(p.spec),
+    );
   }
   return lines.join('\n') + '\n';
 }

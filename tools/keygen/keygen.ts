@@ -7,7 +7,9 @@ import { ConfigError, ensureDeploymentKeys, writeKeyPair } from '@tsr/runtime';
 const USAGE = 'usage: keygen [--dir DIR] | keygen --pair NAME [--dir DIR]   (DIR default docker/secrets)';
 
 try {
-  const { values } = parseArgs({ options: { dir: { type: 'string', default: 'docker/secrets' }, pair: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    options: { dir: { type: 'string', default: 'docker/secrets' }, pair: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
   } else if (values.pair !== undefined) {

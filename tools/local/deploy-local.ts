@@ -46,7 +46,9 @@ runProgram('deploy-local', localOptions, async (o) => {
   );
   await Promise.all(workers.map((w) => waitForOutput(w, /connecting/)));
 
-  const clients = Array.from({ length: o.clients }, (_, i) => start(`cli${i + 1}`, spawnApp('client', ['127.0.0.1', String(o.frontendPort)], { TSR_LOG: 'error' })));
+  const clients = Array.from({ length: o.clients }, (_, i) =>
+    start(`cli${i + 1}`, spawnApp('client', ['127.0.0.1', String(o.frontendPort)], { TSR_LOG: 'error' })),
+  );
   const codes = await Promise.all(clients.map((c) => c.exited));
   const failed = codes.filter((c) => c !== 0).length;
   console.log(`local | ${o.clients - failed}/${o.clients} clients answered`);
@@ -54,6 +56,8 @@ runProgram('deploy-local', localOptions, async (o) => {
     await stopAll();
     process.exit(failed ? 1 : 0);
   }
-  console.log(`local | service up: frontend tcp://127.0.0.1:${o.frontendPort}; try: node dist/apps/client/main.js localhost ${o.frontendPort}; Ctrl-C stops it`);
+  console.log(
+    `local | service up: frontend tcp://127.0.0.1:${o.frontendPort}; try: node dist/apps/client/main.js localhost ${o.frontendPort}; Ctrl-C stops it`,
+  );
   if (page) console.log(`local | status page: ${page} (metrics: ${page}metrics)`);
 });

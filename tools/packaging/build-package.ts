@@ -36,7 +36,11 @@ const workspace = resolve(__dirname, '..', '..');
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 /** The package a module specifier names (`zeromq/v5-compat` → `zeromq`, `@a/b/c` → `@a/b`). */
-const packageOf = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageOf = (specifier: string) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 /** What of `required` neither Node nor the manifest's dependencies provide. */
 export function undeclared(required: readonly string[], manifest: Manifest): string[] {
@@ -60,7 +64,12 @@ function workspaceWithoutSideEffects(dependencies: readonly string[]): Plugin {
         const bare = !args.path.startsWith('.') && !args.path.startsWith('@tsr/');
         if (bare && dependencies.includes(packageOf(args.path))) return undefined;
         if (bare) return { path: args.path, external: true, sideEffects: false };
-        const resolved = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: again });
+        const resolved = await b.resolve(args.path, {
+          kind: args.kind,
+          resolveDir: args.resolveDir,
+          importer: args.importer,
+          pluginData: again,
+        });
         return resolved.errors.length > 0 ? { errors: resolved.errors } : { path: resolved.path, sideEffects: false };
       });
     },
@@ -90,16 +99,26 @@ export async function buildPackage(root: string): Promise<string> {
     plugins: [workspaceWithoutSideEffects(dependencies)],
   });
   const required = Object.values(js.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
-  const bundledPackages = [...new Set(Object.keys(js.metafile.inputs).filter((i) => i.includes('node_modules/')).map((i) => packageOf(i.split('node_modules/').pop() ?? i)))];
+  const bundledPackages = [
+    ...new Set(
+      Object.keys(js.metafile.inputs)
+        .filter((i) => i.includes('node_modules/'))
+        .map((i) => packageOf(i.split('node_modules/').pop() ?? i)),
+    ),
+  ];
   const missing = [...undeclared(required, manifest), ...bundledPackages.map((p) => `${p} (bundled: declare it as a dependency instead)`)];
   if (missing.length > 0) throw new Error(`${manifest.name}: the bundle needs packages it does not declare: ${missing.join(', ')}`);
 
-  const [types] = generateDtsBundle([{ filePath: join(source, 'src', 'index.ts'), output: { noBanner: true, exportReferencedTypes: false } }], {
-    preferredConfigPath: join(__dirname, 'tsconfig.package.json'),
-  });
+  const [types] = generateDtsBundle(
+    [{ filePath: join(source, 'src', 'index.ts'), output: { noBanner: true, exportReferencedTypes: false } }],
+    {
+      preferredConfigPath: join(__dirname, 'tsconfig.package.json'),
+    },
+  );
   const typeImports = [...types.matchAll(/(?:from|import\()\s*["']([^"']+)["']/g)].map((m) => m[1]);
   const looseTypes = undeclared(typeImports, manifest);
-  if (looseTypes.length > 0) throw new Error(`${manifest.name}: index.d.ts refers to packages it does not declare: ${looseTypes.join(', ')}`);
+  if (looseTypes.length > 0)
+    throw new Error(`${manifest.name}: index.d.ts refers to packages it does not declare: ${looseTypes.join(', ')}`);
   writeFileSync(join(out, 'index.d.ts'), types);
 
   const { name, version, ...rest } = manifest;

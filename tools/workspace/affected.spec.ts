@@ -58,7 +58,13 @@ describe('nx affected -t build test image on a scratch branch', () => {
   it('a library of the tsr family: every app and its image, and everything else that imports it, not the layers below it', () => {
     const tasks = change('libs/tsr/runtime/src/lib/config.ts', '// changed\n');
     expect(tasks.filter((t) => t.endsWith(':image'))).toEqual(['broker:image', 'client:image', 'tsr-zmq:image', 'worker:image']);
-    expect(tasks.filter((t) => t.endsWith(':build'))).toEqual(['broker:build', 'client-lib:build', 'client:build', 'worker-lib:build', 'worker:build']);
+    expect(tasks.filter((t) => t.endsWith(':build'))).toEqual([
+      'broker:build',
+      'client-lib:build',
+      'client:build',
+      'worker-lib:build',
+      'worker:build',
+    ]);
     expect(tasks.filter((t) => t.endsWith(':test'))).toEqual([
       'bench:test',
       'broker:test',
@@ -74,7 +80,7 @@ describe('nx affected -t build test image on a scratch branch', () => {
     ]);
   });
 
-  it('the base image: the base and the three images on it (and the tests that read the Dockerfiles or the apps\' options)', () => {
+  it("the base image: the base and the three images on it (and the tests that read the Dockerfiles or the apps' options)", () => {
     const tasks = change('docker/base/Dockerfile', '# changed\n');
     expect(tasks.filter((t) => t.endsWith(':image'))).toEqual(['broker:image', 'client:image', 'tsr-zmq:image', 'worker:image']);
     expect(tasks.filter((t) => !/^(broker|client|worker)(-lib)?:/.test(t) && !t.endsWith(':image'))).toEqual(['deploy:test', 'docs:test']);
@@ -83,7 +89,18 @@ describe('nx affected -t build test image on a scratch branch', () => {
   it("the apps' one Dockerfile: the three images, the base only as their dependency (and the deployment tests, which read it)", () => {
     const tasks = change('docker/app/Dockerfile', '# changed\n');
     expect(tasks.filter((t) => t.endsWith(':image'))).toEqual(['broker:image', 'client:image', 'tsr-zmq:image', 'worker:image']);
-    expect(tasks.filter((t) => !t.endsWith(':image'))).toEqual(['broker:build', 'broker:test', 'client-lib:build', 'client:build', 'client:test', 'deploy:test', 'docs:test', 'worker-lib:build', 'worker:build', 'worker:test']);
+    expect(tasks.filter((t) => !t.endsWith(':image'))).toEqual([
+      'broker:build',
+      'broker:test',
+      'client-lib:build',
+      'client:build',
+      'client:test',
+      'deploy:test',
+      'docs:test',
+      'worker-lib:build',
+      'worker:build',
+      'worker:test',
+    ]);
   });
 
   it('the compose file: no image, only the tests that read it', () => {
@@ -98,7 +115,7 @@ describe('nx affected -t build test image on a scratch branch', () => {
     expect(change('docs/configuration.md', '\n')).toEqual(['docs:test']);
   });
 
-  it('a benchmark file: the benchmark\'s tests only', () => {
+  it("a benchmark file: the benchmark's tests only", () => {
     expect(change('tools/bench/stats.ts', '// changed\n')).toEqual(['bench:test']);
   });
 });

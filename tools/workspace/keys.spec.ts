@@ -15,12 +15,17 @@ describe('CURVE keys and the repository', () => {
 
   it('tracks no secret key (a zcert secret-key line with a key in it)', () => {
     // git grep exits 1 when nothing matches.
-    const grep = spawnSync('git', ['grep', '-lE', 'secret-key *= *"[0-9A-Za-z.:+=^!/*?&<>()[{}@%#-]{40}"', '--', '.'], { cwd: workspaceRoot, encoding: 'utf8' });
+    const grep = spawnSync('git', ['grep', '-lE', 'secret-key *= *"[0-9A-Za-z.:+=^!/*?&<>()[{}@%#-]{40}"', '--', '.'], {
+      cwd: workspaceRoot,
+      encoding: 'utf8',
+    });
     expect({ status: grep.status, files: grep.stdout.trim() }).toEqual({ status: 1, files: '' });
   });
 
   it('sends nothing of docker/secrets to an image build: the build context admits only what the images copy', () => {
-    const dockerignore = readFileSync(join(workspaceRoot, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    const dockerignore = readFileSync(join(workspaceRoot, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
     expect(dockerignore.filter((l) => l && !l.startsWith('#'))[0]).toBe('*');
     expect(dockerignore.filter((l) => l.startsWith('!') && /secrets|\.key|\.pub/.test(l))).toEqual([]);
   });

@@ -8,7 +8,14 @@ const nx = (...args: string[]) =>
   execFileSync('npx', ['nx', 'release', ...args, '--dry-run', '--verbose=false'], {
     cwd: workspaceRoot,
     encoding: 'utf8',
-    env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0' },
+    env: {
+      ...process.env,
+      NX_DAEMON: 'false',
+      NX_TUI: 'false',
+      NX_NO_CLOUD: 'true',
+      npm_config_registry: 'http://127.0.0.1:9/',
+      npm_config_fetch_retries: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -30,9 +37,18 @@ describe('nx release (dry run)', () => {
   it('publishes each package from its build in dist: the bundle, its declarations and README, nothing else', () => {
     const out = nx('publish');
     for (const name of ['@tsr-broker/worker', '@tsr-broker/client']) {
-      const [, contents] = new RegExp(`📦\\s+${name.replace('/', '\\/')}@\\S+\\n[^\\n]*Tarball Contents[^\\n]*\\n([^]*?)\\n[^\\n]*Tarball Details`).exec(out) ?? [];
-      const files = (contents ?? '').split('\n').map((line) => line.trim().split(/\s+/).pop()).filter(Boolean);
-      expect({ name, files: files.sort() }).toEqual({ name, files: ['README.md', 'index.d.ts', 'index.js', 'index.js.map', 'package.json'] });
+      const [, contents] =
+        new RegExp(`📦\\s+${name.replace('/', '\\/')}@\\S+\\n[^\\n]*Tarball Contents[^\\n]*\\n([^]*?)\\n[^\\n]*Tarball Details`).exec(
+          out,
+        ) ?? [];
+      const files = (contents ?? '')
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/).pop())
+        .filter(Boolean);
+      expect({ name, files: files.sort() }).toEqual({
+        name,
+        files: ['README.md', 'index.d.ts', 'index.js', 'index.js.map', 'package.json'],
+      });
     }
     expect(out.match(/Would publish to http:\/\/127\.0\.0\.1:9\/ with tag "latest"/g)).toHaveLength(2);
   });

@@ -13,7 +13,10 @@ export class ScratchWorkspace {
   readonly dir = mkdtempSync(join(tmpdir(), 'tsr-scratch-'));
 
   constructor() {
-    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: workspaceRoot, encoding: 'utf8' })
+    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+      cwd: workspaceRoot,
+      encoding: 'utf8',
+    })
       .split('\0')
       .filter(Boolean);
     for (const file of files) {
@@ -34,7 +37,13 @@ export class ScratchWorkspace {
     return execFileSync('git', args, {
       cwd: this.dir,
       encoding: 'utf8',
-      env: { ...process.env, GIT_AUTHOR_NAME: 'scratch', GIT_AUTHOR_EMAIL: 'scratch@localhost', GIT_COMMITTER_NAME: 'scratch', GIT_COMMITTER_EMAIL: 'scratch@localhost' },
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 'scratch',
+        GIT_AUTHOR_EMAIL: 'scratch@localhost',
+        GIT_COMMITTER_NAME: 'scratch',
+        GIT_COMMITTER_EMAIL: 'scratch@localhost',
+      },
     }).trim();
   }
 

@@ -38,7 +38,12 @@ describe('nx serve worker', () => {
 
   it('runs the worker, then rebuilds and restarts it when its source changes', async () => {
     const port = await freePort(); // nothing listens: the worker only connects
-    serve = spawn('npx', ['nx', 'serve', 'worker', '--outputStyle=stream', `--args=--broker-port=${port}`], { cwd: scratch.dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    serve = spawn('npx', ['nx', 'serve', 'worker', '--outputStyle=stream', `--args=--broker-port=${port}`], {
+      cwd: scratch.dir,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     for (const stream of [serve.stdout, serve.stderr]) stream?.on('data', (d: Buffer) => (output += d.toString()));
     await printed(new RegExp(`W \\S+ connecting to tcp://127\\.0\\.0\\.1:${port}`), 90_000);
 

@@ -208,4 +208,3 @@ export interface WorkerSnapshot {
   /** When it was last heard from (ready, reply or heartbeat), on the core's clock. */
   lastHeard: number;
 }
-

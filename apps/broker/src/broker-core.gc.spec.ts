@@ -26,7 +26,12 @@ describe('BrokerCore garbage', () => {
     });
     const inbox: [string, Buffer][] = [];
     const core = new AuditedBrokerCore(
-      { toWorker: (worker, ticket) => inbox.push([worker, ticket]), toClient: () => undefined, refuse: () => undefined, workerFailed: () => undefined },
+      {
+        toWorker: (worker, ticket) => inbox.push([worker, ticket]),
+        toClient: () => undefined,
+        refuse: () => undefined,
+        workerFailed: () => undefined,
+      },
       { ...defaultCoreOptions, instance: Buffer.from('instance') },
     );
     for (let w = 1; w <= 4; w++) core.workerReady(`worker ${w}`, 0, { heartbeats: true, credit: 16 });

@@ -94,7 +94,14 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       failed: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('garbage-reply' as const), worker: index(WORKERS.length), bytes: fc.uint8Array({ minLength: 0, maxLength: TICKET_BYTES + 2 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('garbage-reply' as const),
+      worker: index(WORKERS.length),
+      bytes: fc.uint8Array({ minLength: 0, maxLength: TICKET_BYTES + 2 }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 2500 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
 );
@@ -135,7 +142,8 @@ class Instance {
         toWorker: (worker, ticket, body) => {
           const text = body.toString('latin1');
           if (worker === GHOST) throw new Error('a request was sent to a generated routing id');
-          if (this.workerService.get(worker) !== this.serviceOf.get(text)) throw new Error(`${worker} of ${this.workerService.get(worker)} was sent ${text} of ${this.serviceOf.get(text)}`);
+          if (this.workerService.get(worker) !== this.serviceOf.get(text))
+            throw new Error(`${worker} of ${this.workerService.get(worker)} was sent ${text} of ${this.serviceOf.get(text)}`);
           inboxes.get(worker)?.push({ ticket, body: text, instance: id, answered: false });
           this.sentTo.get(text)?.add(worker) ?? this.sentTo.set(text, new Set([worker]));
         },
@@ -145,8 +153,10 @@ class Instance {
           const cut = text.lastIndexOf(' ');
           const [request, worker] = [text.slice(0, cut), text.slice(cut + 1)];
           const mine = this.outstanding.get(client.toString());
-          if (!mine?.has(request)) throw new Error(`client ${client} got ${JSON.stringify(text)}, an answer to no request it awaits from instance ${id}`);
-          if (!this.sentTo.get(request)?.has(worker)) throw new Error(`${JSON.stringify(text)} comes from ${worker}, which was never sent ${request}`);
+          if (!mine?.has(request))
+            throw new Error(`client ${client} got ${JSON.stringify(text)}, an answer to no request it awaits from instance ${id}`);
+          if (!this.sentTo.get(request)?.has(worker))
+            throw new Error(`${JSON.stringify(text)} comes from ${worker}, which was never sent ${request}`);
           if (tag?.toString() !== this.tagOf(request)?.toString()) throw new Error(`the answer to ${request} carries the id ${tag}`);
           mine.delete(request);
           this.ended.set(client.toString(), (this.ended.get(client.toString()) as number) + 1);
@@ -157,9 +167,11 @@ class Instance {
         refuse: (client, tag, reason, detail) => {
           const name = client.toString();
           if (reason === 'no-service') this.checkNotEarly(tag?.toString().slice(1), String(detail));
-          if (tag && !this.outstanding.get(name)?.delete(tag.toString().slice(1))) throw new Error(`client ${name} was refused ${tag}, which it does not await`);
+          if (tag && !this.outstanding.get(name)?.delete(tag.toString().slice(1)))
+            throw new Error(`client ${name} was refused ${tag}, which it does not await`);
           this.ended.set(name, (this.ended.get(name) as number) + 1);
-          if ((this.ended.get(name) as number) > (this.accepted.get(name) as number)) throw new Error(`client ${name} was refused more requests than it sent`);
+          if ((this.ended.get(name) as number) > (this.accepted.get(name) as number))
+            throw new Error(`client ${name} was refused more requests than it sent`);
         },
       },
       { ...options, instance: Buffer.from(`inst${String(id).padStart(4, '0')}`), startedAt: this.startedAt },
@@ -192,12 +204,14 @@ class Instance {
   private checkNotEarly(body: string | undefined, service: string): void {
     const now = this.clock();
     const since = (what: string, from: number | undefined, grace: number) => {
-      if (from !== undefined && now < from + grace) throw new Error(`no-service for ${service} at ${now}, ${now - from} ms after ${what} (grace ${grace} ms)`);
+      if (from !== undefined && now < from + grace)
+        throw new Error(`no-service for ${service} at ${now}, ${now - from} ms after ${what} (grace ${grace} ms)`);
     };
     since('the instance started', this.startedAt, options.startupGraceMs);
     since(`a worker of ${service} was last seen`, this.lastSeen.get(service), options.serviceGraceMs);
     if (body === undefined) return;
-    if (this.serviceOf.get(body) !== service) throw new Error(`no-service names ${service} for ${body}, a request for ${this.serviceOf.get(body)}`);
+    if (this.serviceOf.get(body) !== service)
+      throw new Error(`no-service names ${service} for ${body}, a request for ${this.serviceOf.get(body)}`);
     since(`${body} arrived`, this.arrival.get(body), options.serviceGraceMs);
   }
 
@@ -208,7 +222,11 @@ class Instance {
       for (const body of mine) {
         const service = this.serviceOf.get(body) as string;
         if (!this.envelopes.has(body) || (workers.get(service) ?? 0) > 0) continue;
-        const due = Math.max((this.arrival.get(body) as number) + options.serviceGraceMs, (this.lostBy.get(service) ?? -Infinity) + options.serviceGraceMs, this.startedAt + options.startupGraceMs);
+        const due = Math.max(
+          (this.arrival.get(body) as number) + options.serviceGraceMs,
+          (this.lostBy.get(service) ?? -Infinity) + options.serviceGraceMs,
+          this.startedAt + options.startupGraceMs,
+        );
         if (due <= now) throw new Error(`${body} for ${service} still waits at ${now} without a worker; its graces ended at ${due}`);
       }
     }
@@ -235,7 +253,13 @@ function run(commands: Command[]): BrokerStats[] {
   const stats: BrokerStats[] = [];
   const answer = (from: string, received: Received, failed = false) => {
     received.answered = true;
-    broker.core.workerReply(from, received.ticket, Buffer.from(failed ? 'handler threw' : `${received.body} ${from}`, 'latin1'), now, failed);
+    broker.core.workerReply(
+      from,
+      received.ticket,
+      Buffer.from(failed ? 'handler threw' : `${received.body} ${from}`, 'latin1'),
+      now,
+      failed,
+    );
   };
 
   for (const c of commands) {
@@ -247,7 +271,13 @@ function run(commands: Command[]): BrokerStats[] {
         break;
       }
       case 'discover':
-        broker.core.clientRequest(Buffer.from(CLIENTS[c.client]), Buffer.alloc(0), now, DISCOVERY_SERVICE, Buffer.from(`discover${serial++}`));
+        broker.core.clientRequest(
+          Buffer.from(CLIENTS[c.client]),
+          Buffer.alloc(0),
+          now,
+          DISCOVERY_SERVICE,
+          Buffer.from(`discover${serial++}`),
+        );
         break;
       case 'ready': {
         // A seed worker's ready names no service: it serves the default one.
@@ -297,7 +327,8 @@ function run(commands: Command[]): BrokerStats[] {
   }
   for (let round = 0; round < 100 && broker.core.load().pending + broker.core.load().inService > 0; round++) {
     for (const service of SERVICES) {
-      for (const received of inboxes.get(drainer(service)) as Received[]) if (!received.answered && received.instance === broker.id) answer(drainer(service), received);
+      for (const received of inboxes.get(drainer(service)) as Received[])
+        if (!received.answered && received.instance === broker.id) answer(drainer(service), received);
     }
     broker.core.expire((now += 100));
     broker.core.audit();
@@ -316,7 +347,8 @@ function checkDiscovery(text: string): void {
   const services = JSON.parse(text) as ServiceInfo[];
   const names = services.map((s) => s.name);
   if (names.join() !== [...names].sort().join()) throw new Error(`discovery is not sorted by name: ${text}`);
-  for (const s of services) if (s.ready + s.busy !== s.workers || s.workers < 0 || s.waiting < 0) throw new Error(`discovery does not add up: ${text}`);
+  for (const s of services)
+    if (s.ready + s.busy !== s.workers || s.workers < 0 || s.waiting < 0) throw new Error(`discovery does not add up: ${text}`);
 }
 
 const seed = process.env['FC_SEED'] === undefined ? undefined : Number(process.env['FC_SEED']);
@@ -347,7 +379,8 @@ describe('BrokerCore under generated interleavings', () => {
           reached.replies += s.replies;
           reached.discoveries += s.discoveries;
           reached.refusedWorkers += s.refusedWorkers;
-          for (const [k, v] of [...Object.entries(s.dropped), ...Object.entries(s.rejected)]) if (k in reached) reached[k as keyof typeof reached] += v;
+          for (const [k, v] of [...Object.entries(s.dropped), ...Object.entries(s.rejected)])
+            if (k in reached) reached[k as keyof typeof reached] += v;
         }
       }),
       { numRuns: 300, seed },

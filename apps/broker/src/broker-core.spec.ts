@@ -26,7 +26,8 @@ function setup(options: Partial<BrokerCoreOptions> = {}) {
         sent.push(`${client}${id ? `#${id}` : ''} <- ${body}`);
         arrivals.push(arrivedAt);
       },
-      refuse: (client, id, reason, detail) => sent.push(`${client}${id ? `#${id}` : ''} <- ERR ${reason}${detail === undefined ? '' : ` ${detail}`}`),
+      refuse: (client, id, reason, detail) =>
+        sent.push(`${client}${id ? `#${id}` : ''} <- ERR ${reason}${detail === undefined ? '' : ` ${detail}`}`),
       workerFailed: () => undefined,
     },
     { ...defaultCoreOptions, answerTimeoutMs: 2000, livenessMs: 3000, maxPending: 1000, failedMemory: 100, instance: INSTANCE, ...options },
@@ -37,7 +38,8 @@ function setup(options: Partial<BrokerCoreOptions> = {}) {
     if (!t) throw new Error(`${worker} was never sent ${request}`);
     return t;
   };
-  const reply = (worker: string, request: string, answer: string, now: number) => core.workerReply(worker, ticket(worker, request), b(answer), now);
+  const reply = (worker: string, request: string, answer: string, now: number) =>
+    core.workerReply(worker, ticket(worker, request), b(answer), now);
   return { core, take, ticket, reply, arrivals };
 }
 
@@ -291,7 +293,7 @@ describe('BrokerCore', () => {
       expect(core.nextDeadline()).toBe(350);
     });
 
-    it('a failed seed worker\'s late reply is dropped, and is its next ready (a REQ worker can send nothing else)', () => {
+    it("a failed seed worker's late reply is dropped, and is its next ready (a REQ worker can send nothing else)", () => {
       const { core, take, reply } = setup({ answerTimeoutMs: 100 });
       core.workerReady('W1', 0);
       core.clientRequest(b('C1'), b('job'), 0);
@@ -365,7 +367,7 @@ describe('BrokerCore', () => {
       core.audit();
     });
 
-    it('checks the TTL again when a failed worker\'s request would go out again', () => {
+    it("checks the TTL again when a failed worker's request would go out again", () => {
       const { core, take } = setup({ requestTtlMs: 1000, answerTimeoutMs: 900 });
       core.workerReady('W1', 0);
       core.workerReady('W2', 0);
@@ -640,7 +642,8 @@ describe('BrokerCore', () => {
   describe('services', () => {
     /** A TSR/1 worker of `service`. */
     const of = (service: string, credit = 1) => ({ heartbeats: true, credit, service });
-    const ask = (core: AuditedBrokerCore, client: string, body: string, now: number, service: string) => core.clientRequest(b(client), b(body), now, service, b(body));
+    const ask = (core: AuditedBrokerCore, client: string, body: string, now: number, service: string) =>
+      core.clientRequest(b(client), b(body), now, service, b(body));
 
     it("sends a service's requests only to its own workers, first in first out, and answers with the request's id", () => {
       const { core, take, reply } = setup();

@@ -124,13 +124,20 @@ export class BrokerCore {
     }
     const known = this.workers.get(worker);
     const serviceName = traits.service ?? DEFAULT_SERVICE;
-    if (known && known.tasks.length === 0 && known.heartbeats === traits.heartbeats && known.credit === traits.credit && known.service.name === serviceName) {
+    if (
+      known &&
+      known.tasks.length === 0 &&
+      known.heartbeats === traits.heartbeats &&
+      known.credit === traits.credit &&
+      known.service.name === serviceName
+    ) {
       if (traits.heartbeats) this.touch(worker, now);
       return; // already ready
     }
     if (known) this.leave(worker, known.tasks.length > 0 ? 'restarted' : 'gone', now);
     this.failedSeeds.delete(worker); // it is back: no late reply needs to resume it
-    const service = this.workers.size < this.options.maxWorkers ? (this.services.get(serviceName) ?? this.openService(serviceName, now)) : undefined;
+    const service =
+      this.workers.size < this.options.maxWorkers ? (this.services.get(serviceName) ?? this.openService(serviceName, now)) : undefined;
     if (!service) {
       this.stats.refusedWorkers++;
       return;
@@ -181,7 +188,10 @@ export class BrokerCore {
       this.stats.dropped.late++;
       if (this.failedSeeds.get(worker) === sequence) {
         this.failedSeeds.delete(worker);
-        const service = this.workers.has(worker) || this.workers.size >= this.options.maxWorkers ? undefined : (this.services.get(DEFAULT_SERVICE) ?? this.openService(DEFAULT_SERVICE, now));
+        const service =
+          this.workers.has(worker) || this.workers.size >= this.options.maxWorkers
+            ? undefined
+            : (this.services.get(DEFAULT_SERVICE) ?? this.openService(DEFAULT_SERVICE, now));
         if (service) this.join(worker, SEED_WORKER, service, now);
       }
       return;
@@ -201,7 +211,8 @@ export class BrokerCore {
       this.stats.replies++;
       this.out.toClient(request.client, request.id, body, request.arrivedAt);
     }
-    if (state.tasks.length > 0) this.busy.set(worker, now + this.options.answerTimeoutMs); // progress
+    if (state.tasks.length > 0)
+      this.busy.set(worker, now + this.options.answerTimeoutMs); // progress
     else this.busy.delete(worker);
     this.refill(worker, state, now);
   }
@@ -217,7 +228,8 @@ export class BrokerCore {
       this.stats.workersLost++;
       this.leave(worker, 'silent', now);
     }
-    for (let worker; (worker = this.busy.first()) !== undefined && (this.busy.get(worker) as number) <= now; ) this.leave(worker, 'deadline', now);
+    for (let worker; (worker = this.busy.first()) !== undefined && (this.busy.get(worker) as number) <= now; )
+      this.leave(worker, 'deadline', now);
     for (const service of this.waiting.keys()) {
       // Each queue is in arrival order: the front expires first, and gets its grace first.
       for (let front; (front = service.pending.peek()) && this.frontEnds(service, front) <= now; ) {
@@ -326,13 +338,23 @@ export class BrokerCore {
   protected frontEnds(service: Service, front: Request): number {
     const ttl = front.arrivedAt + this.options.requestTtlMs;
     if (service.workers > 0) return ttl;
-    const grace = Math.max(Math.max(front.arrivedAt, service.emptySince) + this.options.serviceGraceMs, this.options.startedAt + this.options.startupGraceMs);
+    const grace = Math.max(
+      Math.max(front.arrivedAt, service.emptySince) + this.options.serviceGraceMs,
+      this.options.startedAt + this.options.startupGraceMs,
+    );
     return Math.min(ttl, grace);
   }
 
   /** A free worker takes waiting requests up to its credit; with credit left it is ready. */
   private join(worker: string, traits: Omit<WorkerTraits, 'service'>, service: Service, now: number): void {
-    const state: Worker = { heartbeats: traits.heartbeats, credit: traits.credit, service, admission: this.admit(), tasks: [], repliedAt: now };
+    const state: Worker = {
+      heartbeats: traits.heartbeats,
+      credit: traits.credit,
+      service,
+      admission: this.admit(),
+      tasks: [],
+      repliedAt: now,
+    };
     this.workers.set(worker, state);
     this.admitted.set(state.admission, state);
     service.workers++;
@@ -372,7 +394,8 @@ export class BrokerCore {
       else if (this.isExpired(request, now)) this.end(request, 'expired');
       else this.requeue(request);
     }
-    for (let w; service.pending.length > 0 && (w = service.ready.first()) !== undefined; ) this.dispatch(w, this.dequeue(service) as Request, now);
+    for (let w; service.pending.length > 0 && (w = service.ready.first()) !== undefined; )
+      this.dispatch(w, this.dequeue(service) as Request, now);
     this.closeIfIdle(service);
   }
 

@@ -19,9 +19,24 @@ export function brokerRegistry(server: BrokerServer): Registry {
   counter('redispatched_total', 'Requests sent again after their worker failed', () => stats.redispatched);
   counter('rejected_total', 'Requests answered with a TSR/1 ERR, by reason', () => ({ ...stats.rejected }), 'reason');
   counter('dropped_replies_total', 'Worker replies never forwarded: late, stale or foreign tickets', () => ({ ...stats.dropped }), 'kind');
-  counter('malformed_frames_total', 'Messages dropped for breaking TSR/1 or the seed envelope, by socket', () => ({ ...server.malformed }), 'socket');
-  counter('protocol_errors_total', 'Connections dropped for breaking ZMTP (greeting, handshake, framing, size bounds), by socket', () => ({ ...server.protocolErrors }), 'socket');
-  counter('connections_over_limit_total', 'Connections closed on arrival because --max-connections were open, by socket', () => ({ ...server.overLimit }), 'socket');
+  counter(
+    'malformed_frames_total',
+    'Messages dropped for breaking TSR/1 or the seed envelope, by socket',
+    () => ({ ...server.malformed }),
+    'socket',
+  );
+  counter(
+    'protocol_errors_total',
+    'Connections dropped for breaking ZMTP (greeting, handshake, framing, size bounds), by socket',
+    () => ({ ...server.protocolErrors }),
+    'socket',
+  );
+  counter(
+    'connections_over_limit_total',
+    'Connections closed on arrival because --max-connections were open, by socket',
+    () => ({ ...server.overLimit }),
+    'socket',
+  );
   counter('worker_failures_total', 'Workers declared failed (deadline missed, silent, restarted)', () => stats.workerFailures);
   counter('workers_lost_total', 'Heartbeating workers that fell silent', () => stats.workersLost);
   counter('refused_workers_total', 'Readies refused (no routing id of its own, or --max-workers reached)', () => stats.refusedWorkers);
@@ -37,8 +52,13 @@ export function brokerRegistry(server: BrokerServer): Registry {
   gauge('workers_ready', 'Workers with credit left (a busy worker with credit is ready too)', () => server.core.readyCount);
   gauge('pending_requests', 'Requests waiting for a worker', () => server.core.pendingCount);
   gauge('in_service_requests', 'Requests sent to a worker and not answered yet', () => server.core.load().inService);
-  gauge('pending_bytes', 'Bytes of requests held, waiting or in service (bounded by --max-queue-bytes)', () => server.core.load().queueBytes);
-  const perService = (field: 'ready' | 'busy' | 'waiting') => () => Object.fromEntries(server.core.serviceSnapshot().map((s) => [s.name, s[field]]));
+  gauge(
+    'pending_bytes',
+    'Bytes of requests held, waiting or in service (bounded by --max-queue-bytes)',
+    () => server.core.load().queueBytes,
+  );
+  const perService = (field: 'ready' | 'busy' | 'waiting') => () =>
+    Object.fromEntries(server.core.serviceSnapshot().map((s) => [s.name, s[field]]));
   gauge('service_workers_ready', 'Workers of each service holding no request', perService('ready'), 'service');
   gauge('service_workers_busy', 'Workers of each service holding at least one request', perService('busy'), 'service');
   gauge('service_waiting_requests', 'Requests waiting for a worker of each service', perService('waiting'), 'service');

@@ -94,14 +94,18 @@ export class BrokerOutbox {
   }
 
   reply(client: Buffer, id: Buffer | undefined, body: Buffer): void {
-    if (id && this.batchedIds.has(id) && this.coalesce(this.clientBatches, client.toString('latin1'), { ticket: id, body, failed: false })) return;
+    if (id && this.batchedIds.has(id) && this.coalesce(this.clientBatches, client.toString('latin1'), { ticket: id, body, failed: false }))
+      return;
     this.clientMessages.add(client.toString('latin1'), id ? envelopeReplyFrames(client, id, body) : toClientFrames(client, body));
   }
 
   refuse(client: Buffer, id: Buffer | undefined, reason: ErrorReason, detail?: number | string): void {
     const batched = { ticket: id as Buffer, body: Buffer.from(errorText(reason, detail)), failed: true };
     if (id && this.batchedIds.has(id) && this.coalesce(this.clientBatches, client.toString('latin1'), batched)) return;
-    this.clientMessages.add(client.toString('latin1'), id ? envelopeErrorFrames(client, id, reason, detail) : toClientFrames(client, errorBody(reason, detail)));
+    this.clientMessages.add(
+      client.toString('latin1'),
+      id ? envelopeErrorFrames(client, id, reason, detail) : toClientFrames(client, errorBody(reason, detail)),
+    );
   }
 
   /** Whether `record` waits in `batches` for the end of the turn (it fits a batch); otherwise it goes alone. */

@@ -17,7 +17,16 @@ describe('BrokerServer', () => {
     const fatal: Error[] = [];
     const [frontendPort, backendPort] = [await freePort(), await freePort()];
     const server = new BrokerServer(
-      { ...defaultCoreOptions, frontendPort, backendPort, bindHost: '127.0.0.1', heartbeatMs: 1000, maxReplyBytes: 2 * 1024 * 1024, maxConnections: 100, zmtpHeartbeatMs: 1000 },
+      {
+        ...defaultCoreOptions,
+        frontendPort,
+        backendPort,
+        bindHost: '127.0.0.1',
+        heartbeatMs: 1000,
+        maxReplyBytes: 2 * 1024 * 1024,
+        maxConnections: 100,
+        zmtpHeartbeatMs: 1000,
+      },
       throwing,
       (e) => fatal.push(e),
     );

@@ -1,4 +1,14 @@
-import { BATCH_PROBE_SERVICE, type ErrorReason, type Frames, type ServiceBatch, batchOffer, envelopeReplyFrames, newInstanceId, parseServiceRequest, parseWorkerMessage } from '@tsr/protocol';
+import {
+  BATCH_PROBE_SERVICE,
+  type ErrorReason,
+  type Frames,
+  type ServiceBatch,
+  batchOffer,
+  envelopeReplyFrames,
+  newInstanceId,
+  parseServiceRequest,
+  parseWorkerMessage,
+} from '@tsr/protocol';
 import { CurveGuard, type CurveServerSettings, type Tracer, bindEndpoint } from '@tsr/runtime';
 import { FastHistogram, Health } from '@tsr/monitoring';
 import { ownCopy } from '@tsr/zmtp';
@@ -54,7 +64,10 @@ export class BrokerServer {
   /** Liveness: both receive loops alive, the event loop not stalled. */
   readonly health = new Health();
   /** Time from a request's arrival to its answer (waiting + service), in seconds. */
-  readonly latency = new FastHistogram('tsr_broker_request_duration_seconds', 'Time from a request\'s arrival at the broker to its reply leaving it (waiting + service)');
+  readonly latency = new FastHistogram(
+    'tsr_broker_request_duration_seconds',
+    "Time from a request's arrival at the broker to its reply leaving it (waiting + service)",
+  );
   /** Readiness: both sockets bound. */
   bound = false;
   /** The endpoint each socket is bound to. */
@@ -98,7 +111,8 @@ export class BrokerServer {
         },
         workerFailed: (worker, why, held) => {
           this.outbox.forgetWorker(worker);
-          const how = why === 'deadline' ? 'missed its answer deadline' : why === 'silent' ? 'fell silent' : 'came back without its requests';
+          const how =
+            why === 'deadline' ? 'missed its answer deadline' : why === 'silent' ? 'fell silent' : 'came back without its requests';
           this.trace.info(`worker ${JSON.stringify(worker)} ${how}: forgotten, ${held} request(s) moved on`);
         },
         refuse: (client, id, reason, detail = this.limits[reason]) => {
@@ -114,7 +128,9 @@ export class BrokerServer {
     await this.curve?.start((name, admitted) => this[name as Side].dropPeers(admitted));
     this.endpoints.frontend = await bindEndpoint(this.frontend, this.options.frontendPort, this.options.bindHost);
     this.endpoints.backend = await bindEndpoint(this.backend, this.options.backendPort, this.options.bindHost);
-    this.trace.info(`frontend ${this.endpoints.frontend}, backend ${this.endpoints.backend}, answer timeout ${this.options.answerTimeoutMs} ms`);
+    this.trace.info(
+      `frontend ${this.endpoints.frontend}, backend ${this.endpoints.backend}, answer timeout ${this.options.answerTimeoutMs} ms`,
+    );
     this.bound = true;
     this.health.start();
     this.heartbeats = setInterval(() => this.sendHeartbeats(), this.options.heartbeatMs);
@@ -149,7 +165,10 @@ export class BrokerServer {
   /** A connection closed on arrival: logged at the first, then once every 1,000, so a flood cannot flood the log. */
   private connectionLimitReached(side: Side, address: string, limit: number): void {
     const n = ++this.overLimit[side];
-    if (n % 1000 === 1) this.trace.error(`${side}: closed a connection from ${address}: ${limit} connections are open (--max-connections); closed so far: ${n}`);
+    if (n % 1000 === 1)
+      this.trace.error(
+        `${side}: closed a connection from ${address}: ${limit} connections are open (--max-connections); closed so far: ${n}`,
+      );
   }
 
   /**
@@ -259,8 +278,12 @@ export class BrokerServer {
     const now = performance.now();
     if (now - this.lastRefusalReport < 5000) return;
     this.lastRefusalReport = now;
-    const why = isGeneratedId(worker) ? 'it has no routing id of its own (a worker must set one, as the seed\'s do)' : `${this.options.maxWorkers} workers are already in (--max-workers)`;
-    this.trace.info(`refused the ready of worker 0x${Buffer.from(worker, 'latin1').toString('hex')}: ${why}; refused so far: ${this.core.stats.refusedWorkers}`);
+    const why = isGeneratedId(worker)
+      ? "it has no routing id of its own (a worker must set one, as the seed's do)"
+      : `${this.options.maxWorkers} workers are already in (--max-workers)`;
+    this.trace.info(
+      `refused the ready of worker 0x${Buffer.from(worker, 'latin1').toString('hex')}: ${why}; refused so far: ${this.core.stats.refusedWorkers}`,
+    );
   }
 
   private sendHeartbeats(): void {
@@ -274,15 +297,18 @@ export class BrokerServer {
     if (next === undefined || next >= this.timerAt) return;
     clearTimeout(this.timer);
     this.timerAt = next;
-    this.timer = setTimeout(() => {
-      this.timerAt = Infinity;
-      try {
-        this.core.expire(performance.now());
-        this.armTimer();
-      } catch (e) {
-        this.onFatal(new Error(`deadline timer failed: ${(e as Error).message}`));
-      }
-    }, Math.max(0, next - performance.now()) + 1);
+    this.timer = setTimeout(
+      () => {
+        this.timerAt = Infinity;
+        try {
+          this.core.expire(performance.now());
+          this.armTimer();
+        } catch (e) {
+          this.onFatal(new Error(`deadline timer failed: ${(e as Error).message}`));
+        }
+      },
+      Math.max(0, next - performance.now()) + 1,
+    );
   }
 
   private reject(side: Side, reason: string): void {

@@ -11,7 +11,9 @@ export function brokerStatus(server: BrokerServer, startedAt: number) {
     version: VERSION,
     uptimeSeconds: Math.round((now - startedAt) / 1000),
     services: server.core.serviceSnapshot(),
-    workers: server.core.workerSnapshot().map(({ lastHeard, ...w }) => ({ ...w, lastHeardMsAgo: Math.max(0, Math.round(now - lastHeard)) })),
+    workers: server.core
+      .workerSnapshot()
+      .map(({ lastHeard, ...w }) => ({ ...w, lastHeardMsAgo: Math.max(0, Math.round(now - lastHeard)) })),
     queue: { pending: load.pending, inService: load.inService, bytes: load.queueBytes, clients: load.clients },
     counters: {
       requests: stats.requests,

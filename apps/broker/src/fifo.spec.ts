@@ -51,6 +51,8 @@ describe('Fifo', () => {
     q.insertAt(0, -1);
     q.insertAt(3, -2);
     q.insertAt(q.length, -3);
-    expect(Array.from({ length: q.length }, (_, i) => q.at(i))).toEqual([-1, 10, 11, -2, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, -3]);
+    expect(Array.from({ length: q.length }, (_, i) => q.at(i))).toEqual([
+      -1, 10, 11, -2, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, -3,
+    ]);
   });
 });

@@ -1,5 +1,14 @@
 import { WORKER_RECONNECT_MAX_MS } from '@tsr/protocol';
-import { ConfigError, type ConfigOf, type OptionSpec, commonOptions, curveBrokerOptions, curveBrokerSettings, monitorOptions, parsers } from '@tsr/runtime';
+import {
+  ConfigError,
+  type ConfigOf,
+  type OptionSpec,
+  commonOptions,
+  curveBrokerOptions,
+  curveBrokerSettings,
+  monitorOptions,
+  parsers,
+} from '@tsr/runtime';
 import type { BrokerServerOptions } from './broker-server';
 
 const MiB = 1024 * 1024;
@@ -8,9 +17,29 @@ export const REPLY_HEADROOM = 64 * 1024;
 
 /** The seed's command line `broker frontendPort backendPort`, plus named options. */
 export const brokerOptions = {
-  frontendPort: { flag: 'frontend-port', positional: 0, env: ['FRONTEND_PORT'], default: 9998, parse: parsers.port, describe: 'port for clients' } satisfies OptionSpec<number>,
-  backendPort: { flag: 'backend-port', positional: 1, env: ['BACKEND_PORT'], default: 9999, parse: parsers.port, describe: 'port for workers' } satisfies OptionSpec<number>,
-  bindHost: { flag: 'bind', env: ['BIND_HOST'], default: '*', parse: parsers.host, describe: 'interface the frontend and backend bind, * for all' } satisfies OptionSpec<string>,
+  frontendPort: {
+    flag: 'frontend-port',
+    positional: 0,
+    env: ['FRONTEND_PORT'],
+    default: 9998,
+    parse: parsers.port,
+    describe: 'port for clients',
+  } satisfies OptionSpec<number>,
+  backendPort: {
+    flag: 'backend-port',
+    positional: 1,
+    env: ['BACKEND_PORT'],
+    default: 9999,
+    parse: parsers.port,
+    describe: 'port for workers',
+  } satisfies OptionSpec<number>,
+  bindHost: {
+    flag: 'bind',
+    env: ['BIND_HOST'],
+    default: '*',
+    parse: parsers.host,
+    describe: 'interface the frontend and backend bind, * for all',
+  } satisfies OptionSpec<string>,
   answerTimeoutMs: {
     flag: 'answer-timeout',
     env: ['ANSWER_TIMEOUT_MS'],
@@ -18,9 +47,27 @@ export const brokerOptions = {
     parse: parsers.int(1, 3_600_000),
     describe: 'ms a worker has to answer a request dispatched to it; then the worker is declared failed and the request goes to another',
   } satisfies OptionSpec<number>,
-  heartbeatMs: { flag: 'heartbeat', env: ['HEARTBEAT_MS'], default: 1000, parse: parsers.int(10, 3_600_000), describe: 'ms between heartbeats to the workers that speak them (TSR/1 workers: seed workers never see one)' } satisfies OptionSpec<number>,
-  liveness: { flag: 'liveness', env: ['HEARTBEAT_LIVENESS'], default: 3, parse: parsers.int(1, 100), describe: 'heartbeats a worker may miss before it is forgotten (its requests go to other workers)' } satisfies OptionSpec<number>,
-  maxPending: { flag: 'max-pending', env: ['MAX_PENDING'], default: 100_000, parse: parsers.int(0), describe: 'requests that may wait for a worker; more are answered "TSR/1 ERR overloaded"' } satisfies OptionSpec<number>,
+  heartbeatMs: {
+    flag: 'heartbeat',
+    env: ['HEARTBEAT_MS'],
+    default: 1000,
+    parse: parsers.int(10, 3_600_000),
+    describe: 'ms between heartbeats to the workers that speak them (TSR/1 workers: seed workers never see one)',
+  } satisfies OptionSpec<number>,
+  liveness: {
+    flag: 'liveness',
+    env: ['HEARTBEAT_LIVENESS'],
+    default: 3,
+    parse: parsers.int(1, 100),
+    describe: 'heartbeats a worker may miss before it is forgotten (its requests go to other workers)',
+  } satisfies OptionSpec<number>,
+  maxPending: {
+    flag: 'max-pending',
+    env: ['MAX_PENDING'],
+    default: 100_000,
+    parse: parsers.int(0),
+    describe: 'requests that may wait for a worker; more are answered "TSR/1 ERR overloaded"',
+  } satisfies OptionSpec<number>,
   maxRequestBytes: {
     flag: 'max-request',
     env: ['MAX_REQUEST_BYTES'],
@@ -56,7 +103,13 @@ export const brokerOptions = {
     parse: parsers.int(0),
     describe: 'bytes one service\'s requests may hold (0: half of --max-queue-bytes); more are answered "TSR/1 ERR overloaded"',
   } satisfies OptionSpec<number>,
-  maxServices: { flag: 'max-services', env: ['MAX_SERVICES'], default: 1000, parse: parsers.int(1, 1_000_000), describe: 'services tracked at once (one with no worker and no request is forgotten)' } satisfies OptionSpec<number>,
+  maxServices: {
+    flag: 'max-services',
+    env: ['MAX_SERVICES'],
+    default: 1000,
+    parse: parsers.int(1, 1_000_000),
+    describe: 'services tracked at once (one with no worker and no request is forgotten)',
+  } satisfies OptionSpec<number>,
   serviceGraceMs: {
     flag: 'service-grace',
     env: ['SERVICE_GRACE_MS'],
@@ -69,7 +122,8 @@ export const brokerOptions = {
     env: ['STARTUP_GRACE_MS'],
     default: -1,
     parse: parsers.int(-1, 3_600_000),
-    describe: 'ms after start before any request is answered "no-service" (-1: --heartbeat x --liveness + 5000, the time workers need to find a restarted broker)',
+    describe:
+      'ms after start before any request is answered "no-service" (-1: --heartbeat x --liveness + 5000, the time workers need to find a restarted broker)',
   } satisfies OptionSpec<number>,
   requestTtlMs: {
     flag: 'request-ttl',
@@ -85,7 +139,13 @@ export const brokerOptions = {
     parse: parsers.int(1, 1000),
     describe: 'workers a request may see fail while serving it; then it is answered "TSR/1 ERR poison"',
   } satisfies OptionSpec<number>,
-  maxWorkers: { flag: 'max-workers', env: ['MAX_WORKERS'], default: 10_000, parse: parsers.int(1), describe: 'workers admitted at once; further readies are refused' } satisfies OptionSpec<number>,
+  maxWorkers: {
+    flag: 'max-workers',
+    env: ['MAX_WORKERS'],
+    default: 10_000,
+    parse: parsers.int(1),
+    describe: 'workers admitted at once; further readies are refused',
+  } satisfies OptionSpec<number>,
   maxConnections: {
     flag: 'max-connections',
     env: ['MAX_CONNECTIONS'],
@@ -114,11 +174,20 @@ export function brokerSettings(config: BrokerConfig): BrokerServerOptions {
   const maxServiceBytes = config.maxServiceBytes || Math.floor(config.maxQueueBytes / 2);
   // A request's cost is its body plus the client's routing id (at most 255 bytes).
   const largest = config.maxRequestBytes + 255;
-  if (maxReplyBytes < largest) throw new ConfigError(`--max-reply (${maxReplyBytes}) must leave an answer room beyond --max-request (${config.maxRequestBytes})`);
-  if (maxClientBytes < largest) throw new ConfigError(`--max-client-bytes (${maxClientBytes}) must hold at least one request of --max-request (${config.maxRequestBytes}) bytes`);
-  if (maxServiceBytes < largest) throw new ConfigError(`--max-service-bytes (${maxServiceBytes}) must hold at least one request of --max-request (${config.maxRequestBytes}) bytes`);
-  if (config.maxQueueBytes < maxServiceBytes) throw new ConfigError(`--max-queue-bytes (${config.maxQueueBytes}) must be at least --max-service-bytes (${maxServiceBytes})`);
-  if (config.maxQueueBytes < maxClientBytes) throw new ConfigError(`--max-queue-bytes (${config.maxQueueBytes}) must be at least --max-client-bytes (${maxClientBytes})`);
+  if (maxReplyBytes < largest)
+    throw new ConfigError(`--max-reply (${maxReplyBytes}) must leave an answer room beyond --max-request (${config.maxRequestBytes})`);
+  if (maxClientBytes < largest)
+    throw new ConfigError(
+      `--max-client-bytes (${maxClientBytes}) must hold at least one request of --max-request (${config.maxRequestBytes}) bytes`,
+    );
+  if (maxServiceBytes < largest)
+    throw new ConfigError(
+      `--max-service-bytes (${maxServiceBytes}) must hold at least one request of --max-request (${config.maxRequestBytes}) bytes`,
+    );
+  if (config.maxQueueBytes < maxServiceBytes)
+    throw new ConfigError(`--max-queue-bytes (${config.maxQueueBytes}) must be at least --max-service-bytes (${maxServiceBytes})`);
+  if (config.maxQueueBytes < maxClientBytes)
+    throw new ConfigError(`--max-queue-bytes (${config.maxQueueBytes}) must be at least --max-client-bytes (${maxClientBytes})`);
   return {
     ...config,
     maxReplyBytes,

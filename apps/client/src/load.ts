@@ -51,7 +51,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadOutcome> {
   let failedInARow = 0;
   let stopped = false;
   let gaveUp: { why: string; cause: Error } | undefined;
-  const clients = Array.from({ length: Math.min(o.concurrency, o.requests) }, (_, i) => new Client({ ...o, identity: `${o.identity}/${i}` }));
+  const clients = Array.from(
+    { length: Math.min(o.concurrency, o.requests) },
+    (_, i) => new Client({ ...o, identity: `${o.identity}/${i}` }),
+  );
   const giveUp = (why: string, cause: Error) => {
     gaveUp ??= { why, cause };
     stopped = true;
@@ -73,7 +76,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadOutcome> {
         } catch (e) {
           errors++;
           if (e instanceof PlainBrokerError) giveUp(e.message, e);
-          else if (repeats(e) && o.giveUpAfter > 0 && ++failedInARow >= o.giveUpAfter) giveUp(`${failedInARow} requests in a row ${e instanceof NoServiceError ? 'were refused' : 'got no answer'} (${(e as Error).message})`, e as Error);
+          else if (repeats(e) && o.giveUpAfter > 0 && ++failedInARow >= o.giveUpAfter)
+            giveUp(
+              `${failedInARow} requests in a row ${e instanceof NoServiceError ? 'were refused' : 'got no answer'} (${(e as Error).message})`,
+              e as Error,
+            );
         }
       }
       client.close();

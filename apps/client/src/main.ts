@@ -9,10 +9,18 @@ import { clientOptions } from './options';
 
 runProgram('client', clientOptions, async (config) => {
   const trace = programTracer('client', config);
-  if (config.plain && config.service !== DEFAULT_SERVICE) throw new ConfigError(`--plain reaches a seed broker's one pool of workers: it cannot call --service ${config.service}`);
+  if (config.plain && config.service !== DEFAULT_SERVICE)
+    throw new ConfigError(`--plain reaches a seed broker's one pool of workers: it cannot call --service ${config.service}`);
   if (config.plain && config.services) throw new ConfigError('--services (discovery) needs a TSR/1 broker: not with --plain');
   if (config.services && config.requests > 0) throw new ConfigError('--services (discovery) is one request: not with --requests');
-  const options = { broker: { host: config.brokerHost, port: config.brokerPort }, identity: uniqueIdentity('C'), timeout: config.timeoutMs, retries: config.retries, plain: config.plain, curve: curvePeerKeys(config, 'optional') };
+  const options = {
+    broker: { host: config.brokerHost, port: config.brokerPort },
+    identity: uniqueIdentity('C'),
+    timeout: config.timeoutMs,
+    retries: config.retries,
+    plain: config.plain,
+    curve: curvePeerKeys(config, 'optional'),
+  };
   const body = Buffer.from(config.request || `C ${hostname()}`);
   let stop = () => {};
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop());

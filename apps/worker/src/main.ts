@@ -24,5 +24,6 @@ runProgram('worker', workerOptions, async (config) => {
   });
   trace.info(config.handler === 'echo' ? `echo, delay ${config.delayMs} ms` : config.handler);
   exitOnSignals([worker], trace);
-  if (config.httpPort > 0) await startWorkerMonitor(worker, { serviceTime, delayMs: config.delayMs }, config.httpPort, config.httpHost, trace);
+  if (config.httpPort > 0)
+    await startWorkerMonitor(worker, { serviceTime, delayMs: config.delayMs }, config.httpPort, config.httpHost, trace);
 });

@@ -15,15 +15,35 @@ export async function startWorkerMonitor(worker: Worker, echo: EchoStats, port: 
   scraped(registry, 'counter', 'tsr_worker_requests_total', 'Requests served (replies sent)', () => worker.served);
   scraped(registry, 'counter', 'tsr_worker_failures_total', 'Requests whose handler failed (error answers sent)', () => worker.failed);
   scraped(registry, 'counter', 'tsr_worker_reconnects_total', 'Reconnections after the broker fell silent', () => worker.reconnects);
-  scraped(registry, 'counter', 'tsr_worker_malformed_messages_total', 'Messages from the broker that broke TSR/1, ignored', () => worker.malformed);
-  scraped(registry, 'counter', 'tsr_worker_protocol_errors_total', 'Connections to the broker dropped for breaking ZMTP', () => worker.protocolErrors);
-  scraped(registry, 'gauge', 'tsr_worker_registered', '1 while registered with a broker that answers heartbeats', () => (worker.registration().ok ? 1 : 0));
+  scraped(
+    registry,
+    'counter',
+    'tsr_worker_malformed_messages_total',
+    'Messages from the broker that broke TSR/1, ignored',
+    () => worker.malformed,
+  );
+  scraped(
+    registry,
+    'counter',
+    'tsr_worker_protocol_errors_total',
+    'Connections to the broker dropped for breaking ZMTP',
+    () => worker.protocolErrors,
+  );
+  scraped(registry, 'gauge', 'tsr_worker_registered', '1 while registered with a broker that answers heartbeats', () =>
+    worker.registration().ok ? 1 : 0,
+  );
   registry.registerMetric(echo.serviceTime as never);
   const monitor = await startMonitor(port, host, {
     registry,
     health: worker.health,
     ready: () => worker.registration(),
-    status: () => ({ program: 'worker', version: VERSION, uptimeSeconds: Math.round((performance.now() - startedAt) / 1000), ...worker.status(), delayMs: echo.delayMs }),
+    status: () => ({
+      program: 'worker',
+      version: VERSION,
+      uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
+      ...worker.status(),
+      delayMs: echo.delayMs,
+    }),
   });
   trace.info(`HTTP endpoint on port ${monitor.port}: /metrics /healthz /readyz /status`);
   return monitor;

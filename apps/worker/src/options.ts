@@ -1,4 +1,12 @@
-import { type OptionSpec, brokerAddressOptions, commonOptions, curvePeerOptions, monitorOptions, parsers, serviceOption } from '@tsr/runtime';
+import {
+  type OptionSpec,
+  brokerAddressOptions,
+  commonOptions,
+  curvePeerOptions,
+  monitorOptions,
+  parsers,
+  serviceOption,
+} from '@tsr/runtime';
 import { HANDLERS, type HandlerName } from './handlers';
 
 /** The seed's command line `worker brokerHost brokerPort`, plus named options. */
@@ -12,9 +20,27 @@ export const workerOptions = {
     parse: parsers.oneOf(...HANDLERS),
     describe: 'echo (the seed\'s "<request> <worker id>" after --delay) or wordcount (the example: text in, JSON counts out)',
   } satisfies OptionSpec<HandlerName>,
-  delayMs: { flag: 'delay', env: ['WORKER_DELAY_MS'], default: 1000, parse: parsers.int(0, 3_600_000), describe: 'echo: ms spent on each request (keep it below the broker\'s --answer-timeout)' } satisfies OptionSpec<number>,
-  heartbeatMs: { flag: 'heartbeat', env: ['HEARTBEAT_MS'], default: 1000, parse: parsers.int(10, 3_600_000), describe: 'ms between heartbeats, once the broker sends them (keep it equal to the broker\'s --heartbeat)' } satisfies OptionSpec<number>,
-  liveness: { flag: 'liveness', env: ['HEARTBEAT_LIVENESS'], default: 3, parse: parsers.int(1, 100), describe: 'broker heartbeats missed before the worker reconnects (and turns not ready)' } satisfies OptionSpec<number>,
+  delayMs: {
+    flag: 'delay',
+    env: ['WORKER_DELAY_MS'],
+    default: 1000,
+    parse: parsers.int(0, 3_600_000),
+    describe: "echo: ms spent on each request (keep it below the broker's --answer-timeout)",
+  } satisfies OptionSpec<number>,
+  heartbeatMs: {
+    flag: 'heartbeat',
+    env: ['HEARTBEAT_MS'],
+    default: 1000,
+    parse: parsers.int(10, 3_600_000),
+    describe: "ms between heartbeats, once the broker sends them (keep it equal to the broker's --heartbeat)",
+  } satisfies OptionSpec<number>,
+  liveness: {
+    flag: 'liveness',
+    env: ['HEARTBEAT_LIVENESS'],
+    default: 3,
+    parse: parsers.int(1, 100),
+    describe: 'broker heartbeats missed before the worker reconnects (and turns not ready)',
+  } satisfies OptionSpec<number>,
   credit: {
     flag: 'credit',
     env: ['WORKER_CREDIT'],

@@ -27,7 +27,16 @@ export const summarizeClientApp = (x: RunIndex, workers: number): ClientAppRow[]
 
 export const clientAppTable = (rows: ClientAppRow[]): Table => ({
   title: `Our client app's load mode (REQ sockets, closed loop), requests/s: median [min–max]`,
-  head: ['size', 'broker', 'bare forwarder', 'broker / forwarder', 'direct', 'p50 / p99 ms broker', 'p50 / p99 ms direct', 'client CPU cores'],
+  head: [
+    'size',
+    'broker',
+    'bare forwarder',
+    'broker / forwarder',
+    'direct',
+    'p50 / p99 ms broker',
+    'p50 / p99 ms direct',
+    'client CPU cores',
+  ],
   rows: rows.map((r) => [
     sizeLabel(r.size),
     fmtSpread(r.rps.broker),

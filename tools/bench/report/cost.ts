@@ -50,8 +50,11 @@ export function costChecks(metrics: CostRow[], curve: CostRow[]): string[] {
   const checks: string[] = [];
   if (metrics.length) {
     const { cost, text } = costLine(metrics, 'with metrics');
-    checks.push(`metrics cost target (< ${METRICS_TARGET_PERCENT} % of throughput, /metrics and /status scraped every second): ${cost < METRICS_TARGET_PERCENT ? 'met' : 'NOT met'}, ${text}`);
+    checks.push(
+      `metrics cost target (< ${METRICS_TARGET_PERCENT} % of throughput, /metrics and /status scraped every second): ${cost < METRICS_TARGET_PERCENT ? 'met' : 'NOT met'}, ${text}`,
+    );
   }
-  if (curve.length) checks.push(`CURVE cost (encryption on both sockets, keys checked at connection): ${costLine(curve, 'with CURVE').text}`);
+  if (curve.length)
+    checks.push(`CURVE cost (encryption on both sockets, keys checked at connection): ${costLine(curve, 'with CURVE').text}`);
   return checks;
 }

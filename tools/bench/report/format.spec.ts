@@ -20,14 +20,26 @@ describe('figures', () => {
 });
 
 describe('tables', () => {
-  const t: Table = { title: 'T', head: ['size', 'workers', 'req/s'], rows: [['16 B', '1', '1,000'], ['1 KiB', '4', '5']], notes: ['a | b'] };
+  const t: Table = {
+    title: 'T',
+    head: ['size', 'workers', 'req/s'],
+    rows: [
+      ['16 B', '1', '1,000'],
+      ['1 KiB', '4', '5'],
+    ],
+    notes: ['a | b'],
+  };
 
   it('aligns the first two columns left and the figures right, notes indented', () => {
-    expect(textTable(t)).toBe(['T', 'size   workers  req/s', '-----  -------  -----', '16 B   1        1,000', '1 KiB  4            5', '  a | b'].join('\n'));
+    expect(textTable(t)).toBe(
+      ['T', 'size   workers  req/s', '-----  -------  -----', '16 B   1        1,000', '1 KiB  4            5', '  a | b'].join('\n'),
+    );
   });
 
   it('writes Markdown with the figures right-aligned and pipes escaped in cells', () => {
-    expect(markdownTable({ ...t, rows: [['a|b', '1', '2']] })).toBe(['**T**', '', '| size | workers | req/s |', '| --- | --- | ---: |', '| a\\|b | 1 | 2 |', '', '- a | b'].join('\n'));
+    expect(markdownTable({ ...t, rows: [['a|b', '1', '2']] })).toBe(
+      ['**T**', '', '| size | workers | req/s |', '| --- | --- | ---: |', '| a\\|b | 1 | 2 |', '', '- a | b'].join('\n'),
+    );
     expect(markdownTable({ ...t, notes: undefined })).not.toMatch(/\n- /);
   });
 });

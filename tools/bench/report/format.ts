@@ -4,13 +4,15 @@ import type { Spread } from '../stats';
 export const sizeLabel = (b: number): string => (b >= 1024 && b % 1024 === 0 ? `${b / 1024} KiB` : `${b} B`);
 
 /** `v` with `d` decimals and thousands separators, or `–` when it is not a number. */
-export const num = (v: number, d = 0): string => (Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '–');
+export const num = (v: number, d = 0): string =>
+  Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '–';
 
 /** The median alone. */
 export const fmtMedian = (s: Spread | undefined, d = 0): string => num(s?.median ?? NaN, d);
 
 /** `median [min–max]`, or just the median when there is one repetition. */
-export const fmtSpread = (s: Spread | undefined, d = 0): string => (!s || s.n === 0 ? '–' : s.n === 1 ? num(s.median, d) : `${num(s.median, d)} [${num(s.min, d)}–${num(s.max, d)}]`);
+export const fmtSpread = (s: Spread | undefined, d = 0): string =>
+  !s || s.n === 0 ? '–' : s.n === 1 ? num(s.median, d) : `${num(s.median, d)} [${num(s.min, d)}–${num(s.max, d)}]`;
 
 /** Two medians as `a / b` (e.g. p50 / p99). */
 export const pair = (a: Spread | undefined, b: Spread | undefined, d = 2): string => `${fmtMedian(a, d)} / ${fmtMedian(b, d)}`;
@@ -26,7 +28,13 @@ export interface Table {
 export function textTable(t: Table): string {
   const widths = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [t.title, line(t.head), widths.map((w) => '-'.repeat(w)).join('  '), ...t.rows.map(line), ...(t.notes ?? []).map((n) => `  ${n}`)].join('\n');
+  return [
+    t.title,
+    line(t.head),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...t.rows.map(line),
+    ...(t.notes ?? []).map((n) => `  ${n}`),
+  ].join('\n');
 }
 
 /** For results.md: the title in bold, the table, its notes as a list. */

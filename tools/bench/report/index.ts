@@ -13,7 +13,14 @@ import { type RssRow, memoryTable, summarizeMemory } from './memory';
 import { indexRuns } from './runs';
 import { type SaturationRow, lruChecks, saturationTable, summarizeSaturation, throughputChecks } from './saturation';
 import { versusAppsChecks } from './versus-apps';
-import { type VersusNatsCostRow, type VersusNatsRow, natsChecks, summarizeVersusNats, summarizeVersusNatsCosts, versusNatsTables } from './versus-nats';
+import {
+  type VersusNatsCostRow,
+  type VersusNatsRow,
+  natsChecks,
+  summarizeVersusNats,
+  summarizeVersusNatsCosts,
+  versusNatsTables,
+} from './versus-nats';
 import { warmUpChecks } from './warm-up';
 
 export { type Table, fmtSpread, markdownTable, sizeLabel, textTable } from './format';
@@ -58,5 +65,12 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
 export function tables(s: Summary): Table[] {
   const out = versusNatsTables(s.versusNats, s.versusNatsCosts);
   if (!s.saturation.length && !s.latency.length && !s.clientApp.length) return out; // only the comparison with NATS ran
-  return [...out, saturationTable(s.saturation), latencyTable(s.latency), ...(s.clientApp.length ? [clientAppTable(s.clientApp)] : []), memoryTable(s.rss), cpuTable(s.cpu)];
+  return [
+    ...out,
+    saturationTable(s.saturation),
+    latencyTable(s.latency),
+    ...(s.clientApp.length ? [clientAppTable(s.clientApp)] : []),
+    memoryTable(s.rss),
+    cpuTable(s.cpu),
+  ];
 }

@@ -34,7 +34,8 @@ const TARGET_MS = 1;
 
 export function summarizeLatency(x: RunIndex, workers: number): LatencyRow[] {
   /** a's p99 minus b's in the half-saturation runs, paired within each trial. */
-  const p99Gap = (a: TargetKind, b: TargetKind, size: number) => x.paired('latency', a, b, size, workers, (p, q) => p.latency.p99 - q.latency.p99);
+  const p99Gap = (a: TargetKind, b: TargetKind, size: number) =>
+    x.paired('latency', a, b, size, workers, (p, q) => p.latency.p99 - q.latency.p99);
   return x.sizes
     .map((size) => ({
       size,
@@ -96,7 +97,9 @@ export function latencyTable(rows: LatencyRow[]): Table {
       fmtSpread(r.addedP99VsForwarder, 2),
       fmtSpread(r.floorP99, 2),
       ...(withC ? [fmtSpread(r.cFloorP99, 2)] : []),
-      latencyKinds(withC).map((k) => fmtMedian(r.cpuUsPerRequest[k], 0)).join(' / '),
+      latencyKinds(withC)
+        .map((k) => fmtMedian(r.cpuUsPerRequest[k], 0))
+        .join(' / '),
       r.addedP99.median < TARGET_MS ? 'met' : 'not met',
     ]),
     notes: [

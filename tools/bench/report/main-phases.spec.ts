@@ -27,10 +27,25 @@ function saturationRun(rep: number, target: TargetKind, rps: number, usage: [str
 
 describe('the main phases: saturation, memory, CPU', () => {
   const runs = [1, 2].flatMap((rep) => [
-    saturationRun(rep, 'broker', 10_000 * rep, [['broker', 0.5, 51_200], ['worker1', 0.3, 40_960], ['loadgen1', 0.4, 61_440]]),
-    saturationRun(rep, 'forwarder', 12_500 * rep, [['forwarder', 0.4, 30_720], ['worker1', 0.3, 40_960], ['loadgen1', 0.4, 61_440]]),
-    saturationRun(rep, 'forwarder-lru', 5_000 * rep, [['forwarder', 0.2, 30_720], ['worker1', 0.3, 40_960], ['loadgen1', 0.4, 61_440]]),
-    saturationRun(rep, 'direct', 40_000, [['direct', 0.6, 20_480], ['loadgen1', 0.7, 61_440]]),
+    saturationRun(rep, 'broker', 10_000 * rep, [
+      ['broker', 0.5, 51_200],
+      ['worker1', 0.3, 40_960],
+      ['loadgen1', 0.4, 61_440],
+    ]),
+    saturationRun(rep, 'forwarder', 12_500 * rep, [
+      ['forwarder', 0.4, 30_720],
+      ['worker1', 0.3, 40_960],
+      ['loadgen1', 0.4, 61_440],
+    ]),
+    saturationRun(rep, 'forwarder-lru', 5_000 * rep, [
+      ['forwarder', 0.2, 30_720],
+      ['worker1', 0.3, 40_960],
+      ['loadgen1', 0.4, 61_440],
+    ]),
+    saturationRun(rep, 'direct', 40_000, [
+      ['direct', 0.6, 20_480],
+      ['loadgen1', 0.7, 61_440],
+    ]),
   ]);
   const idle = [1, 2].flatMap((rep): IdleRecord[] => [
     { rep, target: 'broker', workers: 1, rssKiB: { broker: 40_960 + rep * 1024, worker1: 30_720 } },
@@ -63,6 +78,14 @@ describe('the main phases: saturation, memory, CPU', () => {
 
   it('tabulates saturation, latency, memory and CPU in that order, without the client app when it did not run', () => {
     expect(tables(s).map((t) => t.title.split(' ')[0])).toEqual(['Saturation', 'Latency', 'Resident', 'Where']);
-    expect(tables(s)[0].rows[0].slice(0, 7)).toEqual(['16 B', '1', '15,000 [10,000–20,000]', '18,750 [12,500–25,000]', '0.80 [0.80–0.80]', '7,500 [5,000–10,000]', '0.40 [0.40–0.40]']);
+    expect(tables(s)[0].rows[0].slice(0, 7)).toEqual([
+      '16 B',
+      '1',
+      '15,000 [10,000–20,000]',
+      '18,750 [12,500–25,000]',
+      '0.80 [0.80–0.80]',
+      '7,500 [5,000–10,000]',
+      '0.40 [0.40–0.40]',
+    ]);
   });
 });

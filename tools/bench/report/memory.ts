@@ -18,10 +18,16 @@ export function summarizeMemory(x: RunIndex, idle: IdleRecord[], workers: number
   const idleOf = (target: TargetKind | 'client', label: string, w?: number) =>
     spread(idle.filter((i) => i.target === target && (w === undefined || i.workers === w)).map((i) => MiB(i.rssKiB[label])));
   const loadOf = (phase: 'saturation' | 'client-app', target: TargetKind, label: string, w: number | undefined) =>
-    Object.fromEntries(x.sizes.map((size) => [size, x.over(phase, target, size, w, (r) => MiB(r.usage.find((u) => u.label === label)?.peakRssKiB))])) as Record<number, Spread>;
+    Object.fromEntries(
+      x.sizes.map((size) => [size, x.over(phase, target, size, w, (r) => MiB(r.usage.find((u) => u.label === label)?.peakRssKiB))]),
+    ) as Record<number, Spread>;
   const W = workers;
   return [
-    { process: `broker (${W} worker${W > 1 ? 's' : ''})`, idleMiB: idleOf('broker', 'broker', W), loadMiB: loadOf('saturation', 'broker', 'broker', W) },
+    {
+      process: `broker (${W} worker${W > 1 ? 's' : ''})`,
+      idleMiB: idleOf('broker', 'broker', W),
+      loadMiB: loadOf('saturation', 'broker', 'broker', W),
+    },
     { process: 'worker (behind broker)', idleMiB: idleOf('broker', 'worker1', W), loadMiB: loadOf('saturation', 'broker', 'worker1', W) },
     { process: 'client (our app, load mode)', idleMiB: idleOf('client', 'client'), loadMiB: loadOf('client-app', 'broker', 'client', W) },
     { process: 'bare forwarder', idleMiB: idleOf('forwarder', 'forwarder', W), loadMiB: loadOf('saturation', 'forwarder', 'forwarder', W) },

@@ -17,7 +17,8 @@ export type PairPick = (x: RunRecord, y: RunRecord) => number;
 export const rpsRatio: PairPick = (x, y) => x.requestsPerSecond / y.requestsPerSecond;
 
 /** CPU cores used by a run's processes whose label passes `pick` (all of them by default). */
-export const cores = (r: RunRecord, pick: (label: string) => boolean = () => true): number => r.usage.filter((u) => pick(u.label)).reduce((a, u) => a + u.cpuCores, 0);
+export const cores = (r: RunRecord, pick: (label: string) => boolean = () => true): number =>
+  r.usage.filter((u) => pick(u.label)).reduce((a, u) => a + u.cpuCores, 0);
 export const generatorCores = (r: RunRecord): number => cores(r, (l) => l.startsWith('loadgen'));
 
 /** Every size and worker count that ran, ascending, and the runs' figures over trials. */
@@ -29,10 +30,22 @@ export function indexRuns(runs: RunRecord[]) {
   const trialOf = (r: RunRecord) => `${r.rep}.${r.round ?? 0}`;
   const trials = uniq(runs.map(trialOf));
   const find = (phase: Phase, target: TargetKind, size: number, workers: number | undefined, trial: string) =>
-    runs.find((r) => r.phase === phase && r.target === target && r.size === size && trialOf(r) === trial && (workers === undefined || target === 'direct' || r.workers === workers));
+    runs.find(
+      (r) =>
+        r.phase === phase &&
+        r.target === target &&
+        r.size === size &&
+        trialOf(r) === trial &&
+        (workers === undefined || target === 'direct' || r.workers === workers),
+    );
   /** `f` over the trials, of the run of each. */
   const over = (phase: Phase, target: TargetKind, size: number, workers: number | undefined, f: Pick): Spread =>
-    spread(trials.map((trial) => find(phase, target, size, workers, trial)).filter((r): r is RunRecord => !!r).map(f));
+    spread(
+      trials
+        .map((trial) => find(phase, target, size, workers, trial))
+        .filter((r): r is RunRecord => !!r)
+        .map(f),
+    );
   /** `f` of a's run and b's run, trial by trial where both ran. */
   const pairs = (phase: Phase, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: PairPick): number[] =>
     trials.flatMap((trial) => {
@@ -46,7 +59,8 @@ export function indexRuns(runs: RunRecord[]) {
     workerCounts: uniq(runs.filter((r) => r.target !== 'direct').map((r) => r.workers)).sort((a, b) => a - b),
     over,
     pairs,
-    paired: (phase: Phase, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: PairPick): Spread => spread(pairs(phase, a, b, size, workers, f)),
+    paired: (phase: Phase, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: PairPick): Spread =>
+      spread(pairs(phase, a, b, size, workers, f)),
     /** `over` for each of KINDS that ran. */
     perKind: (phase: Phase, size: number, workers: number | undefined, f: Pick): Partial<Record<TargetKind, Spread>> => {
       const out: Partial<Record<TargetKind, Spread>> = {};

@@ -69,7 +69,19 @@ export function saturationTable(rows: SaturationRow[]): Table {
   const hasLru = rows.some((r) => r.rps['forwarder-lru']);
   return {
     title: 'Saturation throughput (closed loop), requests/s: median [min–max] over repetitions',
-    head: ['size', 'workers', 'broker', 'bare forwarder', 'broker / forwarder', ...(hasLru ? ['LRU forwarder', 'LRU / forwarder'] : []), 'direct (no broker)', 'CPU µs/req broker', 'CPU µs/req forwarder', 'p50 / p99 ms broker', 'p50 / p99 ms direct'],
+    head: [
+      'size',
+      'workers',
+      'broker',
+      'bare forwarder',
+      'broker / forwarder',
+      ...(hasLru ? ['LRU forwarder', 'LRU / forwarder'] : []),
+      'direct (no broker)',
+      'CPU µs/req broker',
+      'CPU µs/req forwarder',
+      'p50 / p99 ms broker',
+      'p50 / p99 ms direct',
+    ],
     rows: rows.map((r) => [
       sizeLabel(r.size),
       String(r.workers),

@@ -93,7 +93,8 @@ export function summarizeVersusNatsCosts(all: RunRecord[]): VersusNatsCostRow[] 
   const { runs, cases } = versusNatsRuns(all);
   return cases
     .map(([size, inflight]) => {
-      const of = (kind: TargetKind, f: Pick) => spread(runs.filter((r) => r.size === size && r.inflight === inflight && r.target === kind).map(f));
+      const of = (kind: TargetKind, f: Pick) =>
+        spread(runs.filter((r) => r.size === size && r.inflight === inflight && r.target === kind).map(f));
       const rps: Partial<Record<TargetKind, Spread>> = {};
       const cpu: Partial<Record<TargetKind, Spread>> = {};
       for (const kind of KINDS) {
@@ -111,7 +112,8 @@ export function natsChecks(rows: VersusNatsRow[]): string[] {
   const target = rows.filter((r) => r.inflight === NATS_TARGET.inflight && r.ours === 'broker');
   if (target.length === 0) return [];
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-  const each = (f: (r: VersusNatsRow) => string) => target.map((r) => `${sizeLabel(r.size)} vs ${r.nats === 'nats' ? 'one connection' : 'a connection per requester'} ${f(r)}`).join(', ');
+  const each = (f: (r: VersusNatsRow) => string) =>
+    target.map((r) => `${sizeLabel(r.size)} vs ${r.nats === 'nats' ? 'one connection' : 'a connection per requester'} ${f(r)}`).join(', ');
   return [
     `NATS target, broker CPU per request <= ${NATS_TARGET.cpuRatio} x nats-server's at ${NATS_TARGET.inflight} in flight: ` +
       `${verdict(target.every((r) => r.cpu.ratio.median <= NATS_TARGET.cpuRatio))} (median ratios ${each((r) => `${r.cpu.ratio.median.toFixed(2)}`)})`,
@@ -128,8 +130,25 @@ export function versusNatsTables(rows: VersusNatsRow[], costs: VersusNatsCostRow
   const withOther = rows.some((r) => r.ours === 'broker-other');
   if (rows.length)
     out.push({
-      title: 'Against NATS request-reply (closed loop, zero-delay workers / responders): ours / NATS, median [min–max] of ratios paired within each repetition',
-      head: ['requesters', 'size', ...(withOther ? ['build'] : []), 'NATS load', 'workers', 'req/s ours / NATS', 'req/s ratio', 'p50 ms ours / NATS', 'p50 ratio', 'p99 ms ours / NATS', 'p99 ratio', 'server CPU µs/req broker / nats-server', 'CPU ratio', 'generator cores ours / NATS', 'machine busy ours / NATS'],
+      title:
+        'Against NATS request-reply (closed loop, zero-delay workers / responders): ours / NATS, median [min–max] of ratios paired within each repetition',
+      head: [
+        'requesters',
+        'size',
+        ...(withOther ? ['build'] : []),
+        'NATS load',
+        'workers',
+        'req/s ours / NATS',
+        'req/s ratio',
+        'p50 ms ours / NATS',
+        'p50 ratio',
+        'p99 ms ours / NATS',
+        'p99 ratio',
+        'server CPU µs/req broker / nats-server',
+        'CPU ratio',
+        'generator cores ours / NATS',
+        'machine busy ours / NATS',
+      ],
       rows: rows.map((r) => [
         String(r.inflight),
         sizeLabel(r.size),
@@ -154,8 +173,14 @@ export function versusNatsTables(rows: VersusNatsRow[], costs: VersusNatsCostRow
     out.push({
       title: 'Against NATS, every target: server CPU µs per request and requests/s (median)',
       head: ['requesters', 'size', ...kinds.map((k) => `${targetLabel[k]}: µs/req, req/s`)],
-      rows: costs.map((r) => [String(r.inflight), sizeLabel(r.size), ...kinds.map((k) => `${fmtMedian(r.cpu[k], 1)}, ${fmtMedian(r.rps[k])}`)]),
-      notes: ['the bare forwarders are the floors: what any broker in Node on zeromq (bare forwarder) and any ZeroMQ broker (C forwarder) costs with the same workers and load; NATS shapes share one nats-server.'],
+      rows: costs.map((r) => [
+        String(r.inflight),
+        sizeLabel(r.size),
+        ...kinds.map((k) => `${fmtMedian(r.cpu[k], 1)}, ${fmtMedian(r.rps[k])}`),
+      ]),
+      notes: [
+        'the bare forwarders are the floors: what any broker in Node on zeromq (bare forwarder) and any ZeroMQ broker (C forwarder) costs with the same workers and load; NATS shapes share one nats-server.',
+      ],
     });
   }
   return out;

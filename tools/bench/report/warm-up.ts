@@ -9,5 +9,7 @@ export function warmUpChecks(all: RunRecord[]): string[] {
   if (closed.length === 0) return [];
   const ramping = closed.filter((r) => r.windowRamp < RAMPING);
   const which = uniq(ramping.map((r) => `${r.phase} ${r.target} ${sizeLabel(r.size)}`)).join(', ');
-  return [`warm-up: ${ramping.length} of ${closed.length} closed-loop windows still ramping up (first half < ${RAMPING} x the second)${which ? `: ${which}` : ''}`];
+  return [
+    `warm-up: ${ramping.length} of ${closed.length} closed-loop windows still ramping up (first half < ${RAMPING} x the second)${which ? `: ${which}` : ''}`,
+  ];
 }

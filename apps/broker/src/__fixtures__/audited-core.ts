@@ -40,7 +40,8 @@ export class AuditedBrokerCore extends BrokerCore {
         count(r);
       }
       const front = s.pending.peek();
-      if (now !== undefined && front && this.frontEnds(s, front) <= now) fail(`a request of ${name} waits past its TTL or its service's grace`);
+      if (now !== undefined && front && this.frontEnds(s, front) <= now)
+        fail(`a request of ${name} waits past its TTL or its service's grace`);
       for (const w of s.ready.keys()) if (this.workers.get(w)?.service !== s) fail(`a ready worker of ${name} serves another service`);
     }
     if (pending !== this.pendingTotal || ready !== this.readyTotal) fail('running totals disagree');
@@ -77,7 +78,8 @@ export class AuditedBrokerCore extends BrokerCore {
     if (bytes !== this.queueBytes) fail(`queue bytes ${this.queueBytes} but requests hold ${bytes}`);
     if (this.queueBytes > this.options.maxQueueBytes) fail('queue bytes over their bound');
     if (perClient.size !== this.clientBytes.size) fail('a client without requests is counted');
-    if (this.clientBytes.entries - this.clientBytes.size > Math.max(SWEEP_AT - 1, this.clientBytes.size)) fail('idle clients are kept past their bound');
+    if (this.clientBytes.entries - this.clientBytes.size > Math.max(SWEEP_AT - 1, this.clientBytes.size))
+      fail('idle clients are kept past their bound');
     for (const [client, b] of perClient) {
       if (this.clientBytes.get(client) !== b) fail('client bytes disagree');
       if (b > this.options.maxClientBytes) fail('a client holds more than its share');

@@ -1,7 +1,16 @@
 import type { StartedTestContainer } from 'testcontainers';
 import { ContainerDeployment } from '../support/containers/service';
 import { docker, logsOf, sleep, stopTimed } from '../support/containers/docker';
-import { type BrokerSummary, type LoadSummary, brokerSummary, chaosSeed, checkExactlyOnce, loadSummary, seededRandom, sumSummaries } from '../support/containers/chaos';
+import {
+  type BrokerSummary,
+  type LoadSummary,
+  brokerSummary,
+  chaosSeed,
+  checkExactlyOnce,
+  loadSummary,
+  seededRandom,
+  sumSummaries,
+} from '../support/containers/chaos';
 
 // 20 client containers × 100 requests while workers are SIGKILLed and started at random and the
 // broker is replaced once: every request answered, exactly once as each client sees it.
@@ -40,10 +49,17 @@ describe('chaos: 20 clients, 2000 requests, workers killed and started at random
   it('answers every request exactly once as each client sees it', async () => {
     const random = seededRandom(seed);
     const brokers = [await d.startBroker(BROKER_ENV)];
-    const alive: StartedTestContainer[] = (await Promise.all(Array.from({ length: FIRST_WORKERS }, () => d.startWorker(DELAY_MS, BEATS)))).map((w) => w.container);
+    const alive: StartedTestContainer[] = (
+      await Promise.all(Array.from({ length: FIRST_WORKERS }, () => d.startWorker(DELAY_MS, BEATS)))
+    ).map((w) => w.container);
     // A chaos worker is not waited for at the broker (which may be the one being replaced): started is enough.
     const startWorker = () =>
-      d.container('worker').withCommand(['bro', '9999', '--delay', String(DELAY_MS)]).withEnvironment({ TSR_LOG: 'trace', ...BEATS }).withWaitStrategy(d.workerStarted).start();
+      d
+        .container('worker')
+        .withCommand(['bro', '9999', '--delay', String(DELAY_MS)])
+        .withEnvironment({ TSR_LOG: 'trace', ...BEATS })
+        .withWaitStrategy(d.workerStarted)
+        .start();
 
     let killed = 0;
     let started = 0;
@@ -103,7 +119,9 @@ describe('chaos: 20 clients, 2000 requests, workers killed and started at random
     });
 
     const t0 = performance.now();
-    const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => d.startClient([...CLIENT_ARGS, '--request', `chaos-${i}`])));
+    const clients = await Promise.all(
+      Array.from({ length: CLIENTS }, (_, i) => d.startClient([...CLIENT_ARGS, '--request', `chaos-${i}`])),
+    );
     const results = await Promise.all(clients.map((c) => d.clientResult(c, 150_000)));
     const seconds = (performance.now() - t0) / 1000;
     finished = true;
@@ -129,7 +147,18 @@ describe('chaos: 20 clients, 2000 requests, workers killed and started at random
         `re-dispatched ${total['redispatched']}, workers killed ${killed}, started ${started}, broker restarts ${brokers.length - 1}, duration ${seconds.toFixed(1)} s`,
     );
     console.log(
-      `chaos: brokers ${counters.map((c, i) => `#${i + 1} {${c ? Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ') : 'no summary'}}`).join(' ')}; ` +
+      `chaos: brokers ${counters
+        .map(
+          (c, i) =>
+            `#${i + 1} {${
+              c
+                ? Object.entries(c)
+                    .map(([k, v]) => `${k} ${v}`)
+                    .join(', ')
+                : 'no summary'
+            }}`,
+        )
+        .join(' ')}; ` +
         `broker replaced after ${restart.atReplies} answers, away ${restart.ms.toFixed(0)} ms, ip ${restart.ips.join(' -> ')}; ` +
         `broker trace: ${exactlyOnce.requests} requests from ${exactlyOnce.routingIds} client sockets, ${exactlyOnce.replies} replies; ` +
         `worst client p99 ${Math.max(...loads.map((l) => l?.p99 ?? NaN)).toFixed(0)} ms, max ${Math.max(...loads.map((l) => l?.max ?? NaN)).toFixed(0)} ms`,

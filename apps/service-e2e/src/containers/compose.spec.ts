@@ -4,7 +4,19 @@ import { join } from 'node:path';
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, type StartedTestContainer, Wait } from 'testcontainers';
 import { ensureDeploymentKeys, writeKeyPair } from '@tsr/runtime';
 import { metric } from '../support/monitoring';
-import { composeProject, docker, eventually, freePort, image, labelsFor, logsOf, repoRoot, run, version, waitForLog } from '../support/containers/docker';
+import {
+  composeProject,
+  docker,
+  eventually,
+  freePort,
+  image,
+  labelsFor,
+  logsOf,
+  repoRoot,
+  run,
+  version,
+  waitForLog,
+} from '../support/containers/docker';
 
 const clientMain = join(repoRoot, 'dist', 'apps', 'client', 'main.js');
 
@@ -16,7 +28,7 @@ async function composeExecutable(): Promise<{ executable?: { standalone: true } 
 /** Compose 1.x names containers `<project>_wor_1`, Compose 2 `<project>-wor-1`: Testcontainers keeps `wor_1` or `wor-1`. */
 const spellings = (service: string, n: number) => [`${service}_${n}`, `${service}-${n}`];
 
-describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcount service wc), with CURVE on', () => {
+describe("docker/docker-compose.yml (the seed's bro, wor, cli, and the wordcount service wc), with CURVE on", () => {
   const project = composeProject();
   // The keys as `npx nx run tools:keygen -- --dir <folder>` makes them, in a folder of this run.
   const secrets = join(mkdtempSync(join(tmpdir(), 'tsr-compose-')), 'secrets');
@@ -62,7 +74,8 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
       .withDefaultWaitStrategy(Wait.forLogMessage(/\[worker\] W \S+ connecting to/));
     for (const name of spellings('bro', 1)) compose.withWaitStrategy(name, Wait.forLogMessage(/\[broker\] frontend tcp:\/\/\*:9998/));
     for (const name of spellings('cli', 1)) compose.withWaitStrategy(name, Wait.forOneShotStartup());
-    for (const name of spellings('prometheus', 1)) compose.withWaitStrategy(name, Wait.forLogMessage(/Server is ready to receive web requests/));
+    for (const name of spellings('prometheus', 1))
+      compose.withWaitStrategy(name, Wait.forLogMessage(/Server is ready to receive web requests/));
     environment = await compose.up();
   });
 
@@ -86,7 +99,20 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
   it('publishes the frontend on the host port: 3 host clients at once are served by the 3 workers', async () => {
     const workerHosts = await Promise.all([1, 2, 3].map((n) => hostnameOf(instance('wor', n))));
     const replies = await Promise.all(
-      [1, 2, 3].map((i) => run('node', [clientMain, '127.0.0.1', String(port), '--request', `remote-${i}`, '--timeout', '20000', '--retries', '0', ...withBrokerKey])),
+      [1, 2, 3].map((i) =>
+        run('node', [
+          clientMain,
+          '127.0.0.1',
+          String(port),
+          '--request',
+          `remote-${i}`,
+          '--timeout',
+          '20000',
+          '--retries',
+          '0',
+          ...withBrokerKey,
+        ]),
+      ),
     );
     const answeredBy = replies.map((r, i) => {
       expect(r.code).toBe(0);
@@ -96,30 +122,48 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
     expect(new Set(answeredBy)).toEqual(new Set(workerHosts)); // three free workers, three requests
   });
 
-  it('is scraped by Prometheus: the broker\'s request counter equals the 4 requests sent, every scaled worker is an up target', async () => {
+  it("is scraped by Prometheus: the broker's request counter equals the 4 requests sent, every scaled worker is an up target", async () => {
     const query = async (q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
       const res = await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => undefined);
       return res?.ok ? (await res.json()).data.result : [];
     };
-    const workerIps = await Promise.all([1, 2, 3].map((n) => docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', instance('wor', n).getId())));
+    const workerIps = await Promise.all(
+      [1, 2, 3].map((n) => docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', instance('wor', n).getId())),
+    );
     // One cli container and three host clients above; Prometheus scrapes every 5 s.
-    const requests = await eventually('Prometheus to have scraped 4 requests from the broker', async () => {
-      const [r] = await query('tsr_broker_requests_total');
-      return r?.value[1] === '4' ? r : undefined;
-    }, 60_000, 1000);
+    const requests = await eventually(
+      'Prometheus to have scraped 4 requests from the broker',
+      async () => {
+        const [r] = await query('tsr_broker_requests_total');
+        return r?.value[1] === '4' ? r : undefined;
+      },
+      60_000,
+      1000,
+    );
     expect(requests.metric).toMatchObject({ job: 'broker', instance: expect.stringMatching(/:9180$/) });
-    const up = await eventually('3 worker targets up', async () => {
-      const r = await query('up{job="worker"} == 1');
-      return r.length === 3 ? r : undefined;
-    }, 60_000, 1000);
+    const up = await eventually(
+      '3 worker targets up',
+      async () => {
+        const r = await query('up{job="worker"} == 1');
+        return r.length === 3 ? r : undefined;
+      },
+      60_000,
+      1000,
+    );
     expect(up.map((r) => r.metric['instance'].replace(/:9180$/, '')).sort()).toEqual([...workerIps].sort());
     await eventually('the wordcount worker a target too', async () => (await query('up{job="wordcount"} == 1')).length >= 1, 60_000, 1000);
     // Each target is scraped on its own schedule: the workers' counters catch up within a scrape.
-    await eventually('the workers to have served 4 requests in all', async () => (await query('sum(tsr_worker_requests_total)'))[0]?.value[1] === '4', 30_000, 1000);
+    await eventually(
+      'the workers to have served 4 requests in all',
+      async () => (await query('sum(tsr_worker_requests_total)'))[0]?.value[1] === '4',
+      30_000,
+      1000,
+    );
   });
 
   it('serves the wordcount service beside the echo: discovery lists both with their workers, a text is counted, a bad one refused', async () => {
-    const client = (...args: string[]) => run('node', [clientMain, '127.0.0.1', String(port), '--timeout', '20000', '--retries', '0', ...withBrokerKey, ...args]);
+    const client = (...args: string[]) =>
+      run('node', [clientMain, '127.0.0.1', String(port), '--timeout', '20000', '--retries', '0', ...withBrokerKey, ...args]);
     const listed = await eventually('both services listed with their workers', async () => {
       const r = await client('--services', '--json');
       const services = r.code === 0 ? JSON.parse(r.stdout) : [];
@@ -131,9 +175,22 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
     ]);
     const counted = await client('--service', 'wordcount', '--request', 'to be or not to be');
     expect(counted.code).toBe(0);
-    expect(JSON.parse(counted.stdout)).toEqual({ words: 6, lines: 1, characters: 18, top: [['be', 2], ['to', 2], ['not', 1], ['or', 1]] });
+    expect(JSON.parse(counted.stdout)).toEqual({
+      words: 6,
+      lines: 1,
+      characters: 18,
+      top: [
+        ['be', 2],
+        ['to', 2],
+        ['not', 1],
+        ['or', 1],
+      ],
+    });
     const refused = await client('--service', 'wordcount', '--request', '...');
-    expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 4, stderr: 'client: error: the service failed: no words to count: send some text\n' });
+    expect({ code: refused.code, stderr: refused.stderr }).toEqual({
+      code: 4,
+      stderr: 'client: error: the service failed: no words to count: send some text\n',
+    });
   });
 
   it('serves the status page on the published HTTP port', async () => {
@@ -145,7 +202,10 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
   });
 
   it('keeps the keys out of images and environments: each service gets its own, mounted read-only', async () => {
-    const keys = readdirSync(secrets).filter((f) => f.endsWith('.key') || f.endsWith('.pub')).map((f) => readFileSync(join(secrets, f), 'utf8').match(/"(.{40})"/g) ?? []).flat();
+    const keys = readdirSync(secrets)
+      .filter((f) => f.endsWith('.key') || f.endsWith('.pub'))
+      .map((f) => readFileSync(join(secrets, f), 'utf8').match(/"(.{40})"/g) ?? [])
+      .flat();
     expect(keys.length).toBeGreaterThanOrEqual(6);
     const mounted = { bro: ['broker.key', 'clients', 'workers'], wor: ['broker.pub', 'worker.key'], cli: ['broker.pub', 'client.key'] };
     for (const [service, files] of Object.entries(mounted)) {
@@ -160,13 +220,36 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
     for (const app of ['broker', 'worker', 'client'] as const) {
       expect(await docker('image', 'inspect', '-f', '{{json .Config.Env}}', image(app))).not.toMatch(/CURVE/);
     }
-    expect(await docker('exec', instance('bro').getId(), 'node', '-e', 'process.stdout.write(String(require("fs").readdirSync("/app").join(" ")))')).not.toMatch(/secret|\.key/);
+    expect(
+      await docker(
+        'exec',
+        instance('bro').getId(),
+        'node',
+        '-e',
+        'process.stdout.write(String(require("fs").readdirSync("/app").join(" ")))',
+      ),
+    ).not.toMatch(/secret|\.key/);
   });
 
-  it('gives a host client without the broker\'s key, or with a wrong one, nothing; the broker counts them', async () => {
+  it("gives a host client without the broker's key, or with a wrong one, nothing; the broker counts them", async () => {
     const noKey = await run('node', [clientMain, '127.0.0.1', String(port), '--request', 'plain', '--timeout', '1000', '--retries', '0']);
-    const wrongKey = await run('node', [clientMain, '127.0.0.1', String(port), '--request', 'wrong', '--timeout', '1000', '--retries', '0', '--curve-server-key-file', join(secrets, 'worker.pub')]);
-    expect([noKey, wrongKey].map((r) => ({ code: r.code, out: r.stdout }))).toEqual([{ code: 1, out: '' }, { code: 1, out: '' }]);
+    const wrongKey = await run('node', [
+      clientMain,
+      '127.0.0.1',
+      String(port),
+      '--request',
+      'wrong',
+      '--timeout',
+      '1000',
+      '--retries',
+      '0',
+      '--curve-server-key-file',
+      join(secrets, 'worker.pub'),
+    ]);
+    expect([noKey, wrongKey].map((r) => ({ code: r.code, out: r.stdout }))).toEqual([
+      { code: 1, out: '' },
+      { code: 1, out: '' },
+    ]);
     const metrics = await (await fetch(`http://127.0.0.1:${statusPort}/metrics`)).text();
     expect(metric(metrics, 'tsr_broker_refused_handshakes_total', { socket: 'frontend' })).toBeGreaterThanOrEqual(2);
     expect(metric(metrics, 'tsr_broker_allowed_keys', { socket: 'backend' })).toBe(1);
@@ -177,8 +260,28 @@ describe('docker/docker-compose.yml (the seed\'s bro, wor, cli, and the wordcoun
     const network = JSON.parse(await docker('inspect', '-f', '{{json .NetworkSettings.Networks}}', instance('bro').getId()));
     const labels = Object.entries(labelsFor('compose')).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
     // Its key pair through a read-only bind mount, as a secret would be.
-    const extra = await docker('run', '-d', ...labels, '--network', Object.keys(network)[0], '-v', `${join(secrets, 'extra.key')}:/run/secrets/worker.key:ro`, '-v', `${join(secrets, 'broker.pub')}:/run/secrets/broker.pub:ro`,
-      '-e', 'BROKER_HOST=bro', '-e', 'BROKER_PORT=9999', '-e', 'CURVE_SERVER_KEY_FILE=/run/secrets/broker.pub', '-e', 'CURVE_SECRET_KEY_FILE=/run/secrets/worker.key', '-e', 'HEARTBEAT_LIVENESS=1', image('worker'));
+    const extra = await docker(
+      'run',
+      '-d',
+      ...labels,
+      '--network',
+      Object.keys(network)[0],
+      '-v',
+      `${join(secrets, 'extra.key')}:/run/secrets/worker.key:ro`,
+      '-v',
+      `${join(secrets, 'broker.pub')}:/run/secrets/broker.pub:ro`,
+      '-e',
+      'BROKER_HOST=bro',
+      '-e',
+      'BROKER_PORT=9999',
+      '-e',
+      'CURVE_SERVER_KEY_FILE=/run/secrets/broker.pub',
+      '-e',
+      'CURVE_SECRET_KEY_FILE=/run/secrets/worker.key',
+      '-e',
+      'HEARTBEAT_LIVENESS=1',
+      image('worker'),
+    );
     try {
       await waitForLog(extra, /the broker refused this worker's CURVE key/);
       await waitForLog(instance('bro').getId(), /refused a worker from \S+ on backend: its key \S+ is not in the allow-list/);

@@ -24,17 +24,24 @@ describe('the images', () => {
     expect(config.User).toBe('node');
     expect(config.StopSignal).toBe('SIGTERM');
     expect(config.Entrypoint).toEqual(['node', `/app/${app}/main.js`]); // exec form: no shell in between
-    expect(config.Healthcheck?.Test).toEqual(['CMD', 'node', '/app/healthcheck.js', ...(app === 'client' ? ['connected'] : ['http', '/healthz', '/readyz'])]);
+    expect(config.Healthcheck?.Test).toEqual([
+      'CMD',
+      'node',
+      '/app/healthcheck.js',
+      ...(app === 'client' ? ['connected'] : ['http', '/healthz', '/readyz']),
+    ]);
     expect(config.Labels).toMatchObject({ 'org.opencontainers.image.title': `tsr-${app}`, 'org.opencontainers.image.version': version });
     const uid = await nodeIn(image(app), 'console.log(process.getuid())');
     expect(uid).not.toBe('0');
   });
 
-  it.each(['zmq', ...apps] as const)('tsr-%s holds only the runtime: no zeromq, no native addon, no node_modules, no compiler', async (name) => {
-    const listing = JSON.parse(
-      await nodeIn(
-        image(name),
-        `const fs = require('fs'), path = require('path');
+  it.each(['zmq', ...apps] as const)(
+    'tsr-%s holds only the runtime: no zeromq, no native addon, no node_modules, no compiler',
+    async (name) => {
+      const listing = JSON.parse(
+        await nodeIn(
+          image(name),
+          `const fs = require('fs'), path = require('path');
          const skip = new Set(['/proc', '/sys', '/dev']);
          const walk = (d) => {
            let entries;
@@ -54,16 +61,17 @@ describe('the images', () => {
            resolved: zeromq,
            tools,
          }));`,
-      ),
-    );
-    expect(listing.app.sort()).toEqual(name === 'zmq' ? ['healthcheck.js'] : [name, 'healthcheck.js'].sort()); // no node_modules
-    expect(listing.node.length).toBeGreaterThan(0);
-    expect(listing.addons).toEqual([]);
-    expect(listing.zeromq).toEqual([]);
-    expect(listing.resolved).toBe('absent');
-    // Compilers never; npm/yarn only where the upstream node image brings them (not our dev deps).
-    expect(listing.tools.filter((t: string) => !['npm', 'npx', 'yarn'].includes(t))).toEqual([]);
-  });
+        ),
+      );
+      expect(listing.app.sort()).toEqual(name === 'zmq' ? ['healthcheck.js'] : [name, 'healthcheck.js'].sort()); // no node_modules
+      expect(listing.node.length).toBeGreaterThan(0);
+      expect(listing.addons).toEqual([]);
+      expect(listing.zeromq).toEqual([]);
+      expect(listing.resolved).toBe('absent');
+      // Compilers never; npm/yarn only where the upstream node image brings them (not our dev deps).
+      expect(listing.tools.filter((t: string) => !['npm', 'npx', 'yarn'].includes(t))).toEqual([]);
+    },
+  );
 
   it.each(apps)('tsr-%s holds its bundle alone, which loads nothing outside itself but Node', async (app) => {
     const files = await nodeIn(image(app), `console.log(JSON.stringify(require('fs').readdirSync('/app/${app}')))`);

@@ -39,7 +39,17 @@ describe('broker, 3 workers and clients as containers on a private network', () 
   });
 
   it('answers a client on the host through the frontend port Testcontainers publishes', async () => {
-    const r = await run('node', [clientMain, '127.0.0.1', String(frontend), '--request', 'from-host', '--timeout', '20000', '--retries', '0']);
+    const r = await run('node', [
+      clientMain,
+      '127.0.0.1',
+      String(frontend),
+      '--request',
+      'from-host',
+      '--timeout',
+      '20000',
+      '--retries',
+      '0',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toMatch(/^from-host W \S+$/);
     expect(workerIds).toContain(workerOf(r.stdout.trim()));
@@ -47,11 +57,25 @@ describe('broker, 3 workers and clients as containers on a private network', () 
 
   it('spreads a host load run over all three workers, every request answered', async () => {
     const before = (await docker('logs', d.broker.getId())).split('\n').length;
-    const r = await run('node', [clientMain, '127.0.0.1', String(frontend), '--requests', '12', '--concurrency', '6', '--json', '--request', 'load']);
+    const r = await run('node', [
+      clientMain,
+      '127.0.0.1',
+      String(frontend),
+      '--requests',
+      '12',
+      '--concurrency',
+      '6',
+      '--json',
+      '--request',
+      'load',
+    ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ requests: 12, answered: 12, errors: 0, retried: 0 });
     // 6 requests in flight and 3 free workers: the broker's first three dispatches go to all three.
-    const tasks = (await docker('logs', d.broker.getId())).split('\n').slice(before - 1).filter((l) => l.includes('new_task:'));
+    const tasks = (await docker('logs', d.broker.getId()))
+      .split('\n')
+      .slice(before - 1)
+      .filter((l) => l.includes('new_task:'));
     expect(tasks).toHaveLength(12);
     const used = new Set(tasks.map((l) => /worker="(W [^"]+)"/.exec(l)?.[1]));
     expect(used).toEqual(workerIds);
@@ -64,20 +88,34 @@ describe('broker, 3 workers and clients as containers on a private network', () 
       return test.slice(1);
     };
     const broker = await d.broker.exec(await healthcheck(image('broker')));
-    expect(broker).toMatchObject({ exitCode: 0, output: 'healthy: /healthz ok: receive loops alive: frontend, backend; /readyz ok: frontend and backend bound\n' });
+    expect(broker).toMatchObject({
+      exitCode: 0,
+      output: 'healthy: /healthz ok: receive loops alive: frontend, backend; /readyz ok: frontend and backend bound\n',
+    });
     for (const w of workers) {
       const r = await w.container.exec(await healthcheck(image('worker')));
-      expect(r).toMatchObject({ exitCode: 0, output: expect.stringMatching(/^healthy: \/healthz ok: receive loops alive: broker; \/readyz ok: registered/) });
+      expect(r).toMatchObject({
+        exitCode: 0,
+        output: expect.stringMatching(/^healthy: \/healthz ok: receive loops alive: broker; \/readyz ok: registered/),
+      });
     }
     // A worker pointed at a broker that does not exist is live but not registered.
     const lonely = await d.container('worker').withCommand(['no-broker-here', '9999']).withWaitStrategy(d.workerStarted).start();
     const r = await lonely.exec(await healthcheck(image('worker')));
-    expect(r).toMatchObject({ exitCode: 1, output: 'unhealthy: /readyz 503: failing: not registered: no heartbeat from the broker on this connection\n' });
+    expect(r).toMatchObject({
+      exitCode: 1,
+      output: 'unhealthy: /readyz 503: failing: not registered: no heartbeat from the broker on this connection\n',
+    });
   });
 
   it('is reported healthy by Docker itself (HEALTHCHECK every 10 s)', async () => {
     for (const c of [d.broker, ...workers.map((w) => w.container)]) {
-      await eventually(`${c.getId().slice(0, 12)} healthy`, async () => (await stateOf(c.getId())).Health?.Status === 'healthy', 25_000, 500);
+      await eventually(
+        `${c.getId().slice(0, 12)} healthy`,
+        async () => (await stateOf(c.getId())).Health?.Status === 'healthy',
+        25_000,
+        500,
+      );
     }
   });
 });

@@ -48,7 +48,11 @@ describe('batches on the wire, against peers that check nothing', () => {
 
     // One message answers all four; the broker sends the four requests that waited in one batch.
     const first = w.requests.slice(0, 4);
-    await w.replyBatch(first.map(({ envelope, body }, i) => (i === 1 ? { envelope, body: `cannot serve ${body}`, failed: true } : { envelope, body: `${body} W batch` })));
+    await w.replyBatch(
+      first.map(({ envelope, body }, i) =>
+        i === 1 ? { envelope, body: `cannot serve ${body}`, failed: true } : { envelope, body: `${body} W batch` },
+      ),
+    );
     await eventually('the waiting four', async () => w.requests.length === 8);
     expect(w.batches.at(-1)).toBe(4);
     const rest = w.requests.slice(4);
@@ -56,7 +60,9 @@ describe('batches on the wire, against peers that check nothing', () => {
     await w.replyBatch(rest.map(({ envelope, body }) => ({ envelope, body: `${body} W batch` })));
 
     const failedBody = first[1].body;
-    const expected = Array.from({ length: 8 }, (_, i) => (`r${i}` === failedBody ? `TSR/1 ERR handler cannot serve ${failedBody}` : `r${i} W batch`));
+    const expected = Array.from({ length: 8 }, (_, i) =>
+      `r${i}` === failedBody ? `TSR/1 ERR handler cannot serve ${failedBody}` : `r${i} W batch`,
+    );
     expect(await Promise.all(answers)).toEqual(expected);
   });
 
@@ -104,13 +110,35 @@ describe('batches on the wire, against peers that check nothing', () => {
     await client.send(['', 'TSR/1 REQ', 'tsr.batch', 'q', '']);
     expect(await receive()).toEqual(['', 'TSR/1 REP', 'q', expect.stringMatching(/^TSR\/1 BATCH max=[1-9]\d*$/)]);
 
-    await client.send(['', 'TSR/1 REQS', 'upper', writeRecords([{ envelope: Buffer.from('1'), body: 'a' }, { envelope: Buffer.from('2'), body: 'b' }])]);
+    await client.send([
+      '',
+      'TSR/1 REQS',
+      'upper',
+      writeRecords([
+        { envelope: Buffer.from('1'), body: 'a' },
+        { envelope: Buffer.from('2'), body: 'b' },
+      ]),
+    ]);
     await eventually('both requests at the worker', async () => w.requests.length === 2);
     for (const r of w.requests) await w.reply(r.envelope, r.body.toUpperCase());
-    expect(await answers(2)).toEqual([['1', 'A', false], ['2', 'B', false]]);
+    expect(await answers(2)).toEqual([
+      ['1', 'A', false],
+      ['2', 'B', false],
+    ]);
 
-    await client.send(['', 'TSR/1 REQS', 'nobody', writeRecords([{ envelope: Buffer.from('3'), body: 'c' }, { envelope: Buffer.from('4'), body: 'd' }])]);
-    expect(await answers(2)).toEqual([['3', 'no-service nobody', true], ['4', 'no-service nobody', true]]);
+    await client.send([
+      '',
+      'TSR/1 REQS',
+      'nobody',
+      writeRecords([
+        { envelope: Buffer.from('3'), body: 'c' },
+        { envelope: Buffer.from('4'), body: 'd' },
+      ]),
+    ]);
+    expect(await answers(2)).toEqual([
+      ['3', 'no-service nobody', true],
+      ['4', 'no-service nobody', true],
+    ]);
 
     // A batch of an unknown kind: dropped whole, unanswered; the broker answers the next message.
     const bad = writeRecords([{ envelope: Buffer.from('5'), body: 'e' }]);
@@ -135,12 +163,25 @@ describe('batches on the wire, against peers that check nothing', () => {
     const before = rssMiB();
     const batches = 300;
     for (let i = 0; i < batches; i++) {
-      await client.send(['', 'TSR/1 REQS', 'nobody', writeRecords([{ envelope: Buffer.from(`w${i}`), body: 'tiny' }, { envelope: Buffer.from(`r${i}`), body: large }])]);
+      await client.send([
+        '',
+        'TSR/1 REQS',
+        'nobody',
+        writeRecords([
+          { envelope: Buffer.from(`w${i}`), body: 'tiny' },
+          { envelope: Buffer.from(`r${i}`), body: large },
+        ]),
+      ]);
       const [, header, records] = await client.receive(); // the refusal: the broker has read this batch
-      expect([header.toString(), readRecords(records).map((r) => [r.envelope.toString(), r.body, r.failed])]).toEqual(['TSR/1 REPS', [[`r${i}`, 'too-large 1048576', true]]]);
+      expect([header.toString(), readRecords(records).map((r) => [r.envelope.toString(), r.body, r.failed])]).toEqual([
+        'TSR/1 REPS',
+        [[`r${i}`, 'too-large 1048576', true]],
+      ]);
     }
     const grown = rssMiB() - before;
-    process.stdout.write(`batch frames: ${batches} × 1.5 MiB read, ${batches} requests waiting, broker RSS ${before.toFixed(0)} -> ${(before + grown).toFixed(0)} MiB\n`);
+    process.stdout.write(
+      `batch frames: ${batches} × 1.5 MiB read, ${batches} requests waiting, broker RSS ${before.toFixed(0)} -> ${(before + grown).toFixed(0)} MiB\n`,
+    );
     expect(grown).toBeLessThan(200); // views would keep 450 MiB
     expect(broker.child.exitCode).toBeNull();
   });

@@ -21,7 +21,8 @@ describe('CURVE: only trusted peers', () => {
   const clientArgs = () => ['--curve-server-key-file', join(keys, 'broker.pub')];
 
   const deployment = localDeployment();
-  const startBroker = (args: string[] = []) => deployment.startBroker(['--curve-secret-key-file', key('broker'), '--curve-workers', join(keys, 'workers'), ...args], { http: true });
+  const startBroker = (args: string[] = []) =>
+    deployment.startBroker(['--curve-secret-key-file', key('broker'), '--curve-workers', join(keys, 'workers'), ...args], { http: true });
   const metrics = () => scrape(deployment.httpPort);
   const registered = (w: AppProcess) => waitForOutput(w, /registered: the broker speaks TSR\/1/);
 
@@ -45,7 +46,9 @@ describe('CURVE: only trusted peers', () => {
     expect(answer).toMatchObject({ code: 0, stdout: expect.stringMatching(/^by file W \S+\n$/) });
     const load = deployment.client(['--requests', '200', '--concurrency', '4'], { CURVE_SERVER_KEY: brokerPub });
     expect(await load.exited).toBe(0);
-    expect(await plainRequest(deployment.frontendPort, 'plain REQ with CURVE', 5000, undefined, curveOf())).toMatch(/^plain REQ with CURVE W \S+$/);
+    expect(await plainRequest(deployment.frontendPort, 'plain REQ with CURVE', 5000, undefined, curveOf())).toMatch(
+      /^plain REQ with CURVE W \S+$/,
+    );
     // A seed-style REQ worker given a listed key is a worker like any other.
     const raw = new RawWorker(deployment.backendPort, 'W raw', false, curveOf(worker));
     try {
@@ -71,9 +74,22 @@ describe('CURVE: only trusted peers', () => {
     const broker = await startBroker();
     await registered((await deployment.startWorker(0, {}, workerArgs('worker'))).worker);
     const noKey = deployment.request('no key', ['--timeout', '700', '--retries', '1']);
-    const wrongKey = deployment.request('wrong key', ['--timeout', '700', '--retries', '1', '--curve-server-key-file', join(keys, 'worker.pub')]);
+    const wrongKey = deployment.request('wrong key', [
+      '--timeout',
+      '700',
+      '--retries',
+      '1',
+      '--curve-server-key-file',
+      join(keys, 'worker.pub'),
+    ]);
     const plain = plainRequest(deployment.frontendPort, 'plain REQ', 1000);
-    const plainWrong = plainRequest(deployment.frontendPort, 'plain REQ, wrong key', 1000, undefined, curveOf(newKeyPair(), pair('intruder').publicKey));
+    const plainWrong = plainRequest(
+      deployment.frontendPort,
+      'plain REQ, wrong key',
+      1000,
+      undefined,
+      curveOf(newKeyPair(), pair('intruder').publicKey),
+    );
     const good = deployment.client(['--requests', '300', '--concurrency', '3', '--json', ...clientArgs()]);
     for (const refused of await Promise.all([noKey, wrongKey])) {
       expect(refused).toMatchObject({ code: 1, stdout: '', stderr: expect.stringContaining('no answer from') });
@@ -90,10 +106,18 @@ describe('CURVE: only trusted peers', () => {
 
   it("logs the address of a peer refused in the handshake: a plain REQ with another server's key, and one without CURVE that hangs up at once", async () => {
     const broker = await startBroker();
-    expect(await plainRequest(deployment.frontendPort, 'wrong key', 300, undefined, curveOf(newKeyPair(), pair('intruder').publicKey))).toBeUndefined();
-    await waitForOutput(broker, /refused a client from 127\.0\.0\.1:\d+ on frontend: HELLO does not open: the client has another server key/);
+    expect(
+      await plainRequest(deployment.frontendPort, 'wrong key', 300, undefined, curveOf(newKeyPair(), pair('intruder').publicKey)),
+    ).toBeUndefined();
+    await waitForOutput(
+      broker,
+      /refused a client from 127\.0\.0\.1:\d+ on frontend: HELLO does not open: the client has another server key/,
+    );
     expect(await plainRequest(deployment.backendPort, 'no CURVE', 300)).toBeUndefined();
-    await waitForOutput(broker, /refused a worker from 127\.0\.0\.1:\d+ on backend: (security mechanism NULL is not offered here \(CURVE\)|hung up (during the CURVE handshake|before its greeting was read))/);
+    await waitForOutput(
+      broker,
+      /refused a worker from 127\.0\.0\.1:\d+ on backend: (security mechanism NULL is not offered here \(CURVE\)|hung up (during the CURVE handshake|before its greeting was read))/,
+    );
   });
 
   it('never gives a request to a worker whose key is not allowed, nor to a worker without CURVE', async () => {
@@ -119,7 +143,11 @@ describe('CURVE: only trusted peers', () => {
     const m = await metrics();
     expect(metric(m, 'tsr_broker_refused_keys_total', { socket: 'backend' })).toBeGreaterThanOrEqual(2);
     expect(metric(m, 'tsr_broker_refused_handshakes_total', { socket: 'backend' })).toBeGreaterThanOrEqual(1);
-    expect(broker.stdout).toMatch(new RegExp(`refused a worker from 127\\.0\\.0\\.1:\\d+ on backend: its key ${escapeRegExp(pair('intruder').publicKey)} is not in the allow-list`));
+    expect(broker.stdout).toMatch(
+      new RegExp(
+        `refused a worker from 127\\.0\\.0\\.1:\\d+ on backend: its key ${escapeRegExp(pair('intruder').publicKey)} is not in the allow-list`,
+      ),
+    );
   });
 
   it('admits a key added to the allow-list while running, and refuses one removed, after the reload; SIGHUP re-reads it', async () => {
@@ -147,7 +175,10 @@ describe('CURVE: only trusted peers', () => {
     await waitForOutput(broker, /allow-list of backend re-read: 1 key\(s\), 0 added, 1 removed/);
     await waitForOutput(broker, /backend: \d+ connection\(s\) of removed keys dropped/);
     await waitForOutput(first.worker, new RegExp(`refused this worker's CURVE key \\(${escapeRegExp(pair('worker').publicKey)}`));
-    await eventually('only the late worker known to the broker', async () => JSON.parse((await httpGet(deployment.httpPort, '/status'))?.body ?? '{}').workers?.length === 1);
+    await eventually(
+      'only the late worker known to the broker',
+      async () => JSON.parse((await httpGet(deployment.httpPort, '/status'))?.body ?? '{}').workers?.length === 1,
+    );
     expect(await servedBy(20)).toEqual([late.id]);
 
     broker.child.kill('SIGHUP');
@@ -156,7 +187,7 @@ describe('CURVE: only trusted peers', () => {
     expect(metric(await metrics(), 'tsr_broker_refused_keys_total', { socket: 'backend' })).toBeGreaterThanOrEqual(2);
   });
 
-  it('drops a removed key\'s connections under load without stopping or losing a request', async () => {
+  it("drops a removed key's connections under load without stopping or losing a request", async () => {
     const allowed = join(keys, '..', 'busy-workers');
     cpSync(join(keys, 'workers'), allowed, { recursive: true });
     copyFileSync(join(keys, 'late.pub'), join(allowed, 'late.pub'));
@@ -174,8 +205,14 @@ describe('CURVE: only trusted peers', () => {
   it('admits only listed clients when the frontend has an allow-list', async () => {
     await startBroker(['--curve-clients', join(keys, 'clients')]);
     await registered((await deployment.startWorker(0, {}, workerArgs('worker'))).worker);
-    expect(await deployment.request('listed', [...clientArgs(), '--curve-secret-key-file', key('client')])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^listed W /) });
-    expect(await deployment.request('a fresh key', [...clientArgs(), '--timeout', '700', '--retries', '1'])).toMatchObject({ code: 1, stdout: '' });
+    expect(await deployment.request('listed', [...clientArgs(), '--curve-secret-key-file', key('client')])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^listed W /),
+    });
+    expect(await deployment.request('a fresh key', [...clientArgs(), '--timeout', '700', '--retries', '1'])).toMatchObject({
+      code: 1,
+      stdout: '',
+    });
     expect(await plainRequest(deployment.frontendPort, 'intruder', 1000, undefined, curveOf(pair('intruder')))).toBeUndefined();
     const m = await metrics();
     expect(metric(m, 'tsr_broker_refused_keys_total', { socket: 'frontend' })).toBeGreaterThanOrEqual(2);
@@ -195,8 +232,22 @@ describe('CURVE: only trusted peers', () => {
       await registered(worker.worker);
       const result = await deployment.request(secret, ['--broker-port', String(front.port), ...(curve ? clientArgs() : [])]);
       expect(result).toMatchObject({ code: 0, stdout: `${secret} ${worker.id}\n` });
-      const seen = [front.bytes, back.bytes].map((b) => ({ bytes: b.length > 0, request: b.includes(secret), worker: b.includes(worker.id) }));
-      expect(seen).toEqual(curve ? [{ bytes: true, request: false, worker: false }, { bytes: true, request: false, worker: false }] : [{ bytes: true, request: true, worker: true }, { bytes: true, request: true, worker: true }]);
+      const seen = [front.bytes, back.bytes].map((b) => ({
+        bytes: b.length > 0,
+        request: b.includes(secret),
+        worker: b.includes(worker.id),
+      }));
+      expect(seen).toEqual(
+        curve
+          ? [
+              { bytes: true, request: false, worker: false },
+              { bytes: true, request: false, worker: false },
+            ]
+          : [
+              { bytes: true, request: true, worker: true },
+              { bytes: true, request: true, worker: true },
+            ],
+      );
     } finally {
       await Promise.all([front.close(), back.close()]);
     }
@@ -220,10 +271,18 @@ describe('CURVE: only trusted peers', () => {
     expect(await flooded.exited).toBe(0);
     const [before, during] = [quiet, flooded].map((p) => JSON.parse(p.stdout));
     expect(during).toMatchObject({ requests: 1000, errors: 0 });
-    process.stdout.write(`CURVE flood: 1000 requests at ${Math.round(before.requestsPerSecond)} req/s alone, ${Math.round(during.requestsPerSecond)} req/s with 150 refused peers (p99 ${before.p99.toFixed(2)} -> ${during.p99.toFixed(2)} ms)\n`);
+    process.stdout.write(
+      `CURVE flood: 1000 requests at ${Math.round(before.requestsPerSecond)} req/s alone, ${Math.round(during.requestsPerSecond)} req/s with 150 refused peers (p99 ${before.p99.toFixed(2)} -> ${during.p99.toFixed(2)} ms)\n`,
+    );
     const refused = async () => {
       const m = await metrics();
-      return ['frontend', 'backend'].reduce((sum, socket) => sum + (metric(m, 'tsr_broker_refused_handshakes_total', { socket }) ?? 0) + (metric(m, 'tsr_broker_refused_keys_total', { socket }) ?? 0), 0);
+      return ['frontend', 'backend'].reduce(
+        (sum, socket) =>
+          sum +
+          (metric(m, 'tsr_broker_refused_handshakes_total', { socket }) ?? 0) +
+          (metric(m, 'tsr_broker_refused_keys_total', { socket }) ?? 0),
+        0,
+      );
     };
     await eventually('150 refusals counted', async () => (await refused()) >= 150, 10_000);
     await Promise.all(flood.map((f) => f.close()));

@@ -67,7 +67,6 @@ const closed = (s: Socket & { closedAt?: number }, ms: number) =>
     s.once('close', () => (clearTimeout(t), resolve(true)));
   });
 
-
 describe.each([
   ['2^63', 2n ** 63n],
   ['4 GiB', 4n * 1024n ** 3n],
@@ -114,7 +113,9 @@ describe.each([
     const output = proc.stdout + proc.stderr;
     const lastLines = output.trim().split('\n').slice(-3).join(' | ');
     expect(Number.isFinite(growth)).toBe(true);
-    console.log(`${label}: ${alive ? 'still up' : `exited ${proc.child.exitCode ?? proc.child.signalCode}`}; peak RSS growth ${(growth / MiB).toFixed(1)} MiB; last output: ${lastLines}`);
+    console.log(
+      `${label}: ${alive ? 'still up' : `exited ${proc.child.exitCode ?? proc.child.signalCode}`}; peak RSS growth ${(growth / MiB).toFixed(1)} MiB; last output: ${lastLines}`,
+    );
     expect(output).not.toMatch(STACK_TRACE);
     if (!alive) {
       expect(proc.child.exitCode).not.toBe(null); // an exit, not a signal (no abort, no OOM kill)
@@ -138,7 +139,16 @@ describe.each([
 
   it('our client stays up (or exits with a clear line, no stack trace), and its RSS does not jump', async () => {
     const broker = await fakeBroker([header, header]);
-    const client = deployment.spawn('client', ['127.0.0.1', String(broker.port), '--request', 'hello', '--timeout', '1500', '--retries', '2']);
+    const client = deployment.spawn('client', [
+      '127.0.0.1',
+      String(broker.port),
+      '--request',
+      'hello',
+      '--timeout',
+      '1500',
+      '--retries',
+      '2',
+    ]);
     for (const end = Date.now() + 10_000; broker.connections === 0 && Date.now() < end; ) await sleep(5);
     const memory = watchMemory(client);
     await Promise.race([client.exited, sleep(8000)]);
@@ -153,7 +163,8 @@ describe('the broker', () => {
   /** The broker's metrics count each connection it dropped for breaking ZMTP, by socket. */
   async function expectProtocolErrors(expected: Record<'frontend' | 'backend', number>): Promise<void> {
     const text = await scrape(deployment.httpPort);
-    for (const socket of ['frontend', 'backend'] as const) expect(metric(text, 'tsr_broker_protocol_errors_total', { socket })).toBe(expected[socket]);
+    for (const socket of ['frontend', 'backend'] as const)
+      expect(metric(text, 'tsr_broker_protocol_errors_total', { socket })).toBe(expected[socket]);
   }
 
   it('6 connections sending 64-frame partial messages of 2 MiB frames without finishing: RSS stays under +100 MiB and a client is served meanwhile', async () => {
@@ -220,13 +231,17 @@ describe('the broker', () => {
     // deadline is tested on the library (conformance/raw-peers.spec.ts).
     const broker = await deployment.startBroker();
     const { id } = await deployment.startWorker(0);
-    const stalled = Array.from({ length: 1000 }, (_, i) => raw(i % 2 ? deployment.frontendPort : deployment.backendPort, i % 3 === 0 ? greeting().subarray(0, 20) : undefined));
+    const stalled = Array.from({ length: 1000 }, (_, i) =>
+      raw(i % 2 ? deployment.frontendPort : deployment.backendPort, i % 3 === 0 ? greeting().subarray(0, 20) : undefined),
+    );
     await sleep(500);
     const answers = await Promise.all([0, 1, 2].map((i) => plainRequest(deployment.frontendPort, `amid-${i}`, 5000)));
     expect(answers).toEqual([0, 1, 2].map((i) => `amid-${i} ${id}`));
     expect(broker.child.exitCode).toBe(null);
     const stillOpen = stalled.filter((s) => s.closedAt === undefined).length;
-    console.log(`1,000 stalled handshakes: ${stillOpen} still open after ${Date.now() - stalled[0].openedAt} ms (broker RSS ${(memoryBytes(broker.child.pid as number, 'VmRSS') / MiB).toFixed(0)} MiB)`);
+    console.log(
+      `1,000 stalled handshakes: ${stillOpen} still open after ${Date.now() - stalled[0].openedAt} ms (broker RSS ${(memoryBytes(broker.child.pid as number, 'VmRSS') / MiB).toFixed(0)} MiB)`,
+    );
     await stopApp(broker, 'SIGTERM');
   });
 });

@@ -44,7 +44,9 @@ describe('libzmq peers with heartbeats 100/300 ms', () => {
         break; // a REQ that timed out cannot send again: the rest count as lost
       }
     }
-    console.log(`a libzmq REQ with heartbeats 100/300 through our broker: ${answers.length} of 10 answered; ${disconnects.count} disconnects`);
+    console.log(
+      `a libzmq REQ with heartbeats 100/300 through our broker: ${answers.length} of 10 answered; ${disconnects.count} disconnects`,
+    );
     expect(answers).toEqual(Array.from({ length: 10 }, (_, i) => `hb-${i} ${id}`));
     expect(disconnects.count).toBe(0);
   });
@@ -78,7 +80,9 @@ describe('libzmq peers with heartbeats 100/300 ms', () => {
         if (got) replies.push(got[4].toString());
         else lost.push(i);
       }
-      console.log(`our worker behind a libzmq ROUTER with heartbeats 100/300: ${replies.length} of 20 replies; lost: ${lost.join(', ') || 'none'}; the ROUTER saw ${disconnects.count} disconnects`);
+      console.log(
+        `our worker behind a libzmq ROUTER with heartbeats 100/300: ${replies.length} of 20 replies; lost: ${lost.join(', ') || 'none'}; the ROUTER saw ${disconnects.count} disconnects`,
+      );
       expect(lost).toEqual([]);
       expect(disconnects.count).toBe(0); // the worker's connection was never dropped for missing PONGs
       expect(replies.map((r) => r.split(' ')[0])).toEqual(Array.from({ length: 20 }, (_, i) => `req-${i}`));

@@ -8,10 +8,24 @@ describe('load mode', () => {
   it('gives up clearly, at once, when nothing answers, instead of running for hours', async () => {
     const nobody = await freePort();
     const started = Date.now();
-    const load = deployment.spawn('client', ['127.0.0.1', String(nobody), '--requests', '3000', '--concurrency', '4', '--timeout', '200', '--retries', '1', '--json']);
+    const load = deployment.spawn('client', [
+      '127.0.0.1',
+      String(nobody),
+      '--requests',
+      '3000',
+      '--concurrency',
+      '4',
+      '--timeout',
+      '200',
+      '--retries',
+      '1',
+      '--json',
+    ]);
     expect(await load.exited).toBe(1);
     expect(Date.now() - started).toBeLessThan(10_000); // 3 requests in a row × 2 attempts × 200 ms, plus start-up
-    expect(load.stderr).toMatch(/^client: error: gave up: \d+ requests in a row got no answer \(no answer from tcp:\/\/127\.0\.0\.1:\d+ after 2 attempt\(s\) of 200 ms\)$/m);
+    expect(load.stderr).toMatch(
+      /^client: error: gave up: \d+ requests in a row got no answer \(no answer from tcp:\/\/127\.0\.0\.1:\d+ after 2 attempt\(s\) of 200 ms\)$/m,
+    );
     const summary = JSON.parse(load.stdout);
     expect(summary).toMatchObject({ answered: 0, gaveUp: expect.stringContaining('in a row') });
     expect(summary.requests).toBeLessThan(20);

@@ -72,6 +72,8 @@ describe(`malformed input fuzzing (seed ${SEED}; set FUZZ_SEED to replay)`, () =
     const n = ROUNDS * PER_SOCKET_PER_ROUND;
     expect(broker.stdout).toMatch(new RegExp(`malformed frontend ${n}, malformed backend ${n}`));
     process.stdout.write(`load: ${load.stdout}`);
-    process.stdout.write(`fuzz seed ${SEED}: ${2 * n} bad sequences, broker RSS ${rss.map((k) => `${(k / 1024).toFixed(1)} MiB`).join(' -> ')}\n`);
+    process.stdout.write(
+      `fuzz seed ${SEED}: ${2 * n} bad sequences, broker RSS ${rss.map((k) => `${(k / 1024).toFixed(1)} MiB`).join(' -> ')}\n`,
+    );
   });
 });

@@ -5,10 +5,15 @@ import { BREAK_LOOP, BREAK_LOOP_PRELOAD, httpGet, metric, scrape } from '../supp
 
 /** Waits until `path` on `port` answers with `status`; returns the body. */
 const answers = (port: number, path: string, status: number, timeoutMs = 10_000) =>
-  eventually(`GET :${port}${path} -> ${status}`, async () => {
-    const r = await httpGet(port, path);
-    return r?.status === status ? r.body : undefined;
-  }, timeoutMs, 50);
+  eventually(
+    `GET :${port}${path} -> ${status}`,
+    async () => {
+      const r = await httpGet(port, path);
+      return r?.status === status ? r.body : undefined;
+    },
+    timeoutMs,
+    50,
+  );
 
 describe('monitoring endpoints of real processes', () => {
   const deployment = localDeployment();
@@ -19,7 +24,10 @@ describe('monitoring endpoints of real processes', () => {
     const workerHttp = [await freePort(), await freePort()];
     const ids: string[] = [];
     for (const port of workerHttp) ids.push((await deployment.startWorker(5, {}, ['--http-port', String(port), '--credit', '2'])).id);
-    await eventually('2 workers in /status', async () => JSON.parse((await httpGet(brokerHttp, '/status'))?.body ?? '{"workers":[]}').workers.length === 2);
+    await eventually(
+      '2 workers in /status',
+      async () => JSON.parse((await httpGet(brokerHttp, '/status'))?.body ?? '{"workers":[]}').workers.length === 2,
+    );
 
     const load = deployment.client(['--requests', '60', '--concurrency', '6']);
     expect(await load.exited).toBe(0);
@@ -40,9 +48,14 @@ describe('monitoring endpoints of real processes', () => {
     expect(metric(metrics, 'tsr_broker_service_waiting_requests', { service: 'default' })).toBe(0);
 
     const status = JSON.parse((await httpGet(brokerHttp, '/status'))?.body ?? '{}');
-    expect(status).toMatchObject({ program: 'broker', version: expect.stringMatching(/^\d+\.\d+\.\d+/), queue: { pending: 0, inService: 0, bytes: 0 } });
+    expect(status).toMatchObject({
+      program: 'broker',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      queue: { pending: 0, inService: 0, bytes: 0 },
+    });
     expect(status.workers.map((w: { id: string }) => w.id).sort()).toEqual([...ids].sort());
-    for (const w of status.workers) expect(w).toMatchObject({ kind: 'TSR/1', service: 'default', credit: 2, outstanding: 0, lastHeardMsAgo: expect.any(Number) });
+    for (const w of status.workers)
+      expect(w).toMatchObject({ kind: 'TSR/1', service: 'default', credit: 2, outstanding: 0, lastHeardMsAgo: expect.any(Number) });
     expect(status.services).toEqual([{ name: 'default', workers: 2, ready: 2, busy: 0, waiting: 0 }]);
 
     let served = 0;
@@ -91,10 +104,18 @@ describe('monitoring endpoints of real processes', () => {
     expect(await answers(http, '/readyz', 200, 15_000)).toMatch(/^ok: registered/);
   });
 
-  it('writes JSON lines with --log-format json, and has no HTTP endpoint unless asked (the seed\'s command lines)', async () => {
+  it("writes JSON lines with --log-format json, and has no HTTP endpoint unless asked (the seed's command lines)", async () => {
     const broker = await deployment.startBroker(['--log-format', 'json']);
-    const lines = broker.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines[0]).toMatchObject({ level: 'info', program: 'broker', instance: expect.any(String), msg: expect.stringMatching(/^frontend tcp/) });
+    const lines = broker.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({
+      level: 'info',
+      program: 'broker',
+      instance: expect.any(String),
+      msg: expect.stringMatching(/^frontend tcp/),
+    });
     expect(Date.now() - Date.parse(lines[0].time)).toBeLessThan(60_000);
     expect(broker.stdout).not.toMatch(/status page/);
   });

@@ -81,19 +81,33 @@ describe('the programs without zeromq, without any native addon or node_modules'
     const all = keygen(['--dir', secrets]);
     expect(await all.exited).toBe(0);
     expect(all.stdout).toMatch(/^wrote /);
-    for (const file of ['broker.key', 'broker.pub', 'worker.key', 'client.key', 'workers/worker.pub', 'clients/client.pub']) expect(existsSync(join(secrets, file))).toBe(true);
+    for (const file of ['broker.key', 'broker.pub', 'worker.key', 'client.key', 'workers/worker.pub', 'clients/client.pub'])
+      expect(existsSync(join(secrets, file))).toBe(true);
     const pair = keygen(['--dir', secrets, '--pair', 'extra']);
     expect(await pair.exited).toBe(0);
     expect(pair.stdout).toMatch(/^wrote \S+extra\.key and \S+extra\.pub\n$/);
   });
 
   it('a broker, a worker and a client started from there: the client gets its answer, over CURVE', async () => {
-    const broker = await deployment.startBroker(['--curve-secret-key-file', join(secrets, 'broker.key'), '--curve-workers', join(secrets, 'workers')]);
+    const broker = await deployment.startBroker([
+      '--curve-secret-key-file',
+      join(secrets, 'broker.key'),
+      '--curve-workers',
+      join(secrets, 'workers'),
+    ]);
     const brokerPub = join(secrets, 'broker.pub');
-    const { worker } = await deployment.startWorker(0, {}, ['--curve-server-key-file', brokerPub, '--curve-secret-key-file', join(secrets, 'worker.key')]);
+    const { worker } = await deployment.startWorker(0, {}, [
+      '--curve-server-key-file',
+      brokerPub,
+      '--curve-secret-key-file',
+      join(secrets, 'worker.key'),
+    ]);
     await waitForOutput(worker, /registered: the broker speaks TSR\/1/);
     // No key pair of its own: the client makes a fresh one (Node's X25519, no addon).
-    expect(await deployment.request('no addon', ['--curve-server-key-file', brokerPub])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^no addon W \S+\n$/) });
+    expect(await deployment.request('no addon', ['--curve-server-key-file', brokerPub])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^no addon W \S+\n$/),
+    });
     for (const p of [broker, worker]) {
       p.child.kill('SIGTERM');
       expect(await p.exited).toBe(0);

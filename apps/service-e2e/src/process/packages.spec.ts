@@ -69,11 +69,19 @@ interface LockEntry {
  * npm's cache by integrity, as `npm ci` left it, without the registry's metadata (which a fresh
  * machine has not cached).
  */
-function lockEntries(name: string, packages: Record<string, LockEntry>, registry: string, into: Record<string, LockEntry> = {}): Record<string, LockEntry> {
+function lockEntries(
+  name: string,
+  packages: Record<string, LockEntry>,
+  registry: string,
+  into: Record<string, LockEntry> = {},
+): Record<string, LockEntry> {
   const key = `node_modules/${name}`;
   if (into[key]) return into;
   const entry = packages[key];
-  into[key] = { ...entry, resolved: entry.resolved ?? `${registry.replace(/\/?$/, '/')}${name}/-/${name.split('/').pop()}-${entry.version}.tgz` };
+  into[key] = {
+    ...entry,
+    resolved: entry.resolved ?? `${registry.replace(/\/?$/, '/')}${name}/-/${name.split('/').pop()}-${entry.version}.tgz`,
+  };
   for (const dependency of Object.keys(entry.dependencies ?? {})) lockEntries(dependency, packages, registry, into);
   return into;
 }
@@ -81,25 +89,59 @@ function lockEntries(name: string, packages: Record<string, LockEntry>, registry
 describe('the packages, installed by a consumer outside the workspace', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsr-consumer-'));
   const deployment = localDeployment('all');
-  const run = (program: string, args: string[]) => execFileSync(program, args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = (program: string, args: string[]) =>
+    execFileSync(program, args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('installs both tarballs offline with libsodium-wrappers-sumo as their one dependency, and type-checks against them', () => {
-    const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', dir, join(workspaceRoot, 'dist/libs/worker'), join(workspaceRoot, 'dist/libs/client')])) as { name: string; filename: string }[];
+    const packed = JSON.parse(
+      run('npm', [
+        'pack',
+        '--json',
+        '--pack-destination',
+        dir,
+        join(workspaceRoot, 'dist/libs/worker'),
+        join(workspaceRoot, 'dist/libs/client'),
+      ]),
+    ) as { name: string; filename: string }[];
     expect(packed.map((p) => p.name)).toEqual(['@tsr-broker/worker', '@tsr-broker/client']);
-    const workspaceLock = JSON.parse(readFileSync(join(workspaceRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+    const workspaceLock = JSON.parse(readFileSync(join(workspaceRoot, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, LockEntry>;
+    };
     const sodium = lockEntries('libsodium-wrappers-sumo', workspaceLock.packages, run('npm', ['config', 'get', 'registry']).trim());
-    const dependencies = Object.fromEntries([...packed.map((p) => [p.name, `file:./${p.filename}`]), ['libsodium-wrappers-sumo', sodium['node_modules/libsodium-wrappers-sumo'].version]]);
+    const dependencies = Object.fromEntries([
+      ...packed.map((p) => [p.name, `file:./${p.filename}`]),
+      ['libsodium-wrappers-sumo', sodium['node_modules/libsodium-wrappers-sumo'].version],
+    ]);
     const manifest = { name: 'consumer', version: '0.0.0', private: true, dependencies };
     writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
-    writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'consumer', lockfileVersion: 3, requires: true, packages: { '': manifest, ...sodium } }));
+    writeFileSync(
+      join(dir, 'package-lock.json'),
+      JSON.stringify({ name: 'consumer', lockfileVersion: 3, requires: true, packages: { '': manifest, ...sodium } }),
+    );
     for (const [file, text] of Object.entries(CONSUMER)) writeFileSync(join(dir, file), text);
     run('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error']);
-    const tree = JSON.parse(run('npm', ['ls', '--all', '--json'])) as { dependencies: Record<string, { dependencies?: Record<string, unknown> }> };
-    for (const name of ['@tsr-broker/worker', '@tsr-broker/client']) expect(Object.keys(tree.dependencies[name].dependencies ?? {})).toEqual(['libsodium-wrappers-sumo']);
+    const tree = JSON.parse(run('npm', ['ls', '--all', '--json'])) as {
+      dependencies: Record<string, { dependencies?: Record<string, unknown> }>;
+    };
+    for (const name of ['@tsr-broker/worker', '@tsr-broker/client'])
+      expect(Object.keys(tree.dependencies[name].dependencies ?? {})).toEqual(['libsodium-wrappers-sumo']);
     // Strict TypeScript against the published declarations alone (the workspace's compiler and Node's types).
     const tsc = join(workspaceRoot, 'node_modules/typescript/bin/tsc');
-    run(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'commonjs', '--target', 'es2022', '--typeRoots', join(workspaceRoot, 'node_modules/@types'), '--types', 'node', 'types.ts']);
+    run(process.execPath, [
+      tsc,
+      '--noEmit',
+      '--strict',
+      '--module',
+      'commonjs',
+      '--target',
+      'es2022',
+      '--typeRoots',
+      join(workspaceRoot, 'node_modules/@types'),
+      '--types',
+      'node',
+      'types.ts',
+    ]);
   }, 120_000);
 
   it("runs the consumer's own worker and client against the broker: replies, the handler's failure as a typed error, discovery, no-service", async () => {

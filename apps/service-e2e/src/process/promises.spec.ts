@@ -110,7 +110,10 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     expect(await plainRequest(deployment.frontendPort, 'H'.repeat(3000), 500)).toBeUndefined();
     expect(await plainRequest(deployment.frontendPort, 'after', 5000)).toBe(`after ${id}`);
     const refused = await deployment.request('L'.repeat(1500));
-    expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: 'client: error: request too large: the broker accepts at most 1024 bytes\n' });
+    expect({ code: refused.code, stderr: refused.stderr }).toEqual({
+      code: 1,
+      stderr: 'client: error: request too large: the broker accepts at most 1024 bytes\n',
+    });
   });
 
   /** A broker (answer deadline 5 s) and a hand-written worker `identity` that holds the request `job-1` of the client `C victim`. */
@@ -137,7 +140,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     expect(await first).toBe('job-1 W twice');
   });
 
-  it('a ghost (a reply under an id libzmq generated, as an old connection\'s unread answer after a reconnect) is neither forwarded nor admitted', async () => {
+  it("a ghost (a reply under an id libzmq generated, as an old connection's unread answer after a reconnect) is neither forwarded nor admitted", async () => {
     const { worker: real, answer: first } = await holdingARequest('W real');
     // What a ROUTER delivers when a worker reconnects under its id while its old connection still
     // holds an unread answer: that answer, under a generated routing id.
@@ -170,7 +173,11 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     const { id } = await deployment.startWorker(0);
     expect(await waiting).toBe(`wait ${id}`);
     expect(ghost.requests).toEqual([]);
-    await eventually('the refusal in the log', async () => /refused the ready of worker 0x00[0-9a-f]{8}: it has no routing id of its own/.test(broker.stdout), 10_000);
+    await eventually(
+      'the refusal in the log',
+      async () => /refused the ready of worker 0x00[0-9a-f]{8}: it has no routing id of its own/.test(broker.stdout),
+      10_000,
+    );
   });
 
   it('a client that keeps sending and never reads: what waits to be written to it is bounded (the rest is dropped), and others are served meanwhile', async () => {
@@ -195,7 +202,11 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     const peak = memoryBytes(pid, 'VmHWM');
     // Now it reads: it gets what the broker kept for it (8 MiB, and what the kernel held), not all 88 MiB.
     let answers = 0;
-    const reader = new FrameReader(Infinity, { frame: (_, more) => void (more || answers++), command: () => undefined, problem: () => undefined });
+    const reader = new FrameReader(Infinity, {
+      frame: (_, more) => void (more || answers++),
+      command: () => undefined,
+      problem: () => undefined,
+    });
     let skip = 64; // the broker's greeting
     deaf.on('data', (chunk: Buffer) => {
       const start = Math.min(skip, chunk.length);
@@ -204,7 +215,9 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     });
     deaf.resume();
     await sleep(1000);
-    console.log(`deaf client: ${total} answers of 60 KiB sent it, ${answers} kept for it; broker RSS idle ${(idle / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB`);
+    console.log(
+      `deaf client: ${total} answers of 60 KiB sent it, ${answers} kept for it; broker RSS idle ${(idle / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB`,
+    );
     expect(answers).toBeGreaterThan(0);
     expect(answers).toBeLessThan(total / 2);
     expect(peak).toBeLessThan(idle + 128 * MiB);
@@ -256,7 +269,10 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     expect(Date.now() - started).toBeGreaterThanOrEqual(480);
     expect(Date.now() - started).toBeLessThan(2000);
     const ours = await deployment.request('nobody-either');
-    expect({ code: ours.code, stderr: ours.stderr }).toEqual({ code: 1, stderr: 'client: error: request expired: no worker served it within 500 ms\n' });
+    expect({ code: ours.code, stderr: ours.stderr }).toEqual({
+      code: 1,
+      stderr: 'client: error: request expired: no worker served it within 500 ms\n',
+    });
   });
 
   it('a poison request that takes down every worker it reaches is refused after --max-failures, and the others are served', async () => {

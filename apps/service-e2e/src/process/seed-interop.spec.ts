@@ -38,7 +38,9 @@ describe('interoperability with programs written like the seed', () => {
     // Without --plain, our client says what is wrong at once instead of waiting for its timeout.
     const enveloped = deployment.client(['--timeout', '60000']);
     expect(await enveloped.exited).toBe(2);
-    expect(enveloped.stderr).toMatch(/^client: the broker at tcp:\/\/127\.0\.0\.1:\d+ answered outside the TSR\/1 envelope: a seed broker\? use plain mode \(client --plain\)\n$/);
+    expect(enveloped.stderr).toMatch(
+      /^client: the broker at tcp:\/\/127\.0\.0\.1:\d+ answered outside the TSR\/1 envelope: a seed broker\? use plain mode \(client --plain\)\n$/,
+    );
   });
 
   it("a failing handler's error reaches a plain client through a seed broker as the seed's one reply", async () => {

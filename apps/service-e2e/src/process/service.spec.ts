@@ -37,7 +37,14 @@ describe('the service as real processes on loopback', () => {
   it('counts and drops garbage on both sockets and keeps serving correct clients', async () => {
     const broker = await deployment.startBroker();
     // Well-framed ZeroMQ messages that break the protocol (a DEALER's frames arrive after its routing id).
-    const garbage = [['x'], ['a', 'b', 'c', 'd'], ['', 'x', 'y'], ['nodelimiter', 'x'], [Buffer.alloc(100_000, 1)], ['', 'client', 'not-empty', 'body']];
+    const garbage = [
+      ['x'],
+      ['a', 'b', 'c', 'd'],
+      ['', 'x', 'y'],
+      ['nodelimiter', 'x'],
+      [Buffer.alloc(100_000, 1)],
+      ['', 'client', 'not-empty', 'body'],
+    ];
     const fakeWorker = new Dealer({ linger: 0, routingId: 'W fake' });
     const prober = new Dealer({ linger: 0 });
     try {

@@ -35,10 +35,13 @@ describe('services on the wire, against peers that check nothing', () => {
     await eventually('both workers registered', async () => {
       await c.send('tsr.services', 'd0', '');
       const answer = await c.receive();
-      return answer?.[3] === JSON.stringify([
-        { name: 'default', workers: 1, ready: 1, busy: 0, waiting: 0 },
-        { name: 'upper', workers: 1, ready: 1, busy: 0, waiting: 0 },
-      ]);
+      return (
+        answer?.[3] ===
+        JSON.stringify([
+          { name: 'default', workers: 1, ready: 1, busy: 0, waiting: 0 },
+          { name: 'upper', workers: 1, ready: 1, busy: 0, waiting: 0 },
+        ])
+      );
     });
 
     await c.send('upper', 'a1', 'shout');
@@ -61,7 +64,12 @@ describe('services on the wire, against peers that check nothing', () => {
 
     // Discovery counts it busy now; one service can be asked about by name.
     await c.send('tsr.services', 'd1', 'upper');
-    expect(await c.receive()).toEqual(['', 'TSR/1 REP', 'd1', JSON.stringify([{ name: 'upper', workers: 1, ready: 0, busy: 1, waiting: 0 }])]);
+    expect(await c.receive()).toEqual([
+      '',
+      'TSR/1 REP',
+      'd1',
+      JSON.stringify([{ name: 'upper', workers: 1, ready: 0, busy: 1, waiting: 0 }]),
+    ]);
 
     // A name no worker may have is refused at once, with the reason.
     await c.send('no such service', 'b1', 'x');

@@ -18,7 +18,13 @@ describe('two services behind one broker, with our worker and client', () => {
   };
   const wordcountWorker = () => deployment.startWorker(0, {}, ['--service', 'wordcount', '--handler', 'wordcount']);
   const loadSummary = async (load: AppProcess) => {
-    expect({ code: await load.exited, stderr: load.stderr.split('\n').filter((l) => !/requests sent/.test(l)).join('\n') }).toEqual({ code: 0, stderr: '' });
+    expect({
+      code: await load.exited,
+      stderr: load.stderr
+        .split('\n')
+        .filter((l) => !/requests sent/.test(l))
+        .join('\n'),
+    }).toEqual({ code: 0, stderr: '' });
     return JSON.parse(load.stdout.trim().split('\n').pop() ?? '');
   };
 
@@ -28,10 +34,14 @@ describe('two services behind one broker, with our worker and client', () => {
     for (let i = 0; i < 3; i++) echoIds.add((await deployment.startWorker(5)).id);
     for (const s of ['-a', '-b']) await deployment.startSeedWorker(s, 5);
     for (let i = 0; i < 3; i++) await wordcountWorker();
-    await eventually('every worker registered', async () => {
-      const services = await discovery();
-      return services.find((s) => s.name === 'default')?.workers === 5 && services.find((s) => s.name === 'wordcount')?.workers === 3;
-    }, 15_000);
+    await eventually(
+      'every worker registered',
+      async () => {
+        const services = await discovery();
+        return services.find((s) => s.name === 'default')?.workers === 5 && services.find((s) => s.name === 'wordcount')?.workers === 3;
+      },
+      15_000,
+    );
 
     const text = 'to be or not to be';
     const echoLoad = deployment.client(['--requests', '1500', '--concurrency', '6', '--json']);
@@ -46,15 +56,27 @@ describe('two services behind one broker, with our worker and client', () => {
     );
     const counted = deployment.client(['--service', 'wordcount', '--request', text]);
     expect(await counted.exited).toBe(0);
-    expect(JSON.parse(counted.stdout)).toEqual({ words: 6, lines: 1, characters: 18, top: [['be', 2], ['to', 2], ['not', 1], ['or', 1]] });
+    expect(JSON.parse(counted.stdout)).toEqual({
+      words: 6,
+      lines: 1,
+      characters: 18,
+      top: [
+        ['be', 2],
+        ['to', 2],
+        ['not', 1],
+        ['or', 1],
+      ],
+    });
 
-    for (const load of [await loadSummary(echoLoad), await loadSummary(wordLoad)]) expect(load).toMatchObject({ requests: 1500, answered: 1500, errors: 0 });
+    for (const load of [await loadSummary(echoLoad), await loadSummary(wordLoad)])
+      expect(load).toMatchObject({ requests: 1500, answered: 1500, errors: 0 });
     for (const [i, c] of seedClients.entries()) {
       expect(await c.exited).toBe(0);
       expect(c.stdout).toMatch(new RegExp(`^Recibido: C ${hostname()}-${i} W \\S+\\. Adios\\n$`));
     }
     // Echo answers come from echo workers only: ours or the seed's, never a wordcount worker.
-    for (const [i, answer] of oneShots.entries()) expect(answer).toMatch(new RegExp(`^echo-${i} (${[...echoIds].join('|')}|W ${hostname()}-[ab])$`));
+    for (const [i, answer] of oneShots.entries())
+      expect(answer).toMatch(new RegExp(`^echo-${i} (${[...echoIds].join('|')}|W ${hostname()}-[ab])$`));
   }, 90_000);
 
   it("answers a request its handler fails on with the handler's message (exit 4), and the worker serves on", async () => {
@@ -76,19 +98,37 @@ describe('two services behind one broker, with our worker and client', () => {
     await deployment.startWorker(0);
     await deployment.startWorker(0);
     const { worker: counter } = await wordcountWorker();
-    await eventually('three workers listed', async () => {
-      const services = await discovery();
-      return JSON.stringify(services) === JSON.stringify([
-        { name: 'default', workers: 2, ready: 2, busy: 0, waiting: 0 },
-        { name: 'wordcount', workers: 1, ready: 1, busy: 0, waiting: 0 },
-      ]);
-    }, 15_000);
+    await eventually(
+      'three workers listed',
+      async () => {
+        const services = await discovery();
+        return (
+          JSON.stringify(services) ===
+          JSON.stringify([
+            { name: 'default', workers: 2, ready: 2, busy: 0, waiting: 0 },
+            { name: 'wordcount', workers: 1, ready: 1, busy: 0, waiting: 0 },
+          ])
+        );
+      },
+      15_000,
+    );
     const table = deployment.client(['--services']);
     expect(await table.exited).toBe(0);
-    expect(table.stdout).toBe(['service    workers  ready  busy  waiting', 'default          2      2     0        0', 'wordcount        1      1     0        0', ''].join('\n'));
+    expect(table.stdout).toBe(
+      [
+        'service    workers  ready  busy  waiting',
+        'default          2      2     0        0',
+        'wordcount        1      1     0        0',
+        '',
+      ].join('\n'),
+    );
 
     await stopApp(counter); // its goodbye: the broker forgets it at once
-    await eventually('the wordcount worker gone', async () => !(await discovery()).some((s) => s.name === 'wordcount' && s.workers > 0), 10_000);
+    await eventually(
+      'the wordcount worker gone',
+      async () => !(await discovery()).some((s) => s.name === 'wordcount' && s.workers > 0),
+      10_000,
+    );
     const started = performance.now();
     const orphan = deployment.client(['--service', 'wordcount', '--request', 'anyone?']);
     expect(await orphan.exited).toBe(3);

@@ -6,7 +6,7 @@ import { localDeployment } from '../support/deployment';
 const it_ = haveChromium() ? it : it.skip;
 if (!haveChromium()) console.warn(`status page suite skipped: no browser at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
-describe('the broker\'s status page in a real browser', () => {
+describe("the broker's status page in a real browser", () => {
   const deployment = localDeployment('all');
   let browser: Browser | undefined;
   afterAll(() => browser?.close());
@@ -23,16 +23,23 @@ describe('the broker\'s status page in a real browser', () => {
     // The page reads /status every second: wait for three workers and two points of each chart.
     await page.locator('#workers tr').nth(2).waitFor({ timeout: 15_000 });
     await page.waitForFunction(
-      () => ['#throughput', '#latency'].every((id) => (document.querySelector(`${id} polyline`)?.getAttribute('points') ?? '').split(' ').filter(Boolean).length >= 2),
+      () =>
+        ['#throughput', '#latency'].every(
+          (id) => (document.querySelector(`${id} polyline`)?.getAttribute('points') ?? '').split(' ').filter(Boolean).length >= 2,
+        ),
       undefined,
       { timeout: 15_000 },
     );
     await page.screenshot({ path: join(ARTIFACTS, 'status-page.png') });
 
-    const rows = await page.locator('#workers tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    const rows = await page
+      .locator('#workers tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
     expect(rows.map((r) => r[0]).sort()).toEqual([...ids].sort());
     for (const r of rows) expect(r.slice(1, 4)).toEqual(['default', 'TSR/1', '1']);
-    const services = await page.locator('#services tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    const services = await page
+      .locator('#services tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
     expect(services.map((r) => r.slice(0, 2))).toEqual([['default', String(ids.length)]]);
     expect(Number(await page.textContent('#rps'))).toBeGreaterThan(0); // replies per second, under load
     expect(Number(await page.textContent('#latency-ms'))).toBeGreaterThan(4); // each request takes a worker 5 ms

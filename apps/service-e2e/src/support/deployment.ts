@@ -32,10 +32,17 @@ export class LocalDeployment {
   }
 
   /** Starts a broker on the deployment's ports; resolves once both are bound. */
-  async startBroker(args: string[] = [], { http = false, env = {} }: { http?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<AppProcess> {
+  async startBroker(
+    args: string[] = [],
+    { http = false, env = {} }: { http?: boolean; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<AppProcess> {
     await this.choosePorts();
     if (http && !this.httpPort) this.httpPort = await freePort();
-    const broker = this.spawn('broker', [String(this.frontendPort), String(this.backendPort), ...(http ? ['--http-port', String(this.httpPort)] : []), ...args], env);
+    const broker = this.spawn(
+      'broker',
+      [String(this.frontendPort), String(this.backendPort), ...(http ? ['--http-port', String(this.httpPort)] : []), ...args],
+      env,
+    );
     await waitForOutput(broker, /frontend tcp:\/\/\S+, backend/);
     return broker;
   }
@@ -69,7 +76,9 @@ export class LocalDeployment {
 
   /** A worker written like the seed's (a REQ socket, no heartbeats), ready: it answers `<request> W <host><suffix>` after `delayMs`. */
   async startSeedWorker(suffix: string, delayMs: number): Promise<AppProcess> {
-    const worker = this.track(spawnSeed('workerReq', ['127.0.0.1', String(this.backendPort)], { SUFIJO: suffix, RETARDO: String(delayMs) }));
+    const worker = this.track(
+      spawnSeed('workerReq', ['127.0.0.1', String(this.backendPort)], { SUFIJO: suffix, RETARDO: String(delayMs) }),
+    );
     await waitForOutput(worker, /worker listo/);
     return worker;
   }

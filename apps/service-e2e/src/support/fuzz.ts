@@ -79,7 +79,12 @@ export function badWorkerMessage(r: Random): Buffer[] {
     case 'second-delimiter':
       return [Buffer.alloc(0), frame(r), nonEmpty(r), frame(r)];
     case 'unknown-command':
-      return [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0), Buffer.from(pick(r, UNKNOWN_COMMANDS) + frame(r).toString('latin1'), 'latin1')];
+      return [
+        Buffer.alloc(0),
+        Buffer.alloc(0),
+        Buffer.alloc(0),
+        Buffer.from(pick(r, UNKNOWN_COMMANDS) + frame(r).toString('latin1'), 'latin1'),
+      ];
     case 'bad-batch':
       return [Buffer.from('TSR/1 REPS'), badBatch(r)];
   }

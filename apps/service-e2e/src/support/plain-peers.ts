@@ -45,14 +45,25 @@ export class PlainClient {
   }
 
   private open(): Request {
-    const socket = new Request({ linger: 0, receiveTimeout: this.timeoutMs, ...this.options, ...(this.identity === undefined ? {} : { routingId: this.identity }) });
+    const socket = new Request({
+      linger: 0,
+      receiveTimeout: this.timeoutMs,
+      ...this.options,
+      ...(this.identity === undefined ? {} : { routingId: this.identity }),
+    });
     socket.connect(`tcp://127.0.0.1:${this.port}`);
     return socket;
   }
 }
 
 /** One request on a fresh plain REQ socket: what arrived, or undefined after `timeoutMs`. */
-export async function plainRequest(port: number, body: string | Buffer, timeoutMs: number, identity?: string, options: PeerOptions = {}): Promise<string | undefined> {
+export async function plainRequest(
+  port: number,
+  body: string | Buffer,
+  timeoutMs: number,
+  identity?: string,
+  options: PeerOptions = {},
+): Promise<string | undefined> {
   const client = new PlainClient(port, timeoutMs, identity, options);
   try {
     return await client.request(body);
@@ -74,7 +85,11 @@ export function readRecords(frame: Buffer): { envelope: Buffer; body: string; fa
   for (let at = 0; at < frame.length; ) {
     const ticketEnd = at + 2 + frame[at + 1];
     const bodyEnd = ticketEnd + 4 + frame.readUInt32BE(ticketEnd);
-    records.push({ envelope: frame.subarray(at + 2, ticketEnd), body: frame.subarray(ticketEnd + 4, bodyEnd).toString(), failed: frame[at] === 1 });
+    records.push({
+      envelope: frame.subarray(at + 2, ticketEnd),
+      body: frame.subarray(ticketEnd + 4, bodyEnd).toString(),
+      failed: frame[at] === 1,
+    });
     at = bodyEnd;
   }
   return records;
@@ -108,7 +123,12 @@ export class RawWorker {
   readonly batches: number[] = [];
   private readonly loop: Promise<void>;
 
-  constructor(port: number, identity: string | undefined, private readonly answerHeartbeats = false, options: PeerOptions = {}) {
+  constructor(
+    port: number,
+    identity: string | undefined,
+    private readonly answerHeartbeats = false,
+    options: PeerOptions = {},
+  ) {
     this.socket = new Dealer({ linger: 0, ...options, ...(identity === undefined ? {} : { routingId: identity }) });
     this.socket.connect(`tcp://127.0.0.1:${port}`);
     this.loop = this.receive();
@@ -116,7 +136,12 @@ export class RawWorker {
 
   /** The seed's ready (`''`), or TSR/1's, for `service` when one is named, with `credit` when more than 1. */
   ready(tsr = false, service?: string, credit = 1): Promise<void> {
-    return this.socket.send(['', '', '', tsr ? `TSR/1 READY${credit > 1 ? ` credit=${credit}` : ''}${service ? ` service=${service}` : ''}` : '']);
+    return this.socket.send([
+      '',
+      '',
+      '',
+      tsr ? `TSR/1 READY${credit > 1 ? ` credit=${credit}` : ''}${service ? ` service=${service}` : ''}` : '',
+    ]);
   }
 
   reply(envelope: Buffer, body: string): Promise<void> {

@@ -18,7 +18,10 @@ export class TcpRelay {
     const relay = new TcpRelay(server, (server.address() as { port: number }).port);
     server.on('connection', (inbound) => {
       const outbound = createConnection(targetPort, '127.0.0.1');
-      for (const [from, to] of [[inbound, outbound], [outbound, inbound]]) {
+      for (const [from, to] of [
+        [inbound, outbound],
+        [outbound, inbound],
+      ]) {
         relay.sockets.add(from);
         from.on('data', (d: Buffer) => (relay.chunks.push(d), to.write(d)));
         from.on('error', () => to.destroy());

@@ -7,4 +7,5 @@ export const HANDLERS = ['echo', 'wordcount'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
 /** The handler `name`, for a worker with this identity and delay (the echo's `<request> <id>` after its delay). */
-export const handlerFor = (name: HandlerName, identity: string, delayMs: number): Handler => (name === 'echo' ? echo(identity, delayMs) : wordcount);
+export const handlerFor = (name: HandlerName, identity: string, delayMs: number): Handler =>
+  name === 'echo' ? echo(identity, delayMs) : wordcount;

@@ -19,7 +19,15 @@ describe('wordcount', () => {
   });
 
   it('answers JSON, and refuses text without words with an error', () => {
-    expect(JSON.parse(String(wordcount(Buffer.from('a b a'), info)))).toEqual({ words: 3, lines: 1, characters: 5, top: [['a', 2], ['b', 1]] });
+    expect(JSON.parse(String(wordcount(Buffer.from('a b a'), info)))).toEqual({
+      words: 3,
+      lines: 1,
+      characters: 5,
+      top: [
+        ['a', 2],
+        ['b', 1],
+      ],
+    });
     expect(() => wordcount(Buffer.from(' ... \n'), info)).toThrow('no words to count: send some text');
     expect(JSON.parse(String(wordcount(Buffer.from('x'), info))).words).toBe(1);
   });

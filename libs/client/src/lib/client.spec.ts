@@ -65,7 +65,9 @@ describe('Client (TSR/1 envelope)', () => {
     const { broker, client } = await start((_s, n, frames) => {
       held.push(frames);
       if (n < 3) return undefined;
-      void Promise.all(held.reverse().map(([, , , id, body]) => broker.router.send([Buffer.from('C me'), '', 'TSR/1 REP', id, `answer to ${body}`])));
+      void Promise.all(
+        held.reverse().map(([, , , id, body]) => broker.router.send([Buffer.from('C me'), '', 'TSR/1 REP', id, `answer to ${body}`])),
+      );
       return undefined;
     });
     const answers = await Promise.all(['a', 'b', 'c'].map((b) => client.request('default', b)));
@@ -85,7 +87,10 @@ describe('Client (TSR/1 envelope)', () => {
   });
 
   it('sends again on a fresh connection with a fresh routing id after a timeout, keeping the request id', async () => {
-    const { broker, client } = await start((s, n, frames) => (n < 3 ? undefined : replyWith((b) => `${b} ok`)(s, n, frames)), { timeout: 150, retries: 5 });
+    const { broker, client } = await start((s, n, frames) => (n < 3 ? undefined : replyWith((b) => `${b} ok`)(s, n, frames)), {
+      timeout: 150,
+      retries: 5,
+    });
     expect((await client.request('default', 'job')).toString()).toBe('job ok');
     expect(client.retried).toBe(2);
     expect(broker.seen.map((s) => s.id)).toEqual(['C me', 'C me#1', 'C me#2']);
@@ -94,7 +99,9 @@ describe('Client (TSR/1 envelope)', () => {
 
   it('moves the other requests in flight to the new connection when one of them times out', async () => {
     // The first attempt of "slow" is never answered; "fast" is answered only on the second connection.
-    const { broker, client } = await start((s, _n, frames) => (s.id === 'C me' ? undefined : replyWith((b) => `${b} ok`)(s, _n, frames)), { retries: 1 });
+    const { broker, client } = await start((s, _n, frames) => (s.id === 'C me' ? undefined : replyWith((b) => `${b} ok`)(s, _n, frames)), {
+      retries: 1,
+    });
     const slow = client.request('default', 'slow', { timeout: 100 });
     const fast = client.request('default', 'fast', { timeout: 5000 });
     expect([(await slow).toString(), (await fast).toString()]).toEqual(['slow ok', 'fast ok']);
@@ -192,7 +199,9 @@ describe('Client (plain mode, for seed brokers)', () => {
 
   it('cannot call a named service or discovery', async () => {
     const { client } = await start(() => undefined);
-    await expect(client.request('upper', 'x')).rejects.toThrow(/plain mode reaches a seed broker's one pool of workers: it cannot call "upper"/);
+    await expect(client.request('upper', 'x')).rejects.toThrow(
+      /plain mode reaches a seed broker's one pool of workers: it cannot call "upper"/,
+    );
     await expect(client.services()).rejects.toThrow(/not in plain mode/);
   });
 });
@@ -205,7 +214,9 @@ describe('Client (batches)', () => {
   const answerBatches = (_s: Seen, _n: number, frames: Buffer[]): Answer => {
     if (frames[1].toString() !== 'TSR/1 REQS') return replyWith((b) => b.toUpperCase())(_s, _n, frames);
     const records = (unpackBatch(frames[3]) as BatchRecord[]).map(({ ticket, body }) =>
-      body.toString() === 'bad' ? { ticket, body: Buffer.from('handler boom'), failed: true } : { ticket, body: Buffer.from(body.toString().toUpperCase()), failed: false },
+      body.toString() === 'bad'
+        ? { ticket, body: Buffer.from('handler boom'), failed: true }
+        : { ticket, body: Buffer.from(body.toString().toUpperCase()), failed: false },
     );
     return ['', 'TSR/1 REPS', packBatches(records, Infinity)[0]];
   };
@@ -223,7 +234,10 @@ describe('Client (batches)', () => {
     const lower = ['d', 'e'].map((b) => client.request('lower', b));
     // taken at once: the two services' batches of answers may arrive in two reads, and a failure left
     // unobserved until the other answers came would be an unhandled rejection in between
-    const failure = upper[1].then(() => undefined, (e: unknown) => e);
+    const failure = upper[1].then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((await Promise.all([upper[0], upper[2], ...lower])).map(String)).toEqual(['A', 'C', 'D', 'E']);
     const error = await failure;
     expect(error).toBeInstanceOf(HandlerError);

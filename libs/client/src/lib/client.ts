@@ -1,6 +1,30 @@
 import { randomBytes } from 'node:crypto';
-import { BATCH_PROBE_SERVICE, type BatchRecord, DEFAULT_SERVICE, DISCOVERY_SERVICE, EMPTY, PROTOCOL, type ServiceInfo, batchable, clientBatchRequestFrames, clientRequestFrames, isAnswerTo, isServiceName, packBatches, parseBatchOffer, parseClientAnswer } from '@tsr/protocol';
-import { type BrokerAddress, Coalescer, type CurvePeerKeys, type DealerPort, brokerEndpoint, openDealerPort, uniqueIdentity } from '@tsr/runtime';
+import {
+  BATCH_PROBE_SERVICE,
+  type BatchRecord,
+  DEFAULT_SERVICE,
+  DISCOVERY_SERVICE,
+  EMPTY,
+  PROTOCOL,
+  type ServiceInfo,
+  batchable,
+  clientBatchRequestFrames,
+  clientRequestFrames,
+  isAnswerTo,
+  isServiceName,
+  packBatches,
+  parseBatchOffer,
+  parseClientAnswer,
+} from '@tsr/protocol';
+import {
+  type BrokerAddress,
+  Coalescer,
+  type CurvePeerKeys,
+  type DealerPort,
+  brokerEndpoint,
+  openDealerPort,
+  uniqueIdentity,
+} from '@tsr/runtime';
 import { NoAnswerError, PlainBrokerError, RequestError, brokerError } from './errors';
 import { SlotTable } from './slot-table';
 
@@ -50,7 +74,8 @@ const ID_PREFIX_BYTES = 4;
 const ID_BYTES = ID_PREFIX_BYTES + 8;
 
 function count(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer ${min}-${max}, got ${value}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new RangeError(`${name} must be an integer ${min}-${max}, got ${value}`);
   return value;
 }
 
@@ -104,7 +129,8 @@ export class Client {
 
   /** Sends `body` to `service` and resolves with the reply (strings are sent as UTF-8). */
   request(service: string, body: Buffer | string, options: RetryOptions = {}): Promise<Buffer> {
-    if (!isServiceName(service)) return Promise.reject(new TypeError(`service name ${JSON.stringify(service)} must be 1-64 letters, digits or . _ : -`));
+    if (!isServiceName(service))
+      return Promise.reject(new TypeError(`service name ${JSON.stringify(service)} must be 1-64 letters, digits or . _ : -`));
     if (this.plain && service !== DEFAULT_SERVICE) {
       return Promise.reject(new TypeError(`plain mode reaches a seed broker's one pool of workers: it cannot call "${service}"`));
     }
@@ -114,7 +140,18 @@ export class Client {
     const id = Buffer.alloc(ID_BYTES);
     this.idPrefix.copy(id);
     return new Promise<Buffer>((resolve, reject) => {
-      const request: Pending = { slot: -1, generation: 0, id, service, body: typeof body === 'string' ? Buffer.from(body) : body, timeout, retries, attempts: 0, resolve, reject };
+      const request: Pending = {
+        slot: -1,
+        generation: 0,
+        id,
+        service,
+        body: typeof body === 'string' ? Buffer.from(body) : body,
+        timeout,
+        retries,
+        attempts: 0,
+        resolve,
+        reject,
+      };
       if (this.plain && this.pending.size > 0) this.waiting.push(request);
       else this.start(request);
     });
@@ -166,7 +203,10 @@ export class Client {
    */
   private expire(request: Pending): void {
     if (request.attempts > request.retries) {
-      this.settle(request, new NoAnswerError(`no answer from ${this.endpoint} after ${request.attempts} attempt(s) of ${request.timeout} ms`));
+      this.settle(
+        request,
+        new NoAnswerError(`no answer from ${this.endpoint} after ${request.attempts} attempt(s) of ${request.timeout} ms`),
+      );
       return;
     }
     this.retried++;
@@ -210,14 +250,17 @@ export class Client {
     if (this.plain) {
       const [request] = this.pending.values();
       if (answer.kind !== 'plain' || !request) this.stray++;
-      else if (answer.body.toString('latin1', 0, ERROR_PREFIX.length) === ERROR_PREFIX) this.settle(request, brokerError(answer.body.toString('utf8', ERROR_PREFIX.length)));
+      else if (answer.body.toString('latin1', 0, ERROR_PREFIX.length) === ERROR_PREFIX)
+        this.settle(request, brokerError(answer.body.toString('utf8', ERROR_PREFIX.length)));
       // A duplicate answer to an earlier request (a worker that answered twice across a failure) is not this one's.
       else if (isAnswerTo(request.body, answer.body)) this.settle(request, answer.body);
       else this.stray++;
       return;
     }
     if (answer.kind === 'plain') {
-      const error = new PlainBrokerError(`the broker at ${this.endpoint} answered outside the TSR/1 envelope: a seed broker? use plain mode (client --plain)`);
+      const error = new PlainBrokerError(
+        `the broker at ${this.endpoint} answered outside the TSR/1 envelope: a seed broker? use plain mode (client --plain)`,
+      );
       for (const request of this.pending.values()) this.settle(request, error);
       return;
     }

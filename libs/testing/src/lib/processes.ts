@@ -23,8 +23,10 @@ export async function waitForOutput(proc: NodeProcess, pattern: RegExp, timeoutM
   for (;;) {
     const match = proc.stdout.match(pattern) ?? proc.stderr.match(pattern);
     if (match) return match[0];
-    if (proc.child.exitCode !== null) throw new Error(`${proc.label} exited (${proc.child.exitCode}) before printing ${pattern}: ${proc.stderr}`);
-    if (Date.now() > deadline) throw new Error(`${proc.label} did not print ${pattern} within ${timeoutMs} ms; it printed: ${proc.stdout}${proc.stderr}`);
+    if (proc.child.exitCode !== null)
+      throw new Error(`${proc.label} exited (${proc.child.exitCode}) before printing ${pattern}: ${proc.stderr}`);
+    if (Date.now() > deadline)
+      throw new Error(`${proc.label} did not print ${pattern} within ${timeoutMs} ms; it printed: ${proc.stdout}${proc.stderr}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -49,7 +51,8 @@ export interface NodeProcess {
 }
 
 /** Starts `node ...argv` (argv = node flags, then the script and its arguments), capturing its output. */
-export const spawnNode = (label: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}): NodeProcess => spawnProgram(label, process.execPath, argv, env);
+export const spawnNode = (label: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}): NodeProcess =>
+  spawnProgram(label, process.execPath, argv, env);
 
 /** Starts any program, capturing its output (a native baseline of the benchmark, say). */
 export function spawnProgram(label: string, program: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}): NodeProcess {
@@ -69,7 +72,11 @@ export function spawnProgram(label: string, program: string, argv: readonly stri
 }
 
 /** Sends `signal`, and SIGKILL if the process has not ended after `graceMs`. */
-export async function stopNode(proc: Pick<NodeProcess, 'child' | 'exited'>, signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<number | string> {
+export async function stopNode(
+  proc: Pick<NodeProcess, 'child' | 'exited'>,
+  signal: NodeJS.Signals = 'SIGTERM',
+  graceMs = 3000,
+): Promise<number | string> {
   if (proc.child.exitCode !== null || proc.child.signalCode !== null) return proc.exited;
   proc.child.kill(signal);
   const timer = setTimeout(() => proc.child.kill('SIGKILL'), graceMs);

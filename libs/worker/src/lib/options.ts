@@ -65,14 +65,16 @@ export interface WorkerSettings extends Required<Omit<ServeOptions, 'onServed' |
 const silent: WorkerLogger = { info: () => {}, error: () => {} };
 
 function integer(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer ${min}-${max}, got ${value}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new RangeError(`${name} must be an integer ${min}-${max}, got ${value}`);
   return value;
 }
 
 /** A routing id of its own: the broker refuses ids shaped like the ones a ROUTER generates (a leading zero byte). */
 function identity(id: string): string {
   const bytes = Buffer.byteLength(id);
-  if (bytes === 0 || bytes > 255 || id.charCodeAt(0) === 0) throw new TypeError(`identity must be 1-255 bytes not starting with a zero byte, got ${JSON.stringify(id)}`);
+  if (bytes === 0 || bytes > 255 || id.charCodeAt(0) === 0)
+    throw new TypeError(`identity must be 1-255 bytes not starting with a zero byte, got ${JSON.stringify(id)}`);
   return id;
 }
 

@@ -231,7 +231,14 @@ describe('Worker', () => {
 
   it('reports a failure of its receive loop as fatal instead of going deaf', async () => {
     // A logger that throws while a request is traced stands for any bug on the receive path.
-    const throwing: WorkerLogger = { info: () => {}, error: () => {}, tracing: true, step: () => { throw new Error('tracer bug'); } };
+    const throwing: WorkerLogger = {
+      info: () => {},
+      error: () => {},
+      tracing: true,
+      step: () => {
+        throw new Error('tracer bug');
+      },
+    };
     const { broker, worker, fatal } = await setup({ logger: throwing });
     cleanup = () => (worker.close(), broker.close());
     await broker.receive();
@@ -244,7 +251,9 @@ describe('Worker', () => {
   it('counts and logs each connection dropped because the broker broke ZMTP, and dials again', async () => {
     // A "broker" that answers every connection with a ZMTP 2.0 greeting: each is dropped from its eleventh byte.
     const connections: Socket[] = [];
-    const fake = createServer((c) => (connections.push(c), c.on('error', () => {}).write(Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0x01, 0x05]))));
+    const fake = createServer(
+      (c) => (connections.push(c), c.on('error', () => {}).write(Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0x01, 0x05]))),
+    );
     await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
     const errors: string[] = [];
     const worker = serve({
@@ -294,7 +303,11 @@ describe('Worker', () => {
       await broker.send(['W test', '', '', '', `TSR/1 BATCH max=${max}`]);
       expect(text(await broker.receive())).toEqual(['W test', '', '', '', 'TSR/1 BATCH']);
     }
-    const batch = (...records: [string, string][]) => packBatches(records.map(([ticket, body]) => ({ ticket: Buffer.from(ticket), body: Buffer.from(body), failed: false })), Infinity)[0];
+    const batch = (...records: [string, string][]) =>
+      packBatches(
+        records.map(([ticket, body]) => ({ ticket: Buffer.from(ticket), body: Buffer.from(body), failed: false })),
+        Infinity,
+      )[0];
     const records = (frames: Buffer[]) => {
       expect(text(frames.slice(0, 2))).toEqual(['W test', 'TSR/1 REPS']);
       return (unpackBatch(frames[2]) as BatchRecord[]).map((r) => [r.ticket.toString(), r.body.toString(), r.failed]);

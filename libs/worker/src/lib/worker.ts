@@ -1,4 +1,22 @@
-import { BATCH_ACCEPT, type BatchRecord, GOODBYE, HEARTBEAT, MAX_FAILURE_MESSAGE, WORKER_RECONNECT_MAX_MS, batchable, errorBody, failureMessage, packBatches, parseBatchOffer, parseWorkerRequest, readyBody, workerBatchFrames, workerControlFrames, workerFailureFrames, workerReplyFrames } from '@tsr/protocol';
+import {
+  BATCH_ACCEPT,
+  type BatchRecord,
+  GOODBYE,
+  HEARTBEAT,
+  MAX_FAILURE_MESSAGE,
+  WORKER_RECONNECT_MAX_MS,
+  batchable,
+  errorBody,
+  failureMessage,
+  packBatches,
+  parseBatchOffer,
+  parseWorkerRequest,
+  readyBody,
+  workerBatchFrames,
+  workerControlFrames,
+  workerFailureFrames,
+  workerReplyFrames,
+} from '@tsr/protocol';
 import { type DealerPort, brokerEndpoint, openDealerPort } from '@tsr/runtime';
 import { Health, type Probe } from '@tsr/monitoring';
 import { type RequestInfo, type ServeOptions, type WorkerSettings, workerSettings } from './options';
@@ -84,7 +102,9 @@ export class Worker {
     this.health.start();
     this.connect();
     const { credit } = this.settings;
-    this.settings.logger.info(`${this.identity} connecting to ${this.endpoint}, service ${this.service}${credit > 1 ? `, credit ${credit}` : ''}`);
+    this.settings.logger.info(
+      `${this.identity} connecting to ${this.endpoint}, service ${this.service}${credit > 1 ? `, credit ${credit}` : ''}`,
+    );
     this.ticker = setInterval(() => this.tick(), this.settings.heartbeat);
     return this;
   }
@@ -172,7 +192,9 @@ export class Worker {
   /** A refused key is not retried on that socket: try again on a new one a liveness window later (the key may be listed by then). */
   private keyRefused(socket: DealerPort): void {
     const ms = this.settings.heartbeat * this.settings.liveness;
-    this.settings.logger.error(`the broker refused this worker's CURVE key (${this.settings.curve?.publicKey}: not in its allow-list); trying again in ${ms} ms`);
+    this.settings.logger.error(
+      `the broker refused this worker's CURVE key (${this.settings.curve?.publicKey}: not in its allow-list); trying again in ${ms} ms`,
+    );
     setTimeout(() => {
       if (socket !== this.socket || this.closed) return; // reconnected, or stopped
       this.reconnects++;
@@ -206,8 +228,7 @@ export class Worker {
       if (request.kind === 'malformed') {
         this.malformed++;
         logger.error(`ignored message from broker: ${request.reason}`);
-      }
-      else {
+      } else {
         for (const { ticket, body } of request.records) this.take(ticket, body);
         this.serveNext();
       }
@@ -280,9 +301,18 @@ export class Worker {
 
   private answer(request: Request, value: unknown, started: number): void {
     if (this.closed) return; // stopped by the handler itself: dropped, as the answers of handlers still running are
-    const body = typeof value === 'string' ? Buffer.from(value) : value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : undefined;
+    const body =
+      typeof value === 'string'
+        ? Buffer.from(value)
+        : value instanceof Uint8Array
+          ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+          : undefined;
     if (body === undefined) {
-      this.fail(request, new TypeError(`handler answered ${value === null ? 'null' : typeof value}, expected a Buffer or a string`), started);
+      this.fail(
+        request,
+        new TypeError(`handler answered ${value === null ? 'null' : typeof value}, expected a Buffer or a string`),
+        started,
+      );
       return;
     }
     this.served++;
@@ -302,7 +332,8 @@ export class Worker {
     this.settings.logger.error(`handler failed: ${message}`);
     this.settings.onServed?.((performance.now() - started) / 1000, 'failure');
     if (!this.brokerBeats) this.send(workerReplyFrames(request.ticket, errorBody('handler', message.slice(0, MAX_FAILURE_MESSAGE))));
-    else if (!this.batched({ ticket: request.ticket, body: failureMessage(message), failed: true })) this.send(workerFailureFrames(request.ticket, message));
+    else if (!this.batched({ ticket: request.ticket, body: failureMessage(message), failed: true }))
+      this.send(workerFailureFrames(request.ticket, message));
   }
 
   /** Whether the answer waits for the end of this pass (the broker offered batches, and it fits one). */

@@ -26,7 +26,7 @@ describe('broker trace', () => {
     expect(redispatched(log.slice(0, 3))).toBe(0);
   });
 
-  it('tells a container\'s worker by its host name', () => {
+  it("tells a container's worker by its host name", () => {
     expect(workerOf('0123456789abcdef')('W 0123456789ab-1-000000')).toBe(true);
     expect(workerOf('ba9876543210ffff')('W 0123456789ab-1-000000')).toBe(false);
   });

@@ -31,7 +31,12 @@ export interface Dispatch {
 }
 
 export const dispatches = (log: readonly Stamped[]): Dispatch[] =>
-  steps(log, 'new_task').map(({ at, fields }) => ({ at, worker: fields['worker'] ?? '', client: fields['client'] ?? '', request: fields['request'] ?? '' }));
+  steps(log, 'new_task').map(({ at, fields }) => ({
+    at,
+    worker: fields['worker'] ?? '',
+    client: fields['client'] ?? '',
+    request: fields['request'] ?? '',
+  }));
 
 export const readies = (log: readonly Stamped[]): { at: number; worker: string }[] =>
   steps(log, 'backend_message')

@@ -77,7 +77,13 @@ export class Cluster {
       const m = this.manager;
       await m.docker('swarm', 'init', '--advertise-addr', m.ip, '--listen-addr', `${m.ip}:2377`);
       const token = await m.docker('swarm', 'join-token', '-q', 'worker');
-      await Promise.all(this.nodes.slice(1).map((n) => n.docker('swarm', 'join', '--token', token, '--advertise-addr', n.ip, '--listen-addr', `${n.ip}:2377`, `${m.ip}:2377`)));
+      await Promise.all(
+        this.nodes
+          .slice(1)
+          .map((n) =>
+            n.docker('swarm', 'join', '--token', token, '--advertise-addr', n.ip, '--listen-addr', `${n.ip}:2377`, `${m.ip}:2377`),
+          ),
+      );
       await m.docker('node', 'ls'); // answers only with a working control plane
     });
 
@@ -143,7 +149,9 @@ export class Cluster {
     await removeRun(this.runId);
     const ms = Math.round(performance.now() - start);
     // Nothing to compare with if `up()` failed before its first look at the host.
-    const { ours, others } = Object.keys(this.hostBefore).length ? hostChanges(this.hostBefore, await hostState()) : { ours: [], others: 0 };
+    const { ours, others } = Object.keys(this.hostBefore).length
+      ? hostChanges(this.hostBefore, await hostState())
+      : { ours: [], others: 0 };
     return { ms, changed: ours, leftovers: runLeftovers(this.runId), othersChanged: others };
   }
 }
@@ -165,9 +173,12 @@ function freeSubnet(runId: string, inUse: string): string {
 export function clusterUnsupported(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root: starting Docker engines in network namespaces needs root';
   for (const cmd of ['unshare', 'nsenter', 'ip', 'iptables', 'dockerd', 'docker-init', 'docker']) {
-    if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) return `\`${cmd}\` is not installed (${cmd === 'ip' ? 'iproute2' : cmd === 'iptables' ? 'iptables' : cmd.startsWith('docker') ? 'docker.io' : 'util-linux'})`;
+    if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0)
+      return `\`${cmd}\` is not installed (${cmd === 'ip' ? 'iproute2' : cmd === 'iptables' ? 'iptables' : cmd.startsWith('docker') ? 'docker.io' : 'util-linux'})`;
   }
-  const probe = spawnSync('unshare', ['--fork', '--pid', '--mount', '--uts', '--net', '--mount-proc', 'ip', 'link', 'set', 'lo', 'up'], { encoding: 'utf8' });
+  const probe = spawnSync('unshare', ['--fork', '--pid', '--mount', '--uts', '--net', '--mount-proc', 'ip', 'link', 'set', 'lo', 'up'], {
+    encoding: 'utf8',
+  });
   if (probe.status !== 0) return `cannot create namespaces here: ${(probe.stderr || '').trim() || `unshare exited ${probe.status}`}`;
   return undefined;
 }

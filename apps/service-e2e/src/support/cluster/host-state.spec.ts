@@ -32,10 +32,14 @@ describe('hostChanges', () => {
     );
   });
 
-  it('tells apart the main engine\'s own churn (other people\'s containers)', () => {
+  it("tells apart the main engine's own churn (other people's containers)", () => {
     const after = {
       ...before,
-      links: [...before.links, '12: veth1a2b3c4@if11: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 master docker0', '13: br-0123456789ab: <BROADCAST> mtu 1500'],
+      links: [
+        ...before.links,
+        '12: veth1a2b3c4@if11: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 master docker0',
+        '13: br-0123456789ab: <BROADCAST> mtu 1500',
+      ],
       mounts: [...before.mounts, '/ /run/docker/netns/0f1e2d3c4b5a'],
       iptables: ['-A DOCKER -d 172.18.0.2/32 ! -i br-0123456789ab -o br-0123456789ab -p tcp -m tcp --dport 9998 -j ACCEPT'],
     };

@@ -16,7 +16,9 @@ const outputLines = async (file: string, args: string[]) => {
 export async function hostState(): Promise<HostState> {
   const [links, addresses, routes, iptables, netns, engine] = await Promise.all([
     // Without the counters and states that change on their own.
-    outputLines('ip', ['-o', 'link', 'show']).then((ls) => ls.map((l) => l.replace(/\s+(state|qlen|link-netnsid)\s+\S+/g, '').replace(/\\.*$/, ''))),
+    outputLines('ip', ['-o', 'link', 'show']).then((ls) =>
+      ls.map((l) => l.replace(/\s+(state|qlen|link-netnsid)\s+\S+/g, '').replace(/\\.*$/, '')),
+    ),
     outputLines('ip', ['-o', 'addr', 'show']).then((ls) => ls.map((l) => l.replace(/\\.*$/, ''))),
     outputLines('ip', ['route', 'show', 'table', 'all']),
     outputLines('iptables-save', []).then((ls) => ls.filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, ''))),
@@ -35,7 +37,11 @@ export async function hostState(): Promise<HostState> {
  * come and go on the main engine meanwhile (veth links, their addresses, bridges, iptables rules
  * and mounts of the engine's own): `isOthers` tells those apart; what remains is ours.
  */
-export function hostChanges(before: HostState, after: HostState, isOthers: (line: string) => boolean = mainEngineChurn): { ours: string[]; others: number } {
+export function hostChanges(
+  before: HostState,
+  after: HostState,
+  isOthers: (line: string) => boolean = mainEngineChurn,
+): { ours: string[]; others: number } {
   const ours: string[] = [];
   let others = 0;
   for (const kind of Object.keys({ ...before, ...after })) {
@@ -52,5 +58,7 @@ export function hostChanges(before: HostState, after: HostState, isOthers: (line
 
 /** What the main engine does for other people's containers: never done by a cluster run. */
 export function mainEngineChurn(line: string): boolean {
-  return /\bveth[0-9a-f]+|\bbr-[0-9a-f]{12}\b|\bdocker0\b|docker_gwbridge|172\.(1[6-9]|2\d|3[01])\.|\/var\/lib\/docker\/|\/run\/docker\/|DOCKER/.test(line);
+  return /\bveth[0-9a-f]+|\bbr-[0-9a-f]{12}\b|\bdocker0\b|docker_gwbridge|172\.(1[6-9]|2\d|3[01])\.|\/var\/lib\/docker\/|\/run\/docker\/|DOCKER/.test(
+    line,
+  );
 }

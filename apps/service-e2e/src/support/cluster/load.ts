@@ -50,7 +50,26 @@ export class ContinuousLoad {
   private async loop(node: ClusterNode): Promise<void> {
     while (!this.stopping && node.running) {
       const start = Date.now();
-      const r = await run('docker', ['-H', node.socket, 'run', '--rm', '--network', this.stack.network, '-e', 'TSR_LOG=error', '-e', `CURVE_SERVER_KEY=${this.stack.brokerPublicKey}`, this.stack.images.client, 'bro', '9998', ...CLIENT_ARGS], { timeoutMs: 180_000 });
+      const r = await run(
+        'docker',
+        [
+          '-H',
+          node.socket,
+          'run',
+          '--rm',
+          '--network',
+          this.stack.network,
+          '-e',
+          'TSR_LOG=error',
+          '-e',
+          `CURVE_SERVER_KEY=${this.stack.brokerPublicKey}`,
+          this.stack.images.client,
+          'bro',
+          '9998',
+          ...CLIENT_ARGS,
+        ],
+        { timeoutMs: 180_000 },
+      );
       // A load on a node that died with it is no answer of the service's.
       if (!node.running) break;
       if (r.code === DOCKER_REFUSED && NETWORK_NOT_ON_NODE.test(r.stderr)) {
@@ -58,7 +77,14 @@ export class ContinuousLoad {
         await sleep(500);
         continue;
       }
-      this.runs.push({ node: node.name, start, end: Date.now(), code: r.code, summary: loadSummary(r.stdout), output: (r.stdout + r.stderr).trim().slice(-2000) });
+      this.runs.push({
+        node: node.name,
+        start,
+        end: Date.now(),
+        code: r.code,
+        summary: loadSummary(r.stdout),
+        output: (r.stdout + r.stderr).trim().slice(-2000),
+      });
     }
   }
 
@@ -82,7 +108,16 @@ export class ContinuousLoad {
     return this.runs.filter((r) => r.start < to && r.end > from);
   }
 
-  totals(runs: readonly LoadRun[] = this.runs): { loads: number; refusedStarts: number; requests: number; answered: number; errors: number; stray: number; retried: number; worstMs: number } {
+  totals(runs: readonly LoadRun[] = this.runs): {
+    loads: number;
+    refusedStarts: number;
+    requests: number;
+    answered: number;
+    errors: number;
+    stray: number;
+    retried: number;
+    worstMs: number;
+  } {
     const sum = (f: (s: LoadSummary) => number) => runs.reduce((a, r) => a + (r.summary ? f(r.summary) : 0), 0);
     return {
       loads: runs.length,
@@ -99,7 +134,9 @@ export class ContinuousLoad {
   /** Every load that ended: exit 0, every request answered, none by a wrong answer. */
   failures(): { node: string; code: number; summary: LoadSummary | string }[] {
     return this.runs
-      .filter((r) => r.code !== 0 || !r.summary || r.summary.errors !== 0 || r.summary.stray !== 0 || r.summary.answered !== r.summary.requests)
+      .filter(
+        (r) => r.code !== 0 || !r.summary || r.summary.errors !== 0 || r.summary.stray !== 0 || r.summary.answered !== r.summary.requests,
+      )
       .map((r) => ({ node: r.node, code: r.code, summary: r.summary ?? r.output }));
   }
 }

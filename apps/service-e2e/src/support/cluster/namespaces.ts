@@ -26,14 +26,19 @@ export function spawnDetached(args: readonly string[], runId: string, log: strin
  * that child's id as the host sees it. Killing it kills every process of the namespace at once.
  */
 export async function forkedChild(pid: number): Promise<number> {
-  return eventually(`the first process of unshare ${pid}`, async () => {
-    try {
-      const [child] = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-      return child;
-    } catch {
-      throw new Error(`unshare ${pid} ended before starting its command`);
-    }
-  }, 10_000, 20);
+  return eventually(
+    `the first process of unshare ${pid}`,
+    async () => {
+      try {
+        const [child] = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+        return child;
+      } catch {
+        throw new Error(`unshare ${pid} ended before starting its command`);
+      }
+    },
+    10_000,
+    20,
+  );
 }
 
 /**
@@ -43,15 +48,20 @@ export async function forkedChild(pid: number): Promise<number> {
  */
 export async function ownNetworkNamespace(pid: number): Promise<number> {
   const host = readlinkSync('/proc/self/ns/net');
-  return eventually(`process ${pid} in a network namespace of its own`, async () => {
-    let ns: string;
-    try {
-      ns = readlinkSync(`/proc/${pid}/ns/net`);
-    } catch {
-      throw new Error(`process ${pid} ended before entering its network namespace`);
-    }
-    return ns !== host ? pid : undefined;
-  }, 10_000, 20);
+  return eventually(
+    `process ${pid} in a network namespace of its own`,
+    async () => {
+      let ns: string;
+      try {
+        ns = readlinkSync(`/proc/${pid}/ns/net`);
+      } catch {
+        throw new Error(`process ${pid} ended before entering its network namespace`);
+      }
+      return ns !== host ? pid : undefined;
+    },
+    10_000,
+    20,
+  );
 }
 
 /** True when the process was started by run `runId` (its environment carries the run's mark). */
@@ -80,7 +90,11 @@ export function processTree(root: number): number[] {
     if (!/^\d+$/.test(d)) continue;
     try {
       // The command name (2nd field) may hold spaces; the parent id follows its closing ')'.
-      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) \S /s, '').split(' ')[0]);
+      const ppid = Number(
+        readFileSync(`/proc/${d}/stat`, 'utf8')
+          .replace(/^.*\) \S /s, '')
+          .split(' ')[0],
+      );
       children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
     } catch {
       // ended meanwhile

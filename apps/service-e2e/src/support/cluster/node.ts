@@ -74,7 +74,24 @@ export class ClusterNode {
       }),
     );
     const unshare = spawnDetached(
-      ['unshare', '--fork', '--kill-child=SIGKILL', '--pid', '--mount', '--uts', '--net', '--mount-proc', 'docker-init', '--', 'sh', '-c', INIT, 'node-init', this.o.name, this.o.dir],
+      [
+        'unshare',
+        '--fork',
+        '--kill-child=SIGKILL',
+        '--pid',
+        '--mount',
+        '--uts',
+        '--net',
+        '--mount-proc',
+        'docker-init',
+        '--',
+        'sh',
+        '-c',
+        INIT,
+        'node-init',
+        this.o.name,
+        this.o.dir,
+      ],
       this.o.runId,
       join(this.o.dir, 'dockerd.log'),
     );
@@ -84,10 +101,15 @@ export class ClusterNode {
 
   /** Waits until the engine answers on its socket. */
   async ready(timeoutMs = 60_000): Promise<void> {
-    await eventually(`the engine of ${this.name}`, async () => {
-      if (!alive(this.pid)) throw new Error(`node ${this.name} died while starting; see ${join(this.o.dir, 'dockerd.log')}`);
-      return (await run('docker', ['-H', this.socket, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 })).code === 0;
-    }, timeoutMs, 100);
+    await eventually(
+      `the engine of ${this.name}`,
+      async () => {
+        if (!alive(this.pid)) throw new Error(`node ${this.name} died while starting; see ${join(this.o.dir, 'dockerd.log')}`);
+        return (await run('docker', ['-H', this.socket, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 })).code === 0;
+      },
+      timeoutMs,
+      100,
+    );
   }
 
   /** `docker …` against this node's engine; resolves with the trimmed stdout. */

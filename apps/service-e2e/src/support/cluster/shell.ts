@@ -15,7 +15,8 @@ export async function must(file: string, args: readonly string[], timeoutMs = 12
 }
 
 /** A command inside the network namespace of process `pid` (e.g. a node or the switch). */
-export const inNetns = (pid: number, args: readonly string[], timeoutMs?: number) => must('nsenter', ['-t', String(pid), '-n', '--', ...args], timeoutMs);
+export const inNetns = (pid: number, args: readonly string[], timeoutMs?: number) =>
+  must('nsenter', ['-t', String(pid), '-n', '--', ...args], timeoutMs);
 
 /** True while a process with this id exists (a zombie counts as gone). */
 export function alive(pid: number): boolean {
@@ -31,4 +32,8 @@ export function alive(pid: number): boolean {
   }
 }
 
-export const lines = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+export const lines = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);

@@ -45,14 +45,33 @@ export class ClusterStack {
    */
   async deploy(imageTags: { broker: string; worker: string; client: string }, env: Record<string, string>): Promise<void> {
     const m = this.cluster.manager;
-    for (const app of ['broker', 'worker', 'client'] as const) this.images[app] = await m.docker('image', 'inspect', '-f', '{{.Id}}', imageTags[app]);
+    for (const app of ['broker', 'worker', 'client'] as const)
+      this.images[app] = await m.docker('image', 'inspect', '-f', '{{.Id}}', imageTags[app]);
     const secrets = mkdtempSync(join(tmpdir(), 'tsr-cluster-keys-'));
     try {
       ensureDeploymentKeys(secrets);
       this.brokerPublicKey = deploymentBrokerKey(secrets);
-      const vars = { BROKER_IMAGE: this.images.broker, WORKER_IMAGE: this.images.worker, CLIENT_IMAGE: this.images.client, TSR_SECRETS: secrets, ...env };
+      const vars = {
+        BROKER_IMAGE: this.images.broker,
+        WORKER_IMAGE: this.images.worker,
+        CLIENT_IMAGE: this.images.client,
+        TSR_SECRETS: secrets,
+        ...env,
+      };
       // `env` runs the CLI with the variables set, for it to substitute in the file.
-      await must('env', [...Object.entries(vars).map(([k, v]) => `${k}=${v}`), 'docker', '-H', m.socket, 'stack', 'deploy', '--resolve-image', 'never', '-c', this.file, this.name]);
+      await must('env', [
+        ...Object.entries(vars).map(([k, v]) => `${k}=${v}`),
+        'docker',
+        '-H',
+        m.socket,
+        'stack',
+        'deploy',
+        '--resolve-image',
+        'never',
+        '-c',
+        this.file,
+        this.name,
+      ]);
     } finally {
       rmSync(secrets, { recursive: true, force: true });
     }
@@ -64,7 +83,15 @@ export class ClusterStack {
       this.cluster.nodes
         .filter((n) => n.running)
         .map(async (n) => {
-          const ids = lines(await n.docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${this.service(s)}`, ...(healthy ? ['--filter', 'health=healthy'] : [])));
+          const ids = lines(
+            await n.docker(
+              'ps',
+              '-q',
+              '--filter',
+              `label=com.docker.swarm.service.name=${this.service(s)}`,
+              ...(healthy ? ['--filter', 'health=healthy'] : []),
+            ),
+          );
           return ids.map((container) => ({ node: n.name, container }));
         }),
     );

@@ -98,7 +98,12 @@ export function answersCheck(brokerLogs: readonly (readonly Stamped[])[]): Exact
   const LOAD_CLIENT = /client="C ([^-\s"]+)-[^"/]*\/\d+/;
   const fromLoads = (line: string) => !/client="/.test(line) || LOAD_CLIENT.test(line);
   return checkExactlyOnce(
-    brokerLogs.map((log) => log.map((l) => l.line).filter(fromLoads).join('\n')),
+    brokerLogs.map((log) =>
+      log
+        .map((l) => l.line)
+        .filter(fromLoads)
+        .join('\n'),
+    ),
     (rid) => {
       const host = /^C ([^-\s]+)-/.exec(rid)?.[1];
       return host === undefined ? undefined : `C ${host}`;

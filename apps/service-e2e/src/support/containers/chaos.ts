@@ -10,7 +10,8 @@ export function chaosSeed(env: NodeJS.ProcessEnv = process.env): number {
   const wanted = env['CHAOS_SEED'];
   if (wanted !== undefined && wanted !== '') {
     const n = Number(wanted);
-    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`CHAOS_SEED must be an integer in 0..2^32-1, not ${JSON.stringify(wanted)}`);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+      throw new Error(`CHAOS_SEED must be an integer in 0..2^32-1, not ${JSON.stringify(wanted)}`);
     return n;
   }
   return Math.floor(Math.random() * 0x100000000) >>> 0;
@@ -29,7 +30,9 @@ export function brokerSummary(log: string): BrokerSummary | undefined {
     .map((l) => SUMMARY.exec(l.trim())?.[1])
     .find((l) => l !== undefined);
   if (line === undefined) return undefined;
-  return Object.fromEntries(line.split(', ').map((pair) => [pair.slice(0, pair.lastIndexOf(' ')), Number(pair.slice(pair.lastIndexOf(' ') + 1))]));
+  return Object.fromEntries(
+    line.split(', ').map((pair) => [pair.slice(0, pair.lastIndexOf(' ')), Number(pair.slice(pair.lastIndexOf(' ') + 1))]),
+  );
 }
 
 export function sumSummaries(all: readonly BrokerSummary[]): BrokerSummary {
@@ -98,7 +101,8 @@ export function checkExactlyOnce(brokerLogs: readonly string[], owner: (routingI
         const expected = owner(client);
         // The load mode numbers its requests: `<text> #<n>`.
         if (expected === undefined) violation(`${at}: request from an unknown client ${client}`);
-        else if (!body.startsWith(`${expected} #`)) violation(`${at}: ${client} sent ${JSON.stringify(body)}, its client sends ${JSON.stringify(expected)} #n`);
+        else if (!body.startsWith(`${expected} #`))
+          violation(`${at}: ${client} sent ${JSON.stringify(body)}, its client sends ${JSON.stringify(expected)} #n`);
         continue;
       }
       const reply = REPLY.exec(line);
@@ -107,7 +111,8 @@ export function checkExactlyOnce(brokerLogs: readonly string[], owner: (routingI
       report.replies++;
       const sent = last.get(client);
       if (sent === undefined) violation(`${at}: reply ${JSON.stringify(body)} sent to ${client} before any request of it`);
-      else if (!body.startsWith(`${sent.body} W `)) violation(`${at}: reply ${JSON.stringify(body)} sent to ${client}, whose last request was ${JSON.stringify(sent.body)}`);
+      else if (!body.startsWith(`${sent.body} W `))
+        violation(`${at}: reply ${JSON.stringify(body)} sent to ${client}, whose last request was ${JSON.stringify(sent.body)}`);
       else if (sent.replies >= 1) violation(`${at}: a second reply (${JSON.stringify(body)}) to one request of ${client}`);
       if (sent) sent.replies++;
     }

@@ -39,7 +39,9 @@ export async function stateOf(id: string): Promise<ContainerState> {
 /** Rejects with `what` unless `promise` settles within `timeoutMs`. */
 async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs)),
+  );
   try {
     return await Promise.race([promise, timeout]);
   } finally {
@@ -76,7 +78,11 @@ export async function waitForLog(id: string, pattern: RegExp, times = 1, timeout
 /** Waits for the container to end (the engine's wait); returns its exit code. */
 export async function waitForExit(id: string, timeoutMs = 60_000): Promise<number> {
   const { container } = await containerById(id);
-  const { StatusCode } = await within(container.wait() as Promise<{ StatusCode: number }>, timeoutMs, `container ${id.slice(0, 12)} to exit`);
+  const { StatusCode } = await within(
+    container.wait() as Promise<{ StatusCode: number }>,
+    timeoutMs,
+    `container ${id.slice(0, 12)} to exit`,
+  );
   return StatusCode;
 }
 
@@ -88,4 +94,3 @@ export async function stopTimed(id: string, graceSeconds = 10): Promise<{ ms: nu
   const ms = performance.now() - started;
   return { ms, exitCode: (await stateOf(id)).ExitCode };
 }
-

@@ -25,7 +25,11 @@ export interface RunResult {
 }
 
 /** Runs a command without a shell; never rejects, the exit code tells. */
-export function run(file: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  file: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve) => {
     execFile(
       file,
@@ -68,7 +72,11 @@ function isStale(ownerPid: string | undefined): boolean {
   }
 }
 
-const lines = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+const lines = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 
 /** Removes the containers, then the networks, labelled `filter` (e.g. `tsr.e2e.suite=123-service`). */
 export async function removeLabelled(filter: string): Promise<void> {
@@ -97,7 +105,16 @@ export async function removeLeftovers(): Promise<void> {
   const containers = [
     ...mine((await run('docker', ['ps', '-a', '--filter', `label=${LABEL}`, '--format', `{{.ID}} {{.Label "${LABEL}"}}`])).stdout, byLabel),
     ...mine(
-      (await run('docker', ['ps', '-a', '--filter', 'label=com.docker.compose.project', '--format', '{{.ID}} {{.Label "com.docker.compose.project"}}'])).stdout
+      (
+        await run('docker', [
+          'ps',
+          '-a',
+          '--filter',
+          'label=com.docker.compose.project',
+          '--format',
+          '{{.ID}} {{.Label "com.docker.compose.project"}}',
+        ])
+      ).stdout
         .split('\n')
         .filter((l) => l.split(' ')[1]?.startsWith(COMPOSE_PREFIX))
         .join('\n'),
@@ -106,7 +123,10 @@ export async function removeLeftovers(): Promise<void> {
   ];
   if (containers.length) await run('docker', ['rm', '-f', '-v', ...containers]);
   const networks = [
-    ...mine((await run('docker', ['network', 'ls', '--filter', `label=${LABEL}`, '--format', `{{.ID}} {{.Label "${LABEL}"}}`])).stdout, byLabel),
+    ...mine(
+      (await run('docker', ['network', 'ls', '--filter', `label=${LABEL}`, '--format', `{{.ID}} {{.Label "${LABEL}"}}`])).stdout,
+      byLabel,
+    ),
     ...mine(
       (await run('docker', ['network', 'ls', '--filter', `name=${COMPOSE_PREFIX}`, '--format', '{{.ID}} {{.Name}}'])).stdout
         .split('\n')

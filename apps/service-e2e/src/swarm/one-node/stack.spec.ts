@@ -4,7 +4,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deploymentBrokerKey, ensureDeploymentKeys } from '@tsr/runtime';
 import { ContainerDeployment } from '../../support/containers/service';
-import { type RunResult, docker, eventually, freePort, image, labelsFor, logsOf, owner, removeLabelled, repoRoot, run, stateOf, version, waitForExit } from '../../support/containers/docker';
+import {
+  type RunResult,
+  docker,
+  eventually,
+  freePort,
+  image,
+  labelsFor,
+  logsOf,
+  owner,
+  removeLabelled,
+  repoRoot,
+  run,
+  stateOf,
+  version,
+  waitForExit,
+} from '../../support/containers/docker';
 import { type LoadSummary, loadSummary } from '../../support/containers/chaos';
 
 // docker/deploy/swarm/stack.yml on the live engine (a one-node swarm): the SLA adaptation of the seed's "several nodes" —
@@ -28,7 +43,6 @@ import { type LoadSummary, loadSummary } from '../../support/containers/chaos';
 // Images are given to the stack by ID: a swarm node tries to pull a *tag* from a registry at every
 // task start (even with --resolve-image never), which must not happen here; with an ID it does not.
 
-
 const SUITE = 'swarm';
 const stackFile = join(repoRoot, 'docker', 'deploy', 'swarm', 'stack.yml');
 const monitoringFile = join(repoRoot, 'docker', 'deploy', 'swarm', 'monitoring.yml');
@@ -41,7 +55,11 @@ const secrets = join(mkdtempSync(join(tmpdir(), 'tsr-swarm-')), 'secrets');
 ensureDeploymentKeys(secrets);
 const brokerPublicKey = deploymentBrokerKey(secrets);
 
-const lines = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+const lines = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -57,7 +75,9 @@ const imageId = (ref: string) => docker('image', 'inspect', '-f', '{{.Id}}', ref
 const labelArgs = () => Object.entries(labelsFor(SUITE)).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
 
 async function swarmState(): Promise<{ state: string; nodeId: string; manager: boolean }> {
-  const [state, nodeId, manager] = (await docker('info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.NodeID}} {{.Swarm.ControlAvailable}}')).split(' ');
+  const [state, nodeId, manager] = (
+    await docker('info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.NodeID}} {{.Swarm.ControlAvailable}}')
+  ).split(' ');
   return { state, nodeId, manager: manager === 'true' };
 }
 /** The node label that says which run initialized the swarm (empty: none of ours). */
@@ -67,7 +87,16 @@ const GWBRIDGE_LABEL = `${SWARM_LABEL}.gwbridge-before`;
 
 /** Running containers of a swarm service; `healthy` only those Docker reports healthy. */
 const tasksOf = async (service: string, healthy = false) =>
-  lines(await docker('ps', '-q', '--no-trunc', '--filter', `label=com.docker.swarm.service.name=${service}`, ...(healthy ? ['--filter', 'health=healthy'] : [])));
+  lines(
+    await docker(
+      'ps',
+      '-q',
+      '--no-trunc',
+      '--filter',
+      `label=com.docker.swarm.service.name=${service}`,
+      ...(healthy ? ['--filter', 'health=healthy'] : []),
+    ),
+  );
 
 /** Waits until exactly `n` containers of the service run, all healthy; returns their ids. */
 async function converged(service: string, n: number, timeoutMs = 60_000): Promise<string[]> {
@@ -86,25 +115,35 @@ async function converged(service: string, n: number, timeoutMs = 60_000): Promis
 async function removeStack(name: string): Promise<void> {
   await run('docker', ['stack', 'rm', name]);
   const label = `label=com.docker.stack.namespace=${name}`;
-  await eventually(`the services and running containers of stack ${name} to go`, async () => {
-    const services = lines((await run('docker', ['service', 'ls', '-q', '--filter', label])).stdout);
-    const running = lines((await run('docker', ['ps', '-q', '--filter', label])).stdout);
-    return services.length === 0 && running.length === 0;
-  }, 60_000, 300);
+  await eventually(
+    `the services and running containers of stack ${name} to go`,
+    async () => {
+      const services = lines((await run('docker', ['service', 'ls', '-q', '--filter', label])).stdout);
+      const running = lines((await run('docker', ['ps', '-q', '--filter', label])).stdout);
+      return services.length === 0 && running.length === 0;
+    },
+    60_000,
+    300,
+  );
   // Swarm leaves the containers of completed job tasks (`cli`) behind, exited: they go too.
   const exited = lines((await run('docker', ['ps', '-aq', '--filter', label])).stdout);
   if (exited.length) await run('docker', ['rm', '-f', '-v', ...exited]);
   // `stack rm` asks for the network's removal at once; while the swarm still holds endpoints of
   // the stopped tasks (slow on a busy engine) that fails and the network stays: ask again.
   let asked = Date.now();
-  await eventually(`the networks of stack ${name} to go`, async () => {
-    const networks = lines((await run('docker', ['network', 'ls', '-q', '--filter', label])).stdout);
-    if (networks.length && Date.now() - asked > 2000) {
-      await run('docker', ['network', 'rm', ...networks]);
-      asked = Date.now();
-    }
-    return networks.length === 0;
-  }, 60_000, 300);
+  await eventually(
+    `the networks of stack ${name} to go`,
+    async () => {
+      const networks = lines((await run('docker', ['network', 'ls', '-q', '--filter', label])).stdout);
+      if (networks.length && Date.now() - asked > 2000) {
+        await run('docker', ['network', 'rm', ...networks]);
+        asked = Date.now();
+      }
+      return networks.length === 0;
+    },
+    60_000,
+    300,
+  );
 }
 
 interface LoadRun {
@@ -147,7 +186,15 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
       swarm.initialized = true;
       swarm.owned = true;
       swarm.nodeId = (await swarmState()).nodeId;
-      await docker('node', 'update', '--label-add', `${SWARM_LABEL}=${owner()}`, '--label-add', `${GWBRIDGE_LABEL}=${swarm.gwbridgeBefore}`, swarm.nodeId);
+      await docker(
+        'node',
+        'update',
+        '--label-add',
+        `${SWARM_LABEL}=${owner()}`,
+        '--label-add',
+        `${GWBRIDGE_LABEL}=${swarm.gwbridgeBefore}`,
+        swarm.nodeId,
+      );
     } else if (before.state === 'active') {
       if (!before.manager) throw new Error('this engine is a swarm worker, not a manager: it cannot deploy a stack');
       swarm.nodeId = before.nodeId;
@@ -157,7 +204,8 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
       if (by !== '' && gone(by)) {
         await docker('node', 'update', '--label-add', `${SWARM_LABEL}=${owner()}`, swarm.nodeId);
         swarm.owned = true;
-        swarm.gwbridgeBefore = (await docker('node', 'inspect', swarm.nodeId, '-f', `{{index .Spec.Labels "${GWBRIDGE_LABEL}"}}`)) !== 'false';
+        swarm.gwbridgeBefore =
+          (await docker('node', 'inspect', swarm.nodeId, '-f', `{{index .Spec.Labels "${GWBRIDGE_LABEL}"}}`)) !== 'false';
       }
       // Stacks of killed runs of this suite.
       for (const name of lines(await docker('stack', 'ls', '--format', '{{.Name}}'))) {
@@ -180,7 +228,13 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
     // label, made locally (a container is created, not started, and committed).
     const draft = await docker('create', ...labelArgs(), image('worker'));
     try {
-      images.newWorker = await docker('commit', '--change', `LABEL org.opencontainers.image.version=${version}-e2e.${owner()}`, draft, newWorkerTag);
+      images.newWorker = await docker(
+        'commit',
+        '--change',
+        `LABEL org.opencontainers.image.version=${version}-e2e.${owner()}`,
+        draft,
+        newWorkerTag,
+      );
     } finally {
       await run('docker', ['rm', '-f', draft]);
     }
@@ -208,7 +262,9 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
     };
     // No --detach: detaching is the default, and older clients (Debian's 20.10) lack the flag.
     // The stack with its monitoring file, as deploy/README.md says: one stack, two files.
-    const deploy = await run('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', stackFile, '-c', monitoringFile, stack], { env });
+    const deploy = await run('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', stackFile, '-c', monitoringFile, stack], {
+      env,
+    });
     if (deploy.code !== 0) throw new Error(`docker stack deploy failed (${deploy.code}): ${deploy.stderr.trim()}`);
   });
 
@@ -229,17 +285,18 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
     await attempt(`docker rmi ${newWorkerTag}`, async () => {
       if ((await run('docker', ['image', 'inspect', newWorkerTag])).code === 0) await docker('rmi', newWorkerTag);
     });
-    if (!swarm.left) await attempt('leaving swarm mode', async () => {
-      const { left, why } = await leaveIfOurs();
-      if (!left && swarm.owned) console.log(`swarm: staying in swarm mode (${why})`);
-    });
+    if (!swarm.left)
+      await attempt('leaving swarm mode', async () => {
+        const { left, why } = await leaveIfOurs();
+        if (!left && swarm.owned) console.log(`swarm: staying in swarm mode (${why})`);
+      });
     await attempt('the network made before the init', () => after.cleanup());
     if (problems.length) throw new Error(`cleanup of the swarm suite: ${problems.join('; ')}`);
   });
 
   /** Leaves swarm mode if this run owns it, no service is left and no plain container can be hurt. */
   async function leaveIfOurs(): Promise<{ left: boolean; why: string }> {
-    if (!swarm.owned) return { left: false, why: 'the swarm is not this run\'s' };
+    if (!swarm.owned) return { left: false, why: "the swarm is not this run's" };
     const { state, nodeId } = await swarmState();
     if (state !== 'active') return { left: false, why: `swarm state ${state}` };
     const by = await swarmOwner(nodeId);
@@ -251,7 +308,11 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
       .map((l) => l.split('\t'))
       .filter(([, networks, task]) => !task && (networks ?? '').split(',').some((n) => n && !['bridge', 'host', 'none'].includes(n)))
       .map(([name]) => name);
-    if (exposed.length) return { left: false, why: `containers running on user-defined networks would lose their DNS names: ${exposed.slice(0, 5).join(', ')}${exposed.length > 5 ? ', …' : ''}` };
+    if (exposed.length)
+      return {
+        left: false,
+        why: `containers running on user-defined networks would lose their DNS names: ${exposed.slice(0, 5).join(', ')}${exposed.length > 5 ? ', …' : ''}`,
+      };
     await docker('swarm', 'leave', '--force');
     swarm.left = true;
     // docker_gwbridge (made by the swarm for its containers) stays after a leave: ours to remove
@@ -273,7 +334,10 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
       return ids.length ? ids : undefined;
     });
     expect(await waitForExit(cli, 60_000)).toBe(0);
-    const reply = (await logsOf(cli)).split('\n').map((l) => l.trim()).find((l) => /^C \S+ W \S+$/.test(l));
+    const reply = (await logsOf(cli))
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => /^C \S+ W \S+$/.test(l));
     const hostname = await docker('inspect', '-f', '{{.Config.Hostname}}', cli);
     expect(reply).toMatch(new RegExp(`^C ${hostname} W [0-9a-f]{12}-1-[0-9a-f]{6}$`));
     const workerHosts = await Promise.all(workers.map((id) => docker('inspect', '-f', '{{.Config.Hostname}}', id)));
@@ -287,7 +351,11 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
     expect(bound['9999/tcp'] ?? null).toBeNull();
     // CURVE: each service gets its keys as Swarm secrets (files of uid 1000, mode 0400), none in its environment.
     const secretsOf = async (s: 'bro' | 'wor' | 'cli') =>
-      (JSON.parse(await docker('service', 'inspect', '-f', '{{json .Spec.TaskTemplate.ContainerSpec.Secrets}}', service(s))) as { File: { Name: string; UID: string; Mode: number } }[])
+      (
+        JSON.parse(await docker('service', 'inspect', '-f', '{{json .Spec.TaskTemplate.ContainerSpec.Secrets}}', service(s))) as {
+          File: { Name: string; UID: string; Mode: number };
+        }[]
+      )
         .map((x) => `${x.File.Name} ${x.File.UID} ${x.File.Mode.toString(8)}`)
         .sort();
     expect(await secretsOf('bro')).toEqual(['broker.key 1000 400', 'clients.pub 1000 400', 'workers.pub 1000 400']);
@@ -296,7 +364,11 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
     expect(await docker('inspect', '-f', '{{json .Config.Env}}', bro)).not.toContain(brokerPublicKey);
     // Hardened as in the stack file: uid 1000, read-only root, no capabilities.
     const hostConfig = JSON.parse(await docker('inspect', '-f', '{{json .HostConfig}}', bro));
-    expect({ user: await docker('inspect', '-f', '{{.Config.User}}', bro), readOnly: hostConfig.ReadonlyRootfs, capDrop: hostConfig.CapDrop }).toEqual({
+    expect({
+      user: await docker('inspect', '-f', '{{.Config.User}}', bro),
+      readOnly: hostConfig.ReadonlyRootfs,
+      capDrop: hostConfig.CapDrop,
+    }).toEqual({
       user: '1000:1000',
       readOnly: true,
       capDrop: ['ALL'],
@@ -305,19 +377,31 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
 
   it('is scraped by the Prometheus of monitoring.yml: the broker and every worker task are up targets, found by DNS', async () => {
     const workers = await converged(service('wor'), 3);
-    const taskIps = await Promise.all(workers.map((id) => docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, id)));
+    const taskIps = await Promise.all(
+      workers.map((id) => docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, id)),
+    );
     const query = async (q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
       const res = await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => undefined);
       return res?.ok ? (await res.json()).data.result : [];
     };
-    const up = await eventually('the broker and 3 worker targets up', async () => {
-      const r = await query('up == 1');
-      return r.filter((t) => t.metric['job'] === 'worker').length === 3 && r.some((t) => t.metric['job'] === 'broker') ? r : undefined;
-    }, 90_000, 1000);
+    const up = await eventually(
+      'the broker and 3 worker targets up',
+      async () => {
+        const r = await query('up == 1');
+        return r.filter((t) => t.metric['job'] === 'worker').length === 3 && r.some((t) => t.metric['job'] === 'broker') ? r : undefined;
+      },
+      90_000,
+      1000,
+    );
     const workerTargets = up.filter((t) => t.metric['job'] === 'worker').map((t) => t.metric['instance'].replace(/:9180$/, ''));
     expect(workerTargets.sort()).toEqual([...taskIps].sort());
     // The cli job's request, at least, counted by the broker and scraped.
-    await eventually('the broker\'s request counter in Prometheus', async () => Number((await query('tsr_broker_requests_total'))[0]?.value[1]) >= 1, 30_000, 1000);
+    await eventually(
+      "the broker's request counter in Prometheus",
+      async () => Number((await query('tsr_broker_requests_total'))[0]?.value[1]) >= 1,
+      30_000,
+      1000,
+    );
   });
 
   it('keeps answering every request while workers are scaled 3 → 5 → 2, updated to a new image, and one is killed', async () => {
@@ -331,19 +415,64 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
       while (!stopping) {
         const start = Date.now();
         const r = await once();
-        loads.push({ via, start, end: Date.now(), code: r.code, summary: loadSummary(r.stdout), output: (r.stdout + r.stderr).trim().slice(-2000) });
+        loads.push({
+          via,
+          start,
+          end: Date.now(),
+          code: r.code,
+          summary: loadSummary(r.stdout),
+          output: (r.stdout + r.stderr).trim().slice(-2000),
+        });
       }
     };
-    const loadArgs = (requests: number, concurrency: number) => ['--requests', String(requests), '--concurrency', String(concurrency), '--timeout', '10000', '--retries', '3', '--json'];
+    const loadArgs = (requests: number, concurrency: number) => [
+      '--requests',
+      String(requests),
+      '--concurrency',
+      String(concurrency),
+      '--timeout',
+      '10000',
+      '--retries',
+      '3',
+      '--json',
+    ];
     // Clients in containers on the stack's (attachable) overlay network, reaching `bro` by name...
     const overlay = loop('overlay', () =>
       // (A public key is no secret: the broker's travels in the environment here.)
-      run('docker', ['run', '--rm', ...labelArgs(), '--network', network, '-e', 'TSR_LOG=error', '-e', `CURVE_SERVER_KEY=${brokerPublicKey}`, images.client, 'bro', '9998', ...loadArgs(40, 4)], { timeoutMs: 120_000 }),
+      run(
+        'docker',
+        [
+          'run',
+          '--rm',
+          ...labelArgs(),
+          '--network',
+          network,
+          '-e',
+          'TSR_LOG=error',
+          '-e',
+          `CURVE_SERVER_KEY=${brokerPublicKey}`,
+          images.client,
+          'bro',
+          '9998',
+          ...loadArgs(40, 4),
+        ],
+        { timeoutMs: 120_000 },
+      ),
     );
     // ...and on the host, through the frontend the broker publishes in host mode.
-    const host = loop('host', () => run('node', [clientMain, '127.0.0.1', String(port), ...loadArgs(20, 2), '--curve-server-key-file', join(secrets, 'broker.pub')], { timeoutMs: 120_000, env: { ...process.env, TSR_LOG: 'error' } }));
+    const host = loop('host', () =>
+      run('node', [clientMain, '127.0.0.1', String(port), ...loadArgs(20, 2), '--curve-server-key-file', join(secrets, 'broker.pub')], {
+        timeoutMs: 120_000,
+        env: { ...process.env, TSR_LOG: 'error' },
+      }),
+    );
     loadsDone = Promise.all([overlay, host]);
-    await eventually('a first load of each kind', async () => loads.some((l) => l.via === 'overlay') && loads.some((l) => l.via === 'host'), 60_000, 200);
+    await eventually(
+      'a first load of each kind',
+      async () => loads.some((l) => l.via === 'overlay') && loads.some((l) => l.via === 'host'),
+      60_000,
+      200,
+    );
 
     const ops: Operation[] = [];
     const op = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
@@ -375,11 +504,16 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
     // (b) A new version of the worker, start-first: never fewer than 2 workers.
     const updated = await op('update to the new image', async () => {
       await docker('service', 'update', '--detach', '--no-resolve-image', '--image', images.newWorker, service('wor'));
-      await eventually(`the update of ${service('wor')}`, async () => {
-        const state = await docker('service', 'inspect', '-f', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', service('wor'));
-        if (/rollback|paused/.test(state)) throw new Error(`the update of ${service('wor')} ended "${state}"`);
-        return state === 'completed';
-      }, 90_000, 500);
+      await eventually(
+        `the update of ${service('wor')}`,
+        async () => {
+          const state = await docker('service', 'inspect', '-f', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', service('wor'));
+          if (/rollback|paused/.test(state)) throw new Error(`the update of ${service('wor')} ended "${state}"`);
+          return state === 'completed';
+        },
+        90_000,
+        500,
+      );
       const ids = await converged(service('wor'), 2);
       await allServe(ids, 'the 2 new-version workers');
       return ids;
@@ -391,17 +525,27 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
     const [victim] = updated;
     const replaced = await op('kill a worker', async () => {
       await docker('kill', '--signal', 'KILL', victim);
-      return eventually('a replacement for the killed worker', async () => {
-        const ids = await converged(service('wor'), 2);
-        return ids.includes(victim) ? undefined : ids;
-      }, 60_000, 300);
+      return eventually(
+        'a replacement for the killed worker',
+        async () => {
+          const ids = await converged(service('wor'), 2);
+          return ids.includes(victim) ? undefined : ids;
+        },
+        60_000,
+        300,
+      );
     });
     expect((await stateOf(victim)).ExitCode).toBe(137);
     await allServe(replaced, 'the workers after the kill');
 
     // Let the loads running now finish, and one more of each start after the last operation.
     const lastOp = Math.max(...ops.map((o) => o.end));
-    await eventually('a load of each kind started after the last operation', async () => ['overlay', 'host'].every((via) => loads.some((l) => l.via === via && l.start > lastOp)), 60_000, 200);
+    await eventually(
+      'a load of each kind started after the last operation',
+      async () => ['overlay', 'host'].every((via) => loads.some((l) => l.via === via && l.start > lastOp)),
+      60_000,
+      200,
+    );
     stopLoads();
     await loadsDone;
 
@@ -420,7 +564,11 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
       });
     }
     // The loads did run during each operation.
-    for (const o of ops) expect({ op: o.what, overlappingLoads: loads.some((l) => l.start < o.end && l.end > o.start) }).toEqual({ op: o.what, overlappingLoads: true });
+    for (const o of ops)
+      expect({ op: o.what, overlappingLoads: loads.some((l) => l.start < o.end && l.end > o.start) }).toEqual({
+        op: o.what,
+        overlappingLoads: true,
+      });
     // One broker throughout: the same container, never restarted.
     expect(await tasksOf(service('bro'))).toEqual([bro]);
   });

@@ -33,9 +33,29 @@ describeOnCluster('three-node swarm: placement, clients on every node', ({ clust
     const broker = cluster.node(bro.node);
     const direct = await Promise.all(
       cluster.nodes.map(async (n) => {
-        const r = await run('nsenter', ['-t', String(n.pid), '-n', '--', process.execPath, clientMain, broker.ip, '8000', '--requests', '10', '--concurrency', '2', '--timeout', '5000', '--json'], {
-          env: { ...process.env, TSR_LOG: 'error', CURVE_SERVER_KEY: stack.brokerPublicKey },
-        });
+        const r = await run(
+          'nsenter',
+          [
+            '-t',
+            String(n.pid),
+            '-n',
+            '--',
+            process.execPath,
+            clientMain,
+            broker.ip,
+            '8000',
+            '--requests',
+            '10',
+            '--concurrency',
+            '2',
+            '--timeout',
+            '5000',
+            '--json',
+          ],
+          {
+            env: { ...process.env, TSR_LOG: 'error', CURVE_SERVER_KEY: stack.brokerPublicKey },
+          },
+        );
         return { node: n.name, code: r.code, summary: loadSummary(r.stdout) ?? r.stderr };
       }),
     );
@@ -43,10 +63,14 @@ describeOnCluster('three-node swarm: placement, clients on every node', ({ clust
 
     expect(load.failures()).toEqual([]);
     expect(new Set(load.runs.map((r) => r.node))).toEqual(new Set(['n1', 'n2', 'n3']));
-    for (const d of direct) expect(d).toEqual({ node: d.node, code: 0, summary: expect.objectContaining({ requests: 10, answered: 10, errors: 0, stray: 0 }) });
+    for (const d of direct)
+      expect(d).toEqual({ node: d.node, code: 0, summary: expect.objectContaining({ requests: 10, answered: 10, errors: 0, stray: 0 }) });
 
     const log = await stack.log(bro);
-    const served = workers.map((w) => ({ node: w.node, dispatched: dispatches(log).filter((d) => workerOf(w.container)(d.worker)).length }));
+    const served = workers.map((w) => ({
+      node: w.node,
+      dispatched: dispatches(log).filter((d) => workerOf(w.container)(d.worker)).length,
+    }));
     for (const s of served) expect(s.dispatched).toBeGreaterThan(0);
     const answers = answersCheck([log]);
     expect(answers.violations).toEqual([]);

@@ -34,21 +34,37 @@ describeOnCluster('three-node swarm: rolling update and scaling of the workers u
       return value;
     };
     const serving = (ts: Task[], what: string) =>
-      eventually(`${what} serving requests`, async () => {
-        const log = await stack.log(bro);
-        return ts.every((t) => dispatches(log).some((d) => workerOf(t.container)(d.worker)));
-      }, 60_000, 500);
+      eventually(
+        `${what} serving requests`,
+        async () => {
+          const log = await stack.log(bro);
+          return ts.every((t) => dispatches(log).some((d) => workerOf(t.container)(d.worker)));
+        },
+        60_000,
+        500,
+      );
 
     // (a) Rolling update, start-first: never fewer than 3 healthy workers.
     let fewestHealthy = Infinity;
     const updated = await op('update', async () => {
       await m.docker('service', 'update', '--detach', '--no-resolve-image', '--image', next, stack.service('wor'));
-      await eventually('the update to complete', async () => {
-        fewestHealthy = Math.min(fewestHealthy, (await stack.tasks('wor', true)).length);
-        const state = await m.docker('service', 'inspect', '-f', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', stack.service('wor'));
-        if (/rollback|paused/.test(state)) throw new Error(`the update ended "${state}"`);
-        return state === 'completed';
-      }, 150_000, 300);
+      await eventually(
+        'the update to complete',
+        async () => {
+          fewestHealthy = Math.min(fewestHealthy, (await stack.tasks('wor', true)).length);
+          const state = await m.docker(
+            'service',
+            'inspect',
+            '-f',
+            '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}',
+            stack.service('wor'),
+          );
+          if (/rollback|paused/.test(state)) throw new Error(`the update ended "${state}"`);
+          return state === 'completed';
+        },
+        150_000,
+        300,
+      );
       const ts = await stack.converged('wor', 3);
       await serving(ts, 'the updated workers');
       return ts;
@@ -76,13 +92,21 @@ describeOnCluster('three-node swarm: rolling update and scaling of the workers u
     // The six stopped workers exited 0 (SIGTERM: goodbye to the broker, sockets closed).
     const stopped = nine.filter((t) => !three.some((x) => x.container === t.container));
     expect(stopped).toHaveLength(6);
-    const codes = await Promise.all(stopped.map((t) => stack.nodeOf(t).docker('inspect', '-f', '{{.State.ExitCode}}', t.container).catch(() => 'removed')));
+    const codes = await Promise.all(
+      stopped.map((t) =>
+        stack
+          .nodeOf(t)
+          .docker('inspect', '-f', '{{.State.ExitCode}}', t.container)
+          .catch(() => 'removed'),
+      ),
+    );
     expect(codes.filter((c) => c !== '0' && c !== 'removed')).toEqual([]);
 
     await load.waitForRunsAfter(Date.now(), cluster.nodes);
     await load.stop();
     expect(load.failures()).toEqual([]);
-    for (const o of ops) expect({ op: o.what, loadsDuring: load.overlapping(o.start, o.end).length > 0 }).toEqual({ op: o.what, loadsDuring: true });
+    for (const o of ops)
+      expect({ op: o.what, loadsDuring: load.overlapping(o.start, o.end).length > 0 }).toEqual({ op: o.what, loadsDuring: true });
     const log = await stack.log(bro);
     expect(answersCheck([log]).violations).toEqual([]);
     expect((await brokerTask(stack)).container).toBe(bro.container);

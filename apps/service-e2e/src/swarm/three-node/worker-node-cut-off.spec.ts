@@ -29,20 +29,30 @@ describeOnCluster('three-node swarm: a worker node cut off and joined again unde
     // Hold the partition until the liveness window (and one beat) has passed and the worker has
     // noticed the broker's silence.
     const window = HEARTBEAT_MS * (LIVENESS + 1);
-    await eventually('the cut-off worker to notice the broker\'s silence', async () => {
-      const log = await stack.log(cut);
-      return Date.now() - cutAt > window && log.some((l) => l.at > cutAt && /broker silent/.test(l.line));
-    }, 30_000, 200);
+    await eventually(
+      "the cut-off worker to notice the broker's silence",
+      async () => {
+        const log = await stack.log(cut);
+        return Date.now() - cutAt > window && log.some((l) => l.at > cutAt && /broker silent/.test(l.line));
+      },
+      30_000,
+      200,
+    );
     const healedAt = Date.now();
     await node.link(true);
 
     // The same container announces itself again and takes work.
-    const rejoinedAt = await eventually('the cut-off worker to rejoin the broker', async () => {
-      const log = await stack.log(bro);
-      const ready = readies(log).find((r) => r.at >= healedAt && isCut(r.worker));
-      const work = dispatches(log).find((d) => d.at >= healedAt && isCut(d.worker));
-      return ready && work ? ready.at : undefined;
-    }, 60_000, 300);
+    const rejoinedAt = await eventually(
+      'the cut-off worker to rejoin the broker',
+      async () => {
+        const log = await stack.log(bro);
+        const ready = readies(log).find((r) => r.at >= healedAt && isCut(r.worker));
+        const work = dispatches(log).find((d) => d.at >= healedAt && isCut(d.worker));
+        return ready && work ? ready.at : undefined;
+      },
+      60_000,
+      300,
+    );
     await finishLoad(load, others, cutAt, healedAt);
     const log = await stack.log(bro);
     const answers = answersCheck([log]);

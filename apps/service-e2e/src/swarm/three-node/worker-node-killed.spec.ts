@@ -10,7 +10,7 @@ import { HEARTBEAT_MS, LIVENESS, answersCheck, brokerTask, describeOnCluster, fi
 // the other nodes keep getting every answer, each checked.
 
 describeOnCluster('three-node swarm: a worker node killed under load', ({ cluster, stack, figures }) => {
-  it('moves the dead workers\' requests on, reschedules their tasks on the other nodes, loses no request', async () => {
+  it("moves the dead workers' requests on, reschedules their tasks on the other nodes, loses no request", async () => {
     const bro = await brokerTask(stack);
     const before = await stack.converged('wor', 3);
     const victim = cluster.node('n3');
@@ -26,7 +26,12 @@ describeOnCluster('three-node swarm: a worker node killed under load', ({ cluste
     const killedAt = Date.now();
     await victim.kill();
     const killMs = Date.now() - killedAt;
-    const downAt = await eventually('the manager to mark n3 down', async () => ((await stack.nodeStatus('n3')) === 'down' ? Date.now() : undefined), 90_000, 200);
+    const downAt = await eventually(
+      'the manager to mark n3 down',
+      async () => ((await stack.nodeStatus('n3')) === 'down' ? Date.now() : undefined),
+      90_000,
+      200,
+    );
     const after = await stack.converged('wor', 3, (ts) => ts.every((t) => t.node !== victim.name));
     const rescheduledAt = Date.now();
     const fresh = after.filter((t) => !before.some((b) => b.container === t.container));
@@ -34,10 +39,15 @@ describeOnCluster('three-node swarm: a worker node killed under load', ({ cluste
     expect(fresh).toHaveLength(dead.length);
 
     // The new workers take work, and clients finish loads after it all.
-    await eventually('the rescheduled workers serving requests', async () => {
-      const log = await stack.log(bro);
-      return fresh.every((t) => dispatches(log).some((d) => workerOf(t.container)(d.worker)));
-    }, 60_000, 500);
+    await eventually(
+      'the rescheduled workers serving requests',
+      async () => {
+        const log = await stack.log(bro);
+        return fresh.every((t) => dispatches(log).some((d) => workerOf(t.container)(d.worker)));
+      },
+      60_000,
+      500,
+    );
     await finishLoad(load, survivors, killedAt, rescheduledAt);
     const log = await stack.log(bro);
     const answers = answersCheck([log]);

@@ -18,7 +18,9 @@ describe('FastHistogram', () => {
     registry.registerMetric(h as never);
     h.observe(0.5);
     const text = await registry.metrics();
-    expect(text).toContain('# TYPE t_seconds histogram\nt_seconds_bucket{le="0.1"} 0\nt_seconds_bucket{le="1"} 1\nt_seconds_bucket{le="+Inf"} 1\nt_seconds_sum 0.5\nt_seconds_count 1');
+    expect(text).toContain(
+      '# TYPE t_seconds histogram\nt_seconds_bucket{le="0.1"} 0\nt_seconds_bucket{le="1"} 1\nt_seconds_bucket{le="+Inf"} 1\nt_seconds_sum 0.5\nt_seconds_count 1',
+    );
   });
 });
 

@@ -66,7 +66,11 @@ export class FastHistogram implements Collectable {
   }
 
   get() {
-    const values: Sample[] = this.cumulative().map(({ le, count }) => ({ value: count, labels: { le }, metricName: `${this.name}_bucket` }));
+    const values: Sample[] = this.cumulative().map(({ le, count }) => ({
+      value: count,
+      labels: { le },
+      metricName: `${this.name}_bucket`,
+    }));
     values.push({ value: this.count, labels: { le: '+Inf' }, metricName: `${this.name}_bucket` });
     values.push({ value: this.sum, labels: {}, metricName: `${this.name}_sum` });
     values.push({ value: this.count, labels: {}, metricName: `${this.name}_count` });
@@ -94,7 +98,8 @@ export function scraped(
     aggregator: 'sum',
     get() {
       const v = read();
-      const values = typeof v === 'number' ? [{ value: v, labels: {} }] : Object.entries(v).map(([key, value]) => ({ value, labels: { [label]: key } }));
+      const values =
+        typeof v === 'number' ? [{ value: v, labels: {} }] : Object.entries(v).map(([key, value]) => ({ value, labels: { [label]: key } }));
       return { name, help, type, aggregator: 'sum', values };
     },
   };

@@ -25,7 +25,9 @@ describe('the batch frame', () => {
   });
 
   const records = fc.array(
-    fc.record({ ticket: fc.uint8Array({ maxLength: 255 }), body: fc.uint8Array({ maxLength: 3000 }), failed: fc.boolean() }).map((r) => ({ ticket: Buffer.from(r.ticket), body: Buffer.from(r.body), failed: r.failed })),
+    fc
+      .record({ ticket: fc.uint8Array({ maxLength: 255 }), body: fc.uint8Array({ maxLength: 3000 }), failed: fc.boolean() })
+      .map((r) => ({ ticket: Buffer.from(r.ticket), body: Buffer.from(r.body), failed: r.failed })),
     { minLength: 1, maxLength: 40 },
   );
 
@@ -37,7 +39,8 @@ describe('the batch frame', () => {
         expect(frames.every((f) => f.length <= limit)).toBe(true);
         expect(plain(frames.flatMap((f) => unpackBatch(f) as BatchRecord[]))).toEqual(plain(rs));
         // Greedy: two consecutive frames could not have been one.
-        for (let i = 1; i < frames.length; i++) expect(frames[i - 1].length + frames[i].length).toBeGreaterThan(Math.min(limit, MAX_BATCH_FRAME));
+        for (let i = 1; i < frames.length; i++)
+          expect(frames[i - 1].length + frames[i].length).toBeGreaterThan(Math.min(limit, MAX_BATCH_FRAME));
       }),
     );
   });
@@ -83,7 +86,14 @@ describe('the offer', () => {
   it('names the largest frame the broker accepts, and nothing else is an offer', () => {
     expect(batchOffer(1049576).toString()).toBe('TSR/1 BATCH max=1049576');
     expect(parseBatchOffer(batchOffer(1049576))).toBe(1049576);
-    for (const bad of ['TSR/1 BATCH', 'TSR/1 BATCH max=0', 'TSR/1 BATCH max=-1', 'TSR/1 BATCH max=12345678901', 'TSR/1 BATCH max=1 x', 'TSR/1 HB']) {
+    for (const bad of [
+      'TSR/1 BATCH',
+      'TSR/1 BATCH max=0',
+      'TSR/1 BATCH max=-1',
+      'TSR/1 BATCH max=12345678901',
+      'TSR/1 BATCH max=1 x',
+      'TSR/1 HB',
+    ]) {
       expect(parseBatchOffer(b(bad))).toBeUndefined();
     }
   });

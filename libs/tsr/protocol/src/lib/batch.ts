@@ -48,7 +48,9 @@ export const recordBytes = (record: BatchRecord): number => HEAD_BYTES + record.
 
 /** Whether a record may travel in a batch whose frames may hold `maxMessageBytes`. */
 export const batchable = (record: BatchRecord, maxMessageBytes: number): boolean =>
-  record.body.length <= MAX_BATCHED_BODY && record.ticket.length <= MAX_TICKET && recordBytes(record) <= Math.min(maxMessageBytes, MAX_BATCH_FRAME);
+  record.body.length <= MAX_BATCHED_BODY &&
+  record.ticket.length <= MAX_TICKET &&
+  recordBytes(record) <= Math.min(maxMessageBytes, MAX_BATCH_FRAME);
 
 /**
  * The records as frames of at most `maxMessageBytes` (and `MAX_BATCH_FRAME`), in order; every

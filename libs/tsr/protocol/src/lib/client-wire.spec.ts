@@ -45,7 +45,12 @@ describe('parseServiceRequest (frontend input)', () => {
   });
 
   it('an envelope with an invalid service name can be answered: bad-request', () => {
-    expect(parseServiceRequest(atFrontend(clientRequestFrames('a b', ID, b('hi'))))).toEqual({ kind: 'bad-request', client: C, id: ID, reason: 'invalid service name "a b"' });
+    expect(parseServiceRequest(atFrontend(clientRequestFrames('a b', ID, b('hi'))))).toEqual({
+      kind: 'bad-request',
+      client: C,
+      id: ID,
+      reason: 'invalid service name "a b"',
+    });
   });
 
   it.each([
@@ -92,7 +97,11 @@ describe('envelope answers (frontend -> DEALER client)', () => {
 });
 
 describe("a client's batches", () => {
-  const records = (...rs: [string, string, boolean?][]) => packBatches(rs.map(([id, body, failed = false]) => ({ ticket: b(id), body: b(body), failed })), Infinity)[0];
+  const records = (...rs: [string, string, boolean?][]) =>
+    packBatches(
+      rs.map(([id, body, failed = false]) => ({ ticket: b(id), body: b(body), failed })),
+      Infinity,
+    )[0];
 
   it('reads a batch of requests for one service, each id a ticket', () => {
     expect(parseServiceRequest(atFrontend(clientBatchRequestFrames(b('upper'), records(['1', 'a'], ['2', 'b']))))).toEqual({
@@ -107,15 +116,22 @@ describe("a client's batches", () => {
   });
 
   it('marks an invalid service as the problem of every request, and refuses a batch with a bad id, an answer or bad lengths whole', () => {
-    expect(parseServiceRequest(atFrontend(clientBatchRequestFrames(b('no such'), records(['1', 'a']))))).toMatchObject({ kind: 'batch', problem: 'invalid service name "no such"' });
+    expect(parseServiceRequest(atFrontend(clientBatchRequestFrames(b('no such'), records(['1', 'a']))))).toMatchObject({
+      kind: 'batch',
+      problem: 'invalid service name "no such"',
+    });
     const bad = [
       [records(['1', 'a'], ['', 'b']), 'request id of 0 bytes, expected 1-32'],
       [records(['1', 'a'], ['x'.repeat(33), 'b']), 'request id of 33 bytes, expected 1-32'],
       [records(['1', 'a', true]), 'a batch of requests holds an answer'],
       [records(['1', 'a']).subarray(0, 5), 'batch record 1 is truncated'],
     ] as const;
-    for (const [frame, reason] of bad) expect(parseServiceRequest(atFrontend(clientBatchRequestFrames(b('upper'), frame)))).toEqual({ kind: 'malformed', reason });
-    expect(parseServiceRequest([C, b('x'), b('TSR/1 REQS'), b('upper'), records(['1', 'a'])])).toEqual({ kind: 'malformed', reason: 'client message lacks the empty delimiter' });
+    for (const [frame, reason] of bad)
+      expect(parseServiceRequest(atFrontend(clientBatchRequestFrames(b('upper'), frame)))).toEqual({ kind: 'malformed', reason });
+    expect(parseServiceRequest([C, b('x'), b('TSR/1 REQS'), b('upper'), records(['1', 'a'])])).toEqual({
+      kind: 'malformed',
+      reason: 'client message lacks the empty delimiter',
+    });
   });
 
   it('gives a DEALER client the answers of a batch, errors marked', () => {

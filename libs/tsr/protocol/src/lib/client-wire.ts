@@ -23,7 +23,17 @@
  * Seed peers never see these frames: the broker answers in the form it was asked in.
  */
 import { type BatchRecord, unpackBatch } from './batch';
-import { EMPTY, ERROR_HEADER, type Frames, type Malformed, malformed, REPLIES_HEADER, REPLY_HEADER, REQUEST_HEADER, REQUESTS_HEADER } from './headers';
+import {
+  EMPTY,
+  ERROR_HEADER,
+  type Frames,
+  type Malformed,
+  malformed,
+  REPLIES_HEADER,
+  REPLY_HEADER,
+  REQUEST_HEADER,
+  REQUESTS_HEADER,
+} from './headers';
 import { type ErrorReason, errorText } from './reasons';
 import { DEFAULT_SERVICE, isServiceName } from './service-names';
 
@@ -73,7 +83,8 @@ export interface ServiceBatch {
 }
 
 const invalidService = (service: string) => `invalid service name ${JSON.stringify(service.slice(0, 70))}`;
-const badId = (id: Buffer): string | undefined => (id.length === 0 || id.length > MAX_REQUEST_ID ? `request id of ${id.length} bytes, expected 1-${MAX_REQUEST_ID}` : undefined);
+const badId = (id: Buffer): string | undefined =>
+  id.length === 0 || id.length > MAX_REQUEST_ID ? `request id of ${id.length} bytes, expected 1-${MAX_REQUEST_ID}` : undefined;
 
 /** `[clientId, '', 'TSR/1 REQS', service, records]`; a record of kind 1 or a bad id spoils the whole batch. */
 function parseServiceBatch([client, delimiter, , serviceFrame, frame]: Frames): ServiceBatch | Malformed {
@@ -129,7 +140,13 @@ export const clientBatchFrames = (client: Buffer, records: Buffer): Buffer[] => 
 export const clientBatchRequestFrames = (service: Buffer, records: Buffer): Buffer[] => [EMPTY, REQUESTS_HEADER, service, records];
 
 /** A DEALER client's envelope request (the REQ envelope written by hand: a leading ''). */
-export const clientRequestFrames = (service: string, id: Buffer, body: Buffer): Buffer[] => [EMPTY, REQUEST_HEADER, Buffer.from(service, 'latin1'), id, body];
+export const clientRequestFrames = (service: string, id: Buffer, body: Buffer): Buffer[] => [
+  EMPTY,
+  REQUEST_HEADER,
+  Buffer.from(service, 'latin1'),
+  id,
+  body,
+];
 
 /** What a DEALER client receives. `plain`: not an envelope answer (a seed broker forwarded a worker's reply). */
 export type ClientAnswer =

@@ -46,4 +46,5 @@ export const malformed = (reason: string): Malformed => ({ kind: 'malformed', re
 const CONTROL_PREFIX = Buffer.from(`${PROTOCOL} `);
 
 /** A control body of TSR/1, as opposed to a seed peer's free text. */
-export const isTsrControl = (body: Buffer): boolean => body.length >= CONTROL_PREFIX.length && CONTROL_PREFIX.equals(body.subarray(0, CONTROL_PREFIX.length));
+export const isTsrControl = (body: Buffer): boolean =>
+  body.length >= CONTROL_PREFIX.length && CONTROL_PREFIX.equals(body.subarray(0, CONTROL_PREFIX.length));

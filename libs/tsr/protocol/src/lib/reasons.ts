@@ -5,7 +5,16 @@
  */
 import { ERROR_HEADER } from './headers';
 
-export const ERROR_REASONS = ['overloaded', 'client-share', 'too-large', 'expired', 'poison', 'no-service', 'bad-request', 'handler'] as const;
+export const ERROR_REASONS = [
+  'overloaded',
+  'client-share',
+  'too-large',
+  'expired',
+  'poison',
+  'no-service',
+  'bad-request',
+  'handler',
+] as const;
 export type ErrorReason = (typeof ERROR_REASONS)[number];
 
 const PLAIN_PREFIX = Buffer.concat([ERROR_HEADER, Buffer.from(' ')]);
@@ -14,7 +23,8 @@ const PLAIN_PREFIX = Buffer.concat([ERROR_HEADER, Buffer.from(' ')]);
 export const errorText = (reason: ErrorReason, detail?: number | string): string => (detail === undefined ? reason : `${reason} ${detail}`);
 
 /** A plain error answer: `TSR/1 ERR <reason> <detail>`. */
-export const errorBody = (reason: ErrorReason, detail?: number | string): Buffer => Buffer.concat([PLAIN_PREFIX, Buffer.from(errorText(reason, detail))]);
+export const errorBody = (reason: ErrorReason, detail?: number | string): Buffer =>
+  Buffer.concat([PLAIN_PREFIX, Buffer.from(errorText(reason, detail))]);
 
 const explain: Record<ErrorReason, (detail: string) => string> = {
   overloaded: () => 'broker overloaded: its queue of pending requests is full',

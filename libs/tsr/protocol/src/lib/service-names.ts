@@ -17,7 +17,8 @@ const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 export const isServiceName = (name: string): boolean => SERVICE_NAME.test(name);
 /** Why `name` cannot be served by a worker, or undefined when it can. */
 export function serviceNameProblem(name: string): string | undefined {
-  if (!isServiceName(name)) return `service name ${JSON.stringify(name)} must be 1-64 letters, digits or . _ : - (starting with a letter or digit)`;
+  if (!isServiceName(name))
+    return `service name ${JSON.stringify(name)} must be 1-64 letters, digits or . _ : - (starting with a letter or digit)`;
   if (name.startsWith(BROKER_SERVICE_PREFIX)) return `service names starting with "${BROKER_SERVICE_PREFIX}" belong to the broker`;
   return undefined;
 }

@@ -76,15 +76,33 @@ describe('parseWorkerMessage (backend input)', () => {
   });
 
   it('ready: an empty clientId, the seed\'s [workerId, "", "", "", ""]', () => {
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, EMPTY])).toEqual({ kind: 'ready', worker: W, heartbeats: false, credit: 1, service: 'default' });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, EMPTY])).toEqual({
+      kind: 'ready',
+      worker: W,
+      heartbeats: false,
+      credit: 1,
+      service: 'default',
+    });
   });
 
   it('a ready with a free-text body is a seed ready, as a seed broker would take it', () => {
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b('caps')])).toEqual({ kind: 'ready', worker: W, heartbeats: false, credit: 1, service: 'default' });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b('caps')])).toEqual({
+      kind: 'ready',
+      worker: W,
+      heartbeats: false,
+      credit: 1,
+      service: 'default',
+    });
   });
 
   it('TSR/1 READY announces a heartbeating worker; TSR/1 HB is a heartbeat', () => {
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, READY_HEADER])).toEqual({ kind: 'ready', worker: W, heartbeats: true, credit: 1, service: 'default' });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, READY_HEADER])).toEqual({
+      kind: 'ready',
+      worker: W,
+      heartbeats: true,
+      credit: 1,
+      service: 'default',
+    });
     expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, HEARTBEAT])).toEqual({ kind: 'heartbeat', worker: W });
     expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, GOODBYE])).toEqual({ kind: 'goodbye', worker: W });
     expect(GOODBYE.toString()).toBe('TSR/1 BYE');
@@ -93,10 +111,22 @@ describe('parseWorkerMessage (backend input)', () => {
   });
 
   it('TSR/1 READY credit=N announces a worker that holds up to N requests (1-1000)', () => {
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, readyBody(8)])).toEqual({ kind: 'ready', worker: W, heartbeats: true, credit: 8, service: 'default' });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, readyBody(8)])).toEqual({
+      kind: 'ready',
+      worker: W,
+      heartbeats: true,
+      credit: 8,
+      service: 'default',
+    });
     expect(readyBody(8).toString()).toBe('TSR/1 READY credit=8');
     expect(readyBody(1)).toEqual(READY_HEADER);
-    for (const bad of ['TSR/1 READY credit=0', 'TSR/1 READY credit=1001', 'TSR/1 READY credit=x', 'TSR/1 READY credit=08', 'TSR/1 READY  credit=2']) {
+    for (const bad of [
+      'TSR/1 READY credit=0',
+      'TSR/1 READY credit=1001',
+      'TSR/1 READY credit=x',
+      'TSR/1 READY credit=08',
+      'TSR/1 READY  credit=2',
+    ]) {
       expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b(bad)])).toMatchObject({ kind: 'malformed' });
     }
   });
@@ -105,8 +135,20 @@ describe('parseWorkerMessage (backend input)', () => {
     expect(readyBody(1, 'upper').toString()).toBe('TSR/1 READY service=upper');
     expect(readyBody(4, 'upper').toString()).toBe('TSR/1 READY credit=4 service=upper');
     expect(readyBody(1, 'default')).toEqual(READY_HEADER);
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, readyBody(4, 'upper')])).toEqual({ kind: 'ready', worker: W, heartbeats: true, credit: 4, service: 'upper' });
-    for (const bad of ['TSR/1 READY service=tsr.services', 'TSR/1 READY service=', 'TSR/1 READY service=a b', 'TSR/1 READY service=upper credit=2', `TSR/1 READY service=${'x'.repeat(65)}`]) {
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, readyBody(4, 'upper')])).toEqual({
+      kind: 'ready',
+      worker: W,
+      heartbeats: true,
+      credit: 4,
+      service: 'upper',
+    });
+    for (const bad of [
+      'TSR/1 READY service=tsr.services',
+      'TSR/1 READY service=',
+      'TSR/1 READY service=a b',
+      'TSR/1 READY service=upper credit=2',
+      `TSR/1 READY service=${'x'.repeat(65)}`,
+    ]) {
       expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b(bad)])).toMatchObject({ kind: 'malformed' });
     }
   });
@@ -131,7 +173,10 @@ describe('parseWorkerMessage (backend input)', () => {
   });
 
   it('an unknown TSR/1 command is malformed, not a ready', () => {
-    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b('TSR/1 BOGUS')])).toEqual({ kind: 'malformed', reason: 'unknown command "TSR/1 BOGUS"' });
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b('TSR/1 BOGUS')])).toEqual({
+      kind: 'malformed',
+      reason: 'unknown command "TSR/1 BOGUS"',
+    });
     expect(isTsrControl(b('TSR/1'))).toBe(false);
     expect(isTsrControl(b('TSR/1 X'))).toBe(true);
   });
@@ -192,7 +237,7 @@ describe('round trips (what each side sends is what the other side parses)', () 
     expect(parseWorkerRequest(atWorker)).toEqual({ ticket: C, body: REQ });
   });
 
-  it('DEALER worker ready -> backend sees the seed\'s ready', () => {
+  it("DEALER worker ready -> backend sees the seed's ready", () => {
     const atBackend = routerReceives(W, workerControlFrames());
     expect(text(atBackend)).toEqual([W.toString(), '', '', '', '']);
     expect(parseWorkerMessage(atBackend)).toEqual({ kind: 'ready', worker: W, heartbeats: false, credit: 1, service: 'default' });
@@ -217,7 +262,13 @@ describe('round trips (what each side sends is what the other side parses)', () 
 });
 
 describe('batches on the backend (see batch.spec.ts for the records)', () => {
-  const [records] = packBatches([{ ticket: C, body: REP, failed: false }, { ticket: b('T2'), body: b('why'), failed: true }], Infinity);
+  const [records] = packBatches(
+    [
+      { ticket: C, body: REP, failed: false },
+      { ticket: b('T2'), body: b('why'), failed: true },
+    ],
+    Infinity,
+  );
 
   it('reads a batch of answers, and the acceptance of the offer', () => {
     expect(parseWorkerMessage([W, b('TSR/1 REPS'), records])).toEqual({
@@ -232,13 +283,19 @@ describe('batches on the backend (see batch.spec.ts for the records)', () => {
   });
 
   it('refuses a bad batch whole', () => {
-    expect(parseWorkerMessage([W, b('TSR/1 REPS'), records.subarray(0, records.length - 1)])).toEqual({ kind: 'malformed', reason: 'batch record 2 is truncated' });
+    expect(parseWorkerMessage([W, b('TSR/1 REPS'), records.subarray(0, records.length - 1)])).toEqual({
+      kind: 'malformed',
+      reason: 'batch record 2 is truncated',
+    });
     expect(parseWorkerMessage([W, b('TSR/1 REPS'), EMPTY])).toEqual({ kind: 'malformed', reason: 'empty batch' });
     expect(parseWorkerMessage([W, b('TSR/1 REQS'), records])).toMatchObject({ kind: 'malformed' });
   });
 
   it('gives a DEALER worker the requests of a batch', () => {
-    expect(parseWorkerRequest([b('TSR/1 REQS'), records])).toMatchObject({ kind: 'batch', records: [{ ticket: C, body: REP }, { ticket: b('T2') }] });
+    expect(parseWorkerRequest([b('TSR/1 REQS'), records])).toMatchObject({
+      kind: 'batch',
+      records: [{ ticket: C, body: REP }, { ticket: b('T2') }],
+    });
     expect(parseWorkerRequest([b('TSR/1 REQS'), b('x')])).toEqual({ kind: 'malformed', reason: 'batch record 1 is truncated' });
     expect(parseWorkerRequest([b('TSR/1 REPS'), records])).toMatchObject({ kind: 'malformed' });
   });

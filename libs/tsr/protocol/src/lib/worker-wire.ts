@@ -17,7 +17,20 @@
  */
 
 import { type BatchRecord, unpackBatch } from './batch';
-import { BATCH_ACCEPT, EMPTY, ERROR_HEADER, type Frames, GOODBYE, HEARTBEAT, isTsrControl, type Malformed, malformed, READY_HEADER, REPLIES_HEADER, REQUESTS_HEADER } from './headers';
+import {
+  BATCH_ACCEPT,
+  EMPTY,
+  ERROR_HEADER,
+  type Frames,
+  GOODBYE,
+  HEARTBEAT,
+  isTsrControl,
+  type Malformed,
+  malformed,
+  READY_HEADER,
+  REPLIES_HEADER,
+  REQUESTS_HEADER,
+} from './headers';
 import { DEFAULT_SERVICE, serviceNameProblem } from './service-names';
 
 /** A request as a worker receives it: the ticket to echo, and the body. */
@@ -83,7 +96,8 @@ export function parseWorkerMessage(frames: Frames): WorkerMessage | Malformed {
   const ready = READY_OPTIONS.exec(body.toString('latin1'));
   const credit = Number(ready?.[1] ?? 1);
   const service = ready?.[2] ?? DEFAULT_SERVICE;
-  if (ready && credit <= MAX_CREDIT && serviceNameProblem(service) === undefined) return { kind: 'ready', worker, heartbeats: true, credit, service };
+  if (ready && credit <= MAX_CREDIT && serviceNameProblem(service) === undefined)
+    return { kind: 'ready', worker, heartbeats: true, credit, service };
   return malformed(`unknown command ${JSON.stringify(body.subarray(0, 40).toString('latin1'))}`);
 }
 
@@ -109,7 +123,13 @@ export const workerReplyFrames = (ticket: Buffer, body: Buffer): Buffer[] => [EM
 export const MAX_FAILURE_MESSAGE = 1024;
 
 /** A DEALER worker's failure (only to a broker that showed it speaks TSR/1: a seed broker would take the message for the reply). */
-export const workerFailureFrames = (ticket: Buffer, message: string): Buffer[] => [EMPTY, ticket, EMPTY, ERROR_HEADER, failureMessage(message)];
+export const workerFailureFrames = (ticket: Buffer, message: string): Buffer[] => [
+  EMPTY,
+  ticket,
+  EMPTY,
+  ERROR_HEADER,
+  failureMessage(message),
+];
 
 /** A handler's failure message as a worker sends it, cut at MAX_FAILURE_MESSAGE. */
 export const failureMessage = (message: string): Buffer =>

@@ -5,21 +5,38 @@ describe('Coalescer', () => {
 
   it('hands over what was added during one turn at its end, once per key, in order', async () => {
     const flushed: [string, number[]][] = [];
-    const c = new Coalescer<string, number>((key, items) => flushed.push([key, items]), (e) => { throw e; });
+    const c = new Coalescer<string, number>(
+      (key, items) => flushed.push([key, items]),
+      (e) => {
+        throw e;
+      },
+    );
     c.add('a', 1);
     c.add('b', 2);
     c.add('a', 3);
     expect(flushed).toEqual([]);
     await nextTurn();
-    expect(flushed).toEqual([['a', [1, 3]], ['b', [2]]]);
+    expect(flushed).toEqual([
+      ['a', [1, 3]],
+      ['b', [2]],
+    ]);
     c.add('a', 4);
     await nextTurn();
-    expect(flushed).toEqual([['a', [1, 3]], ['b', [2]], ['a', [4]]]);
+    expect(flushed).toEqual([
+      ['a', [1, 3]],
+      ['b', [2]],
+      ['a', [4]],
+    ]);
   });
 
   it('forgets a discarded key, and everything when cleared', async () => {
     const flushed: [string, number[]][] = [];
-    const c = new Coalescer<string, number>((key, items) => flushed.push([key, items]), (e) => { throw e; });
+    const c = new Coalescer<string, number>(
+      (key, items) => flushed.push([key, items]),
+      (e) => {
+        throw e;
+      },
+    );
     c.add('gone', 1);
     c.add('kept', 2);
     c.discard('gone');
@@ -33,7 +50,12 @@ describe('Coalescer', () => {
 
   it('reports a flush that throws instead of letting it escape', async () => {
     const errors: Error[] = [];
-    const c = new Coalescer<string, number>(() => { throw new Error('socket gone'); }, (e) => errors.push(e));
+    const c = new Coalescer<string, number>(
+      () => {
+        throw new Error('socket gone');
+      },
+      (e) => errors.push(e),
+    );
     c.add('a', 1);
     await nextTurn();
     expect(errors.map((e) => e.message)).toEqual(['socket gone']);

@@ -8,11 +8,21 @@ import { brokerAddressOptions, commonOptions } from './options';
 /** A spec like the client's: the seed's positional broker address plus typed extras. */
 const spec = {
   ...brokerAddressOptions(9998),
-  retries: { flag: 'retries', env: ['APP_RETRIES'], default: 3, parse: parsers.int(0, 1000), describe: 'retries' } satisfies OptionSpec<number>,
+  retries: {
+    flag: 'retries',
+    env: ['APP_RETRIES'],
+    default: 3,
+    parse: parsers.int(0, 1000),
+    describe: 'retries',
+  } satisfies OptionSpec<number>,
   json: { flag: 'json', env: ['APP_JSON'], default: false, parse: parsers.boolean, describe: 'print json' } satisfies OptionSpec<boolean>,
-  mode: { flag: 'mode', env: ['APP_MODE', 'LEGACY_MODE'], default: 'fast' as 'fast' | 'slow', parse: parsers.oneOf('fast', 'slow'), describe: 'speed' } satisfies OptionSpec<
-    'fast' | 'slow'
-  >,
+  mode: {
+    flag: 'mode',
+    env: ['APP_MODE', 'LEGACY_MODE'],
+    default: 'fast' as 'fast' | 'slow',
+    parse: parsers.oneOf('fast', 'slow'),
+    describe: 'speed',
+  } satisfies OptionSpec<'fast' | 'slow'>,
   name: { flag: 'name', default: 'anon', parse: parsers.string, describe: 'no env variable' } satisfies OptionSpec<string>,
 };
 
@@ -69,7 +79,10 @@ describe('loadConfig precedence: argv > env > .env file > default', () => {
   it('a named flag beats the environment and the file', () => {
     const file = dotenv('BROKER_HOST=file-host\nBROKER_PORT=7001\n');
     const env = { BROKER_HOST: 'env-host', BROKER_PORT: '7002' };
-    expect(load(['--broker-host', 'argv-host', '--broker-port=7003'], env, file)).toMatchObject({ brokerHost: 'argv-host', brokerPort: 7003 });
+    expect(load(['--broker-host', 'argv-host', '--broker-port=7003'], env, file)).toMatchObject({
+      brokerHost: 'argv-host',
+      brokerPort: 7003,
+    });
   });
 
   it('a positional argument (the seed order: host port) beats the environment and the file', () => {

@@ -3,7 +3,6 @@ import { parse as parseDotenv } from 'dotenv';
 import { splitCommandLine } from './argv';
 import { ConfigError } from './errors';
 
-
 /** One parameter: where it may come from and how its text becomes a value. */
 export interface OptionSpec<T> {
   /** `--flag value` or `--flag=value` on the command line. */
@@ -69,7 +68,9 @@ export const parsers = {
  * command line (named flag or positional) > environment > `.env` file > default.
  */
 export function loadConfig<S extends ConfigSpec>(spec: S, sources: ConfigSources): ConfigOf<S> {
-  const flags = new Map(Object.values(spec).map((o) => [o.flag, typeof o.default === 'boolean' ? ('boolean' as const) : ('string' as const)]));
+  const flags = new Map(
+    Object.values(spec).map((o) => [o.flag, typeof o.default === 'boolean' ? ('boolean' as const) : ('string' as const)]),
+  );
   const { named, positionals } = splitCommandLine(flags, sources.argv);
   const fileEnv = sources.envFile && existsSync(sources.envFile) ? parseDotenv(readFileSync(sources.envFile)) : {};
   const maxPositional = Math.max(-1, ...Object.values(spec).map((o) => o.positional ?? -1));

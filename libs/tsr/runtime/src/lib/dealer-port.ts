@@ -47,7 +47,10 @@ export function openDealerPort(endpoint: string, options: DealerPortOptions): De
 class ZmtpDealerPort implements DealerPort {
   private readonly dealer: ZmtpDealer;
 
-  constructor(endpoint: string, private readonly options: DealerPortOptions) {
+  constructor(
+    endpoint: string,
+    private readonly options: DealerPortOptions,
+  ) {
     const curve = options.curve;
     this.dealer = new ZmtpDealer({
       routingId: options.routingId,
@@ -66,7 +69,8 @@ class ZmtpDealerPort implements DealerPort {
   }
 
   send(frames: Buffer[]): void {
-    if (!this.dealer.send(frames) && !this.dealer.closed) this.options.onSendError(new Error('too many messages waiting for the connection'));
+    if (!this.dealer.send(frames) && !this.dealer.closed)
+      this.options.onSendError(new Error('too many messages waiting for the connection'));
   }
 
   close(lingerMs = 0): void {

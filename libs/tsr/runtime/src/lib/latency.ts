@@ -21,7 +21,11 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
-export function summarize(latenciesMs: Float64Array, counts: { requests: number; errors: number; retried: number; stray: number }, seconds: number): LoadSummary {
+export function summarize(
+  latenciesMs: Float64Array,
+  counts: { requests: number; errors: number; retried: number; stray: number },
+  seconds: number,
+): LoadSummary {
   const sorted = latenciesMs.slice().sort();
   return {
     ...counts,

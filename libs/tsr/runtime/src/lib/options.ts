@@ -30,7 +30,13 @@ export const monitorOptions = {
     parse: parsers.int(0, 65535),
     describe: 'port of the HTTP endpoint (/metrics /healthz /readyz /status); 0: off',
   } satisfies OptionSpec<number>,
-  httpHost: { flag: 'http-bind', env: ['HTTP_BIND'], default: '*', parse: parsers.host, describe: 'interface of the HTTP endpoint, * for all' } satisfies OptionSpec<string>,
+  httpHost: {
+    flag: 'http-bind',
+    env: ['HTTP_BIND'],
+    default: '*',
+    parse: parsers.host,
+    describe: 'interface of the HTTP endpoint, * for all',
+  } satisfies OptionSpec<string>,
 };
 
 /** Where workers and clients find the broker: the seed's positional `brokerHost brokerPort`. */

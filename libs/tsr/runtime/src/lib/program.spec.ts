@@ -75,10 +75,22 @@ describe('runProgram in a real process', () => {
       writeFileSync(join(cwd, '.env'), 'BROKER_HOST=dotenv-host\nBROKER_PORT=7001\nFIXTURE_VERBOSE=true\nTSR_LOG=trace\n');
       const run = await runFixture(['--log', 'error'], { cwd, env: { FIXTURE_MODE: 'print', BROKER_PORT: '7002' } });
       expect(run).toMatchObject({ code: 0, stderr: '' });
-      expect(JSON.parse(run.stdout)).toEqual({ brokerHost: 'dotenv-host', brokerPort: 7002, verbose: true, log: 'error', logFormat: 'text' });
+      expect(JSON.parse(run.stdout)).toEqual({
+        brokerHost: 'dotenv-host',
+        brokerPort: 7002,
+        verbose: true,
+        log: 'error',
+        logFormat: 'text',
+      });
 
       const positional = await runFixture(['pos-host', '7003', '--verbose=false'], { cwd, env: { FIXTURE_MODE: 'print' } });
-      expect(JSON.parse(positional.stdout)).toEqual({ brokerHost: 'pos-host', brokerPort: 7003, verbose: false, log: 'trace', logFormat: 'text' });
+      expect(JSON.parse(positional.stdout)).toEqual({
+        brokerHost: 'pos-host',
+        brokerPort: 7003,
+        verbose: false,
+        log: 'trace',
+        logFormat: 'text',
+      });
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }
@@ -91,7 +103,13 @@ describe('runProgram in a real process', () => {
       writeFileSync(join(cwd, 'other.env'), 'BROKER_PORT=7100\n');
       const run = await runFixture([], { cwd, env: { FIXTURE_MODE: 'print', TSR_ENV_FILE: join(cwd, 'other.env') } });
       expect(run).toMatchObject({ code: 0, stderr: '' });
-      expect(JSON.parse(run.stdout)).toEqual({ brokerHost: '127.0.0.1', brokerPort: 7100, verbose: false, log: 'silent', logFormat: 'text' });
+      expect(JSON.parse(run.stdout)).toEqual({
+        brokerHost: '127.0.0.1',
+        brokerPort: 7100,
+        verbose: false,
+        log: 'silent',
+        logFormat: 'text',
+      });
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }

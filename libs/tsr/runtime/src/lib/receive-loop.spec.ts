@@ -28,9 +28,14 @@ describe('receiveLoop', () => {
   it('reports a throwing handler once, as fatal, naming the loop', async () => {
     const { router, dealer, close } = await pair();
     const fatal = jest.fn();
-    const loop = receiveLoop('frontend', router, () => {
-      throw new Error('bug');
-    }, fatal);
+    const loop = receiveLoop(
+      'frontend',
+      router,
+      () => {
+        throw new Error('bug');
+      },
+      fatal,
+    );
     await dealer.send('x');
     await loop;
     close();

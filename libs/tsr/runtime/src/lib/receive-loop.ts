@@ -15,7 +15,12 @@ export interface Receivable<T> {
  * It awaits `receive()` itself rather than iterating the socket: zeromq's async iterator wraps
  * every message in one more promise and a result object, a cost paid per message on hot paths.
  */
-export async function receiveLoop<T>(name: string, socket: Receivable<T>, handle: (message: T) => void, fatal: (error: Error) => void): Promise<void> {
+export async function receiveLoop<T>(
+  name: string,
+  socket: Receivable<T>,
+  handle: (message: T) => void,
+  fatal: (error: Error) => void,
+): Promise<void> {
   try {
     // no `closed` check per message (on a zeromq socket, a native call): closing makes receive() fail, which ends the loop
     for (;;) handle(await socket.receive());

@@ -5,7 +5,12 @@ import { type Tracer, createTracer } from './trace';
 /** A tracer that records its info lines, plus a log shared with sockets and hooks to check the order. */
 function recorder() {
   const log: string[] = [];
-  const trace: Tracer = createTracer('t', 'info', (l) => log.push(`info ${l}`), (l) => log.push(`error ${l}`));
+  const trace: Tracer = createTracer(
+    't',
+    'info',
+    (l) => log.push(`info ${l}`),
+    (l) => log.push(`error ${l}`),
+  );
   const socket = (name: string, fails = false) => ({
     close: jest.fn(() => {
       log.push(`close ${name}`);
@@ -114,7 +119,14 @@ describe('exitOnSignals in a real process with ZeroMQ sockets', () => {
       const elapsed = Date.now() - sentAt;
       expect(sentAt).toBeGreaterThan(0);
       expect(run).toMatchObject({ code: 0, signal: null, stderr: '' });
-      expect(run.stdout.split('\n')).toEqual(['ready', 'before exit', 'closed router', 'closed dealer', `[fixture] stopped by ${signal}`, '']);
+      expect(run.stdout.split('\n')).toEqual([
+        'ready',
+        'before exit',
+        'closed router',
+        'closed dealer',
+        `[fixture] stopped by ${signal}`,
+        '',
+      ]);
       expect(elapsed).toBeLessThan(1000);
     },
     30_000,

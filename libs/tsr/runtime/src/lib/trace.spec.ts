@@ -86,7 +86,7 @@ describe('sinks', () => {
   });
 });
 
-describe('step (the seed\'s traza: a protocol step and its values)', () => {
+describe("step (the seed's traza: a protocol step and its values)", () => {
   it('formats `[component] step: name=value ...`', () => {
     const { tracer, out } = capture('trace');
     tracer.step('new_task', 'worker client request', [Buffer.from('W h-1-aa'), Buffer.from('C h-2-bb'), Buffer.from('hello')]);
@@ -177,7 +177,14 @@ describe('json format', () => {
   it('writes one object per line with time, level, program and instance', () => {
     const out: string[] = [];
     const err: string[] = [];
-    const tracer = createTracer('worker', 'trace', (l) => out.push(l), (l) => err.push(l), 'json', 'W one');
+    const tracer = createTracer(
+      'worker',
+      'trace',
+      (l) => out.push(l),
+      (l) => err.push(l),
+      'json',
+      'W one',
+    );
     tracer.info('hello');
     tracer.step('reply', 'client body n', [Buffer.from('C1'), 'ok', 3n]);
     tracer.error('bad');
@@ -193,7 +200,13 @@ describe('json format', () => {
 
   it('keeps the levels: info is silent at error level', () => {
     const out: string[] = [];
-    createTracer('broker', 'error', (l) => out.push(l), () => undefined, 'json').info('quiet');
+    createTracer(
+      'broker',
+      'error',
+      (l) => out.push(l),
+      () => undefined,
+      'json',
+    ).info('quiet');
     expect(out).toEqual([]);
   });
 });

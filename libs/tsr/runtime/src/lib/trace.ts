@@ -48,7 +48,11 @@ export function createTracer(
   const rank = levels.indexOf(level);
   const [errors, infos, tracing] = [rank >= 1, rank >= 2, rank >= 3];
   const json = (sink: Sink, lvl: string, fields: Record<string, unknown>) =>
-    sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, program: component, instance, ...fields }, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+    sink(
+      JSON.stringify({ time: new Date().toISOString(), level: lvl, program: component, instance, ...fields }, (_k, v: unknown) =>
+        typeof v === 'bigint' ? String(v) : v,
+      ),
+    );
   return {
     level,
     tracing,

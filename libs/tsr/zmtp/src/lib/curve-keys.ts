@@ -25,7 +25,10 @@ const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 /** The raw public key of a raw secret key (X25519 of the base point). */
 export function curvePublicKeyBytes(secretKey: Uint8Array): Buffer {
   if (secretKey.length !== KEY) throw new RangeError('a CURVE secret key is 32 bytes');
-  const spki = createPublicKey(createPrivateKey({ key: Buffer.concat([X25519_PKCS8, secretKey]), format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
+  const spki = createPublicKey(createPrivateKey({ key: Buffer.concat([X25519_PKCS8, secretKey]), format: 'der', type: 'pkcs8' })).export({
+    format: 'der',
+    type: 'spki',
+  });
   return spki.subarray(spki.length - KEY);
 }
 
@@ -51,4 +54,7 @@ export function curveKeyBytes(key: string): Buffer {
 }
 
 /** A Z85 key pair's bytes, as the mechanism takes them. */
-export const curveKeyPairBytes = (pair: CurveKeyPair): CurveKeyBytes => ({ publicKey: curveKeyBytes(pair.publicKey), secretKey: curveKeyBytes(pair.secretKey) });
+export const curveKeyPairBytes = (pair: CurveKeyPair): CurveKeyBytes => ({
+  publicKey: curveKeyBytes(pair.publicKey),
+  secretKey: curveKeyBytes(pair.secretKey),
+});

@@ -3,7 +3,17 @@ import * as zmq from 'zeromq';
 import { z85Decode, z85Encode } from './z85';
 import sodium from 'libsodium-wrappers-sumo';
 import { CurveClient, type CurveCommand, CurveServer, type CurveSession, curveReady } from './curve-mechanism';
-import { BOXED_COMMAND, BOXED_MORE, FrameReader, GREETING_BYTES, commandFrame, encodeMessage, greeting, parseCommand, parseProperties } from './zmtp-codec';
+import {
+  BOXED_COMMAND,
+  BOXED_MORE,
+  FrameReader,
+  GREETING_BYTES,
+  commandFrame,
+  encodeMessage,
+  greeting,
+  parseCommand,
+  parseProperties,
+} from './zmtp-codec';
 
 /** One end of a raw ZMTP connection: greeting, then frames and commands as they arrive. */
 class Wire {
@@ -50,7 +60,8 @@ class Wire {
   async command(name: string): Promise<Buffer> {
     const item = await this.next();
     const command = item.kind === 'command' ? parseCommand(item.body) : undefined;
-    if (command?.name !== name) throw new Error(`expected ${name}, got ${item.kind} ${command?.name ?? item.body.toString('latin1', 0, 16)}`);
+    if (command?.name !== name)
+      throw new Error(`expected ${name}, got ${item.kind} ${command?.name ?? item.body.toString('latin1', 0, 16)}`);
     return command.body;
   }
 
@@ -76,7 +87,11 @@ const pair = () => {
 const z85 = (b: Uint8Array) => z85Encode(b);
 
 /** Our client, over a raw TCP connection (ZMTP 3.1 greeting), through the CURVE handshake with a libzmq ROUTER. */
-async function ourClientTo(router: zmq.Router, server: { publicKey: Buffer }, closing: (() => void)[]): Promise<{ socket: Socket; wire: Wire; session: CurveSession; closed: Promise<void> }> {
+async function ourClientTo(
+  router: zmq.Router,
+  server: { publicKey: Buffer },
+  closing: (() => void)[],
+): Promise<{ socket: Socket; wire: Wire; session: CurveSession; closed: Promise<void> }> {
   await router.bind('tcp://127.0.0.1:0');
   const port = Number((router.lastEndpoint as string).split(':').pop());
   const socket = connect(port, '127.0.0.1');
@@ -153,7 +168,13 @@ describe('CURVE mechanism, against libzmq', () => {
       const listener = createServer(resolve);
       closing.push(() => listener.close());
       listener.listen(0, '127.0.0.1', () => {
-        const dealer = new zmq.Dealer({ curveServerKey: z85(server.publicKey), curvePublicKey: z85(client.publicKey), curveSecretKey: z85(client.secretKey), routingId: 'their dealer', linger: 0 });
+        const dealer = new zmq.Dealer({
+          curveServerKey: z85(server.publicKey),
+          curvePublicKey: z85(client.publicKey),
+          curveSecretKey: z85(client.secretKey),
+          routingId: 'their dealer',
+          linger: 0,
+        });
         closing.push(() => dealer.close());
         dealer.connect(`tcp://127.0.0.1:${(listener.address() as AddressInfo).port}`);
         void dealer.send('over CURVE');
@@ -298,7 +319,13 @@ describe('CURVE mechanism, against libzmq', () => {
 
   it('opens the PINGs a libzmq peer boxes as commands, and libzmq takes our boxed PING and PONG as commands', async () => {
     const server = pair();
-    const router = new zmq.Router({ curveServer: true, curveSecretKey: z85(server.secretKey), heartbeatInterval: 100, heartbeatTimeout: 300, linger: 0 });
+    const router = new zmq.Router({
+      curveServer: true,
+      curveSecretKey: z85(server.secretKey),
+      heartbeatInterval: 100,
+      heartbeatTimeout: 300,
+      linger: 0,
+    });
     closing.push(() => router.close());
     const { socket, wire, session, closed } = await ourClientTo(router, server, closing);
     let gone = false;
@@ -338,7 +365,9 @@ describe('CURVE mechanism, against libzmq', () => {
         const item = await wire.next();
         const opened = session.open(item.body);
         if (typeof opened === 'string' || !opened.command || opened.frame.toString('latin1', 0, 5) !== '\x04PING') continue;
-        socket.write(encodeMessage([session.seal(Buffer.concat([Buffer.from('\x04PONG', 'latin1'), opened.frame.subarray(7)]), BOXED_COMMAND)]));
+        socket.write(
+          encodeMessage([session.seal(Buffer.concat([Buffer.from('\x04PONG', 'latin1'), opened.frame.subarray(7)]), BOXED_COMMAND)]),
+        );
       }
     })().catch(() => undefined);
     await sleep(1200);
@@ -370,8 +399,16 @@ describe('CURVE mechanism, against libzmq', () => {
     const { clientSide, serverSide } = sessions();
     for (const flags of [0, BOXED_MORE, BOXED_COMMAND, BOXED_MORE | BOXED_COMMAND]) {
       const frame = Buffer.from(`\x04PING\x00\x01flags ${flags}`, 'latin1');
-      expect(serverSide.open(clientSide.seal(frame, flags))).toEqual({ frame, more: (flags & BOXED_MORE) !== 0, command: (flags & BOXED_COMMAND) !== 0 });
-      expect(clientSide.open(serverSide.seal(frame, flags))).toEqual({ frame, more: (flags & BOXED_MORE) !== 0, command: (flags & BOXED_COMMAND) !== 0 });
+      expect(serverSide.open(clientSide.seal(frame, flags))).toEqual({
+        frame,
+        more: (flags & BOXED_MORE) !== 0,
+        command: (flags & BOXED_COMMAND) !== 0,
+      });
+      expect(clientSide.open(serverSide.seal(frame, flags))).toEqual({
+        frame,
+        more: (flags & BOXED_MORE) !== 0,
+        command: (flags & BOXED_COMMAND) !== 0,
+      });
     }
   });
 

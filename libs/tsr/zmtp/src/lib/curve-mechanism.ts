@@ -17,9 +17,11 @@ export const curveReady: Promise<void> = sodium.ready;
 /** NaCl's boxes, from libsodium: the fastest per frame of those measured (docs/benchmarks/2026-11-28/curve/README.md). */
 const nacl = {
   seal: (message: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array => sodium.crypto_box_easy_afternm(message, nonce, key),
-  open: (box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | undefined => attempt(() => sodium.crypto_box_open_easy_afternm(box, nonce, key)),
+  open: (box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | undefined =>
+    attempt(() => sodium.crypto_box_open_easy_afternm(box, nonce, key)),
   secretSeal: (message: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array => sodium.crypto_secretbox_easy(message, nonce, key),
-  secretOpen: (box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | undefined => attempt(() => sodium.crypto_secretbox_open_easy(box, nonce, key)),
+  secretOpen: (box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | undefined =>
+    attempt(() => sodium.crypto_secretbox_open_easy(box, nonce, key)),
 };
 
 /** libsodium throws where a box does not open, or a key makes no shared key. */
@@ -121,7 +123,8 @@ export class CurveSession implements FrameBoxer {
    * frame returned is a view of `message`, whose box it overwrites.
    */
   open(message: Buffer): { frame: Buffer; more: boolean; command: boolean } | string {
-    if (message.length < MESSAGE_MIN || !MESSAGE_NAME.equals(message.subarray(0, MESSAGE_NAME.length))) return 'not a MESSAGE, or too short';
+    if (message.length < MESSAGE_MIN || !MESSAGE_NAME.equals(message.subarray(0, MESSAGE_NAME.length)))
+      return 'not a MESSAGE, or too short';
     const at = MESSAGE_NAME.length;
     const n = readCounter(message, at);
     if (n <= this.peerNonce) return 'a MESSAGE nonce did not grow (a replay?)';
@@ -130,7 +133,11 @@ export class CurveSession implements FrameBoxer {
     if (!openInto(message.subarray(plain), this.theirNonce, this.key, message, plain)) return 'a MESSAGE box does not open';
     this.peerNonce = n;
     const flags = message[plain];
-    return { frame: message.subarray(plain + 1, message.length - MAC), more: (flags & BOXED_MORE) !== 0, command: (flags & BOXED_COMMAND) !== 0 };
+    return {
+      frame: message.subarray(plain + 1, message.length - MAC),
+      more: (flags & BOXED_MORE) !== 0,
+      command: (flags & BOXED_COMMAND) !== 0,
+    };
   }
 }
 
@@ -146,7 +153,8 @@ function newDhPair(): DhPair {
 }
 
 /** NaCl's crypto_box_beforenm: the key `theirs` and `ours` share; undefined for a key that makes none (a low-order point). */
-const boxKey = (theirs: Uint8Array, ours: DhPair): Uint8Array | undefined => attempt(() => sodium.crypto_box_beforenm(theirs, ours.secretKey));
+const boxKey = (theirs: Uint8Array, ours: DhPair): Uint8Array | undefined =>
+  attempt(() => sodium.crypto_box_beforenm(theirs, ours.secretKey));
 
 /**
  * The client side: HELLO, then INITIATE on WELCOME, then the session on READY. Its short-term pair
@@ -183,7 +191,7 @@ export class CurveClient {
     const cookie = plain.subarray(KEY);
     const vouchKey = boxKey(serverShort, this.long);
     this.sessionKey = boxKey(serverShort, short);
-    if (!vouchKey || !this.sessionKey) return "WELCOME carries an unusable short-term key";
+    if (!vouchKey || !this.sessionKey) return 'WELCOME carries an unusable short-term key';
     const vouchNonce = randomBytes(LONG_NONCE);
     const vouch = nacl.seal(Buffer.concat([short.publicKey, this.serverKey]), nonce('VOUCH---', vouchNonce), vouchKey);
     const n = shortNonce(this.nonce++);
@@ -198,7 +206,10 @@ export class CurveClient {
     const n = body.subarray(0, SHORT_NONCE);
     const plain = nacl.open(body.subarray(SHORT_NONCE), nonce('CurveZMQREADY---', n), this.sessionKey);
     if (!plain) return 'READY does not open';
-    return { metadata: Buffer.from(plain), session: new CurveSession(this.sessionKey, FROM_CLIENT, FROM_SERVER, this.nonce, readCounter(n)) };
+    return {
+      metadata: Buffer.from(plain),
+      session: new CurveSession(this.sessionKey, FROM_CLIENT, FROM_SERVER, this.nonce, readCounter(n)),
+    };
   }
 }
 
@@ -234,7 +245,10 @@ export class CurveServer {
     const short = (this.short = newDhPair());
     const cookieKey = (this.cookieKey = randomBytes(KEY));
     const cookieNonce = randomBytes(LONG_NONCE);
-    const cookie = Buffer.concat([cookieNonce, nacl.secretSeal(Buffer.concat([clientShort, short.secretKey]), nonce('COOKIE--', cookieNonce), cookieKey)]);
+    const cookie = Buffer.concat([
+      cookieNonce,
+      nacl.secretSeal(Buffer.concat([clientShort, short.secretKey]), nonce('COOKIE--', cookieNonce), cookieKey),
+    ]);
     const longNonce = randomBytes(LONG_NONCE);
     const box = nacl.seal(Buffer.concat([short.publicKey, cookie]), nonce('WELCOME-', longNonce), helloKey);
     return { name: 'WELCOME', body: Buffer.concat([longNonce, box]) };
@@ -250,7 +264,8 @@ export class CurveServer {
     if (this.sessionKey) return 'a second INITIATE';
     if (body.length < INITIATE_MIN) return 'INITIATE is too short';
     const cookie = nacl.secretOpen(body.subarray(LONG_NONCE, COOKIE), nonce('COOKIE--', body.subarray(0, LONG_NONCE)), cookieKey);
-    if (!cookie || !equal(cookie.subarray(0, KEY), clientShort) || !equal(cookie.subarray(KEY), short.secretKey)) return 'INITIATE carries a cookie this connection did not make';
+    if (!cookie || !equal(cookie.subarray(0, KEY), clientShort) || !equal(cookie.subarray(KEY), short.secretKey))
+      return 'INITIATE carries a cookie this connection did not make';
     const n = body.subarray(COOKIE, COOKIE + SHORT_NONCE);
     const nonceValue = readCounter(n);
     if (nonceValue <= this.clientNonce) return 'INITIATE nonce did not grow';
@@ -259,8 +274,11 @@ export class CurveServer {
     if (!sessionKey || !plain) return 'INITIATE does not open';
     const clientKey = plain.subarray(0, KEY);
     const vouchKey = boxKey(clientKey, short);
-    const vouch = vouchKey && nacl.open(plain.subarray(KEY + LONG_NONCE, KEY + VOUCH), nonce('VOUCH---', plain.subarray(KEY, KEY + LONG_NONCE)), vouchKey);
-    if (!vouch || !equal(vouch.subarray(0, KEY), clientShort) || !equal(vouch.subarray(KEY), this.long.publicKey)) return 'INITIATE carries a vouch that does not hold';
+    const vouch =
+      vouchKey &&
+      nacl.open(plain.subarray(KEY + LONG_NONCE, KEY + VOUCH), nonce('VOUCH---', plain.subarray(KEY, KEY + LONG_NONCE)), vouchKey);
+    if (!vouch || !equal(vouch.subarray(0, KEY), clientShort) || !equal(vouch.subarray(KEY), this.long.publicKey))
+      return 'INITIATE carries a vouch that does not hold';
     this.clientNonce = nonceValue;
     this.sessionKey = sessionKey;
     return { clientKey: Buffer.from(clientKey), metadata: Buffer.from(plain.subarray(KEY + VOUCH)) };
@@ -271,6 +289,9 @@ export class CurveServer {
     const key = this.sessionKey as Uint8Array;
     const n = shortNonce(1);
     const box = nacl.seal(metadata, nonce('CurveZMQREADY---', n), key);
-    return { command: { name: 'READY', body: Buffer.concat([n, box]) }, session: new CurveSession(key, FROM_SERVER, FROM_CLIENT, 2, this.clientNonce) };
+    return {
+      command: { name: 'READY', body: Buffer.concat([n, box]) },
+      session: new CurveSession(key, FROM_SERVER, FROM_CLIENT, 2, this.clientNonce),
+    };
   }
 }

@@ -17,7 +17,10 @@ const seeded = (length: number, seed: number): Buffer => {
  * (a 64 KiB frame and its flags byte), ± 1, 32 and 64 around 64 KiB, and where the stream (the
  * one-time key's 32 bytes, then the message) ends at or about a multiple of the chunk size.
  */
-const edges = [...[-65, -64, -63, -33, -32, -31, -2, -1, 0, 1, 2, 31, 32, 33, 63, 64, 65].map((d) => 64 * 1024 + d), ...[2, 3, 5, 17, 40].flatMap((k) => [-1, 0, 1].flatMap((d) => [k * CHUNK_BYTES + d, k * CHUNK_BYTES - 32 + d]))];
+const edges = [
+  ...[-65, -64, -63, -33, -32, -31, -2, -1, 0, 1, 2, 31, 32, 33, 63, 64, 65].map((d) => 64 * 1024 + d),
+  ...[2, 3, 5, 17, 40].flatMap((k) => [-1, 0, 1].flatMap((d) => [k * CHUNK_BYTES + d, k * CHUNK_BYTES - 32 + d])),
+];
 /** Sizes small, around the scratch area's room, at chunk edges, past it, and of a few MiB. */
 const body = fc
   .tuple(
@@ -41,89 +44,129 @@ const heapHolds = (needle: Uint8Array): boolean => {
 describe('secretbox on the WebAssembly heap', () => {
   it('seals as libsodium does and opens what libsodium sealed, in any order of sizes', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 255 }), body, bytes(24), bytes(32)), { minLength: 1, maxLength: 6 }), (cases) => {
-        for (const [head, plain, nonce, key] of cases) {
-          const message = Buffer.concat([Buffer.from([head]), plain]);
-          const out = new Uint8Array(3 + SECRETBOX_MAC + message.length);
-          sealInto(out, 3, head, plain, nonce, key);
-          const box = out.subarray(3);
-          expect(Buffer.from(box).equals(sodium.crypto_secretbox_easy(message, nonce, key))).toBe(true);
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 255 }), body, bytes(24), bytes(32)), { minLength: 1, maxLength: 6 }),
+        (cases) => {
+          for (const [head, plain, nonce, key] of cases) {
+            const message = Buffer.concat([Buffer.from([head]), plain]);
+            const out = new Uint8Array(3 + SECRETBOX_MAC + message.length);
+            sealInto(out, 3, head, plain, nonce, key);
+            const box = out.subarray(3);
+            expect(Buffer.from(box).equals(sodium.crypto_secretbox_easy(message, nonce, key))).toBe(true);
 
-          // opened in place: the plaintext lands over the box's own first bytes
-          expect(openInto(box, nonce, key, box, 0)).toBe(true);
-          expect(message.equals(box.subarray(0, message.length))).toBe(true);
-        }
-      }),
+            // opened in place: the plaintext lands over the box's own first bytes
+            expect(openInto(box, nonce, key, box, 0)).toBe(true);
+            expect(message.equals(box.subarray(0, message.length))).toBe(true);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it('refuses a box changed anywhere, or opened with another nonce or key, and writes nothing', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 200 }), bytes(24), bytes(32), fc.nat(), fc.integer({ min: 1, max: 255 }), (plain, nonce, key, where, flip) => {
-        const box = Buffer.from(sodium.crypto_secretbox_easy(plain, nonce, key));
-        const into = Buffer.alloc(plain.length, 0xaa);
-        const tampered = Buffer.from(box);
-        tampered[where % box.length] ^= flip;
-        const otherNonce = Uint8Array.from(nonce);
-        otherNonce[where % 24] ^= flip;
-        const otherKey = Uint8Array.from(key);
-        otherKey[where % 32] ^= flip;
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 200 }),
+        bytes(24),
+        bytes(32),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (plain, nonce, key, where, flip) => {
+          const box = Buffer.from(sodium.crypto_secretbox_easy(plain, nonce, key));
+          const into = Buffer.alloc(plain.length, 0xaa);
+          const tampered = Buffer.from(box);
+          tampered[where % box.length] ^= flip;
+          const otherNonce = Uint8Array.from(nonce);
+          otherNonce[where % 24] ^= flip;
+          const otherKey = Uint8Array.from(key);
+          otherKey[where % 32] ^= flip;
 
-        expect(openInto(tampered, nonce, key, into, 0)).toBe(false);
-        expect(openInto(box, otherNonce, key, into, 0)).toBe(false);
-        expect(openInto(box, nonce, otherKey, into, 0)).toBe(false);
-        expect(into.every((b) => b === 0xaa)).toBe(true);
-      }),
+          expect(openInto(tampered, nonce, key, into, 0)).toBe(false);
+          expect(openInto(box, otherNonce, key, into, 0)).toBe(false);
+          expect(openInto(box, nonce, otherKey, into, 0)).toBe(false);
+          expect(into.every((b) => b === 0xaa)).toBe(true);
+        },
+      ),
     );
   });
 
   it('refuses a large box changed anywhere, or opened with another nonce or key, and writes nothing', () => {
-    const tamperedAt = (length: number) => fc.oneof(fc.nat(SECRETBOX_MAC + length - 1), fc.constantFrom(0, SECRETBOX_MAC - 1, SECRETBOX_MAC, SECRETBOX_MAC + CHUNK_BYTES - 1, SECRETBOX_MAC + CHUNK_BYTES, SECRETBOX_MAC + length - 1).map((at) => at % (SECRETBOX_MAC + length)));
-    const lengths = fc.oneof(fc.integer({ min: SCRATCH_ROOM - 4, max: SCRATCH_ROOM + 4 }), fc.constantFrom(...edges), fc.integer({ min: 70_000, max: 300_000 }));
+    const tamperedAt = (length: number) =>
+      fc.oneof(
+        fc.nat(SECRETBOX_MAC + length - 1),
+        fc
+          .constantFrom(
+            0,
+            SECRETBOX_MAC - 1,
+            SECRETBOX_MAC,
+            SECRETBOX_MAC + CHUNK_BYTES - 1,
+            SECRETBOX_MAC + CHUNK_BYTES,
+            SECRETBOX_MAC + length - 1,
+          )
+          .map((at) => at % (SECRETBOX_MAC + length)),
+      );
+    const lengths = fc.oneof(
+      fc.integer({ min: SCRATCH_ROOM - 4, max: SCRATCH_ROOM + 4 }),
+      fc.constantFrom(...edges),
+      fc.integer({ min: 70_000, max: 300_000 }),
+    );
     fc.assert(
-      fc.property(lengths.chain((length) => fc.tuple(fc.constant(length), tamperedAt(length))), bytes(24), bytes(32), fc.nat(), fc.integer({ min: 1, max: 255 }), ([length, where], nonce, key, seed, flip) => {
-        const plain = seeded(length, seed);
-        const box = Buffer.from(sodium.crypto_secretbox_easy(plain, nonce, key));
-        const tampered = Buffer.from(box);
-        tampered[where] ^= flip;
-        const otherNonce = Uint8Array.from(nonce);
-        otherNonce[seed % 24] ^= flip;
-        const otherKey = Uint8Array.from(key);
-        otherKey[seed % 32] ^= flip;
-        const into = Buffer.alloc(plain.length, 0xaa);
+      fc.property(
+        lengths.chain((length) => fc.tuple(fc.constant(length), tamperedAt(length))),
+        bytes(24),
+        bytes(32),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        ([length, where], nonce, key, seed, flip) => {
+          const plain = seeded(length, seed);
+          const box = Buffer.from(sodium.crypto_secretbox_easy(plain, nonce, key));
+          const tampered = Buffer.from(box);
+          tampered[where] ^= flip;
+          const otherNonce = Uint8Array.from(nonce);
+          otherNonce[seed % 24] ^= flip;
+          const otherKey = Uint8Array.from(key);
+          otherKey[seed % 32] ^= flip;
+          const into = Buffer.alloc(plain.length, 0xaa);
 
-        expect(openInto(tampered, nonce, key, into, 0)).toBe(false);
-        expect(openInto(box, otherNonce, key, into, 0)).toBe(false);
-        expect(openInto(box, nonce, otherKey, into, 0)).toBe(false);
-        expect(into.every((b) => b === 0xaa)).toBe(true);
-        // in place, too: the box is left as it was
-        const kept = Buffer.from(tampered);
-        expect(openInto(tampered, nonce, key, tampered, 0)).toBe(false);
-        expect(tampered.equals(kept)).toBe(true);
-      }),
+          expect(openInto(tampered, nonce, key, into, 0)).toBe(false);
+          expect(openInto(box, otherNonce, key, into, 0)).toBe(false);
+          expect(openInto(box, nonce, otherKey, into, 0)).toBe(false);
+          expect(into.every((b) => b === 0xaa)).toBe(true);
+          // in place, too: the box is left as it was
+          const kept = Buffer.from(tampered);
+          expect(openInto(tampered, nonce, key, tampered, 0)).toBe(false);
+          expect(tampered.equals(kept)).toBe(true);
+        },
+      ),
       { numRuns: 30 },
     );
   });
 
   it('seals a body and opens a box whose memory the output overlaps, either way round', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constantFrom(...edges), fc.integer({ min: 70_000, max: 300_000 })), fc.integer({ min: -40, max: 40 }), bytes(24), bytes(32), (length, shift, nonce, key) => {
-        const plain = seeded(length, shift & 0xff);
-        const message = Buffer.concat([Buffer.from([7]), plain]);
-        const expected = Buffer.from(sodium.crypto_secretbox_easy(message, nonce, key));
-        // one buffer holds the body and, `shift` bytes from where it starts, the box written over it
-        const memory = Buffer.alloc(expected.length + 200);
-        const bodyAt = 100;
-        memory.set(plain, bodyAt);
-        sealInto(memory, bodyAt + shift, 7, memory.subarray(bodyAt, bodyAt + length), nonce, key);
-        expect(memory.subarray(bodyAt + shift, bodyAt + shift + expected.length).equals(expected)).toBe(true);
+      fc.property(
+        fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constantFrom(...edges), fc.integer({ min: 70_000, max: 300_000 })),
+        fc.integer({ min: -40, max: 40 }),
+        bytes(24),
+        bytes(32),
+        (length, shift, nonce, key) => {
+          const plain = seeded(length, shift & 0xff);
+          const message = Buffer.concat([Buffer.from([7]), plain]);
+          const expected = Buffer.from(sodium.crypto_secretbox_easy(message, nonce, key));
+          // one buffer holds the body and, `shift` bytes from where it starts, the box written over it
+          const memory = Buffer.alloc(expected.length + 200);
+          const bodyAt = 100;
+          memory.set(plain, bodyAt);
+          sealInto(memory, bodyAt + shift, 7, memory.subarray(bodyAt, bodyAt + length), nonce, key);
+          expect(memory.subarray(bodyAt + shift, bodyAt + shift + expected.length).equals(expected)).toBe(true);
 
-        // and the box opened into the same memory, `shift` bytes from where the box starts
-        memory.set(expected, bodyAt);
-        expect(openInto(memory.subarray(bodyAt, bodyAt + expected.length), nonce, key, memory, bodyAt + shift)).toBe(true);
-        expect(memory.subarray(bodyAt + shift, bodyAt + shift + message.length).equals(message)).toBe(true);
-      }),
+          // and the box opened into the same memory, `shift` bytes from where the box starts
+          memory.set(expected, bodyAt);
+          expect(openInto(memory.subarray(bodyAt, bodyAt + expected.length), nonce, key, memory, bodyAt + shift)).toBe(true);
+          expect(memory.subarray(bodyAt + shift, bodyAt + shift + message.length).equals(message)).toBe(true);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -143,7 +186,11 @@ describe('secretbox on the WebAssembly heap', () => {
 
       expect(openInto(out, nonce, key, out, 0)).toBe(true);
       expect(Buffer.from(out.subarray(1, 1 + length)).equals(plain)).toBe(true);
-      expect(scratchAreaForTests().heap.subarray(start, end).every((b) => b === 0)).toBe(true);
+      expect(
+        scratchAreaForTests()
+          .heap.subarray(start, end)
+          .every((b) => b === 0),
+      ).toBe(true);
       expect(heapHolds(key)).toBe(false);
       expect(heapHolds(nonce)).toBe(false);
       if (length >= 32) expect(heapHolds(plain.subarray(length - 32))).toBe(false);

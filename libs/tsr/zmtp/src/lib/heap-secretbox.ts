@@ -45,7 +45,16 @@ interface RawSodium {
   _crypto_secretbox_easy(box: number, message: number, lengthLow: number, lengthHigh: number, nonce: number, key: number): number;
   _crypto_secretbox_open_easy(message: number, box: number, lengthLow: number, lengthHigh: number, nonce: number, key: number): number;
   /** XORs `length` bytes of `input` with the keystream from 64-byte block `block` on; in place if `output` is `input`. */
-  _crypto_stream_xsalsa20_xor_ic(output: number, input: number, lengthLow: number, lengthHigh: number, nonce: number, blockLow: number, blockHigh: number, key: number): number;
+  _crypto_stream_xsalsa20_xor_ic(
+    output: number,
+    input: number,
+    lengthLow: number,
+    lengthHigh: number,
+    nonce: number,
+    blockLow: number,
+    blockHigh: number,
+    key: number,
+  ): number;
   _crypto_onetimeauth_poly1305_statebytes(): number;
   /** The state 16-byte aligned; the key 32 bytes. */
   _crypto_onetimeauth_poly1305_init(state: number, key: number): number;
@@ -106,7 +115,12 @@ class Scratch {
    * chunk through the room at `data`: `put` copies the message's bytes [from, to) into the memory at
    * `into`, `took` gets them XORed there. The first chunk leaves the one-time key at `data`.
    */
-  stream(heap: Uint8Array, length: number, put: (into: number, from: number, to: number) => void, took: (at: number, from: number, to: number) => void): void {
+  stream(
+    heap: Uint8Array,
+    length: number,
+    put: (into: number, from: number, to: number) => void,
+    took: (at: number, from: number, to: number) => void,
+  ): void {
     for (let start = 0; start < LEAD + length; start += CHUNK_BYTES) {
       const end = Math.min(start + CHUNK_BYTES, LEAD + length);
       let into = this.data;
@@ -128,8 +142,14 @@ const area = (): Scratch => (scratch ??= new Scratch(rawSodium()));
 
 function rawSodium(): RawSodium {
   const raw = (sodium as unknown as { libsodium?: RawSodium }).libsodium;
-  if (typeof raw?._crypto_secretbox_easy !== 'function' || typeof raw._crypto_stream_xsalsa20_xor_ic !== 'function' || typeof raw._crypto_onetimeauth_poly1305_update !== 'function') {
-    throw new Error('libsodium-wrappers-sumo does not expose its raw module (sodium.libsodium) with the stream and Poly1305 primitives as 0.8 does: CURVE needs them');
+  if (
+    typeof raw?._crypto_secretbox_easy !== 'function' ||
+    typeof raw._crypto_stream_xsalsa20_xor_ic !== 'function' ||
+    typeof raw._crypto_onetimeauth_poly1305_update !== 'function'
+  ) {
+    throw new Error(
+      'libsodium-wrappers-sumo does not expose its raw module (sodium.libsodium) with the stream and Poly1305 primitives as 0.8 does: CURVE needs them',
+    );
   }
   return raw;
 }
@@ -173,7 +193,8 @@ export function sealInto(out: Uint8Array, at: number, head: number, body: Uint8A
 
 function sealChunked(out: Uint8Array, at: number, head: number, body: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
   const length = 1 + body.length;
-  if (at < 0 || at + SECRETBOX_MAC + length > out.length) throw new RangeError(`a box of ${SECRETBOX_MAC + length} bytes does not fit at ${at} in ${out.length}`);
+  if (at < 0 || at + SECRETBOX_MAC + length > out.length)
+    throw new RangeError(`a box of ${SECRETBOX_MAC + length} bytes does not fit at ${at} in ${out.length}`);
   const source = overruns(out, at + SECRETBOX_MAC + 1, body) ? Uint8Array.from(body) : body;
   const p = area();
   const { raw, state } = p;

@@ -86,12 +86,15 @@ export class Heartbeat {
   }
 
   private armTtl(pingAt: number, ttlMs: number): void {
-    this.ttl = setTimeout(() => {
-      this.ttl = undefined;
-      if (this.lastPingAt > pingAt) return this.armTtl(this.lastPingAt, ttlMs); // a later PING: its deadline
-      if (this.lastReadAt > pingAt) return; // something came after the PING
-      this.io.dead(`nothing heard within the ${ttlMs} ms its PING asked for`);
-    }, Math.max(0, pingAt + ttlMs - Date.now()));
+    this.ttl = setTimeout(
+      () => {
+        this.ttl = undefined;
+        if (this.lastPingAt > pingAt) return this.armTtl(this.lastPingAt, ttlMs); // a later PING: its deadline
+        if (this.lastReadAt > pingAt) return; // something came after the PING
+        this.io.dead(`nothing heard within the ${ttlMs} ms its PING asked for`);
+      },
+      Math.max(0, pingAt + ttlMs - Date.now()),
+    );
     this.ttl.unref();
   }
 }

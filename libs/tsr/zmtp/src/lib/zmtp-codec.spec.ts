@@ -1,5 +1,17 @@
 import fc from 'fast-check';
-import { FrameReader, commandFrame, encodeMessage, greeting, greetingProblem, parseCommand, parsePing, parseProperties, pingBody, readyCommand, versionProblem } from './zmtp-codec';
+import {
+  FrameReader,
+  commandFrame,
+  encodeMessage,
+  greeting,
+  greetingProblem,
+  parseCommand,
+  parsePing,
+  parseProperties,
+  pingBody,
+  readyCommand,
+  versionProblem,
+} from './zmtp-codec';
 
 /** What a reader saw: data frames grouped into messages, commands, problems. */
 function read(chunks: Buffer[], maxMessageBytes = Infinity) {
@@ -35,7 +47,10 @@ function cut(bytes: Buffer, points: number[]): Buffer[] {
 }
 
 const frame = fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ minLength: 250, maxLength: 70_000 }));
-const message = fc.array(frame.map((f) => Buffer.from(f)), { minLength: 1, maxLength: 5 });
+const message = fc.array(
+  frame.map((f) => Buffer.from(f)),
+  { minLength: 1, maxLength: 5 },
+);
 
 describe('ZMTP 3.1 frames', () => {
   it('lays out short and long frames as the spec does: flags (MORE, LONG), size in 1 or 8 bytes, body', () => {
@@ -68,7 +83,11 @@ describe('ZMTP 3.1 frames', () => {
   });
 
   it('refuses a frame over the limit from its header, before its body arrives, and reads nothing after it', () => {
-    const stream = Buffer.concat([encodeMessage([Buffer.alloc(10)]), encodeMessage([Buffer.alloc(1000)]), encodeMessage([Buffer.alloc(1)])]);
+    const stream = Buffer.concat([
+      encodeMessage([Buffer.alloc(10)]),
+      encodeMessage([Buffer.alloc(1000)]),
+      encodeMessage([Buffer.alloc(1)]),
+    ]);
     const seen = read([stream.subarray(0, 12 + 9)], 500); // the first message and the second's header only
     expect(seen.messages).toHaveLength(1);
     expect(seen.problems).toEqual(['a frame of 1000 bytes is over the limit of 500']);
@@ -84,7 +103,11 @@ describe('ZMTP 3.1 frames', () => {
   it('refuses a frame over its limit from the header, the limit moving between frames', () => {
     const problems: string[] = [];
     const frames: number[] = [];
-    const reader = new FrameReader(10, { frame: (body) => frames.push(body.length), command: () => undefined, problem: (why) => problems.push(why) });
+    const reader = new FrameReader(10, {
+      frame: (body) => frames.push(body.length),
+      command: () => undefined,
+      problem: (why) => problems.push(why),
+    });
     reader.push(encodeMessage([Buffer.alloc(10)]));
     reader.limit = 4;
     reader.push(Buffer.from([0x02, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])); // 2^63 - 1 bytes claimed
@@ -138,7 +161,10 @@ describe('ZMTP 3.1 greeting, READY, PING and PONG', () => {
     const ping = parseCommand(pingBody(1500, Buffer.from('ctx')));
     expect(ping?.name).toBe('PING');
     expect([...(ping?.body ?? [])]).toEqual([0, 15, 0x63, 0x74, 0x78]);
-    expect(parsePing(Buffer.concat([Buffer.from([0xff, 0xff]), Buffer.alloc(20, 1)]))).toEqual({ ttlMs: 6_553_500, context: Buffer.alloc(16, 1) });
+    expect(parsePing(Buffer.concat([Buffer.from([0xff, 0xff]), Buffer.alloc(20, 1)]))).toEqual({
+      ttlMs: 6_553_500,
+      context: Buffer.alloc(16, 1),
+    });
     expect(parsePing(Buffer.from([1]))).toBeUndefined();
     expect([...commandFrame('PONG', Buffer.from('ctx'))]).toEqual([0x04, 8, 4, 0x50, 0x4f, 0x4e, 0x47, 0x63, 0x74, 0x78]);
   });

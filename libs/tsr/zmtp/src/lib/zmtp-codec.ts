@@ -43,7 +43,8 @@ export function greeting(mechanism: 'NULL' | 'CURVE' = 'NULL', asServer = false)
  * We cannot downgrade, so RFC 37 says close at once: a 1.0 peer sends a few bytes and waits.
  */
 export function versionProblem(g: Buffer): string | undefined {
-  if ((g.length >= 1 && g[0] !== 0xff) || (g.length >= 10 && (g[9] & 0x01) === 0)) return 'a ZMTP 1.0 peer (no greeting signature): 3.0 or later is needed';
+  if ((g.length >= 1 && g[0] !== 0xff) || (g.length >= 10 && (g[9] & 0x01) === 0))
+    return 'a ZMTP 1.0 peer (no greeting signature): 3.0 or later is needed';
   if (g.length >= 11 && g[10] < 3) return `a ZMTP 2.0 peer (major version ${g[10]}): 3.0 or later is needed`;
   return undefined;
 }

@@ -166,7 +166,12 @@ export class ZmtpConnection {
       // CURVE, which libzmq closes with a reset as soon as it reads our greeting, and the reset may
       // take its own greeting with it, unread.
       if (settings.curve && this.phase !== 'traffic' && !this.settled) {
-        events.problem(this.heard ? 'hung up during the CURVE handshake (no CURVE, or another server key?)' : 'hung up before its greeting was read (no CURVE, or a bare TCP check?)', true);
+        events.problem(
+          this.heard
+            ? 'hung up during the CURVE handshake (no CURVE, or another server key?)'
+            : 'hung up before its greeting was read (no CURVE, or a bare TCP check?)',
+          true,
+        );
       }
       events.closed();
     });
@@ -331,7 +336,8 @@ export class ZmtpConnection {
     const props = parseProperties(metadata);
     if (typeof props === 'string') return this.drop(props);
     const type = props.get('socket-type')?.toString('latin1') ?? '';
-    if (!PEERS_OF[this.settings.type].has(type)) return this.drop(`a ${type || 'socket of no type'} cannot talk to a ${this.settings.type}`);
+    if (!PEERS_OF[this.settings.type].has(type))
+      return this.drop(`a ${type || 'socket of no type'} cannot talk to a ${this.settings.type}`);
     const identity = props.get('identity') ?? Buffer.alloc(0);
     if (identity.length > MAX_ROUTING_ID_BYTES) return this.drop('routing id over 255 bytes');
     const refusal = this.events.ready(Buffer.from(identity));

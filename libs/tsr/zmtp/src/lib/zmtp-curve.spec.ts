@@ -10,7 +10,8 @@ import { ZmtpRouter } from './zmtp-router';
  */
 
 const until = async (check: () => boolean, ms = 3000) => {
-  for (const end = Date.now() + ms; !check(); await new Promise((r) => setTimeout(r, 10))) if (Date.now() > end) throw new Error('timed out');
+  for (const end = Date.now() + ms; !check(); await new Promise((r) => setTimeout(r, 10)))
+    if (Date.now() > end) throw new Error('timed out');
 };
 const text = (frames: Buffer[]) => frames.map((f) => f.toString('latin1'));
 
@@ -51,11 +52,18 @@ describe('ZMTP with CURVE', () => {
   it("our ROUTER admits a libzmq DEALER that has its key, knows the client's key and address, and routes both ways", async () => {
     const { server, endpoint, messages, admissions, router } = await curveRouter();
     const client = curveKeyPair();
-    const dealer = zmqDealer(endpoint, { routingId: 'W1', curveServerKey: server.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey });
+    const dealer = zmqDealer(endpoint, {
+      routingId: 'W1',
+      curveServerKey: server.publicKey,
+      curvePublicKey: client.publicKey,
+      curveSecretKey: client.secretKey,
+    });
     await dealer.send(['hello', 'over CURVE']);
     await until(() => messages.length === 1);
     expect(text(messages[0])).toEqual(['W1', 'hello', 'over CURVE']);
-    expect(admissions).toEqual([{ key: z85Decode(client.publicKey), address: expect.stringMatching(/^127\.0\.0\.1:\d+$/), admitted: true }]);
+    expect(admissions).toEqual([
+      { key: z85Decode(client.publicKey), address: expect.stringMatching(/^127\.0\.0\.1:\d+$/), admitted: true },
+    ]);
     router.send([Buffer.from('W1'), Buffer.from('answer'), Buffer.alloc(0), Buffer.from('three')]);
     expect(text(await dealer.receive())).toEqual(['answer', '', 'three']);
   });
@@ -65,7 +73,12 @@ describe('ZMTP with CURVE', () => {
     const plain = zmqDealer(endpoint, { routingId: 'plain' });
     void plain.send('let me in');
     const stranger = curveKeyPair();
-    const wrongKey = zmqDealer(endpoint, { routingId: 'wrong', curveServerKey: curveKeyPair().publicKey, curvePublicKey: stranger.publicKey, curveSecretKey: stranger.secretKey });
+    const wrongKey = zmqDealer(endpoint, {
+      routingId: 'wrong',
+      curveServerKey: curveKeyPair().publicKey,
+      curvePublicKey: stranger.publicKey,
+      curveSecretKey: stranger.secretKey,
+    });
     void wrongKey.send('let me in too');
     // libzmq resets the connection on seeing our CURVE greeting, which may take its own greeting
     // with it; either way the address is known.
@@ -78,7 +91,11 @@ describe('ZMTP with CURVE', () => {
   it('answers a key it does not admit with ERROR, and that client gets nothing through', async () => {
     const { server, endpoint, messages, admissions } = await curveRouter(() => false);
     const client = curveKeyPair();
-    const dealer = zmqDealer(endpoint, { curveServerKey: server.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey });
+    const dealer = zmqDealer(endpoint, {
+      curveServerKey: server.publicKey,
+      curvePublicKey: client.publicKey,
+      curveSecretKey: client.secretKey,
+    });
     const failures: string[] = [];
     watchHandshake(dealer, failures);
     void dealer.send('refused');
@@ -95,7 +112,11 @@ describe('ZMTP with CURVE', () => {
     await zmqRouter.bind('tcp://127.0.0.1:*');
     const clientPair = curveKeyPair();
     const got: Buffer[][] = [];
-    const ours = new ZmtpDealer({ routingId: 'ours', curve: { role: 'client', serverKey: keyBytes(serverPair.publicKey), keys: keyPairBytes(clientPair) }, onMessage: (f) => got.push(f) });
+    const ours = new ZmtpDealer({
+      routingId: 'ours',
+      curve: { role: 'client', serverKey: keyBytes(serverPair.publicKey), keys: keyPairBytes(clientPair) },
+      onMessage: (f) => got.push(f),
+    });
     open.push({ close: () => ours.close() });
     ours.connect(zmqRouter.lastEndpoint as string);
     ours.send([Buffer.from('to libzmq')]);
@@ -108,7 +129,12 @@ describe('ZMTP with CURVE', () => {
     let allowed = true;
     const { server, endpoint, messages, router } = await curveRouter(() => allowed);
     const again: Buffer[][] = [];
-    const ourDealer = new ZmtpDealer({ routingId: 'mine', reconnectIntervalMs: 50, curve: { role: 'client', serverKey: keyBytes(server.publicKey), keys: keyPairBytes(clientPair) }, onMessage: (f) => again.push(f) });
+    const ourDealer = new ZmtpDealer({
+      routingId: 'mine',
+      reconnectIntervalMs: 50,
+      curve: { role: 'client', serverKey: keyBytes(server.publicKey), keys: keyPairBytes(clientPair) },
+      onMessage: (f) => again.push(f),
+    });
     open.push({ close: () => ourDealer.close() });
     ourDealer.connect(endpoint);
     ourDealer.send([Buffer.from('between ours')]);
@@ -125,6 +151,7 @@ describe('ZMTP with CURVE', () => {
 
 function watchHandshake(socket: Socket, failures: string[]): void {
   void (async () => {
-    for await (const event of socket.events) if (event.type.startsWith('handshake:error')) failures.push(`${event.type} ${'error' in event ? event.error.message : ''}`);
+    for await (const event of socket.events)
+      if (event.type.startsWith('handshake:error')) failures.push(`${event.type} ${'error' in event ? event.error.message : ''}`);
   })().catch(() => undefined);
 }

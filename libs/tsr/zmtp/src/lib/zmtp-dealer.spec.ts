@@ -20,7 +20,13 @@ afterEach(() => {
 function dealer(port: number, options: Partial<ZmtpDealerOptions> = {}) {
   const messages: Buffer[][] = [];
   const problems: string[] = [];
-  const d = new ZmtpDealer({ routingId: 'W1', reconnectIntervalMs: 20, onMessage: (f) => messages.push(f), onProtocolError: (why) => problems.push(why), ...options });
+  const d = new ZmtpDealer({
+    routingId: 'W1',
+    reconnectIntervalMs: 20,
+    onMessage: (f) => messages.push(f),
+    onProtocolError: (why) => problems.push(why),
+    ...options,
+  });
   open.push(d);
   d.connect(`tcp://127.0.0.1:${port}`);
   return { dealer: d, messages, problems };

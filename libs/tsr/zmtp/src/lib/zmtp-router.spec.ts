@@ -11,7 +11,8 @@ import { onSocketEvents } from '../testing';
 
 const text = (frames: Buffer[]) => frames.map((f) => f.toString('latin1'));
 const until = async (check: () => boolean, ms = 3000) => {
-  for (const end = Date.now() + ms; !check(); await new Promise((r) => setTimeout(r, 10))) if (Date.now() > end) throw new Error('timed out');
+  for (const end = Date.now() + ms; !check(); await new Promise((r) => setTimeout(r, 10)))
+    if (Date.now() > end) throw new Error('timed out');
 };
 
 interface Harness {
@@ -32,7 +33,12 @@ afterEach(() => {
 async function router(options: Partial<ZmtpRouterOptions> = {}): Promise<Harness> {
   const messages: Buffer[][] = [];
   const refusals: string[] = [];
-  const r = new ZmtpRouter({ maxMessageBytes: 1024, onMessage: (f) => messages.push(f), onProtocolError: (why) => refusals.push(why), ...options });
+  const r = new ZmtpRouter({
+    maxMessageBytes: 1024,
+    onMessage: (f) => messages.push(f),
+    onProtocolError: (why) => refusals.push(why),
+    ...options,
+  });
   open.push(r);
   await r.bind('tcp://127.0.0.1:*');
   return { router: r, endpoint: `tcp://127.0.0.1:${r.port}`, messages, refusals };
@@ -57,7 +63,7 @@ function raw(port: number): TcpSocket {
 }
 
 describe('ZmtpRouter with libzmq peers', () => {
-  it('gets a DEALER\'s messages under its routing id, and routes messages back by it', async () => {
+  it("gets a DEALER's messages under its routing id, and routes messages back by it", async () => {
     const h = await router();
     const d = dealer(h.endpoint, 'W1');
     await d.send(['', 'hello']);
@@ -133,7 +139,12 @@ describe('ZmtpRouter with libzmq peers', () => {
     const push = new Push({ linger: 0 });
     const server = curveKeyPair();
     const own = curveKeyPair();
-    const curved = new Dealer({ linger: 0, curveServerKey: server.publicKey, curvePublicKey: own.publicKey, curveSecretKey: own.secretKey });
+    const curved = new Dealer({
+      linger: 0,
+      curveServerKey: server.publicKey,
+      curvePublicKey: own.publicKey,
+      curveSecretKey: own.secretKey,
+    });
     open.push(push, curved);
     const hungUp = (s: Push | Dealer) => new Promise<void>((resolve) => onSocketEvents(s, (e) => e.type === 'disconnect' && resolve()));
     const gone = Promise.all([hungUp(push), hungUp(curved)]);
@@ -162,7 +173,13 @@ describe('ZmtpRouter with peers that break the protocol', () => {
     const early = raw(h.router.port);
     early.write(Buffer.concat([greeting(), encodeMessage([Buffer.from('too early')])]));
     const many = raw(h.router.port);
-    many.write(Buffer.concat([greeting(), readyCommand({ 'Socket-Type': 'DEALER' }), encodeMessage(Array.from({ length: 65 }, () => Buffer.from('f')))]));
+    many.write(
+      Buffer.concat([
+        greeting(),
+        readyCommand({ 'Socket-Type': 'DEALER' }),
+        encodeMessage(Array.from({ length: 65 }, () => Buffer.from('f'))),
+      ]),
+    );
     await until(() => h.refusals.length === 2);
     expect(h.refusals.sort()).toEqual(['a message before the handshake', 'a message of more than 64 frames']);
     expect(h.messages).toEqual([]);
@@ -185,7 +202,9 @@ describe('ZmtpRouter with peers that break the protocol', () => {
   it('bounds what waits for a peer that stops reading: past the high-water mark its messages are dropped', async () => {
     const h = await router({ sendHighWaterBytes: 1 << 20 });
     const stuck = raw(h.router.port);
-    stuck.write(Buffer.concat([greeting(), readyCommand({ 'Socket-Type': 'DEALER', Identity: 'STUCK' }), encodeMessage([Buffer.from('hi')])]));
+    stuck.write(
+      Buffer.concat([greeting(), readyCommand({ 'Socket-Type': 'DEALER', Identity: 'STUCK' }), encodeMessage([Buffer.from('hi')])]),
+    );
     stuck.removeAllListeners('data');
     stuck.pause(); // reads nothing more: the kernel's buffers fill, then the router's
     await until(() => h.messages.length === 1);

@@ -1,7 +1,15 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { CurveKeyBytes } from './curve-keys';
-import { type ConnectionEvents, type ConnectionLimits, connectionLimits, type ConnectionSettings, SEND_HIGH_WATER_BYTES, ZmtpConnection, peerAddress } from './zmtp-connection';
+import {
+  type ConnectionEvents,
+  type ConnectionLimits,
+  connectionLimits,
+  type ConnectionSettings,
+  SEND_HIGH_WATER_BYTES,
+  ZmtpConnection,
+  peerAddress,
+} from './zmtp-connection';
 import { curveReady } from './curve-mechanism';
 import { parseTcpEndpoint } from './tcp-endpoint';
 

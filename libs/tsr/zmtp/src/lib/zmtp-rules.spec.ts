@@ -9,7 +9,8 @@ import { FrameReader, commandFrame, encodeMessage, greeting, parseCommand, ready
  */
 
 const until = async (check: () => boolean, ms = 3000) => {
-  for (const end = Date.now() + ms; !check(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) throw new Error('timed out');
+  for (const end = Date.now() + ms; !check(); await new Promise((r) => setTimeout(r, 5)))
+    if (Date.now() > end) throw new Error('timed out');
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,7 +25,12 @@ afterEach(() => {
 async function router(options: Partial<ZmtpRouterOptions> = {}) {
   const messages: Buffer[][] = [];
   const problems: string[] = [];
-  const r = new ZmtpRouter({ maxMessageBytes: 1024, onMessage: (f) => messages.push(f), onProtocolError: (why) => problems.push(why), ...options });
+  const r = new ZmtpRouter({
+    maxMessageBytes: 1024,
+    onMessage: (f) => messages.push(f),
+    onProtocolError: (why) => problems.push(why),
+    ...options,
+  });
   open.push(r);
   await r.bind('tcp://127.0.0.1:*');
   return { router: r, messages, problems };
@@ -54,7 +60,8 @@ function peer(port: number) {
     got.closedAt = Date.now();
   });
   open.push(socket);
-  const handshake = (props: Record<string, Buffer | string> = { 'Socket-Type': 'DEALER' }) => socket.write(Buffer.concat([greeting(), readyCommand(props)]));
+  const handshake = (props: Record<string, Buffer | string> = { 'Socket-Type': 'DEALER' }) =>
+    socket.write(Buffer.concat([greeting(), readyCommand(props)]));
   return { socket, got, handshake };
 }
 
@@ -214,7 +221,12 @@ describe('ZmtpDealer against a peer that claims too much', () => {
     const port = await fakeBroker(header);
     const problems: string[] = [];
     const before = process.memoryUsage().rss;
-    const d = new ZmtpDealer({ maxMessageBytes: 1 << 20, reconnectIntervalMs: 10_000, onMessage: () => undefined, onProtocolError: (why) => problems.push(why) });
+    const d = new ZmtpDealer({
+      maxMessageBytes: 1 << 20,
+      reconnectIntervalMs: 10_000,
+      onMessage: () => undefined,
+      onProtocolError: (why) => problems.push(why),
+    });
     open.push(d);
     d.connect(`tcp://127.0.0.1:${port}`);
     await until(() => problems.length === 1);

@@ -69,13 +69,18 @@ async function failInReceiveLoop(): Promise<void> {
   await router.bind('tcp://127.0.0.1:*');
   const dealer = new Dealer({ linger: 0 });
   dealer.connect(router.lastEndpoint as string);
-  void receiveLoop('fixture', router, () => {
-    throw new Error('handler bug');
-  }, (error) => {
-    router.close();
-    dealer.close();
-    fail('fixture', error);
-  });
+  void receiveLoop(
+    'fixture',
+    router,
+    () => {
+      throw new Error('handler bug');
+    },
+    (error) => {
+      router.close();
+      dealer.close();
+      fail('fixture', error);
+    },
+  );
   await dealer.send('hello');
   setInterval(() => undefined, 60_000); // only the fatal error ends this process
 }

@@ -6,7 +6,8 @@ import { AllowListWatcher, readAllowList } from './allow-list';
 import { keyPairFileText, publicKeyFileText } from './keys';
 
 const until = async (what: string, check: () => boolean, ms = 3000) => {
-  for (const end = Date.now() + ms; !check(); await new Promise((r) => setTimeout(r, 20))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+  for (const end = Date.now() + ms; !check(); await new Promise((r) => setTimeout(r, 20)))
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
 };
 
 describe('allow-lists', () => {

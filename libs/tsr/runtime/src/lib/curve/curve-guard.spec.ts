@@ -8,7 +8,6 @@ import { curveClientSocketOptions, onSocketEvents } from '@tsr/zmtp/testing';
 import { CurveGuard } from './curve-guard';
 import { type CurveKeyPair, publicKeyFileText } from './keys';
 
-
 describe('CurveGuard (our ROUTERs, libzmq peers, one process)', () => {
   const server = curveKeyPair();
   const [w1, w2] = [curveKeyPair(), curveKeyPair()];
@@ -19,12 +18,15 @@ describe('CurveGuard (our ROUTERs, libzmq peers, one process)', () => {
   const lines: string[] = [];
   const peers: Dealer[] = [];
   const until = async (what: string, check: () => boolean, ms = 4000) => {
-    for (const end = Date.now() + ms; !check(); await new Promise((r) => setTimeout(r, 20))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}; the guard said:\n${lines.join('\n')}`);
+    for (const end = Date.now() + ms; !check(); await new Promise((r) => setTimeout(r, 20)))
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; the guard said:\n${lines.join('\n')}`);
   };
 
   /** A peer that sends `text` once connected; `refused` counts the server's refusals of its key. */
   const peer = (socket: ZmtpRouter, keys: Partial<CurveKeyPair> & { serverKey?: string }, text: string) => {
-    const options = keys.serverKey ? curveClientSocketOptions({ serverKey: keys.serverKey, publicKey: keys.publicKey ?? '', secretKey: keys.secretKey ?? '' }) : {};
+    const options = keys.serverKey
+      ? curveClientSocketOptions({ serverKey: keys.serverKey, publicKey: keys.publicKey ?? '', secretKey: keys.secretKey ?? '' })
+      : {};
     const d = new Dealer({ linger: 0, reconnectInterval: 50, sendTimeout: 3000, ...options });
     const state = { socket: d, refused: 0 };
     onSocketEvents(d, (e) => e.type === 'handshake:error:auth' && state.refused++);
@@ -45,8 +47,16 @@ describe('CurveGuard (our ROUTERs, libzmq peers, one process)', () => {
     dir = mkdtempSync(join(tmpdir(), 'tsr-guard-'));
     mkdirSync(join(dir, 'workers'));
     writeFileSync(join(dir, 'workers', 'w1.pub'), publicKeyFileText(w1.publicKey, 'w1'));
-    const trace = createTracer('guard', 'info', (l) => lines.push(l), (l) => lines.push(l));
-    guard = new CurveGuard({ ...server, domains: { frontend: { peer: 'client' }, backend: { peer: 'worker', allowList: join(dir, 'workers') } } }, trace);
+    const trace = createTracer(
+      'guard',
+      'info',
+      (l) => lines.push(l),
+      (l) => lines.push(l),
+    );
+    guard = new CurveGuard(
+      { ...server, domains: { frontend: { peer: 'client' }, backend: { peer: 'worker', allowList: join(dir, 'workers') } } },
+      trace,
+    );
     open('frontend');
     open('backend');
     await guard.start((name, admitted) => sockets[name as 'frontend' | 'backend'].dropPeers(admitted));
@@ -69,16 +79,36 @@ describe('CurveGuard (our ROUTERs, libzmq peers, one process)', () => {
     peer(sockets.backend, {}, 'plain');
     peer(sockets.frontend, { serverKey: w1.publicKey, ...curveKeyPair() }, 'wrong server key');
     await until('the two admitted messages', () => received.backend.length + received.frontend.length === 2);
-    await until('the refusals', () => unlisted.refused === 1 && guard.refused['backend'].handshake >= 1 && guard.refused['frontend'].handshake >= 1);
+    await until(
+      'the refusals',
+      () => unlisted.refused === 1 && guard.refused['backend'].handshake >= 1 && guard.refused['frontend'].handshake >= 1,
+    );
     expect(received).toEqual({ backend: ['from w1'], frontend: ['from a client'] });
     expect(guard.refused['backend'].key).toBe(1);
     expect(guard.admitted).toEqual({ frontend: 1, backend: 1 });
-    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`refused a worker from 127\\.0\\.0\\.1:\\d+ on backend: its key ${w2.publicKey.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not in the allow-list`)));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `refused a worker from 127\\.0\\.0\\.1:\\d+ on backend: its key ${w2.publicKey.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not in the allow-list`,
+        ),
+      ),
+    );
     // Every refusal in the handshake has the peer's address: a peer without CURVE (its greeting,
     // or its reset), and one with another server key.
-    await until('the handshake reports', () => lines.some((l) => /on backend: (security mechanism NULL|hung up)/.test(l)) && lines.some((l) => l.includes('on frontend: HELLO does not open')));
-    expect(lines).toContainEqual(expect.stringMatching(/refused a client from 127\.0\.0\.1:\d+ on frontend: HELLO does not open: the client has another server key/));
-    expect(lines).toContainEqual(expect.stringMatching(/refused a worker from 127\.0\.0\.1:\d+ on backend: (security mechanism NULL is not offered here \(CURVE\)|hung up (during the CURVE handshake|before its greeting was read))/));
+    await until(
+      'the handshake reports',
+      () =>
+        lines.some((l) => /on backend: (security mechanism NULL|hung up)/.test(l)) &&
+        lines.some((l) => l.includes('on frontend: HELLO does not open')),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/refused a client from 127\.0\.0\.1:\d+ on frontend: HELLO does not open: the client has another server key/),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /refused a worker from 127\.0\.0\.1:\d+ on backend: (security mechanism NULL is not offered here \(CURVE\)|hung up (during the CURVE handshake|before its greeting was read))/,
+      ),
+    );
     expect(guard.allowedCount('backend')).toBe(1);
     expect(guard.allowedCount('frontend')).toBe(-1);
   });
@@ -105,7 +135,9 @@ describe('CurveGuard (our ROUTERs, libzmq peers, one process)', () => {
 
   it('re-reads on SIGHUP, and keeps the list it has when the new one is broken', async () => {
     process.emit('SIGHUP'); // (the real signal: the process suite; Jest's sandbox has its own process object)
-    await until('the SIGHUP line', () => lines.some((l) => l.includes('SIGHUP: allow-list of backend re-read: 1 key(s), 0 added, 0 removed')));
+    await until('the SIGHUP line', () =>
+      lines.some((l) => l.includes('SIGHUP: allow-list of backend re-read: 1 key(s), 0 added, 0 removed')),
+    );
     writeFileSync(join(dir, 'workers', 'broken.pub'), 'no key here\n');
     await until('the error', () => lines.some((l) => l.includes('allow-list of backend not reloaded, the previous one stays')));
     expect(guard.allowedCount('backend')).toBe(1);

@@ -91,7 +91,9 @@ export class CurveGuard {
         guarded.watcher = new AllowListWatcher(domain.allowList, () => this.reload(`${domain.allowList} changed`));
         guarded.watcher.rearm();
       }
-      this.trace.info(`CURVE on ${name}: ${guarded.allowed ? `${guarded.allowed.size} ${domain.peer} key(s) allowed (${domain.allowList})` : `any ${domain.peer} that knows the server's public key`}`);
+      this.trace.info(
+        `CURVE on ${name}: ${guarded.allowed ? `${guarded.allowed.size} ${domain.peer} key(s) allowed (${domain.allowList})` : `any ${domain.peer} that knows the server's public key`}`,
+      );
     }
     process.on('SIGHUP', this.onHangup);
   }
@@ -156,6 +158,8 @@ export class CurveGuard {
     const now = performance.now();
     if (now - (this.lastReport.get(kind) ?? -Infinity) < REPORT_EVERY_MS) return;
     this.lastReport.set(kind, now);
-    this.trace.info(`refused a ${peer} ${from} on ${name}: ${reason}; refused so far: ${counts.key} by key, ${counts.handshake} in the handshake`);
+    this.trace.info(
+      `refused a ${peer} ${from} on ${name}: ${reason}; refused so far: ${counts.key} by key, ${counts.handshake} in the handshake`,
+    );
   }
 }

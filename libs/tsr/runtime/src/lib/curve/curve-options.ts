@@ -4,19 +4,32 @@ import { ConfigError, errorCode } from '../errors';
 import type { CurveServerSettings } from './curve-guard';
 import { type CurveKeyPair, keyPairFromText, newKeyPair, publicKeyFromText } from './keys';
 
-const text = (flag: string, env: string, describe: string) => ({ flag, env: [env], default: '', parse: parsers.string, describe }) satisfies OptionSpec<string>;
+const text = (flag: string, env: string, describe: string) =>
+  ({ flag, env: [env], default: '', parse: parsers.string, describe }) satisfies OptionSpec<string>;
 
 /** This program's own key pair: a key pair file (keygen's NAME.key), or the secret key itself. */
 const ownKeyOptions = {
   curveSecretKeyFile: text('curve-secret-key-file', 'CURVE_SECRET_KEY_FILE', "CURVE: file of this program's key pair (keygen's NAME.key)"),
-  curveSecretKey: text('curve-secret-key', 'CURVE_SECRET_KEY', "CURVE: this program's secret key, Z85 (prefer the file: a command line is visible to every user)"),
+  curveSecretKey: text(
+    'curve-secret-key',
+    'CURVE_SECRET_KEY',
+    "CURVE: this program's secret key, Z85 (prefer the file: a command line is visible to every user)",
+  ),
 };
 
 /** The broker's CURVE options: on when it has a secret key; then workers must be in an allow-list. */
 export const curveBrokerOptions = {
   ...ownKeyOptions,
-  curveWorkers: text('curve-workers', 'CURVE_WORKERS', 'CURVE: allow-list of worker public keys, a file or a folder of NAME.pub files (re-read on change and on SIGHUP)'),
-  curveClients: text('curve-clients', 'CURVE_CLIENTS', 'CURVE: allow-list of client public keys; empty: any client that knows the broker\'s public key'),
+  curveWorkers: text(
+    'curve-workers',
+    'CURVE_WORKERS',
+    'CURVE: allow-list of worker public keys, a file or a folder of NAME.pub files (re-read on change and on SIGHUP)',
+  ),
+  curveClients: text(
+    'curve-clients',
+    'CURVE_CLIENTS',
+    "CURVE: allow-list of client public keys; empty: any client that knows the broker's public key",
+  ),
 };
 
 /** A worker's or client's CURVE options: on when it has the broker's public key. */
@@ -53,10 +66,14 @@ function ownKeyPair(config: Own): CurveKeyPair | undefined {
 export function curveBrokerSettings(config: Own & { curveWorkers: string; curveClients: string }): CurveServerSettings | undefined {
   const pair = ownKeyPair(config);
   if (!pair) {
-    if (config.curveWorkers || config.curveClients) throw new ConfigError('--curve-workers and --curve-clients need CURVE on: give the broker its key pair (--curve-secret-key-file)');
+    if (config.curveWorkers || config.curveClients)
+      throw new ConfigError('--curve-workers and --curve-clients need CURVE on: give the broker its key pair (--curve-secret-key-file)');
     return undefined;
   }
-  if (!config.curveWorkers) throw new ConfigError('with CURVE on, the backend admits only listed workers: give --curve-workers (a file or folder of worker public keys)');
+  if (!config.curveWorkers)
+    throw new ConfigError(
+      'with CURVE on, the backend admits only listed workers: give --curve-workers (a file or folder of worker public keys)',
+    );
   return {
     ...pair,
     domains: {
@@ -76,13 +93,17 @@ export interface CurvePeerKeys extends CurveKeyPair {
  * (the broker admits listed worker keys only); a client without one gets a fresh pair, enough for
  * a broker that admits any client knowing its public key.
  */
-export function curvePeerKeys(config: Own & { curveServerKeyFile: string; curveServerKey: string }, ownKey: 'required' | 'optional'): CurvePeerKeys | undefined {
+export function curvePeerKeys(
+  config: Own & { curveServerKeyFile: string; curveServerKey: string },
+  ownKey: 'required' | 'optional',
+): CurvePeerKeys | undefined {
   const server = oneOf(config.curveServerKeyFile, config.curveServerKey, 'curve-server-key-file', 'curve-server-key');
   const pair = ownKeyPair(config);
   if (!server) {
     if (pair) throw new ConfigError("a key pair without the broker's public key: give --curve-server-key-file too (or neither, CURVE off)");
     return undefined;
   }
-  if (!pair && ownKey === 'required') throw new ConfigError('with CURVE on, a worker needs its own key pair, listed at the broker: give --curve-secret-key-file');
+  if (!pair && ownKey === 'required')
+    throw new ConfigError('with CURVE on, a worker needs its own key pair, listed at the broker: give --curve-secret-key-file');
   return { serverKey: publicKeyFromText(server.text, server.source), ...(pair ?? newKeyPair()) };
 }

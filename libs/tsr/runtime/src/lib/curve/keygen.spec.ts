@@ -21,7 +21,16 @@ describe('keygen', () => {
 
   it("creates the deployments' keys and allow-lists, only those missing", () => {
     const first = ensureDeploymentKeys(dir).map((f) => f.slice(dir.length + 1));
-    expect(first).toEqual(['broker.key', 'broker.pub', 'worker.key', 'worker.pub', 'workers/worker.pub', 'client.key', 'client.pub', 'clients/client.pub']);
+    expect(first).toEqual([
+      'broker.key',
+      'broker.pub',
+      'worker.key',
+      'worker.pub',
+      'workers/worker.pub',
+      'client.key',
+      'client.pub',
+      'clients/client.pub',
+    ]);
     const worker = keyPairFromText(readFileSync(join(dir, 'worker.key'), 'utf8'), 'worker.key');
     expect([...readAllowList(join(dir, 'workers'))]).toEqual([worker.publicKey]);
     const broker = readFileSync(join(dir, 'broker.key'), 'utf8');

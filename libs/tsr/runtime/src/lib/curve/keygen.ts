@@ -13,7 +13,8 @@ export function writeKeyPair(dir: string, name: string): string[] {
   if (!/^[A-Za-z0-9][\w.-]*$/.test(name)) throw new ConfigError(`key name "${name}": letters, digits, . _ - only`);
   const files = [join(dir, `${name}.key`), join(dir, `${name}.pub`)];
   const existing = files.filter((f) => existsSync(f));
-  if (existing.length) throw new ConfigError(`${existing.join(' and ')} already exist: remove them first, or pick another name (rotation: see README)`);
+  if (existing.length)
+    throw new ConfigError(`${existing.join(' and ')} already exist: remove them first, or pick another name (rotation: see README)`);
   privateFolder(dir);
   const pair = newKeyPair();
   writeFileSync(files[0], keyPairFileText(pair, name), { mode: 0o644 });

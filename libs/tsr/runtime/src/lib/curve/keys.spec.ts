@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { curveKeyPair } from 'zeromq';
 import { ConfigError } from '../errors';
-import { isZ85Key, keyPairFileText, keyPairFromText, parseKeyText, publicKeyFileText, publicKeyFromText, publicKeyOf, publicKeysFromText } from './keys';
+import {
+  isZ85Key,
+  keyPairFileText,
+  keyPairFromText,
+  parseKeyText,
+  publicKeyFileText,
+  publicKeyFromText,
+  publicKeyOf,
+  publicKeysFromText,
+} from './keys';
 import { z85Decode, z85Encode } from '@tsr/zmtp';
 
 describe('Z85', () => {
@@ -56,12 +65,18 @@ describe('CURVE keys', () => {
 
   it('says which line of which file is wrong, and never takes a secret key for a public one', () => {
     const pair = curveKeyPair();
-    expect(() => parseKeyText('curve\n    public-key = "tooshort"\n', 'a.pub')).toThrow('a.pub line 2: public-key is not a 40-character Z85 key');
+    expect(() => parseKeyText('curve\n    public-key = "tooshort"\n', 'a.pub')).toThrow(
+      'a.pub line 2: public-key is not a 40-character Z85 key',
+    );
     expect(() => parseKeyText(`${pair.publicKey}\nhello world\n`, 'list')).toThrow('list line 2: neither a key nor a comment');
     expect(() => publicKeyFromText(keyPairFileText(pair, 'broker'), 'broker.key')).toThrow('broker.key holds a secret key');
-    expect(() => keyPairFromText(publicKeyFileText(pair.publicKey, 'b'), 'broker.pub')).toThrow('broker.pub must hold one secret key, found 0 (a public key file is not a key pair)');
+    expect(() => keyPairFromText(publicKeyFileText(pair.publicKey, 'b'), 'broker.pub')).toThrow(
+      'broker.pub must hold one secret key, found 0 (a public key file is not a key pair)',
+    );
     const other = curveKeyPair();
-    expect(() => keyPairFromText(keyPairFileText({ ...pair, publicKey: other.publicKey }, 'x'), 'x.key')).toThrow('its public-key is not the public key of its secret-key');
+    expect(() => keyPairFromText(keyPairFileText({ ...pair, publicKey: other.publicKey }, 'x'), 'x.key')).toThrow(
+      'its public-key is not the public key of its secret-key',
+    );
     expect(() => publicKeyFromText(`${pair.publicKey}\n${other.publicKey}`, 'two')).toThrow('two must hold one public key, found 2');
   });
 });

@@ -56,9 +56,13 @@ export function parseKeyText(text: string, source: string): KeyText {
 export function keyPairFromText(text: string, source: string): CurveKeyPair {
   const { publicKeys, secretKeys, bare } = parseKeyText(text, source);
   const secrets = [...secretKeys, ...bare];
-  if (secrets.length !== 1) throw new ConfigError(`${source} must hold one secret key, found ${secrets.length}${publicKeys.length ? ' (a public key file is not a key pair)' : ''}`);
+  if (secrets.length !== 1)
+    throw new ConfigError(
+      `${source} must hold one secret key, found ${secrets.length}${publicKeys.length ? ' (a public key file is not a key pair)' : ''}`,
+    );
   const pair = { secretKey: secrets[0], publicKey: publicKeyOf(secrets[0]) };
-  if (publicKeys.some((k) => k !== pair.publicKey)) throw new ConfigError(`${source}: its public-key is not the public key of its secret-key`);
+  if (publicKeys.some((k) => k !== pair.publicKey))
+    throw new ConfigError(`${source}: its public-key is not the public key of its secret-key`);
   return pair;
 }
 
@@ -68,7 +72,8 @@ export function keyPairFromText(text: string, source: string): CurveKeyPair {
  */
 export function publicKeysFromText(text: string, source: string): string[] {
   const { publicKeys, secretKeys, bare } = parseKeyText(text, source);
-  if (secretKeys.length > 0) throw new ConfigError(`${source} holds a secret key: give it the public key file (NAME.pub), never a key pair`);
+  if (secretKeys.length > 0)
+    throw new ConfigError(`${source} holds a secret key: give it the public key file (NAME.pub), never a key pair`);
   return [...publicKeys, ...bare];
 }
 

@@ -1,7 +1,20 @@
 import { connect as tcpConnect } from 'node:net';
 import fc from 'fast-check';
 import { Request } from 'zeromq';
-import { type Mechanism, type OurRouter, closeAll, frame, greeting, mechanism, ourRouter, readyCommand, rss, text, trackZmq, within } from './__fixtures__/harness';
+import {
+  type Mechanism,
+  type OurRouter,
+  closeAll,
+  frame,
+  greeting,
+  mechanism,
+  ourRouter,
+  readyCommand,
+  rss,
+  text,
+  trackZmq,
+  within,
+} from './__fixtures__/harness';
 
 /**
  * Arbitrary bytes, in arbitrary chunks, to a real ZmtpRouter over real TCP (NULL and CURVE), and
@@ -49,21 +62,27 @@ const frames = fc.array(
       h.writeBigUInt64BE(size, 1);
       return h;
     }),
-    fc.record({ name: fc.constantFrom('PING', 'PONG', 'READY', 'ERROR', 'HELLO', 'SUBSCRIBE', ''), body: bytes(40) }).map(({ name, body }) => frame(Buffer.concat([Buffer.from([name.length]), Buffer.from(name), body]), 0x04)),
+    fc
+      .record({ name: fc.constantFrom('PING', 'PONG', 'READY', 'ERROR', 'HELLO', 'SUBSCRIBE', ''), body: bytes(40) })
+      .map(({ name, body }) => frame(Buffer.concat([Buffer.from([name.length]), Buffer.from(name), body]), 0x04)),
   ),
   { maxLength: 8 },
 );
-const cutsOf = (length: number) => fc.array(fc.integer({ min: 0, max: Math.max(0, length) }), { maxLength: 6 }).map((c) => [...new Set(c)].sort((a, b) => a - b));
-const withCuts = (arb: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Stream> => arb.chain((b) => cutsOf(b.length).map((cuts) => ({ bytes: b, cuts })));
+const cutsOf = (length: number) =>
+  fc.array(fc.integer({ min: 0, max: Math.max(0, length) }), { maxLength: 6 }).map((c) => [...new Set(c)].sort((a, b) => a - b));
+const withCuts = (arb: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Stream> =>
+  arb.chain((b) => cutsOf(b.length).map((cuts) => ({ bytes: b, cuts })));
 
 /** Garbage, or garbage after (a prefix of) a greeting that may or may not be valid. */
 const garbage = withCuts(
   fc.oneof(
     bytes(600),
-    fc.tuple(fc.constantFrom('NULL', 'CURVE', 'PLAIN', 'X'), fc.integer({ min: 0, max: 64 }), fc.integer({ min: 0, max: 5 }), bytes(300)).map(([mech, keep, major, tail]) => {
-      const g = greeting(mech, false, major);
-      return Buffer.concat([g.subarray(0, keep), tail]);
-    }),
+    fc
+      .tuple(fc.constantFrom('NULL', 'CURVE', 'PLAIN', 'X'), fc.integer({ min: 0, max: 64 }), fc.integer({ min: 0, max: 5 }), bytes(300))
+      .map(([mech, keep, major, tail]) => {
+        const g = greeting(mech, false, major);
+        return Buffer.concat([g.subarray(0, keep), tail]);
+      }),
     fc.tuple(fc.integer({ min: 0, max: 63 }), fc.integer({ min: 0, max: 255 }), frames).map(([at, value, fs]) => {
       const g = greeting('CURVE');
       g[at] = value; // one byte of the greeting changed
@@ -115,7 +134,9 @@ describe.each([['NULL' as const], ['CURVE' as const]])('fuzzing our ROUTER (%s)'
   let h: OurRouter;
   let rssBefore = 0;
   beforeAll(async () => {
-    h = await ourRouter(m, { handshakeTimeoutMs: DEADLINE, maxMessageBytes: 64 * 1024 }, '*', (f, router) => router.send([...f, Buffer.from('reply')]));
+    h = await ourRouter(m, { handshakeTimeoutMs: DEADLINE, maxMessageBytes: 64 * 1024 }, '*', (f, router) =>
+      router.send([...f, Buffer.from('reply')]),
+    );
     rssBefore = rss();
   });
 
@@ -147,7 +168,9 @@ describe.each([['NULL' as const], ['CURVE' as const]])('fuzzing our ROUTER (%s)'
 
   it(`grew by less than ${RSS_BOUND / 1024 / 1024} MiB of RSS`, () => {
     const grown = rss() - rssBefore;
-    console.log(`fuzzing ${name}: RSS ${(rssBefore / 1024 / 1024).toFixed(1)} MiB before, ${(grown / 1024 / 1024).toFixed(1)} MiB more after; heap used ${(process.memoryUsage().heapUsed / 1024 / 1024).toFixed(1)} MiB`);
+    console.log(
+      `fuzzing ${name}: RSS ${(rssBefore / 1024 / 1024).toFixed(1)} MiB before, ${(grown / 1024 / 1024).toFixed(1)} MiB more after; heap used ${(process.memoryUsage().heapUsed / 1024 / 1024).toFixed(1)} MiB`,
+    );
     expect(grown).toBeLessThan(RSS_BOUND);
   });
 });

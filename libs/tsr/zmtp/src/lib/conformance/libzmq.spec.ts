@@ -1,5 +1,20 @@
 import { Dealer, Pair, Publisher, Push, Request, Router, Subscriber } from 'zeromq';
-import { MECHANISMS, closeAll, count, eventCounter, freePort, mechanism, ourDealer, ourRouter, relay, sleep, text, trackZmq, until, within } from './__fixtures__/harness';
+import {
+  MECHANISMS,
+  closeAll,
+  count,
+  eventCounter,
+  freePort,
+  mechanism,
+  ourDealer,
+  ourRouter,
+  relay,
+  sleep,
+  text,
+  trackZmq,
+  until,
+  within,
+} from './__fixtures__/harness';
 
 /**
  * Our ROUTER and DEALER against libzmq (the `zeromq` binding) as the reference peer, both
@@ -32,11 +47,13 @@ describe.each(MECHANISMS)('with %s', (name) => {
     return { router: r, endpoint };
   };
   /** Echoes each message (after `delayMs`) with `reply` appended to its frames. */
-  const echo = (delayMs = 0) => (frames: Buffer[], router: { send(f: Buffer[]): void }) => {
-    const reply = [...frames, Buffer.from('reply')];
-    if (delayMs) setTimeout(() => router.send(reply), delayMs);
-    else router.send(reply);
-  };
+  const echo =
+    (delayMs = 0) =>
+    (frames: Buffer[], router: { send(f: Buffer[]): void }) => {
+      const reply = [...frames, Buffer.from('reply')];
+      if (delayMs) setTimeout(() => router.send(reply), delayMs);
+      else router.send(reply);
+    };
 
   describe('our ROUTER, libzmq peers', () => {
     it('REQ: request-reply round trips under a generated routing id', async () => {
@@ -60,7 +77,7 @@ describe.each(MECHANISMS)('with %s', (name) => {
       expect(text(h.messages[0])).toEqual(['W-1', '', 'hello']);
     });
 
-    it('ROUTER that connects: both sides route by each other\'s ids', async () => {
+    it("ROUTER that connects: both sides route by each other's ids", async () => {
       const h = await ourRouter(m);
       const r = trackZmq(new Router({ linger: 0, routingId: 'zmq-router', mandatory: true, ...m.zmqClient }));
       const events = eventCounter(r);
@@ -77,16 +94,19 @@ describe.each(MECHANISMS)('with %s', (name) => {
       ['on', HEARTBEATS, { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 300 }],
       ['off', {}, {}],
     ])('heartbeats %s', (_, theirs, ours) => {
-      it.each([['REQ'], ['DEALER']])('%s: a reply delayed 1 s (past the peer\'s heartbeat timeout) arrives, on the same connection', async (type) => {
-        const h = await ourRouter(m, ours, '*', echo(1000));
-        const peer = type === 'REQ' ? zmqRequest(h.endpoint, theirs) : zmqDealer(h.endpoint, theirs);
-        const events = eventCounter(peer);
-        await peer.send(type === 'REQ' ? 'slow' : ['', 'slow']);
-        const reply = text(await within(peer.receive(), 4000, 'the delayed reply'));
-        expect(reply).toEqual(type === 'REQ' ? ['slow', 'reply'] : ['', 'slow', 'reply']);
-        expect(count(events, 'disconnect')).toBe(0);
-        expect(h.problems).toEqual([]);
-      });
+      it.each([['REQ'], ['DEALER']])(
+        "%s: a reply delayed 1 s (past the peer's heartbeat timeout) arrives, on the same connection",
+        async (type) => {
+          const h = await ourRouter(m, ours, '*', echo(1000));
+          const peer = type === 'REQ' ? zmqRequest(h.endpoint, theirs) : zmqDealer(h.endpoint, theirs);
+          const events = eventCounter(peer);
+          await peer.send(type === 'REQ' ? 'slow' : ['', 'slow']);
+          const reply = text(await within(peer.receive(), 4000, 'the delayed reply'));
+          expect(reply).toEqual(type === 'REQ' ? ['slow', 'reply'] : ['', 'slow', 'reply']);
+          expect(count(events, 'disconnect')).toBe(0);
+          expect(h.problems).toEqual([]);
+        },
+      );
     });
 
     it('with heartbeats on, closes a peer that falls silent within interval + timeout', async () => {
@@ -197,7 +217,12 @@ describe.each(MECHANISMS)('with %s', (name) => {
 
     it('refuses PUB, SUB, PUSH and PAIR peers while it serves a REQ', async () => {
       const h = await ourRouter(m, {}, '*', echo());
-      const strays = [new Publisher({ linger: 0, ...m.zmqClient }), new Subscriber({ linger: 0, ...m.zmqClient }), new Push({ linger: 0, ...m.zmqClient }), new Pair({ linger: 0, ...m.zmqClient })].map(trackZmq);
+      const strays = [
+        new Publisher({ linger: 0, ...m.zmqClient }),
+        new Subscriber({ linger: 0, ...m.zmqClient }),
+        new Push({ linger: 0, ...m.zmqClient }),
+        new Pair({ linger: 0, ...m.zmqClient }),
+      ].map(trackZmq);
       const counters = strays.map((s) => {
         const c = eventCounter(s);
         s.connect(h.endpoint);
@@ -210,7 +235,11 @@ describe.each(MECHANISMS)('with %s', (name) => {
         await req.send(`q${i}`);
         expect(text(await within(req.receive(), 3000, 'reply'))).toEqual([`q${i}`, 'reply']);
       }
-      await until(() => counters.every((c) => count(c, 'disconnect') + count(c, 'handshake:error:protocol') > 0), 3000, 'every stray peer to be refused');
+      await until(
+        () => counters.every((c) => count(c, 'disconnect') + count(c, 'handshake:error:protocol') > 0),
+        3000,
+        'every stray peer to be refused',
+      );
       expect(counters.map((c) => count(c, 'handshake'))).toEqual([0, 0, 0, 0]);
       expect(h.messages.map((f) => text(f).slice(1))).toEqual([0, 1, 2, 3, 4].map((i) => ['', `q${i}`]));
     });

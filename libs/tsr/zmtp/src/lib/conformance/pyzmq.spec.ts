@@ -1,4 +1,16 @@
-import { MECHANISMS, closeAll, freePort, mechanism, ourDealer, ourRouter, pyzmqMissing, runPython, text, until, within } from './__fixtures__/harness';
+import {
+  MECHANISMS,
+  closeAll,
+  freePort,
+  mechanism,
+  ourDealer,
+  ourRouter,
+  pyzmqMissing,
+  runPython,
+  text,
+  until,
+  within,
+} from './__fixtures__/harness';
 
 /**
  * A second, independent binding as the peer: Debian's pyzmq for /usr/bin/python3, in a child
@@ -56,16 +68,27 @@ const maybe = missing ? describe.skip : describe;
 maybe.each(MECHANISMS)('pyzmq peers, %s', (name) => {
   const m = mechanism(name);
 
-  it.each([[false], [true]])('a pyzmq REQ (heartbeats 100/300: %s) gets its replies from our ROUTER, delayed 700 ms when heartbeats are on', async (heartbeats) => {
-    const reply = (frames: Buffer[], router: { send(f: Buffer[]): void }) => router.send([...frames, Buffer.from('reply')]);
-    const h = await ourRouter(m, {}, '*', (frames, router) => (heartbeats ? setTimeout(() => reply(frames, router), 700) : reply(frames, router)));
-    const curve = m.server && m.client ? { serverKey: m.server.publicKey, publicKey: m.client.publicKey, secretKey: m.client.secretKey } : null;
-    const { done } = runPython(REQ_CLIENT, { endpoint: h.endpoint, curve, n: 5, heartbeats });
-    const { code, stdout, stderr } = await within(done, 15_000, 'the pyzmq client');
-    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    expect(stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([0, 1, 2, 3, 4].map((i) => [`q${i}`, 'reply']));
-    expect(h.problems).toEqual([]);
-  });
+  it.each([[false], [true]])(
+    'a pyzmq REQ (heartbeats 100/300: %s) gets its replies from our ROUTER, delayed 700 ms when heartbeats are on',
+    async (heartbeats) => {
+      const reply = (frames: Buffer[], router: { send(f: Buffer[]): void }) => router.send([...frames, Buffer.from('reply')]);
+      const h = await ourRouter(m, {}, '*', (frames, router) =>
+        heartbeats ? setTimeout(() => reply(frames, router), 700) : reply(frames, router),
+      );
+      const curve =
+        m.server && m.client ? { serverKey: m.server.publicKey, publicKey: m.client.publicKey, secretKey: m.client.secretKey } : null;
+      const { done } = runPython(REQ_CLIENT, { endpoint: h.endpoint, curve, n: 5, heartbeats });
+      const { code, stdout, stderr } = await within(done, 15_000, 'the pyzmq client');
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      expect(
+        stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l)),
+      ).toEqual([0, 1, 2, 3, 4].map((i) => [`q${i}`, 'reply']));
+      expect(h.problems).toEqual([]);
+    },
+  );
 
   it('our DEALER, under its routingId, gets replies from a pyzmq ROUTER', async () => {
     const port = await freePort();

@@ -1,6 +1,23 @@
 import { connect as tcpConnect } from 'node:net';
 import { Request } from 'zeromq';
-import { RawPeer, closeAll, command, frame, greeting, longHeader, mechanism, message, ourRouter, ping, readyCommand, text, track, trackZmq, until, within } from './__fixtures__/harness';
+import {
+  RawPeer,
+  closeAll,
+  command,
+  frame,
+  greeting,
+  longHeader,
+  mechanism,
+  message,
+  ourRouter,
+  ping,
+  readyCommand,
+  text,
+  track,
+  trackZmq,
+  until,
+  within,
+} from './__fixtures__/harness';
 
 /**
  * Our ROUTER against peers written byte by byte (NULL): greetings of older ZMTP versions, PING and
@@ -54,7 +71,7 @@ describe('heartbeat commands (RFC 37)', () => {
     expect(pong?.body.subarray(5).equals(context)).toBe(true);
   });
 
-  it("closes a peer whose PING had a TTL (300 ms) and which then sends nothing, although our own heartbeats are off", async () => {
+  it('closes a peer whose PING had a TTL (300 ms) and which then sends nothing, although our own heartbeats are off', async () => {
     const h = await ourRouter(NULL);
     const peer = RawPeer.null(h.port);
     await until(() => peer.frames().length > 0, 2000, 'our READY');
@@ -109,15 +126,18 @@ describe('frames', () => {
     expect(h.messages).toEqual([]);
   });
 
-  it.each([[2n ** 63n], [2n ** 64n - 1n], [4n * 1024n ** 3n]])('a header claiming %s bytes: closed at once, no allocation', async (size) => {
-    const h = await ourRouter(NULL, {}, '*', echo);
-    const peer = RawPeer.null(h.port);
-    const before = process.memoryUsage().rss;
-    peer.write(longHeader(size));
-    await within(peer.closed, 1000, 'the close');
-    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
-    await served(h.endpoint, 1);
-  });
+  it.each([[2n ** 63n], [2n ** 64n - 1n], [4n * 1024n ** 3n]])(
+    'a header claiming %s bytes: closed at once, no allocation',
+    async (size) => {
+      const h = await ourRouter(NULL, {}, '*', echo);
+      const peer = RawPeer.null(h.port);
+      const before = process.memoryUsage().rss;
+      peer.write(longHeader(size));
+      await within(peer.closed, 1000, 'the close');
+      expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+      await served(h.endpoint, 1);
+    },
+  );
 
   it('maxFrames: 3 frames accepted, 4 disconnected', async () => {
     const h = await ourRouter(NULL, { maxFrames: 3 });
@@ -140,20 +160,23 @@ describe('routing ids', () => {
     expect(h.problems.length).toBeGreaterThan(0);
   });
 
-  it.each([[false], [true]])("a peer that announces an anonymous peer's generated id never gets that peer's replies (handover %s)", async (handover) => {
-    const h = await ourRouter(NULL, { handover });
-    const req = trackZmq(new Request({ linger: 0 }));
-    req.connect(h.endpoint);
-    await req.send('first');
-    await until(() => h.messages.length === 1);
-    const generated = h.messages[0][0];
-    const impostor = RawPeer.null(h.port, { 'Socket-Type': 'DEALER', Identity: generated });
-    await Promise.race([impostor.closed, new Promise((r) => setTimeout(r, 300))]);
-    h.router.send([generated, Buffer.alloc(0), Buffer.from('for the REQ')]);
-    expect(text(await within(req.receive(), 2000, "the REQ's reply"))).toEqual(['for the REQ']);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(impostor.frames().filter((f) => !f.command)).toEqual([]);
-  });
+  it.each([[false], [true]])(
+    "a peer that announces an anonymous peer's generated id never gets that peer's replies (handover %s)",
+    async (handover) => {
+      const h = await ourRouter(NULL, { handover });
+      const req = trackZmq(new Request({ linger: 0 }));
+      req.connect(h.endpoint);
+      await req.send('first');
+      await until(() => h.messages.length === 1);
+      const generated = h.messages[0][0];
+      const impostor = RawPeer.null(h.port, { 'Socket-Type': 'DEALER', Identity: generated });
+      await Promise.race([impostor.closed, new Promise((r) => setTimeout(r, 300))]);
+      h.router.send([generated, Buffer.alloc(0), Buffer.from('for the REQ')]);
+      expect(text(await within(req.receive(), 2000, "the REQ's reply"))).toEqual(['for the REQ']);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(impostor.frames().filter((f) => !f.command)).toEqual([]);
+    },
+  );
 
   it('generated ids are 0x00 + 4 bytes and distinct across many anonymous peers', async () => {
     const h = await ourRouter(NULL);
@@ -192,7 +215,7 @@ describe('connections', () => {
       const s = track(tcpConnect(h.port, '127.0.0.1'), (x) => x.destroy());
       s.on('error', () => undefined);
       let heardAt = 0;
-      s.once('data', () => (heardAt = Date.now(), accepted++));
+      s.once('data', () => ((heardAt = Date.now()), accepted++));
       s.on('data', () => undefined);
       s.once('close', () => {
         afterDial.push(Date.now() - dialedAt);
@@ -204,7 +227,9 @@ describe('connections', () => {
     await until(() => afterDial.length === 1000, DEADLINE + 5000, 'every connection to close');
     const last = Math.max(...afterGreeting);
     const first = Math.min(...afterDial);
-    console.log(`1,000 stalled handshakes (${accepted} greeted): the first closed ${first} ms after its dial, the last ${last} ms after the router's greeting (deadline ${DEADLINE} ms)`);
+    console.log(
+      `1,000 stalled handshakes (${accepted} greeted): the first closed ${first} ms after its dial, the last ${last} ms after the router's greeting (deadline ${DEADLINE} ms)`,
+    );
     expect(accepted).toBe(1000);
     expect(Math.min(...afterGreeting)).toBeGreaterThanOrEqual(0); // every one was greeted before it was closed
     expect(first).toBeGreaterThanOrEqual(DEADLINE - 5);

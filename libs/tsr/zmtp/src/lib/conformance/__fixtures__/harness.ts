@@ -26,7 +26,10 @@ export async function until(check: () => boolean, ms = 3000, what = 'condition')
 /** Resolves with `p`'s value, or rejects after `ms`. */
 export function within<T>(p: Promise<T>, ms: number, what = 'a result'): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -105,7 +108,12 @@ export interface OurRouter {
 }
 
 /** Our ROUTER on loopback (any port unless told), recording what it gets; answers with `answer` if given. */
-export async function ourRouter(m: Mechanism, options: RouterOptions = {}, port: number | '*' = '*', answer?: (frames: Buffer[], router: ZmtpRouter) => void): Promise<OurRouter> {
+export async function ourRouter(
+  m: Mechanism,
+  options: RouterOptions = {},
+  port: number | '*' = '*',
+  answer?: (frames: Buffer[], router: ZmtpRouter) => void,
+): Promise<OurRouter> {
   const messages: Buffer[][] = [];
   const problems: OurRouter['problems'] = [];
   const limits: OurRouter['limits'] = [];
@@ -134,7 +142,14 @@ export interface OurDealer {
 export function ourDealer(m: Mechanism, endpoint: string, options: DealerOptions = {}): OurDealer {
   const messages: Buffer[][] = [];
   const problems: string[] = [];
-  const full: DealerOptions = { maxMessageBytes: 4 * 1024 * 1024, reconnectIntervalMs: 50, onMessage: (f) => messages.push(f), onProtocolError: (why) => problems.push(why), ...m.ourClient, ...options };
+  const full: DealerOptions = {
+    maxMessageBytes: 4 * 1024 * 1024,
+    reconnectIntervalMs: 50,
+    onMessage: (f) => messages.push(f),
+    onProtocolError: (why) => problems.push(why),
+    ...m.ourClient,
+    ...options,
+  };
   const dealer = track(new ZmtpDealer(full as ZmtpDealerOptions), (d) => d.close());
   dealer.connect(endpoint);
   return { dealer, messages, problems };
@@ -294,7 +309,8 @@ export function greeting(mechanism = 'NULL', asServer = false, major = 3, minor 
 }
 
 /** A command frame (READY, PING, PONG, …). */
-export const commandFrame = (name: string, body: Buffer = Buffer.alloc(0)) => frame(Buffer.concat([Buffer.from([name.length]), Buffer.from(name, 'latin1'), body]), 0x04);
+export const commandFrame = (name: string, body: Buffer = Buffer.alloc(0)) =>
+  frame(Buffer.concat([Buffer.from([name.length]), Buffer.from(name, 'latin1'), body]), 0x04);
 export const command = commandFrame;
 
 /** READY with properties (name-length, name, value-length u32 BE, value). */
@@ -339,13 +355,18 @@ let pyzmq: string | undefined | null = null;
 export function pyzmqMissing(): string | undefined {
   if (pyzmq === null) {
     const r = spawnSync(PYTHON, ['-c', 'import zmq; print(zmq.zmq_version())'], { encoding: 'utf8', timeout: 10_000 });
-    pyzmq = r.status === 0 ? undefined : `pyzmq not importable by ${PYTHON}: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
+    pyzmq =
+      r.status === 0 ? undefined : `pyzmq not importable by ${PYTHON}: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
   }
   return pyzmq;
 }
 
 /** A python3 script run as a child with `args` (JSON on argv[1]); resolves with its stdout once it exits (or kills it after `timeoutMs`). */
-export function runPython(script: string, args: unknown, timeoutMs = 10_000): { done: Promise<{ code: number | null; stdout: string; stderr: string }>; stdoutSoFar: () => string } {
+export function runPython(
+  script: string,
+  args: unknown,
+  timeoutMs = 10_000,
+): { done: Promise<{ code: number | null; stdout: string; stderr: string }>; stdoutSoFar: () => string } {
   const dir = mkdtempSync(join(tmpdir(), 'zmtp-pyzmq-'));
   const file = join(dir, 'peer.py');
   writeFileSync(file, script);
