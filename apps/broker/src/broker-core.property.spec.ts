@@ -23,7 +23,7 @@ import { AuditedBrokerCore } from './__fixtures__/audited-core';
  */
 
 const WORKERS = ['W0', 'W1', 'W2', 'W3', 'W4'];
-const GHOST = '\u0000\u006b\u008b\u0045\u0067'; // a routing id as libzmq generates them
+const GHOST = '\u0000\u006b\u008b\u0045\u0067'; // a generated routing id (leading zero byte, RFC 37)
 const CLIENTS = ['C0', 'C1', 'C2'];
 /** More services than the broker may track at once. */
 const SERVICES = ['default', 'svc-a', 'svc-b', 'svc-c'];

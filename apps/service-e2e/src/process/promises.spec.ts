@@ -140,7 +140,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     expect(await first).toBe('job-1 W twice');
   });
 
-  it("a ghost (a reply under an id libzmq generated, as an old connection's unread answer after a reconnect) is neither forwarded nor admitted", async () => {
+  it("a ghost (a reply under a generated routing id, as a ROUTER without handover delivers an old connection's unread answer) is neither forwarded nor admitted", async () => {
     const { worker: real, answer: first } = await holdingARequest('W real');
     // What a ROUTER delivers when a worker reconnects under its id while its old connection still
     // holds an unread answer: that answer, under a generated routing id.

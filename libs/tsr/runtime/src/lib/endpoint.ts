@@ -29,20 +29,6 @@ export async function bindEndpoint(socket: Bindable, port: number, host = '*'): 
   return address;
 }
 
-/**
- * Binds `address` that a socket closed a moment ago held, which the first tries may find still in
- * use (a libzmq socket frees its port in its own threads). Tries every 50 ms for `waitMs`.
- */
-export async function bindWhenFree(socket: Bindable, address: string, waitMs = 5000): Promise<void> {
-  for (const end = Date.now() + waitMs; ; await new Promise((r) => setTimeout(r, 50))) {
-    try {
-      return await socket.bind(address);
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'EADDRINUSE' || Date.now() > end) throw e;
-    }
-  }
-}
-
 /** The seed's `conecta`. A ZeroMQ socket connects in the background and retries, so the peer may start later. */
 export function connectEndpoint(socket: Endpointable, host: string, port: number): string {
   const address = tcpEndpoint(host, port);
