@@ -83,7 +83,7 @@ const precedence = [
   '3. **a `.env` file**: `.env` in the current directory, or the file `TSR_ENV_FILE` names, read only if it exists; it is parsed, never written into `process.env`, so it never overrides the environment;',
   '4. **the default** below.',
   '',
-  'Booleans accept `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`. A value that does not parse, an unknown option, a flag without its value or one positional argument too many prints one line (`broker: --frontend-port must be a port number 1-65535, got "x"`) and exits 2, never a stack trace. `--help` (or `-h`) prints the same options as the tables below, from the same specs (`usage()`), and exits 0.',
+  'Booleans accept `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`. A value that does not parse, an unknown option, a flag without its value or one positional argument too many prints one line (`broker: --frontend-port must be a port number 1-65535, got "x"`) and exits 2, never a stack trace. `--help` (or `-h`) prints the same options as the tables below, from the same specs (`usage()`), and exits 0; `--version` prints the release (`broker 1.0.0`) and exits 0.',
   '',
   'Checked once everything is read:',
   '',

@@ -29,7 +29,7 @@ const ENTRY = {
   main: './index.js',
   types: './index.d.ts',
   exports: { '.': { types: './index.d.ts', default: './index.js' }, './package.json': './package.json' },
-  files: ['index.js', 'index.js.map', 'index.d.ts', 'README.md'],
+  files: ['index.js', 'index.js.map', 'index.d.ts', 'README.md', 'LICENSE'],
 };
 
 const workspace = resolve(__dirname, '..', '..');
@@ -124,6 +124,7 @@ export async function buildPackage(root: string): Promise<string> {
   const { name, version, ...rest } = manifest;
   writeFileSync(join(out, 'package.json'), JSON.stringify({ name, version, ...rest, ...ENTRY }, null, 2) + '\n');
   copyFileSync(join(source, 'README.md'), join(out, 'README.md'));
+  copyFileSync(join(workspace, 'LICENSE'), join(out, 'LICENSE')); // the license the manifest names
   return out;
 }
 

@@ -47,7 +47,7 @@ describe('nx release (dry run)', () => {
         .filter(Boolean);
       expect({ name, files: files.sort() }).toEqual({
         name,
-        files: ['README.md', 'index.d.ts', 'index.js', 'index.js.map', 'package.json'],
+        files: ['LICENSE', 'README.md', 'index.d.ts', 'index.js', 'index.js.map', 'package.json'],
       });
     }
     expect(out.match(/Would publish to http:\/\/127\.0\.0\.1:9\/ with tag "latest"/g)).toHaveLength(2);

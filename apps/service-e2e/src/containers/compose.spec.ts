@@ -294,6 +294,29 @@ describe("docker/docker-compose.yml (the seed's bro, wor, cli, and the wordcount
     }
   });
 
+  it('restarts a broker that dies (restart: unless-stopped): killed with SIGKILL, it is back on its port and serves a host client', async () => {
+    const bro = instance('bro').getId();
+    const inspect = (format: string) => docker('inspect', '-f', format, bro);
+    const restarts = Number(await inspect('{{.RestartCount}}'));
+    process.kill(Number(await inspect('{{.State.Pid}}')), 'SIGKILL'); // its node, from the host: no stop, a death
+    await eventually('the broker restarted by its policy', async () => Number(await inspect('{{.RestartCount}}')) > restarts, 30_000, 200);
+    await waitForLog(bro, /\[broker\] frontend tcp:\/\/\*:9998/, 2);
+    const r = await run('node', [
+      clientMain,
+      '127.0.0.1',
+      String(port),
+      '--request',
+      'after-death',
+      '--timeout',
+      '5000',
+      '--retries',
+      '5',
+      ...withBrokerKey,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^after-death W [0-9a-f]{12}-1-[0-9a-f]{6}$/);
+  });
+
   it('publishes only the frontend and the status page, on 127.0.0.1; the backend stays internal', async () => {
     const ports = JSON.parse(await docker('inspect', '-f', '{{json .NetworkSettings.Ports}}', instance('bro').getId()));
     expect(ports['9998/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(port) }]);

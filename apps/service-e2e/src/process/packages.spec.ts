@@ -44,10 +44,16 @@ const { connect, HandlerError, NoServiceError } = require('@tsr-broker/client');
 })();
 `,
   'types.ts': `
-import { type Handler, type ServeOptions, Worker } from '@tsr-broker/worker';
-import { Client, type ServiceInfo, NoServiceError, BrokerError } from '@tsr-broker/client';
+import { type BrokerAddress, type CurvePeerKeys, type Handler, type Probe, type ServeOptions, Worker } from '@tsr-broker/worker';
+import { Client, type ErrorReason, type ServiceInfo, NoServiceError, BrokerError } from '@tsr-broker/client';
+import type { BrokerAddress as ClientBrokerAddress, CurvePeerKeys as ClientCurvePeerKeys } from '@tsr-broker/client';
 const handler: Handler = async (request, info) => Buffer.concat([request, Buffer.from(info.service)]);
-const options: ServeOptions = { broker: { host: 'h', port: 1 }, service: 'x', handler, credit: 4 };
+const broker: BrokerAddress = { host: 'h', port: 1 };
+export const keys: CurvePeerKeys | ClientCurvePeerKeys | undefined = undefined;
+export const where: ClientBrokerAddress = 'tcp://h:1';
+export const why: ErrorReason = 'overloaded';
+const options: ServeOptions = { broker, service: 'x', handler, credit: 4 };
+export const ready = (w: Worker): Probe => w.registration();
 export const worker: Worker = new Worker(options);
 export async function list(client: Client): Promise<string[]> {
   const services: ServiceInfo[] = await client.services();

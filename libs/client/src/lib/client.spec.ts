@@ -1,6 +1,8 @@
+import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { Router } from 'zeromq';
 import { type BatchRecord, packBatches, unpackBatch } from '@tsr/protocol';
 import { bindAnyLoopbackPort } from '@tsr/runtime';
+import { freePort } from '@tsr/zmtp/testing';
 import { Client } from './client';
 import { BrokerError, HandlerError, NoAnswerError, NoServiceError, PlainBrokerError, RefusedError, RequestError } from './errors';
 
@@ -129,6 +131,33 @@ describe('Client (TSR/1 envelope)', () => {
     await expect(failure).rejects.toThrow(message);
     await expect(failure).rejects.toMatchObject({ reason: text.split(' ')[0], detail });
     expect(broker.seen).toHaveLength(1);
+  });
+
+  it('gives up saying the connection was refused when nothing listens where the broker should be', async () => {
+    const port = await freePort(); // nothing listens there
+    const client = new Client({ broker: `127.0.0.1:${port}`, identity: 'C me', timeout: 300, retries: 1 });
+    open.push(client);
+    await expect(client.request('default', 'hello')).rejects.toThrow(
+      `no answer from tcp://127.0.0.1:${port} after 2 attempt(s) of 300 ms: connection refused (nothing listens on that port) (connect ECONNREFUSED 127.0.0.1:${port})`,
+    );
+  });
+
+  it('counts each connection dropped because the broker broke ZMTP, and gives up with a NoAnswerError', async () => {
+    // A "broker" that answers every connection with a ZMTP 2.0 greeting: each is dropped from its eleventh byte.
+    const connections: Socket[] = [];
+    const fake = createServer(
+      (c) => (connections.push(c), c.on('error', () => {}).write(Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0x01, 0x05]))),
+    );
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    const client = new Client({ broker: `127.0.0.1:${(fake.address() as AddressInfo).port}`, identity: 'C me', timeout: 200, retries: 1 });
+    open.push(client);
+    try {
+      await expect(client.request('default', 'hello')).rejects.toBeInstanceOf(NoAnswerError);
+      expect(client.protocolErrors).toBeGreaterThanOrEqual(2);
+    } finally {
+      fake.close();
+      connections.forEach((c) => c.destroy());
+    }
   });
 
   it('fails with a PlainBrokerError saying to use plain mode when the broker answers outside the envelope (a seed broker)', async () => {

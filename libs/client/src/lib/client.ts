@@ -22,6 +22,7 @@ import {
   type CurvePeerKeys,
   type DealerPort,
   brokerEndpoint,
+  dialErrorText,
   openDealerPort,
   uniqueIdentity,
 } from '@tsr/runtime';
@@ -93,6 +94,10 @@ export class Client {
   retried = 0;
   /** Answers dropped because no request waited for them (late, duplicated, or not answers). */
   stray = 0;
+  /** Connections to the broker dropped for breaking ZMTP (the attempts on them are sent again). */
+  protocolErrors = 0;
+  /** Why the last dial found no broker, until an answer comes: said when a request gives up. */
+  private dialError: string | undefined;
   readonly endpoint: string;
   readonly identity: string;
   readonly plain: boolean;
@@ -205,7 +210,9 @@ export class Client {
     if (request.attempts > request.retries) {
       this.settle(
         request,
-        new NoAnswerError(`no answer from ${this.endpoint} after ${request.attempts} attempt(s) of ${request.timeout} ms`),
+        new NoAnswerError(
+          `no answer from ${this.endpoint} after ${request.attempts} attempt(s) of ${request.timeout} ms${this.dialError ? `: ${this.dialError}` : ''}`,
+        ),
       );
       return;
     }
@@ -246,6 +253,7 @@ export class Client {
   }
 
   private onAnswer(frames: Buffer[]): void {
+    this.dialError = undefined;
     const answer = parseClientAnswer(frames);
     if (this.plain) {
       const [request] = this.pending.values();
@@ -291,6 +299,8 @@ export class Client {
       onMessage: (frames) => this.onAnswer(frames),
       onFatal: (error) => this.fail(socket, error),
       onSendError: () => undefined, // like a lost message: the timeout sends it again
+      onProtocolError: () => this.protocolErrors++,
+      onDialFailed: (error) => (this.dialError = dialErrorText(error)),
     });
     this.socket = socket;
     if (!this.plain) this.probeBatches(socket);

@@ -2,6 +2,7 @@ import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { Router } from 'zeromq';
 import { type BatchRecord, packBatches, unpackBatch } from '@tsr/protocol';
 import { bindAnyLoopbackPort } from '@tsr/runtime';
+import { freePort } from '@tsr/zmtp/testing';
 import type { Handler, WorkerLogger } from './options';
 import { Worker, serve } from './worker';
 
@@ -246,6 +247,26 @@ describe('Worker', () => {
     for (const deadline = Date.now() + 5000; fatal.length === 0 && Date.now() < deadline; ) await sleep(10);
     expect(fatal.map((e) => e.message)).toEqual(['broker receive loop failed: tracer bug']);
     expect(worker.health.liveness()).toEqual({ ok: false, why: 'broker receive loop failed: tracer bug' });
+  });
+
+  it('says once that nothing listens where the broker should be, and why it is not ready, while it keeps trying', async () => {
+    const errors: string[] = [];
+    const port = await freePort(); // nothing listens there
+    const worker = serve({
+      broker: `127.0.0.1:${port}`,
+      identity: 'W test',
+      handler: echo(0),
+      logger: { info: () => {}, error: (m) => errors.push(m) },
+    });
+    cleanup = () => worker.close();
+    await sleep(700); // several dials (100 ms, then doubling)
+    expect(errors).toEqual([
+      `cannot reach the broker at tcp://127.0.0.1:${port}: connection refused (nothing listens on that port) (connect ECONNREFUSED 127.0.0.1:${port}); trying again`,
+    ]);
+    expect(worker.registration()).toEqual({
+      ok: false,
+      why: expect.stringContaining(`cannot reach the broker at tcp://127.0.0.1:${port}: connection refused`),
+    });
   });
 
   it('counts and logs each connection dropped because the broker broke ZMTP, and dials again', async () => {

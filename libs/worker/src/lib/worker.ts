@@ -17,7 +17,7 @@ import {
   workerFailureFrames,
   workerReplyFrames,
 } from '@tsr/protocol';
-import { type DealerPort, brokerEndpoint, openDealerPort } from '@tsr/runtime';
+import { type DealerPort, brokerEndpoint, dialErrorText, openDealerPort } from '@tsr/runtime';
 import { Health, type Probe } from '@tsr/monitoring';
 import { type RequestInfo, type ServeOptions, type WorkerSettings, workerSettings } from './options';
 
@@ -68,6 +68,8 @@ export class Worker {
   protocolErrors = 0;
   /** Liveness: the receive loop alive, the event loop not stalled. */
   readonly health = new Health();
+  /** Why the last dial found no broker, until the broker is heard from. */
+  private dialError: string | undefined;
   readonly identity: string;
   readonly service: string;
   /** `tcp://host:port` of the broker. */
@@ -129,6 +131,7 @@ export class Worker {
    * the liveness window. Against a seed broker, which never heartbeats, a worker is never ready.
    */
   registration(): Probe {
+    if (this.dialError) return { ok: false, why: `not registered: cannot reach the broker at ${this.endpoint}: ${this.dialError}` };
     if (!this.brokerBeats) return { ok: false, why: 'not registered: no heartbeat from the broker on this connection' };
     const { ms, tooLong } = this.brokerSilence();
     if (tooLong) return { ok: false, why: `broker silent for ${Math.round(ms)} ms` };
@@ -172,6 +175,7 @@ export class Worker {
       onFatal: this.health.watch('broker', this.fatal),
       onSendError: this.sendFailed,
       onKeyRefused: () => this.keyRefused(socket),
+      onDialFailed: (error) => this.dialFailed(error),
       onProtocolError: (why) => {
         this.protocolErrors++;
         this.settings.logger.error(`dropped the connection to the broker: ${why}`);
@@ -190,6 +194,17 @@ export class Worker {
   }
 
   /** A refused key is not retried on that socket: try again on a new one a liveness window later (the key may be listed by then). */
+  /**
+   * A dial found no broker: said once per kind of failure (the socket retries every few seconds),
+   * and again once the broker answered and a later dial fails.
+   */
+  private dialFailed(error: NodeJS.ErrnoException): void {
+    const why = dialErrorText(error);
+    if (why === this.dialError) return;
+    this.dialError = why;
+    this.settings.logger.error(`cannot reach the broker at ${this.endpoint}: ${why}; trying again`);
+  }
+
   private keyRefused(socket: DealerPort): void {
     const ms = this.settings.heartbeat * this.settings.liveness;
     this.settings.logger.error(
@@ -222,6 +237,7 @@ export class Worker {
 
   private onMessage(frames: Buffer[]): void {
     this.lastHeard = performance.now();
+    this.dialError = undefined;
     const request = parseWorkerRequest(frames);
     const { logger } = this.settings;
     if ('kind' in request) {

@@ -100,5 +100,10 @@ export function usage(program: string, spec: ConfigSpec): string {
     const env = o.env?.length ? ` (env ${o.env.join(', ')})` : '';
     return `  --${o.flag.padEnd(16)} ${o.describe}${env}; default ${JSON.stringify(o.default)}`;
   });
-  return [`usage: ${program} ${pos.join(' ')} [options]`, ...lines, `  --${'help'.padEnd(16)} print this text`].join('\n');
+  return [
+    `usage: ${[program, ...pos].join(' ')} [options]`,
+    ...lines,
+    `  --${'help'.padEnd(16)} print this text`,
+    `  --${'version'.padEnd(16)} print the release`,
+  ].join('\n');
 }

@@ -27,6 +27,8 @@ export interface DealerPortOptions {
   onKeyRefused?: () => void;
   /** The broker broke ZMTP: the connection is dropped (and dialled again). */
   onProtocolError?: (why: string) => void;
+  /** A dial found no broker (`ENOTFOUND`, `ECONNREFUSED`, …); it is tried again. */
+  onDialFailed?: (error: NodeJS.ErrnoException) => void;
 }
 
 /**
@@ -38,6 +40,20 @@ export const BROKER_MAX_MESSAGE_BYTES = 513 * 1024 * 1024;
 export const BROKER_PING_MS = 5000;
 /** ZMTP PING intervals a peer may stay silent before it is taken for gone, either side (the liveness of the zguide's Paranoid Pirate). */
 export const ZMTP_LIVENESS = 3;
+
+/** A failed dial, as a person reads it: what went wrong first, then the system's words. */
+export function dialErrorText(error: NodeJS.ErrnoException): string {
+  const plain: Record<string, string> = {
+    ENOTFOUND: 'no such host',
+    EAI_AGAIN: 'the name does not resolve (yet)',
+    ECONNREFUSED: 'connection refused (nothing listens on that port)',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+    ETIMEDOUT: 'connection timed out',
+  };
+  const said = error.code === undefined ? undefined : plain[error.code];
+  return said ? `${said} (${error.message})` : error.message;
+}
 
 /** Our own DEALER on Node's TCP (ZMTP 3.1; CURVE when given keys), read and written on the event loop itself. */
 export function openDealerPort(endpoint: string, options: DealerPortOptions): DealerPort {
@@ -64,6 +80,7 @@ class ZmtpDealerPort implements DealerPort {
       onMessage: guardedHandler(options.name, options.onMessage, options.onFatal),
       onRefused: () => options.onKeyRefused?.(),
       onProtocolError: (why) => options.onProtocolError?.(why),
+      onDialFailed: (error) => options.onDialFailed?.(error),
     });
     this.dealer.connect(endpoint);
   }

@@ -5,6 +5,7 @@ import { emptyDir, runFixture } from './__fixtures__/run-fixture';
 import { usage } from './config';
 import { ConfigError } from './errors';
 import { EXIT, fail } from './program';
+import { VERSION } from './version';
 
 describe('fail (in process, exit and stderr mocked)', () => {
   let exit: jest.SpiedFunction<typeof process.exit>;
@@ -54,6 +55,11 @@ describe('runProgram in a real process', () => {
 
   // The child inherits JEST_WORKER_ID (and no TSR_LOG), so its log default is 'silent'.
   const expectedUsage = usage('fixture', { ...fixtureOptions, log: { ...fixtureOptions.log, default: 'silent' } }) + '\n';
+
+  it('--version prints the release on stdout and exits 0 without running main', async () => {
+    const run = await runFixture(['--version'], { env: { FIXTURE_MODE: 'throw' } });
+    expect(run).toEqual({ code: 0, signal: null, stdout: `fixture ${VERSION}\n`, stderr: '' });
+  });
 
   it('--help prints the usage on stdout and exits 0 without running main', async () => {
     const run = await runFixture(['--help'], { env: { FIXTURE_MODE: 'throw' } });

@@ -1,5 +1,6 @@
 import { type ConfigOf, type ConfigSpec, loadConfig, usage } from './config';
 import { ConfigError } from './errors';
+import { VERSION } from './version';
 
 /** Exit codes shared by the three programs. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -13,13 +14,17 @@ export function fail(program: string, e: unknown, code: number = e instanceof Co
 }
 
 /**
- * Entry point of a program: reads its configuration (argv > env > `.env` > defaults, `--help`),
- * runs it, and turns every failure into a one-line message and an exit code.
+ * Entry point of a program: reads its configuration (argv > env > `.env` > defaults, `--help`,
+ * `--version`), runs it, and turns every failure into a one-line message and an exit code.
  */
 export function runProgram<S extends ConfigSpec>(program: string, spec: S, main: (config: ConfigOf<S>) => Promise<void> | void): void {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(usage(program, spec) + '\n');
+    process.exit(EXIT.ok);
+  }
+  if (argv.includes('--version')) {
+    process.stdout.write(`${program} ${VERSION}\n`);
     process.exit(EXIT.ok);
   }
   process.on('uncaughtException', (e) => fail(program, e));

@@ -22,6 +22,12 @@ export interface ZmtpDealerOptions extends ConnectionLimits {
   onMessage: (frames: Buffer[]) => void;
   onProtocolError?: (why: string) => void;
   /**
+   * A dial failed before any TCP connection was made (the name does not resolve, the port refuses,
+   * the host is unreachable): `error.code` says which (`ENOTFOUND`, `ECONNREFUSED`, …). The socket
+   * goes on trying, as libzmq's; this is for saying so.
+   */
+  onDialFailed?: (error: NodeJS.ErrnoException) => void;
+  /**
    * CURVE: the server refused our key (ERROR). As libzmq's DEALER, this one then stops trying; a
    * peer that wants to be admitted once its key is listed opens a new one.
    */
@@ -111,6 +117,11 @@ export class ZmtpDealer {
   private dial(): void {
     if (this.closed && !this.lingering) return;
     const socket: Socket = tcpConnect({ host: this.host, port: this.port });
+    let connected = false;
+    socket.once('connect', () => (connected = true));
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      if (!connected) this.options.onDialFailed?.(error);
+    });
     const connection = new ZmtpConnection(
       socket,
       { ...connectionLimits(this.options), type: 'DEALER', identity: this.identity, curve: this.options.curve },
