@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { REPLY_HEADROOM, brokerOptions } from '@tsr/broker/options';
 import { clientOptions } from '@tsr/client/options';
 import { WORKER_RECONNECT_MAX_MS } from '@tsr/protocol';
-import { type ConfigSpec, type OptionSpec, defaultLevel, usage } from '@tsr/runtime';
+import { type ConfigSpec, type OptionSpec, defaultLevel, defaultMeaning, usage } from '@tsr/runtime';
 import { workerOptions } from '@tsr/worker/options';
 
 /** Where the reference lives, relative to the repository root. */
@@ -51,13 +51,12 @@ const programs: Program[] = [
  */
 const environmentFreeDefaults: Record<string, unknown> = { log: defaultLevel({}) };
 
-const MiB = 1024 * 1024;
-
-function defaultText(o: OptionSpec<unknown>): string {
+/** The default column: the default a program started by hand gets, as `--help` says it. */
+function defaultCell(o: OptionSpec<unknown>): string {
   const value = o.flag in environmentFreeDefaults ? environmentFreeDefaults[o.flag] : o.default;
   if (value === '') return '(empty)';
-  if (typeof value === 'number' && value >= MiB && value % MiB === 0) return `\`${value}\` (${value / MiB} MiB)`;
-  return `\`${String(value)}\``;
+  const meaning = defaultMeaning(o, value);
+  return `\`${String(value)}\`${meaning ? ` (${meaning})` : ''}`;
 }
 
 /** A table cell: no pipe or line break may end it early. */
@@ -68,7 +67,7 @@ function optionsTable(spec: ConfigSpec): string[] {
     const flag = typeof o.default === 'boolean' ? `\`--${o.flag}\`` : `\`--${o.flag} …\``;
     const env = o.env?.length ? o.env.map((e) => `\`${e}\``).join(', ') : '–';
     const positional = o.positional === undefined ? '' : String(o.positional + 1);
-    return `| ${flag} | ${env} | ${positional} | ${defaultText(o)} | ${cell(o.describe)} |`;
+    return `| ${flag} | ${env} | ${positional} | ${defaultCell(o)} | ${cell(o.describe)} |`;
   });
   return ['| flag | variable | positional | default | description |', '| --- | --- | --- | --- | --- |', ...rows];
 }

@@ -7,7 +7,7 @@ import type { BrokerServer } from './broker-server';
  * per-message cost is the latency histogram's `observe`.
  */
 export function brokerRegistry(server: BrokerServer): Registry {
-  const registry = createRegistry();
+  const registry = createRegistry('tsr_broker');
   const { stats } = server.core;
   const counter = (name: string, help: string, read: () => number | Record<string, number>, label?: string) =>
     scraped(registry, 'counter', `tsr_broker_${name}`, help, read, label);

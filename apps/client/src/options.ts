@@ -42,6 +42,7 @@ export const clientOptions = {
     flag: 'requests',
     env: ['CLIENT_REQUESTS'],
     default: 0,
+    defaultMeans: 'one request',
     parse: parsers.int(0),
     describe:
       'load mode: send this many requests and print req/s and p50/p95/p99 latency (progress on stderr: a line every 5 s when not on a terminal); 0: one request',
@@ -71,6 +72,7 @@ export const clientOptions = {
     flag: 'duration',
     env: ['CLIENT_DURATION_S'],
     default: 0,
+    defaultMeans: 'no limit',
     parse: parsers.int(0, 86_400),
     describe: 'load mode: stop sending after this many seconds (0: no limit)',
   } satisfies OptionSpec<number>,

@@ -11,7 +11,7 @@ export interface EchoStats {
 /** The worker's HTTP endpoint: metrics, probes and status JSON. */
 export async function startWorkerMonitor(worker: Worker, echo: EchoStats, port: number, host: string, trace: Tracer): Promise<Monitor> {
   const startedAt = performance.now();
-  const registry = createRegistry();
+  const registry = createRegistry('tsr_worker');
   scraped(registry, 'counter', 'tsr_worker_requests_total', 'Requests served (replies sent)', () => worker.served);
   scraped(registry, 'counter', 'tsr_worker_failures_total', 'Requests whose handler failed (error answers sent)', () => worker.failed);
   scraped(registry, 'counter', 'tsr_worker_reconnects_total', 'Reconnections after the broker fell silent', () => worker.reconnects);

@@ -1,4 +1,5 @@
 import { freePort, stopApp } from '@tsr/testing';
+import { VERSION } from '@tsr/runtime';
 import { eventually } from '../support/wait';
 import { localDeployment, preload } from '../support/deployment';
 import { BREAK_LOOP, BREAK_LOOP_PRELOAD, httpGet, metric, scrape } from '../support/monitoring';
@@ -38,6 +39,8 @@ describe('monitoring endpoints of real processes', () => {
     expect(metric(metrics, 'tsr_broker_replies_total')).toBe(61);
     expect(metric(metrics, 'tsr_broker_rejected_total', { reason: 'overloaded' })).toBe(0);
     expect(metric(metrics, 'tsr_broker_malformed_frames_total', { socket: 'frontend' })).toBe(0);
+    expect(metric(metrics, 'tsr_broker_protocol_errors_total', { socket: 'backend' })).toBe(0);
+    expect(metric(metrics, 'tsr_broker_build_info', { version: VERSION, node: process.versions.node })).toBe(1);
     expect(metric(metrics, 'tsr_broker_workers', { state: 'idle' })).toBe(2);
     expect(metric(metrics, 'tsr_broker_pending_requests')).toBe(0);
     expect(metric(metrics, 'tsr_broker_request_duration_seconds_count')).toBe(61);
@@ -64,6 +67,8 @@ describe('monitoring endpoints of real processes', () => {
       served += metric(text, 'tsr_worker_requests_total') ?? NaN;
       expect(metric(text, 'tsr_worker_service_seconds_count')).toBe(metric(text, 'tsr_worker_requests_total'));
       expect(metric(text, 'tsr_worker_registered')).toBe(1);
+      expect(metric(text, 'tsr_worker_protocol_errors_total')).toBe(0);
+      expect(metric(text, 'tsr_worker_build_info', { version: VERSION, node: process.versions.node })).toBe(1);
       expect(await answers(port, '/readyz', 200)).toMatch(/^ok: registered/);
       expect(await answers(port, '/healthz', 200)).toBe('ok: receive loops alive: broker\n');
     }

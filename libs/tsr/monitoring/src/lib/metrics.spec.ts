@@ -1,4 +1,5 @@
 import { FastHistogram, createRegistry, scraped } from './metrics';
+import { VERSION } from '@tsr/runtime';
 
 describe('FastHistogram', () => {
   it('counts each observation in the first bucket that holds it, with sum and count', () => {
@@ -41,5 +42,13 @@ describe('scraped', () => {
     const text = await createRegistry().metrics();
     expect(text).toMatch(/^process_cpu_seconds_total \d/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+  });
+});
+
+describe('createRegistry', () => {
+  it('with a prefix, says which release and which Node this process runs, as <prefix>_build_info 1', async () => {
+    const text = await createRegistry('x').metrics();
+    expect(text).toContain(`x_build_info{version="${VERSION}",node="${process.versions.node}"} 1`);
+    expect(await createRegistry().metrics()).not.toContain('_build_info');
   });
 });

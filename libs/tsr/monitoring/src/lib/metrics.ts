@@ -1,11 +1,24 @@
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { VERSION } from '@tsr/runtime';
 
 export type { Registry };
 
-/** A registry with the process metrics (CPU, memory, event loop lag, GC) and a prefix for ours. */
-export function createRegistry(): Registry {
+/**
+ * A registry with the process metrics (CPU, memory, event loop lag, GC) and, with `prefix`,
+ * `<prefix>_build_info{version, node}` 1: which release and which Node a target runs.
+ */
+export function createRegistry(prefix?: string): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (prefix) {
+    const info = new Gauge({
+      name: `${prefix}_build_info`,
+      help: 'The release and the Node.js version this process runs; always 1',
+      labelNames: ['version', 'node'],
+      registers: [registry],
+    });
+    info.set({ version: VERSION, node: process.versions.node }, 1);
+  }
   return registry;
 }
 

@@ -288,6 +288,19 @@ describe('usage', () => {
     expect(line('version')).toContain('print the release');
   });
 
+  it('aligns every description after the longest flag, and says what a derived default or a size means', () => {
+    const s: ConfigSpec = {
+      short: { flag: 'a', default: 1, parse: parsers.int(0), describe: 'short' },
+      long: { flag: 'a-rather-long-flag-name', default: 0, defaultMeans: 'half of --a', parse: parsers.int(0), describe: 'long' },
+      size: { flag: 'size', default: 4 * 1024 * 1024, parse: parsers.int(0), describe: 'bytes' },
+    };
+    const rows = usage('x', s).split('\n').slice(1);
+    const descriptionAt = (row: string) => /^ {2}--\S+ +/.exec(row)?.[0].length;
+    expect(new Set(rows.map(descriptionAt))).toEqual(new Set(['  --a-rather-long-flag-name  '.length]));
+    expect(rows[1]).toBe('  --a-rather-long-flag-name  long; default 0 (half of --a)');
+    expect(rows[2]).toMatch(/^ {2}--size {21}bytes; default 4194304 \(4 MiB\)$/);
+  });
+
   it('omits the positional part when there are none', () => {
     const s: ConfigSpec = { name: spec.name };
     expect(usage('x', s).split('\n')[0]).toBe('usage: x [options]');

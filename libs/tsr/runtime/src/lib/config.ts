@@ -12,8 +12,25 @@ export interface OptionSpec<T> {
   /** Environment (and `.env`) variable names, first match wins. */
   env?: readonly string[];
   default: T;
+  /** What the default means where the value alone does not say (`0` standing for one derived from other options). */
+  defaultMeans?: string;
   parse: (raw: string, name: string) => T;
   describe: string;
+}
+
+const MiB = 1024 * 1024;
+
+/** What a default means where its value alone does not say: `defaultMeans`, or a size in MiB. */
+export function defaultMeaning(o: Pick<OptionSpec<unknown>, 'defaultMeans'>, value: unknown): string | undefined {
+  if (o.defaultMeans) return o.defaultMeans;
+  if (typeof value === 'number' && value >= MiB && value % MiB === 0) return `${value / MiB} MiB`;
+  return undefined;
+}
+
+/** A default as `--help` says it: the value, then what it means. */
+export function defaultText(o: Pick<OptionSpec<unknown>, 'default' | 'defaultMeans'>, value: unknown = o.default): string {
+  const meaning = defaultMeaning(o, value);
+  return `${JSON.stringify(value)}${meaning ? ` (${meaning})` : ''}`;
 }
 
 export type ConfigSpec = Record<string, OptionSpec<unknown>>;
@@ -96,14 +113,16 @@ export function usage(program: string, spec: ConfigSpec): string {
     .filter((o) => o.positional !== undefined)
     .sort((a, b) => (a.positional ?? 0) - (b.positional ?? 0))
     .map((o) => `[${o.flag}]`);
+  const width = Math.max(...Object.values(spec).map((o) => o.flag.length), 'version'.length);
+  const line = (flag: string, text: string) => `  --${flag.padEnd(width)}  ${text}`;
   const lines = Object.values(spec).map((o) => {
     const env = o.env?.length ? ` (env ${o.env.join(', ')})` : '';
-    return `  --${o.flag.padEnd(16)} ${o.describe}${env}; default ${JSON.stringify(o.default)}`;
+    return line(o.flag, `${o.describe}${env}; default ${defaultText(o)}`);
   });
   return [
     `usage: ${[program, ...pos].join(' ')} [options]`,
     ...lines,
-    `  --${'help'.padEnd(16)} print this text`,
-    `  --${'version'.padEnd(16)} print the release`,
+    line('help', 'print this text'),
+    line('version', 'print the release'),
   ].join('\n');
 }

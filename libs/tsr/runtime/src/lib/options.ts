@@ -27,6 +27,7 @@ export const monitorOptions = {
     flag: 'http-port',
     env: ['HTTP_PORT'],
     default: 0,
+    defaultMeans: 'off',
     parse: parsers.int(0, 65535),
     describe: 'port of the HTTP endpoint (/metrics /healthz /readyz /status); 0: off',
   } satisfies OptionSpec<number>,
