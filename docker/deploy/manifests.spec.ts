@@ -3,6 +3,7 @@
 // (kubernetes-models), then the rules of this project: images, variables, ports, selectors and
 // hardening agree with the programs and images of this repository. Docker Swarm: the stack file,
 // against the same rules (it also runs for real in apps/service-e2e/src/swarm/one-node/stack.spec.ts).
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isZ85Key } from '@tsr/runtime';
@@ -462,7 +463,11 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     expect(Object.keys(monitoring.services)).toEqual(['prometheus']);
     expect(prometheus.networks).toEqual(Object.keys(stack.networks));
     expect(variable(prometheus.image)).toBe('PROMETHEUS_IMAGE');
-    expect(prometheus.configs).toEqual([{ source: 'prometheus', target: '/etc/prometheus/prometheus.yml' }]);
+    expect(prometheus.configs).toEqual([
+      { source: 'prometheus', target: '/etc/prometheus/prometheus.yml' },
+      { source: 'prometheus_alerts', target: '/etc/prometheus/alerts.yml' },
+    ]);
+    expect(monitoring.configs.prometheus_alerts.file).toBe('../../prometheus/alerts.yml');
     const [config] = parseFile(join(root, 'docker', 'deploy', 'swarm', monitoring.configs.prometheus.file));
     const scraped = config.scrape_configs.flatMap((job: Obj) =>
       job.dns_sd_configs.map((sd: Obj) => ({ names: sd.names, port: String(sd.port) })),
@@ -507,5 +512,33 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
       expect(s.stop_grace_period).toBeDefined();
       expect(s.deploy.resources.limits.memory).toBeDefined();
     }
+  });
+});
+
+describe('docker/prometheus: the configuration and the alert rules (promtool)', () => {
+  const prometheusDir = join(root, 'docker', 'prometheus');
+  const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+  const missing = promtool.error !== undefined;
+  if (missing && process.env['CI']) throw new Error("promtool is missing: .ci/run installs Debian's prometheus, which has it");
+  const check = missing ? it.skip : it;
+  if (missing) console.warn('promtool not found (Debian: apt-get install prometheus): the alert rules are not checked here');
+
+  check('loads the configuration with its rules', () => {
+    const run = spawnSync('promtool', ['check', 'config', 'prometheus.yml'], { cwd: prometheusDir, encoding: 'utf8' });
+    expect(run.stdout + run.stderr).toContain('SUCCESS: 7 rules found');
+    expect(run.status).toBe(0);
+  });
+
+  check('fires each alert when it should and not before (alerts.test.yml)', () => {
+    const run = spawnSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: prometheusDir, encoding: 'utf8' });
+    expect({ status: run.status, output: run.stdout + run.stderr }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
+  });
+
+  check('tests every alert it defines', () => {
+    const rules = readFileSync(join(prometheusDir, 'alerts.yml'), 'utf8');
+    const tests = readFileSync(join(prometheusDir, 'alerts.test.yml'), 'utf8');
+    const alerts = [...rules.matchAll(/- alert: (\w+)/g)].map((m) => m[1]);
+    expect(alerts.length).toBeGreaterThan(0);
+    for (const alert of alerts) expect(tests).toContain(`alertname: ${alert}`);
   });
 });

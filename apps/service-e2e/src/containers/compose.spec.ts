@@ -159,6 +159,13 @@ describe("docker/docker-compose.yml (the seed's bro, wor, cli, and the wordcount
       30_000,
       1000,
     );
+    // The alert rules are loaded (docker/prometheus/alerts.yml), and none fires on a healthy deployment.
+    const rules = await (await fetch(`http://127.0.0.1:${prometheusPort}/api/v1/rules`)).json();
+    const alerts = rules.data.groups.flatMap((g: { rules: { name: string; state: string }[] }) => g.rules);
+    expect(alerts.map((r: { name: string }) => r.name)).toEqual(
+      expect.arrayContaining(['TsrBrokerDown', 'TsrServiceWithoutWorkers', 'TsrWorkerNotRegistered']),
+    );
+    expect(alerts.filter((r: { state: string }) => r.state !== 'inactive')).toEqual([]);
   });
 
   it('serves the wordcount service beside the echo: discovery lists both with their workers, a text is counted, a bad one refused', async () => {
