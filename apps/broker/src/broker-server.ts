@@ -171,28 +171,31 @@ export class BrokerServer {
       );
   }
 
-  /**
-   * One line of counters, printed when the broker stops: `label N` pairs separated by `, `
-   * (the chaos suite reads them back by label).
-   */
-  summary(): string {
+  /** What the broker counted, by label (`rejected overloaded`, `dropped late`, …). */
+  counters(): Record<string, number> {
     const s = this.core.stats;
-    const counters: [string, number][] = [
-      ['requests', s.requests],
-      ['replies', s.replies],
-      ['dispatched', s.dispatched],
-      ['redispatched', s.redispatched],
-      ['worker failures', s.workerFailures],
-      ['workers lost', s.workersLost],
-      ['refused workers', s.refusedWorkers],
-      ...Object.entries(s.rejected).map(([reason, n]): [string, number] => [`rejected ${reason}`, n]),
-      ...Object.entries(s.dropped).map(([why, n]): [string, number] => [`dropped ${why}`, n]),
-      ['malformed frontend', this.malformed.frontend],
-      ['malformed backend', this.malformed.backend],
-      ['protocol errors', this.protocolErrors.frontend + this.protocolErrors.backend],
-      ['connections over the limit', this.overLimit.frontend + this.overLimit.backend],
-    ];
-    return counters.map(([label, n]) => `${label} ${n}`).join(', ');
+    return {
+      requests: s.requests,
+      replies: s.replies,
+      dispatched: s.dispatched,
+      redispatched: s.redispatched,
+      'worker failures': s.workerFailures,
+      'workers lost': s.workersLost,
+      'refused workers': s.refusedWorkers,
+      ...Object.fromEntries(Object.entries(s.rejected).map(([reason, n]) => [`rejected ${reason}`, n])),
+      ...Object.fromEntries(Object.entries(s.dropped).map(([why, n]) => [`dropped ${why}`, n])),
+      'malformed frontend': this.malformed.frontend,
+      'malformed backend': this.malformed.backend,
+      'protocol errors': this.protocolErrors.frontend + this.protocolErrors.backend,
+      'connections over the limit': this.overLimit.frontend + this.overLimit.backend,
+    };
+  }
+
+  /** The counters as one line, printed when the broker stops: `label N` pairs separated by `, ` (the chaos suite reads them back by label). */
+  summary(): string {
+    return Object.entries(this.counters())
+      .map(([label, n]) => `${label} ${n}`)
+      .join(', ');
   }
 
   close(): void {

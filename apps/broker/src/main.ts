@@ -5,12 +5,14 @@ import { brokerOptions, brokerSettings } from './options';
 
 runProgram('broker', brokerOptions, async (config) => {
   const trace = programTracer('broker', config);
+  const report = () => trace.info(server.summary(), server.counters());
   const server: BrokerServer = new BrokerServer(brokerSettings(config), trace, (error) => {
-    trace.info(server.summary());
+    report();
+    trace.error('stopping', error);
     server.close();
     fail('broker', error);
   });
-  exitOnSignals([server], trace, () => trace.info(server.summary()));
+  exitOnSignals([server], trace, report);
   await server.start();
   if (config.httpPort > 0) await startBrokerMonitor(server, config.httpPort, config.httpHost, trace);
 });

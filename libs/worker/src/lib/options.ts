@@ -19,7 +19,8 @@ export type Handler = (request: Buffer, info: RequestInfo) => Buffer | string | 
 /** Where the worker says what it does; `step` is called for every request taken when `tracing` is true. */
 export interface WorkerLogger {
   info(message: string): void;
-  error(message: string): void;
+  /** `cause`: the error behind the message, where there is one (a handler's, a failed dial's). */
+  error(message: string, cause?: unknown): void;
   readonly tracing?: boolean;
   /** `step(step, 'name1 name2', [v1, v2])`: which protocol step ran, with which values (the worker's: each request it takes). */
   step?(step: string, names: string, values: readonly unknown[]): void;

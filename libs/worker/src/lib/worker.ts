@@ -202,7 +202,7 @@ export class Worker {
     const why = dialErrorText(error);
     if (why === this.dialError) return;
     this.dialError = why;
-    this.settings.logger.error(`cannot reach the broker at ${this.endpoint}: ${why}; trying again`);
+    this.settings.logger.error(`cannot reach the broker at ${this.endpoint}: ${why}; trying again`, error);
   }
 
   private keyRefused(socket: DealerPort): void {
@@ -345,7 +345,7 @@ export class Worker {
     if (this.closed) return;
     const message = messageOf(e);
     this.failed++;
-    this.settings.logger.error(`handler failed: ${message}`);
+    this.settings.logger.error(`handler failed: ${message}`, e);
     this.settings.onServed?.((performance.now() - started) / 1000, 'failure');
     if (!this.brokerBeats) this.send(workerReplyFrames(request.ticket, errorBody('handler', message.slice(0, MAX_FAILURE_MESSAGE))));
     else if (!this.batched({ ticket: request.ticket, body: failureMessage(message), failed: true }))
@@ -371,7 +371,7 @@ export class Worker {
   }
 
   /** One handler for every send (no closure per message). */
-  private readonly sendFailed = (e: Error): void => this.settings.logger.error(`send failed: ${e.message}`);
+  private readonly sendFailed = (e: Error): void => this.settings.logger.error(`send failed: ${e.message}`, e);
 }
 
 /** Starts a worker serving `options.service` with `options.handler`; `close()` stops it. */

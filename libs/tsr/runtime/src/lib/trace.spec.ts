@@ -190,12 +190,54 @@ describe('json format', () => {
     tracer.error('bad');
     const lines = [...out, ...err].map((l) => JSON.parse(l) as Record<string, unknown>);
     for (const line of lines) expect(new Date(line['time'] as string).toISOString()).toBe(line['time']);
+    const pid = process.pid;
     expect(lines.map((l) => Object.fromEntries(Object.entries(l).filter(([key]) => key !== 'time')))).toEqual([
-      { level: 'info', program: 'worker', instance: 'W one', msg: 'hello' },
-      { level: 'trace', program: 'worker', instance: 'W one', step: 'reply', fields: { client: 'C1', body: 'ok', n: '3' } },
-      { level: 'error', program: 'worker', instance: 'W one', msg: 'bad' },
+      { level: 'info', program: 'worker', instance: 'W one', pid, msg: 'hello' },
+      { level: 'trace', program: 'worker', instance: 'W one', pid, step: 'reply', fields: { client: 'C1', body: 'ok', n: '3' } },
+      { level: 'error', program: 'worker', instance: 'W one', pid, msg: 'bad' },
     ]);
     expect(out).toHaveLength(2);
+  });
+
+  it('carries the facts of a line as fields, and the error behind one with its name, code and stack', () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const tracer = createTracer(
+      'broker',
+      'info',
+      (l) => out.push(l),
+      (l) => err.push(l),
+      'json',
+    );
+    tracer.info('stopped: requests 3, replies 2', { requests: 3, replies: 2 });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    tracer.error('cannot reach the broker', refused);
+    tracer.error('odd', 'a string thrown');
+    expect(JSON.parse(out[0])).toMatchObject({ msg: 'stopped: requests 3, replies 2', fields: { requests: 3, replies: 2 } });
+    expect(JSON.parse(err[0])).toMatchObject({
+      msg: 'cannot reach the broker',
+      error: {
+        name: 'Error',
+        message: 'connect ECONNREFUSED 127.0.0.1:9',
+        code: 'ECONNREFUSED',
+        stack: expect.stringContaining('trace.spec.ts'),
+      },
+    });
+    expect(JSON.parse(err[1])).toMatchObject({ msg: 'odd', error: { message: 'a string thrown' } });
+  });
+
+  it('writes text lines as before: the fields and the error are in the message', () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const tracer = createTracer(
+      'broker',
+      'info',
+      (l) => out.push(l),
+      (l) => err.push(l),
+    );
+    tracer.info('stopped: requests 3', { requests: 3 });
+    tracer.error('failed', new Error('x'));
+    expect([...out, ...err]).toEqual(['[broker] stopped: requests 3', '[broker] error: failed']);
   });
 
   it('keeps the levels: info is silent at error level', () => {

@@ -10,8 +10,17 @@ export interface Tracer {
   readonly tracing: boolean;
   /** `step(step, 'name1 name2', [v1, v2])`, the seed's `traza`: which protocol step ran, with which values. */
   step(step: string, names: string, values: readonly unknown[]): void;
-  info(message: string): void;
-  error(message: string): void;
+  /** `fields`: the same facts as values, for JSON lines (a text line says them in `message`). */
+  info(message: string, fields?: Record<string, unknown>): void;
+  /** `cause`: the error behind it, whose name, code and stack a JSON line carries. */
+  error(message: string, cause?: unknown): void;
+}
+
+/** An error as a JSON log line carries it: name, message, errno code where there is one, stack. */
+export function errorFields(cause: unknown): Record<string, unknown> {
+  if (!(cause instanceof Error)) return { message: String(cause) };
+  const { code } = cause as NodeJS.ErrnoException;
+  return { name: cause.name, message: cause.message, ...(code === undefined ? {} : { code }), stack: cause.stack };
 }
 
 export type Sink = (line: string) => void;
@@ -49,8 +58,9 @@ export function createTracer(
   const [errors, infos, tracing] = [rank >= 1, rank >= 2, rank >= 3];
   const json = (sink: Sink, lvl: string, fields: Record<string, unknown>) =>
     sink(
-      JSON.stringify({ time: new Date().toISOString(), level: lvl, program: component, instance, ...fields }, (_k, v: unknown) =>
-        typeof v === 'bigint' ? String(v) : v,
+      JSON.stringify(
+        { time: new Date().toISOString(), level: lvl, program: component, instance, pid: process.pid, ...fields },
+        (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v),
       ),
     );
   return {
@@ -66,14 +76,14 @@ export function createTracer(
       }
       out(`[${component}] ${step}: ${keys.map((n, i) => `${n}=${show(values[i])}`).join(' ')}`);
     },
-    info(message) {
+    info(message, fields) {
       if (!infos) return;
-      if (format === 'json') json(out, 'info', { msg: message });
+      if (format === 'json') json(out, 'info', fields ? { msg: message, fields } : { msg: message });
       else out(`[${component}] ${message}`);
     },
-    error(message) {
+    error(message, cause) {
       if (!errors) return;
-      if (format === 'json') json(err, 'error', { msg: message });
+      if (format === 'json') json(err, 'error', cause === undefined ? { msg: message } : { msg: message, error: errorFields(cause) });
       else err(`[${component}] error: ${message}`);
     },
   };
