@@ -49,17 +49,17 @@ export function brokerRegistry(server: BrokerServer): Registry {
     },
     'state',
   );
-  gauge('workers_ready', 'Workers with credit left (a busy worker with credit is ready too)', () => server.core.readyCount);
+  gauge(
+    'workers_with_credit',
+    'Workers that may be sent another request (a busy worker with credit left counts)',
+    () => server.core.readyCount,
+  );
   gauge('pending_requests', 'Requests waiting for a worker', () => server.core.pendingCount);
   gauge('in_service_requests', 'Requests sent to a worker and not answered yet', () => server.core.load().inService);
-  gauge(
-    'pending_bytes',
-    'Bytes of requests held, waiting or in service (bounded by --max-queue-bytes)',
-    () => server.core.load().queueBytes,
-  );
+  gauge('held_bytes', 'Bytes of requests held, waiting or in service (bounded by --max-queue-bytes)', () => server.core.load().queueBytes);
   const perService = (field: 'ready' | 'busy' | 'waiting') => () =>
     Object.fromEntries(server.core.serviceSnapshot().map((s) => [s.name, s[field]]));
-  gauge('service_workers_ready', 'Workers of each service holding no request', perService('ready'), 'service');
+  gauge('service_workers_idle', 'Workers of each service holding no request', perService('ready'), 'service');
   gauge('service_workers_busy', 'Workers of each service holding at least one request', perService('busy'), 'service');
   gauge('service_waiting_requests', 'Requests waiting for a worker of each service', perService('waiting'), 'service');
   registry.registerMetric(server.latency as never);

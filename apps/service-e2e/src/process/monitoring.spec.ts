@@ -46,7 +46,7 @@ describe('monitoring endpoints of real processes', () => {
     expect(metric(metrics, 'tsr_broker_request_duration_seconds_count')).toBe(61);
     expect(metric(metrics, 'tsr_broker_request_duration_seconds_bucket', { le: '+Inf' })).toBe(61);
     expect(metric(metrics, 'process_resident_memory_bytes')).toBeGreaterThan(0);
-    expect(metric(metrics, 'tsr_broker_service_workers_ready', { service: 'default' })).toBe(2);
+    expect(metric(metrics, 'tsr_broker_service_workers_idle', { service: 'default' })).toBe(2);
     expect(metric(metrics, 'tsr_broker_service_workers_busy', { service: 'default' })).toBe(0);
     expect(metric(metrics, 'tsr_broker_service_waiting_requests', { service: 'default' })).toBe(0);
 
