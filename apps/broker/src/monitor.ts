@@ -10,7 +10,7 @@ export async function startBrokerMonitor(server: BrokerServer, port: number, hos
   const startedAt = performance.now();
   const monitor = await startMonitor(port, host, {
     registry: brokerRegistry(server),
-    health: server.health,
+    live: () => server.health.liveness(),
     ready: () => (server.bound ? { ok: true, why: 'frontend and backend bound' } : { ok: false, why: 'sockets not bound' }),
     status: () => brokerStatus(server, startedAt),
     page: STATUS_PAGE,

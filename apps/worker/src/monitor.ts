@@ -35,7 +35,7 @@ export async function startWorkerMonitor(worker: Worker, echo: EchoStats, port: 
   registry.registerMetric(echo.serviceTime as never);
   const monitor = await startMonitor(port, host, {
     registry,
-    health: worker.health,
+    live: () => worker.liveness(),
     ready: () => worker.registration(),
     status: () => ({
       program: 'worker',

@@ -246,7 +246,7 @@ describe('Worker', () => {
     await broker.send(['W test', '', 'C1', '', 'boom']);
     for (const deadline = Date.now() + 5000; fatal.length === 0 && Date.now() < deadline; ) await sleep(10);
     expect(fatal.map((e) => e.message)).toEqual(['broker receive loop failed: tracer bug']);
-    expect(worker.health.liveness()).toEqual({ ok: false, why: 'broker receive loop failed: tracer bug' });
+    expect(worker.liveness()).toEqual({ ok: false, why: 'broker receive loop failed: tracer bug' });
   });
 
   it('says once that nothing listens where the broker should be, and why it is not ready, while it keeps trying', async () => {
@@ -293,7 +293,7 @@ describe('Worker', () => {
   it('is live from the start, and ready only while a broker that heartbeats is heard within the liveness window', async () => {
     const { broker, worker } = await setup({ heartbeat: 50 });
     cleanup = () => (worker.close(), broker.close());
-    expect(worker.health.liveness().ok).toBe(true);
+    expect(worker.liveness().ok).toBe(true);
     await broker.receive(); // its ready
     expect(worker.registration()).toMatchObject({ ok: false, why: expect.stringContaining('not registered') });
     await broker.send(['W test', '', '', '', 'TSR/1 HB']);

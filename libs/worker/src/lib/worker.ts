@@ -66,8 +66,7 @@ export class Worker {
   malformed = 0;
   /** Connections to the broker dropped for breaking ZMTP (then dialled again). */
   protocolErrors = 0;
-  /** Liveness: the receive loop alive, the event loop not stalled. */
-  readonly health = new Health();
+  private readonly health = new Health();
   /** Why the last dial found no broker, until the broker is heard from. */
   private dialError: string | undefined;
   readonly identity: string;
@@ -124,6 +123,11 @@ export class Worker {
     clearInterval(this.ticker);
     if (this.brokerBeats) this.send(workerControlFrames(GOODBYE));
     this.socket.close(this.brokerBeats ? 200 : 0); // lingers just long enough to deliver the goodbye
+  }
+
+  /** Liveness: the receive loop alive, the event loop not stalled. */
+  liveness(): Probe {
+    return this.health.liveness();
   }
 
   /**

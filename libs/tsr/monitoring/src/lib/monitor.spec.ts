@@ -25,7 +25,7 @@ describe('startMonitor', () => {
     const fatal = health.watch('frontend', () => undefined);
     monitor = await startMonitor(0, '127.0.0.1', {
       registry,
-      health,
+      live: () => health.liveness(),
       ready: () => ({ ok: ready, why: ready ? 'bound' : 'not bound' }),
       status: () => ({ workers: [] }),
       page,

@@ -1,12 +1,13 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { Health, Probe } from './health';
+import type { Probe } from './health';
 
 /** What a program shows on its monitoring port. */
 export interface MonitorSources {
   registry: Registry;
-  health: Health;
+  /** `/healthz`: the receive loops alive, the event loop not stalled. */
+  live: () => Probe;
   /** `/readyz`: the broker has bound its sockets; a worker is registered with a live broker. */
   ready: () => Probe;
   /** `/status`: a JSON snapshot of the program's state. */
@@ -31,7 +32,7 @@ const probe = (p: Probe): Reply => [p.ok ? 200 : 503, 'text/plain; charset=utf-8
 export function startMonitor(port: number, host: string, sources: MonitorSources): Promise<Monitor> {
   const routes: Record<string, () => Promise<Reply> | Reply> = {
     '/metrics': async () => [200, sources.registry.contentType, await sources.registry.metrics()],
-    '/healthz': () => probe(sources.health.liveness()),
+    '/healthz': () => probe(sources.live()),
     '/readyz': () => probe(sources.ready()),
     '/status': () => [200, 'application/json', JSON.stringify(sources.status())],
   };
