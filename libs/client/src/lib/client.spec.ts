@@ -38,6 +38,14 @@ async function fakeBroker(answer: (seen: Seen, n: number, frames: Buffer[]) => A
 }
 
 /** Answers an envelope request `[ '', 'TSR/1 REQ', service, id, body ]` with `TSR/1 REP` and `reply(body)`. */
+/** Waits for `condition`, up to 5 s. */
+async function until(condition: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 5000; !condition(); ) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const replyWith =
   (reply: (body: string) => string) =>
   (_s: Seen, _n: number, [, , , id, body]: Buffer[]): Answer => ['', 'TSR/1 REP', id, reply(body.toString())];
@@ -186,6 +194,28 @@ describe('Client (TSR/1 envelope)', () => {
     await expect(client.request('default', 'y')).rejects.toThrow('client closed');
   });
 
+  it('abandons a request when its signal aborts: rejected with the reason at once, its late answer dropped as stray', async () => {
+    let answerLate: (() => void) | undefined;
+    const { broker, client } = await start((_s, _n, [, , , id, body]) => {
+      answerLate = () => void broker.router.send([Buffer.from('C me'), '', 'TSR/1 REP', id, `${body} late`]);
+      return undefined;
+    });
+    const controller = new AbortController();
+    const abandoned = client.request('default', 'x', { signal: controller.signal });
+    await until(() => answerLate !== undefined);
+    controller.abort();
+    await expect(abandoned).rejects.toMatchObject({ name: 'AbortError' });
+    answerLate?.();
+    await until(() => client.stray === 1);
+    await expect(client.request('default', 'y', { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('close resolves once the connection is closed', async () => {
+    const { client } = await start(replyWith((body) => body));
+    await client.request('default', 'x');
+    await expect(client.close()).resolves.toBeUndefined();
+  });
+
   it('refuses an invalid service name and bad retry options', async () => {
     const { client } = await start(() => undefined);
     await expect(client.request('a b', 'x')).rejects.toThrow(TypeError);
@@ -219,6 +249,19 @@ describe('Client (plain mode, for seed brokers)', () => {
     expect([first.toString(), second.toString()]).toEqual(['first W a', 'second W a']);
     expect(client.stray).toBe(1);
     expect(broker.seen.map((s) => s.frames[1])).toEqual(['first', 'second']);
+  });
+
+  it('ends the request that waits its turn too, on abort and on close', async () => {
+    const { client } = await start(() => undefined);
+    const first = client.request('default', 'first');
+    const controller = new AbortController();
+    const second = client.request('default', 'second', { signal: controller.signal });
+    const third = client.request('default', 'third');
+    controller.abort();
+    await expect(second).rejects.toMatchObject({ name: 'AbortError' });
+    void client.close();
+    await expect(first).rejects.toThrow('client closed');
+    await expect(third).rejects.toThrow('client closed');
   });
 
   it('turns a TSR/1 ERR body into a typed error', async () => {

@@ -36,6 +36,15 @@ export interface RetryOptions {
   retries?: number;
 }
 
+/** A request's own options: its retries, and a signal that abandons it. */
+export interface RequestOptions extends RetryOptions {
+  /**
+   * Aborting it ends the request at once, rejected with the signal's reason (an `AbortError`, as
+   * `fetch`'s); an answer that comes later is dropped as stray.
+   */
+  signal?: AbortSignal;
+}
+
 export interface ClientOptions extends RetryOptions {
   /** The broker's frontend: `tcp://host:port`, `host:port` or `{ host, port }`. */
   broker: BrokerAddress;
@@ -66,7 +75,9 @@ interface Pending {
   attempts: number;
   timer?: NodeJS.Timeout;
   resolve(answer: Buffer): void;
-  reject(error: Error): void;
+  reject(error: unknown): void;
+  /** Stops listening to the request's abort signal, once it is settled. */
+  release?(): void;
 }
 
 const ERROR_PREFIX = `${PROTOCOL} ERR `;
@@ -133,13 +144,15 @@ export class Client {
   }
 
   /** Sends `body` to `service` and resolves with the reply (strings are sent as UTF-8). */
-  request(service: string, body: Buffer | string, options: RetryOptions = {}): Promise<Buffer> {
+  request(service: string, body: Buffer | string, options: RequestOptions = {}): Promise<Buffer> {
     if (!isServiceName(service))
       return Promise.reject(new TypeError(`service name ${JSON.stringify(service)} must be 1-64 letters, digits or . _ : -`));
     if (this.plain && service !== DEFAULT_SERVICE) {
       return Promise.reject(new TypeError(`plain mode reaches a seed broker's one pool of workers: it cannot call "${service}"`));
     }
     if (this.closed) return Promise.reject(new RequestError('client closed'));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const timeout = count('timeout', options.timeout ?? this.timeout, 0, 2 ** 31 - 1);
     const retries = count('retries', options.retries ?? this.retries, 0, 1_000_000);
     const id = Buffer.alloc(ID_BYTES);
@@ -157,6 +170,11 @@ export class Client {
         resolve,
         reject,
       };
+      if (signal) {
+        const abandon = () => this.end(request, signal.reason);
+        signal.addEventListener('abort', abandon, { once: true });
+        request.release = () => signal.removeEventListener('abort', abandon);
+      }
       if (this.plain && this.pending.size > 0) this.waiting.push(request);
       else this.start(request);
     });
@@ -169,13 +187,20 @@ export class Client {
     return JSON.parse(answer.toString('utf8')) as ServiceInfo[];
   }
 
-  /** Ends every request in flight with an error and closes the connection. */
-  close(): void {
+  /** Ends every request in flight and waiting with an error and closes the connection; resolves once it is closed. */
+  close(): Promise<void> {
     this.closed = true;
-    const ended = [...this.waiting, ...this.pending.values()];
-    this.waiting.length = 0;
-    for (const request of ended) this.settle(request, new RequestError('client closed'));
-    this.closeSocket();
+    for (const request of [...this.waiting, ...this.pending.values()]) this.end(request, new RequestError('client closed'));
+    return this.closeSocket();
+  }
+
+  /** Ends a request with `error` (an abort signal's reason is any value), whether it is in flight or still waits its turn (plain mode). */
+  private end(request: Pending, error: unknown): void {
+    const queued = this.waiting.indexOf(request);
+    if (queued < 0) return this.settle(request, error);
+    this.waiting.splice(queued, 1);
+    request.release?.();
+    request.reject(error);
   }
 
   private start(request: Pending): void {
@@ -217,16 +242,18 @@ export class Client {
       return;
     }
     this.retried++;
-    this.closeSocket();
+    void this.closeSocket();
     for (const other of this.pending.values()) if (other !== request) this.transmit(other);
     this.attempt(request);
   }
 
-  private settle(request: Pending, outcome: Buffer | Error): void {
+  /** Resolves the request with an answer, or rejects it with anything else (an error, an abort's reason). */
+  private settle(request: Pending, outcome: unknown): void {
     clearTimeout(request.timer);
     if (!this.pending.delete(request.slot, request.generation)) return;
-    if (outcome instanceof Error) request.reject(outcome);
-    else request.resolve(outcome);
+    request.release?.();
+    if (Buffer.isBuffer(outcome)) request.resolve(outcome);
+    else request.reject(outcome);
     const next = this.waiting.shift();
     if (next) this.start(next);
   }
@@ -310,16 +337,17 @@ export class Client {
   /** The connection's path threw (its message handler, or a batch's flush): every request in flight fails with the reason; the next request opens a new connection. */
   private fail(socket: DealerPort | undefined, error: Error): void {
     if (socket !== this.socket) return;
-    this.closeSocket();
+    void this.closeSocket();
     for (const request of this.pending.values()) this.settle(request, new RequestError(error.message));
   }
 
   /** Closes the connection; what waited to go out on it is dropped (its requests are sent again, or failed, by the caller). */
-  private closeSocket(): void {
-    this.socket?.close();
+  private closeSocket(): Promise<void> {
+    const closed = this.socket?.close() ?? Promise.resolve();
     this.socket = undefined;
     this.batchMax = undefined;
     this.outbox.clear();
+    return closed;
   }
 }
 

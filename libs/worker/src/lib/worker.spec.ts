@@ -217,13 +217,13 @@ describe('Worker', () => {
     expect(worker.reconnects).toBeGreaterThanOrEqual(1);
   });
 
-  it('says goodbye when it stops, only to a broker that speaks heartbeats', async () => {
+  it('says goodbye when it stops, only to a broker that speaks heartbeats, and close resolves once it is delivered', async () => {
     const { broker, worker } = await setup({ heartbeat: 50 });
     cleanup = () => broker.close();
     await broker.receive();
     await broker.send(['W test', '', '', '', 'TSR/1 HB']);
     await broker.receive(); // its heartbeat back
-    worker.close();
+    await worker.close(); // resolves once the goodbye is written and the connection ended (or the linger ran out)
     let frames: string[];
     do frames = text(await broker.receive());
     while (frames[4] === 'TSR/1 HB');

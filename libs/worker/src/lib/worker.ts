@@ -67,6 +67,8 @@ export class Worker {
   /** Connections to the broker dropped for breaking ZMTP (then dialled again). */
   protocolErrors = 0;
   private readonly health = new Health();
+  /** Settles once the socket has delivered the goodbye (or given up), after `close`. */
+  private stopped: Promise<void> = Promise.resolve();
   /** Why the last dial found no broker, until the broker is heard from. */
   private dialError: string | undefined;
   readonly identity: string;
@@ -112,17 +114,18 @@ export class Worker {
 
   /**
    * Stops. A broker that speaks TSR/1 is told, so it re-dispatches what this worker held at once
-   * rather than at a deadline; the socket lingers just long enough to deliver that. Answers of
-   * handlers still running are dropped.
+   * rather than at a deadline; the socket lingers just long enough to deliver that, and the promise
+   * resolves once it has (at most 200 ms). Answers of handlers still running are dropped.
    */
-  close(): void {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return this.stopped;
     this.sendAnswers(); // answers already finished go out before the goodbye
     this.closed = true;
     this.health.stop();
     clearInterval(this.ticker);
     if (this.brokerBeats) this.send(workerControlFrames(GOODBYE));
-    this.socket.close(this.brokerBeats ? 200 : 0); // lingers just long enough to deliver the goodbye
+    this.stopped = this.socket.close(this.brokerBeats ? 200 : 0); // lingers just long enough to deliver the goodbye
+    return this.stopped;
   }
 
   /** Liveness: the receive loop alive, the event loop not stalled. */
@@ -217,7 +220,7 @@ export class Worker {
     setTimeout(() => {
       if (socket !== this.socket || this.closed) return; // reconnected, or stopped
       this.reconnects++;
-      socket.close();
+      void socket.close();
       this.connect();
     }, ms).unref();
   }
@@ -230,7 +233,7 @@ export class Worker {
     }
     this.reconnects++;
     this.settings.logger.info(`broker silent for ${this.settings.liveness} heartbeats: reconnecting`);
-    this.socket.close();
+    void this.socket.close();
     this.connect();
   }
 

@@ -6,8 +6,8 @@ import { guardedHandler } from './receive-loop';
 export interface DealerPort {
   /** Never blocks: what cannot be sent now or queued is reported to `onSendError`. */
   send(frames: Buffer[]): void;
-  /** With `lingerMs`, what was sent is still delivered for up to that long. */
-  close(lingerMs?: number): void;
+  /** With `lingerMs`, what was sent is still delivered for up to that long; resolves once it is, or the linger ran out. */
+  close(lingerMs?: number): Promise<void>;
 }
 
 export interface DealerPortOptions {
@@ -90,7 +90,7 @@ class ZmtpDealerPort implements DealerPort {
       this.options.onSendError(new Error('too many messages waiting for the connection'));
   }
 
-  close(lingerMs = 0): void {
-    this.dealer.close(lingerMs);
+  close(lingerMs = 0): Promise<void> {
+    return this.dealer.close(lingerMs);
   }
 }

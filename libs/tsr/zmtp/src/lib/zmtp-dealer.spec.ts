@@ -87,6 +87,20 @@ describe('ZmtpDealer with a libzmq ROUTER', () => {
     expect(d.dealer.send([Buffer.from('late')])).toBe(false);
   });
 
+  it('resolves close once what lingered is delivered, before the linger runs out; at once without a linger', async () => {
+    const port = await freePort();
+    const r = await router(port);
+    const d = dealer(port);
+    d.dealer.send([Buffer.from('hello')]);
+    await r.receive();
+    d.dealer.send([Buffer.from('goodbye')]);
+    const started = performance.now();
+    await d.dealer.close(5000);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(text(await r.receive())).toEqual(['W1', 'goodbye']);
+    await expect(dealer(port).dealer.close()).resolves.toBeUndefined();
+  });
+
   it('keeps at most its high-water mark of messages while it has no connection', async () => {
     const port = await freePort();
     const d = dealer(port, { highWaterMessages: 3 });

@@ -56,6 +56,9 @@ export class ZmtpDealer {
   /** Closed with a linger that has not run out: what was sent is still being delivered. */
   private lingering = false;
   private lingerTimer: NodeJS.Timeout | undefined;
+  private markStopped: () => void = () => {};
+  /** Settles when the socket has stopped: closed, and done lingering. */
+  private readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
 
   constructor(private readonly options: ZmtpDealerOptions) {
     this.firstRetryMs = options.reconnectIntervalMs ?? 100;
@@ -87,10 +90,10 @@ export class ZmtpDealer {
   /**
    * Stops. With `lingerMs`, what was sent is still written out, also what waits for a connection
    * (the socket goes on dialling for it): the connection ends once it is written, or after
-   * `lingerMs`; without, it is dropped.
+   * `lingerMs`; without, it is dropped. Resolves once the socket has stopped (at once without linger).
    */
-  close(lingerMs = 0): void {
-    if (this.closed) return;
+  close(lingerMs = 0): Promise<void> {
+    if (this.closed) return this.stopped;
     this.closed = true;
     const connection = this.connection;
     if (lingerMs > 0 && (connection?.open || this.waiting.length > 0)) {
@@ -98,13 +101,15 @@ export class ZmtpDealer {
       this.lingerTimer = setTimeout(() => this.stop(), lingerMs);
       this.lingerTimer.unref();
       if (connection?.open) connection.end();
-      return;
+      return this.stopped;
     }
     this.stop();
+    return this.stopped;
   }
 
   /** Drops everything at once: the connection, what waits, any retry. */
   private stop(): void {
+    this.markStopped();
     this.lingering = false;
     clearTimeout(this.retryTimer);
     clearTimeout(this.lingerTimer);
@@ -151,6 +156,7 @@ export class ZmtpDealer {
   private lost(connection: ZmtpConnection): void {
     if (connection !== this.connection) return;
     this.connection = undefined;
+    if (this.closed && this.lingering && this.waiting.length === 0) return this.stop(); // the linger's work is done
     if (this.refused || (this.closed && !(this.lingering && this.waiting.length > 0))) return;
     const wait = this.retryMs + Math.random() * this.firstRetryMs;
     const max = this.options.reconnectMaxIntervalMs ?? 0;
