@@ -7,6 +7,7 @@ import {
   curveBrokerOptions,
   curveBrokerSettings,
   monitorOptions,
+  heartbeatOptions,
   parsers,
 } from '@tsr/runtime';
 import type { BrokerServerOptions } from './broker-server';
@@ -47,20 +48,10 @@ export const brokerOptions = {
     parse: parsers.int(1, 3_600_000),
     describe: 'ms a worker has to answer a request dispatched to it; then the worker is declared failed and the request goes to another',
   } satisfies OptionSpec<number>,
-  heartbeatMs: {
-    flag: 'heartbeat',
-    env: ['HEARTBEAT_MS'],
-    default: 1000,
-    parse: parsers.int(10, 3_600_000),
-    describe: 'ms between heartbeats to the workers that speak them (TSR/1 workers: seed workers never see one)',
-  } satisfies OptionSpec<number>,
-  liveness: {
-    flag: 'liveness',
-    env: ['HEARTBEAT_LIVENESS'],
-    default: 3,
-    parse: parsers.int(1, 100),
-    describe: 'heartbeats a worker may miss before it is forgotten (its requests go to other workers)',
-  } satisfies OptionSpec<number>,
+  ...heartbeatOptions({
+    heartbeat: 'ms between heartbeats to the workers that speak them (TSR/1 workers: seed workers never see one)',
+    liveness: 'heartbeats a worker may miss before it is forgotten (its requests go to other workers)',
+  }),
   maxPending: {
     flag: 'max-pending',
     env: ['MAX_PENDING'],

@@ -4,6 +4,7 @@ import {
   commonOptions,
   curvePeerOptions,
   monitorOptions,
+  heartbeatOptions,
   parsers,
   serviceOption,
 } from '@tsr/runtime';
@@ -27,20 +28,10 @@ export const workerOptions = {
     parse: parsers.int(0, 3_600_000),
     describe: "echo: ms spent on each request (keep it below the broker's --answer-timeout)",
   } satisfies OptionSpec<number>,
-  heartbeatMs: {
-    flag: 'heartbeat',
-    env: ['HEARTBEAT_MS'],
-    default: 1000,
-    parse: parsers.int(10, 3_600_000),
-    describe: "ms between heartbeats, once the broker sends them (keep it equal to the broker's --heartbeat)",
-  } satisfies OptionSpec<number>,
-  liveness: {
-    flag: 'liveness',
-    env: ['HEARTBEAT_LIVENESS'],
-    default: 3,
-    parse: parsers.int(1, 100),
-    describe: 'broker heartbeats missed before the worker reconnects (and turns not ready)',
-  } satisfies OptionSpec<number>,
+  ...heartbeatOptions({
+    heartbeat: "ms between heartbeats, once the broker sends them (keep it equal to the broker's --heartbeat)",
+    liveness: 'broker heartbeats missed before the worker reconnects (and turns not ready)',
+  }),
   credit: {
     flag: 'credit',
     env: ['WORKER_CREDIT'],

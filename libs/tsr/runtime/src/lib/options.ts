@@ -79,3 +79,26 @@ export function serviceOption(env: string, role: 'worker' | 'client'): OptionSpe
     describe: role === 'worker' ? 'the service this worker serves' : 'the service to call',
   };
 }
+
+/**
+ * The TSR/1 heartbeat of the broker and its workers: the same flags, variables and bounds on both
+ * sides (they must agree), each side saying what they mean to it.
+ */
+export function heartbeatOptions(describe: { heartbeat: string; liveness: string }) {
+  return {
+    heartbeatMs: {
+      flag: 'heartbeat',
+      env: ['HEARTBEAT_MS'],
+      default: 1000,
+      parse: parsers.int(10, 3_600_000),
+      describe: describe.heartbeat,
+    } satisfies OptionSpec<number>,
+    liveness: {
+      flag: 'liveness',
+      env: ['HEARTBEAT_LIVENESS'],
+      default: 3,
+      parse: parsers.int(1, 100),
+      describe: describe.liveness,
+    } satisfies OptionSpec<number>,
+  };
+}
