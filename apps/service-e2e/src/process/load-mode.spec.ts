@@ -24,7 +24,7 @@ describe('load mode', () => {
     expect(await load.exited).toBe(1);
     expect(Date.now() - started).toBeLessThan(10_000); // 3 requests in a row × 2 attempts × 200 ms, plus start-up
     expect(load.stderr).toMatch(
-      /^client: error: gave up: \d+ requests in a row got no answer \(no answer from tcp:\/\/127\.0\.0\.1:\d+ after 2 attempt\(s\) of 200 ms\)$/m,
+      /^client: error: gave up: \d+ requests in a row got no answer \(no answer from tcp:\/\/127\.0\.0\.1:\d+ after 2 attempt\(s\) of 200 ms: connection refused \(nothing listens on that port\) \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)\)$/m,
     );
     const summary = JSON.parse(load.stdout);
     expect(summary).toMatchObject({ answered: 0, gaveUp: expect.stringContaining('in a row') });

@@ -210,10 +210,17 @@ describe('Client (TSR/1 envelope)', () => {
     await expect(client.request('default', 'y', { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
   });
 
-  it('close resolves once the connection is closed', async () => {
-    const { client } = await start(replyWith((body) => body));
+  it('says when it is connected; close resolves once the connection is closed', async () => {
+    const broker = await fakeBroker(replyWith((body) => body));
+    const events: boolean[] = [];
+    const client = new Client({ broker: `127.0.0.1:${broker.port}`, identity: 'C me', onConnection: (up) => events.push(up) });
+    open.push(broker.router);
+    expect(client.connected).toBe(false);
     await client.request('default', 'x');
+    expect(client.connected).toBe(true);
     await expect(client.close()).resolves.toBeUndefined();
+    expect(client.connected).toBe(false);
+    expect(events).toEqual([true, false]);
   });
 
   it('refuses an invalid service name and bad retry options', async () => {

@@ -61,6 +61,11 @@ export interface ClientOptions extends RetryOptions {
    * key and this client's key pair, Z85. Default: none, plain TCP as the seed.
    */
   curve?: CurvePeerKeys;
+  /**
+   * Called when the client's connection to the broker is made (`true`: the handshake done) and when
+   * it is lost or replaced (`false`; a retry opens a fresh connection). `client.connected` says the same.
+   */
+  onConnection?: (connected: boolean) => void;
 }
 
 interface Pending {
@@ -109,6 +114,8 @@ export class Client {
   protocolErrors = 0;
   /** Why the last dial found no broker, until an answer comes: said when a request gives up. */
   private dialError: string | undefined;
+  private isConnected = false;
+  private readonly onConnection: ((connected: boolean) => void) | undefined;
   readonly endpoint: string;
   readonly identity: string;
   readonly plain: boolean;
@@ -141,6 +148,12 @@ export class Client {
     this.timeout = count('timeout', options.timeout ?? 10_000, 0, 2 ** 31 - 1);
     this.retries = count('retries', options.retries ?? 3, 0, 1_000_000);
     this.curve = options.curve;
+    this.onConnection = options.onConnection;
+  }
+
+  /** Whether the client holds a connection to the broker whose handshake is done. */
+  get connected(): boolean {
+    return this.isConnected;
   }
 
   /** Sends `body` to `service` and resolves with the reply (strings are sent as UTF-8). */
@@ -328,6 +341,9 @@ export class Client {
       onSendError: () => undefined, // like a lost message: the timeout sends it again
       onProtocolError: () => this.protocolErrors++,
       onDialFailed: (error) => (this.dialError = dialErrorText(error)),
+      onConnection: (connected) => {
+        if (socket === this.socket) this.connectionChanged(connected);
+      },
     });
     this.socket = socket;
     if (!this.plain) this.probeBatches(socket);
@@ -342,7 +358,14 @@ export class Client {
   }
 
   /** Closes the connection; what waited to go out on it is dropped (its requests are sent again, or failed, by the caller). */
+  private connectionChanged(connected: boolean): void {
+    if (connected === this.isConnected) return;
+    this.isConnected = connected;
+    this.onConnection?.(connected);
+  }
+
   private closeSocket(): Promise<void> {
+    this.connectionChanged(false);
     const closed = this.socket?.close() ?? Promise.resolve();
     this.socket = undefined;
     this.batchMax = undefined;

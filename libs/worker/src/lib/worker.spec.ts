@@ -68,6 +68,16 @@ describe('Worker', () => {
     expect(Date.now() - sent).toBeGreaterThanOrEqual(140);
   });
 
+  it('reports in its status whether it is connected, and whether it is registered (a broker that heartbeats)', async () => {
+    const { broker, worker } = await setup({ heartbeat: 50 });
+    cleanup = () => (worker.close(), broker.close());
+    await broker.receive(); // its ready: connected
+    expect(worker.status()).toMatchObject({ connected: true, registered: false });
+    await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+    await broker.receive(); // its heartbeat back
+    expect(worker.status()).toMatchObject({ connected: true, registered: true });
+  });
+
   it('names its service and its credit in its ready', async () => {
     const { broker, worker } = await setup({ service: 'upper', credit: 8 });
     cleanup = () => (worker.close(), broker.close());

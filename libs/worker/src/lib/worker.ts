@@ -32,6 +32,8 @@ export interface WorkerStatus {
   id: string;
   service: string;
   registered: boolean;
+  /** Holds a connection to the broker whose handshake is done (registered needs the broker's heartbeat too). */
+  connected: boolean;
   queued: number;
   busy: boolean;
   served: number;
@@ -71,6 +73,7 @@ export class Worker {
   private stopped: Promise<void> = Promise.resolve();
   /** Why the last dial found no broker, until the broker is heard from. */
   private dialError: string | undefined;
+  private connected = false;
   readonly identity: string;
   readonly service: string;
   /** `tcp://host:port` of the broker. */
@@ -150,6 +153,7 @@ export class Worker {
       id: this.identity,
       service: this.service,
       registered: this.registration().ok,
+      connected: this.connected,
       queued: this.queue.length,
       busy: this.busy,
       served: this.served,
@@ -172,6 +176,7 @@ export class Worker {
     this.generation++;
     this.queue.length = 0;
     this.busy = false;
+    this.connected = false;
     const socket: DealerPort = openDealerPort(this.endpoint, {
       name: 'broker',
       routingId: this.identity,
@@ -183,6 +188,9 @@ export class Worker {
       onSendError: this.sendFailed,
       onKeyRefused: () => this.keyRefused(socket),
       onDialFailed: (error) => this.dialFailed(error),
+      onConnection: (connected) => {
+        if (socket === this.socket) this.connected = connected;
+      },
       onProtocolError: (why) => {
         this.protocolErrors++;
         this.settings.logger.error(`dropped the connection to the broker: ${why}`);

@@ -29,6 +29,8 @@ export interface DealerPortOptions {
   onProtocolError?: (why: string) => void;
   /** A dial found no broker (`ENOTFOUND`, `ECONNREFUSED`, …); it is tried again. */
   onDialFailed?: (error: NodeJS.ErrnoException) => void;
+  /** Connected to the broker (the handshake done), and no longer: `false` each time that connection is lost. */
+  onConnection?: (connected: boolean) => void;
 }
 
 /**
@@ -81,6 +83,8 @@ class ZmtpDealerPort implements DealerPort {
       onRefused: () => options.onKeyRefused?.(),
       onProtocolError: (why) => options.onProtocolError?.(why),
       onDialFailed: (error) => options.onDialFailed?.(error),
+      onConnected: () => options.onConnection?.(true),
+      onDisconnected: () => options.onConnection?.(false),
     });
     this.dealer.connect(endpoint);
   }

@@ -87,6 +87,22 @@ describe('ZmtpDealer with a libzmq ROUTER', () => {
     expect(d.dealer.send([Buffer.from('late')])).toBe(false);
   });
 
+  it('says when a connection is made and lost, and makes it again; not for one that never finished its handshake, nor on close', async () => {
+    const port = await freePort();
+    const events: string[] = [];
+    const d = dealer(port, { onConnected: () => events.push('up'), onDisconnected: () => events.push('down') });
+    await sleep(100); // dials that find nothing: no event
+    expect(events).toEqual([]);
+    const first = await router(port);
+    await until(() => events.length === 1);
+    first.close(); // the broker goes
+    await until(() => events.length === 2);
+    await router(port); // and comes back
+    await until(() => events.length === 3);
+    await d.dealer.close();
+    expect(events).toEqual(['up', 'down', 'up']);
+  });
+
   it('resolves close once what lingered is delivered, before the linger runs out; at once without a linger', async () => {
     const port = await freePort();
     const r = await router(port);

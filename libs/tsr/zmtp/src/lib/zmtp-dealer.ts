@@ -27,6 +27,10 @@ export interface ZmtpDealerOptions extends ConnectionLimits {
    * goes on trying, as libzmq's; this is for saying so.
    */
   onDialFailed?: (error: NodeJS.ErrnoException) => void;
+  /** A connection finished its handshake: messages flow. */
+  onConnected?: () => void;
+  /** That connection is gone (the socket dials again, unless closed): not called for one that never finished its handshake. */
+  onDisconnected?: () => void;
   /**
    * CURVE: the server refused our key (ERROR). As libzmq's DEALER, this one then stops trying; a
    * peer that wants to be admitted once its key is listed opens a new one.
@@ -56,6 +60,8 @@ export class ZmtpDealer {
   /** Closed with a linger that has not run out: what was sent is still being delivered. */
   private lingering = false;
   private lingerTimer: NodeJS.Timeout | undefined;
+  /** The connection whose handshake finished, while it lasts. */
+  private handshaken: ZmtpConnection | undefined;
   private markStopped: () => void = () => {};
   /** Settles when the socket has stopped: closed, and done lingering. */
   private readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
@@ -133,6 +139,8 @@ export class ZmtpDealer {
       {
         ready: () => {
           this.retryMs = this.firstRetryMs;
+          this.handshaken = connection;
+          if (!this.closed) this.options.onConnected?.();
           for (const frames of this.waiting) connection.send(frames);
           this.waiting = [];
           if (this.lingering) connection.end(); // what waited is written: the linger's work is done
@@ -156,6 +164,7 @@ export class ZmtpDealer {
   private lost(connection: ZmtpConnection): void {
     if (connection !== this.connection) return;
     this.connection = undefined;
+    if (this.handshaken === connection && !this.closed) this.options.onDisconnected?.();
     if (this.closed && this.lingering && this.waiting.length === 0) return this.stop(); // the linger's work is done
     if (this.refused || (this.closed && !(this.lingering && this.waiting.length > 0))) return;
     const wait = this.retryMs + Math.random() * this.firstRetryMs;
