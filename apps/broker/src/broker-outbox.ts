@@ -100,8 +100,11 @@ export class BrokerOutbox {
   }
 
   refuse(client: Buffer, id: Buffer | undefined, reason: ErrorReason, detail?: number | string): void {
-    const batched = { ticket: id as Buffer, body: Buffer.from(errorText(reason, detail)), failed: true };
-    if (id && this.batchedIds.has(id) && this.coalesce(this.clientBatches, client.toString('latin1'), batched)) return;
+    // The record is made only for an answer that goes in a batch: a plain refusal never needs it.
+    if (id && this.batchedIds.has(id)) {
+      const record = { ticket: id, body: Buffer.from(errorText(reason, detail)), failed: true };
+      if (this.coalesce(this.clientBatches, client.toString('latin1'), record)) return;
+    }
     this.clientMessages.add(
       client.toString('latin1'),
       id ? envelopeErrorFrames(client, id, reason, detail) : toClientFrames(client, errorBody(reason, detail)),

@@ -5,7 +5,6 @@ import {
   DEFAULT_SERVICE,
   DISCOVERY_SERVICE,
   EMPTY,
-  PROTOCOL,
   type ServiceInfo,
   batchable,
   clientBatchRequestFrames,
@@ -15,6 +14,7 @@ import {
   packBatches,
   parseBatchOffer,
   parseClientAnswer,
+  plainErrorText,
 } from '@tsr/protocol';
 import {
   type BrokerAddress,
@@ -85,7 +85,6 @@ interface Pending {
   release?(): void;
 }
 
-const ERROR_PREFIX = `${PROTOCOL} ERR `;
 /** A request id: the client's random prefix, then the slot and generation (4 bytes each). */
 const ID_PREFIX_BYTES = 4;
 const ID_BYTES = ID_PREFIX_BYTES + 8;
@@ -112,7 +111,7 @@ export class Client {
   stray = 0;
   /** Connections to the broker dropped for breaking ZMTP (the attempts on them are sent again). */
   protocolErrors = 0;
-  /** Why the last dial found no broker, until an answer comes: said when a request gives up. */
+  /** Why the last dial found no broker, until a connection is made: said when a request gives up. */
   private dialError: string | undefined;
   private isConnected = false;
   private readonly onConnection: ((connected: boolean) => void) | undefined;
@@ -293,13 +292,15 @@ export class Client {
   }
 
   private onAnswer(frames: Buffer[]): void {
-    this.dialError = undefined;
     const answer = parseClientAnswer(frames);
     if (this.plain) {
       const [request] = this.pending.values();
-      if (answer.kind !== 'plain' || !request) this.stray++;
-      else if (answer.body.toString('latin1', 0, ERROR_PREFIX.length) === ERROR_PREFIX)
-        this.settle(request, brokerError(answer.body.toString('utf8', ERROR_PREFIX.length)));
+      if (answer.kind !== 'plain' || !request) {
+        this.stray++;
+        return;
+      }
+      const error = plainErrorText(answer.body);
+      if (error !== undefined) this.settle(request, brokerError(error));
       // A duplicate answer to an earlier request (a worker that answered twice across a failure) is not this one's.
       else if (isAnswerTo(request.body, answer.body)) this.settle(request, answer.body);
       else this.stray++;
@@ -361,6 +362,7 @@ export class Client {
   private connectionChanged(connected: boolean): void {
     if (connected === this.isConnected) return;
     this.isConnected = connected;
+    if (connected) this.dialError = undefined;
     this.onConnection?.(connected);
   }
 

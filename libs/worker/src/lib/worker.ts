@@ -71,7 +71,7 @@ export class Worker {
   private readonly health = new Health();
   /** Settles once the socket has delivered the goodbye (or given up), after `close`. */
   private stopped: Promise<void> = Promise.resolve();
-  /** Why the last dial found no broker, until the broker is heard from. */
+  /** Why the last dial found no broker, until a connection is made. */
   private dialError: string | undefined;
   private connected = false;
   readonly identity: string;
@@ -189,7 +189,9 @@ export class Worker {
       onKeyRefused: () => this.keyRefused(socket),
       onDialFailed: (error) => this.dialFailed(error),
       onConnection: (connected) => {
-        if (socket === this.socket) this.connected = connected;
+        if (socket !== this.socket) return;
+        this.connected = connected;
+        if (connected) this.dialError = undefined;
       },
       onProtocolError: (why) => {
         this.protocolErrors++;
@@ -211,7 +213,7 @@ export class Worker {
   /** A refused key is not retried on that socket: try again on a new one a liveness window later (the key may be listed by then). */
   /**
    * A dial found no broker: said once per kind of failure (the socket retries every few seconds),
-   * and again once the broker answered and a later dial fails.
+   * and again once a connection was made and a later dial fails.
    */
   private dialFailed(error: NodeJS.ErrnoException): void {
     const why = dialErrorText(error);
@@ -252,7 +254,6 @@ export class Worker {
 
   private onMessage(frames: Buffer[]): void {
     this.lastHeard = performance.now();
-    this.dialError = undefined;
     const request = parseWorkerRequest(frames);
     const { logger } = this.settings;
     if ('kind' in request) {

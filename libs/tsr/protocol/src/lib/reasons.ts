@@ -17,14 +17,21 @@ export const ERROR_REASONS = [
 ] as const;
 export type ErrorReason = (typeof ERROR_REASONS)[number];
 
-const PLAIN_PREFIX = Buffer.concat([ERROR_HEADER, Buffer.from(' ')]);
+/** What starts a plain error answer: the error header and a space. */
+const PLAIN_PREFIX = `${ERROR_HEADER.toString('latin1')} `;
 
 /** The text after `TSR/1 ERR ` in a plain answer, or the error frame of an envelope answer. */
 export const errorText = (reason: ErrorReason, detail?: number | string): string => (detail === undefined ? reason : `${reason} ${detail}`);
 
 /** A plain error answer: `TSR/1 ERR <reason> <detail>`. */
 export const errorBody = (reason: ErrorReason, detail?: number | string): Buffer =>
-  Buffer.concat([PLAIN_PREFIX, Buffer.from(errorText(reason, detail))]);
+  Buffer.from(`${PLAIN_PREFIX}${errorText(reason, detail)}`);
+
+/** The error text of a plain error answer (what follows `TSR/1 ERR `), or undefined for a reply. */
+export function plainErrorText(reply: Buffer): string | undefined {
+  if (reply.length < PLAIN_PREFIX.length || reply.toString('latin1', 0, PLAIN_PREFIX.length) !== PLAIN_PREFIX) return undefined;
+  return reply.toString('utf8', PLAIN_PREFIX.length);
+}
 
 const explain: Record<ErrorReason, (detail: string) => string> = {
   overloaded: () => 'broker overloaded: its queue of pending requests is full',
@@ -47,6 +54,6 @@ export function describeErrorText(text: string): string {
 
 /** A client's view of a plain error answer: a sentence saying what happened, or undefined for a reply. */
 export function describeError(reply: Buffer): string | undefined {
-  if (reply.length < PLAIN_PREFIX.length || !PLAIN_PREFIX.equals(reply.subarray(0, PLAIN_PREFIX.length))) return undefined;
-  return describeErrorText(reply.toString('utf8', PLAIN_PREFIX.length));
+  const text = plainErrorText(reply);
+  return text === undefined ? undefined : describeErrorText(text);
 }
