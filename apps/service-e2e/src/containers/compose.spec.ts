@@ -17,6 +17,7 @@ import {
   version,
   waitForLog,
 } from '../support/containers/docker';
+import { TO_BE, TO_BE_COUNTED } from '../support/wordcount';
 
 const clientMain = join(repoRoot, 'dist', 'apps', 'client', 'main.js');
 
@@ -180,19 +181,9 @@ describe("docker/docker-compose.yml (the seed's bro, wor, cli, and the wordcount
       { name: 'default', workers: 3, ready: 3, busy: 0, waiting: 0 },
       { name: 'wordcount', workers: 2, ready: 2, busy: 0, waiting: 0 },
     ]);
-    const counted = await client('--service', 'wordcount', '--request', 'to be or not to be');
+    const counted = await client('--service', 'wordcount', '--request', TO_BE);
     expect(counted.code).toBe(0);
-    expect(JSON.parse(counted.stdout)).toEqual({
-      words: 6,
-      lines: 1,
-      characters: 18,
-      top: [
-        ['be', 2],
-        ['to', 2],
-        ['not', 1],
-        ['or', 1],
-      ],
-    });
+    expect(JSON.parse(counted.stdout)).toEqual(TO_BE_COUNTED);
     const refused = await client('--service', 'wordcount', '--request', '...');
     expect({ code: refused.code, stderr: refused.stderr }).toEqual({
       code: 4,

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { type AppProcess, stopApp, waitForOutput } from '@tsr/testing';
 import { eventually } from '../support/wait';
 import { localDeployment } from '../support/deployment';
+import { TO_BE, TO_BE_COUNTED } from '../support/wordcount';
 
 /**
  * Named services with our programs: the echo (the seed's service, `default`) and the wordcount
@@ -43,7 +44,7 @@ describe('two services behind one broker, with our worker and client', () => {
       15_000,
     );
 
-    const text = 'to be or not to be';
+    const text = TO_BE;
     const echoLoad = deployment.client(['--requests', '1500', '--concurrency', '6', '--json']);
     const wordLoad = deployment.client(['--service', 'wordcount', '--request', text, '--requests', '1500', '--concurrency', '6', '--json']);
     const seedClients = Array.from({ length: 8 }, (_, i) => deployment.seedClient(`-${i}`));
@@ -56,17 +57,7 @@ describe('two services behind one broker, with our worker and client', () => {
     );
     const counted = deployment.client(['--service', 'wordcount', '--request', text]);
     expect(await counted.exited).toBe(0);
-    expect(JSON.parse(counted.stdout)).toEqual({
-      words: 6,
-      lines: 1,
-      characters: 18,
-      top: [
-        ['be', 2],
-        ['to', 2],
-        ['not', 1],
-        ['or', 1],
-      ],
-    });
+    expect(JSON.parse(counted.stdout)).toEqual(TO_BE_COUNTED);
 
     for (const load of [await loadSummary(echoLoad), await loadSummary(wordLoad)])
       expect(load).toMatchObject({ requests: 1500, answered: 1500, errors: 0 });

@@ -1,7 +1,7 @@
-import { type Level, createTracer, defaultLevel, levels } from './trace';
+import { type Level, type LogFormat, createTracer, defaultLevel, levels } from './trace';
 
 /** A tracer whose output lands in two arrays. */
-function capture(level: Level, component = 'broker') {
+function capture(level: Level, component = 'broker', format: LogFormat = 'text', instance?: string) {
   const out: string[] = [];
   const err: string[] = [];
   const tracer = createTracer(
@@ -9,6 +9,8 @@ function capture(level: Level, component = 'broker') {
     level,
     (l) => out.push(l),
     (l) => err.push(l),
+    format,
+    instance,
   );
   return { tracer, out, err };
 }
@@ -175,16 +177,7 @@ describe('defaultLevel', () => {
 
 describe('json format', () => {
   it('writes one object per line with time, level, program and instance', () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const tracer = createTracer(
-      'worker',
-      'trace',
-      (l) => out.push(l),
-      (l) => err.push(l),
-      'json',
-      'W one',
-    );
+    const { tracer, out, err } = capture('trace', 'worker', 'json', 'W one');
     tracer.info('hello');
     tracer.step('reply', 'client body n', [Buffer.from('C1'), 'ok', 3n]);
     tracer.error('bad');
@@ -200,15 +193,7 @@ describe('json format', () => {
   });
 
   it('carries the facts of a line as fields, and the error behind one with its name, code and stack', () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const tracer = createTracer(
-      'broker',
-      'info',
-      (l) => out.push(l),
-      (l) => err.push(l),
-      'json',
-    );
+    const { tracer, out, err } = capture('info', 'broker', 'json');
     tracer.info('stopped: requests 3, replies 2', { requests: 3, replies: 2 });
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
     tracer.error('cannot reach the broker', refused);
@@ -227,28 +212,15 @@ describe('json format', () => {
   });
 
   it('writes text lines as before: the fields and the error are in the message', () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const tracer = createTracer(
-      'broker',
-      'info',
-      (l) => out.push(l),
-      (l) => err.push(l),
-    );
+    const { tracer, out, err } = capture('info');
     tracer.info('stopped: requests 3', { requests: 3 });
     tracer.error('failed', new Error('x'));
     expect([...out, ...err]).toEqual(['[broker] stopped: requests 3', '[broker] error: failed']);
   });
 
   it('keeps the levels: info is silent at error level', () => {
-    const out: string[] = [];
-    createTracer(
-      'broker',
-      'error',
-      (l) => out.push(l),
-      () => undefined,
-      'json',
-    ).info('quiet');
+    const { tracer, out } = capture('error', 'broker', 'json');
+    tracer.info('quiet');
     expect(out).toEqual([]);
   });
 });
