@@ -50,7 +50,8 @@ describe('reliability beyond the seed (real processes)', () => {
     const broker = await deployment.startBroker(['--answer-timeout', '1000']);
     const doomed = await deployment.startWorker(60_000, { TSR_LOG: 'trace' }, ['--credit', '4']);
     const pending = [1, 2, 3, 4].map((i) => deployment.request(`held-${i}`));
-    await waitForOutput(doomed.worker, /procesaPeticion/); // the first is being served, the rest wait in its queue
+    // All four taken before a spare exists: the first is being served, the rest wait in its queue.
+    for (const i of [1, 2, 3, 4]) await waitForOutput(doomed.worker, new RegExp(`procesaPeticion: .*held-${i}`));
     const spare = await deployment.startWorker(0);
     await stopApp(doomed.worker, 'SIGKILL');
     const answers = await Promise.all(pending);
