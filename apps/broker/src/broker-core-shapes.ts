@@ -19,6 +19,13 @@ export interface BrokerOutput {
   refuse(client: Buffer, id: Buffer | undefined, reason: Refusal, detail?: string | number): void;
   /** A worker was declared failed and forgotten; `held` requests it had went on (for the log). */
   workerFailed(worker: string, why: Failure, held: number): void;
+  /**
+   * Leases (several brokers): the window `worker` lends us is now `window`, acknowledged. Sent after
+   * every request dispatched before it, so the worker knows what came under the old window.
+   */
+  creditAck(worker: string, window: number): void;
+  /** Leases: `worker`'s service has requests waiting and none of its window is left; it may lend more. */
+  want(worker: string): void;
 }
 
 /** Why a worker is declared failed: it missed an answer deadline, fell silent, or came back empty-handed. */
@@ -119,6 +126,8 @@ export interface Service {
   bytes: number;
   /** Since when it has had no worker (meaningful while `workers` is 0): the no-service grace counts from it. */
   emptySince: number;
+  /** Its workers that move credit and were not told since their last change that it wants more (see BrokerCore.want). */
+  unwanted: Set<string>;
 }
 
 export interface Request {
@@ -146,6 +155,12 @@ export interface Dispatch {
 
 export interface Worker extends Omit<WorkerTraits, 'service'> {
   service: Service;
+  /**
+   * Moves its credit between brokers (a ready with credit 0, or a `TSR/1 CREDIT`): `credit` is then
+   * the window it lends us now, and it may shrink below what it holds (nothing more goes to it until
+   * it has answered enough).
+   */
+  leases: boolean;
   /** Its number among the workers admitted (below 2^32, unique among live ones): tickets carry it. */
   admission: number;
   /** Dispatches sent to it and not answered, oldest first (it serves them in order). */
@@ -180,6 +195,9 @@ export interface BrokerStats {
   dropped: { late: number; stale: number; foreign: number };
   /** Readies refused: a generated routing id, or the worker limit reached. */
   refusedWorkers: number;
+  /** Windows workers moved (`TSR/1 CREDIT`), and demands for more sent to them (`TSR/1 WANT`). */
+  credits: number;
+  wants: number;
 }
 
 /** A snapshot of what the core holds, for status output and tests. */

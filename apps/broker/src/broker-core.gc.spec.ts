@@ -31,6 +31,8 @@ describe('BrokerCore garbage', () => {
         toClient: () => undefined,
         refuse: () => undefined,
         workerFailed: () => undefined,
+        creditAck: () => undefined,
+        want: () => undefined,
       },
       { ...defaultCoreOptions, instance: Buffer.from('instance') },
     );

@@ -52,6 +52,7 @@ type Command =
   | { kind: 'ready'; worker: number; heartbeats: boolean; credit: number; service: number }
   | { kind: 'ghost-ready' }
   | { kind: 'heartbeat'; worker: number }
+  | { kind: 'credit'; worker: number; window: number }
   | { kind: 'goodbye'; worker: number }
   | { kind: 'reply'; worker: number; pick: number; as: 'itself' | 'next-worker' | 'ghost'; failed: boolean }
   | { kind: 'garbage-reply'; worker: number; bytes: Uint8Array }
@@ -77,11 +78,15 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       kind: fc.constant('ready' as const),
       worker: index(WORKERS.length),
       heartbeats: fc.boolean(),
-      credit: fc.integer({ min: 1, max: 3 }),
+      credit: fc.integer({ min: 0, max: 3 }),
       service: index(SERVICES.length),
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'ghost-ready' as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('credit' as const), worker: index(WORKERS.length), window: fc.integer({ min: 0, max: 3 }) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('heartbeat' as const), worker: index(WORKERS.length) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('goodbye' as const), worker: index(WORKERS.length) }) },
   {
@@ -163,6 +168,14 @@ class Instance {
         },
         workerFailed: (worker) => {
           if (worker === GHOST) throw new Error('a generated routing id was a worker');
+        },
+        creditAck: () => undefined,
+        want: (worker) => {
+          // Only a worker that moves credit, of a service with requests waiting, is asked for more.
+          const service = this.workerService.get(worker);
+          if (!this.core.serviceSnapshot(service)[0]?.waiting) throw new Error(`${worker} was asked for credit its service does not need`);
+          if (!this.core.workerSnapshot().find((w) => w.id === worker && w.outstanding >= w.credit))
+            throw new Error(`${worker} was asked for credit while it has window left`);
         },
         refuse: (client, tag, reason, detail) => {
           const name = client.toString();
@@ -283,7 +296,7 @@ function run(commands: Command[]): BrokerStats[] {
         // A seed worker's ready names no service: it serves the default one.
         const service = c.heartbeats ? SERVICES[c.service] : DEFAULT_SERVICE;
         broker.workerService.set(WORKERS[c.worker], service);
-        broker.core.workerReady(WORKERS[c.worker], now, { heartbeats: c.heartbeats, credit: c.credit, service });
+        broker.core.workerReady(WORKERS[c.worker], now, { heartbeats: c.heartbeats, credit: c.heartbeats ? c.credit : 1, service });
         break;
       }
       case 'ghost-ready':
@@ -291,6 +304,9 @@ function run(commands: Command[]): BrokerStats[] {
         break;
       case 'heartbeat':
         broker.core.workerHeartbeat(WORKERS[c.worker], now);
+        break;
+      case 'credit':
+        broker.core.workerCredit(WORKERS[c.worker], c.window, now);
         break;
       case 'goodbye':
         broker.core.workerGone(WORKERS[c.worker], now);

@@ -29,6 +29,8 @@ function setup(options: Partial<BrokerCoreOptions> = {}) {
       refuse: (client, id, reason, detail) =>
         sent.push(`${client}${id ? `#${id}` : ''} <- ERR ${reason}${detail === undefined ? '' : ` ${detail}`}`),
       workerFailed: () => undefined,
+      creditAck: (worker, window) => sent.push(`${worker} <- CREDIT ${window}`),
+      want: (worker) => sent.push(`${worker} <- WANT`),
     },
     { ...defaultCoreOptions, answerTimeoutMs: 2000, livenessMs: 3000, maxPending: 1000, failedMemory: 100, instance: INSTANCE, ...options },
   );
@@ -776,6 +778,73 @@ describe('BrokerCore', () => {
       core.expire(102);
       expect(take()).toEqual(['A1 <- r1', 'C2#id <- ERR bad-request invalid service name', 'C1#r2 <- ERR no-service one']);
       core.audit(102);
+    });
+  });
+
+  describe('leases: a worker of several brokers moves its credit between them', () => {
+    const LEASING = { heartbeats: true, credit: 0 };
+
+    it('a ready with credit 0 registers a worker that is sent nothing until it lends a window, and is told when requests wait', () => {
+      const { core, take } = setup();
+      core.workerReady('W1', 0, LEASING);
+      expect(core.serviceSnapshot()).toEqual([{ name: 'default', workers: 1, ready: 1, busy: 0, waiting: 0 }]);
+      core.clientRequest(b('C1'), b('r1'), 1);
+      core.clientRequest(b('C1'), b('r2'), 1);
+      expect(take()).toEqual(['W1 <- WANT']); // once, not per request
+      core.workerCredit('W1', 1, 2);
+      expect(take()).toEqual(['W1 <- r1', 'W1 <- CREDIT 1', 'W1 <- WANT']); // the dispatch before its acknowledgement; r2 still waits
+      core.audit(2);
+    });
+
+    it('a smaller window takes effect at the next dispatch: what the worker holds stays its to answer', () => {
+      const { core, take, reply } = setup();
+      core.workerReady('W1', 0, { heartbeats: true, credit: 3 });
+      for (const r of ['r1', 'r2', 'r3']) core.clientRequest(b('C1'), b(r), 1);
+      core.workerCredit('W1', 1, 2);
+      expect(take()).toEqual(['W1 <- r1', 'W1 <- r2', 'W1 <- r3', 'W1 <- CREDIT 1']);
+      core.audit(2);
+      core.clientRequest(b('C1'), b('r4'), 3);
+      expect(take()).toEqual(['W1 <- WANT']);
+      reply('W1', 'r1', 'a1', 4);
+      reply('W1', 'r2', 'a2', 4);
+      expect(take()).toEqual(['C1 <- a1', 'C1 <- a2']); // holds 1 of window 1: r4 still waits
+      reply('W1', 'r3', 'a3', 5);
+      expect(take()).toEqual(['C1 <- a3', 'W1 <- r4']);
+      core.audit(5);
+    });
+
+    it('a worker that lends a window to a waiting queue takes from it at once; one told of demand is not told again until it moves', () => {
+      const { core, take } = setup();
+      core.workerReady('W1', 0, LEASING);
+      core.workerReady('W2', 0, LEASING);
+      core.clientRequest(b('C1'), b('r1'), 1);
+      expect(take()).toEqual(['W1 <- WANT', 'W2 <- WANT']);
+      core.clientRequest(b('C1'), b('r2'), 1);
+      expect(take()).toEqual([]);
+      core.workerCredit('W2', 2, 2);
+      expect(take()).toEqual(['W2 <- r1', 'W2 <- r2', 'W2 <- CREDIT 2']);
+      core.clientRequest(b('C1'), b('r3'), 3);
+      expect(take()).toEqual(['W2 <- WANT']); // W1 was told already and has not moved
+      expect(core.stats).toMatchObject({ credits: 1, wants: 3 });
+      core.audit(3);
+    });
+
+    it('requests of a failed worker that wait again are announced to the workers that lend nothing', () => {
+      const { core, take } = setup();
+      core.workerReady('W1', 0, HB);
+      core.workerReady('W2', 0, LEASING);
+      core.clientRequest(b('C1'), b('r1'), 1);
+      expect(take()).toEqual(['W1 <- r1']);
+      core.expire(4000); // W1 silent: r1 waits again
+      expect(take()).toEqual(['W2 <- WANT']);
+      core.audit(4000);
+    });
+
+    it('a credit from a worker it does not know is ignored', () => {
+      const { core, take } = setup();
+      core.workerCredit('W9', 3, 0);
+      expect(take()).toEqual([]);
+      expect(core.stats.credits).toBe(0);
     });
   });
 });

@@ -75,6 +75,8 @@ export class BrokerCore {
     rejected: Object.fromEntries(ERROR_REASONS.map((reason) => [reason, 0])) as Record<Refusal, number>,
     dropped: { late: 0, stale: 0, foreign: 0 },
     refusedWorkers: 0,
+    credits: 0,
+    wants: 0,
   };
 
   constructor(
@@ -159,6 +161,26 @@ export class BrokerCore {
   workerGone(worker: string, now: number): void {
     this.failedSeeds.delete(worker);
     if (this.workers.has(worker)) this.leave(worker, 'gone', now);
+  }
+
+  /**
+   * Leases (several brokers): the worker lends us `window` requests from now on. A larger window is
+   * used at once; a smaller one takes effect for the next dispatch (what it holds beyond it stays
+   * its to answer). Acknowledged after the dispatches it allowed, so the worker knows what came
+   * under which window; a worker this broker does not know is ignored (it announces itself again).
+   */
+  workerCredit(worker: string, window: number, now: number): void {
+    const state = this.workers.get(worker);
+    if (state === undefined) return;
+    if (this.heard.has(worker)) this.touch(worker, now);
+    this.stats.credits++;
+    state.leases = true;
+    state.credit = window;
+    if (state.tasks.length >= window) this.unmarkReady(state.service, worker);
+    this.refill(worker, state, now);
+    this.out.creditAck(worker, window);
+    state.service.unwanted.add(worker);
+    if (state.service.pending.length > 0) this.want(state.service);
   }
 
   /** Workers to send a heartbeat to: live ones that announced they speak them. */
@@ -318,7 +340,15 @@ export class BrokerCore {
   /** A new service, or undefined when `maxServices` are tracked already. */
   private openService(name: string, now: number): Service | undefined {
     if (this.services.size >= this.options.maxServices) return undefined;
-    const service: Service = { name, ready: new LinkedOrder(), pending: new Fifo(), workers: 0, bytes: 0, emptySince: now };
+    const service: Service = {
+      name,
+      ready: new LinkedOrder(),
+      pending: new Fifo(),
+      workers: 0,
+      bytes: 0,
+      emptySince: now,
+      unwanted: new Set(),
+    };
     this.services.set(name, service);
     return service;
   }
@@ -350,6 +380,7 @@ export class BrokerCore {
     const state: Worker = {
       heartbeats: traits.heartbeats,
       credit: traits.credit,
+      leases: traits.credit === 0,
       service,
       admission: this.admit(),
       tasks: [],
@@ -359,6 +390,23 @@ export class BrokerCore {
     this.admitted.set(state.admission, state);
     service.workers++;
     this.refill(worker, state, now);
+    if (!state.leases) return;
+    service.unwanted.add(worker);
+    if (service.pending.length > 0) this.want(service);
+  }
+
+  /**
+   * Its queue has requests and no worker of the service has window left: each worker that moves
+   * credit is told once (until it changes its window), so that one serving other brokers lends
+   * this one more. Every worker is at its window here: one with window left would have taken the
+   * request. O(workers told): a worker already told is not looked at again.
+   */
+  private want(service: Service): void {
+    for (const worker of service.unwanted) {
+      this.stats.wants++;
+      this.out.want(worker);
+    }
+    service.unwanted.clear();
   }
 
   private refill(worker: string, state: Worker, now: number): void {
@@ -377,6 +425,7 @@ export class BrokerCore {
     this.admitted.delete(admission);
     this.unmarkReady(service, worker);
     service.ready.forget(worker);
+    service.unwanted.delete(worker);
     if (--service.workers === 0) service.emptySince = now;
     this.busy.forget(worker);
     this.heard.forget(worker);
@@ -396,6 +445,7 @@ export class BrokerCore {
     }
     for (let w; service.pending.length > 0 && (w = service.ready.first()) !== undefined; )
       this.dispatch(w, this.dequeue(service) as Request, now);
+    if (service.pending.length > 0) this.want(service);
     this.closeIfIdle(service);
   }
 
@@ -417,6 +467,7 @@ export class BrokerCore {
   private enqueue(request: Request): void {
     request.service.pending.push(request);
     this.queued(request.service);
+    this.want(request.service);
   }
 
   private queued(service: Service): void {

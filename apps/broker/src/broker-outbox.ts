@@ -83,8 +83,12 @@ export class BrokerOutbox {
     this.backend.send(toWorkerFrames(this.routingId(worker), ticket, body));
   }
 
-  /** A control message to a worker (empty ticket): a heartbeat, or `body`. */
+  /**
+   * A control message to a worker (empty ticket): a heartbeat, or `body`. The requests of this turn
+   * still waiting for its batch go first: a credit acknowledgement must follow what came before it.
+   */
   control(worker: string, body: Buffer = HEARTBEAT): void {
+    this.workerBatches.flushNow(worker);
     this.backend.send(toWorkerFrames(this.routingId(worker), EMPTY, body));
   }
 

@@ -2,6 +2,9 @@ import {
   BATCH_PROBE_SERVICE,
   type ErrorReason,
   type Frames,
+  LEASE_OFFER,
+  WANT,
+  creditBody,
   type ServiceBatch,
   batchOffer,
   envelopeReplyFrames,
@@ -115,6 +118,8 @@ export class BrokerServer {
             why === 'deadline' ? 'missed its answer deadline' : why === 'silent' ? 'fell silent' : 'came back without its requests';
           this.trace.info(`worker ${JSON.stringify(worker)} ${how}: forgotten, ${held} request(s) moved on`);
         },
+        creditAck: (worker, window) => this.outbox.control(worker, creditBody(window)),
+        want: (worker) => this.outbox.control(worker, WANT),
         refuse: (client, id, reason, detail = this.limits[reason]) => {
           if (this.tracing) this.trace.step('refused', 'client reason detail', [client, reason, detail]);
           this.outbox.refuse(client, id, reason, detail);
@@ -258,6 +263,7 @@ export class BrokerServer {
         if (msg.heartbeats) {
           this.outbox.control(worker); // a heartbeat: tells the worker at once that we speak TSR/1
           this.outbox.control(worker, this.batchOffer);
+          this.outbox.control(worker, LEASE_OFFER); // a worker of several brokers may move its credit (docs/protocol.md)
         }
       }
     } else if (msg.kind === 'heartbeat') {
@@ -265,6 +271,8 @@ export class BrokerServer {
     } else if (msg.kind === 'goodbye') {
       this.core.workerGone(worker, performance.now());
       this.outbox.forgetWorker(worker);
+    } else if (msg.kind === 'credit') {
+      this.core.workerCredit(worker, msg.credit, performance.now());
     } else if (msg.kind === 'batch-accept') {
       if (this.core.isWorker(worker)) this.outbox.acceptBatches(worker);
     } else if (msg.kind === 'replies') {

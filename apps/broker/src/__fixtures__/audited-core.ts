@@ -29,6 +29,7 @@ export class AuditedBrokerCore extends BrokerCore {
       if (s.workers === 0 && s.pending.length === 0) fail(`idle service ${name} is kept`);
       if (this.waiting.has(s) !== s.pending.length > 0) fail(`service ${name} is listed as waiting iff it has waiting requests`);
       if (s.pending.length > 0 && s.ready.size > 0) fail(`a request of ${name} waits while one of its workers is ready`);
+      if (s.pending.length > 0 && s.unwanted.size > 0) fail(`a request of ${name} waits and a worker that could lend more was not told`);
       pending += s.pending.length;
       ready += s.ready.size;
       for (let i = 0; i < s.pending.length; i++) {
@@ -53,7 +54,9 @@ export class AuditedBrokerCore extends BrokerCore {
       if (this.services.get(w.service.name) !== w.service) fail(`worker ${JSON.stringify(id)} serves a forgotten service`);
       workersPerService.set(w.service, (workersPerService.get(w.service) ?? 0) + 1);
       tasks += w.tasks.length;
-      if (w.tasks.length > w.credit) fail(`worker ${JSON.stringify(id)} holds more than its credit`);
+      // A worker that moves credit may shrink its window below what it holds: it answers the rest.
+      if (w.tasks.length > w.credit && !w.leases) fail(`worker ${JSON.stringify(id)} holds more than its credit`);
+      if (w.service.unwanted.has(id) && !w.leases) fail(`worker ${JSON.stringify(id)} is told of demand but moves no credit`);
       if (w.service.ready.has(id) !== w.tasks.length < w.credit) fail(`worker ${JSON.stringify(id)} is ready iff it has credit left`);
       if (this.busy.has(id) !== w.tasks.length > 0) fail(`worker ${JSON.stringify(id)} is busy iff it holds requests`);
       if (this.heard.has(id) !== w.heartbeats) fail(`worker ${JSON.stringify(id)} is heartbeated iff it speaks heartbeats`);

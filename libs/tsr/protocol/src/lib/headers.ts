@@ -30,6 +30,12 @@ export const HEARTBEAT = word('HB');
 export const GOODBYE = word('BYE');
 /** A worker's acceptance of batches; the broker's offer is this and ` max=N`. */
 export const BATCH_ACCEPT = word('BATCH');
+/** A broker's offer to let a worker move its credit between brokers (docs/protocol.md, "Several brokers"). */
+export const LEASE_OFFER = word('LEASE');
+/** The window a worker lends a broker (worker -> broker), and the broker's acknowledgement of it (broker -> worker): ` N` follows. */
+export const CREDIT_HEADER = word('CREDIT');
+/** A broker's demand: it has requests waiting for this worker's service and none of its window left. */
+export const WANT = word('WANT');
 
 export const EMPTY = Buffer.alloc(0);
 

@@ -1,5 +1,9 @@
 import {
   EMPTY,
+  LEASE_OFFER,
+  WANT,
+  creditBody,
+  parseCredit,
   GOODBYE,
   HEARTBEAT,
   READY_HEADER,
@@ -110,7 +114,7 @@ describe('parseWorkerMessage (backend input)', () => {
     expect(HEARTBEAT.toString()).toBe('TSR/1 HB');
   });
 
-  it('TSR/1 READY credit=N announces a worker that holds up to N requests (1-1000)', () => {
+  it('TSR/1 READY credit=N announces a worker that holds up to N requests (0-1000: 0 lends none to this broker yet)', () => {
     expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, readyBody(8)])).toEqual({
       kind: 'ready',
       worker: W,
@@ -120,8 +124,10 @@ describe('parseWorkerMessage (backend input)', () => {
     });
     expect(readyBody(8).toString()).toBe('TSR/1 READY credit=8');
     expect(readyBody(1)).toEqual(READY_HEADER);
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, readyBody(0)])).toMatchObject({ kind: 'ready', credit: 0 });
+    expect(readyBody(0).toString()).toBe('TSR/1 READY credit=0');
     for (const bad of [
-      'TSR/1 READY credit=0',
+      'TSR/1 READY credit=00',
       'TSR/1 READY credit=1001',
       'TSR/1 READY credit=x',
       'TSR/1 READY credit=08',
@@ -151,6 +157,19 @@ describe('parseWorkerMessage (backend input)', () => {
     ]) {
       expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b(bad)])).toMatchObject({ kind: 'malformed' });
     }
+  });
+
+  it("TSR/1 CREDIT N moves a worker's window (0-1000) both ways; anything else is malformed", () => {
+    expect(creditBody(3).toString()).toBe('TSR/1 CREDIT 3');
+    expect(parseCredit(creditBody(0))).toBe(0);
+    expect(parseCredit(creditBody(1000))).toBe(1000);
+    expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, creditBody(7)])).toEqual({ kind: 'credit', worker: W, credit: 7 });
+    for (const bad of ['TSR/1 CREDIT', 'TSR/1 CREDIT 1001', 'TSR/1 CREDIT 01', 'TSR/1 CREDIT -1', 'TSR/1 CREDIT 2 ']) {
+      expect(parseCredit(b(bad))).toBeUndefined();
+      expect(parseWorkerMessage([W, EMPTY, EMPTY, EMPTY, b(bad)])).toMatchObject({ kind: 'malformed' });
+    }
+    expect(LEASE_OFFER.toString()).toBe('TSR/1 LEASE');
+    expect(WANT.toString()).toBe('TSR/1 WANT');
   });
 
   it("a handler's failure: the reply frames plus TSR/1 ERR and the message, cut at 1 KiB", () => {

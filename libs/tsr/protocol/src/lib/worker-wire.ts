@@ -19,6 +19,7 @@
 import { type BatchRecord, unpackBatch } from './batch';
 import {
   BATCH_ACCEPT,
+  CREDIT_HEADER,
   EMPTY,
   ERROR_HEADER,
   type Frames,
@@ -43,14 +44,30 @@ export interface WorkerRequest {
 export const MAX_CREDIT = 1000;
 /**
  * Our ready: `TSR/1 READY`, then ` credit=N` when the worker holds more than one request at once
- * and ` service=NAME` when it serves a named service (absent: the default service).
+ * and ` service=NAME` when it serves a named service (absent: the default service). `credit=0`:
+ * a worker that lends its credit to other brokers for now (see creditBody); only a broker that
+ * moves credit takes it.
  */
 export function readyBody(credit = 1, service = DEFAULT_SERVICE): Buffer {
   const credited = credit === 1 ? '' : ` credit=${credit}`;
   const named = service === DEFAULT_SERVICE ? '' : ` service=${service}`;
   return Buffer.from(`${READY_HEADER.toString('latin1')}${credited}${named}`);
 }
-const READY_OPTIONS = /^TSR\/1 READY(?: credit=([1-9]\d{0,3}))?(?: service=(\S+))?$/;
+const READY_OPTIONS = /^TSR\/1 READY(?: credit=(0|[1-9]\d{0,3}))?(?: service=(\S+))?$/;
+const CREDIT = /^TSR\/1 CREDIT (0|[1-9]\d{0,3})$/;
+
+/**
+ * `TSR/1 CREDIT N`: worker -> broker, the requests this broker may hold at the worker from now on
+ * (its window, 0 to the ready's limit); broker -> worker, the window now in force (the worker's
+ * asking acknowledged: every request sent before it was sent under the old window).
+ */
+export const creditBody = (window: number): Buffer => Buffer.from(`${CREDIT_HEADER.toString('latin1')} ${window}`);
+
+/** The window a `TSR/1 CREDIT N` body names (0 to MAX_CREDIT), or undefined if it is none. */
+export function parseCredit(body: Buffer): number | undefined {
+  const credit = CREDIT.exec(body.toString('latin1'));
+  return credit && Number(credit[1]) <= MAX_CREDIT ? Number(credit[1]) : undefined;
+}
 /**
  * Longest wait between a worker's reconnection attempts (it backs off from 100 ms up to it): the
  * broker's startup grace allows for it, so workers of a restarted broker are back before it
@@ -68,6 +85,8 @@ export type WorkerMessage =
   | { kind: 'goodbye'; worker: Buffer }
   /** The worker accepted the broker's offer of batches. */
   | { kind: 'batch-accept'; worker: Buffer }
+  /** The window the worker lends this broker from now on (it accepted the offer of leases). */
+  | { kind: 'credit'; worker: Buffer; credit: number }
   /** Several answers in one message. */
   | { kind: 'replies'; worker: Buffer; records: BatchRecord[] }
   /** `failed`: the worker's handler threw; `body` is its message, for an error answer. */
@@ -93,11 +112,13 @@ export function parseWorkerMessage(frames: Frames): WorkerMessage | Malformed {
   if (body.equals(HEARTBEAT)) return { kind: 'heartbeat', worker };
   if (body.equals(GOODBYE)) return { kind: 'goodbye', worker };
   if (body.equals(BATCH_ACCEPT)) return { kind: 'batch-accept', worker };
+  const credit = parseCredit(body);
+  if (credit !== undefined) return { kind: 'credit', worker, credit };
   const ready = READY_OPTIONS.exec(body.toString('latin1'));
-  const credit = Number(ready?.[1] ?? 1);
+  const window = Number(ready?.[1] ?? 1);
   const service = ready?.[2] ?? DEFAULT_SERVICE;
-  if (ready && credit <= MAX_CREDIT && serviceNameProblem(service) === undefined)
-    return { kind: 'ready', worker, heartbeats: true, credit, service };
+  if (ready && window <= MAX_CREDIT && serviceNameProblem(service) === undefined)
+    return { kind: 'ready', worker, heartbeats: true, credit: window, service };
   return malformed(`unknown command ${JSON.stringify(body.subarray(0, 40).toString('latin1'))}`);
 }
 

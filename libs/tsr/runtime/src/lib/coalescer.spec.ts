@@ -48,6 +48,26 @@ describe('Coalescer', () => {
     expect(flushed).toEqual([['kept', [2]]]);
   });
 
+  it("hands over one key at once on flushNow, the others at the turn's end", async () => {
+    const flushed: [string, number[]][] = [];
+    const c = new Coalescer<string, number>(
+      (key, items) => flushed.push([key, items]),
+      (e) => {
+        throw e;
+      },
+    );
+    c.add('a', 1);
+    c.add('b', 2);
+    c.flushNow('a');
+    c.flushNow('none');
+    expect(flushed).toEqual([['a', [1]]]);
+    await nextTurn();
+    expect(flushed).toEqual([
+      ['a', [1]],
+      ['b', [2]],
+    ]);
+  });
+
   it('reports a flush that throws instead of letting it escape', async () => {
     const errors: Error[] = [];
     const c = new Coalescer<string, number>(

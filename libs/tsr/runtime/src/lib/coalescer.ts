@@ -22,6 +22,14 @@ export class Coalescer<K, T> {
     setImmediate(this.run);
   }
 
+  /** Hands over what waits for `key` now, ahead of the turn's end (what follows must come after it). */
+  flushNow(key: K): void {
+    const items = this.pending.get(key);
+    if (items === undefined) return;
+    this.pending.delete(key);
+    this.flush(key, items);
+  }
+
   /** Forgets what waits for `key` (its connection is gone). */
   discard(key: K): void {
     this.pending.delete(key);
