@@ -7,3 +7,4 @@ export * from './lib/worker-wire';
 export * from './lib/client-wire';
 export * from './lib/echo';
 export * from './lib/ticket';
+export * from './lib/credit-lender';
