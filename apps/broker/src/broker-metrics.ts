@@ -40,6 +40,8 @@ export function brokerRegistry(server: BrokerServer): Registry {
   counter('worker_failures_total', 'Workers declared failed (deadline missed, silent, restarted)', () => stats.workerFailures);
   counter('workers_lost_total', 'Heartbeating workers that fell silent', () => stats.workersLost);
   counter('refused_workers_total', 'Readies refused (no routing id of its own, or --max-workers reached)', () => stats.refusedWorkers);
+  counter('credit_moves_total', 'Windows workers of several brokers moved here (TSR/1 CREDIT)', () => stats.credits);
+  counter('credit_wants_total', 'Demands for credit sent to workers of several brokers (TSR/1 WANT)', () => stats.wants);
   gauge(
     'workers',
     'Live workers by state: busy (holds requests) or idle',

@@ -187,6 +187,8 @@ export class BrokerServer {
       'worker failures': s.workerFailures,
       'workers lost': s.workersLost,
       'refused workers': s.refusedWorkers,
+      'credit moves': s.credits,
+      'credit wants': s.wants,
       ...Object.fromEntries(Object.entries(s.rejected).map(([reason, n]) => [`rejected ${reason}`, n])),
       ...Object.fromEntries(Object.entries(s.dropped).map(([why, n]) => [`dropped ${why}`, n])),
       'malformed frontend': this.malformed.frontend,

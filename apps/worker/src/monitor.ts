@@ -1,4 +1,4 @@
-import type { Worker } from '@tsr-broker/worker';
+import type { Worker, WorkerBrokerStatus } from '@tsr-broker/worker';
 import { type Tracer, VERSION } from '@tsr/runtime';
 import { type FastHistogram, type Monitor, createRegistry, scraped, startMonitor } from '@tsr/monitoring';
 
@@ -28,6 +28,32 @@ export async function startWorkerMonitor(worker: Worker, echo: EchoStats, port: 
     'tsr_worker_protocol_errors_total',
     'Connections to the broker dropped for breaking ZMTP',
     () => worker.protocolErrors,
+  );
+  // Which broker served what: answers sent back to each broker, and each one's share of the credit now.
+  const byBroker = (pick: (b: WorkerBrokerStatus) => number) => () =>
+    Object.fromEntries(worker.status().brokers.map((b) => [b.endpoint, pick(b)]));
+  scraped(
+    registry,
+    'counter',
+    'tsr_worker_broker_answers_total',
+    'Answers sent to each broker',
+    byBroker((b) => b.served),
+    'broker',
+  );
+  scraped(
+    registry,
+    'gauge',
+    'tsr_worker_broker_window',
+    "Each broker's share of the credit now",
+    byBroker((b) => b.window),
+    'broker',
+  );
+  scraped(
+    registry,
+    'gauge',
+    'tsr_worker_held',
+    'Requests held now (queued or being served), all brokers together',
+    () => worker.status().held,
   );
   scraped(registry, 'gauge', 'tsr_worker_registered', '1 while registered with a broker that answers heartbeats', () =>
     worker.registration().ok ? 1 : 0,

@@ -1,4 +1,4 @@
-export { Worker, serve, type WorkerStatus } from './lib/worker';
+export { Worker, serve, type WorkerBrokerStatus, type WorkerStatus } from './lib/worker';
 export type { Handler, RequestInfo, ServeOptions, WorkerLogger } from './lib/options';
 export type { BrokerAddress, CurvePeerKeys } from '@tsr/runtime';
 export type { Probe } from '@tsr/monitoring';
