@@ -3,6 +3,8 @@
 // (kubernetes-models), then the rules of this project: images, variables, ports, selectors and
 // hardening agree with the programs and images of this repository. Docker Swarm: the stack file,
 // against the same rules (it also runs for real in apps/service-e2e/src/swarm/one-node/stack.spec.ts).
+// docker-compose: its brokers and how workers and clients find them (it runs for real in
+// apps/service-e2e/src/containers/compose.spec.ts). Everywhere: two brokers or more, all found by one name.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -391,7 +393,9 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     expect(stack.version).toBe('3.8');
     expect(Object.keys(services).sort()).toEqual(['bro', 'cli', 'wc', 'wor']);
     expect(stack.networks).toEqual({ tsr: { driver: 'overlay', attachable: true } });
-    for (const s of Object.values(services)) expect(s.networks).toEqual(['tsr']);
+    // The brokers also answer to `brokers`, the name prometheus.yml scrapes (as in the compose file).
+    expect(services['bro'].networks).toEqual({ tsr: { aliases: ['brokers'] } });
+    for (const name of ['wor', 'wc', 'cli']) expect(services[name].networks).toEqual(['tsr']);
   });
 
   it('runs the images the Nx image targets build (overridable, e.g. by image ID)', () => {
@@ -457,7 +461,7 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     for (const name of ['bro', 'wor', 'wc']) expect(value(services[name].environment['HTTP_PORT'])).toBe(imageHttpPort(APP_OF[name]));
   });
 
-  it("has a monitoring file that adds Prometheus on the stack's network, scraping bro and wor on their HTTP port", () => {
+  it("has a monitoring file that adds Prometheus on the stack's network, scraping every broker and worker on their HTTP port", () => {
     const [monitoring] = parseFile(join(root, 'docker', 'deploy', 'swarm', 'monitoring.yml'));
     const prometheus = monitoring.services.prometheus;
     expect(Object.keys(monitoring.services)).toEqual(['prometheus']);
@@ -473,7 +477,7 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
       job.dns_sd_configs.map((sd: Obj) => ({ names: sd.names, port: String(sd.port) })),
     );
     expect(scraped).toEqual([
-      { names: ['bro'], port: value(services['bro'].environment['HTTP_PORT']) },
+      { names: services['bro'].networks.tsr.aliases, port: value(services['bro'].environment['HTTP_PORT']) },
       { names: ['wor'], port: value(services['wor'].environment['HTTP_PORT']) },
       { names: ['wc'], port: value(services['wc'].environment['HTTP_PORT']) },
     ]);
@@ -512,6 +516,88 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
       expect(s.stop_grace_period).toBeDefined();
       expect(s.deploy.resources.limits.memory).toBeDefined();
     }
+  });
+});
+
+// ---- docker-compose ----------------------------------------------------------------------------
+
+describe('docker/docker-compose.yml (one node, several brokers)', () => {
+  const text = read('docker', 'docker-compose.yml');
+  const [compose] = parseYaml(text, 'docker/docker-compose.yml');
+  const services: Record<string, Obj> = compose.services;
+  /** `${NAME:-default}` -> default, in a value or part of one. */
+  const defaults = (v: string) => v.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1');
+  const env = (name: string): Record<string, string> =>
+    Object.fromEntries(
+      (services[name].environment as string[]).map((e) => [e.slice(0, e.indexOf('=')), defaults(e.slice(e.indexOf('=') + 1))]),
+    );
+  const appOf = (s: Obj) => /^tsr-(broker|worker|client):/.exec(s.image)?.[1] as App | undefined;
+  const brokers = Object.keys(services).filter((n) => appOf(services[n]) === 'broker');
+  const definition: Obj = compose['x-broker'];
+  const alias: string = definition?.networks?.default?.aliases?.[0];
+
+  it('keeps file format 2.4 (docker-compose 1.29 and Compose v2) and gives each program only variables it reads', () => {
+    expect(compose.version).toBe('2.4');
+    for (const [name, s] of Object.entries(services)) {
+      const app = appOf(s);
+      if (!app) continue;
+      const unknown = Object.keys(env(name)).filter((n) => !envOf(app).has(n));
+      expect({ name, unknown }).toEqual({ name, unknown: [] });
+    }
+  });
+
+  it('runs two brokers or more from one definition (x-broker), each with its own published frontend and status port', () => {
+    expect(brokers).toEqual(['bro', 'bro2']);
+    // One definition, merged into each: no copied block (one image line, one merge per broker).
+    expect(text.match(/image: tsr-broker:/g)).toHaveLength(1);
+    expect(text.match(/<<: \*broker$/gm)).toHaveLength(brokers.length);
+    for (const name of brokers) {
+      const { ports, build, ...rest } = services[name];
+      expect({ name, rest }).toEqual({ name, rest: definition });
+      expect({ name, build: build !== undefined }).toEqual({ name, build: name === 'bro' }); // built once, run twice
+      expect(ports).toHaveLength(2);
+    }
+    // Published on this host only by default, each broker on host ports of its own.
+    const published = brokers.map((name) => {
+      const b = env(name);
+      const [frontend, status] = ['FRONTEND_PORT', 'HTTP_PORT'].map((v) =>
+        (services[name].ports as string[]).find((p) => p.endsWith(`:${b[v]}`)),
+      );
+      expect({ name, frontend, status }).toEqual({ name, frontend: expect.any(String), status: expect.any(String) });
+      return [frontend, status].map((p) => defaults(String(p)).replace(/:\d+$/, ''));
+    });
+    expect(published).toEqual([
+      ['127.0.0.1:8000', '127.0.0.1:9180'],
+      ['127.0.0.1:8001', '127.0.0.1:9181'],
+    ]);
+    for (const name of brokers) expect(services[name].restart).toBe('unless-stopped');
+  });
+
+  it('gives workers and clients one name that resolves to every broker (a network alias of each, of nothing else)', () => {
+    expect(alias).toBe('brokers');
+    for (const name of brokers) expect(services[name].networks).toEqual({ default: { aliases: [alias] } });
+    for (const name of Object.keys(services).filter((n) => !brokers.includes(n))) expect(services[name].networks).toBeUndefined();
+    expect(Object.keys(services)).not.toContain(alias);
+    const backend = env('bro')['BACKEND_PORT'];
+    const frontend = env('bro')['FRONTEND_PORT'];
+    for (const name of brokers) expect([env(name)['BACKEND_PORT'], env(name)['FRONTEND_PORT']]).toEqual([backend, frontend]);
+    const wiring = Object.fromEntries(
+      ['wor', 'wc', 'cli'].map((name) => [name, { host: env(name)['BROKER_HOST'], port: env(name)['BROKER_PORT'] }]),
+    );
+    expect(wiring).toEqual({
+      wor: { host: alias, port: backend },
+      wc: { host: alias, port: backend },
+      cli: { host: alias, port: frontend },
+    });
+    // Started after every broker; the workers restarted when they die, the one-shot client never.
+    for (const name of ['wor', 'wc', 'cli', 'prometheus']) expect(services[name].depends_on).toEqual(expect.arrayContaining(brokers));
+    expect([services['wor'].restart, services['wc'].restart, services['cli'].restart]).toEqual(['unless-stopped', 'unless-stopped', 'no']);
+  });
+
+  it('has Prometheus scrape every broker by that name, on its HTTP port', () => {
+    const [config] = parseFile(join(root, 'docker', 'prometheus', 'prometheus.yml'));
+    const job = config.scrape_configs.find((j: Obj) => j.job_name === 'broker');
+    expect(job.dns_sd_configs).toEqual([expect.objectContaining({ names: [alias], type: 'A', port: Number(env('bro')['HTTP_PORT']) })]);
   });
 });
 
