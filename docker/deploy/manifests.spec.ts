@@ -428,12 +428,28 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     for (const name of ['wor', 'wc', 'cli']) expect(services[name].ports).toBeUndefined();
   });
 
-  it('keeps one broker, starts new workers before stopping old ones, runs the client once', () => {
+  it('runs two brokers or more (BROKERS), one per node, updated one at a time; workers and clients find them all by name', () => {
     const bro = services['bro'].deploy;
+    expect(variable(bro.replicas)).toBe('BROKERS');
+    expect(Number(value(bro.replicas))).toBeGreaterThanOrEqual(2);
+    // No two on one node: a node's failure takes one broker, and the host-mode port binds once per node.
+    expect(bro.placement.max_replicas_per_node).toBe(1);
+    expect(Number(stack.version)).toBeGreaterThanOrEqual(3.8); // the first file version with max_replicas_per_node
+    // A new version: one broker at a time, stop-first (start-first would need a second one on the
+    // node), a pause after each for the workers' lookup (every 5 s) to find the new one.
+    const seconds = (d: string) => Number(/^(\d+)s$/.exec(d)?.[1]);
+    for (const config of [bro.update_config, bro.rollback_config]) {
+      expect(config).toEqual(expect.objectContaining({ parallelism: 1, order: 'stop-first' }));
+      expect(seconds(config.delay)).toBeGreaterThanOrEqual(5);
+    }
+    // dnsrr: `bro` resolves to every broker task (a VIP would give each connection to one broker).
+    expect(bro.endpoint_mode).toBe('dnsrr');
+    for (const name of ['wor', 'wc', 'cli']) expect(services[name].environment['BROKER_HOST']).toBe('bro');
+  });
+
+  it('starts new workers before stopping old ones, runs the client once', () => {
     const wor = services['wor'].deploy;
     const cli = services['cli'].deploy;
-    expect(bro.replicas).toBe(1);
-    expect(bro.update_config.order).toBe('stop-first');
     expect(value(wor.replicas)).toBe('3');
     expect(wor.update_config).toEqual(expect.objectContaining({ order: 'start-first', parallelism: 1 }));
     expect(wor.rollback_config).toEqual(expect.objectContaining({ order: 'start-first' }));
@@ -445,7 +461,7 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     for (const s of Object.values(services)) expect(s.deploy.endpoint_mode).toBe('dnsrr');
   });
 
-  it('lets the broker be pinned to labelled nodes (any node by default), and spreads the workers freely', () => {
+  it('lets the brokers be pinned to labelled nodes (any node by default), and spreads the workers freely', () => {
     const constraints: string[] = services['bro'].deploy.placement.constraints;
     expect(constraints).toHaveLength(1);
     expect(variable(constraints[0])).toBe('BROKER_CONSTRAINT');
