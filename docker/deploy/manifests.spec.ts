@@ -186,7 +186,8 @@ else
         expect(servicePort(name)).toEqual(expect.objectContaining({ port: containerPort(name), targetPort: name, protocol: 'TCP' }));
       }
       expect(brokerService.spec.type ?? 'ClusterIP').toBe('ClusterIP');
-      // Workers reach the backend, clients the frontend, through the Service's name.
+      // Workers reach the backend, clients the frontend, through the Service's name: headless, so
+      // that it resolves to every broker pod (a virtual IP would give each connection to one).
       const cl = envOfContainer(containerOf(client));
       for (const w of [worker, wordcount].map((d) => envOfContainer(containerOf(d)))) {
         expect({ host: w['BROKER_HOST'], port: Number(w['BROKER_PORT']) }).toEqual({
@@ -206,15 +207,22 @@ else
       }
     });
 
-    it('selects the right pods: Deployments their templates, Services only the broker, the budget and spread only workers', () => {
+    it('selects the right pods: Deployments their templates, Services only the brokers, each budget and spread its own pods', () => {
       for (const w of all('Deployment')) expect(matches(w.spec.selector.matchLabels, podLabels(w))).toBe(true);
       const selectedBy = (selector: Record<string, string>) =>
         workloads.filter((w) => matches(selector, podLabels(w))).map((w) => w.metadata.name);
       for (const s of all('Service'))
         expect({ service: s.metadata.name, selects: selectedBy(s.spec.selector) }).toEqual({ service: s.metadata.name, selects: ['bro'] });
-      for (const pdb of all('PodDisruptionBudget')) expect(selectedBy(pdb.spec.selector.matchLabels)).toEqual(['wor']);
+      expect(
+        Object.fromEntries(all('PodDisruptionBudget').map((pdb) => [pdb.metadata.name, selectedBy(pdb.spec.selector.matchLabels)])),
+      ).toEqual({
+        bro: ['bro'],
+        wor: ['wor'],
+      });
       for (const c of worker.spec.template.spec.topologySpreadConstraints ?? [])
         expect(selectedBy(c.labelSelector.matchLabels)).toEqual(['wor']);
+      for (const t of broker.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution)
+        expect(selectedBy(t.podAffinityTerm.labelSelector.matchLabels)).toEqual(['bro']);
       // Network policies: the broker's admits the frontend from anywhere and the backend only from workers.
       const policy = all('NetworkPolicy').find(
         (p) => Object.keys(p.spec.podSelector).length && selectedBy(p.spec.podSelector.matchLabels).includes('bro'),
@@ -226,9 +234,29 @@ else
       expect(backendRule.from.map((f: Obj) => selectedBy(f.podSelector.matchLabels))).toEqual([['wor'], ['wc']]);
     });
 
-    it('keeps one broker (Recreate) and never fewer workers during a rolling update', () => {
-      expect(broker.spec.replicas).toBe(1);
-      expect(broker.spec.strategy).toEqual({ type: 'Recreate' });
+    it('runs two brokers or more, all found through one headless Service, spread over the nodes, never all stopped at once', () => {
+      expect(broker.spec.replicas).toBeGreaterThanOrEqual(2);
+      // Workers and clients are given a name that resolves to every ready broker pod.
+      expect(brokerService.spec).toEqual(expect.objectContaining({ clusterIP: 'None', selector: broker.spec.selector.matchLabels }));
+      expect(brokerService.spec.publishNotReadyAddresses ?? false).toBe(false);
+      for (const d of [worker, wordcount, client]) expect(envOfContainer(containerOf(d))['BROKER_HOST']).toBe(brokerService.metadata.name);
+      // A new version replaces one broker at a time, in place; the next goes once the new one has
+      // been ready long enough for the workers' lookup (every 5 s) to find it.
+      expect(broker.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
+      expect(broker.spec.minReadySeconds).toBeGreaterThanOrEqual(5);
+      // One broker per node where there are nodes enough: preferred, so a one-node cluster runs them all.
+      const anti = broker.spec.template.spec.affinity.podAntiAffinity;
+      expect(anti.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+      expect(anti.preferredDuringSchedulingIgnoredDuringExecution).toEqual([
+        expect.objectContaining({ podAffinityTerm: expect.objectContaining({ topologyKey: 'kubernetes.io/hostname' }) }),
+      ]);
+      // Voluntary disruptions leave one broker serving, and can proceed (a budget of every replica would block a drain).
+      const budget = one('PodDisruptionBudget', 'bro');
+      expect(budget.spec).toEqual({ minAvailable: 1, selector: { matchLabels: broker.spec.selector.matchLabels } });
+      expect(broker.spec.replicas).toBeGreaterThan(budget.spec.minAvailable);
+    });
+
+    it('never has fewer workers during a rolling update; runs the client Job to its end', () => {
       expect(worker.spec.replicas).toBe(3);
       expect(worker.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
       expect(wordcount.spec.replicas).toBe(2);
