@@ -3,6 +3,8 @@
 // (kubernetes-models), then the rules of this project: images, variables, ports, selectors and
 // hardening agree with the programs and images of this repository. Docker Swarm: the stack file,
 // against the same rules (it also runs for real in apps/service-e2e/src/swarm/one-node/stack.spec.ts).
+// docker-compose: its brokers and how workers and clients find them (it runs for real in
+// apps/service-e2e/src/containers/compose.spec.ts). Everywhere: two brokers or more, all found by one name.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -184,7 +186,8 @@ else
         expect(servicePort(name)).toEqual(expect.objectContaining({ port: containerPort(name), targetPort: name, protocol: 'TCP' }));
       }
       expect(brokerService.spec.type ?? 'ClusterIP').toBe('ClusterIP');
-      // Workers reach the backend, clients the frontend, through the Service's name.
+      // Workers reach the backend, clients the frontend, through the Service's name: headless, so
+      // that it resolves to every broker pod (a virtual IP would give each connection to one).
       const cl = envOfContainer(containerOf(client));
       for (const w of [worker, wordcount].map((d) => envOfContainer(containerOf(d)))) {
         expect({ host: w['BROKER_HOST'], port: Number(w['BROKER_PORT']) }).toEqual({
@@ -204,15 +207,22 @@ else
       }
     });
 
-    it('selects the right pods: Deployments their templates, Services only the broker, the budget and spread only workers', () => {
+    it('selects the right pods: Deployments their templates, Services only the brokers, each budget and spread its own pods', () => {
       for (const w of all('Deployment')) expect(matches(w.spec.selector.matchLabels, podLabels(w))).toBe(true);
       const selectedBy = (selector: Record<string, string>) =>
         workloads.filter((w) => matches(selector, podLabels(w))).map((w) => w.metadata.name);
       for (const s of all('Service'))
         expect({ service: s.metadata.name, selects: selectedBy(s.spec.selector) }).toEqual({ service: s.metadata.name, selects: ['bro'] });
-      for (const pdb of all('PodDisruptionBudget')) expect(selectedBy(pdb.spec.selector.matchLabels)).toEqual(['wor']);
+      expect(
+        Object.fromEntries(all('PodDisruptionBudget').map((pdb) => [pdb.metadata.name, selectedBy(pdb.spec.selector.matchLabels)])),
+      ).toEqual({
+        bro: ['bro'],
+        wor: ['wor'],
+      });
       for (const c of worker.spec.template.spec.topologySpreadConstraints ?? [])
         expect(selectedBy(c.labelSelector.matchLabels)).toEqual(['wor']);
+      for (const t of broker.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution)
+        expect(selectedBy(t.podAffinityTerm.labelSelector.matchLabels)).toEqual(['bro']);
       // Network policies: the broker's admits the frontend from anywhere and the backend only from workers.
       const policy = all('NetworkPolicy').find(
         (p) => Object.keys(p.spec.podSelector).length && selectedBy(p.spec.podSelector.matchLabels).includes('bro'),
@@ -224,9 +234,29 @@ else
       expect(backendRule.from.map((f: Obj) => selectedBy(f.podSelector.matchLabels))).toEqual([['wor'], ['wc']]);
     });
 
-    it('keeps one broker (Recreate) and never fewer workers during a rolling update', () => {
-      expect(broker.spec.replicas).toBe(1);
-      expect(broker.spec.strategy).toEqual({ type: 'Recreate' });
+    it('runs two brokers or more, all found through one headless Service, spread over the nodes, never all stopped at once', () => {
+      expect(broker.spec.replicas).toBeGreaterThanOrEqual(2);
+      // Workers and clients are given a name that resolves to every ready broker pod.
+      expect(brokerService.spec).toEqual(expect.objectContaining({ clusterIP: 'None', selector: broker.spec.selector.matchLabels }));
+      expect(brokerService.spec.publishNotReadyAddresses ?? false).toBe(false);
+      for (const d of [worker, wordcount, client]) expect(envOfContainer(containerOf(d))['BROKER_HOST']).toBe(brokerService.metadata.name);
+      // A new version replaces one broker at a time, in place; the next goes once the new one has
+      // been ready long enough for the workers' lookup (every 5 s) to find it.
+      expect(broker.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
+      expect(broker.spec.minReadySeconds).toBeGreaterThanOrEqual(5);
+      // One broker per node where there are nodes enough: preferred, so a one-node cluster runs them all.
+      const anti = broker.spec.template.spec.affinity.podAntiAffinity;
+      expect(anti.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+      expect(anti.preferredDuringSchedulingIgnoredDuringExecution).toEqual([
+        expect.objectContaining({ podAffinityTerm: expect.objectContaining({ topologyKey: 'kubernetes.io/hostname' }) }),
+      ]);
+      // Voluntary disruptions leave one broker serving, and can proceed (a budget of every replica would block a drain).
+      const budget = one('PodDisruptionBudget', 'bro');
+      expect(budget.spec).toEqual({ minAvailable: 1, selector: { matchLabels: broker.spec.selector.matchLabels } });
+      expect(broker.spec.replicas).toBeGreaterThan(budget.spec.minAvailable);
+    });
+
+    it('never has fewer workers during a rolling update; runs the client Job to its end', () => {
       expect(worker.spec.replicas).toBe(3);
       expect(worker.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
       expect(wordcount.spec.replicas).toBe(2);
@@ -391,7 +421,9 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     expect(stack.version).toBe('3.8');
     expect(Object.keys(services).sort()).toEqual(['bro', 'cli', 'wc', 'wor']);
     expect(stack.networks).toEqual({ tsr: { driver: 'overlay', attachable: true } });
-    for (const s of Object.values(services)) expect(s.networks).toEqual(['tsr']);
+    // The brokers also answer to `brokers`, the name prometheus.yml scrapes (as in the compose file).
+    expect(services['bro'].networks).toEqual({ tsr: { aliases: ['brokers'] } });
+    for (const name of ['wor', 'wc', 'cli']) expect(services[name].networks).toEqual(['tsr']);
   });
 
   it('runs the images the Nx image targets build (overridable, e.g. by image ID)', () => {
@@ -424,12 +456,28 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     for (const name of ['wor', 'wc', 'cli']) expect(services[name].ports).toBeUndefined();
   });
 
-  it('keeps one broker, starts new workers before stopping old ones, runs the client once', () => {
+  it('runs two brokers or more (BROKERS), one per node, updated one at a time; workers and clients find them all by name', () => {
     const bro = services['bro'].deploy;
+    expect(variable(bro.replicas)).toBe('BROKERS');
+    expect(Number(value(bro.replicas))).toBeGreaterThanOrEqual(2);
+    // No two on one node: a node's failure takes one broker, and the host-mode port binds once per node.
+    expect(bro.placement.max_replicas_per_node).toBe(1);
+    expect(Number(stack.version)).toBeGreaterThanOrEqual(3.8); // the first file version with max_replicas_per_node
+    // A new version: one broker at a time, stop-first (start-first would need a second one on the
+    // node), a pause after each for the workers' lookup (every 5 s) to find the new one.
+    const seconds = (d: string) => Number(/^(\d+)s$/.exec(d)?.[1]);
+    for (const config of [bro.update_config, bro.rollback_config]) {
+      expect(config).toEqual(expect.objectContaining({ parallelism: 1, order: 'stop-first' }));
+      expect(seconds(config.delay)).toBeGreaterThanOrEqual(5);
+    }
+    // dnsrr: `bro` resolves to every broker task (a VIP would give each connection to one broker).
+    expect(bro.endpoint_mode).toBe('dnsrr');
+    for (const name of ['wor', 'wc', 'cli']) expect(services[name].environment['BROKER_HOST']).toBe('bro');
+  });
+
+  it('starts new workers before stopping old ones, runs the client once', () => {
     const wor = services['wor'].deploy;
     const cli = services['cli'].deploy;
-    expect(bro.replicas).toBe(1);
-    expect(bro.update_config.order).toBe('stop-first');
     expect(value(wor.replicas)).toBe('3');
     expect(wor.update_config).toEqual(expect.objectContaining({ order: 'start-first', parallelism: 1 }));
     expect(wor.rollback_config).toEqual(expect.objectContaining({ order: 'start-first' }));
@@ -441,7 +489,7 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     for (const s of Object.values(services)) expect(s.deploy.endpoint_mode).toBe('dnsrr');
   });
 
-  it('lets the broker be pinned to labelled nodes (any node by default), and spreads the workers freely', () => {
+  it('lets the brokers be pinned to labelled nodes (any node by default), and spreads the workers freely', () => {
     const constraints: string[] = services['bro'].deploy.placement.constraints;
     expect(constraints).toHaveLength(1);
     expect(variable(constraints[0])).toBe('BROKER_CONSTRAINT');
@@ -457,7 +505,7 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
     for (const name of ['bro', 'wor', 'wc']) expect(value(services[name].environment['HTTP_PORT'])).toBe(imageHttpPort(APP_OF[name]));
   });
 
-  it("has a monitoring file that adds Prometheus on the stack's network, scraping bro and wor on their HTTP port", () => {
+  it("has a monitoring file that adds Prometheus on the stack's network, scraping every broker and worker on their HTTP port", () => {
     const [monitoring] = parseFile(join(root, 'docker', 'deploy', 'swarm', 'monitoring.yml'));
     const prometheus = monitoring.services.prometheus;
     expect(Object.keys(monitoring.services)).toEqual(['prometheus']);
@@ -473,7 +521,7 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
       job.dns_sd_configs.map((sd: Obj) => ({ names: sd.names, port: String(sd.port) })),
     );
     expect(scraped).toEqual([
-      { names: ['bro'], port: value(services['bro'].environment['HTTP_PORT']) },
+      { names: services['bro'].networks.tsr.aliases, port: value(services['bro'].environment['HTTP_PORT']) },
       { names: ['wor'], port: value(services['wor'].environment['HTTP_PORT']) },
       { names: ['wc'], port: value(services['wc'].environment['HTTP_PORT']) },
     ]);
@@ -515,6 +563,88 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
   });
 });
 
+// ---- docker-compose ----------------------------------------------------------------------------
+
+describe('docker/docker-compose.yml (one node, several brokers)', () => {
+  const text = read('docker', 'docker-compose.yml');
+  const [compose] = parseYaml(text, 'docker/docker-compose.yml');
+  const services: Record<string, Obj> = compose.services;
+  /** `${NAME:-default}` -> default, in a value or part of one. */
+  const defaults = (v: string) => v.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1');
+  const env = (name: string): Record<string, string> =>
+    Object.fromEntries(
+      (services[name].environment as string[]).map((e) => [e.slice(0, e.indexOf('=')), defaults(e.slice(e.indexOf('=') + 1))]),
+    );
+  const appOf = (s: Obj) => /^tsr-(broker|worker|client):/.exec(s.image)?.[1] as App | undefined;
+  const brokers = Object.keys(services).filter((n) => appOf(services[n]) === 'broker');
+  const definition: Obj = compose['x-broker'];
+  const alias: string = definition?.networks?.default?.aliases?.[0];
+
+  it('keeps file format 2.4 (docker-compose 1.29 and Compose v2) and gives each program only variables it reads', () => {
+    expect(compose.version).toBe('2.4');
+    for (const [name, s] of Object.entries(services)) {
+      const app = appOf(s);
+      if (!app) continue;
+      const unknown = Object.keys(env(name)).filter((n) => !envOf(app).has(n));
+      expect({ name, unknown }).toEqual({ name, unknown: [] });
+    }
+  });
+
+  it('runs two brokers or more from one definition (x-broker), each with its own published frontend and status port', () => {
+    expect(brokers).toEqual(['bro', 'bro2']);
+    // One definition, merged into each: no copied block (one image line, one merge per broker).
+    expect(text.match(/image: tsr-broker:/g)).toHaveLength(1);
+    expect(text.match(/<<: \*broker$/gm)).toHaveLength(brokers.length);
+    for (const name of brokers) {
+      const { ports, build, ...rest } = services[name];
+      expect({ name, rest }).toEqual({ name, rest: definition });
+      expect({ name, build: build !== undefined }).toEqual({ name, build: name === 'bro' }); // built once, run twice
+      expect(ports).toHaveLength(2);
+    }
+    // Published on this host only by default, each broker on host ports of its own.
+    const published = brokers.map((name) => {
+      const b = env(name);
+      const [frontend, status] = ['FRONTEND_PORT', 'HTTP_PORT'].map((v) =>
+        (services[name].ports as string[]).find((p) => p.endsWith(`:${b[v]}`)),
+      );
+      expect({ name, frontend, status }).toEqual({ name, frontend: expect.any(String), status: expect.any(String) });
+      return [frontend, status].map((p) => defaults(String(p)).replace(/:\d+$/, ''));
+    });
+    expect(published).toEqual([
+      ['127.0.0.1:8000', '127.0.0.1:9180'],
+      ['127.0.0.1:8001', '127.0.0.1:9181'],
+    ]);
+    for (const name of brokers) expect(services[name].restart).toBe('unless-stopped');
+  });
+
+  it('gives workers and clients one name that resolves to every broker (a network alias of each, of nothing else)', () => {
+    expect(alias).toBe('brokers');
+    for (const name of brokers) expect(services[name].networks).toEqual({ default: { aliases: [alias] } });
+    for (const name of Object.keys(services).filter((n) => !brokers.includes(n))) expect(services[name].networks).toBeUndefined();
+    expect(Object.keys(services)).not.toContain(alias);
+    const backend = env('bro')['BACKEND_PORT'];
+    const frontend = env('bro')['FRONTEND_PORT'];
+    for (const name of brokers) expect([env(name)['BACKEND_PORT'], env(name)['FRONTEND_PORT']]).toEqual([backend, frontend]);
+    const wiring = Object.fromEntries(
+      ['wor', 'wc', 'cli'].map((name) => [name, { host: env(name)['BROKER_HOST'], port: env(name)['BROKER_PORT'] }]),
+    );
+    expect(wiring).toEqual({
+      wor: { host: alias, port: backend },
+      wc: { host: alias, port: backend },
+      cli: { host: alias, port: frontend },
+    });
+    // Started after every broker; the workers restarted when they die, the one-shot client never.
+    for (const name of ['wor', 'wc', 'cli', 'prometheus']) expect(services[name].depends_on).toEqual(expect.arrayContaining(brokers));
+    expect([services['wor'].restart, services['wc'].restart, services['cli'].restart]).toEqual(['unless-stopped', 'unless-stopped', 'no']);
+  });
+
+  it('has Prometheus scrape every broker by that name, on its HTTP port', () => {
+    const [config] = parseFile(join(root, 'docker', 'prometheus', 'prometheus.yml'));
+    const job = config.scrape_configs.find((j: Obj) => j.job_name === 'broker');
+    expect(job.dns_sd_configs).toEqual([expect.objectContaining({ names: [alias], type: 'A', port: Number(env('bro')['HTTP_PORT']) })]);
+  });
+});
+
 describe('docker/prometheus: the configuration and the alert rules (promtool)', () => {
   const prometheusDir = join(root, 'docker', 'prometheus');
   const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
@@ -525,7 +655,7 @@ describe('docker/prometheus: the configuration and the alert rules (promtool)', 
 
   check('loads the configuration with its rules', () => {
     const run = spawnSync('promtool', ['check', 'config', 'prometheus.yml'], { cwd: prometheusDir, encoding: 'utf8' });
-    expect(run.stdout + run.stderr).toContain('SUCCESS: 7 rules found');
+    expect(run.stdout + run.stderr).toContain('SUCCESS: 8 rules found');
     expect(run.status).toBe(0);
   });
 
