@@ -37,7 +37,8 @@ interface Entry extends BrokerHostPort {
   endpoints?: readonly string[];
 }
 
-const systemAddresses = async (host: string): Promise<string[]> => (await systemLookup(host, { all: true })).map((a) => a.address);
+/** Every address of `host` by the system's resolver: BrokerSet's default look-up. */
+export const lookupAddresses = async (host: string): Promise<string[]> => (await systemLookup(host, { all: true })).map((a) => a.address);
 
 /**
  * The brokers configured as addresses, as the current set of endpoints to dial, the names among
@@ -66,7 +67,7 @@ export class BrokerSet {
     this.intervalMs = options.resolveIntervalMs ?? 5000;
     if (!Number.isInteger(this.intervalMs) || this.intervalMs < 1 || this.intervalMs > 2 ** 31 - 1)
       throw new RangeError(`resolveIntervalMs must be an integer 1-${2 ** 31 - 1}, got ${this.intervalMs}`);
-    this.lookup = options.lookup ?? systemAddresses;
+    this.lookup = options.lookup ?? lookupAddresses;
   }
 
   /** The current endpoints (`tcp://host:port`), sorted; empty until the first look-up has ended. */
