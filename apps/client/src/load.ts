@@ -1,5 +1,5 @@
 import { Client, type ClientOptions, NoAnswerError, NoServiceError, PlainBrokerError } from '@tsr-broker/client';
-import { type LoadSummary, summarize } from '@tsr/runtime';
+import { type LoadSummary, lookupAddresses, summarize } from '@tsr/runtime';
 
 export interface LoadOptions extends Omit<ClientOptions, 'identity'> {
   identity: string;
@@ -33,6 +33,22 @@ export interface LoadOutcome {
   cause?: Error;
 }
 
+/**
+ * One look-up of a broker name at a time for all the clients of a run: they look their brokers up
+ * together (they start together, and look again at one interval), so one answer serves them all.
+ */
+function sharedLookup(lookup: (host: string) => Promise<string[]>): (host: string) => Promise<string[]> {
+  const underWay = new Map<string, Promise<string[]>>();
+  return (host) => {
+    let answer = underWay.get(host);
+    if (!answer) {
+      answer = lookup(host).finally(() => underWay.delete(host));
+      underWay.set(host, answer);
+    }
+    return answer;
+  };
+}
+
 /** Errors that the next request would meet as well: a broker that is not there, a service nobody serves. */
 const repeats = (e: unknown) => e instanceof NoAnswerError || e instanceof NoServiceError;
 
@@ -51,9 +67,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadOutcome> {
   let failedInARow = 0;
   let stopped = false;
   let gaveUp: { why: string; cause: Error } | undefined;
+  const lookup = sharedLookup(o.lookup ?? lookupAddresses);
   const clients = Array.from(
     { length: Math.min(o.concurrency, o.requests) },
-    (_, i) => new Client({ ...o, identity: `${o.identity}/${i}` }),
+    (_, i) => new Client({ ...o, identity: `${o.identity}/${i}`, lookup }),
   );
   const giveUp = (why: string, cause: Error) => {
     gaveUp ??= { why, cause };

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Client } from '@tsr-broker/client';
 import { DEFAULT_SERVICE } from '@tsr/protocol';
-import { ConfigError, curvePeerKeys, fail, formatSummary, programTracer, runProgram, uniqueIdentity } from '@tsr/runtime';
+import { ConfigError, brokerAddresses, curvePeerKeys, fail, formatSummary, programTracer, runProgram, uniqueIdentity } from '@tsr/runtime';
 import { servicesTable } from './discovery';
 import { CLIENT_EXIT, exitCodeOf } from './exit-codes';
 import { runLoad } from './load';
@@ -14,7 +14,7 @@ runProgram('client', clientOptions, async (config) => {
   if (config.plain && config.services) throw new ConfigError('--services (discovery) needs a TSR/1 broker: not with --plain');
   if (config.services && config.requests > 0) throw new ConfigError('--services (discovery) is one request: not with --requests');
   const options = {
-    broker: { host: config.brokerHost, port: config.brokerPort },
+    broker: brokerAddresses(config.brokerHost, config.brokerPort),
     identity: uniqueIdentity('C'),
     timeout: config.timeoutMs,
     retries: config.retries,

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '@tsr/runtime';
+import { ConfigError, brokerAddresses, loadConfig } from '@tsr/runtime';
 import { clientOptions } from './options';
 
 describe('client options', () => {
@@ -16,6 +16,18 @@ describe('client options', () => {
       retries: 0,
       timeoutMs: 10_000,
     });
+  });
+
+  it('takes several brokers, comma-separated, the port of --broker-port for those given without one', () => {
+    const config = loadConfig(clientOptions, { argv: ['--broker-host', '127.0.0.1:5001,127.0.0.1:5002,bro'], env: {} });
+    expect(brokerAddresses(config.brokerHost, config.brokerPort)).toEqual([
+      { host: '127.0.0.1', port: 5001 },
+      { host: '127.0.0.1', port: 5002 },
+      { host: 'bro', port: 9998 },
+    ]);
+    expect(() => loadConfig(clientOptions, { argv: ['127.0.0.1:5001,bad host'], env: {} })).toThrow(
+      '--broker-host must be a host or host:port, several separated by commas (IPv6 with a port: [::1]:5000), got "bad host" in "127.0.0.1:5001,bad host"',
+    );
   });
 
   it('is one-shot by default, towards 127.0.0.1:9998, and refuses a concurrency of 0', () => {

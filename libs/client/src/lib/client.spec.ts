@@ -16,11 +16,15 @@ type Answer = (string | Buffer)[] | undefined;
  * A real ROUTER playing the broker: it records every message and answers with what `answer`
  * returns (frames after the client id). The client's question whether it takes batches is
  * answered with `offer` (the largest batch frame) when given; otherwise it is left unanswered and
- * unrecorded, as by a broker that knows no batches.
+ * unrecorded, as by a broker that knows no batches. It binds a port of its own on 127.0.0.1, or `at`.
  */
-async function fakeBroker(answer: (seen: Seen, n: number, frames: Buffer[]) => Answer, offer?: number) {
+async function fakeBroker(
+  answer: (seen: Seen, n: number, frames: Buffer[]) => Answer,
+  offer?: number,
+  at?: { host: string; port: number },
+) {
   const router = new Router({ linger: 0 });
-  const port = await bindAnyLoopbackPort(router);
+  const port = at ? (await router.bind(`tcp://${at.host}:${at.port}`), at.port) : await bindAnyLoopbackPort(router);
   const seen: Seen[] = [];
   void (async () => {
     for await (const [client, ...frames] of router) {
@@ -355,5 +359,114 @@ describe('Client (batches)', () => {
     const resent = broker.seen.slice(2);
     expect(resent.length).toBeGreaterThan(0);
     expect(resent.every((s) => s.id.startsWith('C me#') && s.frames[1] === 'TSR/1 REQ')).toBe(true);
+  });
+});
+
+describe('Client (several brokers)', () => {
+  const open: { close(): void }[] = [];
+  afterEach(() => open.splice(0).forEach((c) => c.close()));
+
+  /**
+   * `count` brokers at one port on 127.0.0.1, 127.0.0.2, …, so that the client's set (sorted) has
+   * them in this order: broker i answers `<body> from <i>` after `delayMs`, unless `silent(i)`.
+   */
+  const startBrokers = async (count: number, silent: (i: number) => boolean, delayMs = 0) => {
+    const brokers: Awaited<ReturnType<typeof fakeBroker>>[] = [];
+    let port = 0;
+    for (let i = 0; i < count; i++) {
+      const answer = (s: Seen, n: number, frames: Buffer[]): Answer => {
+        if (silent(i)) return undefined;
+        const reply = replyWith((b) => `${b} from ${i}`)(s, n, frames) ?? [];
+        if (delayMs === 0) return reply;
+        setTimeout(() => void brokers[i].router.send([Buffer.from(s.id), ...reply]).catch(() => undefined), delayMs);
+        return undefined;
+      };
+      const broker = await fakeBroker(answer, undefined, i === 0 ? undefined : { host: `127.0.0.${i + 1}`, port });
+      port = broker.port;
+      brokers.push(broker);
+      open.push(broker.router);
+    }
+    return { port, brokers, endpoints: brokers.map((_, i) => `tcp://127.0.0.${i + 1}:${port}`) };
+  };
+  const ids = (broker: { seen: Seen[] }) => broker.seen.map((s) => s.id);
+
+  it('opens each connection to the next broker of the set, round it in its order, and names every broker tried when none answers', async () => {
+    const { port, brokers, endpoints } = await startBrokers(3, () => true);
+    const broker = [endpoints[2], `127.0.0.2:${port},127.0.0.1:${port}`, { host: '127.0.0.3', port }];
+    const client = new Client({ broker, identity: 'C me', timeout: 100, retries: 3 });
+    open.push(client);
+    expect(client.endpoint).toBe(endpoints[2]); // the first configured, before any connection
+    await expect(client.request('default', 'lost')).rejects.toThrow(
+      new NoAnswerError(`no answer from ${endpoints.join(', ')} after 4 attempt(s) of 100 ms`),
+    );
+    expect(client.endpoints).toEqual(endpoints);
+    expect(brokers.map(ids)).toEqual([['C me', 'C me#3'], ['C me#1'], ['C me#2']]);
+    expect(client.endpoint).toBe(endpoints[0]);
+  });
+
+  it('costs a request one retry when a broker never answers: the next broker answers it', async () => {
+    const { brokers, endpoints } = await startBrokers(2, (i) => i === 0);
+    const client = new Client({ broker: endpoints, identity: 'C me', timeout: 150, retries: 3 });
+    open.push(client);
+    expect((await client.request('default', 'job')).toString()).toBe('job from 1');
+    expect(client.retried).toBe(1);
+    expect(client.endpoint).toBe(endpoints[1]);
+    expect(brokers.map(ids)).toEqual([['C me'], ['C me#1']]);
+    // The connection stays with the broker that answers.
+    expect((await client.request('default', 'next', { retries: 0 })).toString()).toBe('next from 1');
+  });
+
+  it('costs each request in flight one retry too: those moved to the next broker wait for it there rather than go back', async () => {
+    // The live broker answers after 150 ms: the later requests' deadlines (on the dead one) run out before it does.
+    const { brokers, endpoints } = await startBrokers(2, (i) => i === 0, 150);
+    const client = new Client({ broker: endpoints, identity: 'C me', timeout: 300, retries: 3 });
+    open.push(client);
+    const answers: Promise<Buffer>[] = [];
+    for (const body of ['a', 'b', 'c']) {
+      answers.push(client.request('default', body));
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    expect((await Promise.all(answers)).map(String)).toEqual(['a from 1', 'b from 1', 'c from 1']);
+    expect(client.retried).toBe(3);
+    expect(brokers[0].seen.map((s) => `${s.id} ${s.frames[4]}`)).toEqual(['C me a', 'C me b', 'C me c']);
+    expect(ids(brokers[1])).toEqual(['C me#1', 'C me#1', 'C me#1']);
+  });
+
+  it('takes each address of a name for a broker, sending what waited for the look-up once it is done', async () => {
+    const { port, brokers, endpoints } = await startBrokers(2, (i) => i === 0);
+    const lookup = jest.fn(async (host: string) => {
+      await new Promise((r) => setTimeout(r, 50));
+      if (host !== 'brokers') throw new Error(`getaddrinfo ENOTFOUND ${host}`);
+      return ['127.0.0.2', '127.0.0.1'];
+    });
+    const client = new Client({ broker: `brokers:${port}`, identity: 'C me', timeout: 300, retries: 1, lookup });
+    open.push(client);
+    expect(client.endpoints).toEqual([]);
+    expect((await client.request('default', 'job')).toString()).toBe('job from 1');
+    expect(client.endpoints).toEqual(endpoints);
+    expect(brokers.map(ids)).toEqual([['C me'], ['C me#1']]);
+    expect(lookup).toHaveBeenCalledTimes(1);
+  });
+
+  it('looks the names up again while it lives, and no more once closed', async () => {
+    const { port } = await startBrokers(2, () => false);
+    const lookup = jest.fn(async () => ['127.0.0.1', '127.0.0.2']);
+    const client = new Client({ broker: `brokers:${port}`, identity: 'C me', resolveIntervalMs: 20, lookup });
+    await client.request('default', 'job');
+    await until(() => lookup.mock.calls.length >= 3);
+    await client.close();
+    const calls = lookup.mock.calls.length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(lookup).toHaveBeenCalledTimes(calls);
+  });
+
+  it('goes round the brokers in plain mode too', async () => {
+    const dead = await fakeBroker(() => undefined);
+    const alive = await fakeBroker((_s, _n, [, body]) => ['', `${body} W a`], undefined, { host: '127.0.0.2', port: dead.port });
+    open.push(dead.router, alive.router);
+    const client = new Client({ broker: `127.0.0.2:${dead.port},127.0.0.1:${dead.port}`, identity: 'C me', plain: true, timeout: 150 });
+    open.push(client);
+    expect((await client.request('default', 'C x')).toString()).toBe('C x W a');
+    expect([ids(dead), ids(alive)]).toEqual([['C me'], ['C me#1']]);
   });
 });

@@ -17,13 +17,16 @@ import {
   plainErrorText,
 } from '@tsr/protocol';
 import {
-  type BrokerAddress,
+  type BrokerAddresses,
+  BrokerSet,
+  type BrokerSetOptions,
   Coalescer,
   type CurvePeerKeys,
   type DealerPort,
-  brokerEndpoint,
+  brokerAddressList,
   dialErrorText,
   openDealerPort,
+  tcpEndpoint,
   uniqueIdentity,
 } from '@tsr/runtime';
 import { NoAnswerError, PlainBrokerError, RequestError, brokerError } from './errors';
@@ -45,9 +48,14 @@ export interface RequestOptions extends RetryOptions {
   signal?: AbortSignal;
 }
 
-export interface ClientOptions extends RetryOptions {
-  /** The broker's frontend: `tcp://host:port`, `host:port` or `{ host, port }`. */
-  broker: BrokerAddress;
+export interface ClientOptions extends RetryOptions, BrokerSetOptions {
+  /**
+   * The broker's frontend: `tcp://host:port`, `host:port` or `{ host, port }`; or several brokers,
+   * a list of them or `host:port,host:port`. A name is looked up again every `resolveIntervalMs`,
+   * each of its addresses a broker (Swarm's `tasks.<service>`, a Kubernetes headless Service).
+   * Each new connection goes to the next broker, so a retry after a timeout goes to another.
+   */
+  broker: BrokerAddresses;
   /** The routing id of the client's first connection (`<identity>#n` after a reconnect); default `C <hostname>-<pid>-<n>`. */
   identity?: string;
   /**
@@ -79,6 +87,10 @@ interface Pending {
   retries: number;
   attempts: number;
   timer?: NodeJS.Timeout;
+  /** The brokers its attempts went to, each once: named when it gets no answer. */
+  tried: string[];
+  /** The connection (its number) its last attempt was sent on; -1: none (the brokers were not known yet). */
+  connection: number;
   resolve(answer: Buffer): void;
   reject(error: unknown): void;
   /** Stops listening to the request's abort signal, once it is settled. */
@@ -100,9 +112,10 @@ function count(name: string, value: number, min: number, max: number): number {
  * resolves with the reply. Answers are matched to requests by the envelope's id, so requests may
  * be in flight at once on one client, and a duplicate or late answer is never taken for another
  * request's. The ZeroMQ guide's Lazy Pirate: an attempt that gets no answer in time is sent again
- * on a fresh connection (a fresh routing id: nothing stale survives), up to `retries` times; then
- * the request fails with a {@link NoAnswerError}. An error answer fails it at once with a
- * {@link BrokerError} ({@link NoServiceError}, {@link HandlerError}, {@link RefusedError}).
+ * on a fresh connection (a fresh routing id: nothing stale survives), to the next broker where
+ * there are several, up to `retries` times; then the request fails with a {@link NoAnswerError}.
+ * An error answer fails it at once with a {@link BrokerError} ({@link NoServiceError},
+ * {@link HandlerError}, {@link RefusedError}).
  */
 export class Client {
   /** Attempts sent again after a timeout. */
@@ -115,7 +128,12 @@ export class Client {
   private dialError: string | undefined;
   private isConnected = false;
   private readonly onConnection: ((connected: boolean) => void) | undefined;
-  readonly endpoint: string;
+  /** The brokers configured, as endpoints: named when none has been looked up in time. */
+  private readonly configured: readonly string[];
+  private readonly brokers: BrokerSet;
+  /** The request path waits for the first look-up of the brokers: it sends what is in flight once they are known. */
+  private awaitingBrokers = false;
+  private lastEndpoint: string;
   readonly identity: string;
   readonly plain: boolean;
   private readonly timeout: number;
@@ -141,13 +159,25 @@ export class Client {
   );
 
   constructor(options: ClientOptions) {
-    this.endpoint = brokerEndpoint(options.broker);
+    this.configured = brokerAddressList(options.broker).map(({ host, port }) => tcpEndpoint(host, port));
+    this.lastEndpoint = this.configured[0];
+    this.brokers = new BrokerSet(options.broker, () => this.brokersKnown(), options);
     this.identity = options.identity ?? uniqueIdentity('C');
     this.plain = options.plain ?? false;
     this.timeout = count('timeout', options.timeout ?? 10_000, 0, 2 ** 31 - 1);
     this.retries = count('retries', options.retries ?? 3, 0, 1_000_000);
     this.curve = options.curve;
     this.onConnection = options.onConnection;
+  }
+
+  /** The broker of the current or last connection, `tcp://host:port` (before the first: the first configured). */
+  get endpoint(): string {
+    return this.lastEndpoint;
+  }
+
+  /** The brokers known now, `tcp://host:port` each, in the order connections go round them (empty until the first request has them looked up). */
+  get endpoints(): readonly string[] {
+    return this.brokers.endpoints;
   }
 
   /** Whether the client holds a connection to the broker whose handshake is done. */
@@ -179,6 +209,8 @@ export class Client {
         timeout,
         retries,
         attempts: 0,
+        tried: [],
+        connection: -1,
         resolve,
         reject,
       };
@@ -202,6 +234,7 @@ export class Client {
   /** Ends every request in flight and waiting with an error and closes the connection; resolves once it is closed. */
   close(): Promise<void> {
     this.closed = true;
+    this.brokers.close();
     for (const request of [...this.waiting, ...this.pending.values()]) this.end(request, new RequestError('client closed'));
     return this.closeSocket();
   }
@@ -226,12 +259,19 @@ export class Client {
   private attempt(request: Pending): void {
     request.attempts++;
     this.transmit(request);
+    this.arm(request);
+  }
+
+  private arm(request: Pending): void {
+    request.connection = this.socket ? this.sockets : -1;
     if (request.timeout > 0) request.timer = setTimeout(() => this.expire(request), request.timeout);
   }
 
   /** A failed send (its queue full) is like a lost message: the timeout sends it again. */
   private transmit(request: Pending): void {
     const socket = this.open(); // first: a new connection starts without batches
+    if (!socket) return; // sent once the brokers are known (brokersKnown); the timeout runs from now all the same
+    if (!request.tried.includes(this.lastEndpoint)) request.tried.push(this.lastEndpoint);
     const record = { ticket: request.id, body: request.body, failed: false };
     if (this.batchMax !== undefined && batchable(record, this.batchMax)) return this.outbox.add(request.service, record);
     const frames = this.plain ? [EMPTY, request.body] : clientRequestFrames(request.service, request.id, request.body);
@@ -239,21 +279,28 @@ export class Client {
   }
 
   /**
-   * No answer in time: give up after the retries, or reconnect and send again. The other requests
-   * in flight move to the new connection too (their answers would reach the old one), keeping
-   * their deadlines.
+   * No answer in time: give up after the retries, or reconnect (to the next broker) and send again.
+   * The other requests in flight move to the new connection too (their answers would reach the old
+   * one), keeping their deadlines; when one of them runs out, that move was its retry: it waits a
+   * whole timeout on that connection rather than leave it before the broker could answer (back to
+   * the broker that gave none, where there are two), so a dead broker costs each request one retry.
    */
   private expire(request: Pending): void {
     if (request.attempts > request.retries) {
       this.settle(
         request,
         new NoAnswerError(
-          `no answer from ${this.endpoint} after ${request.attempts} attempt(s) of ${request.timeout} ms${this.dialError ? `: ${this.dialError}` : ''}`,
+          `no answer from ${(request.tried.length > 0 ? request.tried : this.configured).join(', ')} after ${request.attempts} attempt(s) of ${request.timeout} ms${this.dialError ? `: ${this.dialError}` : ''}`,
         ),
       );
       return;
     }
     this.retried++;
+    if (this.socket && request.connection !== this.sockets) {
+      request.attempts++;
+      if (!request.tried.includes(this.lastEndpoint)) request.tried.push(this.lastEndpoint);
+      return this.arm(request);
+    }
     void this.closeSocket();
     for (const other of this.pending.values()) if (other !== request) this.transmit(other);
     this.attempt(request);
@@ -327,11 +374,25 @@ export class Client {
     else this.stray++;
   }
 
-  private open(): DealerPort {
+  /**
+   * The connection, a new one to the next broker when there is none: round the set in its order,
+   * from the one after the last broker (gone from the set or not), so that a retry after a timeout
+   * goes to another broker and a dead broker costs a request one attempt. None while the brokers
+   * are not known yet (the first look-up of a name).
+   */
+  private open(): DealerPort | undefined {
     if (this.socket) return this.socket;
+    this.brokers.start(); // at the first request: a client never used looks nothing up
+    const endpoints = this.brokers.endpoints;
+    if (endpoints.length === 0) {
+      this.awaitingBrokers = true;
+      return undefined;
+    }
+    const endpoint = this.sockets === 0 ? endpoints[0] : (endpoints.find((e) => e > this.lastEndpoint) ?? endpoints[0]);
+    this.lastEndpoint = endpoint;
     const routingId = this.sockets === 0 ? this.identity : `${this.identity}#${this.sockets}`;
     this.sockets++;
-    const socket: DealerPort = openDealerPort(this.endpoint, {
+    const socket: DealerPort = openDealerPort(endpoint, {
       name: 'client',
       routingId,
       reconnectIntervalMs: 100,
@@ -358,7 +419,16 @@ export class Client {
     for (const request of this.pending.values()) this.settle(request, new RequestError(error.message));
   }
 
-  /** Closes the connection; what waited to go out on it is dropped (its requests are sent again, or failed, by the caller). */
+  /** The brokers are known (the first time), or changed: what waited for them to be known is sent. */
+  private brokersKnown(): void {
+    if (!this.awaitingBrokers || this.closed) return;
+    this.awaitingBrokers = false;
+    for (const request of [...this.pending.values()]) {
+      this.transmit(request);
+      request.connection = this.sockets; // its attempt's first send: a timeout leaves this connection
+    }
+  }
+
   private connectionChanged(connected: boolean): void {
     if (connected === this.isConnected) return;
     this.isConnected = connected;
@@ -366,6 +436,7 @@ export class Client {
     this.onConnection?.(connected);
   }
 
+  /** Closes the connection; what waited to go out on it is dropped (its requests are sent again, or failed, by the caller). */
   private closeSocket(): Promise<void> {
     this.connectionChanged(false);
     const closed = this.socket?.close() ?? Promise.resolve();
@@ -376,5 +447,5 @@ export class Client {
   }
 }
 
-/** A client of the broker at `broker` (see {@link ClientOptions}). */
+/** A client of the broker, or brokers, at `broker` (see {@link ClientOptions}). */
 export const connect = (options: ClientOptions): Client => new Client(options);

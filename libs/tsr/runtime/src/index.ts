@@ -8,6 +8,7 @@ export * from './lib/trace';
 export * from './lib/shutdown';
 export * from './lib/endpoint';
 export * from './lib/broker-address';
+export * from './lib/broker-set';
 export * from './lib/identity';
 export * from './lib/latency';
 export * from './lib/receive-loop';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ConfigSpec, type OptionSpec, loadConfig, parsers, usage } from './config';
 import { ConfigError } from './errors';
-import { brokerAddressOptions, commonOptions } from './options';
+import { brokerAddressOptions, brokerAddresses, commonOptions } from './options';
 
 /** A spec like the client's: the seed's positional broker address plus typed extras. */
 const spec = {
@@ -62,6 +62,33 @@ describe('loadConfig precedence: argv > env > .env file > default', () => {
 
   it('brokerAddressOptions takes its default port from the caller', () => {
     expect(loadConfig(brokerAddressOptions(9999), { argv: [], env: {} })).toEqual({ brokerHost: '127.0.0.1', brokerPort: 9999 });
+  });
+
+  it('takes several brokers in --broker-host, each host or host:port; brokerAddresses gives the rest the --broker-port', () => {
+    const raw = 'bro-a, 10.0.0.2:7001,[::1]:7002,::1,bro-a:9998,[fd00::3]';
+    const { brokerHost, brokerPort } = load(['--broker-host', raw]);
+    expect(brokerHost).toBe(raw);
+    expect(brokerAddresses(brokerHost, brokerPort)).toEqual([
+      { host: 'bro-a', port: 9998 },
+      { host: '10.0.0.2', port: 7001 },
+      { host: '::1', port: 7002 },
+      { host: '::1', port: 9998 },
+      { host: 'fd00::3', port: 9998 },
+    ]);
+    expect(brokerAddresses('tasks.bro', 7000)).toEqual([{ host: 'tasks.bro', port: 7000 }]);
+  });
+
+  it.each([
+    ['a b', '--broker-host must be a host or host:port, several separated by commas (IPv6 with a port: [::1]:5000), got "a b"'],
+    ['bro,', 'got "" in "bro,"'],
+    ['bro:1,x:y', 'got "x:y" in "bro:1,x:y"'],
+    ['*', 'got "*"'],
+    ['bro:99999', '--broker-host: the port of "bro:99999" must be a port number 1-65535, got "99999"'],
+    ['bro:', '--broker-host: the port of "bro:" must be a port number 1-65535, got ""'],
+    ['[::1', 'got "[::1"'],
+  ])('refuses the --broker-host %j naming the bad entry', (raw, message) => {
+    expect(() => load(['--broker-host', raw])).toThrow(ConfigError);
+    expect(() => load(['--broker-host', raw])).toThrow(message);
   });
 
   it('a .env file beats the defaults (and values are parsed)', () => {
@@ -209,7 +236,7 @@ describe('loadConfig validation errors name the option and its source', () => {
   });
 
   it('rejects an invalid host, naming the option', () => {
-    for (const raw of ['bad host', '-lead', 'trail-', 'tcp://x', 'a/b', '[::1]', '']) {
+    for (const raw of ['bad host', '-lead', 'trail-', 'tcp://x', 'a/b', '[x]:1', '']) {
       expect(configError(() => load([`--broker-host=${raw}`]))).toContain('--broker-host');
     }
     expect(configError(() => load([], { BROKER_HOST: 'no way' }))).toContain('BROKER_HOST');

@@ -1,3 +1,5 @@
+import { type BrokerHostPort } from './broker-address';
+import { brokerAddressList } from './broker-set';
 import { type OptionSpec, parsers } from './config';
 import { ConfigError } from './errors';
 import { DEFAULT_SERVICE, isServiceName, serviceNameProblem } from '@tsr/protocol';
@@ -40,7 +42,10 @@ export const monitorOptions = {
   } satisfies OptionSpec<string>,
 };
 
-/** Where workers and clients find the broker: the seed's positional `brokerHost brokerPort`. */
+/**
+ * Where workers and clients find the brokers: the seed's positional `brokerHost brokerPort`, the
+ * host now one or several (`brokerAddresses` makes the list the libraries take).
+ */
 export function brokerAddressOptions(defaultPort: number) {
   return {
     brokerHost: {
@@ -48,8 +53,12 @@ export function brokerAddressOptions(defaultPort: number) {
       positional: 0,
       env: ['BROKER_HOST'],
       default: '127.0.0.1',
-      parse: parsers.host,
-      describe: 'broker host name or address',
+      parse: (raw, name) => {
+        brokerHostEntries(raw, name); // refused here, at once, rather than when the program starts its socket
+        return raw;
+      },
+      describe:
+        'broker host name or address; several: a comma-separated list, each host or host:port (IPv6 with a port: [::1]:5000; a name may resolve to several brokers)',
     } satisfies OptionSpec<string>,
     brokerPort: {
       flag: 'broker-port',
@@ -57,9 +66,43 @@ export function brokerAddressOptions(defaultPort: number) {
       env: ['BROKER_PORT'],
       default: defaultPort,
       parse: parsers.port,
-      describe: 'broker port',
+      describe: 'broker port (of the hosts given without one)',
     } satisfies OptionSpec<number>,
   };
+}
+
+/** The brokers of `--broker-host` and `--broker-port`, as the worker and client libraries take them (duplicates once). */
+export function brokerAddresses(brokerHost: string, brokerPort: number): BrokerHostPort[] {
+  return brokerAddressList(brokerHostEntries(brokerHost, '--broker-host').map(({ host, port }) => ({ host, port: port ?? brokerPort })));
+}
+
+/** `host`, `host:port`, `[v6]:port`, `[v6]` */
+const HOST_ENTRY = /^(?:\[([0-9a-fA-F:]+)\]|([^:[\]]+))(?::(\d*))?$/;
+/** A bare IPv6 address (two colons or more) has no port: with one, it takes brackets. */
+const BARE_IPV6 = /^[0-9a-fA-F]*:[0-9a-fA-F]*:[0-9a-fA-F:]*$/;
+
+const isHost = (host: string): boolean => {
+  try {
+    return parsers.host(host, 'host') !== '*'; // every interface is where to listen, not where to find a broker
+  } catch {
+    return false;
+  }
+};
+
+/** The entries of a `--broker-host` value, each validated; a ConfigError names the bad one. */
+function brokerHostEntries(raw: string, name: string): { host: string; port?: number }[] {
+  return raw.split(',').map((part) => {
+    const entry = part.trim();
+    const bad = () =>
+      new ConfigError(
+        `${name} must be a host or host:port, several separated by commas (IPv6 with a port: [::1]:5000), got "${entry}"${entry === raw ? '' : ` in "${raw}"`}`,
+      );
+    if (BARE_IPV6.test(entry)) return { host: entry };
+    const match = HOST_ENTRY.exec(entry);
+    const host = match?.[1] ?? match?.[2];
+    if (!match || !host || !isHost(host)) throw bad();
+    return match[3] === undefined ? { host } : { host, port: parsers.port(match[3], `${name}: the port of "${entry}"`) };
+  });
 }
 
 /**
