@@ -1,5 +1,5 @@
 import { serve } from '@tsr-broker/worker';
-import { curvePeerKeys, exitOnSignals, fail, programTracer, runProgram, uniqueIdentity } from '@tsr/runtime';
+import { brokerAddresses, curvePeerKeys, exitOnSignals, fail, programTracer, runProgram, uniqueIdentity } from '@tsr/runtime';
 import { FastHistogram } from '@tsr/monitoring';
 import { handlerFor } from './handlers';
 import { startWorkerMonitor } from './monitor';
@@ -10,7 +10,7 @@ runProgram('worker', workerOptions, async (config) => {
   const trace = programTracer('worker', config, identity);
   const serviceTime = new FastHistogram('tsr_worker_service_seconds', 'Time spent serving a request, from taking it up to replying');
   const worker = serve({
-    broker: { host: config.brokerHost, port: config.brokerPort },
+    broker: brokerAddresses(config.brokerHost, config.brokerPort),
     service: config.service,
     handler: handlerFor(config.handler, identity, config.delayMs),
     credit: config.credit,

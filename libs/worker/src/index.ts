@@ -1,4 +1,4 @@
 export { Worker, serve, type WorkerBrokerStatus, type WorkerStatus } from './lib/worker';
 export type { Handler, RequestInfo, ServeOptions, WorkerLogger } from './lib/options';
-export type { BrokerAddress, CurvePeerKeys } from '@tsr/runtime';
+export type { BrokerAddress, BrokerAddresses, BrokerSetOptions, CurvePeerKeys } from '@tsr/runtime';
 export type { Probe } from '@tsr/monitoring';

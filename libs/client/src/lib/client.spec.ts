@@ -364,7 +364,21 @@ describe('Client (batches)', () => {
 
 describe('Client (several brokers)', () => {
   const open: { close(): void }[] = [];
-  afterEach(() => open.splice(0).forEach((c) => c.close()));
+  // A client's first connection goes to a broker at random: here, the first of the set.
+  let random: jest.SpyInstance;
+  beforeEach(() => (random = jest.spyOn(Math, 'random').mockReturnValue(0)));
+  afterEach(() => {
+    random.mockRestore();
+    open.splice(0).forEach((c) => c.close());
+  });
+
+  it('starts at a broker picked at random, so that clients spread over the brokers', async () => {
+    const { endpoints } = await startBrokers(3, () => false);
+    random.mockReturnValue(0.7); // the third of three
+    const client = new Client({ broker: endpoints, timeout: 2000, retries: 0 });
+    open.push(client);
+    expect((await client.request('default', 'x')).toString()).toBe('x from 2');
+  });
 
   /**
    * `count` brokers at one port on 127.0.0.1, 127.0.0.2, …, so that the client's set (sorted) has

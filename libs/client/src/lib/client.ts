@@ -388,7 +388,12 @@ export class Client {
       this.awaitingBrokers = true;
       return undefined;
     }
-    const endpoint = this.sockets === 0 ? endpoints[0] : (endpoints.find((e) => e > this.lastEndpoint) ?? endpoints[0]);
+    // The first connection goes to a broker at random, so that clients spread over the brokers;
+    // each next one to the next broker of the (sorted) set.
+    const endpoint =
+      this.sockets === 0
+        ? endpoints[Math.floor(Math.random() * endpoints.length)]
+        : (endpoints.find((e) => e > this.lastEndpoint) ?? endpoints[0]);
     this.lastEndpoint = endpoint;
     const routingId = this.sockets === 0 ? this.identity : `${this.identity}#${this.sockets}`;
     this.sockets++;

@@ -1,5 +1,5 @@
 import { DEFAULT_SERVICE, MAX_CREDIT, serviceNameProblem } from '@tsr/protocol';
-import { type BrokerAddress, type CurvePeerKeys, uniqueIdentity } from '@tsr/runtime';
+import { type BrokerAddresses, type BrokerSetOptions, type CurvePeerKeys, uniqueIdentity } from '@tsr/runtime';
 
 /** What a handler is told about the request it serves. */
 export interface RequestInfo {
@@ -26,9 +26,13 @@ export interface WorkerLogger {
   step?(step: string, names: string, values: readonly unknown[]): void;
 }
 
-export interface ServeOptions {
-  /** The broker's backend: `tcp://host:port`, `host:port` or `{ host, port }`. */
-  broker: BrokerAddress;
+export interface ServeOptions extends BrokerSetOptions {
+  /**
+   * The brokers' backends: one (`tcp://host:port`, `host:port` or `{ host, port }`) or several (a
+   * list, or `host:port,host:port`); a name that resolves to several addresses is several brokers
+   * (looked up again every `resolveIntervalMs`). The worker serves them all, its credit shared.
+   */
+  broker: BrokerAddresses;
   /** The service served (1-64 letters, digits, `. _ : -`); default `default`, the seed's one service. */
   service?: string;
   handler: Handler;
@@ -57,7 +61,8 @@ export interface ServeOptions {
 }
 
 /** Options with every default applied and validated. */
-export interface WorkerSettings extends Required<Omit<ServeOptions, 'onServed' | 'onFatal' | 'curve'>> {
+export interface WorkerSettings extends Required<Omit<ServeOptions, 'onServed' | 'onFatal' | 'curve' | keyof BrokerSetOptions>> {
+  brokerSet: BrokerSetOptions;
   onServed?: ServeOptions['onServed'];
   curve?: CurvePeerKeys;
   onFatal: (error: Error) => void;
@@ -87,6 +92,7 @@ export function workerSettings(o: ServeOptions): WorkerSettings {
   if (problem) throw new TypeError(problem);
   return {
     broker: o.broker,
+    brokerSet: { resolveIntervalMs: o.resolveIntervalMs, lookup: o.lookup },
     service,
     handler: o.handler,
     credit: integer('credit', o.credit ?? 1, 1, MAX_CREDIT),

@@ -1,5 +1,5 @@
 import { CreditLender, type Loaned } from '@tsr/protocol';
-import { brokerEndpoint } from '@tsr/runtime';
+import { BrokerSet, brokerAddressList, tcpEndpoint } from '@tsr/runtime';
 import { Health, type Probe } from '@tsr/monitoring';
 import { BrokerLink, type BrokerLinkStatus, type LinkEvents } from './broker-link';
 
@@ -85,6 +85,7 @@ export class Worker {
   readonly endpoint: string;
   private readonly settings: WorkerSettings;
   private readonly info: RequestInfo;
+  private readonly brokers: BrokerSet;
   private readonly links = new Map<string, BrokerLink>();
   private readonly lender: CreditLender<BrokerLink>;
   private readonly queue: Request[] = [];
@@ -98,7 +99,10 @@ export class Worker {
     this.settings = workerSettings(options);
     this.identity = this.settings.identity;
     this.service = this.settings.service;
-    this.endpoint = brokerEndpoint(this.settings.broker);
+    this.endpoint = brokerAddressList(this.settings.broker)
+      .map((a) => tcpEndpoint(a.host, a.port))
+      .join(', ');
+    this.brokers = new BrokerSet(this.settings.broker, (endpoints) => this.brokersChanged(endpoints), this.settings.brokerSet);
     this.info = Object.freeze({ service: this.service, worker: this.identity });
     this.lender = new CreditLender(this.settings.credit, (link, window) => link.credit(window));
   }
@@ -106,7 +110,7 @@ export class Worker {
   /** Connects and announces itself to each broker; sockets connect in the background and retry until their broker is there. */
   start(): this {
     this.health.start();
-    this.brokersChanged([this.endpoint]);
+    this.brokers.start();
     const { credit } = this.settings;
     this.settings.logger.info(
       `${this.identity} connecting to ${this.endpoint}, service ${this.service}${credit > 1 ? `, credit ${credit}` : ''}`,
@@ -126,6 +130,7 @@ export class Worker {
     if (this.closed) return this.stopped;
     this.closed = true;
     this.health.stop();
+    this.brokers.close();
     clearInterval(this.ticker);
     this.stopped = Promise.all([...this.links.values()].map((link) => link.close())).then(() => undefined);
     return this.stopped;
