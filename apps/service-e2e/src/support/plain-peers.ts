@@ -195,6 +195,47 @@ export class RawWorker {
 }
 
 /**
+ * A seed-style worker on a DEALER that never checks anything: it sends the seed's ready on every
+ * connection its socket makes, and answers every request after `delayMs` whatever happened
+ * meanwhile. libzmq queues what is sent while no broker is connected and delivers it to the next
+ * one: a reply to a killed broker reaches its successor, as with many workers in the wild.
+ */
+export class CarelessWorker {
+  private readonly socket: Dealer;
+  private readonly loops: Promise<void>[];
+
+  constructor(port: number, identity: string, delayMs: number) {
+    this.socket = new Dealer({ linger: 0, routingId: identity });
+    this.loops = [this.announce(), this.serve(delayMs)];
+    this.socket.connect(`tcp://127.0.0.1:${port}`);
+  }
+
+  close(): Promise<unknown> {
+    this.socket.close();
+    return Promise.all(this.loops);
+  }
+
+  private async announce(): Promise<void> {
+    try {
+      for await (const event of this.socket.events) if (event.type === 'connect') await this.socket.send(['', '', '', '']);
+    } catch {
+      // closed
+    }
+  }
+
+  private async serve(delayMs: number): Promise<void> {
+    try {
+      for await (const [, ticket, , body] of this.socket) {
+        await new Promise((r) => setTimeout(r, delayMs));
+        await this.socket.send(['', ticket, '', `${body} W careless`]);
+      }
+    } catch {
+      // closed
+    }
+  }
+}
+
+/**
  * A client on a DEALER that writes the TSR/1 envelope by hand and returns whatever frames come
  * back, as text: `['', 'TSR/1 REP', id, reply]` or `['', 'TSR/1 ERR', id, '<reason> <detail>']`.
  */
