@@ -53,6 +53,8 @@ export class BrokerServer {
   readonly frontend: RouterPort;
   readonly backend: RouterPort;
   readonly core: BrokerCore;
+  /** This broker instance's random id (in every ticket): tells brokers, and one broker's restarts, apart. */
+  readonly instance = newInstanceId();
   /** CURVE's key checks and refusal counts, when CURVE is on. */
   readonly curve: CurveGuard | undefined;
   /** Messages that break TSR/1 (or the seed's envelope), dropped; the connection stays. */
@@ -125,7 +127,7 @@ export class BrokerServer {
           this.outbox.refuse(client, id, reason, detail);
         },
       },
-      { ...options, instance: newInstanceId() },
+      { ...options, instance: this.instance },
     );
   }
 

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { VERSION } from '@tsr/runtime';
 import type { BrokerServer } from './broker-server';
 
@@ -9,6 +10,9 @@ export function brokerStatus(server: BrokerServer, startedAt: number) {
   return {
     program: 'broker',
     version: VERSION,
+    // Which broker this is, where several serve at once: its host and its instance (new at each start).
+    host: hostname(),
+    instance: server.instance.toString('hex'),
     uptimeSeconds: Math.round((now - startedAt) / 1000),
     services: server.core.serviceSnapshot(),
     workers: server.core

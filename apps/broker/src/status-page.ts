@@ -26,7 +26,7 @@ export const STATUS_PAGE = `<!doctype html>
 </style>
 </head>
 <body>
-<h1>tsr broker <small id="version"></small></h1>
+<h1>tsr broker <span id="host"></span> <small id="version"></small></h1>
 <div class="facts">
   <span>up <b id="uptime">-</b> s</span>
   <span>workers <b id="worker-count">-</b></span>
@@ -46,7 +46,7 @@ export const STATUS_PAGE = `<!doctype html>
   <tbody id="services"></tbody>
 </table>
 <table>
-  <thead><tr><th>worker</th><th>service</th><th>kind</th><th>credit</th><th>outstanding</th><th>last heard (ms ago)</th></tr></thead>
+  <thead><tr><th>worker</th><th>service</th><th>kind</th><th>credit lent</th><th>outstanding</th><th>last heard (ms ago)</th></tr></thead>
   <tbody id="workers"></tbody>
 </table>
 <script>
@@ -65,7 +65,8 @@ async function tick() {
     const s = await (await fetch('status', { cache: 'no-store' })).json();
     const now = performance.now();
     $('error').textContent = '';
-    $('version').textContent = s.version;
+    $('version').textContent = s.version + ', instance ' + s.instance;
+    $('host').textContent = s.host;
     $('uptime').textContent = s.uptimeSeconds;
     $('worker-count').textContent = s.workers.length;
     $('pending').textContent = s.queue.pending;

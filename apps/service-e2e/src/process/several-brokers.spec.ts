@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { type AppProcess, freePort, spawnNode, stopApp, waitForOutput } from '@tsr/testing';
 import { localDeployment } from '../support/deployment';
-import { httpGet } from '../support/monitoring';
+import { httpGet, metric, scrape } from '../support/monitoring';
 import { PlainClient } from '../support/plain-peers';
 import { eventually, sleep } from '../support/wait';
 
@@ -166,5 +166,15 @@ describe('several brokers at once (real processes)', () => {
     const status = await workerStatus(worker.http);
     expect(status.peakHeld).toBe(1);
     expect(status.brokers.map((b) => b.served)).toEqual([2, 2]);
+    // Which broker served what: the worker's metrics by broker, and each broker's own view.
+    const metrics = await scrape(worker.http);
+    for (const slot of slots) {
+      expect(metric(metrics, 'tsr_worker_broker_answers_total', { broker: `tcp://127.0.0.1:${slot.backend}` })).toBe(2);
+      const view = JSON.parse((await httpGet(slot.http, '/status'))?.body ?? '{}');
+      expect(view.counters.replies).toBe(2);
+      expect(view.workers).toEqual([expect.objectContaining({ id: worker.id })]);
+    }
+    const instances = await Promise.all(slots.map(async (s) => JSON.parse((await httpGet(s.http, '/status'))?.body ?? '{}').instance));
+    expect(new Set(instances).size).toBe(2);
   });
 });
