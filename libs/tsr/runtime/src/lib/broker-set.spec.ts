@@ -92,13 +92,19 @@ describe('BrokerSet', () => {
     expect(onChange).toHaveBeenLastCalledWith(['tcp://10.0.0.2:1', 'tcp://10.0.0.3:1']);
   });
 
-  it('keeps the brokers last found when a look-up fails or finds nothing', async () => {
+  /** A set of one name that resolves to two brokers (looked up every 1000 ms, fake timers), after its first look-up. */
+  const twoBrokersFound = async () => {
     jest.useFakeTimers();
     const { answers, lookup } = resolver({ brokers: ['10.0.0.1', '10.0.0.2'] });
     const onChange = jest.fn();
     const set = open('brokers:1', onChange, { lookup, resolveIntervalMs: 1000 });
     set.start();
     await jest.advanceTimersByTimeAsync(0);
+    return { answers, lookup, onChange, set };
+  };
+
+  it('keeps the brokers last found when a look-up fails or finds nothing', async () => {
+    const { answers, lookup, onChange, set } = await twoBrokersFound();
     answers.brokers = new Error('getaddrinfo EAI_AGAIN brokers');
     await jest.advanceTimersByTimeAsync(1000);
     answers.brokers = [];
@@ -133,12 +139,7 @@ describe('BrokerSet', () => {
   });
 
   it('stops looking up when closed, and calls onChange no more, even for a look-up under way', async () => {
-    jest.useFakeTimers();
-    const { answers, lookup } = resolver({ brokers: ['10.0.0.1', '10.0.0.2'] });
-    const onChange = jest.fn();
-    const set = open('brokers:1', onChange, { lookup, resolveIntervalMs: 1000 });
-    set.start();
-    await jest.advanceTimersByTimeAsync(0);
+    const { answers, lookup, onChange, set } = await twoBrokersFound();
     expect(jest.getTimerCount()).toBe(1);
     set.close();
     expect(jest.getTimerCount()).toBe(0);

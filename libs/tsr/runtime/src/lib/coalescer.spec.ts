@@ -2,8 +2,8 @@ import { Coalescer } from './coalescer';
 
 describe('Coalescer', () => {
   const nextTurn = () => new Promise((r) => setImmediate(r));
-
-  it('hands over what was added during one turn at its end, once per key, in order', async () => {
+  /** A coalescer that records what it hands over, per key. */
+  const recording = () => {
     const flushed: [string, number[]][] = [];
     const c = new Coalescer<string, number>(
       (key, items) => flushed.push([key, items]),
@@ -11,6 +11,11 @@ describe('Coalescer', () => {
         throw e;
       },
     );
+    return { c, flushed };
+  };
+
+  it('hands over what was added during one turn at its end, once per key, in order', async () => {
+    const { c, flushed } = recording();
     c.add('a', 1);
     c.add('b', 2);
     c.add('a', 3);
@@ -30,13 +35,7 @@ describe('Coalescer', () => {
   });
 
   it('forgets a discarded key, and everything when cleared', async () => {
-    const flushed: [string, number[]][] = [];
-    const c = new Coalescer<string, number>(
-      (key, items) => flushed.push([key, items]),
-      (e) => {
-        throw e;
-      },
-    );
+    const { c, flushed } = recording();
     c.add('gone', 1);
     c.add('kept', 2);
     c.discard('gone');
@@ -49,13 +48,7 @@ describe('Coalescer', () => {
   });
 
   it("hands over one key at once on flushNow, the others at the turn's end", async () => {
-    const flushed: [string, number[]][] = [];
-    const c = new Coalescer<string, number>(
-      (key, items) => flushed.push([key, items]),
-      (e) => {
-        throw e;
-      },
-    );
+    const { c, flushed } = recording();
     c.add('a', 1);
     c.add('b', 2);
     c.flushNow('a');
