@@ -36,18 +36,23 @@ runProgram('deploy-local', localOptions, async (o) => {
   process.on('SIGINT', () => void stop('Ctrl-C'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
-  const http = o.httpPort ? ['--http-port', String(o.httpPort), '--http-bind', '127.0.0.1'] : [];
-  const broker = start('bro', spawnApp('broker', [String(o.frontendPort), String(o.backendPort), ...http], log));
-  await waitForOutput(broker, o.httpPort ? /status page http:\S+/ : /frontend tcp:\S+, backend/);
-  const page = o.httpPort ? `http://localhost:${o.httpPort}/` : undefined;
+  // Several brokers serve at once: broker n on the ports + 10 n; workers serve them all, clients know them all.
+  const port = (base: number, n: number) => String(base + 10 * n);
+  const brokers = Array.from({ length: o.brokers }, (_, n) => {
+    const http = o.httpPort ? ['--http-port', port(o.httpPort, n), '--http-bind', '127.0.0.1'] : [];
+    return start(`bro${n + 1}`, spawnApp('broker', [port(o.frontendPort, n), port(o.backendPort, n), ...http], log));
+  });
+  await Promise.all(brokers.map((b) => waitForOutput(b, o.httpPort ? /status page http:\S+/ : /frontend tcp:\S+, backend/)));
+  const list = (base: number) => brokers.map((_, n) => `127.0.0.1:${port(base, n)}`).join(',');
+  const pages = o.httpPort ? brokers.map((_, n) => `http://localhost:${port(o.httpPort, n)}/`) : [];
 
   const workers = Array.from({ length: o.workers }, (_, i) =>
-    start(`wor${i + 1}`, spawnApp('worker', ['127.0.0.1', String(o.backendPort), '--delay', String(o.delayMs)], log)),
+    start(`wor${i + 1}`, spawnApp('worker', [list(o.backendPort), '--delay', String(o.delayMs)], log)),
   );
   await Promise.all(workers.map((w) => waitForOutput(w, /connecting/)));
 
   const clients = Array.from({ length: o.clients }, (_, i) =>
-    start(`cli${i + 1}`, spawnApp('client', ['127.0.0.1', String(o.frontendPort)], { TSR_LOG: 'error' })),
+    start(`cli${i + 1}`, spawnApp('client', [list(o.frontendPort)], { TSR_LOG: 'error' })),
   );
   const codes = await Promise.all(clients.map((c) => c.exited));
   const failed = codes.filter((c) => c !== 0).length;
@@ -57,7 +62,7 @@ runProgram('deploy-local', localOptions, async (o) => {
     process.exit(failed ? 1 : 0);
   }
   console.log(
-    `local | service up: frontend tcp://127.0.0.1:${o.frontendPort}; try: node dist/apps/client/main.js localhost ${o.frontendPort}; Ctrl-C stops it`,
+    `local | service up: ${o.brokers} broker(s), frontends ${list(o.frontendPort)}; try: node dist/apps/client/main.js ${list(o.frontendPort)}; Ctrl-C stops it`,
   );
-  if (page) console.log(`local | status page: ${page} (metrics: ${page}metrics)`);
+  for (const page of pages) console.log(`local | status page: ${page} (metrics: ${page}metrics)`);
 });

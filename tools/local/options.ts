@@ -9,6 +9,12 @@ const count = (flag: string, fallback: number, describe: string): OptionSpec<num
 
 /** `npm start` (`nx run tools:local`): a whole deployment as local processes; also in docs/configuration.md. */
 export const localOptions = {
+  brokers: {
+    flag: 'brokers',
+    default: 2,
+    parse: parsers.int(1, 9),
+    describe: 'broker processes, serving at once; broker n (from 0) listens on the ports below + 10 n',
+  } satisfies OptionSpec<number>,
   workers: count('workers', 3, 'worker processes'),
   clients: count('clients', 5, 'one-shot client processes'),
   frontendPort: {
