@@ -179,8 +179,12 @@ export class CreditLender<L> {
       });
       return;
     }
+    // A broker that wanted more may have used it up since (its flag stays until it is lent more): it
+    // gives back too when another waits. Its broker says WANT again after the acknowledgement if it still needs it.
     for (const [link, loan] of this.loans)
-      if (loan.open && loan.leases && !loan.wanting && loan.asked === undefined && loan.confirmed > loan.held)
+      if (loan.open && loan.leases && (!loan.wanting || waiting.length > 1) && loan.asked === undefined && loan.confirmed > loan.held) {
+        loan.wanting = false;
         this.request(link, loan, loan.held);
+      }
   }
 }
