@@ -28,8 +28,8 @@ export interface BrokerOutput {
   want(worker: string): void;
 }
 
-/** Why a worker is declared failed: it missed an answer deadline, fell silent, or came back empty-handed. */
-export type Failure = 'deadline' | 'silent' | 'restarted';
+/** Why a worker is declared failed: it missed an answer deadline, fell silent, came back empty-handed, or lost its connection holding requests. */
+export type Failure = 'deadline' | 'silent' | 'restarted' | 'disconnected';
 
 export type Refusal = ErrorReason;
 

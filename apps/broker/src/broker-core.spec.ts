@@ -847,4 +847,24 @@ describe('BrokerCore', () => {
       expect(core.stats.credits).toBe(0);
     });
   });
+
+  it('forgets a TSR/1 worker whose connection is gone, moving what it held on at once; keeps a seed worker, which cannot announce itself again', () => {
+    const { core, take } = setup();
+    core.workerReady('W1', 0, HB);
+    core.workerReady('S1', 0); // a seed worker
+    core.clientRequest(b('C1'), b('r1'), 1);
+    core.clientRequest(b('C1'), b('r2'), 1);
+    expect(take()).toEqual(['W1 <- r1', 'S1 <- r2']);
+    core.workerReady('W2', 2, HB);
+    core.workerDisconnected('W1', 3);
+    expect(take()).toEqual(['W2 <- r1']);
+    expect(core.stats).toMatchObject({ redispatched: 1, workerFailures: 1 });
+    core.workerDisconnected('S1', 4);
+    core.workerDisconnected('W9', 4); // unknown: nothing
+    expect(core.isWorker('W1')).toBe(false);
+    expect(core.isWorker('S1')).toBe(true);
+    core.workerDisconnected('W2', 5); // held r1: a failure again
+    expect(core.stats.workerFailures).toBe(2);
+    core.audit(5);
+  });
 });

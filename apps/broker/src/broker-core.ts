@@ -183,6 +183,18 @@ export class BrokerCore {
     if (state.service.pending.length > 0) this.want(state.service);
   }
 
+  /**
+   * The worker's connection is gone (closed, or replaced by a new one under its id). A worker that
+   * speaks TSR/1 announces itself on each connection it makes: it is forgotten now, so nothing is
+   * sent it until its next ready, and what it held goes to other workers at once (a failure when it
+   * held any: it may have crashed on it). A seed worker stays: a REQ socket that reconnects can only
+   * wait for a request.
+   */
+  workerDisconnected(worker: string, now: number): void {
+    const state = this.workers.get(worker);
+    if (state?.heartbeats) this.leave(worker, state.tasks.length > 0 ? 'disconnected' : 'gone', now);
+  }
+
   /** Workers to send a heartbeat to: live ones that announced they speak them. */
   heartbeatingWorkers(): IterableIterator<string> {
     return this.heard.keys();

@@ -116,8 +116,12 @@ export class BrokerServer {
         },
         workerFailed: (worker, why, held) => {
           this.outbox.forgetWorker(worker);
-          const how =
-            why === 'deadline' ? 'missed its answer deadline' : why === 'silent' ? 'fell silent' : 'came back without its requests';
+          const how = {
+            deadline: 'missed its answer deadline',
+            silent: 'fell silent',
+            restarted: 'came back without its requests',
+            disconnected: 'lost its connection',
+          }[why];
           this.trace.info(`worker ${JSON.stringify(worker)} ${how}: forgotten, ${held} request(s) moved on`);
         },
         creditAck: (worker, window) => this.outbox.control(worker, creditBody(window)),
@@ -166,7 +170,16 @@ export class BrokerServer {
         if (this.tracing) this.trace.step('protocol_error', 'side peer reason', [side, address, why]);
       },
       curve: curve?.serverRole(side),
+      onPeerGone: side === 'backend' ? (worker) => this.workerConnectionGone(worker) : undefined,
     });
+  }
+
+  /** A worker's connection closed or was replaced: our workers announce themselves on the next one (see BrokerCore.workerDisconnected). */
+  private workerConnectionGone(routingId: Buffer): void {
+    const worker = routingId.toString('latin1');
+    this.core.workerDisconnected(worker, performance.now());
+    if (!this.core.isWorker(worker)) this.outbox.forgetWorker(worker);
+    this.armTimer();
   }
 
   /** A connection closed on arrival: logged at the first, then once every 1,000, so a flood cannot flood the log. */

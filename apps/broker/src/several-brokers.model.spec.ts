@@ -23,20 +23,19 @@ import { AuditedBrokerCore } from './__fixtures__/audited-core';
  * requests waiting (a worker would sit idle while a broker queues), and every request a client
  * sent has ended at that client, answered or refused, exactly once.
  *
- * The worker is modelled as it should abandon a lost connection: the lender is told it is closed
- * first, then the requests it had queued are finished (as orphans). Finishing them first (what
- * libs/worker does today, SEVERAL_BROKERS_ABANDON=finished-first) lets the lender ask the lost
- * connection's broker for a window; the DEALER keeps that CREDIT and sends it after the next
- * ready, where the broker takes it for the new connection's window: the worker can then be sent
- * more than its credit.
+ * The worker abandons a lost connection as libs/worker does: the lender is told it is closed
+ * first, then the requests it had queued are finished (as orphans). (Finishing them first let the
+ * lender ask the lost connection's broker for a window; the DEALER kept that CREDIT and sent it
+ * after the next ready, where the broker took it for the new connection's window.)
  *
  * What is not modelled: heartbeats (liveness is too long to expire; a worker the core forgot after
  * a missed deadline, which would hear no more heartbeats, dials again at a tick 3 s later),
- * batches, seed workers and goodbyes, handler failures, the limits on bytes and counts. What a
- * core sends a worker goes to the connection its ready came on; libzmq's ROUTER (and ours) hands
- * the routing id over at the new connection's handshake, a moment earlier:
- * SEVERAL_BROKERS_HANDOVER=connect models that, and a request the broker dispatches in that moment
- * under the old connection's window then comes on the new one, on top of its ready's window.
+ * batches, seed workers and goodbyes, handler failures, the limits on bytes and counts. The ROUTER
+ * hands a worker's routing id over to its new connection at the handshake, before the ready is
+ * read, and tells the core (`workerDisconnected`), which forgets the worker until that ready: a
+ * request dispatched in that moment under the old connection's window would otherwise come on the
+ * new one, on top of its ready's window. A lost connection the broker has not noticed yet (a host
+ * gone without a word) still takes what the core sends it, and loses it.
  *
  * FC_SEED=<seed> (and FC_PATH=<path>) replay a failure; FC_RUNS=<n> runs more;
  * SEVERAL_BROKERS_TRACE=1 prints every message delivered; SEVERAL_BROKERS_FIGURES=1 prints the
@@ -48,13 +47,7 @@ const SERVICES = ['svc-a', 'svc-b'];
 const TTL_MS = 10_000;
 /** How long a worker waits for a heartbeat before it dials again. */
 const WORKER_LIVENESS_MS = 3000;
-const HANDOVER_AT_CONNECT = process.env['SEVERAL_BROKERS_HANDOVER'] === 'connect';
 const TRACE = process.env['SEVERAL_BROKERS_TRACE'] !== undefined;
-/**
- * How a worker abandons a lost connection: the lender is told it is closed, then its queued requests
- * are finished (orphans); `finished-first` (SEVERAL_BROKERS_ABANDON) does it the other way round.
- */
-const WORKER_FINISHES_FIRST = process.env['SEVERAL_BROKERS_ABANDON'] === 'finished-first';
 
 const options: Omit<BrokerCoreOptions, 'instance' | 'startedAt'> = {
   ...defaultCoreOptions,
@@ -173,11 +166,11 @@ interface Held {
   loaned: Loaned;
 }
 
-/** A worker's connection to one broker: its two channels, and whether the broker's ROUTER routes to it yet. */
+/** A worker's connection to one broker: its two channels, and whether the broker has read its ready. */
 interface Connection {
   up: Channel<ToBroker>;
   down: Channel<ToWorker>;
-  routed: boolean;
+  announced: boolean;
   /** When the worker first saw that its broker no longer knew it (it hears no heartbeats). */
   forgottenAt?: number;
 }
@@ -270,11 +263,8 @@ function run(config: Setup, commands: Command[], figures = newFigures()): Figure
   const answeredByCore = new Map<string, number>();
   const serviceOf = new Map<string, string>();
 
-  /** Where a core's message to a worker goes: the connection its ROUTER routes that id to, if any. */
-  const routed = (b: number, worker: string): Connection | undefined => {
-    const conn = (workerNamed.get(worker) as WorkerModel).conns[b];
-    return conn && (conn.routed || HANDOVER_AT_CONNECT) ? conn : undefined;
-  };
+  /** Where a core's message to a worker goes: the ROUTER routes the id to its latest connection, if any. */
+  const routed = (b: number, worker: string): Connection | undefined => (workerNamed.get(worker) as WorkerModel).conns[b];
 
   const output = (b: number, tag: string): BrokerOutput => {
     const toClient = (client: Buffer, id: Buffer | undefined, message: ToClient) => {
@@ -321,11 +311,13 @@ function run(config: Setup, commands: Command[], figures = newFigures()): Figure
     if (!brokers[b].core || w.conns[b]) return;
     const window = w.lender.opened(b);
     const conn: Connection = {
-      routed: false,
+      announced: false,
       up: open<ToBroker>(`${w.name}>B${b}`, (m) => toBroker(w, b, conn, m)),
       down: open<ToWorker>(`B${b}>${w.name}`, (m) => toWorker(w, b, conn, m)),
     };
     w.conns[b] = conn;
+    // The handshake: the ROUTER hands the id over to this connection and says the old one is gone.
+    brokers[b].core?.workerDisconnected(w.name, now);
     figures.readies++;
     conn.up.messages.push({ kind: 'ready', window }, ...w.unsent[b].splice(0));
   };
@@ -339,18 +331,13 @@ function run(config: Setup, commands: Command[], figures = newFigures()): Figure
     const dropped = w.queue.filter((held) => held.link === b);
     w.queue.splice(0, w.queue.length, ...w.queue.filter((held) => held.link !== b));
     figures.droppedQueued += dropped.length;
-    if (WORKER_FINISHES_FIRST) {
-      for (const held of dropped) w.lender.finished(held.loaned);
-      w.lender.closed(b);
-    } else {
-      w.lender.closed(b);
-      for (const held of dropped) w.lender.finished(held.loaned);
-    }
+    w.lender.closed(b);
+    for (const held of dropped) w.lender.finished(held.loaned);
   };
   const toBroker = (w: WorkerModel, b: number, conn: Connection, m: ToBroker) => {
     const core = brokers[b].core as AuditedBrokerCore; // a connection lives no longer than its broker
     if (m.kind === 'ready') {
-      conn.routed = true; // the ROUTER hands the id over to the connection its ready came on
+      conn.announced = true;
       core.workerReady(w.name, now, { heartbeats: true, credit: m.window, service: w.service });
       if (core.isWorker(w.name)) {
         figures.leaseOffers++;
@@ -495,7 +482,7 @@ function run(config: Setup, commands: Command[], figures = newFigures()): Figure
         for (const w of workers) {
           for (let b = 0; b < BROKERS; b++) {
             const conn = w.conns[b];
-            if (!conn?.routed || brokers[b].core?.isWorker(w.name)) continue;
+            if (!conn?.announced || brokers[b].core?.isWorker(w.name)) continue;
             conn.forgottenAt ??= now;
             if (now - conn.forgottenAt < WORKER_LIVENESS_MS) continue;
             figures.reconnects++;

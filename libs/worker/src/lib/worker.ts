@@ -214,13 +214,15 @@ export class Worker {
    * two answers); one in the handler finishes, and its answer is dropped.
    */
   private abandon(link: BrokerLink): void {
+    // The loan closes first: finishing its requests may move credit, and none may go to this link's
+    // broker now (what is asked of a lost connection would reach its next one, as that one's window).
+    this.lender.closed(link);
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const request = this.queue[i];
       if (request.link !== link) continue;
       this.queue.splice(i, 1);
       this.lender.finished(request.loaned);
     }
-    this.lender.closed(link);
   }
 
   /**

@@ -108,6 +108,27 @@ describe('ZmtpRouter with libzmq peers', () => {
     await new Promise<void>((resolve) => onSocketEvents(first, (e) => e.type === 'disconnect' && resolve()));
   });
 
+  it('says when the connection that went by a routing id is gone: handed over to a newcomer, or closed', async () => {
+    const gone: string[] = [];
+    const h = await router({ handover: true, onPeerGone: (id) => gone.push(id.toString()) });
+    const first = dealer(h.endpoint, 'W1');
+    await first.send('one');
+    await until(() => h.messages.length === 1);
+    const second = dealer(h.endpoint, 'W1');
+    await second.send('two');
+    await until(() => h.messages.length === 2);
+    expect(gone).toEqual(['W1']); // the first, replaced: said before the newcomer's message
+    const anonymous = new Request({ linger: 0 });
+    open.push(anonymous);
+    anonymous.connect(h.endpoint);
+    await anonymous.send('three');
+    await until(() => h.messages.length === 3);
+    second.close();
+    anonymous.close();
+    await until(() => gone.length === 3);
+    expect(gone.slice(1).map((id) => (id === 'W1' ? id : 'generated'))).toEqual(expect.arrayContaining(['W1', 'generated']));
+  });
+
   it('without handover, refuses a second connection under a routing id in use, and keeps the first', async () => {
     const h = await router();
     const first = dealer(h.endpoint, 'C1');

@@ -31,6 +31,11 @@ export interface ZmtpRouterOptions extends ConnectionLimits {
   onProtocolError?: (why: string, address: string, inHandshake: boolean) => void;
   /** A connection closed on arrival because `maxConnections` are open. */
   onConnectionLimit?: (address: string, limit: number) => void;
+  /**
+   * The connection that went by `routingId` is gone: closed, or handed over to a newcomer under that
+   * id (called before the newcomer takes it). What was sent to it and not written is lost.
+   */
+  onPeerGone?: (routingId: Buffer) => void;
   /** CURVE as the server: our key pair, and whether a client's long-term key (from `address`) is admitted. None: NULL. */
   curve?: { keys: CurveKeyBytes; admit(clientKey: Buffer, address: string): boolean };
 }
@@ -168,6 +173,7 @@ export class ZmtpRouter {
       // libzmq's handover: the old connection is closed, the id is the newcomer's
       this.peers.delete(key);
       holder.connection.destroy();
+      this.options.onPeerGone?.(id);
     }
     peer.routingId = id;
     this.peers.set(key, peer);
@@ -185,6 +191,8 @@ export class ZmtpRouter {
   private gone(peer: Peer): void {
     this.connections.delete(peer);
     const key = peer.routingId?.toString('latin1');
-    if (key !== undefined && this.peers.get(key) === peer) this.peers.delete(key);
+    if (key === undefined || this.peers.get(key) !== peer) return;
+    this.peers.delete(key);
+    this.options.onPeerGone?.(peer.routingId as Buffer);
   }
 }
