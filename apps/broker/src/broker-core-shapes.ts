@@ -161,6 +161,8 @@ export interface Worker extends Omit<WorkerTraits, 'service'> {
    * it has answered enough).
    */
   leases: boolean;
+  /** Its connection was handed over to a new one whose ready has not come yet: nothing is sent it meanwhile. */
+  suspended: boolean;
   /** Its number among the workers admitted (below 2^32, unique among live ones): tickets carry it. */
   admission: number;
   /** Dispatches sent to it and not answered, oldest first (it serves them in order). */

@@ -867,4 +867,20 @@ describe('BrokerCore', () => {
     expect(core.stats.workerFailures).toBe(2);
     core.audit(5);
   });
+
+  it('sends nothing to a TSR/1 worker whose connection was handed over until the new one says ready; what it holds stays its own', () => {
+    const { core, take, reply } = setup();
+    core.workerReady('W1', 0, { heartbeats: true, credit: 2 });
+    core.clientRequest(b('C1'), b('r1'), 1);
+    expect(take()).toEqual(['W1 <- r1']);
+    core.workerDisconnected('W1', 2, true);
+    core.clientRequest(b('C1'), b('r2'), 3);
+    expect(take()).toEqual([]); // it has credit left, but its new connection has not said ready
+    core.audit(3);
+    reply('W1', 'r1', 'a1', 4); // an answer of the old connection still counts
+    expect(take()).toEqual(['C1 <- a1']);
+    core.workerReady('W1', 5, { heartbeats: true, credit: 2 });
+    expect(take()).toEqual(['W1 <- r2']);
+    core.audit(5);
+  });
 });

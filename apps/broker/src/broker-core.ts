@@ -129,6 +129,7 @@ export class BrokerCore {
     if (
       known &&
       known.tasks.length === 0 &&
+      !known.suspended &&
       known.heartbeats === traits.heartbeats &&
       known.credit === traits.credit &&
       known.service.name === serviceName
@@ -184,15 +185,20 @@ export class BrokerCore {
   }
 
   /**
-   * The worker's connection is gone (closed, or replaced by a new one under its id). A worker that
-   * speaks TSR/1 announces itself on each connection it makes: it is forgotten now, so nothing is
-   * sent it until its next ready, and what it held goes to other workers at once (a failure when it
-   * held any: it may have crashed on it). A seed worker stays: a REQ socket that reconnects can only
+   * The worker's connection is gone: closed, or (`replaced`) handed over to a new connection under
+   * its id. A worker that speaks TSR/1 announces itself on each connection it makes. Closed, it is
+   * forgotten now, and what it held goes to other workers at once (a failure when it held any: it
+   * may have crashed on it). Replaced, nothing more is sent it until the ready of its new
+   * connection (what came before would come under the old window); what it holds stays its own to
+   * answer, under its deadline. A seed worker stays as it is: a REQ socket that reconnects can only
    * wait for a request.
    */
-  workerDisconnected(worker: string, now: number): void {
+  workerDisconnected(worker: string, now: number, replaced = false): void {
     const state = this.workers.get(worker);
-    if (state?.heartbeats) this.leave(worker, state.tasks.length > 0 ? 'disconnected' : 'gone', now);
+    if (!state?.heartbeats) return;
+    if (!replaced) return this.leave(worker, state.tasks.length > 0 ? 'disconnected' : 'gone', now);
+    state.suspended = true;
+    this.unmarkReady(state.service, worker);
   }
 
   /** Workers to send a heartbeat to: live ones that announced they speak them. */
@@ -393,6 +399,7 @@ export class BrokerCore {
       heartbeats: traits.heartbeats,
       credit: traits.credit,
       leases: traits.credit === 0,
+      suspended: false,
       service,
       admission: this.admit(),
       tasks: [],
@@ -422,6 +429,7 @@ export class BrokerCore {
   }
 
   private refill(worker: string, state: Worker, now: number): void {
+    if (state.suspended) return;
     const { service } = state;
     for (let request; state.tasks.length < state.credit && (request = this.dequeue(service)); ) this.dispatch(worker, request, now);
     if (state.tasks.length < state.credit) this.markReady(service, worker);

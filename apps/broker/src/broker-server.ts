@@ -170,14 +170,14 @@ export class BrokerServer {
         if (this.tracing) this.trace.step('protocol_error', 'side peer reason', [side, address, why]);
       },
       curve: curve?.serverRole(side),
-      onPeerGone: side === 'backend' ? (worker) => this.workerConnectionGone(worker) : undefined,
+      onPeerGone: side === 'backend' ? (worker, replaced) => this.workerConnectionGone(worker, replaced) : undefined,
     });
   }
 
   /** A worker's connection closed or was replaced: our workers announce themselves on the next one (see BrokerCore.workerDisconnected). */
-  private workerConnectionGone(routingId: Buffer): void {
+  private workerConnectionGone(routingId: Buffer, replaced: boolean): void {
     const worker = routingId.toString('latin1');
-    this.core.workerDisconnected(worker, performance.now());
+    this.core.workerDisconnected(worker, performance.now(), replaced);
     if (!this.core.isWorker(worker)) this.outbox.forgetWorker(worker);
     this.armTimer();
   }

@@ -30,8 +30,8 @@ export interface RouterPortOptions {
   onProtocolError: (why: string, address: string, inHandshake: boolean) => void;
   /** CURVE on this socket; none: the NULL mechanism, as the seed. */
   curve?: CurveServerRole;
-  /** The connection that went by a routing id closed, or was handed over to a new one. */
-  onPeerGone?: (routingId: Buffer) => void;
+  /** The connection that went by a routing id closed, or (`replaced`) was handed over to a new one. */
+  onPeerGone?: (routingId: Buffer, replaced: boolean) => void;
 }
 
 /** Our own ROUTER on Node's TCP (ZMTP 3.1; CURVE when given a role), read and written on the event loop itself. */

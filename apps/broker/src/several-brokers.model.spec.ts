@@ -32,7 +32,7 @@ import { AuditedBrokerCore } from './__fixtures__/audited-core';
  * a missed deadline, which would hear no more heartbeats, dials again at a tick 3 s later),
  * batches, seed workers and goodbyes, handler failures, the limits on bytes and counts. The ROUTER
  * hands a worker's routing id over to its new connection at the handshake, before the ready is
- * read, and tells the core (`workerDisconnected`), which forgets the worker until that ready: a
+ * read, and tells the core (`workerDisconnected`), which sends the worker nothing until that ready: a
  * request dispatched in that moment under the old connection's window would otherwise come on the
  * new one, on top of its ready's window. A lost connection the broker has not noticed yet (a host
  * gone without a word) still takes what the core sends it, and loses it.
@@ -317,7 +317,7 @@ function run(config: Setup, commands: Command[], figures = newFigures()): Figure
     };
     w.conns[b] = conn;
     // The handshake: the ROUTER hands the id over to this connection and says the old one is gone.
-    brokers[b].core?.workerDisconnected(w.name, now);
+    brokers[b].core?.workerDisconnected(w.name, now, true);
     figures.readies++;
     conn.up.messages.push({ kind: 'ready', window }, ...w.unsent[b].splice(0));
   };

@@ -32,10 +32,11 @@ export interface ZmtpRouterOptions extends ConnectionLimits {
   /** A connection closed on arrival because `maxConnections` are open. */
   onConnectionLimit?: (address: string, limit: number) => void;
   /**
-   * The connection that went by `routingId` is gone: closed, or handed over to a newcomer under that
-   * id (called before the newcomer takes it). What was sent to it and not written is lost.
+   * The connection that went by `routingId` is gone: closed, or (`replaced`) handed over to a
+   * newcomer under that id (said before the newcomer's first message). What was sent to it and not
+   * written is lost.
    */
-  onPeerGone?: (routingId: Buffer) => void;
+  onPeerGone?: (routingId: Buffer, replaced: boolean) => void;
   /** CURVE as the server: our key pair, and whether a client's long-term key (from `address`) is admitted. None: NULL. */
   curve?: { keys: CurveKeyBytes; admit(clientKey: Buffer, address: string): boolean };
 }
@@ -173,7 +174,7 @@ export class ZmtpRouter {
       // libzmq's handover: the old connection is closed, the id is the newcomer's
       this.peers.delete(key);
       holder.connection.destroy();
-      this.options.onPeerGone?.(id);
+      this.options.onPeerGone?.(id, true);
     }
     peer.routingId = id;
     this.peers.set(key, peer);
@@ -193,6 +194,6 @@ export class ZmtpRouter {
     const key = peer.routingId?.toString('latin1');
     if (key === undefined || this.peers.get(key) !== peer) return;
     this.peers.delete(key);
-    this.options.onPeerGone?.(peer.routingId as Buffer);
+    this.options.onPeerGone?.(peer.routingId as Buffer, false);
   }
 }
