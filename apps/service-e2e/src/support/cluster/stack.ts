@@ -14,6 +14,9 @@ export interface Task {
   container: string;
 }
 
+/** The containers of some tasks, sorted: to compare two lists of tasks. */
+export const containers = (tasks: readonly Task[]) => tasks.map((t) => t.container).sort();
+
 /**
  * A stack (by default docker/deploy/swarm/stack.yml) deployed on a cluster from its manager,
  * with the images given by ID: a swarm node pulls a tag from a registry at every task start,
@@ -122,6 +125,11 @@ export class ClusterStack {
       const [stamp, ...rest] = l.split(' ');
       return { at: Date.parse(stamp.replace(/(\.\d{3})\d*Z$/, '$1Z')), line: rest.join(' ') };
     });
+  }
+
+  /** The logs of several tasks, in the order given. */
+  logs(tasks: readonly Task[]): Promise<{ at: number; line: string }[][]> {
+    return Promise.all(tasks.map((t) => this.log(t)));
   }
 
   /** What the manager says of a node: Ready or Down. */

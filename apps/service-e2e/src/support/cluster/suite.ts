@@ -12,6 +12,12 @@ export const STACK_FILE = join(repoRoot, 'docker', 'deploy', 'swarm', 'stack.yml
 export const WORKER_DELAY_MS = 100;
 export const HEARTBEAT_MS = 1000;
 export const LIVENESS = 3;
+/**
+ * The nodes labelled for the stack's brokers, one broker on each: n1 (the manager) and n2. So n3
+ * runs workers only, and the worker suites can kill it or cut it off with both brokers left; the
+ * broker suite kills n2, which leaves the manager (and n3, labelled then, for the broker to move to).
+ */
+export const BROKER_NODES = ['n1', 'n2'];
 
 export interface ClusterContext {
   cluster: Cluster;
@@ -22,10 +28,10 @@ export interface ClusterContext {
 
 /**
  * A suite on its own three-node swarm: nodes up, images loaded, docker/deploy/swarm/stack.yml
- * deployed (the broker on n2, where `tsr.broker=true`; three workers), converged. Afterwards
- * the cluster goes and the suite fails if anything of it is left on the host. Where the machine
- * cannot run a cluster (not root, no namespaces, a missing command) the suite is skipped and
- * says why.
+ * deployed (a broker on each of BROKER_NODES, labelled `tsr.broker=true`; three workers),
+ * converged. Afterwards the cluster goes and the suite fails if anything of it is left on the
+ * host. Where the machine cannot run a cluster (not root, no namespaces, a missing command) the
+ * suite is skipped and says why.
  */
 export function describeOnCluster(title: string, body: (ctx: ClusterContext) => void): void {
   const why = clusterUnsupported();
@@ -45,12 +51,13 @@ export function describeOnCluster(title: string, body: (ctx: ClusterContext) => 
       const start = performance.now();
       await cluster.up([image('broker'), image('worker'), image('client')]);
       ctx.figures['bring-up ms'] = { total: Math.round(performance.now() - start), ...cluster.timings };
-      await cluster.manager.docker('node', 'update', '--label-add', 'tsr.broker=true', 'n2');
+      for (const n of BROKER_NODES) await cluster.manager.docker('node', 'update', '--label-add', 'tsr.broker=true', n);
       const deployStart = performance.now();
       await ctx.stack.deploy(
         { broker: image('broker'), worker: image('worker'), client: image('client') },
         {
           BROKER_CONSTRAINT: 'node.labels.tsr.broker==true',
+          BROKERS: String(BROKER_NODES.length),
           WORKERS: '3',
           // The stack's second service (wordcount) is not what these suites exercise: none of its workers.
           WORDCOUNT_WORKERS: '0',
@@ -60,7 +67,7 @@ export function describeOnCluster(title: string, body: (ctx: ClusterContext) => 
           TSR_LOG: 'trace',
         },
       );
-      await ctx.stack.converged('bro', 1);
+      await brokerTasks(ctx.stack);
       await ctx.stack.converged('wor', 3);
       ctx.figures['deploy ms'] = Math.round(performance.now() - deployStart);
       const mem = await cluster.memory();
@@ -82,17 +89,15 @@ export function describeOnCluster(title: string, body: (ctx: ClusterContext) => 
 
 export const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
 
-/** The broker's task, once there is exactly one, healthy. */
-export async function brokerTask(stack: ClusterStack): Promise<Task> {
-  const [bro] = await stack.converged('bro', 1);
-  return bro;
-}
+/** The brokers' tasks, once all of them run, healthy. */
+export const brokerTasks = (stack: ClusterStack): Promise<Task[]> => stack.converged('bro', BROKER_NODES.length);
 
 /**
- * From the brokers' traces (in the order they ran): no load client's socket was sent two answers
- * to one request, nor an answer to another request (see chaos.ts). Load requests are
- * `C <host> #n`, sent from routing ids `C <host>-<pid>-<n>/<i>`; the stack's one-shot `cli` job
- * (no `/<i>`) checks its own answer.
+ * From the traces of every broker that ran, in any order: no load client's socket was sent two
+ * answers to one request, nor an answer to another request (see chaos.ts). Load requests are
+ * `C <host> #n`, sent from routing ids `C <host>-<pid>-<n>/<i>`, `…/<i>#<k>` on the client's
+ * k-th new connection (a retry, to the next broker): no routing id is seen by two brokers. The
+ * stack's one-shot `cli` job (no `/<i>`) checks its own answer.
  */
 export function answersCheck(brokerLogs: readonly (readonly Stamped[])[]): ExactlyOnceReport {
   const LOAD_CLIENT = /client="C ([^-\s"]+)-[^"/]*\/\d+/;

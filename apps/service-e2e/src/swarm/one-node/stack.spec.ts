@@ -255,6 +255,8 @@ describe('docker/deploy/swarm/stack.yml on a swarm: scaling, a new worker versio
       PROMETHEUS_IMAGE: images.prometheus,
       PROMETHEUS_PUBLISH: String(prometheusPort),
       FRONTEND_PUBLISH: String(port),
+      // One node: one broker (at most one per node; a second would stay pending).
+      BROKERS: '1',
       WORKERS: '3',
       WORKER_DELAY_MS: String(WORKER_DELAY_MS),
       TSR_LOG: 'trace',

@@ -1,27 +1,31 @@
 import { version } from '../../support/containers/docker';
 import { eventually } from '../../support/wait';
-import { dispatches, redispatched, workerOf } from '../../support/cluster/broker-trace';
+import { dispatches, readies, redispatched, replies, workerOf } from '../../support/cluster/broker-trace';
 import { ContinuousLoad } from '../../support/cluster/load';
-import { answersCheck, brokerTask, describeOnCluster } from '../../support/cluster/suite';
-import type { Task } from '../../support/cluster/stack';
+import { BROKER_NODES, answersCheck, brokerTasks, describeOnCluster } from '../../support/cluster/suite';
+import { type Service, type Task, containers } from '../../support/cluster/stack';
 
 // SLA adaptation across nodes while clients on all three keep getting every answer: the workers
-// updated to a new image (start-first: a new worker is healthy, i.e. connected to the broker,
-// before an old one gets SIGTERM and says goodbye), then scaled 3 → 9 (over all nodes) → 3.
+// updated to a new image (start-first: a new worker is healthy, i.e. connected to the brokers,
+// before an old one gets SIGTERM and says goodbye), scaled 3 → 9 (over all nodes) → 3; then the
+// brokers updated to a new image, one after the other (stop-first: the stopped broker's clients
+// send their requests again to the other one after their 1-s timeout).
 
-const NEXT_TAG = 'tsr-worker:cluster-next';
-
-describeOnCluster('three-node swarm: rolling update and scaling of the workers under load', ({ cluster, stack, figures }) => {
-  it('updates the workers node by node and scales them 3 → 9 → 3 without losing or mixing up an answer', async () => {
-    const bro = await brokerTask(stack);
+describeOnCluster('three-node swarm: workers and brokers updated, workers scaled, under load', ({ cluster, stack, figures }) => {
+  it('updates the workers node by node, scales them 3 → 9 → 3, then updates the brokers one by one, without losing or mixing up an answer', async () => {
+    const brokers = await brokerTasks(stack);
     const first = await stack.converged('wor', 3);
-    // "A new version": the worker image with its own ID and version label, made on n1 and copied
-    // to the other nodes (so every node has the same ID).
     const m = cluster.manager;
-    const draft = await m.docker('create', stack.images.worker);
-    const next = await m.docker('commit', '--change', `LABEL org.opencontainers.image.version=${version}-next`, draft, NEXT_TAG);
-    await m.docker('rm', draft);
-    await cluster.spreadImage(NEXT_TAG);
+    /** "A new version": the image with its own ID and version label, made on n1 and copied to the other nodes (the same ID everywhere). */
+    const nextVersion = async (image: string, tag: string) => {
+      const draft = await m.docker('create', image);
+      const id = await m.docker('commit', '--change', `LABEL org.opencontainers.image.version=${version}-next`, draft, tag);
+      await m.docker('rm', draft);
+      await cluster.spreadImage(tag);
+      return id;
+    };
+    const nextWorker = await nextVersion(stack.images.worker, 'tsr-worker:cluster-next');
+    const nextBroker = await nextVersion(stack.images.broker, 'tsr-broker:cluster-next');
 
     const load = new ContinuousLoad(stack);
     load.start(cluster.nodes);
@@ -33,46 +37,47 @@ describeOnCluster('three-node swarm: rolling update and scaling of the workers u
       ops.push({ what, start, end: Date.now() });
       return value;
     };
+    /** Every worker given has been sent requests by one of the brokers. */
     const serving = (ts: Task[], what: string) =>
       eventually(
         `${what} serving requests`,
         async () => {
-          const log = await stack.log(bro);
+          const log = (await stack.logs(brokers)).flat();
           return ts.every((t) => dispatches(log).some((d) => workerOf(t.container)(d.worker)));
         },
         60_000,
         500,
       );
-
-    // (a) Rolling update, start-first: never fewer than 3 healthy workers.
-    let fewestHealthy = Infinity;
-    const updated = await op('update', async () => {
-      await m.docker('service', 'update', '--detach', '--no-resolve-image', '--image', next, stack.service('wor'));
+    /** A service updated to a new image: until the swarm says it is done; the fewest healthy tasks seen meanwhile. */
+    const update = async (s: Service, image: string): Promise<number> => {
+      let fewestHealthy = Infinity;
+      await m.docker('service', 'update', '--detach', '--no-resolve-image', '--image', image, stack.service(s));
       await eventually(
-        'the update to complete',
+        `the update of ${stack.service(s)} to complete`,
         async () => {
-          fewestHealthy = Math.min(fewestHealthy, (await stack.tasks('wor', true)).length);
-          const state = await m.docker(
-            'service',
-            'inspect',
-            '-f',
-            '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}',
-            stack.service('wor'),
-          );
-          if (/rollback|paused/.test(state)) throw new Error(`the update ended "${state}"`);
+          fewestHealthy = Math.min(fewestHealthy, (await stack.tasks(s, true)).length);
+          const state = await m.docker('service', 'inspect', '-f', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', stack.service(s));
+          if (/rollback|paused/.test(state)) throw new Error(`the update of ${stack.service(s)} ended "${state}"`);
           return state === 'completed';
         },
         150_000,
         300,
       );
+      return fewestHealthy;
+    };
+    const imageOf = (ts: Task[]) => Promise.all(ts.map((t) => stack.nodeOf(t).docker('inspect', '-f', '{{.Image}}', t.container)));
+
+    // (a) Rolling update of the workers, start-first: never fewer than 3 healthy workers.
+    let fewestWorkers = 0;
+    const updated = await op('workers update', async () => {
+      fewestWorkers = await update('wor', nextWorker);
       const ts = await stack.converged('wor', 3);
       await serving(ts, 'the updated workers');
       return ts;
     });
-    expect(fewestHealthy).toBeGreaterThanOrEqual(3);
+    expect(fewestWorkers).toBeGreaterThanOrEqual(3);
     expect(updated.filter((t) => first.some((f) => f.container === t.container))).toEqual([]);
-    const images = await Promise.all(updated.map((t) => stack.nodeOf(t).docker('inspect', '-f', '{{.Image}}', t.container)));
-    expect(images).toEqual([next, next, next]);
+    expect(await imageOf(updated)).toEqual([nextWorker, nextWorker, nextWorker]);
     expect(new Set(updated.map((t) => t.node)).size).toBeGreaterThan(1);
 
     // (b) Scale 3 → 9 over all nodes, every new worker takes work; then back to 3.
@@ -89,7 +94,7 @@ describeOnCluster('three-node swarm: rolling update and scaling of the workers u
       await m.docker('service', 'scale', '--detach', `${stack.service('wor')}=3`);
       return stack.converged('wor', 3);
     });
-    // The six stopped workers exited 0 (SIGTERM: goodbye to the broker, sockets closed).
+    // The six stopped workers exited 0 (SIGTERM: goodbye to the brokers, sockets closed).
     const stopped = nine.filter((t) => !three.some((x) => x.container === t.container));
     expect(stopped).toHaveLength(6);
     const codes = await Promise.all(
@@ -101,21 +106,48 @@ describeOnCluster('three-node swarm: rolling update and scaling of the workers u
       ),
     );
     expect(codes.filter((c) => c !== '0' && c !== 'removed')).toEqual([]);
+    // The brokers were not touched by any of it.
+    expect(containers(await brokerTasks(stack))).toEqual(containers(brokers));
+
+    // (c) Rolling update of the brokers, stop-first, one at a time: the other one serves
+    // meanwhile; the workers find each new one by their next look-up of `bro`.
+    let fewestBrokers = 0;
+    const newBrokers = await op('brokers update', async () => {
+      fewestBrokers = await update('bro', nextBroker);
+      const ts = await brokerTasks(stack);
+      await eventually(
+        'every new broker to hear every worker and answer',
+        async () =>
+          (await stack.logs(ts)).every(
+            (log) => three.every((w) => readies(log).some((r) => workerOf(w.container)(r.worker))) && replies(log).length > 0,
+          ),
+        60_000,
+        500,
+      );
+      return ts;
+    });
+    expect(fewestBrokers).toBeGreaterThanOrEqual(1);
+    expect(newBrokers.filter((t) => brokers.some((b) => b.container === t.container))).toEqual([]);
+    expect(await imageOf(newBrokers)).toEqual([nextBroker, nextBroker]);
+    expect(newBrokers.map((t) => t.node).sort()).toEqual(BROKER_NODES);
 
     await load.waitForRunsAfter(Date.now(), cluster.nodes);
     await load.stop();
     expect(load.failures()).toEqual([]);
     for (const o of ops)
       expect({ op: o.what, loadsDuring: load.overlapping(o.start, o.end).length > 0 }).toEqual({ op: o.what, loadsDuring: true });
-    const log = await stack.log(bro);
-    expect(answersCheck([log]).violations).toEqual([]);
-    expect((await brokerTask(stack)).container).toBe(bro.container);
+    // The old brokers' containers stay (stopped) in the swarm's task history: their logs too.
+    const logs = await stack.logs([...brokers, ...newBrokers]);
+    expect(answersCheck(logs).violations).toEqual([]);
 
-    figures['rolling update and scaling'] = {
+    const brokersUpdate = ops.find((o) => o.what === 'brokers update');
+    figures['rolling updates and scaling'] = {
       ...Object.fromEntries(ops.map((o) => [`${o.what} s`, (o.end - o.start) / 1000])),
-      fewestHealthyDuringUpdate: fewestHealthy,
+      fewestHealthyWorkersDuringUpdate: fewestWorkers,
+      fewestHealthyBrokersDuringUpdate: fewestBrokers,
       nineWorkersPerNode: perNode,
-      redispatched: redispatched(log),
+      redispatched: redispatched(logs.flat()),
+      duringBrokersUpdate: brokersUpdate && load.totals(load.overlapping(brokersUpdate.start, brokersUpdate.end)),
       ...load.totals(),
     };
   });
