@@ -15,8 +15,8 @@ type Answer = (string | Buffer)[] | undefined;
 /**
  * A real ROUTER playing the broker: it records every message and answers with what `answer`
  * returns (frames after the client id). The client's question whether it takes batches is
- * answered with `offer` (the largest batch frame) when given; otherwise it is left unanswered and
- * unrecorded, as by a broker that knows no batches. It binds a port of its own on 127.0.0.1, or `at`.
+ * answered with `offer` (the largest batch frame) when given; otherwise it is left unanswered, as by
+ * a broker that knows no batches (`questions` counts them, by client connection). It binds a port of its own on 127.0.0.1, or `at`.
  */
 async function fakeBroker(
   answer: (seen: Seen, n: number, frames: Buffer[]) => Answer,
@@ -26,9 +26,11 @@ async function fakeBroker(
   const router = new Router({ linger: 0 });
   const port = at ? (await router.bind(`tcp://${at.host}:${at.port}`), at.port) : await bindAnyLoopbackPort(router);
   const seen: Seen[] = [];
+  const questions: string[] = [];
   void (async () => {
     for await (const [client, ...frames] of router) {
       if (frames[2]?.toString() === 'tsr.batch') {
+        questions.push(client.toString());
         if (offer) await router.send([client, '', 'TSR/1 REP', frames[3], `TSR/1 BATCH max=${offer}`]);
         continue;
       }
@@ -38,7 +40,7 @@ async function fakeBroker(
       if (reply) await router.send([client, ...reply]);
     }
   })().catch(() => undefined);
-  return { port, router, seen };
+  return { port, router, seen, questions };
 }
 
 /** Answers an envelope request `[ '', 'TSR/1 REQ', service, id, body ]` with `TSR/1 REP` and `reply(body)`. */
@@ -370,6 +372,17 @@ describe('Client (several brokers)', () => {
   afterEach(() => {
     random.mockRestore();
     open.splice(0).forEach((c) => c.close());
+  });
+
+  it("asks each connection's broker its own question about batches: a connection's question ends with it, not carried to the next", async () => {
+    const { brokers, endpoints } = await startBrokers(2, (i) => i === 0);
+    // The request gives up on a connection before that connection's question does.
+    const client = new Client({ broker: endpoints, timeout: 300, retries: 2 });
+    open.push(client);
+    expect((await client.request('default', 'x', { timeout: 100 })).toString()).toBe('x from 1');
+    await new Promise((r) => setTimeout(r, 400)); // past the first question's own timeout
+    expect(brokers.map((b) => b.questions)).toEqual([[client.identity], [`${client.identity}#1`]]);
+    expect(client.stray).toBe(0);
   });
 
   it('starts at a broker picked at random, so that clients spread over the brokers', async () => {

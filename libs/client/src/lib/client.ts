@@ -152,6 +152,8 @@ export class Client {
   private closed = false;
   /** Set when the broker said, on this connection, that it takes batches: the largest batch frame. */
   private batchMax: number | undefined;
+  /** Ends the question about batches asked on this connection: it is of no use on another. */
+  private probe: AbortController | undefined;
   /** Requests sent during this turn of the event loop, by service, sent as one batch at its end. */
   private readonly outbox = new Coalescer<string, BatchRecord>(
     (service, records) => this.sendBatch(service, records),
@@ -330,7 +332,8 @@ export class Client {
    * batches are never sent to it.
    */
   private probeBatches(socket: DealerPort): void {
-    this.request(BATCH_PROBE_SERVICE, '', { retries: 0 }).then(
+    this.probe = new AbortController();
+    this.request(BATCH_PROBE_SERVICE, '', { retries: 0, signal: this.probe.signal }).then(
       (answer) => {
         if (socket === this.socket) this.batchMax = parseBatchOffer(answer);
       },
@@ -447,6 +450,10 @@ export class Client {
     const closed = this.socket?.close() ?? Promise.resolve();
     this.socket = undefined;
     this.batchMax = undefined;
+    // The question is this connection's: not sent again on the next (a new one asks its own), whose
+    // answer would come late, for no request.
+    this.probe?.abort();
+    this.probe = undefined;
     this.outbox.clear();
     return closed;
   }

@@ -149,22 +149,15 @@ export class ContinuousLoad {
   }
 
   /**
-   * Every load that ended: exit 0, every request answered. A client takes an answer only by its
-   * request's id; one it drops is counted stray (whose answer it was, the brokers' traces tell:
-   * answersCheck). A retry may leave one stray behind: the batch probe of a first connection
-   * that never answered goes on to the next connection, gives up there just before its answer
-   * comes (the client library's doing), and that answer is dropped. More strays than retries
-   * fail the run.
+   * Every load that ended: exit 0, every request answered, no answer dropped. A client takes an
+   * answer only by its request's id; one it drops is counted stray (whose answer it was, the
+   * brokers' traces tell: answersCheck), and none may be: an answer comes only on the connection
+   * its request is waiting on.
    */
   failures(): { node: string; code: number; summary: LoadSummary | string }[] {
     return this.runs
       .filter(
-        (r) =>
-          r.code !== 0 ||
-          !r.summary ||
-          r.summary.errors !== 0 ||
-          r.summary.stray > r.summary.retried ||
-          r.summary.answered !== r.summary.requests,
+        (r) => r.code !== 0 || !r.summary || r.summary.errors !== 0 || r.summary.stray !== 0 || r.summary.answered !== r.summary.requests,
       )
       .map((r) => ({ node: r.node, code: r.code, summary: r.summary ?? r.output }));
   }
