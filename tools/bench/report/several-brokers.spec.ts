@@ -104,16 +104,23 @@ describe('several brokers: two brokers sharing their workers against one', () =>
       run('brokers-saturation', 3, 1, 'brokers-2', { rps: 8_000, cores: [0.2, 0], lost: 32 }),
       run('brokers-latency', 3, 1, 'broker', { rps: 4_000, cores: [0.1] }, 1),
       run('brokers-latency', 3, 1, 'brokers-2', { rps: 2_000, cores: [0.1, 0], lost: 2_000 }, 1),
+      // a repetition where the credit was shared: nothing lost, two brokers at 0.75 of one
+      run('brokers-saturation', 4, 1, 'broker', { rps: 8_000, cores: [0.2] }),
+      run('brokers-saturation', 4, 1, 'brokers-2', { rps: 6_000, cores: [0.15, 0.15] }),
+      run('brokers-latency', 4, 1, 'broker', { rps: 4_000, cores: [0.1], p99: 2 }, 1),
+      run('brokers-latency', 4, 1, 'brokers-2', { rps: 4_000, cores: [0.1, 0.1], p99: 3 }, 1),
     ];
     const row = summarize(starving, [], 1).severalBrokers.find((r) => r.credit === 1 && r.shape === 'brokers-2');
     expect([row?.saturation.lost, row?.latency.lost, row?.latency.runsLosing]).toEqual([{ two: 32, one: 0 }, { two: 2_000, one: 0 }, 1]);
+    expect([row?.saturation.rps.ratio.n, row?.saturation.lossless.rps.n, row?.saturation.lossless.rps.median]).toEqual([2, 1, 0.75]);
+    expect(row?.saturation.lossless.cpu.median).toBeCloseTo(2); // 50 µs per request against 25
     const checks = summarize(starving, [], 1).checks;
     expect(checks.find((c) => c.includes('credit 1, 16 B, 4 workers, load on both'))).toMatch(
-      /requests lost \(two \/ one\) 32 \(0\.4 %\) \/ 0 at saturation, 2,000 \(50\.0 %\) \/ 0 at the rate \(in 2 of 2 runs of two brokers\)$/,
+      /requests lost \(two \/ one\) 32 \(0\.2 %\) \/ 0 at saturation, 2,000 \(25\.0 %\) \/ 0 at the rate \(in 2 of 4 runs of two brokers\); over the trials that lost none, throughput 0\.75 \(1 trials\), broker CPU per request 2\.00, p99 1\.50 \(1 trials\)$/,
     );
     expect(checks.find((c) => c.startsWith('several brokers target'))).toMatch(/NOT met: .*credit 1, 16 B, 4 workers, load on both/);
     const table = tables(summarize(starving, [], 1)).find((t) => t.title.startsWith('Two brokers against one at a fixed rate'));
-    expect(table?.rows.find((r) => r[0] === '1')?.at(-1)).toBe('2,000 (50.0 %) / 0');
+    expect(table?.rows.find((r) => r[0] === '1')?.at(-1)).toBe('2,000 (25.0 %) / 0');
   });
 
   it('tabulates saturation and the fixed rate, and nothing else when nothing else ran', () => {
@@ -129,15 +136,16 @@ describe('several brokers: two brokers sharing their workers against one', () =>
       'two brokers, load on both',
       '6,750 / 7,500',
       '0.90 [0.90–0.90]',
+      '0.90 [0.90–0.90]', // none lost: every repetition
       '24.0 / 20.0',
-      '1.20 [1.20–1.20]',
     ]);
-    expect(ts[0].rows[0].slice(8)).toEqual(['0.50', '10.0 / 5.0', '0 / 0']);
-    expect(ts[1].rows[0].slice(4, 9)).toEqual([
+    expect(ts[0].rows[0].slice(8)).toEqual(['1.20 [1.20–1.20]', '0.50', '10.0 / 5.0', '0 / 0']);
+    expect(ts[1].rows[0].slice(4, 10)).toEqual([
       '5,000 [5,000–5,000]',
       '1.25 / 0.50',
       '2.50 [2.00–3.00]',
       '5.00 / 2.00',
+      '2.50 [2.00–3.00]',
       '2.50 [2.00–3.00]',
     ]);
     expect(s.checks.some((c) => c.startsWith('throughput target'))).toBe(false);

@@ -28,6 +28,8 @@ export interface TwoToOnePhase extends ComparedFigures {
   lost: { two: number; one: number };
   /** Requests answered in the windows, over every run: two, and one. */
   answered: { two: number; one: number };
+  /** The ratios two / one over the trials where two brokers lost no request (NaN-free where none lost any). */
+  lossless: { rps: Spread; cpu: Spread; p99: Spread };
   /** Runs of two brokers that lost any. */
   runsLosing: number;
   runs: number;
@@ -66,6 +68,7 @@ export function summarizeSeveralBrokers(all: RunRecord[]): SeveralBrokersRow[] {
           const two = runsOf(shape);
           const one = runsOf('broker');
           const sum = (runs: RunRecord[], f: Pick) => runs.reduce((a, r) => a + f(r), 0);
+          const lossless = (f: Pick) => x.paired(p, shape, 'broker', size, undefined, (a, b) => (lostIn(a) > 0 ? NaN : f(a) / f(b)));
           return {
             ...compareFigures((f) => ({
               a: x.over(p, shape, size, undefined, f),
@@ -83,6 +86,11 @@ export function summarizeSeveralBrokers(all: RunRecord[]): SeveralBrokersRow[] {
             wantsPerRequest: x.over(p, shape, size, undefined, (r) => perRequest(r.creditWants, r)),
             lost: { two: sum(two, lostIn), one: sum(one, lostIn) },
             answered: { two: sum(two, (r) => r.answered), one: sum(one, (r) => r.answered) },
+            lossless: {
+              rps: lossless((r) => r.requestsPerSecond),
+              cpu: lossless((r) => r.cpuUsPerRequest),
+              p99: lossless((r) => r.latency.p99),
+            },
             runsLosing: two.filter((r) => lostIn(r) > 0).length,
             runs: two.length,
           };
@@ -103,8 +111,10 @@ export function summarizeSeveralBrokers(all: RunRecord[]): SeveralBrokersRow[] {
   return rows;
 }
 
-const ratio = (c: Compared) => c.ratio.median.toFixed(2);
 const range = (s: Spread) => (s.n > 1 ? ` [${s.min.toFixed(2)}–${s.max.toFixed(2)}]` : '');
+/** A ratio's median and range, `–` over no trial. */
+const spreadText = (s: Spread) => (s.n === 0 ? '–' : `${s.median.toFixed(2)}${range(s)}`);
+const ratio = (c: Compared) => spreadText(c.ratio);
 /** Lost requests, two / one, each with its share of all requests where any were lost. */
 const lost = (p: TwoToOnePhase) => {
   const one = (n: number, answered: number) => (n > 0 ? `${num(n)} (${num((100 * n) / (n + answered), 1)} %)` : '0');
@@ -125,13 +135,15 @@ export function severalBrokersChecks(rows: SeveralBrokersRow[]): string[] {
   return [
     ...rows.map(
       (r) =>
-        `two brokers / one, ${caseOf(r)}: throughput ${ratio(r.saturation.rps)}${range(r.saturation.rps.ratio)}, ` +
-        `broker CPU per request ${ratio(r.saturation.cpu)}${range(r.saturation.cpu.ratio)}; ` +
-        `at ${num(r.rate.median)} req/s p50 ${ratio(r.latency.p50)}${range(r.latency.p50.ratio)}, p99 ${ratio(r.latency.p99)}${range(r.latency.p99.ratio)}; ` +
+        `two brokers / one, ${caseOf(r)}: throughput ${ratio(r.saturation.rps)}, ` +
+        `broker CPU per request ${ratio(r.saturation.cpu)}; ` +
+        `at ${num(r.rate.median)} req/s p50 ${ratio(r.latency.p50)}, p99 ${ratio(r.latency.p99)}; ` +
         `credit moves per request ${num(r.saturation.movesPerRequest.median, 3)} at saturation, ${num(r.latency.movesPerRequest.median, 3)} at the rate; ` +
         `requests lost (two / one) ${lost(r.saturation)} at saturation, ${lost(r.latency)} at the rate` +
         (r.saturation.runsLosing + r.latency.runsLosing > 0
-          ? ` (in ${r.saturation.runsLosing + r.latency.runsLosing} of ${r.saturation.runs + r.latency.runs} runs of two brokers)`
+          ? ` (in ${r.saturation.runsLosing + r.latency.runsLosing} of ${r.saturation.runs + r.latency.runs} runs of two brokers); ` +
+            `over the trials that lost none, throughput ${spreadText(r.saturation.lossless.rps)} (${r.saturation.lossless.rps.n} trials), ` +
+            `broker CPU per request ${spreadText(r.saturation.lossless.cpu)}, p99 ${spreadText(r.latency.lossless.p99)} (${r.latency.lossless.p99.n} trials)`
           : ''),
     ),
     `several brokers target (two / one: throughput >= ${t.rpsRatio}, p99 at the fixed rate < ${t.p99Ratio} x, no more requests lost than one broker): ` +
@@ -162,6 +174,7 @@ export function severalBrokersTables(rows: SeveralBrokersRow[]): Table[] {
         ...CASE_HEAD,
         'req/s two / one',
         'req/s ratio',
+        'req/s ratio, none lost',
         'broker CPU µs/req two (both) / one',
         'CPU ratio',
         'second broker’s CPU share',
@@ -170,6 +183,7 @@ export function severalBrokersTables(rows: SeveralBrokersRow[]): Table[] {
       rows: rows.map((r) => [
         ...caseCells(r),
         ...comparedCells(r.saturation.rps, 0),
+        fmtSpread(r.saturation.lossless.rps, 2),
         ...comparedCells(r.saturation.cpu, 1),
         num(r.saturation.secondShare.median, 2),
         ...leaseCells(r.saturation),
@@ -177,7 +191,7 @@ export function severalBrokersTables(rows: SeveralBrokersRow[]): Table[] {
       notes: [
         'one: one broker and W zero-delay workers; two: two brokers and W workers, each serving both (--broker-host a,b), sharing its credit by leases. "load on both": the generator’s sockets split over the two frontends; "load on one": all on the first, the second broker idle beside it.',
         'broker CPU = the broker processes, all threads, both summed for two; the second broker’s share is of that sum. credit moves and wants: the brokers’ tsr_broker_credit_moves_total and tsr_broker_credit_wants_total over the window, per request answered.',
-        'lost = requests not answered by the end of the run (3 s after the window) or answered with an error, summed over the runs; a lost request is in no latency figure.',
+        'lost = requests not answered by the end of the run (3 s after the window) or answered with an error, summed over the runs; a lost request is in no latency figure, and a run that lost requests measured the other broker alone: "none lost" gives the ratios over the repetitions where two brokers lost none.',
       ],
     },
     {
@@ -190,6 +204,7 @@ export function severalBrokersTables(rows: SeveralBrokersRow[]): Table[] {
         'p50 ratio',
         'p99 ms two / one',
         'p99 ratio',
+        'p99 ratio, none lost',
         'broker CPU µs/req two / one',
         ...LEASES_HEAD,
       ],
@@ -198,6 +213,7 @@ export function severalBrokersTables(rows: SeveralBrokersRow[]): Table[] {
         fmtSpread(r.rate),
         ...comparedCells(r.latency.p50, 2),
         ...comparedCells(r.latency.p99, 2),
+        fmtSpread(r.latency.lossless.p99, 2),
         pair(r.latency.cpu.a, r.latency.cpu.b, 1),
         ...leaseCells(r.latency),
       ]),
