@@ -132,6 +132,8 @@ async function main(): Promise<void> {
   for (const c of summary.checks) log(c);
   log(`\n${method.join('\n')}`);
 
+  // the benchmark's guide, from wherever the results go (a dated folder, a folder in it, tmp/)
+  const guide = relative(o.out, join(root, 'docs', 'benchmarks', 'README.md'));
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   // Raw data stays small: the run's settings as JSON, one CSV line per run and per idle process.
   writeFileSync(join(o.out, 'run.json'), JSON.stringify({ command, machine: note, options: o, seconds: m.seconds }, null, 1) + '\n');
@@ -142,7 +144,7 @@ async function main(): Promise<void> {
     [
       `# ${o.severalBrokers ? 'Two brokers against one' : 'Broker benchmark'}, ${note.date}`,
       '',
-      `Command: \`${command}\` (${Math.round(m.seconds)} s). How to read this: [../README.md](../README.md).`,
+      `Command: \`${command}\` (${Math.round(m.seconds)} s). How to read this: [docs/benchmarks/README.md](${guide}).`,
       '',
       `Machine: ${formatNote(note)}.`,
       '',

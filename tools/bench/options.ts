@@ -82,7 +82,7 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --brokers-credits A,B several brokers: the workers' credits, a block each (default 1,4)
   --brokers-workers N   several brokers: workers, the same for one broker and for two (default 4)
   --brokers-sizes A,B   several brokers: message sizes in bytes (default 16)
-  --brokers-warmup MS   several brokers: per run, not measured (default 1500)
+  --brokers-warmup MS   several brokers: per run, not measured (default 3000)
   --brokers-rate F      several brokers: the open-loop rate as a share of one broker's saturation (default 0.5)
 `;
 
@@ -163,7 +163,7 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     brokersCredits: v['brokers-credits'] === undefined ? [1, 4] : list(v['brokers-credits']),
     brokersWorkers: num(v['brokers-workers'], 4),
     brokersSizes: v['brokers-sizes'] === undefined ? [16] : list(v['brokers-sizes']),
-    brokersWarmupMs: num(v['brokers-warmup'], 1500, 800),
+    brokersWarmupMs: num(v['brokers-warmup'], 3000, 1500),
     brokersRate: num(v['brokers-rate'], 0.5),
   };
   for (const [name, n] of Object.entries({

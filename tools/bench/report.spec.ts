@@ -227,7 +227,7 @@ describe('against NATS', () => {
 });
 
 describe('parseOptions for several brokers', () => {
-  it('defaults to credits 1 and 4, 4 workers, 16 B, half of saturation, and writes to tmp unless --out', () => {
+  it('defaults to credits 1 and 4, 4 workers, 16 B, half of saturation, a 3 s warm-up, and writes to tmp unless --out', () => {
     const o = parseOptions(['--several-brokers'], '2026-01-01', '/r');
     expect([o.severalBrokers, o.brokersCredits, o.brokersWorkers, o.brokersSizes, o.brokersRate, o.brokersWarmupMs]).toEqual([
       true,
@@ -235,7 +235,7 @@ describe('parseOptions for several brokers', () => {
       4,
       [16],
       0.5,
-      1500,
+      3000,
     ]);
     expect(o.out).toBe('/r/tmp/benchmarks/2026-01-01-brokers');
     expect(parseOptions(['--several-brokers', '--out', '/x'], '2026-01-01', '/r').out).toBe('/x');
