@@ -42,6 +42,18 @@ const METHOD = [
   'Memory: RSS (pidusage), idle right after start and peak during the load. CPU: user + system time (pidusage) over the measured window; machine busy cores from os.cpus().',
 ];
 
+/** What `--several-brokers` does, instead of the method above. */
+const SEVERAL_BROKERS_METHOD = [
+  'Several brokers: one broker with W zero-delay workers, against two brokers with W workers each serving both (--broker-host a,b: one connection per broker, its credit shared by leases),',
+  'started side by side for each credit; the same generator and load for both, loaded in turn (order rotated per repetition): "load on both" splits the generator’s sockets',
+  'over the two frontends (half of the requests each), "load on one" puts them all on the first (the second broker idle, the credit moving to where the queue is).',
+  'Saturation: closed loop, a fixed number of requests in flight; throughput and the CPU per request of the broker processes (both brokers summed), two / one paired within each repetition.',
+  'Fixed rate: open loop at a share of the one broker’s saturation measured moments before, the same for all, in rounds; p50 and p99 two / one paired within each round.',
+  'Each broker’s HTTP endpoint is on, not scraped: its lease counters (tsr_broker_credit_moves_total, tsr_broker_credit_wants_total) are read at both ends of each window.',
+  'Load: tools/bench/loadgen.ts, its own Node process, over DEALER sockets; each request carries its send time, the reply echoes it, latency is measured in the generator.',
+  'CPU: user + system time (pidusage) over the measured window; machine busy cores from os.cpus().',
+];
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2), today(), root);
   if (o.help) {
@@ -100,20 +112,28 @@ async function main(): Promise<void> {
     `sizes ${o.sizes.join('/')} B × workers ${o.workers.join('/')} (credit ${o.credit} each behind our broker), ${o.inflight} requests in flight, ` +
     `${o.generators} generator process(es), warm-up ${o.warmupMs} ms + ${o.durationMs} ms measured per saturation run, ` +
     `${o.latencyRounds} half-saturation round(s) of ${o.latencyDurationMs} ms against broker, bare forwarder, ${withC ? 'C forwarder, ' : ''}direct`;
-  const plan = `${o.reps} repetition(s) of: ${o.natsOnly ? natsPlan : `${natsPlan}; ${mainPlan}`}; ${plannedRuns(o, withC, withNats)} runs`;
+  const brokersPlan =
+    `one broker against two sharing their ${o.brokersWorkers} workers (load on both frontends, load on the first), credit ${o.brokersCredits.join(' and ')}, ` +
+    `sizes ${o.brokersSizes.join('/')} B, ${o.inflight} requests in flight over ${o.sockets} sockets${o.clientBatches ? ' (batches, as our client library sends)' : ''}, ` +
+    `${o.brokersWarmupMs} ms warm-up + ${o.durationMs} ms measured each; then ${o.latencyRounds} round(s) of ${o.latencyDurationMs} ms at ${o.brokersRate} × the one broker's saturation, open loop`;
+  const what = o.severalBrokers ? brokersPlan : o.natsOnly ? natsPlan : `${natsPlan}; ${mainPlan}`;
+  const plan = `${o.reps} repetition(s) of: ${what}; ${plannedRuns(o, withC, withNats)} runs`;
   log(`plan: ${plan}, about ${Math.round(estimateSeconds(o, withC, withNats) / 60)} min`);
-  if ('missing' in bundles.nativeForwarder && !o.natsOnly) log(bundles.nativeForwarder.missing);
-  if ('missing' in bundles.natsServer) log(bundles.natsServer.missing);
+  if ('missing' in bundles.nativeForwarder && !o.natsOnly && !o.severalBrokers) log(bundles.nativeForwarder.missing);
+  if ('missing' in bundles.natsServer && !o.severalBrokers) log(bundles.natsServer.missing);
   const m = await runMatrix(o, bundles, log);
   note.loadAverageAtEnd = loadavg().map((v) => Math.round(v * 100) / 100);
   const summary = summarize(m.runs, m.idle, o.latencyWorkers);
   const ts = tables(summary);
+  const method = o.severalBrokers ? SEVERAL_BROKERS_METHOD : METHOD;
 
   log('');
   for (const t of ts) log(`${textTable(t)}\n`);
   for (const c of summary.checks) log(c);
-  log(`\n${METHOD.join('\n')}`);
+  log(`\n${method.join('\n')}`);
 
+  // the benchmark's guide, from wherever the results go (a dated folder, a folder in it, tmp/)
+  const guide = relative(o.out, join(root, 'docs', 'benchmarks', 'README.md'));
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   // Raw data stays small: the run's settings as JSON, one CSV line per run and per idle process.
   writeFileSync(join(o.out, 'run.json'), JSON.stringify({ command, machine: note, options: o, seconds: m.seconds }, null, 1) + '\n');
@@ -122,9 +142,9 @@ async function main(): Promise<void> {
   writeFileSync(
     join(o.out, 'results.md'),
     [
-      `# Broker benchmark, ${note.date}`,
+      `# ${o.severalBrokers ? 'Two brokers against one' : 'Broker benchmark'}, ${note.date}`,
       '',
-      `Command: \`${command}\` (${Math.round(m.seconds)} s). How to read this: [../README.md](../README.md).`,
+      `Command: \`${command}\` (${Math.round(m.seconds)} s). How to read this: [docs/benchmarks/README.md](${guide}).`,
       '',
       `Machine: ${formatNote(note)}.`,
       '',
@@ -142,7 +162,7 @@ async function main(): Promise<void> {
       ...ts.flatMap((t) => [markdownTable(t), '']),
       '## Method',
       '',
-      ...METHOD.map((l) => l),
+      ...method,
       '',
     ].join('\n'),
   );

@@ -8,10 +8,10 @@ const cell = (v: unknown) =>
       ? String(Math.round(v * 1000) / 1000)
       : String(v);
 
-/** Runs, with the target process's usage and each other process's cores and peak RSS as `label:cores:rssKiB`. */
+/** Runs, with the target process's usage and each other process's cores and peak RSS as `label:cores:rssKiB`; the workers' credit and the lease counters where known. */
 export function runsCsv(runs: readonly RunRecord[]): string {
   const head =
-    'rep,round,phase,target,workers,size,mode,inflight,rate,rps,answered,errors,unanswered,workers_seen,p50_ms,p90_ms,p99_ms,p999_ms,max_ms,target_cpu_us_per_req,machine_busy_cores,window_ramp,processes';
+    'rep,round,phase,target,workers,size,mode,inflight,rate,rps,answered,errors,unanswered,workers_seen,p50_ms,p90_ms,p99_ms,p999_ms,max_ms,target_cpu_us_per_req,machine_busy_cores,window_ramp,credit,credit_moves,credit_wants,processes';
   const rows = runs.map((r) =>
     [
       r.rep,
@@ -38,6 +38,9 @@ export function runsCsv(runs: readonly RunRecord[]): string {
         r.cpuUsPerRequest,
         r.machineBusyCores,
         r.windowRamp,
+        r.credit,
+        r.creditMoves,
+        r.creditWants,
       ])
       .map(cell)
       .concat(r.usage.map((u) => `${u.label}:${cell(u.cpuCores)}:${cell(u.peakRssKiB)}`).join(' '))

@@ -1,8 +1,11 @@
 /**
  * The benchmark's load generator, run as its own Node process (several may run at once).
  *
- *   loadgen.ts --port P --size BYTES --sockets S (--inflight C | --rate R)
+ *   loadgen.ts --port P[,P2…] --size BYTES --sockets S (--inflight C | --rate R)
  *              --start-at EPOCH_MS --warmup MS --duration MS [--nats | --batch]
+ *
+ * With several ports (several brokers), socket i connects to the port i mod their number: the
+ * requesters, and the requests, split evenly over them.
  *
  * It speaks the client side of our protocol through DEALER sockets: it sends ['', request] (what a
  * REQ client puts on the wire) and reads ['', reply]. Unlike a REQ socket a DEALER may have many
@@ -75,7 +78,10 @@ const num = (name: string, dflt?: number): number => {
   return v;
 };
 const host = '127.0.0.1';
-const port = num('port');
+const ports = (f.get('port') ?? '').split(',').map(Number);
+if (!ports.every((p) => Number.isInteger(p) && p > 0)) throw new Error('--port needs a port, or several separated by commas');
+/** The port of the i-th socket (or connection). */
+const portOf = (i: number): number => ports[i % ports.length];
 const size = Math.max(HEADER, num('size'));
 const socketCount = Math.max(1, num('sockets', 4));
 const inflight = f.has('inflight') ? num('inflight') : 0;
@@ -96,7 +102,7 @@ interface Channel {
 // CURVE_SERVER_KEY: the target is a broker with CURVE on; each socket brings a fresh key pair, as our client does.
 const serverKey = process.env['CURVE_SERVER_KEY'];
 
-const dealer = (): Dealer => {
+const dealer = (port: number): Dealer => {
   const socket = new Dealer({
     linger: 0,
     sendTimeout: 0,
@@ -111,8 +117,8 @@ const loopFailed = (e: Error) => {
 };
 
 /** A DEALER socket whose replies go to `onReply` (its last frame). */
-function zmqChannel(): Channel {
-  const socket = dealer();
+function zmqChannel(port: number): Channel {
+  const socket = dealer(port);
   const channel: Channel = {
     send: (body) => void socket.send([EMPTY, body]).catch(onSendError),
     close: () => socket.close(),
@@ -130,7 +136,7 @@ const REQUEST_ID = Buffer.from('g'); // replies are matched by their body, as in
  * broker answered the question or 500 ms passed. A send that fails ends the run (it would leave
  * requests in flight that never come back).
  */
-async function batchChannel(): Promise<Channel> {
+async function batchChannel(port: number): Promise<Channel> {
   const batches: { max?: number } = {};
   let offered: (max: number | undefined) => void = () => undefined;
   const offer = new Promise<number | undefined>((resolve) => (offered = resolve));
@@ -164,7 +170,7 @@ async function batchChannel(): Promise<Channel> {
 const PROBE_ID = Buffer.from('probe');
 
 /** A NATS connection with one inbox subscription for all its requests' replies. */
-async function natsChannel(): Promise<Channel> {
+async function natsChannel(port: number): Promise<Channel> {
   const nc = await connect({ servers: `${host}:${port}`, noEcho: true });
   const inbox = `_INBOX.${nc.info?.client_id ?? 0}.${Math.random().toString(36).slice(2)}`;
   const channel: Channel = {
@@ -249,7 +255,8 @@ function startOpen(): void {
 }
 
 async function main(): Promise<void> {
-  for (let i = 0; i < socketCount; i++) channels.push(nats ? await natsChannel() : batch ? await batchChannel() : zmqChannel());
+  for (let i = 0; i < socketCount; i++)
+    channels.push(nats ? await natsChannel(portOf(i)) : batch ? await batchChannel(portOf(i)) : zmqChannel(portOf(i)));
   await new Promise((r) => setTimeout(r, Math.max(0, t0 - performance.now())));
   if (inflight > 0) startClosed();
   else startOpen();

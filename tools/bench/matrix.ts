@@ -3,7 +3,8 @@
  * same closed-loop load (targets alternate order between repetitions), then the open-loop latency
  * runs at half the broker's measured saturation, then our client app (RSS of the client).
  * All targets of one worker count are started together and stay up between runs, so the
- * runs that are compared follow each other within seconds.
+ * runs that are compared follow each other within seconds. `--nats-only` and `--several-brokers`
+ * run one experiment each, the same way.
  */
 import type { Bundles } from './bundle';
 import type { BenchOptions } from './options';
@@ -11,7 +12,16 @@ import { type ProcessUsage, cpuUsPerRequest } from './usage';
 import { type LoadResult, type LoadSpec, idleClientRss, idleRss, runClientApp, runGenerators } from './scenario';
 import { num } from './report/format';
 import { type LatencySummary, RAMPING } from './stats';
-import { type Target, type TargetKind, latencyKinds, startTarget, stopTarget, versusNatsKinds } from './targets';
+import {
+  type Target,
+  type TargetKind,
+  latencyKinds,
+  loadOnFirstBroker,
+  severalBrokersKinds,
+  startTarget,
+  stopTarget,
+  versusNatsKinds,
+} from './targets';
 
 /** DEALER sockets or NATS connections the generator opens for `inflight` concurrent requesters. */
 export function natsComparisonSockets(kind: TargetKind, inflight: number, sockets: number): number {
@@ -20,7 +30,7 @@ export function natsComparisonSockets(kind: TargetKind, inflight: number, socket
   return Math.min(sockets, inflight);
 }
 
-export type Phase = 'saturation' | 'latency' | 'client-app' | 'versus-nats';
+export type Phase = 'saturation' | 'latency' | 'client-app' | 'versus-nats' | 'brokers-saturation' | 'brokers-latency';
 
 export interface RunRecord {
   rep: number;
@@ -43,8 +53,13 @@ export interface RunRecord {
   machineBusyCores: number;
   /** Answers in the window's first half over its second (closed loop: near 1 once warm); not for client-app runs. */
   windowRamp?: number;
-  /** CPU time of the broker/forwarder/direct process (all its threads) per request, µs. */
+  /** CPU time of the broker/forwarder/direct process (all its threads; both brokers where there are two) per request, µs. */
   cpuUsPerRequest: number;
+  /** The workers' credit, behind our broker(s). */
+  credit?: number;
+  /** Brokers with their HTTP endpoint on (several brokers): windows moved to them, and demands for credit, in the window. */
+  creditMoves?: number;
+  creditWants?: number;
 }
 
 export interface IdleRecord {
@@ -75,31 +90,37 @@ const clientAppSizes = (o: BenchOptions) => CLIENT_APP.sizes.filter((s) => o.siz
 /** The runs of each phase in one repetition (none against NATS when nats-server is missing). */
 function runsPerRepetition(o: BenchOptions, withC: boolean, withNats: boolean) {
   const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
-  const main = o.natsOnly ? 0 : 1;
+  const main = o.natsOnly || o.severalBrokers ? 0 : 1;
+  const brokers = o.severalBrokers ? o.brokersCredits.length * o.brokersSizes.length * severalBrokersKinds.length : 0;
   return {
+    brokersSaturation: brokers,
+    brokersLatency: brokers * o.latencyRounds,
     saturation: main * (o.workers.length * (o.sizes.length * SATURATION_KINDS.length + lru) + o.sizes.length) /* direct */,
     latency: main * o.sizes.length * latencyKinds(withC).length * o.latencyRounds,
     clientApp: main * clientAppSizes(o).length * CLIENT_APP.kinds.length,
-    versusNats: withNats ? o.natsSizes.length * o.natsInflight.length * versusNatsKinds(withC, !!o.versusApps).length : 0,
+    versusNats:
+      withNats && !o.severalBrokers ? o.natsSizes.length * o.natsInflight.length * versusNatsKinds(withC, !!o.versusApps).length : 0,
   };
 }
 
 export function plannedRuns(o: BenchOptions, withC: boolean, withNats: boolean): number {
   const n = runsPerRepetition(o, withC, withNats);
-  return (n.saturation + n.latency + n.clientApp + n.versusNats) * o.reps;
+  return (n.saturation + n.latency + n.clientApp + n.versusNats + n.brokersSaturation + n.brokersLatency) * o.reps;
 }
 
 export function estimateSeconds(o: BenchOptions, withC: boolean, withNats: boolean): number {
   const n = runsPerRepetition(o, withC, withNats);
   /** One generator run: its start, the warm-up, the window, the drain. */
   const run = (ms: number, warmupMs = o.warmupMs) => (400 + warmupMs + ms + 300) / 1000;
-  /** Starting the targets: each worker count's, the idle client's, the comparison's. */
-  const starts = (o.natsOnly ? 0 : o.workers.length * 3 + 2) + (withNats ? 6 : 0);
+  /** Starting the targets: each worker count's, the idle client's, the comparison's, each credit's one and two brokers. */
+  const starts = o.severalBrokers ? o.brokersCredits.length * 4 : (o.natsOnly ? 0 : o.workers.length * 3 + 2) + (withNats ? 6 : 0);
   return (
     (n.saturation * run(o.durationMs) +
       n.latency * run(o.latencyDurationMs) +
       n.clientApp * 1.5 +
       n.versusNats * run(o.durationMs, o.natsWarmupMs) +
+      n.brokersSaturation * run(o.durationMs, o.brokersWarmupMs) +
+      n.brokersLatency * run(o.latencyDurationMs, o.brokersWarmupMs) +
       starts) *
     o.reps
   );
@@ -134,21 +155,24 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
       mode: spec.mode,
       inflight: spec.mode === 'closed' ? spec.inflight : undefined,
       rate: spec.mode === 'open' ? spec.rate : undefined,
-      cpuUsPerRequest: cpuUsPerRequest(r.usage, r.requestsPerSecond),
+      cpuUsPerRequest: cpuUsPerRequest(r.usage, r.requestsPerSecond, t.servers),
+      credit: t.credit,
     };
     runs.push(rec);
     const ours = r.usage.reduce((a, u) => a + (Number.isFinite(u.cpuCores) ? u.cpuCores : 0), 0);
+    const servers = r.usage.slice(0, t.servers).reduce((a, u) => a + u.cpuCores, 0);
     const warn = [
       r.errors || r.unanswered ? ` ${r.errors} errors, ${r.unanswered} unanswered` : '',
       t.kind !== 'direct' && r.workersSeen < t.workers ? ` only ${r.workersSeen}/${t.workers} workers answered` : '',
       spec.mode === 'closed' && r.windowRamp < RAMPING
         ? ` still ramping (first half of the window ${num(r.windowRamp, 2)} x the second)`
         : '',
+      Number.isFinite(r.creditMoves) ? `, credit moves ${r.creditMoves}, wants ${r.creditWants}` : '',
     ].join('');
     log(
-      `  [${runs.length}/${total}] ${phase.padEnd(10)} ${t.kind.padEnd(13)} W=${t.workers} ${String(size).padStart(5)} B ` +
+      `  [${runs.length}/${total}] ${phase.padEnd(10)} ${t.kind.padEnd(13)} W=${t.workers}${t.credit === undefined ? '' : ` credit ${t.credit}`} ${String(size).padStart(5)} B ` +
         `${spec.mode === 'closed' ? `in flight ${spec.inflight}` : `rate ${num(spec.rate ?? 0)}/s`}: ${num(r.requestsPerSecond).padStart(7)} req/s, ` +
-        `p50 ${num(r.latency.p50, 2)} p99 ${num(r.latency.p99, 2)} ms, ${t.kind} ${num(r.usage[0].cpuCores, 2)} cores (${num(rec.cpuUsPerRequest, 1)} µs/req), ` +
+        `p50 ${num(r.latency.p50, 2)} p99 ${num(r.latency.p99, 2)} ms, ${t.kind} ${num(servers, 2)} cores (${num(rec.cpuUsPerRequest, 1)} µs/req), ` +
         `machine ${num(r.machineBusyCores, 2)} busy cores, ours ${num(ours, 2)}${warn}`,
     );
     return rec;
@@ -184,8 +208,50 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
     }
   };
 
+  /**
+   * Two brokers sharing W workers against one broker with as many (docs/protocol.md, "Several
+   * brokers"), a block per credit: the one broker, the two loaded over both frontends and over the
+   * first only, in turn (order rotated per repetition), at saturation; then in rounds at a fixed
+   * open-loop rate, a share of the one broker's saturation measured moments before. The brokers'
+   * HTTP endpoints are on (not scraped): their lease counters are read at each window's ends.
+   */
+  const severalBrokers = async (rep: number) => {
+    for (const credit of o.brokersCredits) {
+      const targets = new Map<TargetKind, Target>();
+      try {
+        targets.set('broker', await startTarget('broker', o.brokersWorkers, bundles, { credit, http: true }));
+        const two = await startTarget('brokers-2', o.brokersWorkers, bundles, { credit, http: true });
+        targets.set('brokers-2', two);
+        targets.set('brokers-2-one', loadOnFirstBroker(two));
+        for (const size of o.brokersSizes) {
+          const spec = (extra: Partial<LoadSpec>) => load(size, { warmupMs: o.brokersWarmupMs, batch: o.clientBatches, ...extra });
+          let one = NaN;
+          for (const kind of rotate(severalBrokersKinds, rep - 1)) {
+            const t = targets.get(kind) as Target;
+            const s = spec({ mode: 'closed', inflight: o.inflight });
+            const rec = record(rep, 'brokers-saturation', t, size, s, await runGenerators(t, s, bundles));
+            if (kind === 'broker') one = rec.requestsPerSecond;
+          }
+          const rate = Math.max(100, Math.round(one * o.brokersRate));
+          for (let round = 1; round <= o.latencyRounds; round++)
+            for (const kind of rotate(severalBrokersKinds, rep - 1 + round - 1)) {
+              const t = targets.get(kind) as Target;
+              const s = spec({ mode: 'open', rate, durationMs: o.latencyDurationMs });
+              record(rep, 'brokers-latency', t, size, s, await runGenerators(t, s, bundles), round);
+            }
+        }
+      } finally {
+        for (const [kind, t] of targets) if (kind !== 'brokers-2-one') await stopTarget(t);
+      }
+    }
+  };
+
   for (let rep = 1; rep <= o.reps; rep++) {
     log(`repetition ${rep}/${o.reps}`);
+    if (o.severalBrokers) {
+      await severalBrokers(rep);
+      continue;
+    }
     if (withNats) await versusNats(rep);
     if (o.natsOnly) continue;
     idle.push({ rep, target: 'client', workers: 0, rssKiB: { client: await idleClientRss(bundles) } });

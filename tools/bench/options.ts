@@ -39,8 +39,18 @@ export interface BenchOptions {
   natsOnly: boolean;
   /** Another build (DIR/<app>/main.js) whose broker and workers join the comparison with NATS. */
   versusApps: string | undefined;
-  /** Against NATS: our generator sends batches to a broker that offers them, as our client library does. */
+  /** Our generator sends batches to a broker that offers them, as our client library does (against NATS, and several brokers). */
   clientBatches: boolean;
+  /** Run only the several-brokers experiment: two brokers sharing their workers against one broker. */
+  severalBrokers: boolean;
+  /** Several brokers: the workers' credits (one block each), worker count, message sizes. */
+  brokersCredits: number[];
+  brokersWorkers: number;
+  brokersSizes: number[];
+  /** Several brokers: the warm-up of each run (as against NATS, the targets idle while the others are loaded). */
+  brokersWarmupMs: number;
+  /** Several brokers: the open-loop rate, as a share of one broker's saturation throughput measured moments before. */
+  brokersRate: number;
 }
 
 export const usage = `usage: npm run bench -- [options]     (or: npx nx run bench:bench -- [options])
@@ -67,7 +77,13 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --nats-warmup MS      against NATS: per run, not measured (default 1500; the pace after idle takes that long)
   --nats-only           run only the comparison with NATS (results to tmp/benchmarks/<date>-nats unless --out)
   --versus-apps DIR     against NATS, also the broker and workers of DIR/<app>/main.js (a change, before and after, in one run)
-  --client-batches      against NATS, our generator batches requests when the broker offers it (as our client library does)
+  --client-batches      against NATS and several brokers, our generator batches requests when the broker offers it (as our client library does)
+  --several-brokers     run only two brokers sharing their workers against one broker (results to tmp/benchmarks/<date>-brokers unless --out)
+  --brokers-credits A,B several brokers: the workers' credits, a block each (default 1,4)
+  --brokers-workers N   several brokers: workers, the same for one broker and for two (default 4)
+  --brokers-sizes A,B   several brokers: message sizes in bytes (default 16)
+  --brokers-warmup MS   several brokers: per run, not measured (default 3000)
+  --brokers-rate F      several brokers: the open-loop rate as a share of one broker's saturation (default 0.5)
 `;
 
 const list = (v: string) => v.split(',').filter(Boolean).map(Number);
@@ -98,6 +114,12 @@ const flags = {
   'nats-only': { type: 'boolean' },
   'versus-apps': { type: 'string' },
   'client-batches': { type: 'boolean' },
+  'several-brokers': { type: 'boolean' },
+  'brokers-credits': { type: 'string' },
+  'brokers-workers': { type: 'string' },
+  'brokers-sizes': { type: 'string' },
+  'brokers-warmup': { type: 'string' },
+  'brokers-rate': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -137,6 +159,12 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     natsOnly: v['nats-only'] ?? false,
     versusApps: v['versus-apps'],
     clientBatches: v['client-batches'] ?? false,
+    severalBrokers: v['several-brokers'] ?? false,
+    brokersCredits: v['brokers-credits'] === undefined ? [1, 4] : list(v['brokers-credits']),
+    brokersWorkers: num(v['brokers-workers'], 4),
+    brokersSizes: v['brokers-sizes'] === undefined ? [16] : list(v['brokers-sizes']),
+    brokersWarmupMs: num(v['brokers-warmup'], 3000, 1500),
+    brokersRate: num(v['brokers-rate'], 0.5),
   };
   for (const [name, n] of Object.entries({
     reps: o.reps,
@@ -149,18 +177,24 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     'latency-workers': o.latencyWorkers,
     credit: o.credit,
     'nats-workers': o.natsWorkers,
+    'brokers-workers': o.brokersWorkers,
   })) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
   }
-  for (const [name, n] of Object.entries({ warmup: o.warmupMs, 'nats-warmup': o.natsWarmupMs })) {
+  for (const [name, n] of Object.entries({ warmup: o.warmupMs, 'nats-warmup': o.natsWarmupMs, 'brokers-warmup': o.brokersWarmupMs })) {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number of milliseconds`);
   }
-  if ([...o.sizes, ...o.natsSizes].some((s) => !(s >= 12)))
-    throw new Error('--sizes, --nats-sizes: each size must be at least 12 bytes (the request header)');
+  if ([...o.sizes, ...o.natsSizes, ...o.brokersSizes].some((s) => !(s >= 12)))
+    throw new Error('--sizes, --nats-sizes, --brokers-sizes: each size must be at least 12 bytes (the request header)');
+  if (o.brokersCredits.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--brokers-credits: positive integers');
+  if (!(o.brokersRate > 0 && o.brokersRate < 1)) throw new Error('--brokers-rate: a share of saturation, between 0 and 1');
+  if (o.severalBrokers && o.sockets % 2 !== 0)
+    throw new Error('--several-brokers: --sockets must be even (each of the two brokers gets half of the sockets)');
+  if (o.severalBrokers && o.natsOnly) throw new Error('--several-brokers and --nats-only: one or the other');
   if (o.natsInflight.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--nats-inflight: positive integers');
   if (o.workers.some((w) => !Number.isInteger(w) || w < 1)) throw new Error('--workers: positive integers');
   if (!o.workers.includes(o.latencyWorkers)) o.workers = [...o.workers, o.latencyWorkers].sort((a, b) => a - b);
-  const scratch = o.profile ? 'profile' : o.quick ? 'quick' : o.natsOnly ? 'nats' : undefined;
+  const scratch = o.profile ? 'profile' : o.quick ? 'quick' : o.natsOnly ? 'nats' : o.severalBrokers ? 'brokers' : undefined;
   if (!o.out) o.out = scratch ? join(root, 'tmp', 'benchmarks', `${today}-${scratch}`) : join(root, 'docs', 'benchmarks', today);
   return o;
 }

@@ -226,6 +226,29 @@ describe('against NATS', () => {
   });
 });
 
+describe('parseOptions for several brokers', () => {
+  it('defaults to credits 1 and 4, 4 workers, 16 B, half of saturation, a 3 s warm-up, and writes to tmp unless --out', () => {
+    const o = parseOptions(['--several-brokers'], '2026-01-01', '/r');
+    expect([o.severalBrokers, o.brokersCredits, o.brokersWorkers, o.brokersSizes, o.brokersRate, o.brokersWarmupMs]).toEqual([
+      true,
+      [1, 4],
+      4,
+      [16],
+      0.5,
+      3000,
+    ]);
+    expect(o.out).toBe('/r/tmp/benchmarks/2026-01-01-brokers');
+    expect(parseOptions(['--several-brokers', '--out', '/x'], '2026-01-01', '/r').out).toBe('/x');
+  });
+
+  it('refuses what would not split the load over two brokers, or is no share of saturation', () => {
+    expect(() => parseOptions(['--several-brokers', '--sockets', '3'], '2026-01-01', '/r')).toThrow('--sockets must be even');
+    expect(() => parseOptions(['--brokers-rate', '1.5'], '2026-01-01', '/r')).toThrow('--brokers-rate: a share of saturation');
+    expect(() => parseOptions(['--brokers-credits', '0,4'], '2026-01-01', '/r')).toThrow('--brokers-credits: positive integers');
+    expect(() => parseOptions(['--several-brokers', '--nats-only'], '2026-01-01', '/r')).toThrow('one or the other');
+  });
+});
+
 describe('parseOptions against NATS', () => {
   it('defaults to 32 and 1 requesters, 16 B and 1 KiB, 4 workers, and --nats-only writes to tmp', () => {
     const o = parseOptions(['--nats-only'], '2026-01-01', '/r');

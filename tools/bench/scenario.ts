@@ -7,6 +7,7 @@ import { type NodeProcess, freePort, spawnNode, stopNode } from '@tsr/testing';
 import type { Bundles } from './bundle';
 import type { GeneratorResult } from './loadgen';
 import { track } from './children';
+import { type CreditCounters, creditDelta, readCreditCounters } from './counters';
 import { type ProcessUsage, Sampler, rssKiB } from './usage';
 import { type LatencySummary, latencySummary } from './stats';
 import { type Target, appPath, deadProcess, isNats, isOurs } from './targets';
@@ -41,6 +42,9 @@ export interface LoadResult {
   machineBusyCores: number;
   /** Answers in the window's first half over its second: well under 1, the warm-up was too short. */
   windowRamp: number;
+  /** Our brokers with their HTTP endpoint on: windows moved to them and demands for credit in the window (else NaN). */
+  creditMoves: number;
+  creditWants: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,7 +60,7 @@ export async function runGenerators(target: Target, spec: LoadSpec, bundles: Bun
     const load = spec.mode === 'closed' ? ['--inflight', String(share(spec.inflight ?? 32))] : ['--rate', String(share(spec.rate ?? 1000))];
     const args = [
       '--port',
-      String(target.port),
+      target.ports.join(','),
       '--size',
       String(spec.size),
       '--sockets',
@@ -71,9 +75,15 @@ export async function runGenerators(target: Target, spec: LoadSpec, bundles: Bun
   }
   const sampler = new Sampler([...target.watched(), ...gens.map((p) => ({ label: p.label, pid: p.child.pid ?? -1 }))]);
   const windowStart = startAt + spec.warmupMs;
+  const counters: (Promise<CreditCounters> | undefined)[] = [];
+  const mark = (end: 0 | 1) => {
+    if (end) sampler.markEnd();
+    else sampler.markStart();
+    if (target.httpPorts.length) counters[end] = readCreditCounters(target.httpPorts);
+  };
   const marks = [
-    setTimeout(() => sampler.markStart(), windowStart - Date.now()),
-    setTimeout(() => sampler.markEnd(), windowStart + spec.durationMs - Date.now()),
+    setTimeout(() => mark(0), windowStart - Date.now()),
+    setTimeout(() => mark(1), windowStart + spec.durationMs - Date.now()),
   ];
   // a generator ends by itself at most 3 s after its window (draining); one that hangs is killed
   const limit = windowStart + spec.durationMs + 8000 - Date.now();
@@ -82,6 +92,7 @@ export async function runGenerators(target: Target, spec: LoadSpec, bundles: Bun
   clearTimeout(watchdog);
   marks.forEach(clearTimeout);
   const { usage, machineBusyCores } = await sampler.stop();
+  const credit = creditDelta(await counters[0], await counters[1]);
   const dead = deadProcess(target);
   if (dead) throw new Error(`${dead.label} died during the load: ${dead.stderr.slice(-500)}`);
   const outs = gens.map((p, i) => {
@@ -100,6 +111,8 @@ export async function runGenerators(target: Target, spec: LoadSpec, bundles: Bun
     windowRamp: outs.reduce((a, o) => a + o.halves[0], 0) / outs.reduce((a, o) => a + o.halves[1], 0),
     usage,
     machineBusyCores,
+    creditMoves: credit.moves,
+    creditWants: credit.wants,
   };
 }
 

@@ -15,12 +15,17 @@ import type { Watched } from './usage';
  * `broker-other`: broker and workers of another build (`--versus-apps`), to measure a change in the same run.
  * `nats` and `nats-conns`: nats-server with Node responders in a queue group, loaded over one shared
  * connection or over one connection per requester (the same server, two shapes of load).
+ * `brokers-2` and `brokers-2-one`: two of our brokers side by side, the same workers serving both
+ * (docs/protocol.md, "Several brokers"), loaded over both frontends or over the first one only
+ * (the same processes, two shapes of load).
  */
 export type TargetKind =
   | 'broker'
   | 'broker-metrics'
   | 'broker-curve'
   | 'broker-other'
+  | 'brokers-2'
+  | 'brokers-2-one'
   | 'forwarder'
   | 'forwarder-lru'
   | 'forwarder-c'
@@ -29,9 +34,11 @@ export type TargetKind =
   | 'nats-conns';
 
 export const isNats = (kind: TargetKind): boolean => kind === 'nats' || kind === 'nats-conns';
-/** Our broker with our workers (this build or another). */
+/** Two brokers sharing their workers, loaded over both frontends or over the first. */
+export const isTwoBrokers = (kind: TargetKind): boolean => kind === 'brokers-2' || kind === 'brokers-2-one';
+/** Our broker (or brokers) with our workers (this build or another). */
 export const isOurs = (kind: TargetKind): boolean =>
-  kind === 'broker' || kind === 'broker-metrics' || kind === 'broker-curve' || kind === 'broker-other';
+  kind === 'broker' || kind === 'broker-metrics' || kind === 'broker-curve' || kind === 'broker-other' || isTwoBrokers(kind);
 
 /** Targets of the half-saturation rounds, in order: the C forwarder when it could be built. */
 export const latencyKinds = (withC: boolean): TargetKind[] => [
@@ -65,15 +72,28 @@ export const targetLabel: Record<TargetKind, string> = {
   direct: 'direct (no broker)',
   nats: 'NATS, one shared connection',
   'nats-conns': 'NATS, a connection per requester',
+  'brokers-2': 'two brokers, load on both',
+  'brokers-2-one': 'two brokers, load on one',
 };
+
+/** What the several-brokers experiment loads, in turn: one broker, then two sharing as many workers (load on both, load on one). */
+export const severalBrokersKinds: TargetKind[] = ['broker', 'brokers-2', 'brokers-2-one'];
 
 export interface Target {
   kind: TargetKind;
   workers: number;
-  /** Where clients connect. */
+  /** Where clients connect (the first broker's frontend where there are two). */
   port: number;
-  /** The broker/forwarder/direct process, then the workers. */
+  /** The frontends the load is spread over, each generator socket on the next. */
+  ports: number[];
+  /** The servers (broker or brokers, forwarder, direct, nats-server), then the workers. */
   procs: NodeProcess[];
+  /** How many of `procs` are servers: their CPU is the target's. */
+  servers: number;
+  /** Each broker's HTTP endpoint, when on (`StartOptions.http`, `broker-metrics`). */
+  httpPorts: number[];
+  /** The workers' credit, behind our broker(s). */
+  credit?: number;
   watched(): Watched[];
   /** Ends what runs beside the processes (the metrics scraper). */
   stop?(): void;
@@ -124,47 +144,75 @@ export interface StartOptions {
   credit?: number;
   /** `broker-other`: where its build is (DIR/<app>/main.js). */
   otherApps?: string;
+  /** Our broker(s) with the HTTP endpoint on, not scraped: the benchmark reads their counters at each window's ends. */
+  http?: boolean;
 }
+
+/** The two brokers of `brokers-2` loaded over the first frontend only: the same processes, another shape of load. */
+export const loadOnFirstBroker = (t: Target): Target => ({ ...t, kind: 'brokers-2-one', ports: [t.port] });
 
 export async function startTarget(kind: TargetKind, workers: number, bundles: Bundles, o: StartOptions = {}): Promise<Target> {
   const port = await freePort();
   const backPort = await freePort();
   const flags = o.nodeFlags ?? [];
-  let main: NodeProcess;
+  const servers: NodeProcess[] = [];
+  const ports = [port];
+  const backPorts = [backPort];
+  const httpPorts: number[] = [];
   let stop: (() => void) | undefined;
   const ours = isOurs(kind);
   const build = kind === 'broker-other' ? o.otherApps : appsDir;
   const curve = kind === 'broker-curve' ? curveKeys(bundles) : undefined;
   if (ours) {
-    const http = kind === 'broker-metrics' ? await freePort() : 0;
-    const monitor = http ? ['--http-port', String(http), '--http-bind', '127.0.0.1'] : [];
-    main = track(
-      spawnNode(
-        'broker',
-        [...flags, appPath('broker', build), String(port), String(backPort), '--bind', '127.0.0.1', ...monitor, ...(curve?.broker ?? [])],
-        { ...bundles.env, TSR_LOG: 'info' },
-      ),
-    );
-    await waitForOutput(main, http ? /\[broker\] status page/ : /\[broker\] frontend/);
-    if (http) stop = scrapeEverySecond(http);
+    for (let b = 0; b < (isTwoBrokers(kind) ? 2 : 1); b++) {
+      if (b > 0) {
+        ports.push(await freePort());
+        backPorts.push(await freePort());
+      }
+      const http = kind === 'broker-metrics' || o.http ? await freePort() : 0;
+      const monitor = http ? ['--http-port', String(http), '--http-bind', '127.0.0.1'] : [];
+      const broker = track(
+        spawnNode(
+          b === 0 ? 'broker' : `broker${b + 1}`,
+          [
+            ...flags,
+            appPath('broker', build),
+            String(ports[b]),
+            String(backPorts[b]),
+            '--bind',
+            '127.0.0.1',
+            ...monitor,
+            ...(curve?.broker ?? []),
+          ],
+          { ...bundles.env, TSR_LOG: 'info' },
+        ),
+      );
+      servers.push(broker);
+      await waitForOutput(broker, http ? /\[broker\] status page/ : /\[broker\] frontend/);
+      if (http) httpPorts.push(http);
+    }
+    if (kind === 'broker-metrics') stop = scrapeEverySecond(httpPorts[0]);
   } else if (isNats(kind)) {
     if (!('path' in bundles.natsServer)) throw new Error(bundles.natsServer.missing);
-    main = track(spawnProgram('nats-server', bundles.natsServer.path, ['-a', '127.0.0.1', '-p', String(port)]));
-    await waitForOutput(main, /Server is ready/);
+    servers.push(track(spawnProgram('nats-server', bundles.natsServer.path, ['-a', '127.0.0.1', '-p', String(port)])));
+    await waitForOutput(servers[0], /Server is ready/);
   } else if (kind === 'forwarder-c') {
     if (!('path' in bundles.nativeForwarder)) throw new Error(bundles.nativeForwarder.missing);
-    main = track(spawnProgram('forwarder-c', bundles.nativeForwarder.path, [String(port), String(backPort)]));
-    await waitForOutput(main, /ready/);
+    servers.push(track(spawnProgram('forwarder-c', bundles.nativeForwarder.path, [String(port), String(backPort)])));
+    await waitForOutput(servers[0], /ready/);
   } else {
     const args =
       kind === 'direct'
         ? ['direct', String(port)]
         : ['forwarder', String(port), String(backPort), ...(kind === 'forwarder-lru' ? ['--lru'] : [])];
-    main = track(spawnNode(kind === 'direct' ? 'direct' : 'forwarder', [...flags, bundles.baselines, ...args], bundles.env));
-    await waitForOutput(main, /ready/);
+    servers.push(track(spawnNode(kind === 'direct' ? 'direct' : 'forwarder', [...flags, bundles.baselines, ...args], bundles.env)));
+    await waitForOutput(servers[0], /ready/);
   }
-  const procs = [main];
+  const procs = [...servers];
   const n = kind === 'direct' ? 0 : workers;
+  // one broker as the seed's command line has it (any build takes it); several as a list
+  const brokerHost =
+    backPorts.length === 1 ? ['127.0.0.1', String(backPort)] : ['--broker-host', backPorts.map((p) => `127.0.0.1:${p}`).join(',')];
   for (let i = 0; i < n; i++) {
     const credit = ours ? ['--credit', String(o.credit ?? 1)] : [];
     if (isNats(kind))
@@ -172,21 +220,32 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
     else
       procs.push(
         track(
-          spawnNode(
-            `worker${i + 1}`,
-            [appPath('worker', build), '127.0.0.1', String(backPort), '--delay', '0', ...credit, ...(curve?.worker ?? [])],
-            { ...bundles.env, TSR_LOG: 'info' },
-          ),
+          spawnNode(`worker${i + 1}`, [appPath('worker', build), ...brokerHost, '--delay', '0', ...credit, ...(curve?.worker ?? [])], {
+            ...bundles.env,
+            TSR_LOG: 'info',
+          }),
         ),
       );
   }
   // With CURVE, connecting is not enough: registered means the broker admitted the worker's key.
-  await Promise.all(procs.slice(1).map((w) => waitForOutput(w, isNats(kind) ? /ready/ : curve ? /registered/ : /connecting to/)));
+  // With several brokers, each must have registered the worker: the load starts on all of them.
+  const ready = isNats(kind)
+    ? [/ready/]
+    : curve
+      ? [/registered/]
+      : backPorts.length > 1
+        ? backPorts.map((p) => new RegExp(`registered: .*tcp://127\\.0\\.0\\.1:${p}\\b`))
+        : [/connecting to/];
+  await Promise.all(procs.slice(servers.length).flatMap((w) => ready.map((pattern) => waitForOutput(w, pattern))));
   return {
     kind,
     workers: n,
     port,
+    ports,
     procs,
+    servers: servers.length,
+    httpPorts,
+    credit: ours ? (o.credit ?? 1) : undefined,
     watched: () => procs.map((p) => ({ label: p.label, pid: p.child.pid ?? -1 })),
     stop,
     curveServerKey: curve?.serverKey,
@@ -196,8 +255,8 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
 /** SIGTERM to everything (workers first), SIGKILL after 3 s. */
 export async function stopTarget(t: Target): Promise<void> {
   t.stop?.();
-  await Promise.all(t.procs.slice(1).map((p) => stopNode(p)));
-  await stopNode(t.procs[0]);
+  await Promise.all(t.procs.slice(t.servers).map((p) => stopNode(p)));
+  await Promise.all(t.procs.slice(0, t.servers).map((p) => stopNode(p)));
 }
 
 /** The target's main process died (a crash during the load must not go unnoticed). */

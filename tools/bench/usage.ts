@@ -32,9 +32,12 @@ async function read(pid: number): Promise<Reading | undefined> {
   }
 }
 
-/** CPU µs per request of the first process watched (the target's main one: broker, forwarder, direct, nats-server), all its threads. */
-export const cpuUsPerRequest = (usage: readonly ProcessUsage[], requestsPerSecond: number): number =>
-  (usage[0].cpuCores / requestsPerSecond) * 1e6;
+/**
+ * CPU µs per request of the first `servers` processes watched (the target's own: broker or brokers, forwarder, direct,
+ * nats-server), all their threads.
+ */
+export const cpuUsPerRequest = (usage: readonly ProcessUsage[], requestsPerSecond: number, servers = 1): number =>
+  (usage.slice(0, servers).reduce((a, u) => a + u.cpuCores, 0) / requestsPerSecond) * 1e6;
 
 /** Resident set size in KiB, or undefined when the process is gone. */
 export const rssKiB = async (pid: number): Promise<number | undefined> => (await read(pid))?.rssKiB;

@@ -1,5 +1,6 @@
 /** How every experiment's figures are written: sizes, numbers, spreads, and tables as text and as Markdown. */
 import type { Spread } from '../stats';
+import type { Compared } from './runs';
 
 export const sizeLabel = (b: number): string => (b >= 1024 && b % 1024 === 0 ? `${b / 1024} KiB` : `${b} B`);
 
@@ -16,6 +17,9 @@ export const fmtSpread = (s: Spread | undefined, d = 0): string =>
 
 /** Two medians as `a / b` (e.g. p50 / p99). */
 export const pair = (a: Spread | undefined, b: Spread | undefined, d = 2): string => `${fmtMedian(a, d)} / ${fmtMedian(b, d)}`;
+
+/** A comparison's two cells: `a / b` medians, then the paired ratio with its spread. */
+export const comparedCells = (c: Compared, digits: number): string[] => [pair(c.a, c.b, digits), fmtSpread(c.ratio, 2)];
 
 export interface Table {
   title: string;

@@ -12,6 +12,7 @@ import { type LatencyRow, latencyChecks, latencyTable, summarizeLatency } from '
 import { type RssRow, memoryTable, summarizeMemory } from './memory';
 import { indexRuns } from './runs';
 import { type SaturationRow, lruChecks, saturationTable, summarizeSaturation, throughputChecks } from './saturation';
+import { type SeveralBrokersRow, severalBrokersChecks, severalBrokersTables, summarizeSeveralBrokers } from './several-brokers';
 import { versusAppsChecks } from './versus-apps';
 import {
   type VersusNatsCostRow,
@@ -28,6 +29,7 @@ export { type Table, fmtSpread, markdownTable, sizeLabel, textTable } from './fo
 export interface Summary {
   versusNats: VersusNatsRow[];
   versusNatsCosts: VersusNatsCostRow[];
+  severalBrokers: SeveralBrokersRow[];
   saturation: SaturationRow[];
   metricsCost: CostRow[];
   curveCost: CostRow[];
@@ -43,6 +45,7 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
   const x = indexRuns(runs);
   const versusNats = summarizeVersusNats(runs);
   const versusNatsCosts = summarizeVersusNatsCosts(runs);
+  const severalBrokers = summarizeSeveralBrokers(runs);
   const saturation = summarizeSaturation(x);
   const metricsCost = summarizeCost(x, saturation, 'broker-metrics');
   const curveCost = summarizeCost(x, saturation, 'broker-curve');
@@ -53,18 +56,19 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
   const checks = [
     ...natsChecks(versusNats),
     ...versusAppsChecks(runs),
+    ...severalBrokersChecks(severalBrokers),
     ...warmUpChecks(runs),
     ...throughputChecks(saturation),
     ...costChecks(metricsCost, curveCost),
     ...lruChecks(saturation),
     ...latencyChecks(latency),
   ];
-  return { versusNats, versusNatsCosts, saturation, metricsCost, curveCost, latency, clientApp, rss, cpu, checks };
+  return { versusNats, versusNatsCosts, severalBrokers, saturation, metricsCost, curveCost, latency, clientApp, rss, cpu, checks };
 }
 
 export function tables(s: Summary): Table[] {
-  const out = versusNatsTables(s.versusNats, s.versusNatsCosts);
-  if (!s.saturation.length && !s.latency.length && !s.clientApp.length) return out; // only the comparison with NATS ran
+  const out = [...versusNatsTables(s.versusNats, s.versusNatsCosts), ...severalBrokersTables(s.severalBrokers)];
+  if (!s.saturation.length && !s.latency.length && !s.clientApp.length) return out; // only the comparison with NATS, or several brokers, ran
   return [
     ...out,
     saturationTable(s.saturation),

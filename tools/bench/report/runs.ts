@@ -16,6 +16,30 @@ export type PairPick = (x: RunRecord, y: RunRecord) => number;
 
 export const rpsRatio: PairPick = (x, y) => x.requestsPerSecond / y.requestsPerSecond;
 
+/** One figure of two targets over trials (`a`, `b`), and a / b paired within each trial. */
+export interface Compared {
+  a: Spread;
+  b: Spread;
+  ratio: Spread;
+}
+
+/** What a comparison of two targets reports: throughput, p50, p99 and the server's CPU per request. */
+export interface ComparedFigures {
+  rps: Compared;
+  p50: Compared;
+  p99: Compared;
+  /** CPU µs per request of the target's servers (broker or brokers, nats-server), all threads. */
+  cpu: Compared;
+}
+
+/** Each figure of a comparison, by `compare`. */
+export const compareFigures = (compare: (f: Pick) => Compared): ComparedFigures => ({
+  rps: compare((r) => r.requestsPerSecond),
+  p50: compare((r) => r.latency.p50),
+  p99: compare((r) => r.latency.p99),
+  cpu: compare((r) => r.cpuUsPerRequest),
+});
+
 /** CPU cores used by a run's processes whose label passes `pick` (all of them by default). */
 export const cores = (r: RunRecord, pick: (label: string) => boolean = () => true): number =>
   r.usage.filter((u) => pick(u.label)).reduce((a, u) => a + u.cpuCores, 0);

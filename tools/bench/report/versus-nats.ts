@@ -7,29 +7,20 @@
 import type { RunRecord } from '../matrix';
 import { type Spread, spread } from '../stats';
 import { type TargetKind, targetLabel, versusNatsKinds } from '../targets';
-import { type Table, fmtMedian, fmtSpread, pair, sizeLabel } from './format';
-import { type Pick, generatorCores, uniq } from './runs';
+import { type Table, comparedCells, fmtMedian, pair, sizeLabel } from './format';
+import { type ComparedFigures, type Pick, compareFigures, generatorCores, uniq } from './runs';
 
-/** Ours and NATS's medians, and the ratio ours / NATS paired within each repetition. */
-export interface Compared {
-  ours: Spread;
-  nats: Spread;
-  ratio: Spread;
-}
-
-/** Our broker against one shape of NATS load, at one size and number of requesters; ratios paired per repetition. */
-export interface VersusNatsRow {
+/**
+ * Our broker against one shape of NATS load, at one size and number of requesters: ours (`a`) and NATS's (`b`)
+ * throughput, latency and server CPU per request (the broker process, nats-server), ratios paired per repetition.
+ */
+export interface VersusNatsRow extends ComparedFigures {
   size: number;
   inflight: number;
   workers: number;
   /** Our broker, or the other build's (`--versus-apps`). */
   ours: 'broker' | 'broker-other';
   nats: 'nats' | 'nats-conns';
-  rps: Compared;
-  p50: Compared;
-  p99: Compared;
-  /** CPU µs per request of the broker process and of nats-server. */
-  cpu: Compared;
   /** Cores used by the load generator, and by the whole machine, during each. */
   generatorCores: { ours: Spread; nats: Spread };
   machineBusy: { ours: Spread; nats: Spread };
@@ -69,17 +60,16 @@ export function summarizeVersusNats(all: RunRecord[]): VersusNatsRow[] {
         const pairs = ours.flatMap((o) => theirs.filter((t) => t.rep === o.rep).map((t) => [o, t] as const));
         if (pairs.length === 0) continue;
         const each = (f: Pick) => ({ ours: spread(pairs.map(([o]) => f(o))), nats: spread(pairs.map(([, t]) => f(t))) });
-        const compare = (f: Pick): Compared => ({ ...each(f), ratio: spread(pairs.map(([o, t]) => f(o) / f(t))) });
         rows.push({
           size,
           inflight: here[0].inflight ?? NaN,
           workers: here[0].workers,
           ours: build,
           nats: shape,
-          rps: compare((r) => r.requestsPerSecond),
-          p50: compare((r) => r.latency.p50),
-          p99: compare((r) => r.latency.p99),
-          cpu: compare((r) => r.cpuUsPerRequest),
+          ...compareFigures((f) => {
+            const { ours: a, nats: b } = each(f);
+            return { a, b, ratio: spread(pairs.map(([o, t]) => f(o) / f(t))) };
+          }),
           generatorCores: each(generatorCores),
           machineBusy: each((r) => r.machineBusyCores),
         });
@@ -122,9 +112,6 @@ export function natsChecks(rows: VersusNatsRow[]): string[] {
   ];
 }
 
-/** `ours / NATS` medians, then the paired ratio with its spread. */
-const compared = (c: Compared, digits: number) => [pair(c.ours, c.nats, digits), fmtSpread(c.ratio, 2)];
-
 export function versusNatsTables(rows: VersusNatsRow[], costs: VersusNatsCostRow[]): Table[] {
   const out: Table[] = [];
   const withOther = rows.some((r) => r.ours === 'broker-other');
@@ -155,10 +142,10 @@ export function versusNatsTables(rows: VersusNatsRow[], costs: VersusNatsCostRow
         ...(withOther ? [r.ours === 'broker' ? 'this' : 'other'] : []),
         r.nats === 'nats' ? 'one connection' : 'connection each',
         String(r.workers),
-        ...compared(r.rps, 0),
-        ...compared(r.p50, 2),
-        ...compared(r.p99, 2),
-        ...compared(r.cpu, 1),
+        ...comparedCells(r.rps, 0),
+        ...comparedCells(r.p50, 2),
+        ...comparedCells(r.p99, 2),
+        ...comparedCells(r.cpu, 1),
         pair(r.generatorCores.ours, r.generatorCores.nats),
         pair(r.machineBusy.ours, r.machineBusy.nats),
       ]),
