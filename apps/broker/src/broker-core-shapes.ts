@@ -128,6 +128,8 @@ export interface Service {
   emptySince: number;
   /** Its workers that move credit and were not told since their last change that it wants more (see BrokerCore.want). */
   unwanted: Set<string>;
+  /** Its workers that move credit (reminded of its queue with each heartbeat). */
+  lessees: Set<string>;
 }
 
 export interface Request {

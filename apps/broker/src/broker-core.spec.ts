@@ -840,6 +840,22 @@ describe('BrokerCore', () => {
       core.audit(4000);
     });
 
+    it('reminds, with each heartbeat, every leasing worker of a service that has requests waiting (not one whose new connection has not said ready)', () => {
+      const { core, take } = setup();
+      core.workerReady('W1', 0, LEASING);
+      core.workerReady('W2', 0, { heartbeats: true, credit: 1, service: 'other' });
+      core.workerCredit('W2', 1, 0); // leases too, but its service has no queue
+      core.workerReady('W3', 0, LEASING);
+      expect([...core.demand()]).toEqual([]);
+      core.clientRequest(b('C1'), b('r1'), 1);
+      take();
+      expect([...core.demand()]).toEqual(['W1', 'W3']);
+      core.workerDisconnected('W3', 2, true);
+      expect([...core.demand()]).toEqual(['W1']);
+      core.workerGone('W1', 3);
+      expect([...core.demand()]).toEqual([]);
+    });
+
     it('a credit from a worker it does not know is ignored', () => {
       const { core, take } = setup();
       core.workerCredit('W9', 3, 0);

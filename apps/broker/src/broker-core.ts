@@ -176,6 +176,7 @@ export class BrokerCore {
     if (this.heard.has(worker)) this.touch(worker, now);
     this.stats.credits++;
     state.leases = true;
+    state.service.lessees.add(worker);
     state.credit = window;
     if (state.tasks.length >= window) this.unmarkReady(state.service, worker);
     this.refill(worker, state, now);
@@ -204,6 +205,21 @@ export class BrokerCore {
   /** Workers to send a heartbeat to: live ones that announced they speak them. */
   heartbeatingWorkers(): IterableIterator<string> {
     return this.heard.keys();
+  }
+
+  /**
+   * Workers to remind, with each heartbeat, that requests of their service wait here (`TSR/1 WANT`):
+   * those that move credit, of every service with a queue (all of them at their window: one with
+   * window left would have taken the request). A worker believes a demand only for a while, so one
+   * that stops coming means the queue is gone. O(such workers).
+   */
+  *demand(): Generator<string> {
+    for (const service of this.waiting.keys())
+      for (const worker of service.lessees) {
+        if ((this.workers.get(worker) as Worker).suspended) continue;
+        this.stats.wants++;
+        yield worker;
+      }
   }
 
   /**
@@ -366,6 +382,7 @@ export class BrokerCore {
       bytes: 0,
       emptySince: now,
       unwanted: new Set(),
+      lessees: new Set(),
     };
     this.services.set(name, service);
     return service;
@@ -410,6 +427,7 @@ export class BrokerCore {
     service.workers++;
     this.refill(worker, state, now);
     if (!state.leases) return;
+    service.lessees.add(worker);
     service.unwanted.add(worker);
     if (service.pending.length > 0) this.want(service);
   }
@@ -446,6 +464,7 @@ export class BrokerCore {
     this.unmarkReady(service, worker);
     service.ready.forget(worker);
     service.unwanted.delete(worker);
+    service.lessees.delete(worker);
     if (--service.workers === 0) service.emptySince = now;
     this.busy.forget(worker);
     this.heard.forget(worker);

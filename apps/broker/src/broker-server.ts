@@ -316,6 +316,7 @@ export class BrokerServer {
 
   private sendHeartbeats(): void {
     for (const worker of this.core.heartbeatingWorkers()) this.outbox.control(worker);
+    for (const worker of this.core.demand()) this.outbox.control(worker, WANT);
     this.outbox.sweep((worker) => this.core.isWorker(worker));
   }
 

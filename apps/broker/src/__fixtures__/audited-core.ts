@@ -57,6 +57,7 @@ export class AuditedBrokerCore extends BrokerCore {
       // A worker that moves credit may shrink its window below what it holds: it answers the rest.
       if (w.tasks.length > w.credit && !w.leases) fail(`worker ${JSON.stringify(id)} holds more than its credit`);
       if (w.service.unwanted.has(id) && !w.leases) fail(`worker ${JSON.stringify(id)} is told of demand but moves no credit`);
+      if (w.service.lessees.has(id) !== w.leases) fail(`worker ${JSON.stringify(id)} is among its service's lessees iff it moves credit`);
       if (w.service.ready.has(id) !== (w.tasks.length < w.credit && !w.suspended))
         fail(`worker ${JSON.stringify(id)} is ready iff it has credit left and is not waiting for a new connection's ready`);
       if (this.busy.has(id) !== w.tasks.length > 0) fail(`worker ${JSON.stringify(id)} is busy iff it holds requests`);

@@ -104,7 +104,12 @@ export class Worker {
       .join(', ');
     this.brokers = new BrokerSet(this.settings.broker, (endpoints) => this.brokersChanged(endpoints), this.settings.brokerSet);
     this.info = Object.freeze({ service: this.service, worker: this.identity });
-    this.lender = new CreditLender(this.settings.credit, (link, window) => link.credit(window));
+    // A broker repeats that it waits with every heartbeat: believed for two; the credit goes round after one.
+    const { heartbeat } = this.settings;
+    this.lender = new CreditLender(this.settings.credit, (link, window) => link.credit(window), {
+      demandTtlMs: 2 * heartbeat,
+      rotateAfterMs: heartbeat,
+    });
   }
 
   /** Connects and announces itself to each broker; sockets connect in the background and retry until their broker is there. */
@@ -117,6 +122,7 @@ export class Worker {
     );
     this.ticker = setInterval(() => {
       for (const link of this.links.values()) link.tick();
+      this.lender.tick();
     }, this.settings.heartbeat);
     return this;
   }

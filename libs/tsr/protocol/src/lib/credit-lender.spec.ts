@@ -1,10 +1,22 @@
 import { CreditLender } from './credit-lender';
 
-/** A lender of `credit` over brokers named by strings; every window it asks is recorded as `broker:window`. */
+/**
+ * A lender of `credit` over brokers named by strings, on a clock the test moves (`at`); every
+ * window it asks is recorded as `broker:window`. Demand holds 2000 ms; the credit goes round after 1000.
+ */
 function setup(credit: number) {
   const asked: string[] = [];
-  const lender = new CreditLender<string>(credit, (link, window) => asked.push(`${link}:${window}`));
+  let now = 0;
+  const lender = new CreditLender<string>(credit, (link, window) => asked.push(`${link}:${window}`), {
+    demandTtlMs: 2000,
+    rotateAfterMs: 1000,
+    clock: () => now,
+  });
   const take = () => asked.splice(0);
+  const at = (ms: number) => {
+    now = ms;
+    lender.tick();
+  };
   /** Opens a broker that moves credit, and acknowledges what the lender asked on accepting. */
   const leasing = (link: string): number => {
     const window = lender.opened(link);
@@ -13,7 +25,14 @@ function setup(credit: number) {
     take();
     return window;
   };
-  return { lender, take, leasing };
+  /** Acknowledges every window in `asks` (`broker:window`). */
+  const acknowledge = (asks: string[]) => {
+    for (const a of asks) {
+      const [link, window] = a.split(':');
+      lender.acknowledged(link, Number(window));
+    }
+  };
+  return { lender, take, at, leasing, acknowledge };
 }
 
 describe('CreditLender', () => {
@@ -32,35 +51,46 @@ describe('CreditLender', () => {
     expect(take()).toEqual(['A:2']);
   });
 
-  it('lends a broker that wants more what is free', () => {
-    const { lender, take, leasing } = setup(3);
+  it('takes back the window of a broker that does not wait, and lends it to the one that does', () => {
+    const { lender, take, leasing, acknowledge } = setup(3);
     leasing('A');
     leasing('B');
-    const t = lender.took('A');
-    lender.finished(t);
-    lender.wanted('B'); // A lends 3 and uses none: nothing free, so A gives back what it does not use
-    expect(take()).toEqual(['A:0']);
-    lender.acknowledged('A', 0);
-    expect(take()).toEqual(['B:3']);
-    lender.acknowledged('B', 3);
-    expect(lender.status('B')).toEqual({ window: 3, held: 0, leases: true });
-  });
-
-  it('takes back only what a broker does not use, and shares what comes back among all that wait', () => {
-    const { lender, take, leasing } = setup(4);
-    leasing('A');
-    leasing('B');
-    lender.took('A');
     lender.took('A');
     lender.wanted('B');
-    expect(take()).toEqual(['A:2']); // A keeps the two it holds
-    lender.wanted('A'); // its queue grew meanwhile
-    expect(take()).toEqual([]); // one change at a time per broker, and none taken from a broker that waits
-    lender.acknowledged('A', 2);
-    expect(take()).toEqual(['A:3', 'B:1']);
+    expect(take()).toEqual(['A:1']); // A keeps the one it holds
+    lender.acknowledged('A', 1);
+    expect(take()).toEqual(['B:2']);
+    acknowledge(['B:2']);
+    expect(lender.status('B')).toEqual({ window: 2, held: 0, leases: true });
   });
 
-  it('shares what is free among the brokers that want it', () => {
+  it('between brokers that both wait, brings the one above its fair share down to it, as it stops using the rest', () => {
+    const { lender, take, leasing, acknowledge } = setup(4);
+    leasing('A');
+    leasing('B');
+    const held = [1, 2, 3, 4].map(() => lender.took('A'));
+    lender.wanted('A');
+    lender.wanted('B');
+    expect(take()).toEqual([]); // A uses all four
+    lender.finished(held[0]);
+    expect(take()).toEqual(['A:3']);
+    acknowledge(['A:3']);
+    expect(take()).toEqual(['B:1']);
+    acknowledge(['B:1']);
+    lender.wanted('B');
+    lender.finished(held[1]);
+    expect(take()).toEqual(['A:2']); // its fair share: 4 over 2
+    acknowledge(['A:2']);
+    expect(take()).toEqual(['B:2']);
+    acknowledge(['B:2']);
+    lender.wanted('A');
+    lender.wanted('B');
+    lender.finished(held[2]);
+    lender.finished(held[3]);
+    expect(take()).toEqual([]); // 2 and 2: nothing moves however busy both are
+  });
+
+  it('lends what is free to the waiting brokers, the smallest windows first', () => {
     const { lender, take, leasing } = setup(5);
     leasing('A');
     leasing('B');
@@ -69,7 +99,47 @@ describe('CreditLender', () => {
     lender.wanted('C');
     expect(take()).toEqual(['A:0']);
     lender.acknowledged('A', 0);
-    expect(take()).toEqual(['B:3', 'C:2']);
+    expect(take().sort()).toEqual(['B:3', 'C:2']);
+  });
+
+  it('believes a demand only while it is repeated: a broker that went quiet gives back its unused window to one that waits', () => {
+    const { lender, take, at, leasing, acknowledge } = setup(2);
+    leasing('A');
+    leasing('B');
+    lender.wanted('A');
+    lender.wanted('B');
+    expect(take()).toEqual(['A:1']); // both wait: A gives back what it does not use above its share
+    acknowledge(['A:1']);
+    expect(take()).toEqual(['B:1']);
+    acknowledge(['B:1']);
+    at(1500);
+    lender.wanted('B');
+    expect(take()).toEqual([]); // A's word still holds: 1 and 1
+    at(2500); // A said nothing more: it does not wait
+    lender.wanted('B');
+    expect(take()).toEqual(['A:0']);
+    acknowledge(['A:0']);
+    expect(take()).toEqual(['B:2']);
+  });
+
+  it('with less credit than waiting brokers, the credit goes round: one without a window for a while gets it when the other is not using it', () => {
+    const { lender, take, at, leasing, acknowledge } = setup(1);
+    leasing('A');
+    leasing('B');
+    const first = lender.took('A');
+    lender.wanted('A');
+    lender.wanted('B');
+    lender.finished(first);
+    expect(take()).toEqual([]); // B has waited without a window for less than 1000 ms
+    const second = lender.took('A');
+    at(1200);
+    lender.wanted('A');
+    lender.wanted('B');
+    expect(take()).toEqual([]); // A is using its one
+    lender.finished(second);
+    expect(take()).toEqual(['A:0']);
+    acknowledge(['A:0']);
+    expect(take()).toEqual(['B:1']);
   });
 
   it('keeps a shrinking window reserved until the broker acknowledges it: it may still dispatch under the old one', () => {

@@ -1,19 +1,28 @@
 /**
- * The worker's side of leases: how a worker of several brokers shares its credit among them (docs/protocol.md, "Several
- * brokers"): pure bookkeeping, no sockets. Each broker may have the worker hold at most its
- * *window* of requests; the windows of all brokers, and what the worker still serves for
- * connections that are gone, never add up to more than the credit.
+ * The worker's side of leases: how a worker of several brokers shares its credit among them
+ * (docs/protocol.md, "Several brokers"): pure bookkeeping, no sockets, time given by `clock`. Each
+ * broker may have the worker hold at most its *window* of requests; the windows of all brokers,
+ * and what the worker still serves for connections that are gone, never add up to more than the
+ * credit.
  *
  * A window grows at once (the worker reserved it before asking). It shrinks only when the broker
  * acknowledges: until then it may still dispatch under the old one. So each broker's reservation
  * is the largest of what it has the worker hold, its acknowledged window, and the window asked,
  * and one change at a time is outstanding per broker.
  *
- * The policy: a new connection is lent all that is free. A broker that says it has requests
- * waiting and no window left (`wanted`) is lent what is free; with nothing free, every broker
- * that did not say so gives back the part of its window it does not use, and what comes back
- * goes to the brokers that wait. So a worker is idle while a broker queues for at most the round
- * trip of that exchange.
+ * The policy. A broker *waits* while it says, within `demandTtlMs`, that it has requests waiting
+ * and no window left (`wanted`: at once when its queue forms, then with every heartbeat). A new
+ * connection is lent all that is free. What is free goes to the waiting brokers, the smallest
+ * windows first. With nothing free:
+ * - a broker that does not wait gives back what it does not use;
+ * - a waiting broker above its fair share (the credit over the waiting brokers, rounded up) gives
+ *   back what it does not use, down to that share;
+ * - when a waiting broker has had no window for `rotateAfterMs` and none of the above frees any
+ *   (a credit smaller than the brokers that want it), a waiting broker gives back its window
+ *   when it does not use it: the credit goes round.
+ * So a busy broker's requests wait for a round trip where a window is unused elsewhere, for the
+ * rounds of the fair shares under contention, and at most `rotateAfterMs` where there are more
+ * busy brokers than credit.
  */
 
 interface Loan {
@@ -27,8 +36,10 @@ interface Loan {
   asked: number | undefined;
   /** Requests of this connection the worker holds (queued or in its handler). */
   held: number;
-  /** The broker has requests waiting for this worker and no window left. */
-  wanting: boolean;
+  /** When the broker last said it has requests waiting for this worker and no window left. */
+  wantedAt: number;
+  /** Since when the broker has waited with no window (NaN: it has not). */
+  starvedSince: number;
   /** Counts connections: a request of an earlier one is the worker's alone to finish. */
   epoch: number;
 }
@@ -46,8 +57,18 @@ export interface LoanStatus {
   leases: boolean;
 }
 
+export interface LenderTiming {
+  /** ms a broker's word that it waits holds (it repeats it with every heartbeat). */
+  demandTtlMs: number;
+  /** ms a waiting broker may go without a window before the credit goes round. */
+  rotateAfterMs: number;
+  /** The time, in ms (default: performance.now). */
+  clock?: () => number;
+}
+
 export class CreditLender<L> {
   private readonly loans = new Map<L, Loan>();
+  private readonly clock: () => number;
   /** Requests still being finished for connections that are gone: they count against the credit. */
   private orphans = 0;
   /** The most requests the worker ever held at once, all brokers together. */
@@ -57,7 +78,10 @@ export class CreditLender<L> {
     readonly credit: number,
     /** Sends `TSR/1 CREDIT window` to the broker of `link`. */
     private readonly ask: (link: L, window: number) => void,
-  ) {}
+    private readonly timing: LenderTiming,
+  ) {
+    this.clock = timing.clock ?? (() => performance.now());
+  }
 
   /** Requests held now, all brokers together. */
   get held(): number {
@@ -110,7 +134,12 @@ export class CreditLender<L> {
   wanted(link: L): void {
     const loan = this.loans.get(link);
     if (!loan?.open || !loan.leases) return;
-    loan.wanting = true;
+    loan.wantedAt = this.clock();
+    this.rebalance();
+  }
+
+  /** Time passed (the worker's heartbeat): a waiting broker may be due its turn. */
+  tick(): void {
     this.rebalance();
   }
 
@@ -142,7 +171,7 @@ export class CreditLender<L> {
   private loanOf(link: L): Loan {
     let loan = this.loans.get(link);
     if (loan === undefined) {
-      loan = { open: false, leases: false, confirmed: 0, asked: undefined, held: 0, wanting: false, epoch: 0 };
+      loan = { open: false, leases: false, confirmed: 0, asked: undefined, held: 0, wantedAt: -Infinity, starvedSince: NaN, epoch: 0 };
       this.loans.set(link, loan);
     }
     return loan;
@@ -150,7 +179,16 @@ export class CreditLender<L> {
 
   private close(loan: Loan): void {
     this.orphans += loan.held;
-    Object.assign(loan, { open: false, leases: false, confirmed: 0, asked: undefined, held: 0, wanting: false, epoch: loan.epoch + 1 });
+    Object.assign(loan, {
+      open: false,
+      leases: false,
+      confirmed: 0,
+      asked: undefined,
+      held: 0,
+      wantedAt: -Infinity,
+      starvedSince: NaN,
+      epoch: loan.epoch + 1,
+    });
   }
 
   /** What every broker could have the worker hold, and what it still finishes for gone ones. */
@@ -165,26 +203,54 @@ export class CreditLender<L> {
     this.ask(link, window);
   }
 
-  /** Free credit to the brokers that want it; with none free, unused windows back from those that do not. */
+  private window(loan: Loan): number {
+    return Math.max(loan.confirmed, loan.asked ?? 0);
+  }
+
+  /** Moves credit as the policy says (see the class comment); one change at a time per broker. */
   private rebalance(): void {
-    const waiting = [...this.loans].filter(([, loan]) => loan.open && loan.leases && loan.wanting && loan.asked === undefined);
+    const now = this.clock();
+    const movable = [...this.loans].filter(([, loan]) => loan.open && loan.leases);
+    const waits = (loan: Loan) => now - loan.wantedAt <= this.timing.demandTtlMs;
+    const waiting = movable.filter(([, loan]) => waits(loan));
+    for (const [, loan] of movable) {
+      const starved = waits(loan) && this.window(loan) === 0;
+      if (!starved) loan.starvedSince = NaN;
+      else if (Number.isNaN(loan.starvedSince)) loan.starvedSince = now;
+    }
     if (waiting.length === 0) return;
+    // No waiting broker is lent past its fair share, nor made to give back below it: the two rules
+    // cannot undo each other.
+    const fair = Math.ceil(this.credit / waiting.length);
     const free = this.credit - this.committed();
     if (free > 0) {
-      waiting.forEach(([link, loan], i) => {
-        const share = Math.floor(free / waiting.length) + (i < free % waiting.length ? 1 : 0);
-        if (share === 0) return;
-        loan.wanting = false;
-        this.request(link, loan, loan.confirmed + share);
-      });
+      // One at a time to the smallest window below its share, so that the shares even out; among
+      // equals, to the one that has gone without longest.
+      const grants = new Map<Loan, number>();
+      const open = waiting.filter(([, loan]) => loan.asked === undefined);
+      const since = (loan: Loan) => (Number.isNaN(loan.starvedSince) ? Infinity : loan.starvedSince);
+      const lent = (loan: Loan) => this.window(loan) + (grants.get(loan) ?? 0);
+      for (let left = free; left > 0; left--) {
+        const below = open.filter(([, loan]) => lent(loan) < fair).sort(([, a], [, b]) => lent(a) - lent(b) || since(a) - since(b));
+        if (below.length === 0) break;
+        grants.set(below[0][1], (grants.get(below[0][1]) ?? 0) + 1);
+      }
+      for (const [link, loan] of open) {
+        const more = grants.get(loan);
+        if (more !== undefined) this.request(link, loan, loan.confirmed + more);
+      }
       return;
     }
-    // A broker that wanted more may have used it up since (its flag stays until it is lent more): it
-    // gives back too when another waits. Its broker says WANT again after the acknowledgement if it still needs it.
-    for (const [link, loan] of this.loans)
-      if (loan.open && loan.leases && (!loan.wanting || waiting.length > 1) && loan.asked === undefined && loan.confirmed > loan.held) {
-        loan.wanting = false;
-        this.request(link, loan, loan.held);
-      }
+    const giveBack = (link: L, loan: Loan, floor: number): boolean => {
+      const target = Math.max(loan.held, floor);
+      if (loan.asked !== undefined || target >= loan.confirmed) return false;
+      this.request(link, loan, target);
+      return true;
+    };
+    let freed = false;
+    for (const [link, loan] of movable) freed = giveBack(link, loan, waits(loan) ? fair : 0) || freed;
+    if (freed) return;
+    const due = waiting.some(([, loan]) => now - loan.starvedSince >= this.timing.rotateAfterMs);
+    if (due) for (const [link, loan] of waiting) if (this.window(loan) > 0 && giveBack(link, loan, 0)) return;
   }
 }
