@@ -104,11 +104,12 @@ export class Worker {
       .join(', ');
     this.brokers = new BrokerSet(this.settings.broker, (endpoints) => this.brokersChanged(endpoints), this.settings.brokerSet);
     this.info = Object.freeze({ service: this.service, worker: this.identity });
-    // A broker repeats that it waits with every heartbeat: believed for two; the credit goes round after one.
+    // A broker repeats that it waits with every heartbeat: believed for two. Where the credit is
+    // smaller than the brokers that wait, it goes round every 100 ms (a move costs a round trip).
     const { heartbeat } = this.settings;
     this.lender = new CreditLender(this.settings.credit, (link, window) => link.credit(window), {
       demandTtlMs: 2 * heartbeat,
-      rotateAfterMs: heartbeat,
+      rotateAfterMs: Math.min(100, heartbeat),
     });
   }
 
