@@ -23,10 +23,8 @@ import {
   Coalescer,
   type CurvePeerKeys,
   type DealerPort,
-  brokerAddressList,
   dialErrorText,
   openDealerPort,
-  tcpEndpoint,
   uniqueIdentity,
 } from '@tsr/runtime';
 import { NoAnswerError, PlainBrokerError, RequestError, brokerError } from './errors';
@@ -128,8 +126,6 @@ export class Client {
   private dialError: string | undefined;
   private isConnected = false;
   private readonly onConnection: ((connected: boolean) => void) | undefined;
-  /** The brokers configured, as endpoints: named when none has been looked up in time. */
-  private readonly configured: readonly string[];
   private readonly brokers: BrokerSet;
   /** The request path waits for the first look-up of the brokers: it sends what is in flight once they are known. */
   private awaitingBrokers = false;
@@ -161,9 +157,8 @@ export class Client {
   );
 
   constructor(options: ClientOptions) {
-    this.configured = brokerAddressList(options.broker).map(({ host, port }) => tcpEndpoint(host, port));
-    this.lastEndpoint = this.configured[0];
     this.brokers = new BrokerSet(options.broker, () => this.brokersKnown(), options);
+    this.lastEndpoint = this.brokers.configured[0];
     this.identity = options.identity ?? uniqueIdentity('C');
     this.plain = options.plain ?? false;
     this.timeout = count('timeout', options.timeout ?? 10_000, 0, 2 ** 31 - 1);
@@ -292,7 +287,7 @@ export class Client {
       this.settle(
         request,
         new NoAnswerError(
-          `no answer from ${(request.tried.length > 0 ? request.tried : this.configured).join(', ')} after ${request.attempts} attempt(s) of ${request.timeout} ms${this.dialError ? `: ${this.dialError}` : ''}`,
+          `no answer from ${(request.tried.length > 0 ? request.tried : this.brokers.configured).join(', ')} after ${request.attempts} attempt(s) of ${request.timeout} ms${this.dialError ? `: ${this.dialError}` : ''}`,
         ),
       );
       return;

@@ -1,5 +1,5 @@
 import { CreditLender, type Loaned } from '@tsr/protocol';
-import { BrokerSet, brokerAddressList, tcpEndpoint } from '@tsr/runtime';
+import { BrokerSet } from '@tsr/runtime';
 import { Health, type Probe } from '@tsr/monitoring';
 import { BrokerLink, type BrokerLinkStatus, type LinkEvents } from './broker-link';
 
@@ -99,10 +99,8 @@ export class Worker {
     this.settings = workerSettings(options);
     this.identity = this.settings.identity;
     this.service = this.settings.service;
-    this.endpoint = brokerAddressList(this.settings.broker)
-      .map((a) => tcpEndpoint(a.host, a.port))
-      .join(', ');
     this.brokers = new BrokerSet(this.settings.broker, (endpoints) => this.brokersChanged(endpoints), this.settings.brokerSet);
+    this.endpoint = this.brokers.configured.join(', ');
     this.info = Object.freeze({ service: this.service, worker: this.identity });
     // A broker repeats that it waits with every heartbeat: believed for two. Where the credit is
     // smaller than the brokers that wait, it goes round every 100 ms (a move costs a round trip).

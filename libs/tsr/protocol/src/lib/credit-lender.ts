@@ -209,16 +209,20 @@ export class CreditLender<L> {
 
   /** Moves credit as the policy says (see the class comment); one change at a time per broker. */
   private rebalance(): void {
+    // Called after every request a worker finishes: no array is made unless a broker waits.
     const now = this.clock();
-    const movable = [...this.loans].filter(([, loan]) => loan.open && loan.leases);
     const waits = (loan: Loan) => now - loan.wantedAt <= this.timing.demandTtlMs;
-    const waiting = movable.filter(([, loan]) => waits(loan));
-    for (const [, loan] of movable) {
-      const starved = waits(loan) && this.window(loan) === 0;
-      if (!starved) loan.starvedSince = NaN;
+    let anyWaits = false;
+    for (const loan of this.loans.values()) {
+      if (!loan.open || !loan.leases) continue;
+      const waiting = waits(loan);
+      anyWaits ||= waiting;
+      if (!waiting || this.window(loan) !== 0) loan.starvedSince = NaN;
       else if (Number.isNaN(loan.starvedSince)) loan.starvedSince = now;
     }
-    if (waiting.length === 0) return;
+    if (!anyWaits) return;
+    const movable = [...this.loans].filter(([, loan]) => loan.open && loan.leases);
+    const waiting = movable.filter(([, loan]) => waits(loan));
     // No waiting broker is lent past its fair share, nor made to give back below it: the two rules
     // cannot undo each other.
     const fair = Math.ceil(this.credit / waiting.length);

@@ -47,6 +47,8 @@ export const lookupAddresses = async (host: string): Promise<string[]> => (await
  * (often shuffled) is no change; `onChange` hears of it once it is first known, then of each change.
  */
 export class BrokerSet {
+  /** The brokers as configured, `tcp://host:port` each, in their order (names not looked up). */
+  readonly configured: readonly string[];
   private readonly entries: Entry[];
   private readonly intervalMs: number;
   private readonly lookup: (host: string) => Promise<string[]>;
@@ -61,9 +63,9 @@ export class BrokerSet {
     private readonly onChange: (endpoints: readonly string[]) => void,
     options: BrokerSetOptions = {},
   ) {
-    this.entries = brokerAddressList(addresses).map((a) =>
-      isIP(a.host) ? { ...a, literal: true, endpoints: [tcpEndpoint(a.host, a.port)] } : { ...a, literal: false },
-    );
+    const list = brokerAddressList(addresses);
+    this.configured = list.map((a) => tcpEndpoint(a.host, a.port));
+    this.entries = list.map((a, i) => (isIP(a.host) ? { ...a, literal: true, endpoints: [this.configured[i]] } : { ...a, literal: false }));
     this.intervalMs = options.resolveIntervalMs ?? 5000;
     if (!Number.isInteger(this.intervalMs) || this.intervalMs < 1 || this.intervalMs > 2 ** 31 - 1)
       throw new RangeError(`resolveIntervalMs must be an integer 1-${2 ** 31 - 1}, got ${this.intervalMs}`);
