@@ -268,7 +268,7 @@ export class Client {
   private transmit(request: Pending): void {
     const socket = this.open(); // first: a new connection starts without batches
     if (!socket) return; // sent once the brokers are known (brokersKnown); the timeout runs from now all the same
-    if (!request.tried.includes(this.lastEndpoint)) request.tried.push(this.lastEndpoint);
+    this.triedHere(request);
     const record = { ticket: request.id, body: request.body, failed: false };
     if (this.batchMax !== undefined && batchable(record, this.batchMax)) return this.outbox.add(request.service, record);
     const frames = this.plain ? [EMPTY, request.body] : clientRequestFrames(request.service, request.id, request.body);
@@ -295,12 +295,17 @@ export class Client {
     this.retried++;
     if (this.socket && request.connection !== this.sockets) {
       request.attempts++;
-      if (!request.tried.includes(this.lastEndpoint)) request.tried.push(this.lastEndpoint);
+      this.triedHere(request);
       return this.arm(request);
     }
     void this.closeSocket();
     for (const other of this.pending.values()) if (other !== request) this.transmit(other);
     this.attempt(request);
+  }
+
+  /** Notes the broker of the current connection among those the request went to (each once). */
+  private triedHere(request: Pending): void {
+    if (!request.tried.includes(this.lastEndpoint)) request.tried.push(this.lastEndpoint);
   }
 
   /** Resolves the request with an answer, or rejects it with anything else (an error, an abort's reason). */

@@ -165,7 +165,7 @@ export class CreditLender<L> {
 
   status(link: L): LoanStatus {
     const loan = this.loans.get(link);
-    return { window: loan?.open ? Math.max(loan.confirmed, loan.asked ?? 0) : 0, held: loan?.held ?? 0, leases: loan?.leases ?? false };
+    return { window: loan ? this.window(loan) : 0, held: loan?.held ?? 0, leases: loan?.leases ?? false };
   }
 
   private loanOf(link: L): Loan {
@@ -194,7 +194,7 @@ export class CreditLender<L> {
   /** What every broker could have the worker hold, and what it still finishes for gone ones. */
   private committed(): number {
     let committed = this.orphans;
-    for (const loan of this.loans.values()) committed += Math.max(loan.held, loan.open ? Math.max(loan.confirmed, loan.asked ?? 0) : 0);
+    for (const loan of this.loans.values()) committed += Math.max(loan.held, this.window(loan));
     return committed;
   }
 
@@ -203,6 +203,7 @@ export class CreditLender<L> {
     this.ask(link, window);
   }
 
+  /** What the broker may dispatch under: the window acknowledged or asked, the larger (0 once closed: `close` clears both). */
   private window(loan: Loan): number {
     return Math.max(loan.confirmed, loan.asked ?? 0);
   }
