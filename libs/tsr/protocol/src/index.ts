@@ -3,6 +3,7 @@ export * from './lib/headers';
 export * from './lib/reasons';
 export * from './lib/service-names';
 export * from './lib/batch';
+export * from './lib/metadata';
 export * from './lib/worker-wire';
 export * from './lib/client-wire';
 export * from './lib/echo';

@@ -9,7 +9,9 @@
  *   broker -> worker   [workerId, 'TSR/1 REQS', records]   (a DEALER worker sees the last two)
  *   worker -> broker   [workerId, 'TSR/1 REPS', records]
  *   records: one after another, each [kind: u8][ticket length: u8][ticket][body length: u32 BE][body]
- *   kind: 0 a request or a reply, 1 a handler's failure (the body is its message)
+ *   kind: 0 a request or a reply, 1 a handler's failure (the body is its message),
+ *         2 a request with metadata (./metadata.ts): [2][ticket length: u8][ticket]
+ *           [metadata length: u16 BE][metadata][body length: u32 BE][body]
  *
  * Negotiation, so that neither a seed peer nor an earlier version of ours ever sees a batch: the
  * broker offers `TSR/1 BATCH max=N` after its first heartbeat (N: the largest frame it accepts
@@ -35,21 +37,26 @@ export interface BatchRecord {
   body: Buffer;
   /** A handler's failure: `body` is its message. */
   failed: boolean;
+  /** A request's metadata frame (./metadata.ts), where it has one. */
+  metadata?: Buffer;
 }
 
 const HEAD_BYTES = 6;
+const METADATA_LENGTH_BYTES = 2;
 const MAX_TICKET = 255;
 /** Bodies larger than this travel in classic frames: copying them into a batch would cost more than the frames it saves. */
 export const MAX_BATCHED_BODY = 16 * 1024;
 /** Batches are cut at this size, whatever the peer accepts: a frame is copied whole. */
 export const MAX_BATCH_FRAME = 256 * 1024;
 
-export const recordBytes = (record: BatchRecord): number => HEAD_BYTES + record.ticket.length + record.body.length;
+export const recordBytes = (record: BatchRecord): number =>
+  HEAD_BYTES + record.ticket.length + record.body.length + (record.metadata ? METADATA_LENGTH_BYTES + record.metadata.length : 0);
 
 /** Whether a record may travel in a batch whose frames may hold `maxMessageBytes`. */
 export const batchable = (record: BatchRecord, maxMessageBytes: number): boolean =>
   record.body.length <= MAX_BATCHED_BODY &&
   record.ticket.length <= MAX_TICKET &&
+  (record.metadata?.length ?? 0) < 0x10000 &&
   recordBytes(record) <= Math.min(maxMessageBytes, MAX_BATCH_FRAME);
 
 /**
@@ -74,11 +81,16 @@ function pack(records: readonly BatchRecord[], first: number, end: number, bytes
   const frame = Buffer.allocUnsafe(bytes);
   let at = 0;
   for (let i = first; i < end; i++) {
-    const { ticket, body, failed } = records[i];
-    frame[at] = failed ? 1 : 0;
+    const { ticket, body, failed, metadata } = records[i];
+    frame[at] = failed ? 1 : metadata ? 2 : 0;
     frame[at + 1] = ticket.length;
     frame.set(ticket, at + 2);
     at += 2 + ticket.length;
+    if (metadata) {
+      frame.writeUInt16BE(metadata.length, at);
+      frame.set(metadata, at + 2);
+      at += 2 + metadata.length;
+    }
     frame.writeUInt32BE(body.length, at);
     frame.set(body, at + 4);
     at += 4 + body.length;
@@ -96,12 +108,25 @@ export function unpackBatch(frame: Buffer): BatchRecord[] | string {
   while (at < frame.length) {
     if (frame.length - at < HEAD_BYTES) return `batch record ${records.length + 1} is truncated`;
     const kind = frame[at];
-    if (kind > 1) return `batch record ${records.length + 1} has unknown kind ${kind}`;
+    if (kind > 2) return `batch record ${records.length + 1} has unknown kind ${kind}`;
     const ticketEnd = at + 2 + frame[at + 1];
-    if (ticketEnd + 4 > frame.length) return `batch record ${records.length + 1} is truncated`;
-    const bodyEnd = ticketEnd + 4 + frame.readUInt32BE(ticketEnd);
+    let metadata: Buffer | undefined;
+    let bodyAt = ticketEnd;
+    if (kind === 2) {
+      if (ticketEnd + METADATA_LENGTH_BYTES > frame.length) return `batch record ${records.length + 1} is truncated`;
+      bodyAt = ticketEnd + METADATA_LENGTH_BYTES + frame.readUInt16BE(ticketEnd);
+      metadata = frame.subarray(ticketEnd + METADATA_LENGTH_BYTES, bodyAt);
+    }
+    if (bodyAt + 4 > frame.length) return `batch record ${records.length + 1} is truncated`;
+    const bodyEnd = bodyAt + 4 + frame.readUInt32BE(bodyAt);
     if (bodyEnd > frame.length) return `batch record ${records.length + 1} is truncated`;
-    records.push({ ticket: frame.subarray(at + 2, ticketEnd), body: frame.subarray(ticketEnd + 4, bodyEnd), failed: kind === 1 });
+    const record: BatchRecord = {
+      ticket: frame.subarray(at + 2, ticketEnd),
+      body: frame.subarray(bodyAt + 4, bodyEnd),
+      failed: kind === 1,
+    };
+    if (metadata) record.metadata = metadata;
+    records.push(record);
     at = bodyEnd;
   }
   return records.length > 0 ? records : 'empty batch';

@@ -10,6 +10,7 @@
  * the same id, so a client matches answers to requests by id, whatever the body says:
  *
  *   client -> frontend   [clientId, '', 'TSR/1 REQ', service, id, request]
+ *                        [clientId, '', 'TSR/1 REQ', service, id, metadata, request]   (./metadata.ts)
  *   frontend -> client   [clientId, '', 'TSR/1 REP', id, reply]
  *                        [clientId, '', 'TSR/1 ERR', id, '<reason> <detail>']
  *
@@ -34,6 +35,7 @@ import {
   REQUEST_HEADER,
   REQUESTS_HEADER,
 } from './headers';
+import { type Headers, parseMetadata } from './metadata';
 import { type ErrorReason, errorText } from './reasons';
 import { DEFAULT_SERVICE, isServiceName } from './service-names';
 
@@ -62,6 +64,8 @@ export interface ServiceRequest {
   service: string;
   id: Buffer | undefined;
   body: Buffer;
+  /** Its metadata, where it came with some (an envelope request of 7 frames, or a batch record of kind 2). */
+  headers?: Headers;
 }
 
 /** An envelope request the broker can answer but not accept: answered `TSR/1 ERR bad-request`. */
@@ -77,8 +81,8 @@ export interface ServiceBatch {
   kind: 'batch';
   client: Buffer;
   service: string;
-  /** Each record's ticket is the request's id. */
-  records: BatchRecord[];
+  /** Each record's ticket is the request's id; `headers`: its metadata, parsed. */
+  records: (BatchRecord & { headers?: Headers })[];
   problem?: string;
 }
 
@@ -91,9 +95,13 @@ function parseServiceBatch([client, delimiter, , serviceFrame, frame]: Frames): 
   if (delimiter.length !== 0) return malformed('client message lacks the empty delimiter');
   const records = unpackBatch(frame);
   if (typeof records === 'string') return malformed(records);
-  for (const r of records) {
+  for (const r of records as (BatchRecord & { headers?: Headers })[]) {
     const problem = r.failed ? 'a batch of requests holds an answer' : badId(r.ticket);
     if (problem) return malformed(problem);
+    if (!r.metadata) continue;
+    const headers = parseMetadata(r.metadata);
+    if (typeof headers === 'string') return malformed(headers);
+    r.headers = headers;
   }
   const service = serviceFrame.toString('latin1');
   return { kind: 'batch', client, service, records, ...(isServiceName(service) ? {} : { problem: invalidService(service) }) };
@@ -107,15 +115,20 @@ export function parseServiceRequest(frames: Frames): ServiceRequest | BadRequest
     if (delimiter.length !== 0) return malformed('client message lacks the empty delimiter');
     return { client, service: DEFAULT_SERVICE, id: undefined, body };
   }
-  if (frames.length !== 6) return malformed(`client message has ${frames.length} frames, expected 3, 5 (a batch) or 6`);
-  const [client, delimiter, header, serviceFrame, id, body] = frames;
+  if (frames.length !== 6 && frames.length !== 7)
+    return malformed(`client message has ${frames.length} frames, expected 3, 5 (a batch), 6 or 7`);
+  const [client, delimiter, header, serviceFrame, id] = frames;
+  const body = frames[frames.length - 1];
   if (delimiter.length !== 0) return malformed('client message lacks the empty delimiter');
-  if (!header.equals(REQUEST_HEADER)) return malformed(`client message of 6 frames without ${REQUEST_HEADER}`);
+  if (!header.equals(REQUEST_HEADER)) return malformed(`client message of ${frames.length} frames without ${REQUEST_HEADER}`);
   const idProblem = badId(id);
   if (idProblem) return malformed(idProblem);
   const service = serviceFrame.toString('latin1');
   if (!isServiceName(service)) return { kind: 'bad-request', client, id, reason: invalidService(service) };
-  return { client, service, id, body };
+  if (frames.length === 6) return { client, service, id, body };
+  const headers = parseMetadata(frames[5]);
+  if (typeof headers === 'string') return { kind: 'bad-request', client, id, reason: headers };
+  return { client, service, id, body, headers };
 }
 
 /** Broker -> plain client, on the frontend ROUTER. */
@@ -139,14 +152,11 @@ export const clientBatchFrames = (client: Buffer, records: Buffer): Buffer[] => 
 /** A DEALER client's batch of requests for `service`. */
 export const clientBatchRequestFrames = (service: Buffer, records: Buffer): Buffer[] => [EMPTY, REQUESTS_HEADER, service, records];
 
-/** A DEALER client's envelope request (the REQ envelope written by hand: a leading ''). */
-export const clientRequestFrames = (service: string, id: Buffer, body: Buffer): Buffer[] => [
-  EMPTY,
-  REQUEST_HEADER,
-  Buffer.from(service, 'latin1'),
-  id,
-  body,
-];
+/** A DEALER client's envelope request (the REQ envelope written by hand: a leading ''), with its metadata frame where it has one. */
+export const clientRequestFrames = (service: string, id: Buffer, body: Buffer, metadata?: Buffer): Buffer[] =>
+  metadata
+    ? [EMPTY, REQUEST_HEADER, Buffer.from(service, 'latin1'), id, metadata, body]
+    : [EMPTY, REQUEST_HEADER, Buffer.from(service, 'latin1'), id, body];
 
 /** What a DEALER client receives. `plain`: not an envelope answer (a seed broker forwarded a worker's reply). */
 export type ClientAnswer =

@@ -36,6 +36,8 @@ export const LEASE_OFFER = word('LEASE');
 export const CREDIT_HEADER = word('CREDIT');
 /** A broker's demand: it has requests waiting for this worker's service and none of its window left. */
 export const WANT = word('WANT');
+/** Metadata (./metadata.ts): the broker's offer to forward requests with their headers, and a worker's acceptance of it. */
+export const METADATA_OFFER = word('META');
 
 export const EMPTY = Buffer.alloc(0);
 

@@ -231,7 +231,7 @@ describe('parseWorkerRequest (what a DEALER worker receives)', () => {
 
   it.each([
     [[C, EMPTY, REQ], 3],
-    [[EMPTY, C, EMPTY, REQ, REQ], 5],
+    [[EMPTY, C, EMPTY, REQ, REQ, REQ], 6],
     [[], 0],
   ])('rejects the wrong frame count %#', (frames, n) => {
     expect(parseWorkerRequest(frames)).toEqual({ kind: 'malformed', reason: expect.stringContaining(`${n} frames, expected 4`) });

@@ -13,7 +13,9 @@
  * control message, and its body says which. The seed's ready has an empty body; ours says
  * `TSR/1 READY`, which a seed broker takes as a plain ready. Only a broker that understood it
  * sends `TSR/1 HB` heartbeats, and only a worker that received one sends them back (and a
- * `TSR/1 BYE` when it stops). Batches (./batch.ts) are negotiated after that heartbeat.
+ * `TSR/1 BYE` when it stops). Batches (./batch.ts) are negotiated after that heartbeat, and so is
+ * metadata (./metadata.ts): the broker offers `TSR/1 META`, a worker that answers `TSR/1 META` is
+ * sent the requests that have headers as [workerId, '', ticket, '', metadata, request].
  */
 
 import { type BatchRecord, unpackBatch } from './batch';
@@ -28,16 +30,18 @@ import {
   isTsrControl,
   type Malformed,
   malformed,
+  METADATA_OFFER,
   READY_HEADER,
   REPLIES_HEADER,
   REQUESTS_HEADER,
 } from './headers';
 import { DEFAULT_SERVICE, serviceNameProblem } from './service-names';
 
-/** A request as a worker receives it: the ticket to echo, and the body. */
+/** A request as a worker receives it: the ticket to echo, the body, and its metadata frame where it has one. */
 export interface WorkerRequest {
   ticket: Buffer;
   body: Buffer;
+  metadata?: Buffer;
 }
 
 /** Most requests a worker may ask to hold at once. */
@@ -85,6 +89,8 @@ export type WorkerMessage =
   | { kind: 'goodbye'; worker: Buffer }
   /** The worker accepted the broker's offer of batches. */
   | { kind: 'batch-accept'; worker: Buffer }
+  /** The worker accepted the broker's offer of metadata. */
+  | { kind: 'metadata-accept'; worker: Buffer }
   /** The window the worker lends this broker from now on (it accepted the offer of leases). */
   | { kind: 'credit'; worker: Buffer; credit: number }
   /** Several answers in one message. */
@@ -112,6 +118,7 @@ export function parseWorkerMessage(frames: Frames): WorkerMessage | Malformed {
   if (body.equals(HEARTBEAT)) return { kind: 'heartbeat', worker };
   if (body.equals(GOODBYE)) return { kind: 'goodbye', worker };
   if (body.equals(BATCH_ACCEPT)) return { kind: 'batch-accept', worker };
+  if (body.equals(METADATA_OFFER)) return { kind: 'metadata-accept', worker };
   const credit = parseCredit(body);
   if (credit !== undefined) return { kind: 'credit', worker, credit };
   const ready = READY_OPTIONS.exec(body.toString('latin1'));
@@ -122,8 +129,9 @@ export function parseWorkerMessage(frames: Frames): WorkerMessage | Malformed {
   return malformed(`unknown command ${JSON.stringify(body.subarray(0, 40).toString('latin1'))}`);
 }
 
-/** Broker -> worker, on the backend ROUTER. */
-export const toWorkerFrames = (worker: Buffer, ticket: Buffer, body: Buffer): Buffer[] => [worker, EMPTY, ticket, EMPTY, body];
+/** Broker -> worker, on the backend ROUTER; `metadata` only to a worker that accepted `TSR/1 META`. */
+export const toWorkerFrames = (worker: Buffer, ticket: Buffer, body: Buffer, metadata?: Buffer): Buffer[] =>
+  metadata ? [worker, EMPTY, ticket, EMPTY, metadata, body] : [worker, EMPTY, ticket, EMPTY, body];
 
 /**
  * A DEALER worker's control message (empty ticket frame), the REQ envelope written by hand:
@@ -163,16 +171,17 @@ export interface RequestBatch {
 }
 
 /**
- * What a DEALER worker receives: `['', ticket, '', request]`, a control message (heartbeat,
- * batch offer) with an empty ticket, or a batch `['TSR/1 REQS', records]`.
+ * What a DEALER worker receives: `['', ticket, '', request]` (`['', ticket, '', metadata, request]`
+ * once it accepted metadata), a control message (heartbeat, offers) with an empty ticket, or a
+ * batch `['TSR/1 REQS', records]`.
  */
 export function parseWorkerRequest(frames: Frames): WorkerRequest | RequestBatch | Malformed {
   if (frames.length === 2 && frames[0].equals(REQUESTS_HEADER)) {
     const records = unpackBatch(frames[1]);
     return typeof records === 'string' ? malformed(records) : { kind: 'batch', records };
   }
-  if (frames.length !== 4) return malformed(`request to worker has ${frames.length} frames, expected 4`);
-  const [d1, ticket, d2, body] = frames;
+  if (frames.length !== 4 && frames.length !== 5) return malformed(`request to worker has ${frames.length} frames, expected 4 or 5`);
+  const [d1, ticket, d2] = frames;
   if (d1.length !== 0 || d2.length !== 0) return malformed('request to worker lacks an empty delimiter');
-  return { ticket, body };
+  return frames.length === 4 ? { ticket, body: frames[3] } : { ticket, metadata: frames[3], body: frames[4] };
 }

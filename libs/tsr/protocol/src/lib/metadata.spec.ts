@@ -1,0 +1,119 @@
+import fc from 'fast-check';
+import {
+  type BatchRecord,
+  EMPTY,
+  MAX_HEADERS,
+  MAX_METADATA_BYTES,
+  METADATA_OFFER,
+  clientRequestFrames,
+  encodeMetadata,
+  packBatches,
+  parseMetadata,
+  parseServiceRequest,
+  parseTimeout,
+  parseWorkerMessage,
+  parseWorkerRequest,
+  toWorkerFrames,
+  unpackBatch,
+  withTimeout,
+  workerControlFrames,
+} from '..';
+
+const b = (s: string) => Buffer.from(s);
+
+describe('the metadata frame', () => {
+  it('is "name: value" lines ending in CRLF, read back in order; no headers is an empty frame', () => {
+    const frame = encodeMetadata({ 'timeout-ms': '400', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    expect(frame.toString()).toBe('timeout-ms: 400\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n');
+    expect(Object.entries(parseMetadata(frame))).toEqual([
+      ['timeout-ms', '400'],
+      ['traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'],
+    ]);
+    expect(encodeMetadata({}).length).toBe(0);
+    expect(parseMetadata(EMPTY)).toEqual({});
+  });
+
+  it('round-trips any headers within the rules', () => {
+    const name = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,20}$/);
+    const value = fc.stringMatching(/^[\x20-\x7e]{0,40}$/);
+    fc.assert(
+      fc.property(fc.dictionary(name, value, { maxKeys: MAX_HEADERS }), (headers) => {
+        expect({ ...(parseMetadata(encodeMetadata(headers)) as object) }).toEqual(headers);
+      }),
+    );
+  });
+
+  it('refuses, with the reason, what breaks the rules: case, characters, repeats, count and size', () => {
+    expect(() => encodeMetadata({ Trace: 'x' })).toThrow(/lowercase/);
+    expect(() => encodeMetadata({ a: 'line\r\nbreak' })).toThrow('header a must have a printable ASCII value');
+    const many = Object.fromEntries(Array.from({ length: MAX_HEADERS + 1 }, (_, i) => [`h${i}`, '1']));
+    expect(() => encodeMetadata(many)).toThrow(`at most ${MAX_HEADERS} headers`);
+    expect(() => encodeMetadata({ big: 'x'.repeat(MAX_METADATA_BYTES) })).toThrow(`at most ${MAX_METADATA_BYTES} bytes`);
+    expect(parseMetadata(b('a: 1\r\na: 2\r\n'))).toBe('header a given twice');
+    expect(parseMetadata(b('a: 1'))).toBe('metadata line without its CRLF');
+    expect(parseMetadata(b('a=1\r\n'))).toBe('metadata line without "name: value"');
+    expect(parseMetadata(b('A: 1\r\n'))).toMatch(/lowercase/);
+    expect(parseMetadata(Buffer.alloc(MAX_METADATA_BYTES + 1, 0x61))).toMatch(/at most/);
+    expect(parseMetadata(b(Array.from({ length: MAX_HEADERS + 1 }, (_, i) => `h${i}: 1\r\n`).join('')))).toMatch(/more than/);
+  });
+
+  it('reads timeout-ms as whole ms, and rewrites it with what is left', () => {
+    expect(parseTimeout('400')).toBe(400);
+    expect(parseTimeout('0')).toBe(0);
+    for (const bad of [undefined, '', '-1', '1.5', '04', ' 4', '99999999999']) expect(parseTimeout(bad)).toBeUndefined();
+    expect(withTimeout({ a: '1', 'timeout-ms': '400' }, 123.7)).toEqual({ a: '1', 'timeout-ms': '123' });
+    expect(withTimeout({}, -5)).toEqual({ 'timeout-ms': '0' });
+  });
+});
+
+describe('metadata on the wire', () => {
+  const id = b('id-1');
+  const metadata = encodeMetadata({ 'timeout-ms': '250' });
+
+  it('a client request of 7 frames carries it; one of 6 has none; bad metadata is answered bad-request', () => {
+    const client = b('C1');
+    expect(parseServiceRequest([client, ...clientRequestFrames('echo', id, b('hi'), metadata)])).toEqual({
+      client,
+      service: 'echo',
+      id,
+      body: b('hi'),
+      headers: { 'timeout-ms': '250' },
+    });
+    expect(parseServiceRequest([client, ...clientRequestFrames('echo', id, b('hi'))])).toEqual({
+      client,
+      service: 'echo',
+      id,
+      body: b('hi'),
+    });
+    expect(parseServiceRequest([client, ...clientRequestFrames('echo', id, b('hi'), b('no colon\r\n'))])).toEqual({
+      kind: 'bad-request',
+      client,
+      id,
+      reason: 'metadata line without "name: value"',
+    });
+  });
+
+  it('a batch record of kind 2 carries it, beside records of kind 0 and 1', () => {
+    const records: BatchRecord[] = [
+      { ticket: b('T1'), body: b('a'), failed: false, metadata },
+      { ticket: b('T2'), body: b('b'), failed: false },
+    ];
+    const [frame] = packBatches(records, Infinity);
+    expect([...frame.subarray(0, 6 + metadata.length)]).toEqual([2, 2, ...b('T1'), 0, metadata.length, ...metadata]);
+    const back = unpackBatch(frame) as BatchRecord[];
+    expect(back.map((r) => [r.ticket.toString(), r.body.toString(), r.metadata?.toString()])).toEqual([
+      ['T1', 'a', metadata.toString()],
+      ['T2', 'b', undefined],
+    ]);
+    expect(unpackBatch(frame.subarray(0, 5))).toBe('batch record 1 is truncated');
+  });
+
+  it('goes to a worker as a frame before the body, and a worker accepts the offer with the same word', () => {
+    const worker = b('W1');
+    const [, ...dealer] = toWorkerFrames(worker, b('ticket'), b('body'), metadata);
+    expect(parseWorkerRequest(dealer)).toEqual({ ticket: b('ticket'), metadata, body: b('body') });
+    const [, ...classic] = toWorkerFrames(worker, b('ticket'), b('body'));
+    expect(parseWorkerRequest(classic)).toEqual({ ticket: b('ticket'), body: b('body') });
+    expect(parseWorkerMessage([worker, ...workerControlFrames(METADATA_OFFER)])).toEqual({ kind: 'metadata-accept', worker });
+  });
+});

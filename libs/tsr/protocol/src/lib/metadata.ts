@@ -1,0 +1,96 @@
+/**
+ * Request metadata (TSR/1): a few named text values that travel with a request, as NATS headers
+ * and HTTP/2 headers do, in one frame of their own (docs/protocol.md, "Metadata"):
+ *
+ *   name: value\r\n name: value\r\n …      (no headers: an empty frame)
+ *
+ * Names are lowercase (`a-z 0-9 . _ -`, starting with a letter or digit, at most 64 bytes), so
+ * there is one spelling of each; values are printable ASCII. A frame holds at most MAX_HEADERS
+ * headers and MAX_METADATA_BYTES bytes, and a name at most once. Seed peers never see metadata:
+ * a client sends it in a form only our broker reads, and the broker forwards it only to workers
+ * that accepted its offer (`TSR/1 META`).
+ *
+ * The names the system itself reads: `timeout-ms` (the request's remaining time), and W3C Trace
+ * Context's `traceparent` and `tracestate`.
+ */
+
+export type Headers = Readonly<Record<string, string>>;
+
+/** Most headers a request carries. */
+export const MAX_HEADERS = 32;
+/** Most bytes a request's metadata frame holds. */
+export const MAX_METADATA_BYTES = 4096;
+/** The request's remaining time when it was sent, in ms (an integer, 0 to MAX_TIMEOUT_MS): relative, so clocks need not agree. */
+export const TIMEOUT_HEADER = 'timeout-ms';
+export const TRACEPARENT_HEADER = 'traceparent';
+export const TRACESTATE_HEADER = 'tracestate';
+/** Longest timeout a request may carry (a timer's limit, about 24.8 days). */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const VALUE = /^[\x20-\x7e]*$/;
+const TIMEOUT = /^(0|[1-9]\d{0,9})$/;
+
+/** Why `name: value` cannot be a header, or undefined if it can. */
+export function headerProblem(name: string, value: string): string | undefined {
+  if (!NAME.test(name)) return `header name ${JSON.stringify(name.slice(0, 70))} must be 1-64 of a-z 0-9 . _ - (lowercase)`;
+  if (typeof value !== 'string' || !VALUE.test(value)) return `header ${name} must have a printable ASCII value`;
+  return undefined;
+}
+
+/**
+ * The metadata frame of `headers` (undefined values skipped). Throws a TypeError that says what
+ * is wrong for a header that cannot be sent, or a RangeError past the bounds.
+ */
+export function encodeMetadata(headers: Headers): Buffer {
+  let text = '';
+  let count = 0;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    const problem = headerProblem(name, value);
+    if (problem) throw new TypeError(problem);
+    text += `${name}: ${value}\r\n`;
+    count++;
+  }
+  if (count > MAX_HEADERS) throw new RangeError(`a request carries at most ${MAX_HEADERS} headers, got ${count}`);
+  if (text.length > MAX_METADATA_BYTES)
+    throw new RangeError(`a request's headers take at most ${MAX_METADATA_BYTES} bytes, got ${text.length}`);
+  return Buffer.from(text, 'latin1');
+}
+
+/** The headers of a metadata frame (a fresh object, names in frame order), or why it breaks the rules above. */
+export function parseMetadata(frame: Buffer): Record<string, string> | string {
+  if (frame.length > MAX_METADATA_BYTES) return `metadata of ${frame.length} bytes, at most ${MAX_METADATA_BYTES}`;
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  const text = frame.toString('latin1');
+  let count = 0;
+  for (let at = 0; at < text.length; ) {
+    const end = text.indexOf('\r\n', at);
+    if (end < 0) return 'metadata line without its CRLF';
+    const colon = text.indexOf(': ', at);
+    if (colon < 0 || colon > end) return 'metadata line without "name: value"';
+    const name = text.slice(at, colon);
+    const value = text.slice(colon + 2, end);
+    const problem = headerProblem(name, value);
+    if (problem) return problem;
+    if (name in headers) return `header ${name} given twice`;
+    if (++count > MAX_HEADERS) return `more than ${MAX_HEADERS} headers`;
+    headers[name] = value;
+    at = end + 2;
+  }
+  return headers;
+}
+
+/** A `timeout-ms` value as a number of ms, or undefined if it is not one (absent, or not an integer 0 to MAX_TIMEOUT_MS). */
+export function parseTimeout(value: string | undefined): number | undefined {
+  if (value === undefined || !TIMEOUT.test(value)) return undefined;
+  const ms = Number(value);
+  return ms <= MAX_TIMEOUT_MS ? ms : undefined;
+}
+
+/** `headers` with `timeout-ms` set to `remainingMs` (rounded down, at least 0), the others as they were. */
+export const withTimeout = (headers: Headers, remainingMs: number): Headers => ({
+  ...headers,
+  [TIMEOUT_HEADER]: String(Math.max(0, Math.min(MAX_TIMEOUT_MS, Math.floor(remainingMs)))),
+});
