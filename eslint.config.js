@@ -18,6 +18,8 @@ const depConstraints = [
   { sourceTag: 'layer:protocol', onlyDependOnLibsWithTags: ['layer:protocol'] },
   { sourceTag: 'layer:runtime', onlyDependOnLibsWithTags: ['layer:runtime', 'layer:transport', 'layer:protocol'] },
   { sourceTag: 'layer:monitoring', onlyDependOnLibsWithTags: ['layer:monitoring', 'layer:runtime'] },
+  // Traces (OpenTelemetry) stand on the protocol alone: the client, the worker and the broker use them.
+  { sourceTag: 'layer:telemetry', onlyDependOnLibsWithTags: ['layer:telemetry', 'layer:protocol'] },
 ];
 
 const boundaries = (allow = [], enforceBuildableLibDependency = true) => [

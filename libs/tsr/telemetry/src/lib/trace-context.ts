@@ -1,0 +1,67 @@
+/**
+ * W3C Trace Context in a request's metadata, with OpenTelemetry's API alone: the client, the broker
+ * and the worker continue one trace across the processes. Without an SDK registered, the API's
+ * tracer makes spans that record nothing, and a request whose context holds no valid span carries
+ * no trace headers, so tracing off costs a call and a check per request.
+ */
+import {
+  type Context,
+  ROOT_CONTEXT,
+  type Span,
+  type SpanContext,
+  type Tracer,
+  createTraceState,
+  isSpanContextValid,
+  trace,
+} from '@opentelemetry/api';
+import { type Headers, TRACEPARENT_HEADER, TRACESTATE_HEADER } from '@tsr/protocol';
+
+/** The instrumentation scope of every span of ours. */
+export const TRACER_NAME = 'tsr-broker';
+
+/** Our tracer (a proxy: it follows whatever SDK is registered, now or later). */
+export const tracer = (): Tracer => trace.getTracer(TRACER_NAME);
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const hex2 = (n: number) => (n < 16 ? '0' : '') + n.toString(16);
+
+/** `traceparent` (and `tracestate`) for a span, or undefined when it belongs to no trace. */
+export function traceHeaders(span: Span | SpanContext): { traceparent: string; tracestate?: string } | undefined {
+  const sc = 'spanContext' in span ? span.spanContext() : span;
+  if (!isSpanContextValid(sc)) return undefined;
+  const traceparent = `00-${sc.traceId}-${sc.spanId}-${hex2(sc.traceFlags & 0xff)}`;
+  const tracestate = sc.traceState?.serialize();
+  return tracestate ? { traceparent, tracestate } : { traceparent };
+}
+
+/** `headers` with the trace headers of `span` added (replacing any), or as they were when it belongs to no trace. */
+export function withTraceHeaders(headers: Headers, span: Span): Headers {
+  const own = traceHeaders(span);
+  if (!own) return headers;
+  const rest = { ...headers };
+  delete rest[TRACEPARENT_HEADER];
+  delete rest[TRACESTATE_HEADER];
+  return { ...rest, ...own };
+}
+
+/** The remote span context a request's `traceparent` names (version 00, W3C), or undefined for none or a broken one. */
+export function remoteSpanContext(headers: Headers | undefined): SpanContext | undefined {
+  const parent = headers?.[TRACEPARENT_HEADER];
+  const m = parent === undefined ? null : TRACEPARENT.exec(parent);
+  if (!m) return undefined;
+  const state = headers?.[TRACESTATE_HEADER];
+  const sc: SpanContext = {
+    traceId: m[1],
+    spanId: m[2],
+    traceFlags: parseInt(m[3], 16),
+    isRemote: true,
+    ...(state ? { traceState: createTraceState(state) } : {}),
+  };
+  return isSpanContextValid(sc) ? sc : undefined;
+}
+
+/** A context whose parent is the request's remote span (ROOT_CONTEXT's child), or `base` when the request carries none. */
+export function contextFromHeaders(headers: Headers | undefined, base: Context = ROOT_CONTEXT): Context {
+  const sc = remoteSpanContext(headers);
+  return sc ? trace.setSpanContext(base, sc) : base;
+}
