@@ -5,18 +5,30 @@ import type { LinkedOrder } from './linked-order';
 // The broker core's shapes and defaults: what it is given, what it tells, what it holds.
 
 export interface BrokerOutput {
-  /** A request for `worker`; `client` is not sent (the ticket stands for it), only traced. */
-  toWorker(worker: string, ticket: Buffer, body: Buffer, client: Buffer): void;
+  /**
+   * A request for `worker`; `client` is not sent (the ticket stands for it), only traced. `request`
+   * is the core's record of it (its metadata's tag, its deadline, its dispatches so far), read-only.
+   */
+  toWorker(worker: string, ticket: Buffer, body: Buffer, client: Buffer, request: Readonly<Request>): void;
   /**
    * An answer for `client`: to an envelope request when `id` is set (its tag, handed back), else
-   * plain. `arrivedAt` is when its request came in (the adapter measures latency with it).
+   * plain. `arrivedAt` is when its request came in (the adapter measures latency with it);
+   * `request` is undefined for the broker's own answers (discovery).
    */
-  toClient(client: Buffer, id: Buffer | undefined, body: Buffer, arrivedAt: number): void;
+  toClient(client: Buffer, id: Buffer | undefined, body: Buffer, arrivedAt: number, request?: Readonly<Request>): void;
   /**
    * The request is not, or no longer, going to be served: tell the client why, now. `detail` is
-   * given where only the core knows it (the service name, the handler's message).
+   * given where only the core knows it (the service name, the handler's message); `request` is
+   * undefined for one refused on arrival.
    */
-  refuse(client: Buffer, id: Buffer | undefined, reason: Refusal, detail?: string | number): void;
+  refuse(client: Buffer, id: Buffer | undefined, reason: Refusal, detail?: string | number, request?: Readonly<Request>): void;
+  /**
+   * A request ended unanswered because its own deadline passed (its client stopped waiting):
+   * dropped while it waited or on arrival (`queue`), or its worker's answer came too late (`answer`).
+   */
+  deadlinePassed?(request: Readonly<Request>, where: DeadlineDrop): void;
+  /** A request's worker left holding it (`why`): the request goes on (waits again, or ends as the next output says). */
+  moved?(request: Readonly<Request>, why: Departure): void;
   /** A worker was declared failed and forgotten; `held` requests it had went on (for the log). */
   workerFailed(worker: string, why: Failure, held: number): void;
   /**
@@ -32,6 +44,16 @@ export interface BrokerOutput {
 export type Failure = 'deadline' | 'silent' | 'restarted' | 'disconnected';
 
 export type Refusal = ErrorReason;
+
+/** Where a request met its own deadline: waiting (or on arrival), or in service (its answer came too late). */
+export type DeadlineDrop = 'queue' | 'answer';
+
+/** What a request may carry beside its body: its own deadline, and the adapter's tag (its metadata, its spans). */
+export interface RequestMeta {
+  /** When its client stops waiting, on the core's clock; past it, the request is dropped unanswered. */
+  deadline?: number;
+  tag?: unknown;
+}
 
 export interface BrokerCoreOptions {
   /**
@@ -62,7 +84,10 @@ export interface BrokerCoreOptions {
   startedAt: number;
   /** Largest request body accepted; larger ones are refused `too-large`. */
   maxRequestBytes: number;
-  /** A request not served within this long of its arrival is refused `expired`. */
+  /**
+   * A request not served within this long of its arrival is refused `expired` (whatever its own
+   * deadline: a client's deadline shortens a request's wait, never lengthens it past this).
+   */
   requestTtlMs: number;
   /** A request whose service failed this many workers is refused `poison` rather than sent on. */
   maxFailures: number;
@@ -118,8 +143,14 @@ export interface Service {
    * dispatch goes to the end (round robin).
    */
   ready: LinkedOrder<string, true>;
-  /** Requests waiting for one of its workers, in arrival order. */
+  /**
+   * Requests waiting for one of its workers, in arrival order. Those dropped at their deadline
+   * while others waited before them stay in place, marked `dropped`, until they reach the front,
+   * which is always a live one (the queue is emptied when no live one is left).
+   */
   pending: Fifo<Request>;
+  /** Requests of `pending` that still wait (the dropped ones left out). */
+  queued: number;
   /** Workers registered for it. */
   workers: number;
   /** Bytes its requests hold, waiting or in service. */
@@ -147,6 +178,16 @@ export interface Request {
   serial: number;
   /** Workers that failed while serving it. */
   failures: number;
+  /** Its client's deadline on the core's clock (Infinity: none, the TTL alone applies). */
+  deadline: number;
+  /** Its place in the core's heap of deadlines while it waits (-1: not there). */
+  heapAt: number;
+  /** Dropped from the queue at its deadline; still in `pending` behind a live one (see Service). */
+  dropped: boolean;
+  /** Times it was sent to a worker (2 and up: after a worker failed on it). */
+  dispatches: number;
+  /** The adapter's: given with the request, handed back with every output about it. */
+  tag: unknown;
 }
 
 export interface Dispatch {
@@ -176,6 +217,14 @@ export interface Worker extends Omit<WorkerTraits, 'service'> {
 /** Why a worker leaves: a failure counts against the request it was serving; `gone` (goodbye) does not. */
 export type Departure = Failure | 'gone';
 
+/** What happened to a failed worker, in words (the log, and the spans of the requests it held). */
+export const FAILURE_TEXT: Record<Failure, string> = {
+  deadline: 'missed its answer deadline',
+  silent: 'fell silent',
+  restarted: 'came back without its requests',
+  disconnected: 'lost its connection',
+};
+
 export interface BrokerStats {
   /** Client requests received, accepted or not. */
   requests: number;
@@ -202,6 +251,8 @@ export interface BrokerStats {
   /** Windows workers moved (`TSR/1 CREDIT`), and demands for more sent to them (`TSR/1 WANT`). */
   credits: number;
   wants: number;
+  /** Requests ended unanswered at their own deadline: dropped waiting (or on arrival), or their answer dropped as too late. */
+  deadlinePassed: Record<DeadlineDrop, number>;
 }
 
 /** A snapshot of what the core holds, for status output and tests. */

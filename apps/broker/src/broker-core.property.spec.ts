@@ -17,9 +17,11 @@ import { AuditedBrokerCore } from './__fixtures__/audited-core';
  * the clients and workers saw (not from the core's deadlines): `no-service` never before the
  * grace has run from the request's arrival, from the last moment its service was seen with a
  * worker, and from the instance's start (each restart starts its own); and never later than the
- * first expiry after all three. At the end one honest worker per service drains the broker: every
- * request the current instance accepted must have been answered or refused. A failure prints a
- * seed; FC_SEED=<seed> replays it.
+ * first expiry after all three. Some requests carry a deadline of their own (a client's remaining
+ * time): one is never dispatched, nor its answer forwarded, at or past it; it is never dropped
+ * before it; and none waits past it after an expiry. At the end one honest worker per service
+ * drains the broker: every request the current instance accepted must have been answered, refused
+ * or dropped at its deadline. A failure prints a seed; FC_SEED=<seed> replays it.
  */
 
 const WORKERS = ['W0', 'W1', 'W2', 'W3', 'W4'];
@@ -47,7 +49,7 @@ const options: Omit<BrokerCoreOptions, 'instance'> = {
 };
 
 type Command =
-  | { kind: 'request'; client: number; size: number; service: number; envelope: boolean }
+  | { kind: 'request'; client: number; size: number; service: number; envelope: boolean; timeout: number | undefined }
   | { kind: 'discover'; client: number }
   | { kind: 'ready'; worker: number; heartbeats: boolean; credit: number; service: number }
   | { kind: 'ghost-ready' }
@@ -69,6 +71,8 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       size: fc.integer({ min: 0, max: 300 }),
       service: index(SERVICES.length),
       envelope: fc.boolean(),
+      // short ones as well: a dispatch's answer must come late now and then
+      timeout: fc.option(fc.oneof(fc.integer({ min: 0, max: 1500 }), fc.integer({ min: 0, max: 6000 })), { nil: undefined, freq: 2 }),
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('discover' as const), client: index(CLIENTS.length) }) },
@@ -146,6 +150,7 @@ class Instance {
       {
         toWorker: (worker, ticket, body) => {
           const text = body.toString('latin1');
+          if (clock() >= (this.deadlineOf.get(text) ?? Infinity)) throw new Error(`${text} was dispatched at or past its deadline`);
           if (worker === GHOST) throw new Error('a request was sent to a generated routing id');
           if (this.workerService.get(worker) !== this.serviceOf.get(text))
             throw new Error(`${worker} of ${this.workerService.get(worker)} was sent ${text} of ${this.serviceOf.get(text)}`);
@@ -158,6 +163,7 @@ class Instance {
           const cut = text.lastIndexOf(' ');
           const [request, worker] = [text.slice(0, cut), text.slice(cut + 1)];
           const mine = this.outstanding.get(client.toString());
+          if (clock() >= (this.deadlineOf.get(request) ?? Infinity)) throw new Error(`${request} was answered at or past its deadline`);
           if (!mine?.has(request))
             throw new Error(`client ${client} got ${JSON.stringify(text)}, an answer to no request it awaits from instance ${id}`);
           if (!this.sentTo.get(request)?.has(worker))
@@ -177,6 +183,13 @@ class Instance {
           if (!this.core.workerSnapshot().find((w) => w.id === worker && w.outstanding >= w.credit))
             throw new Error(`${worker} was asked for credit while it has window left`);
         },
+        deadlinePassed: (request) => {
+          const text = request.body.toString('latin1');
+          const name = request.client.toString();
+          if (clock() < (this.deadlineOf.get(text) ?? Infinity)) throw new Error(`${text} was dropped before its deadline`);
+          if (!this.outstanding.get(name)?.delete(text)) throw new Error(`${text} was dropped twice, or is no request of ${name}`);
+          this.ended.set(name, (this.ended.get(name) as number) + 1);
+        },
         refuse: (client, tag, reason, detail) => {
           const name = client.toString();
           if (reason === 'no-service') this.checkNotEarly(tag?.toString().slice(1), String(detail));
@@ -192,14 +205,16 @@ class Instance {
   }
 
   /** An envelope request (`envelope`, or any to a named service) carries `#<body>` as its id. */
-  request(client: string, body: string, service: string, envelope: boolean, now: number): void {
+  request(client: string, body: string, service: string, envelope: boolean, now: number, timeout?: number): void {
     this.accepted.set(client, (this.accepted.get(client) as number) + 1);
+    if (timeout !== undefined) this.deadlineOf.set(body, now + timeout);
     (this.outstanding.get(client) as Set<string>).add(body);
     this.serviceOf.set(body, service);
     this.arrival.set(body, now);
     const id = envelope || service !== DEFAULT_SERVICE ? Buffer.from(`#${body}`) : undefined;
     if (id) this.envelopes.add(body);
-    this.core.clientRequest(Buffer.from(client), Buffer.from(body, 'latin1'), now, service, id);
+    const meta = timeout === undefined ? undefined : { deadline: now + timeout };
+    this.core.clientRequest(Buffer.from(client), Buffer.from(body, 'latin1'), now, service, id, meta);
   }
 
   /** After each step: which services have a worker now (the core's count; when it changed is the model's). */
@@ -251,6 +266,8 @@ class Instance {
   }
 
   private readonly envelopes = new Set<string>();
+  /** Each request's own deadline, where it has one. */
+  private readonly deadlineOf = new Map<string, number>();
   private tagOf(body: string): Buffer | undefined {
     return this.envelopes.has(body) ? Buffer.from(`#${body}`) : undefined;
   }
@@ -280,7 +297,7 @@ function run(commands: Command[]): BrokerStats[] {
       case 'request': {
         // Unique across instances, so an answer can only match the request it really answers.
         const body = `r${serial++}-`.padEnd(c.size, 'x');
-        broker.request(CLIENTS[c.client], body, SERVICES[c.service], c.envelope, now);
+        broker.request(CLIENTS[c.client], body, SERVICES[c.service], c.envelope, now, c.timeout);
         break;
       }
       case 'discover':
@@ -387,6 +404,8 @@ describe('BrokerCore under generated interleavings', () => {
       poison: 0,
       'no-service': 0,
       handler: 0,
+      'deadline passed waiting': 0,
+      'deadline passed in service': 0,
     };
     fc.assert(
       fc.property(fc.array(command, { minLength: 20, maxLength: 200, size: 'max' }), (commands) => {
@@ -395,6 +414,8 @@ describe('BrokerCore under generated interleavings', () => {
           reached.replies += s.replies;
           reached.discoveries += s.discoveries;
           reached.refusedWorkers += s.refusedWorkers;
+          reached['deadline passed waiting'] += s.deadlinePassed.queue;
+          reached['deadline passed in service'] += s.deadlinePassed.answer;
           for (const [k, v] of [...Object.entries(s.dropped), ...Object.entries(s.rejected)])
             if (k in reached) reached[k as keyof typeof reached] += v;
         }

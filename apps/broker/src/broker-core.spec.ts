@@ -31,6 +31,7 @@ function setup(options: Partial<BrokerCoreOptions> = {}) {
       workerFailed: () => undefined,
       creditAck: (worker, window) => sent.push(`${worker} <- CREDIT ${window}`),
       want: (worker) => sent.push(`${worker} <- WANT`),
+      deadlinePassed: (request, where) => sent.push(`dropped ${request.body} (${where})`),
     },
     { ...defaultCoreOptions, answerTimeoutMs: 2000, livenessMs: 3000, maxPending: 1000, failedMemory: 100, instance: INSTANCE, ...options },
   );
@@ -898,5 +899,80 @@ describe('BrokerCore', () => {
     core.workerReady('W1', 5, { heartbeats: true, credit: 2 });
     expect(take()).toEqual(['W1 <- r2']);
     core.audit(5);
+  });
+
+  describe("a request's own deadline", () => {
+    /** The deadline, on the core's clock. */
+    const within = (at: number) => ({ deadline: at });
+
+    it('drops a waiting request unanswered when it passes, among others that wait on; the TTL still caps the rest', () => {
+      const { core, take } = setup({ requestTtlMs: 5000, serviceGraceMs: 60_000 });
+      core.clientRequest(b('C1'), b('long'), 0, 'default', b('1'), within(9000));
+      core.clientRequest(b('C1'), b('short'), 0, 'default', b('2'), within(100));
+      core.clientRequest(b('C1'), b('none'), 0, 'default', b('3'));
+      expect(core.nextDeadline()).toBe(100);
+      core.expire(99);
+      expect(take()).toEqual([]);
+      core.expire(100);
+      expect(take()).toEqual(['dropped short (queue)']);
+      expect(core.pendingCount).toBe(2);
+      core.audit(100);
+      expect(core.nextDeadline()).toBe(5000);
+      core.expire(5000); // the TTL, before the first request's own 9 s: answered, the client still waits
+      expect(take()).toEqual(['C1#1 <- ERR expired', 'C1#3 <- ERR expired']);
+      expect(core.stats.deadlinePassed).toEqual({ queue: 1, answer: 0 });
+      core.audit(5000);
+    });
+
+    it('never dispatches a request at or past its deadline, even before the sweep: the next one goes', () => {
+      const { core, take } = setup();
+      core.clientRequest(b('C1'), b('a'), 0, 'default', b('1'), within(50));
+      core.clientRequest(b('C1'), b('b'), 0, 'default', b('2'), within(500));
+      core.workerReady('W1', 50, HB);
+      expect(take()).toEqual(['dropped a (queue)', 'W1 <- b']);
+      core.audit(50);
+    });
+
+    it('drops a request that arrives with no time left, and the answer to one whose deadline passed in service', () => {
+      const { core, take, reply } = setup();
+      core.workerReady('W1', 0, { heartbeats: true, credit: 2 });
+      core.clientRequest(b('C1'), b('late'), 10, 'default', b('1'), within(10));
+      expect(take()).toEqual(['dropped late (queue)']);
+      core.clientRequest(b('C1'), b('slow'), 10, 'default', b('2'), within(110));
+      expect(take()).toEqual(['W1 <- slow']);
+      reply('W1', 'slow', 'done', 110);
+      expect(take()).toEqual(['dropped slow (answer)']);
+      expect(core.load()).toMatchObject({ inService: 0, queueBytes: 0 });
+      core.clientRequest(b('C1'), b('ok'), 200, 'default', b('3'), within(300));
+      reply('W1', 'ok', 'fine', 299);
+      expect(take()).toEqual(['W1 <- ok', 'C1#3 <- fine']);
+      core.audit(299);
+    });
+
+    it("keeps the queue's order and bounds while dropped requests sit behind live ones", () => {
+      const { core, take } = setup({ maxPending: 2 });
+      core.clientRequest(b('C1'), b('first'), 0, 'default', b('1'), within(1000));
+      core.clientRequest(b('C1'), b('second'), 0, 'default', b('2'), within(10));
+      core.expire(10);
+      expect(take()).toEqual(['dropped second (queue)']);
+      core.clientRequest(b('C1'), b('third'), 20, 'default', b('3'));
+      expect(take()).toEqual([]); // the dropped one no longer counts against maxPending
+      core.audit(20);
+      core.workerReady('W1', 30, { heartbeats: true, credit: 3 });
+      expect(take()).toEqual(['W1 <- first', 'W1 <- third']);
+      core.audit(30);
+    });
+
+    it('re-dispatches the requests of a failed worker that still have time, and drops those that have none', () => {
+      const { core, take } = setup({ answerTimeoutMs: 100 });
+      core.workerReady('W1', 0, { heartbeats: true, credit: 2 });
+      core.clientRequest(b('C1'), b('keeps'), 0, 'default', b('1'), within(1000));
+      core.clientRequest(b('C1'), b('runs-out'), 0, 'default', b('2'), within(100));
+      core.workerReady('W2', 0, HB);
+      take();
+      core.expire(100); // W1 missed its answer deadline at 100, when runs-out's own passed too
+      expect(take()).toEqual(['dropped runs-out (queue)', 'W2 <- keeps']);
+      core.audit(100);
+    });
   });
 });

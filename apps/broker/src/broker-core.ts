@@ -4,10 +4,12 @@ import {
   type BrokerLoad,
   type BrokerOutput,
   type BrokerStats,
+  type DeadlineDrop,
   type Departure,
   type Dispatch,
   type Refusal,
   type Request,
+  type RequestMeta,
   SEED_WORKER,
   type Service,
   type Worker,
@@ -16,6 +18,7 @@ import {
   isGeneratedId,
 } from './broker-core-shapes';
 import { ClientShares } from './client-shares';
+import { DeadlineHeap } from './deadline-heap';
 import { Fifo } from './fifo';
 import { LinkedOrder } from './linked-order';
 
@@ -34,7 +37,9 @@ import { LinkedOrder } from './linked-order';
  *   that very worker and still waits for; everything else is counted and dropped;
  * - every request ends answered or refused with a reason: queue full (count or bytes), the
  *   client's or service's share full, too large, expired (TTL), poison (it failed `maxFailures`
- *   workers), no worker for its service after a grace period, or its handler failed.
+ *   workers), no worker for its service after a grace period, or its handler failed; or, for a
+ *   request with a deadline of its own, dropped unanswered once that deadline passes (its client
+ *   has stopped waiting): never dispatched past it, and its answer not forwarded past it.
  */
 export class BrokerCore {
   /** Live workers, ready or busy: only a ready puts one here. */
@@ -43,6 +48,8 @@ export class BrokerCore {
   protected readonly services = new Map<string, Service>();
   /** Services with requests waiting: the TTL and grace sweeps look only at these. */
   protected readonly waiting = new LinkedOrder<Service, true>();
+  /** Waiting requests with a deadline of their own, the first to end first. */
+  protected readonly deadlines = new DeadlineHeap<Request>();
   /**
    * Workers holding requests, with the deadline of their next reply. Progress moves a worker to
    * the back and every deadline is now + the same timeout, so the order is deadline order: the
@@ -77,6 +84,7 @@ export class BrokerCore {
     refusedWorkers: 0,
     credits: 0,
     wants: 0,
+    deadlinePassed: { queue: 0, answer: 0 },
   };
 
   constructor(
@@ -87,10 +95,12 @@ export class BrokerCore {
   /**
    * A client request for `service` (`id`: its envelope tag, undefined for a plain request): to
    * the least recently used worker of that service with credit, else to the end of its queue.
+   * `meta`: its own deadline, if it has one, and the adapter's tag.
    */
-  clientRequest(client: Buffer, body: Buffer, now: number, service = DEFAULT_SERVICE, id?: Buffer): void {
+  clientRequest(client: Buffer, body: Buffer, now: number, service = DEFAULT_SERVICE, id?: Buffer, meta?: RequestMeta): void {
     this.stats.requests++;
     if (service === DISCOVERY_SERVICE) return this.discover(client, id, body, now);
+    const deadline = meta?.deadline ?? Infinity;
     if (body.length > this.options.maxRequestBytes) return this.refuse(client, id, 'too-large');
     const clientKey = client.toString('latin1');
     const bytes = body.length + client.length;
@@ -99,11 +109,31 @@ export class BrokerCore {
     const svc = this.services.get(service) ?? this.openService(service, now);
     if (!svc) return this.refuse(client, id, 'overloaded');
     const worker = svc.ready.first();
-    if (svc.bytes + bytes > this.options.maxServiceBytes || (worker === undefined && svc.pending.length >= this.options.maxPending)) {
+    if (svc.bytes + bytes > this.options.maxServiceBytes || (worker === undefined && svc.queued >= this.options.maxPending)) {
       this.closeIfIdle(svc);
       return this.refuse(client, id, 'overloaded');
     }
-    const request: Request = { client, id, service: svc, clientKey, body, bytes, arrivedAt: now, serial: this.stats.requests, failures: 0 };
+    const request: Request = {
+      client,
+      id,
+      service: svc,
+      clientKey,
+      body,
+      bytes,
+      arrivedAt: now,
+      serial: this.stats.requests,
+      failures: 0,
+      deadline,
+      heapAt: -1,
+      dropped: false,
+      dispatches: 0,
+      tag: meta?.tag,
+    };
+    if (now >= deadline) {
+      // its client has given up already (it sent no time left): nothing is held for it
+      this.closeIfIdle(svc);
+      return this.deadlinePassed(request, 'queue');
+    }
     this.hold(request);
     if (worker !== undefined) this.dispatch(worker, request, now);
     else this.enqueue(request);
@@ -182,7 +212,7 @@ export class BrokerCore {
     this.refill(worker, state, now);
     this.out.creditAck(worker, window);
     state.service.unwanted.add(worker);
-    if (state.service.pending.length > 0) this.want(state.service);
+    if (state.service.queued > 0) this.want(state.service);
   }
 
   /**
@@ -262,10 +292,11 @@ export class BrokerCore {
     const { request } = dispatch;
     this.release(request);
     state.repliedAt = now;
-    if (failed) this.refuse(request.client, request.id, 'handler', body.toString('utf8'));
+    if (now >= request.deadline) this.deadlinePassed(request, 'answer');
+    else if (failed) this.refuse(request.client, request.id, 'handler', body.toString('utf8'), request);
     else {
       this.stats.replies++;
-      this.out.toClient(request.client, request.id, body, request.arrivedAt);
+      this.out.toClient(request.client, request.id, body, request.arrivedAt, request);
     }
     if (state.tasks.length > 0)
       this.busy.set(worker, now + this.options.answerTimeoutMs); // progress
@@ -286,6 +317,7 @@ export class BrokerCore {
     }
     for (let worker; (worker = this.busy.first()) !== undefined && (this.busy.get(worker) as number) <= now; )
       this.leave(worker, 'deadline', now);
+    for (let r; (r = this.deadlines.peek()) !== undefined && r.deadline <= now; ) this.dropWaiting(r);
     for (const service of this.waiting.keys()) {
       // Each queue is in arrival order: the front expires first, and gets its grace first.
       for (let front; (front = service.pending.peek()) && this.frontEnds(service, front) <= now; ) {
@@ -299,7 +331,7 @@ export class BrokerCore {
   /** When `expire` next has work to do, for the adapter's single timer (O(services with waiting requests)). */
   nextDeadline(): number | undefined {
     // Called after every message: first entries and a plain loop, no iterator to allocate.
-    let next = this.busy.firstValue() ?? Infinity;
+    let next = Math.min(this.busy.firstValue() ?? Infinity, this.deadlines.peek()?.deadline ?? Infinity);
     const last = this.heard.firstValue();
     if (last !== undefined) next = Math.min(next, last + this.options.livenessMs);
     for (let service = this.waiting.first(); service !== undefined; service = this.waiting.after(service)) {
@@ -347,7 +379,7 @@ export class BrokerCore {
       .filter((s) => only === undefined || s.name === only)
       .map((s) => {
         const held = busy.get(s) ?? 0;
-        return { name: s.name, workers: s.workers, ready: s.workers - held, busy: held, waiting: s.pending.length };
+        return { name: s.name, workers: s.workers, ready: s.workers - held, busy: held, waiting: s.queued };
       })
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
@@ -378,6 +410,7 @@ export class BrokerCore {
       name,
       ready: new LinkedOrder(),
       pending: new Fifo(),
+      queued: 0,
       workers: 0,
       bytes: 0,
       emptySince: now,
@@ -390,7 +423,7 @@ export class BrokerCore {
 
   /** Forgets a service with no worker and no request: unknown names cannot pile up. */
   private closeIfIdle(service: Service): void {
-    if (service.workers !== 0 || service.pending.length !== 0) return;
+    if (service.workers !== 0 || service.queued !== 0) return;
     this.services.delete(service.name);
     this.waiting.forget(service);
   }
@@ -429,7 +462,7 @@ export class BrokerCore {
     if (!state.leases) return;
     service.lessees.add(worker);
     service.unwanted.add(worker);
-    if (service.pending.length > 0) this.want(service);
+    if (service.queued > 0) this.want(service);
   }
 
   /**
@@ -478,13 +511,16 @@ export class BrokerCore {
       this.out.workerFailed(worker, why, tasks.length);
     }
     for (const { request } of tasks) {
-      if (request.failures >= this.options.maxFailures) this.end(request, 'poison');
+      this.out.moved?.(request, why);
+      if (now >= request.deadline) {
+        this.release(request);
+        this.deadlinePassed(request, 'queue');
+      } else if (request.failures >= this.options.maxFailures) this.end(request, 'poison');
       else if (this.isExpired(request, now)) this.end(request, 'expired');
       else this.requeue(request);
     }
-    for (let w; service.pending.length > 0 && (w = service.ready.first()) !== undefined; )
-      this.dispatch(w, this.dequeue(service) as Request, now);
-    if (service.pending.length > 0) this.want(service);
+    for (let w, r; (w = service.ready.first()) !== undefined && (r = this.dequeue(service)); ) this.dispatch(w, r, now);
+    if (service.queued > 0) this.want(service);
     this.closeIfIdle(service);
   }
 
@@ -500,26 +536,55 @@ export class BrokerCore {
     let at = 0;
     for (let queued; (queued = pending.at(at)) && queued.serial < request.serial; ) at++;
     pending.insertAt(at, request);
-    this.queued(request.service);
+    this.queued(request);
   }
 
   private enqueue(request: Request): void {
     request.service.pending.push(request);
-    this.queued(request.service);
+    this.queued(request);
     this.want(request.service);
   }
 
-  private queued(service: Service): void {
+  private queued(request: Request): void {
+    const { service } = request;
     this.pendingTotal++;
+    service.queued++;
+    if (request.deadline !== Infinity) this.deadlines.push(request);
     if (!this.waiting.has(service)) this.waiting.set(service, true);
   }
 
+  /** The front request of a service's queue, out of it; the front is live again after it. */
   private dequeue(service: Service): Request | undefined {
     const request = service.pending.shift();
     if (request === undefined) return undefined;
-    this.pendingTotal--;
-    if (service.pending.length === 0) this.waiting.delete(service);
+    this.deadlines.remove(request);
+    this.unqueued(service);
     return request;
+  }
+
+  /** One live request fewer in the queue: the dropped ones that reach the front go, and an empty queue is no longer waiting. */
+  private unqueued(service: Service): void {
+    this.pendingTotal--;
+    if (--service.queued === 0) {
+      service.pending.clear();
+      this.waiting.delete(service);
+    } else while (service.pending.peek()?.dropped) service.pending.shift();
+  }
+
+  /** A waiting request's deadline passed: it leaves the queue unanswered (marked, where live ones are ahead of it). */
+  private dropWaiting(request: Request): void {
+    this.deadlines.remove(request);
+    request.dropped = true;
+    this.release(request);
+    this.deadlinePassed(request, 'queue');
+    const { service } = request;
+    this.unqueued(service);
+    this.closeIfIdle(service);
+  }
+
+  private deadlinePassed(request: Request, where: DeadlineDrop): void {
+    this.stats.deadlinePassed[where]++;
+    this.out.deadlinePassed?.(request, where);
   }
 
   private markReady(service: Service, worker: string): void {
@@ -532,9 +597,14 @@ export class BrokerCore {
     if (service.ready.delete(worker)) this.readyTotal--;
   }
 
-  /** Sends a request to a worker with credit, or refuses it if it has outlived its TTL. */
+  /** Sends a request to a worker with credit; one past its deadline is dropped, one past its TTL refused. */
   private dispatch(worker: string, request: Request, now: number): void {
+    if (now >= request.deadline) {
+      this.release(request);
+      return this.deadlinePassed(request, 'queue');
+    }
     if (this.isExpired(request, now)) return this.end(request, 'expired');
+    request.dispatches++;
     const state = this.workers.get(worker) as Worker;
     const dispatch: Dispatch = { sequence: ++this.sequence, worker, request };
     state.tasks.push(dispatch);
@@ -544,7 +614,13 @@ export class BrokerCore {
     this.unmarkReady(state.service, worker);
     if (state.tasks.length < state.credit) this.markReady(state.service, worker);
     this.stats.dispatched++;
-    this.out.toWorker(worker, encodeTicket(this.options.instance, state.admission, dispatch.sequence), request.body, request.client);
+    this.out.toWorker(
+      worker,
+      encodeTicket(this.options.instance, state.admission, dispatch.sequence),
+      request.body,
+      request.client,
+      request,
+    );
   }
 
   private isExpired(request: Request, now: number): boolean {
@@ -566,12 +642,12 @@ export class BrokerCore {
   /** An accepted request ends without an answer: release it and tell its client why. */
   private end(request: Request, reason: Refusal): void {
     this.release(request);
-    this.refuse(request.client, request.id, reason, reason === 'no-service' ? request.service.name : undefined);
+    this.refuse(request.client, request.id, reason, reason === 'no-service' ? request.service.name : undefined, request);
   }
 
-  private refuse(client: Buffer, id: Buffer | undefined, reason: Refusal, detail?: string): void {
+  private refuse(client: Buffer, id: Buffer | undefined, reason: Refusal, detail?: string, request?: Request): void {
     this.stats.rejected[reason]++;
-    this.out.refuse(client, id, reason, detail);
+    this.out.refuse(client, id, reason, detail, request);
   }
 
   /** The next admission number, skipping any a live worker still has after 2^32 admissions. */

@@ -36,6 +36,8 @@ export interface Sender {
 export class BrokerOutbox {
   private readonly routingIds = new Map<string, Buffer>();
   private readonly batchingWorkers = new Set<string>();
+  /** Workers that accepted metadata (`TSR/1 META`) on their current connection. */
+  private readonly metadataWorkers = new Set<string>();
   private readonly workerBatches: Coalescer<string, BatchRecord>;
   /**
    * The ids of requests that came in a client's batch. A WeakSet: the core keeps each id as long
@@ -66,10 +68,21 @@ export class BrokerOutbox {
     this.batchingWorkers.add(worker);
   }
 
-  /** A worker's connection is over (failed, gone, or replaced): its routing id, batching and unsent batch go. */
+  /** The worker accepted metadata on its current connection. */
+  acceptMetadata(worker: string): void {
+    this.metadataWorkers.add(worker);
+  }
+
+  /** Whether requests may go to `worker` with their metadata. */
+  takesMetadata(worker: string): boolean {
+    return this.metadataWorkers.has(worker);
+  }
+
+  /** A worker's connection is over (failed, gone, or replaced): its routing id, batching, metadata and unsent batch go. */
   forgetWorker(worker: string): void {
     this.routingIds.delete(worker);
     this.batchingWorkers.delete(worker);
+    this.metadataWorkers.delete(worker);
     this.workerBatches.discard(worker);
   }
 
@@ -78,9 +91,13 @@ export class BrokerOutbox {
     for (const worker of this.routingIds.keys()) if (!isWorker(worker)) this.forgetWorker(worker);
   }
 
-  request(worker: string, ticket: Buffer, body: Buffer): void {
-    if (this.batchingWorkers.has(worker) && this.coalesce(this.workerBatches, worker, { ticket, body, failed: false })) return;
-    this.backend.send(toWorkerFrames(this.routingId(worker), ticket, body));
+  /** A request for `worker`; `metadata` only for one that takes it (`takesMetadata`). */
+  request(worker: string, ticket: Buffer, body: Buffer, metadata?: Buffer): void {
+    if (this.batchingWorkers.has(worker)) {
+      const record: BatchRecord = metadata ? { ticket, body, failed: false, metadata } : { ticket, body, failed: false };
+      if (this.coalesce(this.workerBatches, worker, record)) return;
+    }
+    this.backend.send(toWorkerFrames(this.routingId(worker), ticket, body, metadata));
   }
 
   /**

@@ -2,7 +2,10 @@ import {
   BATCH_PROBE_SERVICE,
   type ErrorReason,
   type Frames,
+  type Headers,
   LEASE_OFFER,
+  METADATA_OFFER,
+  TIMEOUT_HEADER,
   WANT,
   creditBody,
   type ServiceBatch,
@@ -10,14 +13,17 @@ import {
   envelopeReplyFrames,
   newInstanceId,
   parseServiceRequest,
+  parseTimeout,
   parseWorkerMessage,
 } from '@tsr/protocol';
 import { CurveGuard, type CurveServerSettings, type Tracer, bindEndpoint } from '@tsr/runtime';
 import { FastHistogram, Health } from '@tsr/monitoring';
 import { ownCopy } from '@tsr/zmtp';
 import { BrokerCore } from './broker-core';
-import { type BrokerCoreOptions, isGeneratedId } from './broker-core-shapes';
+import { type BrokerCoreOptions, FAILURE_TEXT, type Request, isGeneratedId } from './broker-core-shapes';
 import { BrokerOutbox } from './broker-outbox';
+import { forwardedMetadata } from './forwarded-metadata';
+import { RequestSpans } from './request-spans';
 import { type RouterPort, openRouterPort } from './router-port';
 
 export interface BrokerServerOptions extends Omit<BrokerCoreOptions, 'instance'> {
@@ -34,6 +40,14 @@ export interface BrokerServerOptions extends Omit<BrokerCoreOptions, 'instance'>
   zmtpHeartbeatMs: number;
   /** CURVE on both sockets (off: undefined, the seed's plain TCP). */
   curve?: CurveServerSettings;
+  /** Spans for every request (OpenTelemetry), when the program registered an SDK; off: none made. */
+  openTelemetry?: boolean;
+}
+
+/** What the server keeps with a request in the core: its metadata, and its spans when tracing. */
+interface RequestTag {
+  headers: Headers | undefined;
+  spans: RequestSpans | undefined;
 }
 
 /**
@@ -105,29 +119,33 @@ export class BrokerServer {
     this.limits = { 'too-large': options.maxRequestBytes, expired: options.requestTtlMs, poison: options.maxFailures };
     this.core = new BrokerCore(
       {
-        toWorker: (worker, ticket, body, client) => {
+        toWorker: (worker, ticket, body, client, request) => {
           if (this.tracing) this.trace.step('new_task', 'worker client ticket request', [worker, client, ticket.toString('hex'), body]);
-          this.outbox.request(worker, ticket, body);
+          this.outbox.request(worker, ticket, body, this.metadataFor(worker, request));
         },
-        toClient: (client, id, body, arrivedAt) => {
+        toClient: (client, id, body, arrivedAt, request) => {
           this.latency.observe((performance.now() - arrivedAt) / 1000);
           if (this.tracing) this.trace.step('reply', 'client reply', [client, body]);
+          spansOf(request)?.ended('reply');
           this.outbox.reply(client, id, body);
         },
         workerFailed: (worker, why, held) => {
           this.outbox.forgetWorker(worker);
-          const how = {
-            deadline: 'missed its answer deadline',
-            silent: 'fell silent',
-            restarted: 'came back without its requests',
-            disconnected: 'lost its connection',
-          }[why];
-          this.trace.info(`worker ${JSON.stringify(worker)} ${how}: forgotten, ${held} request(s) moved on`);
+          this.trace.info(`worker ${JSON.stringify(worker)} ${FAILURE_TEXT[why]}: forgotten, ${held} request(s) moved on`);
+        },
+        moved: (request, why) => spansOf(request)?.moved(why),
+        deadlinePassed: (request, where) => {
+          if (this.tracing) this.trace.step('deadline_passed', 'client where', [request.client, where]);
+          spansOf(request)?.ended(
+            'deadline',
+            where === 'queue' ? 'its deadline passed before a worker took it' : 'its answer came after its deadline',
+          );
         },
         creditAck: (worker, window) => this.outbox.control(worker, creditBody(window)),
         want: (worker) => this.outbox.control(worker, WANT),
-        refuse: (client, id, reason, detail = this.limits[reason]) => {
+        refuse: (client, id, reason, detail = this.limits[reason], request) => {
           if (this.tracing) this.trace.step('refused', 'client reason detail', [client, reason, detail]);
+          spansOf(request)?.ended(reason, `refused: ${reason}${detail === undefined ? '' : ` ${detail}`}`);
           this.outbox.refuse(client, id, reason, detail);
         },
       },
@@ -241,9 +259,31 @@ export class BrokerServer {
       this.frontend.send(envelopeReplyFrames(msg.client, msg.id, this.clientBatchOffer));
     } else {
       if (this.tracing) this.trace.step('frontend_message', 'client service request', [msg.client, msg.service, msg.body]);
-      this.core.clientRequest(msg.client, msg.body, performance.now(), msg.service, msg.id);
+      this.admit(msg.client, msg.body, performance.now(), msg.service, msg.id, msg.headers);
     }
     this.armTimer();
+  }
+
+  /** Hands a request to the core, with its deadline (`timeout-ms` from now) and, where it has metadata or is traced, its tag. */
+  private admit(client: Buffer, body: Buffer, now: number, service: string, id: Buffer | undefined, headers: Headers | undefined): void {
+    if (headers === undefined && !this.options.openTelemetry) return this.core.clientRequest(client, body, now, service, id);
+    const timeout = parseTimeout(headers?.[TIMEOUT_HEADER]);
+    const spans = this.options.openTelemetry ? new RequestSpans(service, headers, id, body.length, timeout) : undefined;
+    const tag: RequestTag = { headers, spans };
+    this.core.clientRequest(client, body, now, service, id, { deadline: timeout === undefined ? undefined : now + timeout, tag });
+  }
+
+  /**
+   * The metadata a dispatch carries to a worker that takes it: the request's own, its remaining
+   * time now, and the dispatch span's trace context when tracing. Nothing for a worker that did not
+   * accept metadata (a seed worker never does), and nothing for a request that has none.
+   */
+  private metadataFor(worker: string, request: Readonly<Request>): Buffer | undefined {
+    const tag = request.tag as RequestTag | undefined;
+    if (tag === undefined) return undefined;
+    const span = tag.spans?.dispatched(worker, request.dispatches);
+    if (!this.outbox.takesMetadata(worker)) return undefined;
+    return forwardedMetadata(tag.headers ?? {}, request.deadline - performance.now(), span);
   }
 
   /**
@@ -260,7 +300,7 @@ export class BrokerServer {
       if (problem) this.core.badRequest(client, id, problem);
       else {
         if (this.tracing) this.trace.step('frontend_message', 'client service request', [client, service, body]);
-        this.core.clientRequest(client, body, now, service, id);
+        this.admit(client, body, now, service, id, record.headers);
       }
     }
   }
@@ -281,6 +321,7 @@ export class BrokerServer {
           this.outbox.control(worker); // a heartbeat: tells the worker at once that we speak TSR/1
           this.outbox.control(worker, this.batchOffer);
           this.outbox.control(worker, LEASE_OFFER); // a worker of several brokers may move its credit (docs/protocol.md)
+          this.outbox.control(worker, METADATA_OFFER); // requests may carry their deadline and trace to it
         }
       }
     } else if (msg.kind === 'heartbeat') {
@@ -292,6 +333,8 @@ export class BrokerServer {
       this.core.workerCredit(worker, msg.credit, performance.now());
     } else if (msg.kind === 'batch-accept') {
       if (this.core.isWorker(worker)) this.outbox.acceptBatches(worker);
+    } else if (msg.kind === 'metadata-accept') {
+      if (this.core.isWorker(worker)) this.outbox.acceptMetadata(worker);
     } else if (msg.kind === 'replies') {
       const now = performance.now();
       for (const { ticket, body, failed } of msg.records) this.core.workerReply(worker, ticket, body, now, failed);
@@ -345,3 +388,5 @@ export class BrokerServer {
     if (this.tracing) this.trace.step('malformed', 'side reason', [side, reason]);
   }
 }
+
+const spansOf = (request: Readonly<Request> | undefined): RequestSpans | undefined => (request?.tag as RequestTag | undefined)?.spans;

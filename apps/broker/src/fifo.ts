@@ -44,6 +44,13 @@ export class Fifo<T> {
     }
   }
 
+  /** Drops every item. */
+  clear(): void {
+    this.items.fill(undefined);
+    this.head = 0;
+    this.count = 0;
+  }
+
   /** The item `shift` would return, left in place. */
   peek(): T | undefined {
     return this.count === 0 ? undefined : this.items[this.head];

@@ -26,26 +26,39 @@ export class AuditedBrokerCore extends BrokerCore {
     let ready = 0;
     for (const [name, s] of this.services) {
       if (s.name !== name) fail('a service is filed under another name');
-      if (s.workers === 0 && s.pending.length === 0) fail(`idle service ${name} is kept`);
-      if (this.waiting.has(s) !== s.pending.length > 0) fail(`service ${name} is listed as waiting iff it has waiting requests`);
-      if (s.pending.length > 0 && s.ready.size > 0) fail(`a request of ${name} waits while one of its workers is ready`);
-      if (s.pending.length > 0 && s.unwanted.size > 0) fail(`a request of ${name} waits and a worker that could lend more was not told`);
-      pending += s.pending.length;
+      if (s.workers === 0 && s.queued === 0) fail(`idle service ${name} is kept`);
+      if (this.waiting.has(s) !== s.queued > 0) fail(`service ${name} is listed as waiting iff it has waiting requests`);
+      if (s.queued > 0 && s.ready.size > 0) fail(`a request of ${name} waits while one of its workers is ready`);
+      if (s.queued > 0 && s.unwanted.size > 0) fail(`a request of ${name} waits and a worker that could lend more was not told`);
+      if (s.queued === 0 && s.pending.length > 0) fail(`the queue of ${name} keeps dropped requests and no live one`);
+      if (s.pending.peek()?.dropped) fail(`the front of the queue of ${name} is a dropped request`);
+      pending += s.queued;
       ready += s.ready.size;
+      let live = 0;
       for (let i = 0; i < s.pending.length; i++) {
         const r = s.pending.at(i) as Request;
         if (r.service !== s) fail(`a request waits in the queue of another service than ${name}`);
         if (waiting.has(r)) fail('a request waits twice');
         if (i > 0 && (s.pending.at(i - 1) as Request).serial > r.serial) fail(`waiting requests of ${name} are not in arrival order`);
         waiting.add(r);
+        if (r.dropped) {
+          if (r.heapAt >= 0) fail('a dropped request is among the deadlines');
+          continue;
+        }
+        live++;
+        if ((r.deadline !== Infinity) !== r.heapAt >= 0) fail('a waiting request is among the deadlines iff it has one');
+        if (now !== undefined && r.deadline <= now) fail(`a request of ${name} waits past its own deadline`);
         count(r);
       }
+      if (live !== s.queued) fail(`service ${name} counts ${s.queued} waiting requests, its queue holds ${live}`);
       const front = s.pending.peek();
       if (now !== undefined && front && this.frontEnds(s, front) <= now)
         fail(`a request of ${name} waits past its TTL or its service's grace`);
       for (const w of s.ready.keys()) if (this.workers.get(w)?.service !== s) fail(`a ready worker of ${name} serves another service`);
     }
     if (pending !== this.pendingTotal || ready !== this.readyTotal) fail('running totals disagree');
+    if (this.deadlines.size !== [...waiting].filter((r) => !r.dropped && r.deadline !== Infinity).length)
+      fail('the heap of deadlines holds requests that do not wait');
     if (this.waiting.size > this.services.size) fail('a forgotten service is listed as waiting');
     if (this.services.size > this.options.maxServices) fail('more services than allowed');
     const workersPerService = new Map<Service, number>();
@@ -66,6 +79,7 @@ export class AuditedBrokerCore extends BrokerCore {
       for (const d of w.tasks) {
         if (d.worker !== id) fail('a task is not its dispatch');
         if (waiting.has(d.request)) fail('a request is both waiting and dispatched');
+        if (d.request.heapAt >= 0 || d.request.dropped) fail('a dispatched request is among the deadlines, or dropped');
         if (d.request.service !== w.service) fail(`worker ${JSON.stringify(id)} holds a request of another service`);
         count(d.request);
       }
@@ -93,8 +107,9 @@ export class AuditedBrokerCore extends BrokerCore {
     if (this.failedSeeds.size > this.options.failedMemory) fail('failed seed workers over their bound');
     const s = this.stats;
     const rejected = Object.values(s.rejected).reduce((sum, n) => sum + n, 0);
-    if (s.requests !== s.replies + s.discoveries + rejected + this.pendingTotal + this.inService) {
-      fail('requests != replies + discoveries + rejected + waiting + in service');
+    const passed = s.deadlinePassed.queue + s.deadlinePassed.answer;
+    if (s.requests !== s.replies + s.discoveries + rejected + passed + this.pendingTotal + this.inService) {
+      fail('requests != replies + discoveries + rejected + deadline passed + waiting + in service');
     }
   }
 }

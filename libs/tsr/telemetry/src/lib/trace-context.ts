@@ -38,10 +38,15 @@ export function traceHeaders(span: Span | SpanContext): { traceparent: string; t
 export function withTraceHeaders(headers: Headers, span: Span): Headers {
   const own = traceHeaders(span);
   if (!own) return headers;
+  return { ...withoutTraceHeaders(headers), ...own };
+}
+
+/** `headers` without `traceparent` and `tracestate`. */
+export function withoutTraceHeaders(headers: Headers): Headers {
   const rest = { ...headers };
   delete rest[TRACEPARENT_HEADER];
   delete rest[TRACESTATE_HEADER];
-  return { ...rest, ...own };
+  return rest;
 }
 
 /** The remote span context a request's `traceparent` names (version 00, W3C), or undefined for none or a broken one. */
