@@ -4,10 +4,12 @@
  *
  *   tsx tools/packaging/build-package.ts libs/worker
  *
- * The workspace code the library imports (the tsr family: `@tsr/zmtp`, `@tsr/protocol`, `@tsr/runtime`) is not
- * published, so it is bundled in: index.js is one CommonJS file (esbuild) whose only requires are
- * Node's own modules and the package's declared dependencies (libsodium-wrappers-sumo), and index.d.ts is one
- * declaration file (dts-bundle-generator) with the types it uses inlined. The package.json is the
+ * The workspace code the library imports (the tsr family: `@tsr/zmtp`, `@tsr/protocol`, `@tsr/runtime`,
+ * `@tsr/telemetry`) is not published, so it is bundled in: index.js is one CommonJS file (esbuild)
+ * whose only requires are Node's own modules and the package's declared dependencies
+ * (libsodium-wrappers-sumo; @opentelemetry/api, which must stay one copy in a program, the one its
+ * OpenTelemetry SDK registers with), and index.d.ts is one declaration file (dts-bundle-generator)
+ * with the types it uses inlined. The package.json is the
  * library's own (name, version, dependencies) with the entry points. The build fails if anything
  * of the workspace, or an undeclared package, would be left to resolve at the consumer's.
  */

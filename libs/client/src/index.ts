@@ -2,4 +2,4 @@ export { Client, connect, type ClientOptions, type RequestOptions, type RetryOpt
 export { BrokerError, HandlerError, NoAnswerError, NoServiceError, PlainBrokerError, RefusedError, RequestError } from './lib/errors';
 export { DEFAULT_SERVICE, DISCOVERY_SERVICE, type ServiceInfo } from '@tsr/protocol';
 export type { BrokerAddress, BrokerAddresses, CurvePeerKeys } from '@tsr/runtime';
-export type { ErrorReason } from '@tsr/protocol';
+export type { ErrorReason, Headers } from '@tsr/protocol';

@@ -1,6 +1,8 @@
 import { type AddressInfo, type Socket, createServer } from 'node:net';
+import { type Context, type ContextManager, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Router } from 'zeromq';
-import { type BatchRecord, packBatches, unpackBatch } from '@tsr/protocol';
+import { type BatchRecord, packBatches, parseMetadata, unpackBatch } from '@tsr/protocol';
 import { bindAnyLoopbackPort } from '@tsr/runtime';
 import { freePort } from '@tsr/zmtp/testing';
 import { Client } from './client';
@@ -9,12 +11,15 @@ import { BrokerError, HandlerError, NoAnswerError, NoServiceError, PlainBrokerEr
 interface Seen {
   id: string;
   frames: string[];
+  /** The request's metadata frame, parsed, where it came with one (taken out of `frames`). */
+  metadata?: Record<string, string>;
 }
 type Answer = (string | Buffer)[] | undefined;
 
 /**
  * A real ROUTER playing the broker: it records every message and answers with what `answer`
- * returns (frames after the client id). The client's question whether it takes batches is
+ * returns (frames after the client id). An envelope request's metadata frame is taken out of the
+ * frames (both those recorded and those given to `answer`), parsed into `metadata`. The client's question whether it takes batches is
  * answered with `offer` (the largest batch frame) when given; otherwise it is left unanswered, as by
  * a broker that knows no batches (`questions` counts them, by client connection). It binds a port of its own on 127.0.0.1, or `at`.
  */
@@ -34,7 +39,13 @@ async function fakeBroker(
         if (offer) await router.send([client, '', 'TSR/1 REP', frames[3], `TSR/1 BATCH max=${offer}`]);
         continue;
       }
-      const s = { id: client.toString(), frames: frames.map((f) => f.toString('latin1')) }; // latin1: lossless for the binary id
+      const s: Seen = { id: client.toString(), frames: [] };
+      if (frames.length === 6 && frames[1].toString() === 'TSR/1 REQ') {
+        const metadata = parseMetadata(frames.splice(4, 1)[0]);
+        if (typeof metadata === 'string') throw new Error(metadata);
+        s.metadata = metadata;
+      }
+      s.frames = frames.map((f) => f.toString('latin1')); // latin1: lossless for the binary id
       seen.push(s);
       const reply = answer(s, seen.length, frames);
       if (reply) await router.send([client, ...reply]);
@@ -282,6 +293,15 @@ describe('Client (plain mode, for seed brokers)', () => {
     await expect(client.request('default', 'x')).rejects.toThrow(new RefusedError('expired', '500'));
   });
 
+  it('sends no metadata: no deadline, no trace, and refuses headers', async () => {
+    const { broker, client } = await start((_s, _n, [, body]) => ['', `${body} W a`]);
+    await expect(client.request('default', 'x', { headers: { 'x-user': 'ann' } })).rejects.toThrow(
+      new TypeError('plain mode sends no headers: a seed broker would take them for the request'),
+    );
+    expect((await client.request('default', 'C x')).toString()).toBe('C x W a');
+    expect(broker.seen).toEqual([{ id: 'C me', frames: ['', 'C x'] }]);
+  });
+
   it('cannot call a named service or discovery', async () => {
     const { client } = await start(() => undefined);
     await expect(client.request('upper', 'x')).rejects.toThrow(
@@ -332,6 +352,23 @@ describe('Client (batches)', () => {
       ['', 'TSR/1 REQS', 'upper'],
       ['', 'TSR/1 REQS', 'lower'],
     ]);
+  });
+
+  it("sends each batched request's metadata in its record (kind 2): its own deadline and headers", async () => {
+    const { broker, client } = await start(1 << 20);
+    await client.request('upper', 'first');
+    const answers = await Promise.all(['a', 'b'].map((b) => client.request('upper', b, { headers: { 'x-body': b }, retries: 0 })));
+    expect(answers.map(String)).toEqual(['A', 'B']);
+    const [batch] = broker.seen.filter((s) => s.frames[1] === 'TSR/1 REQS');
+    const records = unpackBatch(Buffer.from(batch.frames[3], 'latin1')) as BatchRecord[];
+    expect(records.map((r) => r.body.toString())).toEqual(['a', 'b']);
+    expect(Buffer.from(batch.frames[3], 'latin1')[0]).toBe(2); // the first record's kind
+    for (const [i, r] of records.entries()) {
+      const headers = parseMetadata(r.metadata ?? Buffer.alloc(0)) as Record<string, string>;
+      expect(headers).toEqual({ 'timeout-ms': expect.any(String), 'x-body': ['a', 'b'][i] });
+      expect(Number(headers['timeout-ms'])).toBeLessThanOrEqual(2000);
+      expect(Number(headers['timeout-ms'])).toBeGreaterThan(1500);
+    }
   });
 
   it('sends a body too large for a batch in the envelope, and never batches to a broker that does not offer it', async () => {
@@ -495,5 +532,206 @@ describe('Client (several brokers)', () => {
     open.push(client);
     expect((await client.request('default', 'C x')).toString()).toBe('C x W a');
     expect([ids(dead), ids(alive)]).toEqual([['C me'], ['C me#1']]);
+  });
+});
+
+describe('Client (deadline and headers)', () => {
+  const open: { close(): void }[] = [];
+  afterEach(() => open.splice(0).forEach((c) => c.close()));
+  const start = async (answer: Parameters<typeof fakeBroker>[0], options: Partial<ConstructorParameters<typeof Client>[0]> = {}) => {
+    const broker = await fakeBroker(answer);
+    const client = new Client({ broker: `127.0.0.1:${broker.port}`, identity: 'C me', timeout: 2000, ...options });
+    open.push(client, broker.router);
+    return { broker, client };
+  };
+  const timeoutsOf = (seen: Seen[]) => seen.map((s) => Number(s.metadata?.['timeout-ms']));
+
+  it('sends with each attempt what is left of one budget, timeout x (retries + 1) from the call: never a fresh one', async () => {
+    const { broker, client } = await start((s, n, frames) => (n < 3 ? undefined : replyWith((b) => b)(s, n, frames)), {
+      timeout: 200,
+      retries: 2,
+    });
+    expect((await client.request('default', 'job')).toString()).toBe('job');
+    const [first, second, third] = timeoutsOf(broker.seen);
+    expect(broker.seen.map((s) => Object.keys(s.metadata ?? {}))).toEqual([['timeout-ms'], ['timeout-ms'], ['timeout-ms']]);
+    expect(first).toBeLessThanOrEqual(600);
+    expect(first).toBeGreaterThan(550);
+    // timers may fire a little early by the loop's clock: the slack of 20 ms
+    expect(second).toBeLessThanOrEqual(400 + 20);
+    expect(second).toBeGreaterThan(300);
+    expect(third).toBeLessThanOrEqual(200 + 20);
+    expect(third).toBeGreaterThan(100);
+  });
+
+  it('sends a request moved to a new connection with what is left of its budget', async () => {
+    // "slow" times out on the first connection and takes "fast" along to the second.
+    const { broker, client } = await start((s, n, frames) => (s.id === 'C me' ? undefined : replyWith((b) => b)(s, n, frames)), {
+      retries: 1,
+    });
+    const slow = client.request('default', 'slow', { timeout: 100 });
+    const fast = client.request('default', 'fast', { timeout: 5000 });
+    await Promise.all([slow, fast]);
+    const fastSends = broker.seen.filter((s) => s.frames[4] === 'fast');
+    expect(fastSends.map((s) => s.id)).toEqual(['C me', 'C me#1']);
+    const [before, after] = timeoutsOf(fastSends);
+    expect(before).toBeLessThanOrEqual(10_000);
+    expect(before).toBeGreaterThan(9_900);
+    expect(after).toBeLessThanOrEqual(10_000 - 100 + 20);
+    expect(after).toBeGreaterThan(9_000);
+  });
+
+  it("sends the caller's headers with the deadline; a request without a timeout has none, nor a metadata frame without headers", async () => {
+    const { broker, client } = await start(replyWith((b) => b));
+    const headers = { 'x-user': 'ann', 'tenant.id': '7' };
+    await client.request('default', 'a', { headers });
+    await client.request('default', 'b', { headers, timeout: 0 });
+    await client.request('default', 'c', { timeout: 0 });
+    expect(broker.seen.map((s) => s.metadata)).toEqual([{ 'timeout-ms': expect.any(String), ...headers }, headers, undefined]);
+    expect(broker.seen.map((s) => s.frames.length)).toEqual([5, 5, 5]); // the metadata frame taken out: 6 and 5 on the wire
+  });
+
+  it.each([
+    ['an uppercase name', { 'X-User': 'ann' }, TypeError, /header name "X-User" must be 1-64 of a-z 0-9 . _ - \(lowercase\)/],
+    ['a line break', { 'x-user': 'line\nbreak' }, TypeError, /header x-user must have a printable ASCII value/],
+    ['timeout-ms', { 'timeout-ms': '5' }, TypeError, /header timeout-ms is the client's own/],
+    ['traceparent', { traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` }, TypeError, /header traceparent is the client's own/],
+    ['tracestate', { tracestate: 'a=1' }, TypeError, /header tracestate is the client's own/],
+    [
+      '32 of them (33 with the deadline)',
+      Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`h${i}`, 'v'])),
+      RangeError,
+      /at most 32 headers, got 33/,
+    ],
+    ['4 KiB (more with the deadline)', { big: 'x'.repeat(4090) }, RangeError, /at most 4096 bytes/],
+  ])('rejects headers with %s before sending anything', async (_what, headers, type, message) => {
+    const { broker, client } = await start(replyWith((b) => b));
+    const failure = client.request('default', 'x', { headers });
+    await expect(failure).rejects.toBeInstanceOf(type);
+    await expect(failure).rejects.toThrow(message);
+    await client.request('default', 'next');
+    expect(broker.seen.map((s) => s.frames[4])).toEqual(['next']);
+  });
+});
+
+/** The simplest context manager: the active context as a stack, for the synchronous calls of `context.with` (enough for `request()`). */
+class StackContextManager implements ContextManager {
+  private current: Context = ROOT_CONTEXT;
+  active = () => this.current;
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A) {
+    const before = this.current;
+    this.current = ctx;
+    try {
+      return fn.call(thisArg, ...args);
+    } finally {
+      this.current = before;
+    }
+  }
+  bind = <T>(_ctx: Context, target: T): T => target;
+  enable = () => this;
+  disable = () => ((this.current = ROOT_CONTEXT), this);
+}
+
+describe('Client (spans)', () => {
+  const exporter = new InMemorySpanExporter();
+  beforeAll(() => {
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    context.setGlobalContextManager(new StackContextManager());
+  });
+  afterAll(() => {
+    trace.disable();
+    context.disable();
+  });
+  const open: { close(): void }[] = [];
+  afterEach(() => {
+    open.splice(0).forEach((c) => c.close());
+    exporter.reset();
+  });
+  const start = async (answer: Parameters<typeof fakeBroker>[0], options: Partial<ConstructorParameters<typeof Client>[0]> = {}) => {
+    const broker = await fakeBroker(answer);
+    const client = new Client({ broker: `127.0.0.1:${broker.port}`, identity: 'C me', timeout: 2000, ...options });
+    open.push(client, broker.router);
+    return { broker, client };
+  };
+  const spans = (name: string) => exporter.getFinishedSpans().filter((s) => s.name === name);
+
+  it('makes a request answered on its second attempt one trace: its span under the caller, one span per attempt, each sent with its own', async () => {
+    const { broker, client } = await start((s, n, frames) => (n < 2 ? undefined : replyWith((b) => b)(s, n, frames)), {
+      timeout: 150,
+      retries: 2,
+    });
+    const caller = trace.getTracer('test').startSpan('caller');
+    const reply = await context.with(trace.setSpan(context.active(), caller), () => client.request('upper', 'job'));
+    caller.end();
+    expect(reply.toString()).toBe('job');
+
+    const [request] = spans('request upper');
+    const attempts = spans('send upper');
+    expect(
+      exporter
+        .getFinishedSpans()
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['caller', 'request upper', 'send upper', 'send upper']);
+    expect(new Set(exporter.getFinishedSpans().map((s) => s.spanContext().traceId)).size).toBe(1);
+    expect(request.kind).toBe(SpanKind.CLIENT);
+    expect(request.parentSpanContext?.spanId).toBe(caller.spanContext().spanId);
+    const id = Buffer.from(broker.seen[0].frames[3], 'latin1').toString('hex');
+    expect(request.attributes).toEqual({
+      'messaging.system': 'tsr',
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'request',
+      'messaging.destination.name': 'upper',
+      'messaging.message.id': id,
+      'messaging.message.body.size': 3,
+      'tsr.timeout_ms': 450,
+      'tsr.outcome': 'reply',
+    });
+    expect(request.status.code).toBe(SpanStatusCode.OK);
+
+    expect(attempts.map((a) => [a.kind, a.parentSpanContext?.spanId, a.attributes['tsr.attempt']])).toEqual([
+      [SpanKind.PRODUCER, request.spanContext().spanId, 1],
+      [SpanKind.PRODUCER, request.spanContext().spanId, 2],
+    ]);
+    expect(attempts[0].status).toEqual({ code: SpanStatusCode.ERROR, message: 'no answer within 150 ms' });
+    expect(attempts[0].attributes).toMatchObject({ 'tsr.outcome': 'timeout', 'server.address': '127.0.0.1', 'server.port': broker.port });
+    expect(attempts[1].status.code).toBe(SpanStatusCode.OK);
+    expect(attempts[1].attributes).toMatchObject({ 'tsr.outcome': 'reply', 'messaging.message.id': id });
+    // each send names its attempt's span as the parent of what the broker does with it
+    expect(broker.seen.map((s) => s.metadata?.traceparent)).toEqual(
+      attempts.map((a) => `00-${a.spanContext().traceId}-${a.spanContext().spanId}-01`),
+    );
+    expect(spans('request tsr.batch')).toEqual([]); // the question about batches is the client's own
+  });
+
+  it("leaves an attempt's span behind when the request moves to a new connection, and sends it there with a new one", async () => {
+    const { broker, client } = await start((s, n, frames) => (s.id === 'C me' ? undefined : replyWith((b) => b)(s, n, frames)), {
+      retries: 1,
+    });
+    await Promise.all([client.request('upper', 'slow', { timeout: 100 }), client.request('upper', 'fast', { timeout: 5000 })]);
+    const fastId = broker.seen.find((s) => s.frames[4] === 'fast')?.frames[3] ?? '';
+    const fast = spans('send upper').filter((a) => a.attributes['messaging.message.id'] === Buffer.from(fastId, 'latin1').toString('hex'));
+    expect(fast.map((a) => [a.attributes['tsr.attempt'], a.attributes['tsr.outcome'], a.status.code])).toEqual([
+      [1, 'moved', SpanStatusCode.UNSET],
+      [2, 'reply', SpanStatusCode.OK],
+    ]);
+    expect(broker.seen.filter((s) => s.frames[4] === 'fast').map((s) => s.metadata?.traceparent?.split('-')[2])).toEqual(
+      fast.map((a) => a.spanContext().spanId),
+    );
+  });
+
+  it("ends the request's spans with the error answer and the broker's reason, or with an abort", async () => {
+    const { client } = await start((_s, n, [, , , id]) => (n === 1 ? ['', 'TSR/1 ERR', id, 'no-service upper'] : undefined));
+    await expect(client.request('upper', 'x')).rejects.toBeInstanceOf(NoServiceError);
+    const controller = new AbortController();
+    const aborted = client.request('upper', 'y', { signal: controller.signal });
+    await until(() => spans('send upper').length === 1); // the first request's attempt ended
+    controller.abort();
+    await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+    const [failed, abandoned] = spans('request upper');
+    expect(failed.attributes).toMatchObject({ 'tsr.outcome': 'error', 'error.type': 'no-service' });
+    expect(failed.status).toEqual({ code: SpanStatusCode.ERROR, message: 'no worker serves "upper"' });
+    expect(abandoned.attributes).toMatchObject({ 'tsr.outcome': 'aborted' });
+    expect(abandoned.status.code).toBe(SpanStatusCode.ERROR);
+    expect(spans('send upper').map((s) => s.attributes['tsr.outcome'])).toEqual(['error', 'aborted']);
   });
 });

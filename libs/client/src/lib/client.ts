@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type { Span } from '@opentelemetry/api';
 import {
   BATCH_PROBE_SERVICE,
   type BatchRecord,
   DEFAULT_SERVICE,
   DISCOVERY_SERVICE,
   EMPTY,
+  type Headers,
   type ServiceInfo,
   batchable,
   clientBatchRequestFrames,
@@ -27,8 +29,11 @@ import {
   openDealerPort,
   uniqueIdentity,
 } from '@tsr/runtime';
+import { ATTR } from '@tsr/telemetry';
 import { NoAnswerError, PlainBrokerError, RequestError, brokerError } from './errors';
+import { NO_HEADERS, type UserHeaders, metadataFrame, traceLines, userHeaders } from './metadata';
 import { SlotTable } from './slot-table';
+import { type Outcome, attemptSpan, endSpan, endTimedOut, requestSpan } from './spans';
 
 export interface RetryOptions {
   /** ms to wait for an answer to each attempt; 0 waits forever (no retries). Default 10,000. */
@@ -37,13 +42,20 @@ export interface RetryOptions {
   retries?: number;
 }
 
-/** A request's own options: its retries, and a signal that abandons it. */
+/** A request's own options: its retries, its headers, and a signal that abandons it. */
 export interface RequestOptions extends RetryOptions {
   /**
    * Aborting it ends the request at once, rejected with the signal's reason (an `AbortError`, as
    * `fetch`'s); an answer that comes later is dropped as stray.
    */
   signal?: AbortSignal;
+  /**
+   * Metadata the request carries to the worker's handler: lowercase names (`a-z 0-9 . _ -`, at most
+   * 64 bytes), printable ASCII values, at most 32 headers and 4 KiB with the client's own. The names
+   * `timeout-ms`, `traceparent` and `tracestate` are the client's (the request's deadline and
+   * trace). Not in plain mode: a seed broker knows no metadata.
+   */
+  headers?: Headers;
 }
 
 export interface ClientOptions extends RetryOptions, BrokerSetOptions {
@@ -83,6 +95,19 @@ interface Pending {
   body: Buffer;
   timeout: number;
   retries: number;
+  /** ms it may take in all, `timeout × (retries + 1)` from `request()`; 0: none (it waits forever). */
+  budget: number;
+  /** When the budget runs out (`performance.now()`). */
+  deadline: number;
+  /** The caller's headers, written out once. */
+  headers: UserHeaders;
+  /** The request's span; none for the client's own question about batches, which sends no metadata. */
+  span: Span | undefined;
+  /** The span of the attempt in flight (the request's span when that records nothing), and its trace header lines. */
+  attemptSpan: Span | undefined;
+  traceText: string;
+  /** Whether the attempt's span went out on a connection: sent again on another, the request starts a new one. */
+  spanSent: boolean;
   attempts: number;
   timer?: NodeJS.Timeout;
   /** The brokers its attempts went to, each once: named when it gets no answer. */
@@ -137,6 +162,9 @@ export class Client {
   private readonly curve: CurvePeerKeys | undefined;
   private socket: DealerPort | undefined;
   private sockets = 0;
+  /** The host and port of the current connection's broker, as the attempts' spans name them. */
+  private serverAddress = '';
+  private serverPort = 0;
   private readonly pending = new SlotTable<Pending>();
   /** Plain mode: requests waiting for the one in flight to end. */
   private readonly waiting: Pending[] = [];
@@ -182,7 +210,12 @@ export class Client {
     return this.isConnected;
   }
 
-  /** Sends `body` to `service` and resolves with the reply (strings are sent as UTF-8). */
+  /**
+   * Sends `body` to `service` and resolves with the reply (strings are sent as UTF-8). Each send
+   * carries the time left of the request's budget, `timeout × (retries + 1)` ms from now (header
+   * `timeout-ms`), the caller's `headers`, and the trace of the active context (a span `request
+   * <service>`, one `send <service>` per attempt), except in plain mode.
+   */
   request(service: string, body: Buffer | string, options: RequestOptions = {}): Promise<Buffer> {
     if (!isServiceName(service))
       return Promise.reject(new TypeError(`service name ${JSON.stringify(service)} must be 1-64 letters, digits or . _ : -`));
@@ -194,17 +227,48 @@ export class Client {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const timeout = count('timeout', options.timeout ?? this.timeout, 0, 2 ** 31 - 1);
     const retries = count('retries', options.retries ?? this.retries, 0, 1_000_000);
+    const budget = timeout * (retries + 1);
+    let headers = NO_HEADERS;
+    if (options.headers !== undefined) {
+      if (this.plain) return Promise.reject(new TypeError('plain mode sends no headers: a seed broker would take them for the request'));
+      try {
+        headers = userHeaders(options.headers, budget);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    return this.submit(service, bytes, timeout, retries, headers, requestSpan(service, bytes.length, budget), signal);
+  }
+
+  private submit(
+    service: string,
+    body: Buffer,
+    timeout: number,
+    retries: number,
+    headers: UserHeaders,
+    span: Span | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer> {
     const id = Buffer.alloc(ID_BYTES);
     this.idPrefix.copy(id);
+    const budget = timeout * (retries + 1);
     return new Promise<Buffer>((resolve, reject) => {
       const request: Pending = {
         slot: -1,
         generation: 0,
         id,
         service,
-        body: typeof body === 'string' ? Buffer.from(body) : body,
+        body,
         timeout,
         retries,
+        budget,
+        deadline: budget > 0 ? performance.now() + budget : 0,
+        headers,
+        span,
+        attemptSpan: undefined,
+        traceText: '',
+        spanSent: false,
         attempts: 0,
         tried: [],
         connection: -1,
@@ -212,7 +276,7 @@ export class Client {
         reject,
       };
       if (signal) {
-        const abandon = () => this.end(request, signal.reason);
+        const abandon = () => this.end(request, signal.reason, 'aborted');
         signal.addEventListener('abort', abandon, { once: true });
         request.release = () => signal.removeEventListener('abort', abandon);
       }
@@ -232,16 +296,17 @@ export class Client {
   close(): Promise<void> {
     this.closed = true;
     this.brokers.close();
-    for (const request of [...this.waiting, ...this.pending.values()]) this.end(request, new RequestError('client closed'));
+    for (const request of [...this.waiting, ...this.pending.values()]) this.end(request, new RequestError('client closed'), 'closed');
     return this.closeSocket();
   }
 
   /** Ends a request with `error` (an abort signal's reason is any value), whether it is in flight or still waits its turn (plain mode). */
-  private end(request: Pending, error: unknown): void {
+  private end(request: Pending, error: unknown, outcome: Outcome): void {
     const queued = this.waiting.indexOf(request);
-    if (queued < 0) return this.settle(request, error);
+    if (queued < 0) return this.settle(request, error, outcome);
     this.waiting.splice(queued, 1);
     request.release?.();
+    if (request.span) endSpan(request.span, outcome, error);
     request.reject(error);
   }
 
@@ -250,13 +315,47 @@ export class Client {
     request.generation = this.pending.generation(request.slot);
     request.id.writeUInt32BE(request.slot, ID_PREFIX_BYTES);
     request.id.writeUInt32BE(request.generation, ID_PREFIX_BYTES + 4);
+    if (request.span?.isRecording()) request.span.setAttribute(ATTR.messageId, request.id.toString('hex'));
     this.attempt(request);
   }
 
   private attempt(request: Pending): void {
     request.attempts++;
+    this.startAttempt(request, request.attempts);
     this.transmit(request);
     this.arm(request);
+  }
+
+  /** A span for attempt `attempt` (the previous one ended), and the trace headers its sends carry. */
+  private startAttempt(request: Pending, attempt: number): void {
+    if (!request.span) return;
+    const span = attemptSpan(request.span, request.service, request.id, attempt);
+    request.attemptSpan = span;
+    request.traceText = traceLines(span, request.headers, request.budget);
+    request.spanSent = false;
+  }
+
+  /**
+   * The attempt's span is sent on the current connection: named after its broker; or, sent on an
+   * earlier connection before, it is left behind ('moved') for a new one, of the attempt its wait
+   * there counts as (see expire).
+   */
+  private sendSpan(request: Pending): void {
+    if (request.spanSent) {
+      if (request.attemptSpan && request.attemptSpan !== request.span) endSpan(request.attemptSpan, 'moved');
+      this.startAttempt(request, request.attempts + 1);
+    }
+    request.spanSent = true;
+    const span = request.attemptSpan;
+    if (span?.isRecording()) span.setAttributes({ [ATTR.serverAddress]: this.serverAddress, [ATTR.serverPort]: this.serverPort });
+  }
+
+  /** Ends the attempt's span with no answer in time. */
+  private attemptTimedOut(request: Pending): void {
+    const span = request.attemptSpan;
+    if (!span) return;
+    if (span !== request.span) endTimedOut(span, request.timeout);
+    request.attemptSpan = undefined;
   }
 
   private arm(request: Pending): void {
@@ -269,10 +368,18 @@ export class Client {
     const socket = this.open(); // first: a new connection starts without batches
     if (!socket) return; // sent once the brokers are known (brokersKnown); the timeout runs from now all the same
     this.triedHere(request);
-    const record = { ticket: request.id, body: request.body, failed: false };
+    if (this.plain) {
+      if (request.span) this.sendSpan(request);
+      return socket.send([EMPTY, request.body]);
+    }
+    let metadata: Buffer | undefined;
+    if (request.span) {
+      this.sendSpan(request);
+      metadata = metadataFrame(request.budget > 0 ? request.deadline - performance.now() : undefined, request.traceText, request.headers);
+    }
+    const record: BatchRecord = { ticket: request.id, body: request.body, failed: false, metadata };
     if (this.batchMax !== undefined && batchable(record, this.batchMax)) return this.outbox.add(request.service, record);
-    const frames = this.plain ? [EMPTY, request.body] : clientRequestFrames(request.service, request.id, request.body);
-    socket.send(frames);
+    socket.send(clientRequestFrames(request.service, request.id, request.body, metadata));
   }
 
   /**
@@ -284,6 +391,7 @@ export class Client {
    */
   private expire(request: Pending): void {
     if (request.attempts > request.retries) {
+      this.attemptTimedOut(request);
       this.settle(
         request,
         new NoAnswerError(
@@ -298,6 +406,7 @@ export class Client {
       this.triedHere(request);
       return this.arm(request);
     }
+    this.attemptTimedOut(request);
     void this.closeSocket();
     for (const other of this.pending.values()) if (other !== request) this.transmit(other);
     this.attempt(request);
@@ -308,11 +417,20 @@ export class Client {
     if (!request.tried.includes(this.lastEndpoint)) request.tried.push(this.lastEndpoint);
   }
 
-  /** Resolves the request with an answer, or rejects it with anything else (an error, an abort's reason). */
-  private settle(request: Pending, outcome: unknown): void {
+  /**
+   * Resolves the request with an answer, or rejects it with anything else (an error, an abort's
+   * reason); `how`, for its spans: by default a reply, a timeout (NoAnswerError) or an error.
+   */
+  private settle(request: Pending, outcome: unknown, how?: Outcome): void {
     clearTimeout(request.timer);
     if (!this.pending.delete(request.slot, request.generation)) return;
     request.release?.();
+    if (request.span) {
+      const kind = how ?? (Buffer.isBuffer(outcome) ? 'reply' : outcome instanceof NoAnswerError ? 'timeout' : 'error');
+      if (request.attemptSpan && request.attemptSpan !== request.span) endSpan(request.attemptSpan, kind, outcome);
+      endSpan(request.span, kind, outcome);
+      request.attemptSpan = undefined;
+    }
     if (Buffer.isBuffer(outcome)) request.resolve(outcome);
     else request.reject(outcome);
     const next = this.waiting.shift();
@@ -333,7 +451,7 @@ export class Client {
    */
   private probeBatches(socket: DealerPort): void {
     this.probe = new AbortController();
-    this.request(BATCH_PROBE_SERVICE, '', { retries: 0, signal: this.probe.signal }).then(
+    this.submit(BATCH_PROBE_SERVICE, EMPTY, this.timeout, 0, NO_HEADERS, undefined, this.probe.signal).then(
       (answer) => {
         if (socket === this.socket) this.batchMax = parseBatchOffer(answer);
       },
@@ -398,6 +516,9 @@ export class Client {
         ? endpoints[Math.floor(Math.random() * endpoints.length)]
         : (endpoints.find((e) => e > this.lastEndpoint) ?? endpoints[0]);
     this.lastEndpoint = endpoint;
+    const port = endpoint.lastIndexOf(':');
+    this.serverAddress = endpoint.slice(endpoint.indexOf('//') + 2, port).replace(/^\[(.*)\]$/, '$1');
+    this.serverPort = Number(endpoint.slice(port + 1));
     const routingId = this.sockets === 0 ? this.identity : `${this.identity}#${this.sockets}`;
     this.sockets++;
     const socket: DealerPort = openDealerPort(endpoint, {
