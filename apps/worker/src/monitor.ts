@@ -14,6 +14,13 @@ export async function startWorkerMonitor(worker: Worker, echo: EchoStats, port: 
   const registry = createRegistry('tsr_worker');
   scraped(registry, 'counter', 'tsr_worker_requests_total', 'Requests served (replies sent)', () => worker.served);
   scraped(registry, 'counter', 'tsr_worker_failures_total', 'Requests whose handler failed (error answers sent)', () => worker.failed);
+  scraped(
+    registry,
+    'counter',
+    'tsr_worker_requests_expired_total',
+    'Requests skipped because their deadline passed before their turn (failure answers sent, the handler not called)',
+    () => worker.expired,
+  );
   scraped(registry, 'counter', 'tsr_worker_reconnects_total', 'Reconnections after the broker fell silent', () => worker.reconnects);
   scraped(
     registry,

@@ -1,6 +1,14 @@
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import type { RequestInfo } from '@tsr-broker/worker';
 import { countWords, wordcount } from './wordcount';
 
-const info = { service: 'wordcount', worker: 'W me' };
+const info: RequestInfo = {
+  service: 'wordcount',
+  worker: 'W me',
+  headers: {},
+  signal: new AbortController().signal,
+  context: ROOT_CONTEXT,
+};
 
 describe('wordcount', () => {
   it('counts words, lines and characters, and ranks the most frequent words', () => {

@@ -5,8 +5,10 @@ import {
   HEARTBEAT,
   LEASE_OFFER,
   MAX_FAILURE_MESSAGE,
+  METADATA_OFFER,
   WANT,
   WORKER_RECONNECT_MAX_MS,
+  type WorkerRequest,
   batchable,
   creditBody,
   errorBody,
@@ -31,8 +33,8 @@ export interface LinkEvents {
   opened(link: BrokerLink): number;
   /** The connection is gone (lost, or replaced): what came on it is abandoned. */
   closed(link: BrokerLink): void;
-  /** Requests taken from one message (one or a batch), to serve in order. */
-  requests(link: BrokerLink, requests: { ticket: Buffer; body: Buffer }[]): void;
+  /** Requests taken from one message (one or a batch), to serve in order; `metadata` as it came (unparsed). */
+  requests(link: BrokerLink, requests: readonly WorkerRequest[]): void;
   leasing(link: BrokerLink): void;
   acknowledged(link: BrokerLink, window: number): void;
   wanted(link: BrokerLink): void;
@@ -56,7 +58,7 @@ export interface BrokerLinkStatus {
 /**
  * The worker's conversation with one broker, the ZeroMQ guide's Paranoid Pirate: a ready on
  * each new connection, heartbeats once the broker has shown it speaks TSR/1, a fresh socket when
- * it falls silent, batches and leases when it offers them, answers in the shape it understands.
+ * it falls silent, batches, leases and metadata when it offers them, answers in the shape it understands.
  * It uses a DEALER that writes the REQ envelope itself (the same frames on the wire as the seed's
  * REQ worker), so against a seed broker, which never heartbeats, it behaves as the seed's.
  */
@@ -77,6 +79,8 @@ export class BrokerLink {
   private socket!: DealerPort;
   /** Set by the broker's offer of batches on this connection: the largest batch frame it accepts. */
   private batchMax: number | undefined;
+  /** Set once the broker's offer of metadata on this connection is accepted. */
+  private metadata = false;
   /** Answers of the current pass over the queue, sent as one batch when the pass ends. */
   private answers: BatchRecord[] = [];
 
@@ -201,6 +205,7 @@ export class BrokerLink {
     this.connected = connected;
     this.beats = false;
     this.batchMax = undefined;
+    this.metadata = false;
     this.answers = [];
     if (!connected) return this.events.closed(this);
     this.dialError = undefined;
@@ -226,13 +231,19 @@ export class BrokerLink {
     }
   }
 
-  private take(requests: { ticket: Buffer; body: Buffer }[]): void {
+  /** A request's metadata broke the rules: counted and logged, and the request served as one without. */
+  malformedMetadata(why: string): void {
+    this.malformed++;
+    this.settings.logger.error(`ignored the metadata of a request from the broker: ${why}${this.where()}`);
+  }
+
+  private take(requests: readonly WorkerRequest[]): void {
     const { logger } = this.settings;
     if (logger.tracing) for (const { ticket, body } of requests) logger.step?.('procesaPeticion', 'client request', [ticket, body]);
     this.events.requests(this, requests);
   }
 
-  /** A heartbeat (the first one says the broker speaks TSR/1), an offer (batches, leases), a window acknowledged, a demand. */
+  /** A heartbeat (the first one says the broker speaks TSR/1), an offer (batches, leases, metadata), a window acknowledged, a demand. */
   private onControl(body: Buffer): void {
     if (body.equals(HEARTBEAT)) {
       if (this.beats) return;
@@ -243,12 +254,20 @@ export class BrokerLink {
     if (!this.beats) return;
     if (body.equals(WANT)) return this.events.wanted(this);
     if (body.equals(LEASE_OFFER)) return this.events.leasing(this);
+    if (body.equals(METADATA_OFFER)) return this.acceptMetadata();
     const window = parseCredit(body);
     if (window !== undefined) return this.events.acknowledged(this, window);
     const max = parseBatchOffer(body);
     if (max === undefined) return;
     this.batchMax = max;
     this.send(workerControlFrames(BATCH_ACCEPT));
+  }
+
+  /** The broker offers requests with their headers: accepted once per connection (the same words answer). */
+  private acceptMetadata(): void {
+    if (this.metadata) return;
+    this.metadata = true;
+    this.send(workerControlFrames(METADATA_OFFER));
   }
 
   /** Whether the answer waits for the end of this pass (the broker offered batches, and it fits one). */

@@ -1,12 +1,37 @@
-import { DEFAULT_SERVICE, MAX_CREDIT, serviceNameProblem } from '@tsr/protocol';
+import type { Context } from '@opentelemetry/api';
+import { DEFAULT_SERVICE, type Headers, MAX_CREDIT, serviceNameProblem } from '@tsr/protocol';
 import { type BrokerAddresses, type BrokerSetOptions, type CurvePeerKeys, uniqueIdentity } from '@tsr/runtime';
 
-/** What a handler is told about the request it serves. */
+/** What a handler is told about the request it serves (one object per request). */
 export interface RequestInfo {
   /** The service this worker serves. */
   readonly service: string;
   /** This worker's identity (its routing id at the broker). */
   readonly worker: string;
+  /**
+   * The request's headers, as the client gave them (names lowercase), with the broker's
+   * `timeout-ms` and the trace's `traceparent`/`tracestate`; frozen, `{}` when it has none (a
+   * broker that does not forward metadata, a client that sent none).
+   */
+  readonly headers: Headers;
+  /** When the client stops waiting, epoch ms (`Date.now()`'s clock); undefined when the request carries no timeout. */
+  readonly deadline?: number;
+  /** The ms left until `deadline` when the handler started; undefined when the request carries no timeout. */
+  readonly timeoutMs?: number;
+  /**
+   * Aborted at the deadline (reason: a `DOMException` named `TimeoutError`, as `AbortSignal.timeout`
+   * gives), when the worker closes, and when the connection the request came on is lost (its
+   * answer would be dropped): both `AbortError`. Made when first read, so a handler that never
+   * reads it costs nothing.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * The OpenTelemetry context of this request, with the worker's `process <service>` span active
+   * in it (a child of the client's or the broker's span): continue the trace with
+   * `tracer.startSpan(name, {}, info.context)` or `context.with(info.context, …)`. When the
+   * worker's span records, the handler already runs inside it.
+   */
+  readonly context: Context;
 }
 
 /**
@@ -51,7 +76,10 @@ export interface ServeOptions extends BrokerSetOptions {
    * (its public key must be in the broker's allow-list). Default: none, plain TCP as the seed.
    */
   curve?: CurvePeerKeys;
-  /** Called after each answer with the seconds spent, from taking the request up to answering. */
+  /**
+   * Called after each answer of a handler with the seconds spent, from taking the request up to
+   * answering (not for a request skipped because its deadline passed before its turn).
+   */
   onServed?: (seconds: number, outcome: 'reply' | 'failure') => void;
   /**
    * The worker's receive loop failed: it can no longer serve and has stopped. Default: the error

@@ -1,9 +1,11 @@
 import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { Router } from 'zeromq';
-import { type BatchRecord, packBatches, unpackBatch } from '@tsr/protocol';
+import { type Context, type ContextManager, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { type BatchRecord, type Headers, encodeMetadata, packBatches, unpackBatch } from '@tsr/protocol';
 import { bindAnyLoopbackPort } from '@tsr/runtime';
 import { freePort } from '@tsr/zmtp/testing';
-import type { Handler, WorkerLogger } from './options';
+import type { Handler, RequestInfo, WorkerLogger } from './options';
 import { Worker, serve } from './worker';
 
 const text = (frames: Buffer[]) => frames.map((f) => f.toString());
@@ -112,7 +114,16 @@ describe('Worker', () => {
     await broker.send(['W test', '', 'C1', '', Buffer.from([1, 2])]);
     const [, , ticket, , body] = await broker.receive();
     expect([ticket.toString(), [...body]]).toEqual(['C1', [0, 255, 1, 2]]);
-    expect(seen).toEqual([{ request: Buffer.from([1, 2]), info: { service: 'bytes', worker: 'W test' } }]);
+    // Without metadata: no headers, no deadline, a signal that never fires by itself, no trace.
+    expect(seen).toEqual([{ request: Buffer.from([1, 2]), info: { service: 'bytes', worker: 'W test', headers: {} } }]);
+    const [{ info }] = seen as { info: RequestInfo }[];
+    expect([info.deadline, info.timeoutMs, info.signal.aborted, Object.isFrozen(info.headers)]).toEqual([
+      undefined,
+      undefined,
+      false,
+      true,
+    ]);
+    expect(trace.getSpanContext(info.context)).toMatchObject({ traceId: '0'.repeat(32) });
   });
 
   it('with a handler that answers at once, answers every queued request of a burst, in order', async () => {
@@ -407,6 +418,256 @@ describe('Worker', () => {
       expect(records(await broker.receive())).toEqual([['C1', 'one done', false]]);
       expect(text(await broker.receive())).toEqual(['W test', '', '', '', 'TSR/1 BYE']);
       expect(worker.served).toBe(1);
+    });
+  });
+
+  describe('metadata, deadlines and traces', () => {
+    const meta = (headers: Headers) => encodeMetadata(headers);
+    /** Registers the worker with TSR/1 (a heartbeat) and offers metadata; resolves once it accepted. */
+    async function offerMetadata(broker: Router): Promise<void> {
+      expect(text(await broker.receive())[4]).toMatch(/^TSR\/1 READY/);
+      await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+      await broker.send(['W test', '', '', '', 'TSR/1 META']);
+      expect(text(await broker.receive())).toEqual(['W test', '', '', '', 'TSR/1 META']);
+    }
+    /** A handler that keeps what it is told and answers `ok`, after `delayMs` for requests named `slow`. */
+    function recording(delayMs = 0) {
+      const infos: RequestInfo[] = [];
+      const handler: Handler = (request, info) => {
+        infos.push(info);
+        return request.toString() === 'slow' ? sleep(delayMs).then(() => 'ok') : 'ok';
+      };
+      return { infos, handler };
+    }
+
+    it('accepts the offer once per connection, after the broker has shown it speaks TSR/1', async () => {
+      const { broker, worker } = await setup();
+      cleanup = () => (worker.close(), broker.close());
+      await offerMetadata(broker);
+      await broker.send(['W test', '', '', '', 'TSR/1 META']); // a second offer on the same connection: no second answer
+      await broker.send(['W test', '', 'C1', '', 'hello']);
+      expect(text(await broker.receive())).toEqual(['W test', '', 'C1', '', 'hello W test']);
+    });
+
+    it('never accepts an offer it never got, nor one before a heartbeat', async () => {
+      const { broker, worker } = await setup();
+      cleanup = () => (worker.close(), broker.close());
+      await broker.receive();
+      await broker.send(['W test', '', '', '', 'TSR/1 META']); // before the heartbeat: ignored
+      await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+      await broker.send(['W test', '', 'C1', '', 'hello']);
+      expect(await bodiesWithin(broker, 200)).toEqual(['hello W test']);
+    });
+
+    it("hands the handler a request's headers, frozen, its deadline and the time left", async () => {
+      const { infos, handler } = recording();
+      const { broker, worker } = await setup({ handler });
+      cleanup = () => (worker.close(), broker.close());
+      await offerMetadata(broker);
+      const sent = Date.now();
+      await broker.send(['W test', '', 'C1', '', meta({ 'timeout-ms': '5000', 'x-user': 'ann' }), 'hello']);
+      expect(text(await broker.receive())).toEqual(['W test', '', 'C1', '', 'ok']);
+      const [info] = infos;
+      expect(info.headers).toEqual({ 'timeout-ms': '5000', 'x-user': 'ann' });
+      expect(Object.isFrozen(info.headers)).toBe(true);
+      expect(info.timeoutMs).toBeGreaterThan(4900);
+      expect(info.timeoutMs).toBeLessThanOrEqual(5000);
+      expect(info.deadline).toBeGreaterThanOrEqual(sent + 4900);
+      expect(info.deadline).toBeLessThanOrEqual(Date.now() + 5000);
+      expect(info.signal.aborted).toBe(false); // read after the request ended: no timer armed
+      expect(worker.status()).toMatchObject({ served: 1, expired: 0, malformed: 0 });
+    });
+
+    it('takes requests with metadata in a batch too', async () => {
+      const { infos, handler } = recording();
+      const { broker, worker } = await setup({ handler, credit: 4 });
+      cleanup = () => (worker.close(), broker.close());
+      await offerMetadata(broker);
+      await broker.send(['W test', '', '', '', 'TSR/1 BATCH max=100000']);
+      expect(text(await broker.receive())[4]).toBe('TSR/1 BATCH');
+      const records: BatchRecord[] = [
+        { ticket: Buffer.from('C1'), body: Buffer.from('a'), failed: false, metadata: meta({ 'timeout-ms': '3000', k: 'v' }) },
+        { ticket: Buffer.from('C2'), body: Buffer.from('b'), failed: false },
+      ];
+      await broker.send(['W test', 'TSR/1 REQS', packBatches(records, Infinity)[0]]);
+      const [, kind, frame] = await broker.receive();
+      expect(kind.toString()).toBe('TSR/1 REPS');
+      expect((unpackBatch(frame) as BatchRecord[]).map((r) => r.ticket.toString())).toEqual(['C1', 'C2']);
+      expect(infos.map((i) => [i.headers, i.timeoutMs !== undefined])).toEqual([
+        [{ 'timeout-ms': '3000', k: 'v' }, true],
+        [{}, false],
+      ]);
+    });
+
+    it('serves a request whose metadata breaks the rules as one without, and counts it', async () => {
+      const errors: string[] = [];
+      const { infos, handler } = recording();
+      const { broker, worker } = await setup({ handler, logger: { info: () => {}, error: (m) => errors.push(m) } });
+      cleanup = () => (worker.close(), broker.close());
+      await offerMetadata(broker);
+      await broker.send(['W test', '', 'C1', '', 'Bad Name: x\r\n', 'one']);
+      await broker.send(['W test', '', 'C2', '', meta({ 'timeout-ms': 'soon' }), 'two']);
+      expect(text(await broker.receive())[2]).toBe('C1');
+      expect(text(await broker.receive())[2]).toBe('C2');
+      expect(infos.map((i) => [i.headers, i.deadline])).toEqual([
+        [{}, undefined],
+        [{ 'timeout-ms': 'soon' }, undefined],
+      ]);
+      expect(worker.status()).toMatchObject({ served: 2, malformed: 2 });
+      expect(errors).toEqual([
+        expect.stringMatching(/^ignored the metadata of a request from the broker: header name "Bad Name"/),
+        'ignored the metadata of a request from the broker: timeout-ms "soon" is no timeout',
+      ]);
+    });
+
+    it('aborts the signal at the deadline with a TimeoutError', async () => {
+      const handler: Handler = (_request, { signal }) =>
+        new Promise((resolve) => signal.addEventListener('abort', () => resolve(`${(signal.reason as Error).name} ${Date.now()}`)));
+      const { broker, worker } = await setup({ handler });
+      cleanup = () => (worker.close(), broker.close());
+      await offerMetadata(broker);
+      const sent = Date.now();
+      await broker.send(['W test', '', 'C1', '', meta({ 'timeout-ms': '120' }), 'wait']);
+      const [name, at] = text(await broker.receive())[4].split(' ');
+      expect(name).toBe('TimeoutError');
+      expect(Number(at) - sent).toBeGreaterThanOrEqual(110);
+      expect(Number(at) - sent).toBeLessThan(1000);
+    });
+
+    it('aborts the signal of the request in the handler when the worker closes, with an AbortError', async () => {
+      const signals: AbortSignal[] = [];
+      const { broker, worker } = await setup({ handler: (_r, info) => (signals.push(info.signal), new Promise<string>(() => {})) });
+      cleanup = () => broker.close();
+      await broker.receive();
+      await broker.send(['W test', '', 'C1', '', 'forever']); // no metadata: the signal fires only at close
+      for (const until = Date.now() + 2000; signals.length === 0 && Date.now() < until; ) await sleep(5);
+      expect(signals[0].aborted).toBe(false);
+      await worker.close();
+      expect(signals[0].aborted).toBe(true);
+      expect(signals[0].reason).toMatchObject({ name: 'AbortError', message: 'the worker is closing' });
+    });
+
+    it('aborts the signal of the request in the handler when its connection is lost', async () => {
+      const signals: AbortSignal[] = [];
+      const { broker, worker } = await setup({
+        heartbeat: 50,
+        handler: (_r, info) => (signals.push(info.signal), new Promise<string>(() => {})),
+      });
+      cleanup = () => (worker.close(), broker.close());
+      await broker.receive();
+      await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+      await broker.send(['W test', '', 'C1', '', 'held']);
+      // Silence: the worker reconnects after about 150 ms.
+      for (const until = Date.now() + 3000; worker.reconnects === 0 && Date.now() < until; ) await sleep(10);
+      expect(signals[0].reason).toMatchObject({ name: 'AbortError', message: 'the connection to the broker was lost' });
+    });
+
+    it('skips a request whose deadline passed while it waited behind a slow one: a failure answer, its handler not called', async () => {
+      const { infos, handler } = recording(200);
+      const { broker, worker } = await setup({ handler, credit: 3 });
+      cleanup = () => (worker.close(), broker.close());
+      await offerMetadata(broker);
+      await broker.send(['W test', '', 'C1', '', 'slow']);
+      await broker.send(['W test', '', 'C2', '', meta({ 'timeout-ms': '50' }), 'late']);
+      await broker.send(['W test', '', 'C3', '', meta({ 'timeout-ms': '5000' }), 'fine']);
+      expect(text(await broker.receive())).toEqual(['W test', '', 'C1', '', 'ok']);
+      expect(text(await broker.receive())).toEqual(['W test', '', 'C2', '', 'TSR/1 ERR', 'deadline passed before the handler started']);
+      expect(text(await broker.receive())).toEqual(['W test', '', 'C3', '', 'ok']);
+      expect(infos).toHaveLength(2);
+      expect(worker.status()).toMatchObject({ served: 2, failed: 0, expired: 1, held: 0 });
+      expect(worker.expired).toBe(1);
+    });
+
+    describe('with an SDK', () => {
+      const exporter = new InMemorySpanExporter();
+      /** A synchronous context manager (a stack), enough for handlers that answer at once. */
+      const stack: Context[] = [];
+      const manager: ContextManager = {
+        active: () => stack[stack.length - 1] ?? ROOT_CONTEXT,
+        with: (ctx, fn, thisArg, ...args) => {
+          stack.push(ctx);
+          try {
+            return fn.call(thisArg, ...args);
+          } finally {
+            stack.pop();
+          }
+        },
+        bind: (_ctx, target) => target,
+        enable() {
+          return this;
+        },
+        disable() {
+          return this;
+        },
+      };
+      beforeEach(() => {
+        exporter.reset();
+        trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+        context.setGlobalContextManager(manager);
+      });
+      afterEach(() => (trace.disable(), context.disable()));
+
+      const traceId = '0af7651916cd43dd8448eb211c80319c';
+      const parentId = 'b7ad6b7169203331';
+      const traceparent = `00-${traceId}-${parentId}-01`;
+
+      it("makes a process span, the broker's span its parent, and the handler's spans its children", async () => {
+        const active: unknown[] = [];
+        const handler: Handler = (request, info) => {
+          active.push(trace.getActiveSpan()?.spanContext().spanId);
+          trace.getTracer('handler').startSpan('inner', {}, info.context).end();
+          if (request.toString() === 'bad') throw new Error('no good');
+          return 'ok';
+        };
+        const { broker, worker } = await setup({ handler, service: 'svc' });
+        cleanup = () => (worker.close(), broker.close());
+        await offerMetadata(broker);
+        await broker.send(['W test', '', 'C1', '', meta({ 'timeout-ms': '5000', traceparent }), 'hello']);
+        await broker.receive();
+        await broker.send(['W test', '', 'C2', '', meta({ traceparent }), 'bad']);
+        await broker.receive();
+        const spans = exporter.getFinishedSpans();
+        const processes = spans.filter((s) => s.name === 'process svc');
+        expect(processes).toHaveLength(2);
+        const [served, failed] = processes;
+        expect(served.kind).toBe(SpanKind.CONSUMER);
+        expect(served.spanContext().traceId).toBe(traceId);
+        expect(served.parentSpanContext).toMatchObject({ traceId, spanId: parentId, isRemote: true });
+        expect(served.attributes).toEqual({
+          'messaging.system': 'tsr',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': 'svc',
+          'messaging.client.id': 'W test',
+          'messaging.message.body.size': 5,
+          'tsr.timeout_ms': expect.any(Number),
+          'tsr.outcome': 'reply',
+        });
+        expect(served.attributes['tsr.timeout_ms']).toBeGreaterThan(4900);
+        expect(served.status.code).toBe(SpanStatusCode.UNSET);
+        expect(failed.attributes['tsr.outcome']).toBe('failure');
+        expect(failed.attributes['tsr.timeout_ms']).toBeUndefined();
+        expect(failed.status).toEqual({ code: SpanStatusCode.ERROR, message: 'no good' });
+        const inner = spans.filter((s) => s.name === 'inner');
+        expect(inner.map((s) => s.parentSpanContext?.spanId)).toEqual(processes.map((s) => s.spanContext().spanId));
+        // The handler ran inside the process span's context.
+        expect(active).toEqual(processes.map((s) => s.spanContext().spanId));
+      });
+
+      it('ends the span of a request skipped for its deadline as expired', async () => {
+        const { handler } = recording(150);
+        const { broker, worker } = await setup({ handler, credit: 2 });
+        cleanup = () => (worker.close(), broker.close());
+        await offerMetadata(broker);
+        await broker.send(['W test', '', 'C1', '', 'slow']);
+        await broker.send(['W test', '', 'C2', '', meta({ 'timeout-ms': '20', traceparent }), 'late']);
+        await broker.receive();
+        await broker.receive();
+        const spans = exporter.getFinishedSpans();
+        expect(spans.map((s) => s.attributes['tsr.outcome'])).toEqual(['reply', 'expired']);
+        expect(spans[0].parentSpanContext).toBeUndefined(); // no traceparent: a root span
+        expect(spans[1].parentSpanContext?.spanId).toBe(parentId);
+        expect(spans[1].status).toEqual({ code: SpanStatusCode.ERROR, message: 'deadline passed before the handler started' });
+      });
     });
   });
 });

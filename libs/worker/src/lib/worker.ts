@@ -1,9 +1,12 @@
-import { CreditLender, type Loaned } from '@tsr/protocol';
+import { type Context, type Span, SpanKind, SpanStatusCode, type Tracer, context } from '@opentelemetry/api';
+import { CreditLender, type Headers, type Loaned, TIMEOUT_HEADER, type WorkerRequest, parseMetadata, parseTimeout } from '@tsr/protocol';
 import { BrokerSet } from '@tsr/runtime';
 import { Health, type Probe } from '@tsr/monitoring';
+import { ATTR, MESSAGING_SYSTEM, contextFromHeaders, tracer } from '@tsr/telemetry';
 import { BrokerLink, type BrokerLinkStatus, type LinkEvents } from './broker-link';
 
-import { type RequestInfo, type ServeOptions, type WorkerSettings, workerSettings } from './options';
+import { type ServeOptions, type WorkerSettings, workerSettings } from './options';
+import { RequestTurn, abortReason } from './request-info';
 
 interface Request {
   link: BrokerLink;
@@ -11,7 +14,25 @@ interface Request {
   ticket: Buffer;
   body: Buffer;
   loaned: Loaned;
+  /** Its headers, frozen (NO_HEADERS when it has none). */
+  headers: Headers;
+  /** `performance.now()` at its deadline (arrival + `timeout-ms`), where it has one. */
+  due: number | undefined;
 }
+
+/** A request in the handler now. */
+interface Serving {
+  request: Request;
+  turn: RequestTurn;
+  span: Span;
+}
+
+type Outcome = 'reply' | 'failure' | 'expired';
+
+const NO_HEADERS: Headers = Object.freeze({});
+
+/** The failure a request whose deadline passed while it waited its turn is answered with (its handler is not called). */
+const EXPIRED_MESSAGE = 'deadline passed before the handler started';
 
 /** One broker as `status()` shows it: the connection, and the share of the credit it has now. */
 export interface WorkerBrokerStatus extends BrokerLinkStatus {
@@ -35,6 +56,8 @@ export interface WorkerStatus {
   busy: boolean;
   served: number;
   failed: number;
+  /** Requests skipped because their deadline passed before their turn (answered with a failure, the handler not called). */
+  expired: number;
   reconnects: number;
   /** Messages from brokers that broke TSR/1, ignored. */
   malformed: number;
@@ -64,6 +87,11 @@ export class Worker {
   served = 0;
   /** Requests answered with a failure (the handler threw). */
   failed = 0;
+  /**
+   * Requests whose deadline passed while they waited their turn: answered with a failure
+   * (EXPIRED_MESSAGE), their handler not called. Neither served nor failed.
+   */
+  expired = 0;
   /** Reconnections after a broker fell silent (all brokers). */
   get reconnects(): number {
     return this.sumOfLinks((link) => link.reconnects);
@@ -84,7 +112,11 @@ export class Worker {
   /** The brokers as given: `tcp://host:port`, several joined by `, `. */
   readonly endpoint: string;
   private readonly settings: WorkerSettings;
-  private readonly info: RequestInfo;
+  private readonly tracer: Tracer = tracer();
+  /** The name of its spans: `process <service>`. */
+  private readonly spanName: string;
+  /** The request in the handler now (its signal aborts at close, or when its connection is lost). */
+  private serving: Serving | undefined;
   private readonly brokers: BrokerSet;
   private readonly links = new Map<string, BrokerLink>();
   private readonly lender: CreditLender<BrokerLink>;
@@ -101,7 +133,7 @@ export class Worker {
     this.service = this.settings.service;
     this.brokers = new BrokerSet(this.settings.broker, (endpoints) => this.brokersChanged(endpoints), this.settings.brokerSet);
     this.endpoint = this.brokers.configured.join(', ');
-    this.info = Object.freeze({ service: this.service, worker: this.identity });
+    this.spanName = `process ${this.service}`;
     // A broker repeats that it waits with every heartbeat: believed for two. Where the credit is
     // smaller than the brokers that wait, it goes round every 100 ms (a move costs a round trip).
     const { heartbeat } = this.settings;
@@ -137,6 +169,7 @@ export class Worker {
     this.health.stop();
     this.brokers.close();
     clearInterval(this.ticker);
+    this.serving?.turn.abort(abortReason('the worker is closing'));
     this.stopped = Promise.all([...this.links.values()].map((link) => link.close())).then(() => undefined);
     return this.stopped;
   }
@@ -167,6 +200,7 @@ export class Worker {
       busy: this.busy,
       served: this.served,
       failed: this.failed,
+      expired: this.expired,
       reconnects: this.reconnects,
       malformed: this.malformed,
       protocolErrors: this.protocolErrors,
@@ -189,6 +223,7 @@ export class Worker {
     for (const [endpoint, link] of this.links) {
       if (endpoints.includes(endpoint)) continue;
       this.links.delete(endpoint);
+      this.abandon(link);
       this.lender.removed(link);
       void link.close();
     }
@@ -199,10 +234,7 @@ export class Worker {
   private readonly linkEvents: LinkEvents = {
     opened: (link) => this.lender.opened(link),
     closed: (link) => this.abandon(link),
-    requests: (link, requests) => {
-      for (const { ticket, body } of requests) this.queue.push({ link, ticket, body, loaned: this.lender.took(link) });
-      this.serveNext();
-    },
+    requests: (link, requests) => this.take(link, requests),
     leasing: (link) => this.lender.leasing(link),
     acknowledged: (link, window) => this.lender.acknowledged(link, window),
     wanted: (link) => this.lender.wanted(link),
@@ -214,9 +246,35 @@ export class Worker {
   };
 
   /**
+   * Requests of one message, queued in order. Each one's deadline is counted from now: its
+   * `timeout-ms` is what was left when the broker sent it. Metadata that breaks the rules is
+   * counted, and its request served as one without.
+   */
+  private take(link: BrokerLink, requests: readonly WorkerRequest[]): void {
+    const now = performance.now();
+    for (const { ticket, body, metadata } of requests) {
+      let headers = NO_HEADERS;
+      let due: number | undefined;
+      if (metadata !== undefined && metadata.length > 0) {
+        const parsed = parseMetadata(metadata);
+        if (typeof parsed === 'string') link.malformedMetadata(parsed);
+        else {
+          headers = Object.freeze(parsed);
+          const timeout = headers[TIMEOUT_HEADER];
+          const ms = parseTimeout(timeout);
+          if (ms !== undefined) due = now + ms;
+          else if (timeout !== undefined) link.malformedMetadata(`${TIMEOUT_HEADER} ${JSON.stringify(timeout.slice(0, 20))} is no timeout`);
+        }
+      }
+      this.queue.push({ link, ticket, body, loaned: this.lender.took(link), headers, due });
+    }
+    this.serveNext();
+  }
+
+  /**
    * A connection is gone: its queued requests are dropped, unanswered (a broker that still knows
    * them re-dispatches them when it sees the next ready, so answering them too would give a client
-   * two answers); one in the handler finishes, and its answer is dropped.
+   * two answers); one in the handler finishes (its signal aborted), and its answer is dropped.
    */
   private abandon(link: BrokerLink): void {
     // The loan closes first: finishing its requests may move credit, and none may go to this link's
@@ -228,48 +286,97 @@ export class Worker {
       this.queue.splice(i, 1);
       this.lender.finished(request.loaned);
     }
+    if (this.serving?.request.link === link) this.serving.turn.abort(abortReason('the connection to the broker was lost'));
   }
 
   /**
    * Serves queued requests in order, one at a time. A handler that answers at once is answered at
    * once, so a burst of such requests is answered in one pass (no event-loop turn per request),
    * and to a broker that offered batches, in one message; one that returns a promise holds the
-   * next requests until it settles.
+   * next requests until it settles. A request whose deadline passed while it waited is answered
+   * with a failure without calling the handler (the broker drops it, and its credit is free).
    */
   private serveNext(): void {
     while (!this.busy && !this.closed) {
       const request = this.queue.shift();
       if (!request) break;
       const started = performance.now();
+      const parent = contextFromHeaders(request.headers);
+      const span = this.startSpan(request, parent, started);
+      if (request.due !== undefined && started >= request.due) {
+        this.expire(request, span);
+        continue;
+      }
+      const turn = new RequestTurn(this.service, this.identity, request.headers, request.due, started, parent, span);
+      const serving: Serving = { request, turn, span };
+      this.serving = serving;
       let answer: unknown;
       try {
-        answer = this.settings.handler(request.body, this.info);
+        const { handler } = this.settings;
+        // Inside the span's context where it records, so that instrumented calls of the handler nest under it.
+        answer = span.isRecording() ? context.with(turn.context, handler, undefined, request.body, turn) : handler(request.body, turn);
       } catch (e) {
-        this.fail(request, e, started);
+        this.fail(serving, e, started);
         continue;
       }
       if (!isPromiseLike(answer)) {
-        this.answer(request, answer, started);
+        this.answer(serving, answer, started);
         continue;
       }
       this.busy = true;
       const settle = (finish: () => void) => {
-        if (this.closed) return; // answers of handlers still running at close are dropped
+        finish(); // at close, only the span ends: answers of handlers still running are dropped
+        if (this.closed) return;
         this.busy = false;
-        finish();
         this.serveNext();
       };
       answer.then(
-        (value) => settle(() => this.answer(request, value, started)),
-        (e: unknown) => settle(() => this.fail(request, e, started)),
+        (value) => settle(() => this.answer(serving, value, started)),
+        (e: unknown) => settle(() => this.fail(serving, e, started)),
       );
     }
     for (const link of this.answering) link.flush();
     this.answering.clear();
   }
 
-  private answer(request: Request, value: unknown, started: number): void {
-    if (this.closed) return; // stopped by the handler itself: dropped, as the answers of handlers still running are
+  /** The span of a request's turn, its parent the client's or the broker's span the request names. */
+  private startSpan(request: Request, parent: Context, started: number): Span {
+    const span = this.tracer.startSpan(this.spanName, { kind: SpanKind.CONSUMER }, parent);
+    if (!span.isRecording()) return span;
+    span.setAttributes({
+      [ATTR.system]: MESSAGING_SYSTEM,
+      [ATTR.operationType]: 'process',
+      [ATTR.destination]: this.service,
+      [ATTR.clientId]: this.identity,
+      [ATTR.bodySize]: request.body.length,
+    });
+    if (request.due !== undefined) span.setAttribute(ATTR.timeoutMs, Math.max(0, Math.floor(request.due - started)));
+    return span;
+  }
+
+  private endSpan(span: Span, outcome: Outcome, message?: string): void {
+    if (span.isRecording()) {
+      span.setAttribute(ATTR.outcome, outcome);
+      if (message !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message });
+    }
+    span.end();
+  }
+
+  /** The handler is done with its request (whatever became of the answer). */
+  private ended({ turn, span }: Serving, outcome: Outcome, message?: string): void {
+    turn.end();
+    if (this.serving?.turn === turn) this.serving = undefined;
+    this.endSpan(span, outcome, message);
+  }
+
+  /** Its deadline passed while it waited: the broker is answered (it frees the credit), the client has stopped waiting. */
+  private expire(request: Request, span: Span): void {
+    this.expired++;
+    this.endSpan(span, 'expired', EXPIRED_MESSAGE);
+    this.deliver(request, (link) => link.failure(request.ticket, EXPIRED_MESSAGE));
+  }
+
+  private answer(serving: Serving, value: unknown, started: number): void {
     const body =
       typeof value === 'string'
         ? Buffer.from(value)
@@ -278,21 +385,26 @@ export class Worker {
           : undefined;
     if (body === undefined) {
       this.fail(
-        request,
+        serving,
         new TypeError(`handler answered ${value === null ? 'null' : typeof value}, expected a Buffer or a string`),
         started,
       );
       return;
     }
+    this.ended(serving, 'reply');
+    if (this.closed) return; // stopped by the handler itself: dropped, as the answers of handlers still running are
+    const { request } = serving;
     this.served++;
     this.settings.onServed?.((performance.now() - started) / 1000, 'reply');
     this.deliver(request, (link) => link.reply(request.ticket, body));
   }
 
   /** The handler failed: the client gets an error answer with its message. */
-  private fail(request: Request, e: unknown, started: number): void {
-    if (this.closed) return;
+  private fail(serving: Serving, e: unknown, started: number): void {
     const message = messageOf(e);
+    this.ended(serving, 'failure', message);
+    if (this.closed) return;
+    const { request } = serving;
     this.failed++;
     this.settings.logger.error(`handler failed: ${message}`, e);
     this.settings.onServed?.((performance.now() - started) / 1000, 'failure');
