@@ -18,6 +18,12 @@ export function brokerRegistry(server: BrokerServer): Registry {
   counter('dispatched_total', 'Requests sent to workers, first sends and re-dispatches', () => stats.dispatched);
   counter('redispatched_total', 'Requests sent again after their worker failed', () => stats.redispatched);
   counter('rejected_total', 'Requests answered with a TSR/1 ERR, by reason', () => ({ ...stats.rejected }), 'reason');
+  counter(
+    'deadline_passed_total',
+    'Requests ended unanswered at their own deadline (their client had stopped waiting): dropped waiting, or their answer dropped',
+    () => ({ waiting: stats.deadlinePassed.queue, answered: stats.deadlinePassed.answer }),
+    'where',
+  );
   counter('dropped_replies_total', 'Worker replies never forwarded: late, stale or foreign tickets', () => ({ ...stats.dropped }), 'kind');
   counter(
     'malformed_frames_total',

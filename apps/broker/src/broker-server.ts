@@ -224,6 +224,8 @@ export class BrokerServer {
       'credit wants': s.wants,
       ...Object.fromEntries(Object.entries(s.rejected).map(([reason, n]) => [`rejected ${reason}`, n])),
       ...Object.fromEntries(Object.entries(s.dropped).map(([why, n]) => [`dropped ${why}`, n])),
+      'deadline passed waiting': s.deadlinePassed.queue,
+      'deadline passed answered': s.deadlinePassed.answer,
       'malformed frontend': this.malformed.frontend,
       'malformed backend': this.malformed.backend,
       'protocol errors': this.protocolErrors.frontend + this.protocolErrors.backend,

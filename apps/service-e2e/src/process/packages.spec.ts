@@ -99,7 +99,7 @@ describe('the packages, installed by a consumer outside the workspace', () => {
     execFileSync(program, args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('installs both tarballs offline with libsodium-wrappers-sumo as their one dependency, and type-checks against them', () => {
+  it('installs both tarballs offline with libsodium-wrappers-sumo and the OpenTelemetry API as their only dependencies, and type-checks against them', () => {
     const packed = JSON.parse(
       run('npm', [
         'pack',
@@ -131,7 +131,7 @@ describe('the packages, installed by a consumer outside the workspace', () => {
       dependencies: Record<string, { dependencies?: Record<string, unknown> }>;
     };
     for (const name of ['@tsr-broker/worker', '@tsr-broker/client'])
-      expect(Object.keys(tree.dependencies[name].dependencies ?? {})).toEqual(['libsodium-wrappers-sumo']);
+      expect(Object.keys(tree.dependencies[name].dependencies ?? {})).toEqual(['@opentelemetry/api', 'libsodium-wrappers-sumo']);
     // Strict TypeScript against the published declarations alone (the workspace's compiler and Node's types).
     const tsc = join(workspaceRoot, 'node_modules/typescript/bin/tsc');
     run(process.execPath, [
