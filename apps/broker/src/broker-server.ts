@@ -34,6 +34,8 @@ export interface BrokerServerOptions extends Omit<BrokerCoreOptions, 'instance'>
   zmtpHeartbeatMs: number;
   /** CURVE on both sockets (off: undefined, the seed's plain TCP). */
   curve?: CurveServerSettings;
+  /** True when traces are exported (main.ts: `startTelemetry` found OTEL_* variables asking for them); false or unset: spans need not be made. */
+  tracing?: boolean;
 }
 
 /**
