@@ -36,7 +36,8 @@ runProgram('client', clientOptions, async (config) => {
   // (at most 2 s): the end, a failure, a signal.
   const telemetry = await startTelemetry({ serviceName: 'tsr-client', version: VERSION, instanceId: options.identity });
   if (telemetry.problem) throw new ConfigError(telemetry.problem);
-  if (telemetry.enabled) trace.info(telemetry.describe);
+  // On stderr, as the progress lines: stdout is the reply or the summary (--json), for scripts.
+  if (telemetry.enabled && (trace.level === 'info' || trace.level === 'trace')) process.stderr.write(`client: ${telemetry.describe}\n`);
   const exit = (code: number) => void telemetry.shutdown().then(() => process.exit(code));
   const body = Buffer.from(config.request || `C ${hostname()}`);
   let stop = () => {};
