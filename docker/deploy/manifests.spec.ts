@@ -402,6 +402,19 @@ else
       }
       expect(Number(b['ANSWER_TIMEOUT_MS'])).toBeGreaterThan(Number(w['WORKER_DELAY_MS']));
     });
+
+    it('passes the traces settings to every program, off by default, each naming its service', () => {
+      for (const w of workloads) {
+        const c = containerOf(w);
+        const env = envOfContainer(c);
+        const name = w.metadata.name;
+        expect({ name, service: env['OTEL_SERVICE_NAME'], endpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'] }).toEqual({
+          name,
+          service: `tsr-${appOf(c.image)}`,
+          endpoint: '',
+        });
+      }
+    });
   });
 
 // ---- Docker Swarm ------------------------------------------------------------------------------
@@ -561,6 +574,17 @@ describe('docker/deploy/swarm/stack.yml (Docker Swarm stack)', () => {
       expect(s.deploy.resources.limits.memory).toBeDefined();
     }
   });
+
+  it('passes the traces settings through to every program, off by default, each naming its service', () => {
+    for (const [name, s] of Object.entries(services)) {
+      const env: Record<string, unknown> = s.environment;
+      expect({ name, service: env['OTEL_SERVICE_NAME'], endpoint: env['OTEL_EXPORTER_OTLP_ENDPOINT'] }).toEqual({
+        name,
+        service: `tsr-${APP_OF[name]}`,
+        endpoint: '${OTEL_EXPORTER_OTLP_ENDPOINT:-}',
+      });
+    }
+  });
 });
 
 // ---- docker-compose ----------------------------------------------------------------------------
@@ -642,6 +666,23 @@ describe('docker/docker-compose.yml (one node, several brokers)', () => {
     const [config] = parseFile(join(root, 'docker', 'prometheus', 'prometheus.yml'));
     const job = config.scrape_configs.find((j: Obj) => j.job_name === 'broker');
     expect(job.dns_sd_configs).toEqual([expect.objectContaining({ names: [alias], type: 'A', port: Number(env('bro')['HTTP_PORT']) })]);
+  });
+
+  it('passes the traces settings through to every program, off by default, each naming its service', () => {
+    for (const [name, s] of Object.entries(services)) {
+      const app = appOf(s);
+      if (!app) continue;
+      const raw = s.environment as string[];
+      expect({
+        name,
+        service: env(name)['OTEL_SERVICE_NAME'],
+        endpoint: raw.filter((e) => e.startsWith('OTEL_EXPORTER_OTLP_ENDPOINT=')),
+      }).toEqual({
+        name,
+        service: `tsr-${app}`,
+        endpoint: ['OTEL_EXPORTER_OTLP_ENDPOINT=${OTEL_EXPORTER_OTLP_ENDPOINT:-}'],
+      });
+    }
   });
 });
 

@@ -40,7 +40,7 @@ export interface BrokerServerOptions extends Omit<BrokerCoreOptions, 'instance'>
   zmtpHeartbeatMs: number;
   /** CURVE on both sockets (off: undefined, the seed's plain TCP). */
   curve?: CurveServerSettings;
-  /** Spans for every request (OpenTelemetry), when the program registered an SDK; off: none made. */
+  /** Spans for every request (OpenTelemetry): true when main.ts's `startTelemetry` registered an SDK; off: none made. */
   openTelemetry?: boolean;
 }
 

@@ -1,7 +1,18 @@
 import { hostname } from 'node:os';
 import { Client } from '@tsr-broker/client';
 import { DEFAULT_SERVICE } from '@tsr/protocol';
-import { ConfigError, brokerAddresses, curvePeerKeys, fail, formatSummary, programTracer, runProgram, uniqueIdentity } from '@tsr/runtime';
+import {
+  ConfigError,
+  VERSION,
+  brokerAddresses,
+  curvePeerKeys,
+  fail,
+  formatSummary,
+  programTracer,
+  runProgram,
+  uniqueIdentity,
+} from '@tsr/runtime';
+import { startTelemetry } from '@tsr/telemetry/sdk';
 import { servicesTable } from './discovery';
 import { CLIENT_EXIT, exitCodeOf } from './exit-codes';
 import { runLoad } from './load';
@@ -21,6 +32,13 @@ runProgram('client', clientOptions, async (config) => {
     plain: config.plain,
     curve: curvePeerKeys(config, 'optional'),
   };
+  // Traces (OTEL_* variables; README, "Traces"): off unless asked for. Sent before every exit
+  // (at most 2 s): the end, a failure, a signal.
+  const telemetry = await startTelemetry({ serviceName: 'tsr-client', version: VERSION, instanceId: options.identity });
+  if (telemetry.problem) throw new ConfigError(telemetry.problem);
+  // On stderr, as the progress lines: stdout is the reply or the summary (--json), for scripts.
+  if (telemetry.enabled && (trace.level === 'info' || trace.level === 'trace')) process.stderr.write(`client: ${telemetry.describe}\n`);
+  const exit = (code: number) => void telemetry.shutdown().then(() => process.exit(code));
   const body = Buffer.from(config.request || `C ${hostname()}`);
   let stop = () => {};
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop());
@@ -29,7 +47,7 @@ runProgram('client', clientOptions, async (config) => {
     const client = new Client(options);
     stop = () => {
       client.close();
-      process.exit(CLIENT_EXIT.ok);
+      exit(CLIENT_EXIT.ok);
     };
     try {
       if (config.services) {
@@ -42,16 +60,18 @@ runProgram('client', clientOptions, async (config) => {
       process.stdout.write(`${reply.toString()}\n`);
     } catch (e) {
       client.close();
+      await telemetry.shutdown();
       fail('client', e, exitCodeOf(e));
     } finally {
       client.close();
+      await telemetry.shutdown();
     }
     return;
   }
 
   // Progress on a terminal: one line, rewritten; in a log (CI, containers): a line every 5 s.
   const tty = process.stderr.isTTY;
-  stop = () => process.exit(CLIENT_EXIT.ok);
+  stop = () => exit(CLIENT_EXIT.ok);
   const { result, cause } = await runLoad({
     ...options,
     service: config.service,
@@ -70,4 +90,5 @@ runProgram('client', clientOptions, async (config) => {
   process.stdout.write((config.json ? JSON.stringify(result) : formatSummary(result)) + '\n');
   if (result.gaveUp !== undefined) process.stderr.write(`client: error: gave up: ${result.gaveUp}\n`);
   if (result.errors > 0) process.exitCode = cause ? exitCodeOf(cause) : CLIENT_EXIT.failure;
+  await telemetry.shutdown();
 });

@@ -5,6 +5,7 @@ import { brokerAddressOptions, commonOptions, type ConfigSpec } from '@tsr/runti
 import { brokerOptions } from '@tsr/broker/options';
 import { clientOptions } from '@tsr/client/options';
 import { workerOptions } from '@tsr/worker/options';
+import { TELEMETRY_ENV } from '@tsr/telemetry/sdk';
 
 // What the deployment files are checked against: what this repository builds and what its
 // programs read.
@@ -30,10 +31,10 @@ export async function nxImages(): Promise<Set<string>> {
 
 const envNames = (spec: ConfigSpec) => Object.values(spec).flatMap((o) => o.env ?? []);
 
-/** Environment variables a program reads: its option specs, the shared ones, TSR_ENV_FILE. */
+/** Environment variables a program reads: its option specs, the shared ones, TSR_ENV_FILE, and the OTEL_* ones of traces (@tsr/telemetry/sdk). */
 export function envOf(app: App): Set<string> {
   const own = envNames({ broker: brokerOptions, worker: workerOptions, client: clientOptions }[app]);
-  return new Set([...own, ...envNames(commonOptions), 'TSR_ENV_FILE']);
+  return new Set([...own, ...envNames(commonOptions), 'TSR_ENV_FILE', ...TELEMETRY_ENV]);
 }
 
 /** Variables every worker and client reads (the seed's BROKER_HOST / BROKER_PORT). */
