@@ -67,7 +67,8 @@ const replyWith =
   (reply: (body: string) => string) =>
   (_s: Seen, _n: number, [, , , id, body]: Buffer[]): Answer => ['', 'TSR/1 REP', id, reply(body.toString())];
 
-describe('Client (TSR/1 envelope)', () => {
+/** Within a describe: `start` makes a fake broker and a client of it; both, and whatever else goes in `open`, are closed after each test. */
+function harness() {
   const open: { close(): void }[] = [];
   afterEach(() => open.splice(0).forEach((c) => c.close()));
   const start = async (answer: Parameters<typeof fakeBroker>[0], options: Partial<ConstructorParameters<typeof Client>[0]> = {}) => {
@@ -76,6 +77,11 @@ describe('Client (TSR/1 envelope)', () => {
     open.push(client, broker.router);
     return { broker, client };
   };
+  return { open, start };
+}
+
+describe('Client (TSR/1 envelope)', () => {
+  const { open, start } = harness();
 
   it('sends the service and an id of its own in the envelope, and resolves with the reply to that id', async () => {
     const { broker, client } = await start(replyWith((b) => b.toUpperCase()));
@@ -536,14 +542,7 @@ describe('Client (several brokers)', () => {
 });
 
 describe('Client (deadline and headers)', () => {
-  const open: { close(): void }[] = [];
-  afterEach(() => open.splice(0).forEach((c) => c.close()));
-  const start = async (answer: Parameters<typeof fakeBroker>[0], options: Partial<ConstructorParameters<typeof Client>[0]> = {}) => {
-    const broker = await fakeBroker(answer);
-    const client = new Client({ broker: `127.0.0.1:${broker.port}`, identity: 'C me', timeout: 2000, ...options });
-    open.push(client, broker.router);
-    return { broker, client };
-  };
+  const { start } = harness();
   const timeoutsOf = (seen: Seen[]) => seen.map((s) => Number(s.metadata?.['timeout-ms']));
 
   it('sends with each attempt what is left of one budget, timeout x (retries + 1) from the call: never a fresh one', async () => {
