@@ -38,6 +38,11 @@ export class BrokerOutbox {
   private readonly batchingWorkers = new Set<string>();
   /** Workers that accepted metadata (`TSR/1 META`) on their current connection. */
   private readonly metadataWorkers = new Set<string>();
+  /**
+   * TSR/1 workers whose ready came and whose answer to the metadata offer has not, with the sends
+   * held for them meanwhile (in order) and when that began (see `negotiate`).
+   */
+  private readonly negotiating = new Map<string, { since: number; held: (() => void)[] }>();
   private readonly workerBatches: Coalescer<string, BatchRecord>;
   /**
    * The ids of requests that came in a client's batch. A WeakSet: the core keeps each id as long
@@ -78,11 +83,48 @@ export class BrokerOutbox {
     return this.metadataWorkers.has(worker);
   }
 
+  /**
+   * A TSR/1 worker's ready came (at `now`): until it answers the offers, what is dispatched to it
+   * waits here, so that the requests a queue hands it at once go with their metadata when it takes
+   * metadata (its `TSR/1 META` comes before its `TSR/1 BATCH`: the offers go in that order). See
+   * `settle`.
+   */
+  negotiate(worker: string, now: number): void {
+    this.negotiating.set(worker, { since: now, held: [] });
+  }
+
+  /** Whether what goes to `worker` waits for its answer to the offers (see `hold`). */
+  isNegotiating(worker: string): boolean {
+    return this.negotiating.size > 0 && this.negotiating.has(worker);
+  }
+
+  /** Sends `send` once `worker`'s negotiation is settled (it is negotiating). */
+  hold(worker: string, send: () => void): void {
+    this.negotiating.get(worker)?.held.push(send);
+  }
+
+  /**
+   * The worker answered (metadata accepted, or batches accepted without it: a worker that predates
+   * metadata), or it was given long enough: what was held for it goes, in order.
+   */
+  settle(worker: string): void {
+    const negotiation = this.negotiating.get(worker);
+    if (!negotiation) return;
+    this.negotiating.delete(worker);
+    for (const send of negotiation.held) send();
+  }
+
+  /** Settles every negotiation that began before `before` (a worker that answers no offer at all). */
+  settleOlder(before: number): void {
+    for (const [worker, { since }] of this.negotiating) if (since < before) this.settle(worker);
+  }
+
   /** A worker's connection is over (failed, gone, or replaced): its routing id, batching, metadata and unsent batch go. */
   forgetWorker(worker: string): void {
     this.routingIds.delete(worker);
     this.batchingWorkers.delete(worker);
     this.metadataWorkers.delete(worker);
+    this.negotiating.delete(worker); // what it held was the core's to move on
     this.workerBatches.discard(worker);
   }
 

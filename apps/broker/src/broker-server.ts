@@ -121,7 +121,8 @@ export class BrokerServer {
       {
         toWorker: (worker, ticket, body, client, request) => {
           if (this.tracing) this.trace.step('new_task', 'worker client ticket request', [worker, client, ticket.toString('hex'), body]);
-          this.outbox.request(worker, ticket, body, this.metadataFor(worker, request));
+          if (this.outbox.isNegotiating(worker)) this.outbox.hold(worker, () => this.sendRequest(worker, ticket, body, request));
+          else this.sendRequest(worker, ticket, body, request);
         },
         toClient: (client, id, body, arrivedAt, request) => {
           this.latency.observe((performance.now() - arrivedAt) / 1000);
@@ -275,6 +276,11 @@ export class BrokerServer {
     this.core.clientRequest(client, body, now, service, id, { deadline: timeout === undefined ? undefined : now + timeout, tag });
   }
 
+  /** A dispatch on the wire, with its metadata where the worker takes it. */
+  private sendRequest(worker: string, ticket: Buffer, body: Buffer, request: Readonly<Request>): void {
+    this.outbox.request(worker, ticket, body, this.metadataFor(worker, request));
+  }
+
   /**
    * The metadata a dispatch carries to a worker that takes it: the request's own, its remaining
    * time now, and the dispatch span's trace context when tracing. Nothing for a worker that did not
@@ -315,15 +321,17 @@ export class BrokerServer {
     if (this.tracing) this.trace.step('backend_message', 'worker kind', [worker, msg.kind]);
     if (msg.kind === 'ready') {
       this.outbox.forgetWorker(worker); // a ready starts a new connection: nothing of the old one's batches carries over
+      if (msg.heartbeats) this.outbox.negotiate(worker, performance.now());
       this.core.workerReady(worker, performance.now(), msg);
       if (!this.core.isWorker(worker)) this.reportRefusedWorker(worker);
       else {
         this.outbox.workerAdmitted(worker, msg.worker);
         if (msg.heartbeats) {
           this.outbox.control(worker); // a heartbeat: tells the worker at once that we speak TSR/1
+          // Metadata before batches: a worker that takes metadata says so before it accepts batches.
+          this.outbox.control(worker, METADATA_OFFER); // requests may carry their deadline and trace to it
           this.outbox.control(worker, this.batchOffer);
           this.outbox.control(worker, LEASE_OFFER); // a worker of several brokers may move its credit (docs/protocol.md)
-          this.outbox.control(worker, METADATA_OFFER); // requests may carry their deadline and trace to it
         }
       }
     } else if (msg.kind === 'heartbeat') {
@@ -335,8 +343,10 @@ export class BrokerServer {
       this.core.workerCredit(worker, msg.credit, performance.now());
     } else if (msg.kind === 'batch-accept') {
       if (this.core.isWorker(worker)) this.outbox.acceptBatches(worker);
+      this.outbox.settle(worker);
     } else if (msg.kind === 'metadata-accept') {
       if (this.core.isWorker(worker)) this.outbox.acceptMetadata(worker);
+      this.outbox.settle(worker);
     } else if (msg.kind === 'replies') {
       const now = performance.now();
       for (const { ticket, body, failed } of msg.records) this.core.workerReply(worker, ticket, body, now, failed);
@@ -360,6 +370,8 @@ export class BrokerServer {
   }
 
   private sendHeartbeats(): void {
+    // A worker that answered no offer within a heartbeat interval takes none: what it was sent goes.
+    this.outbox.settleOlder(performance.now() - this.options.heartbeatMs);
     for (const worker of this.core.heartbeatingWorkers()) this.outbox.control(worker);
     for (const worker of this.core.demand()) this.outbox.control(worker, WANT);
     this.outbox.sweep((worker) => this.core.isWorker(worker));
