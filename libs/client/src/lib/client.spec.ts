@@ -579,6 +579,27 @@ describe('Client (deadline and headers)', () => {
     expect(after).toBeGreaterThan(9_000);
   });
 
+  it('sends what was asked while no broker listened once one does, with the time left then; a request that ended meanwhile is not sent', async () => {
+    const port = await freePort();
+    const client = new Client({ broker: `127.0.0.1:${port}`, identity: 'C me', retries: 0 });
+    open.push(client);
+    const asked = Date.now();
+    const gone = client.request('default', 'gone', { timeout: 200 });
+    const kept = client.request('default', 'kept', { timeout: 3000 });
+    await expect(gone).rejects.toThrow(NoAnswerError);
+    await new Promise((r) => setTimeout(r, 300));
+    const listening = Date.now(); // nothing is sent before: the time left then is at most 3000 - (listening - asked)
+    const broker = await fakeBroker(
+      replyWith((b) => b),
+      undefined,
+      { host: '127.0.0.1', port },
+    );
+    open.push(broker.router);
+    expect((await kept).toString()).toBe('kept');
+    expect(broker.seen.map((s) => s.frames[4])).toEqual(['kept']);
+    expect(timeoutsOf(broker.seen)[0]).toBeLessThanOrEqual(3000 - (listening - asked) + 5);
+  });
+
   it("sends the caller's headers with the deadline; a request without a timeout has none, nor a metadata frame without headers", async () => {
     const { broker, client } = await start(replyWith((b) => b));
     const headers = { 'x-user': 'ann', 'tenant.id': '7' };

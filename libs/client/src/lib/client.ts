@@ -169,6 +169,12 @@ export class Client {
   /** Plain mode: requests waiting for the one in flight to end. */
   private readonly waiting: Pending[] = [];
   /**
+   * Requests given to the current connection before its handshake: sent once it is done, so that
+   * each carries the time left when it goes out (not when it was given), and one that ended
+   * meanwhile (timed out, aborted) is not sent at all.
+   */
+  private readonly unsent = new Set<Pending>();
+  /**
    * Request ids: random per client, then the request's slot and generation in `pending`, so no
    * two requests of any client share one, and an answer finds its request without a hash table.
    */
@@ -368,6 +374,14 @@ export class Client {
     const socket = this.open(); // first: a new connection starts without batches
     if (!socket) return; // sent once the brokers are known (brokersKnown); the timeout runs from now all the same
     this.triedHere(request);
+    if (!this.isConnected) {
+      this.unsent.add(request); // sent once connected (connectionChanged); the timeout runs from now all the same
+      return;
+    }
+    this.send(request, socket);
+  }
+
+  private send(request: Pending, socket: DealerPort): void {
     if (this.plain) {
       if (request.span) this.sendSpan(request);
       return socket.send([EMPTY, request.body]);
@@ -424,6 +438,7 @@ export class Client {
   private settle(request: Pending, outcome: unknown, how?: Outcome): void {
     clearTimeout(request.timer);
     if (!this.pending.delete(request.slot, request.generation)) return;
+    this.unsent.delete(request);
     request.release?.();
     if (request.span) {
       const kind = how ?? (Buffer.isBuffer(outcome) ? 'reply' : outcome instanceof NoAnswerError ? 'timeout' : 'error');
@@ -561,13 +576,20 @@ export class Client {
   private connectionChanged(connected: boolean): void {
     if (connected === this.isConnected) return;
     this.isConnected = connected;
-    if (connected) this.dialError = undefined;
+    if (connected) {
+      this.dialError = undefined;
+      const socket = this.socket as DealerPort;
+      const unsent = [...this.unsent];
+      this.unsent.clear();
+      for (const request of unsent) this.send(request, socket);
+    }
     this.onConnection?.(connected);
   }
 
   /** Closes the connection; what waited to go out on it is dropped (its requests are sent again, or failed, by the caller). */
   private closeSocket(): Promise<void> {
     this.connectionChanged(false);
+    this.unsent.clear(); // the caller sends them again, or fails them
     const closed = this.socket?.close() ?? Promise.resolve();
     this.socket = undefined;
     this.batchMax = undefined;
