@@ -27,6 +27,13 @@ export interface BrokerOutput {
    * dropped while it waited or on arrival (`queue`), or its worker's answer came too late (`answer`).
    */
   deadlinePassed?(request: Readonly<Request>, where: DeadlineDrop): void;
+  /**
+   * Whether the client of that routing id (latin1) is still connected: a request whose client is
+   * gone when its turn comes is not dispatched (its answer could reach no one). Absent: always.
+   */
+  clientPresent?(clientKey: string): boolean;
+  /** A request was dropped at its turn because its client's connection was gone. */
+  abandoned?(request: Readonly<Request>): void;
   /** A request's worker left holding it (`why`): the request goes on (waits again, or ends as the next output says). */
   moved?(request: Readonly<Request>, why: Departure): void;
   /** A worker was declared failed and forgotten; `held` requests it had went on (for the log). */
@@ -253,6 +260,11 @@ export interface BrokerStats {
   wants: number;
   /** Requests ended unanswered at their own deadline: dropped waiting (or on arrival), or their answer dropped as too late. */
   deadlinePassed: Record<DeadlineDrop, number>;
+  /**
+   * Requests dropped at their turn because their client's connection was gone (a Lazy Pirate
+   * client that retried on a new connection, a client that quit): an answer could reach no one.
+   */
+  abandoned: number;
 }
 
 /** A snapshot of what the core holds, for status output and tests. */

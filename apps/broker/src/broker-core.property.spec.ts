@@ -21,7 +21,8 @@ import { AuditedBrokerCore } from './__fixtures__/audited-core';
  * time): one is never dispatched, nor its answer forwarded, at or past it; it is never dropped
  * before it; and none waits past it after an expiry. At the end one honest worker per service
  * drains the broker: every request the current instance accepted must have been answered, refused
- * or dropped at its deadline. A failure prints a seed; FC_SEED=<seed> replays it.
+ * or dropped at its deadline, or at its turn while its client's connection was gone (clients
+ * come and go: a request of a gone client is never dispatched). A failure prints a seed; FC_SEED=<seed> replays it.
  */
 
 const WORKERS = ['W0', 'W1', 'W2', 'W3', 'W4'];
@@ -59,6 +60,7 @@ type Command =
   | { kind: 'reply'; worker: number; pick: number; as: 'itself' | 'next-worker' | 'ghost'; failed: boolean }
   | { kind: 'garbage-reply'; worker: number; bytes: Uint8Array }
   | { kind: 'tick'; ms: number }
+  | { kind: 'client-connection'; client: number; connected: boolean }
   | { kind: 'restart' };
 
 const index = (n: number) => fc.integer({ min: 0, max: n - 1 });
@@ -113,6 +115,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 2500 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('client-connection' as const), client: index(CLIENTS.length), connected: fc.boolean() }),
+  },
 );
 
 /** What a worker was sent, by any instance: it may answer any of it, any number of times. */
@@ -144,12 +150,15 @@ class Instance {
     readonly id: number,
     inboxes: Map<string, Received[]>,
     private readonly clock: () => number,
+    /** Clients whose connection is gone now (a request of theirs is dropped at its turn, never dispatched). */
+    gone: ReadonlySet<string>,
     readonly startedAt = clock(),
   ) {
     this.core = new AuditedBrokerCore(
       {
-        toWorker: (worker, ticket, body) => {
+        toWorker: (worker, ticket, body, client) => {
           const text = body.toString('latin1');
+          if (gone.has(client.toString())) throw new Error(`${text} was dispatched while its client is gone`);
           if (clock() >= (this.deadlineOf.get(text) ?? Infinity)) throw new Error(`${text} was dispatched at or past its deadline`);
           if (worker === GHOST) throw new Error('a request was sent to a generated routing id');
           if (this.workerService.get(worker) !== this.serviceOf.get(text))
@@ -182,6 +191,14 @@ class Instance {
           if (!this.core.serviceSnapshot(service)[0]?.waiting) throw new Error(`${worker} was asked for credit its service does not need`);
           if (!this.core.workerSnapshot().find((w) => w.id === worker && w.outstanding >= w.credit))
             throw new Error(`${worker} was asked for credit while it has window left`);
+        },
+        clientPresent: (client) => !gone.has(client),
+        abandoned: (request) => {
+          const name = request.client.toString();
+          const text = request.body.toString('latin1');
+          if (!gone.has(name)) throw new Error(`${text} was abandoned while its client ${name} is connected`);
+          if (!this.outstanding.get(name)?.delete(text)) throw new Error(`${text} was abandoned twice, or is no request of ${name}`);
+          this.ended.set(name, (this.ended.get(name) as number) + 1);
         },
         deadlinePassed: (request) => {
           const text = request.body.toString('latin1');
@@ -279,7 +296,8 @@ function run(commands: Command[]): BrokerStats[] {
   let now = 0;
   let serial = 0;
   const clock = () => now;
-  let broker = new Instance(0, inboxes, clock);
+  const gone = new Set<string>();
+  let broker = new Instance(0, inboxes, clock, gone);
   const stats: BrokerStats[] = [];
   const answer = (from: string, received: Received, failed = false) => {
     received.answered = true;
@@ -343,9 +361,13 @@ function run(commands: Command[]): BrokerStats[] {
         broker.observeWorkers(now); // a worker lost in this expiry starts its service's grace now
         broker.checkNotLate(now);
         break;
+      case 'client-connection':
+        if (c.connected) gone.delete(CLIENTS[c.client]);
+        else gone.add(CLIENTS[c.client]);
+        break;
       case 'restart':
         stats.push(broker.core.stats);
-        broker = new Instance(broker.id + 1, inboxes, clock); // old workers keep their old tickets
+        broker = new Instance(broker.id + 1, inboxes, clock, gone); // old workers keep their old tickets
         break;
     }
     broker.core.audit(now);
@@ -406,6 +428,7 @@ describe('BrokerCore under generated interleavings', () => {
       handler: 0,
       'deadline passed waiting': 0,
       'deadline passed in service': 0,
+      abandoned: 0,
     };
     fc.assert(
       fc.property(fc.array(command, { minLength: 20, maxLength: 200, size: 'max' }), (commands) => {
@@ -416,6 +439,7 @@ describe('BrokerCore under generated interleavings', () => {
           reached.refusedWorkers += s.refusedWorkers;
           reached['deadline passed waiting'] += s.deadlinePassed.queue;
           reached['deadline passed in service'] += s.deadlinePassed.answer;
+          reached.abandoned += s.abandoned;
           for (const [k, v] of [...Object.entries(s.dropped), ...Object.entries(s.rejected)])
             if (k in reached) reached[k as keyof typeof reached] += v;
         }

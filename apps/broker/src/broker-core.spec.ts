@@ -12,7 +12,7 @@ const b = (s: string) => Buffer.from(s);
  * with `reply(worker, request, answer)`, which echoes the ticket of that request's latest
  * dispatch to that worker, as a real worker echoes the client frame.
  */
-function setup(options: Partial<BrokerCoreOptions> = {}) {
+function setup(options: Partial<BrokerCoreOptions> = {}, gone = new Set<string>()) {
   const sent: string[] = [];
   const arrivals: number[] = [];
   const tickets = new Map<string, Buffer>();
@@ -32,6 +32,8 @@ function setup(options: Partial<BrokerCoreOptions> = {}) {
       creditAck: (worker, window) => sent.push(`${worker} <- CREDIT ${window}`),
       want: (worker) => sent.push(`${worker} <- WANT`),
       deadlinePassed: (request, where) => sent.push(`dropped ${request.body} (${where})`),
+      clientPresent: (client) => !gone.has(client),
+      abandoned: (request) => sent.push(`abandoned ${request.body}`),
     },
     { ...defaultCoreOptions, answerTimeoutMs: 2000, livenessMs: 3000, maxPending: 1000, failedMemory: 100, instance: INSTANCE, ...options },
   );
@@ -974,5 +976,18 @@ describe('BrokerCore', () => {
       expect(take()).toEqual(['dropped runs-out (queue)', 'W2 <- keeps']);
       core.audit(100);
     });
+  });
+
+  it("drops a request at its turn when its client's connection is gone, and serves the next", () => {
+    const gone = new Set<string>();
+    const { core, take } = setup({}, gone);
+    core.clientRequest(b('C1'), b('first try'), 0, 'default', b('1'));
+    core.clientRequest(b('C1#1'), b('retry'), 10, 'default', b('1'));
+    gone.add('C1'); // the client retried on a new connection: the first copy's answer could reach no one
+    core.workerReady('W1', 20, HB);
+    expect(take()).toEqual(['abandoned first try', 'W1 <- retry']);
+    expect(core.stats.abandoned).toBe(1);
+    expect(core.load()).toMatchObject({ pending: 0, inService: 1 });
+    core.audit(20);
   });
 });

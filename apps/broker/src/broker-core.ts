@@ -39,7 +39,8 @@ import { LinkedOrder } from './linked-order';
  *   client's or service's share full, too large, expired (TTL), poison (it failed `maxFailures`
  *   workers), no worker for its service after a grace period, or its handler failed; or, for a
  *   request with a deadline of its own, dropped unanswered once that deadline passes (its client
- *   has stopped waiting): never dispatched past it, and its answer not forwarded past it.
+ *   has stopped waiting): never dispatched past it, and its answer not forwarded past it; or, when
+ *   its turn comes and its client's connection is gone, dropped (its answer could reach no one).
  */
 export class BrokerCore {
   /** Live workers, ready or busy: only a ready puts one here. */
@@ -85,6 +86,7 @@ export class BrokerCore {
     credits: 0,
     wants: 0,
     deadlinePassed: { queue: 0, answer: 0 },
+    abandoned: 0,
   };
 
   constructor(
@@ -604,6 +606,11 @@ export class BrokerCore {
       return this.deadlinePassed(request, 'queue');
     }
     if (this.isExpired(request, now)) return this.end(request, 'expired');
+    if (this.out.clientPresent && !this.out.clientPresent(request.clientKey)) {
+      this.release(request);
+      this.stats.abandoned++;
+      return this.out.abandoned?.(request);
+    }
     request.dispatches++;
     const state = this.workers.get(worker) as Worker;
     const dispatch: Dispatch = { sequence: ++this.sequence, worker, request };

@@ -24,6 +24,11 @@ export function brokerRegistry(server: BrokerServer): Registry {
     () => ({ waiting: stats.deadlinePassed.queue, answered: stats.deadlinePassed.answer }),
     'where',
   );
+  counter(
+    'abandoned_total',
+    "Requests not dispatched because their client's connection was gone when their turn came (a client that retried on a new connection, or quit)",
+    () => stats.abandoned,
+  );
   counter('dropped_replies_total', 'Worker replies never forwarded: late, stale or foreign tickets', () => ({ ...stats.dropped }), 'kind');
   counter(
     'malformed_frames_total',

@@ -135,6 +135,11 @@ export class BrokerServer {
           this.trace.info(`worker ${JSON.stringify(worker)} ${FAILURE_TEXT[why]}: forgotten, ${held} request(s) moved on`);
         },
         moved: (request, why) => spansOf(request)?.moved(why),
+        clientPresent: (clientKey) => this.frontend.hasPeer(clientKey),
+        abandoned: (request) => {
+          if (this.tracing) this.trace.step('abandoned', 'client', [request.client]);
+          spansOf(request)?.ended('client-gone', "its client's connection was gone when its turn came");
+        },
         deadlinePassed: (request, where) => {
           if (this.tracing) this.trace.step('deadline_passed', 'client where', [request.client, where]);
           spansOf(request)?.ended(
@@ -227,6 +232,7 @@ export class BrokerServer {
       ...Object.fromEntries(Object.entries(s.dropped).map(([why, n]) => [`dropped ${why}`, n])),
       'deadline passed waiting': s.deadlinePassed.queue,
       'deadline passed answered': s.deadlinePassed.answer,
+      abandoned: s.abandoned,
       'malformed frontend': this.malformed.frontend,
       'malformed backend': this.malformed.backend,
       'protocol errors': this.protocolErrors.frontend + this.protocolErrors.backend,

@@ -7,6 +7,8 @@ export interface RouterPort {
   bind(address: string): Promise<void>;
   /** Never blocks: a message to a peer that is gone, or backed up, is dropped (a ROUTER's rule). */
   send(frames: Buffer[]): void;
+  /** Whether the peer of that routing id (latin1) is connected now. */
+  hasPeer(key: string): boolean;
   /** CURVE: disconnects the peers whose key is no longer admitted; how many. */
   dropPeers(admitted: (clientKey: Buffer) => boolean): number;
   close(): void;

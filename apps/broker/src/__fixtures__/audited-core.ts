@@ -108,8 +108,8 @@ export class AuditedBrokerCore extends BrokerCore {
     const s = this.stats;
     const rejected = Object.values(s.rejected).reduce((sum, n) => sum + n, 0);
     const passed = s.deadlinePassed.queue + s.deadlinePassed.answer;
-    if (s.requests !== s.replies + s.discoveries + rejected + passed + this.pendingTotal + this.inService) {
-      fail('requests != replies + discoveries + rejected + deadline passed + waiting + in service');
+    if (s.requests !== s.replies + s.discoveries + rejected + passed + s.abandoned + this.pendingTotal + this.inService) {
+      fail('requests != replies + discoveries + rejected + deadline passed + abandoned + waiting + in service');
     }
   }
 }

@@ -105,6 +105,11 @@ export class ZmtpRouter {
     peer.connection.send(frames, 1);
   }
 
+  /** Whether a peer of that routing id (latin1) is connected now: a message to it would be sent. */
+  hasPeer(key: string): boolean {
+    return this.peers.has(key);
+  }
+
   /** Bytes written to a peer that it has not read yet (0 for a peer that is gone). */
   queuedBytes(routingId: Buffer): number {
     return this.peers.get(routingId.toString('latin1'))?.connection.queuedBytes ?? 0;
