@@ -542,7 +542,7 @@ describe('Client (several brokers)', () => {
 });
 
 describe('Client (deadline and headers)', () => {
-  const { start } = harness();
+  const { open, start } = harness();
   const timeoutsOf = (seen: Seen[]) => seen.map((s) => Number(s.metadata?.['timeout-ms']));
 
   it('sends with each attempt what is left of one budget, timeout x (retries + 1) from the call: never a fresh one', async () => {

@@ -10,11 +10,11 @@ import {
   type Headers,
   MAX_HEADERS,
   MAX_METADATA_BYTES,
-  MAX_TIMEOUT_MS,
   TIMEOUT_HEADER,
   TRACEPARENT_HEADER,
   TRACESTATE_HEADER,
   encodeMetadata,
+  timeoutLine,
   withTimeout,
 } from '@tsr/protocol';
 import { traceHeaders } from '@tsr/telemetry';
@@ -46,10 +46,6 @@ export function userHeaders(headers: Headers, budgetMs: number): UserHeaders {
   for (let at = text.indexOf('\r\n'); at >= 0; at = text.indexOf('\r\n', at + 2)) count++;
   return count === 0 ? NO_HEADERS : { text, count };
 }
-
-/** `timeout-ms: N\r\n`, N the whole ms left of a budget (as `withTimeout` writes it). */
-export const timeoutLine = (remainingMs: number): string =>
-  `${TIMEOUT_HEADER}: ${Math.max(0, Math.min(MAX_TIMEOUT_MS, Math.floor(remainingMs)))}\r\n`;
 
 /**
  * The trace header lines for `span` ('' when it belongs to no trace), within the room the other

@@ -59,27 +59,34 @@ export function encodeMetadata(headers: Headers): Buffer {
   return Buffer.from(text, 'latin1');
 }
 
+/** One well-formed line, read where the last one ended (sticky): the broker reads one per header of every request. */
+const LINE = /([a-z0-9][a-z0-9._-]{0,63}): ([\x20-\x7e]*)\r\n/y;
+
 /** The headers of a metadata frame (a fresh object, names in frame order), or why it breaks the rules above. */
 export function parseMetadata(frame: Buffer): Record<string, string> | string {
   if (frame.length > MAX_METADATA_BYTES) return `metadata of ${frame.length} bytes, at most ${MAX_METADATA_BYTES}`;
   const headers: Record<string, string> = Object.create(null) as Record<string, string>;
   const text = frame.toString('latin1');
   let count = 0;
-  for (let at = 0; at < text.length; ) {
-    const end = text.indexOf('\r\n', at);
-    if (end < 0) return 'metadata line without its CRLF';
-    const colon = text.indexOf(': ', at);
-    if (colon < 0 || colon > end) return 'metadata line without "name: value"';
-    const name = text.slice(at, colon);
-    const value = text.slice(colon + 2, end);
-    const problem = headerProblem(name, value);
-    if (problem) return problem;
+  for (LINE.lastIndex = 0; LINE.lastIndex < text.length; ) {
+    const at = LINE.lastIndex;
+    const line = LINE.exec(text);
+    if (!line) return lineProblem(text, at);
+    const [, name, value] = line;
     if (name in headers) return `header ${name} given twice`;
     if (++count > MAX_HEADERS) return `more than ${MAX_HEADERS} headers`;
     headers[name] = value;
-    at = end + 2;
   }
   return headers;
+}
+
+/** Why the line at `at` is not one of `name: value`. */
+function lineProblem(text: string, at: number): string {
+  const end = text.indexOf('\r\n', at);
+  if (end < 0) return 'metadata line without its CRLF';
+  const colon = text.indexOf(': ', at);
+  if (colon < 0 || colon > end) return 'metadata line without "name: value"';
+  return headerProblem(text.slice(at, colon), text.slice(colon + 2, end)) ?? 'metadata line without "name: value"';
 }
 
 /** A `timeout-ms` value as a number of ms, or undefined if it is not one (absent, or not an integer 0 to MAX_TIMEOUT_MS). */
@@ -89,8 +96,14 @@ export function parseTimeout(value: string | undefined): number | undefined {
   return ms <= MAX_TIMEOUT_MS ? ms : undefined;
 }
 
+/** A remaining time as `timeout-ms` says it: whole ms, rounded down, 0 to MAX_TIMEOUT_MS. */
+const wholeMs = (remainingMs: number): number => Math.max(0, Math.min(MAX_TIMEOUT_MS, Math.floor(remainingMs)));
+
 /** `headers` with `timeout-ms` set to `remainingMs` (rounded down, at least 0), the others as they were. */
 export const withTimeout = (headers: Headers, remainingMs: number): Headers => ({
   ...headers,
-  [TIMEOUT_HEADER]: String(Math.max(0, Math.min(MAX_TIMEOUT_MS, Math.floor(remainingMs)))),
+  [TIMEOUT_HEADER]: String(wholeMs(remainingMs)),
 });
+
+/** The metadata line `timeout-ms: N\r\n` for `remainingMs` (as `withTimeout` writes it). */
+export const timeoutLine = (remainingMs: number): string => `${TIMEOUT_HEADER}: ${wholeMs(remainingMs)}\r\n`;

@@ -1,0 +1,39 @@
+import { TraceFlags, trace } from '@opentelemetry/api';
+import { MAX_HEADERS, MAX_METADATA_BYTES, parseMetadata } from '@tsr/protocol';
+import { forwardedMetadata } from './forwarded-metadata';
+
+const span = trace.wrapSpanContext({
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+  spanId: 'b7ad6b7169203331',
+  traceFlags: TraceFlags.SAMPLED,
+});
+const read = (frame: Buffer | undefined) => (frame ? { ...(parseMetadata(frame) as object) } : undefined);
+
+describe('the metadata the broker forwards to a worker', () => {
+  it("rewrites timeout-ms to the time left, rounded up, and keeps the client's other headers", () => {
+    expect(read(forwardedMetadata({ 'timeout-ms': '400', tenant: 'acme' }, 123.2, undefined))).toEqual({
+      'timeout-ms': '124',
+      tenant: 'acme',
+    });
+    expect(read(forwardedMetadata({ tenant: 'acme' }, Infinity, undefined))).toEqual({ tenant: 'acme' });
+    expect(forwardedMetadata({}, Infinity, undefined)).toBeUndefined();
+  });
+
+  it("puts the dispatch span's context in place of the client's", () => {
+    expect(read(forwardedMetadata({ 'timeout-ms': '400', traceparent: 'theirs', tracestate: 'a=1' }, 300, span))).toEqual({
+      'timeout-ms': '300',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
+  });
+
+  it("keeps the client's trace headers where its own would take the frame past its bounds", () => {
+    const big = { big: 'x'.repeat(MAX_METADATA_BYTES - 60) }; // room for the client's short traceparent, not for ours
+    expect(read(forwardedMetadata({ ...big, 'timeout-ms': '400', traceparent: 'theirs' }, 300, span))).toEqual({
+      ...big,
+      'timeout-ms': '300',
+      traceparent: 'theirs',
+    });
+    const fuller = Object.fromEntries(Array.from({ length: MAX_HEADERS - 1 }, (_, i) => [`h${i}`, 'x']));
+    expect(read(forwardedMetadata({ ...fuller, 'timeout-ms': '400' }, 300, span))).toEqual({ ...fuller, 'timeout-ms': '300' });
+  });
+});
