@@ -40,13 +40,19 @@ export function today(d = new Date()): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
 }
 
-export function machineNote(root: string, appsDir: string): MachineNote {
-  const zmqPkg = JSON.parse(readFileSync(join(root, 'node_modules', 'zeromq', 'package.json'), 'utf8')) as { version: string };
+/** sha256 (first 12 hex digits) of each app of a build (DIR/<app>/main.js). */
+export function appsHashes(appsDir: string): Record<string, string> {
   const apps: Record<string, string> = {};
   for (const app of ['broker', 'worker', 'client']) {
     const f = join(appsDir, app, 'main.js');
     apps[app] = existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex').slice(0, 12) : 'missing';
   }
+  return apps;
+}
+
+export function machineNote(root: string, appsDir: string): MachineNote {
+  const zmqPkg = JSON.parse(readFileSync(join(root, 'node_modules', 'zeromq', 'package.json'), 'utf8')) as { version: string };
+  const apps = appsHashes(appsDir);
   return {
     date: today(),
     startedAt: new Date().toISOString(),
