@@ -17,7 +17,7 @@ import { bundlePrograms } from './bundle';
 import { chartsMarkdown } from './chart';
 import { idleCsv, runsCsv } from './csv';
 import { liveCount } from './children';
-import { appsHashes, formatNote, machineNote, snapshotApps, today } from './machine';
+import { appsHashes, formatNote, gitCommit, machineNote, snapshotApps, today } from './machine';
 import { estimateSeconds, plannedRuns, runMatrix } from './matrix';
 import { parseOptions, usage } from './options';
 import { profileTargets } from './profile';
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   const appsDir = o.apps ?? snapshotApps(join(root, 'dist', 'apps'), join(bundles.dir, 'apps'));
   useAppsDir(appsDir);
   // the build before of --tracing, copied as the run's own build is
-  if (o.beforeDist) o.beforeDist = snapshotApps(beforeAppsDir(o.beforeDist), join(bundles.dir, 'before-apps'));
+  const beforeSnapshot = o.beforeDist ? snapshotApps(beforeAppsDir(o.beforeDist), join(bundles.dir, 'before-apps')) : undefined;
   const note = machineNote(root, appsDir);
   mkdirSync(o.out, { recursive: true });
   log(`machine: ${formatNote(note)}`);
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   log(`plan: ${plan}, about ${Math.round(estimateSeconds(o, withC, withNats) / 60)} min`);
   if ('missing' in bundles.nativeForwarder && !o.natsOnly && !o.severalBrokers && !o.tracing) log(bundles.nativeForwarder.missing);
   if ('missing' in bundles.natsServer && !o.severalBrokers && !o.tracing) log(bundles.natsServer.missing);
-  const m = await runMatrix(o, bundles, log);
+  const m = await runMatrix(beforeSnapshot ? { ...o, beforeDist: beforeSnapshot } : o, bundles, log);
   note.loadAverageAtEnd = loadavg().map((v) => Math.round(v * 100) / 100);
   const summary = summarize(m.runs, m.idle, o.latencyWorkers);
   const spans = m.tracing && tracingSpansTable(m.tracing.totals, m.tracing.sink);
@@ -157,7 +157,26 @@ async function main(): Promise<void> {
   const guide = relative(o.out, join(root, 'docs', 'benchmarks', 'README.md'));
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   // Raw data stays small: the run's settings as JSON, one CSV line per run and per idle process.
-  const before = o.beforeDist ? { beforeApps: appsHashes(o.beforeDist) } : {};
+  const beforeCommit = o.beforeDist ? gitCommit(o.beforeDist) : undefined;
+  const beforeApps = beforeSnapshot ? { git: beforeCommit, sha256: appsHashes(beforeSnapshot) } : undefined;
+  const before = beforeApps ? { beforeApps } : {};
+  const charts = chartsMarkdown(summary);
+  // how to build the build before again: its commit, in a worktree of its own
+  const redo =
+    o.tracing && beforeCommit
+      ? [
+          `The build before (--before-dist) is git ${beforeCommit}, apps sha256 ${Object.entries(beforeApps?.sha256 ?? {})
+            .map(([a, h]) => `${a} ${h}`)
+            .join(', ')}; to build it again:`,
+          '',
+          '```sh',
+          `git worktree add --detach /tmp/before-build ${beforeCommit} && ln -s "$PWD/node_modules" /tmp/before-build/node_modules`,
+          '(cd /tmp/before-build && npx nx run-many -t build -p broker worker client)',
+          `${command.replace(o.beforeDist ?? '', '/tmp/before-build/dist')}`,
+          '```',
+          '',
+        ]
+      : [];
   const tracing = m.tracing ? { tracing: m.tracing } : {};
   writeFileSync(
     join(o.out, 'run.json'),
@@ -178,8 +197,8 @@ async function main(): Promise<void> {
       '',
       'The machine is shared and noisy: compare only figures from the same run (ratios, paired within a repetition), never absolute requests/s across runs.',
       '',
-      chartsMarkdown(summary),
-      '',
+      ...(charts ? [charts, ''] : []),
+      ...redo,
       ...summary.checks.map((c) => `- ${c}`),
       '',
       ...(existsSync(join(o.out, 'profile.md'))

@@ -34,6 +34,18 @@ const git = (root: string): string => {
   }
 };
 
+/** The commit checked out where `dir` is (a worktree of its own, say), short; undefined outside git. */
+export function gitCommit(dir: string): string | undefined {
+  try {
+    return execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** `date +%F`: today in local time. */
 export function today(d = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');

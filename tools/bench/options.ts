@@ -102,7 +102,7 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --before-dist DIR     tracing: the build before, its dist (DIR/apps/<app>/main.js) or its apps (DIR/<app>/main.js)
   --tracing-concurrency N  tracing: clients of our client app's load mode, the load at saturation (default 32)
   --tracing-workers N   tracing: zero-delay workers behind each broker (default 4)
-  --tracing-warmup MS   tracing: per run, not measured (default 1500)
+  --tracing-warmup MS   tracing: per run, not measured (default 2500)
   --tracing-rate F      tracing: the open-loop rate as a share of the build before's saturation (default 0.5)
   --tracing-sample F    tracing: the sampled variant's ratio, parentbased_traceidratio (default 0.01)
 `;
@@ -197,7 +197,7 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     beforeDist: v['before-dist'],
     tracingConcurrency: num(v['tracing-concurrency'], 32),
     tracingWorkers: num(v['tracing-workers'], 4),
-    tracingWarmupMs: num(v['tracing-warmup'], 1500, 1000),
+    tracingWarmupMs: num(v['tracing-warmup'], 2500, 1500),
     tracingRate: num(v['tracing-rate'], 0.5),
     tracingSample: num(v['tracing-sample'], 0.01),
   };
