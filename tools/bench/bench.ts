@@ -17,11 +17,13 @@ import { bundlePrograms } from './bundle';
 import { chartsMarkdown } from './chart';
 import { idleCsv, runsCsv } from './csv';
 import { liveCount } from './children';
-import { formatNote, machineNote, snapshotApps, today } from './machine';
+import { appsHashes, formatNote, gitCommit, machineNote, snapshotApps, today } from './machine';
 import { estimateSeconds, plannedRuns, runMatrix } from './matrix';
 import { parseOptions, usage } from './options';
 import { profileTargets } from './profile';
 import { markdownTable, summarize, tables, textTable } from './report';
+import { tracingSpansTable } from './report/tracing';
+import { TRACING_SIZE, beforeAppsDir } from './tracing';
 import { useAppsDir } from './targets';
 
 const root = join(__dirname, '..', '..');
@@ -54,6 +56,18 @@ const SEVERAL_BROKERS_METHOD = [
   'CPU: user + system time (pidusage) over the measured window; machine busy cores from os.cpus().',
 ];
 
+/** What `--tracing` does, instead of the method above. */
+const TRACING_METHOD = [
+  'Tracing: five variants, each a broker (its HTTP endpoint on, not scraped) with W zero-delay workers, started side by side in each repetition: before (the build before this work, --before-dist),',
+  'before again (a second instance of it: what two of the same differ by, the noise), off (this build, no OTEL_* variables: no SDK loaded, the no-op tracer), on with sampling 1 and on sampled',
+  '(broker, workers and client with OTEL_EXPORTER_OTLP_ENDPOINT to an OTLP/HTTP sink the benchmark runs in a process of its own, tools/bench/otlp-sink.ts, answering 200 and counting spans;',
+  'OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG 1 or the sampled ratio). Loaded in turn, order rotated per repetition.',
+  'Saturation: our client app’s load mode (each variant its own build’s client: C clients, a connection and a request in flight each, closed loop) for a warm-up then a window; requests/s = the broker’s',
+  'replies (tsr_broker_replies_total) over the window; CPU per request of broker, client and workers over it; ratios variant / before paired within each repetition.',
+  'Fixed rate: the benchmark’s generator (tools/bench/loadgen.ts, no metadata), open loop at a share of before’s saturation measured moments before, in rounds; p50 and p99 variant / before paired within each round.',
+  'CPU: user + system time (pidusage) over the measured window; machine busy cores from os.cpus(). Spans: what the sink received from each traced variant over the run, against what its requests should have made.',
+];
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2), today(), root);
   if (o.help) {
@@ -64,6 +78,8 @@ async function main(): Promise<void> {
   const bundles = bundlePrograms();
   const appsDir = o.apps ?? snapshotApps(join(root, 'dist', 'apps'), join(bundles.dir, 'apps'));
   useAppsDir(appsDir);
+  // the build before of --tracing, copied as the run's own build is
+  const beforeSnapshot = o.beforeDist ? snapshotApps(beforeAppsDir(o.beforeDist), join(bundles.dir, 'before-apps')) : undefined;
   const note = machineNote(root, appsDir);
   mkdirSync(o.out, { recursive: true });
   log(`machine: ${formatNote(note)}`);
@@ -116,16 +132,21 @@ async function main(): Promise<void> {
     `one broker against two sharing their ${o.brokersWorkers} workers (load on both frontends, load on the first), credit ${o.brokersCredits.join(' and ')}, ` +
     `sizes ${o.brokersSizes.join('/')} B, ${o.inflight} requests in flight over ${o.sockets} sockets${o.clientBatches ? ' (batches, as our client library sends)' : ''}, ` +
     `${o.brokersWarmupMs} ms warm-up + ${o.durationMs} ms measured each; then ${o.latencyRounds} round(s) of ${o.latencyDurationMs} ms at ${o.brokersRate} × the one broker's saturation, open loop`;
-  const what = o.severalBrokers ? brokersPlan : o.natsOnly ? natsPlan : `${natsPlan}; ${mainPlan}`;
+  const tracingPlan =
+    `what tracing costs: before (--before-dist), before again, off, on sampling 1, on sampling ${o.tracingSample}, each a broker with ${o.tracingWorkers} workers (credit ${o.credit}); ` +
+    `our client app at saturation (${o.tracingConcurrency} clients, ${TRACING_SIZE} B), ${o.tracingWarmupMs} ms warm-up + ${o.durationMs} ms measured each; ` +
+    `then ${o.latencyRounds} round(s) of ${o.latencyDurationMs} ms at ${o.tracingRate} × before's saturation, the generator, open loop${o.clientBatches ? ', batches' : ''}`;
+  const what = o.tracing ? tracingPlan : o.severalBrokers ? brokersPlan : o.natsOnly ? natsPlan : `${natsPlan}; ${mainPlan}`;
   const plan = `${o.reps} repetition(s) of: ${what}; ${plannedRuns(o, withC, withNats)} runs`;
   log(`plan: ${plan}, about ${Math.round(estimateSeconds(o, withC, withNats) / 60)} min`);
-  if ('missing' in bundles.nativeForwarder && !o.natsOnly && !o.severalBrokers) log(bundles.nativeForwarder.missing);
-  if ('missing' in bundles.natsServer && !o.severalBrokers) log(bundles.natsServer.missing);
-  const m = await runMatrix(o, bundles, log);
+  if ('missing' in bundles.nativeForwarder && !o.natsOnly && !o.severalBrokers && !o.tracing) log(bundles.nativeForwarder.missing);
+  if ('missing' in bundles.natsServer && !o.severalBrokers && !o.tracing) log(bundles.natsServer.missing);
+  const m = await runMatrix(beforeSnapshot ? { ...o, beforeDist: beforeSnapshot } : o, bundles, log);
   note.loadAverageAtEnd = loadavg().map((v) => Math.round(v * 100) / 100);
   const summary = summarize(m.runs, m.idle, o.latencyWorkers);
-  const ts = tables(summary);
-  const method = o.severalBrokers ? SEVERAL_BROKERS_METHOD : METHOD;
+  const spans = m.tracing && tracingSpansTable(m.tracing.totals, m.tracing.sink);
+  const ts = [...tables(summary), ...(spans ? [spans] : [])];
+  const method = o.tracing ? TRACING_METHOD : o.severalBrokers ? SEVERAL_BROKERS_METHOD : METHOD;
 
   log('');
   for (const t of ts) log(`${textTable(t)}\n`);
@@ -136,13 +157,37 @@ async function main(): Promise<void> {
   const guide = relative(o.out, join(root, 'docs', 'benchmarks', 'README.md'));
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   // Raw data stays small: the run's settings as JSON, one CSV line per run and per idle process.
-  writeFileSync(join(o.out, 'run.json'), JSON.stringify({ command, machine: note, options: o, seconds: m.seconds }, null, 1) + '\n');
+  const beforeCommit = o.beforeDist ? gitCommit(o.beforeDist) : undefined;
+  const beforeApps = beforeSnapshot ? { git: beforeCommit, sha256: appsHashes(beforeSnapshot) } : undefined;
+  const before = beforeApps ? { beforeApps } : {};
+  const charts = chartsMarkdown(summary);
+  // how to build the build before again: its commit, in a worktree of its own
+  const redo =
+    o.tracing && beforeCommit
+      ? [
+          `The build before (--before-dist) is git ${beforeCommit}, apps sha256 ${Object.entries(beforeApps?.sha256 ?? {})
+            .map(([a, h]) => `${a} ${h}`)
+            .join(', ')}; to build it again:`,
+          '',
+          '```sh',
+          `git worktree add --detach /tmp/before-build ${beforeCommit} && ln -s "$PWD/node_modules" /tmp/before-build/node_modules`,
+          '(cd /tmp/before-build && npx nx run-many -t build -p broker worker client)',
+          `${command.replace(o.beforeDist ?? '', '/tmp/before-build/dist')}`,
+          '```',
+          '',
+        ]
+      : [];
+  const tracing = m.tracing ? { tracing: m.tracing } : {};
+  writeFileSync(
+    join(o.out, 'run.json'),
+    JSON.stringify({ command, machine: note, ...before, options: o, seconds: m.seconds, ...tracing }, null, 1) + '\n',
+  );
   writeFileSync(join(o.out, 'runs.csv'), runsCsv(m.runs));
   writeFileSync(join(o.out, 'idle.csv'), idleCsv(m.idle));
   writeFileSync(
     join(o.out, 'results.md'),
     [
-      `# ${o.severalBrokers ? 'Two brokers against one' : 'Broker benchmark'}, ${note.date}`,
+      `# ${o.tracing ? 'What tracing costs' : o.severalBrokers ? 'Two brokers against one' : 'Broker benchmark'}, ${note.date}`,
       '',
       `Command: \`${command}\` (${Math.round(m.seconds)} s). How to read this: [docs/benchmarks/README.md](${guide}).`,
       '',
@@ -152,8 +197,8 @@ async function main(): Promise<void> {
       '',
       'The machine is shared and noisy: compare only figures from the same run (ratios, paired within a repetition), never absolute requests/s across runs.',
       '',
-      chartsMarkdown(summary),
-      '',
+      ...(charts ? [charts, ''] : []),
+      ...redo,
       ...summary.checks.map((c) => `- ${c}`),
       '',
       ...(existsSync(join(o.out, 'profile.md'))

@@ -1,5 +1,5 @@
 /**
- * The benchmark's own programs (baselines.ts, loadgen.ts, and the C forwarder) built once per run,
+ * The benchmark's own programs (baselines.ts, loadgen.ts, otlp-sink.ts, and the C forwarder) built once per run,
  * and the system's nats-server found; the Node ones bundled with esbuild, the way Nx builds the
  * apps, so that they start faster than under tsx and run the same kind of code as the broker
  * (docs/benchmarks/README.md, "Run it"). The bundles go to a temp dir that is removed at exit;
@@ -18,6 +18,8 @@ export interface Bundles {
   dir: string;
   baselines: string;
   loadgen: string;
+  /** The OTLP/HTTP sink of the tracing experiment. */
+  otlpSink: string;
   /** The C forwarder, or why it could not be built. */
   nativeForwarder: NativeBuild;
   /** The system's nats-server, or why the NATS baseline is left out. */
@@ -48,6 +50,7 @@ export function bundlePrograms(): Bundles {
     dir,
     baselines: out('baselines'),
     loadgen: out('loadgen'),
+    otlpSink: out('otlp-sink'),
     nativeForwarder: buildNativeForwarder(dir),
     natsServer: findNatsServer(),
     env: { NODE_PATH: [nodeModules, process.env['NODE_PATH']].filter(Boolean).join(':') },

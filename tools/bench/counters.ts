@@ -13,14 +13,23 @@ const NAMES: Record<keyof CreditCounters, string> = {
   wants: 'tsr_broker_credit_wants_total',
 };
 
-/** The counters in a /metrics page (Prometheus' text format); NaN for one that is not there. */
-export function parseCreditCounters(text: string): CreditCounters {
-  const value = (name: string) => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line === undefined ? NaN : Number(line.slice(name.length + 1));
-  };
-  return { moves: value(NAMES.moves), wants: value(NAMES.wants) };
+/** A counter without labels in a /metrics page (Prometheus' text format); NaN when it is not there. */
+export function counterValue(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? NaN : Number(line.slice(name.length + 1));
 }
+
+/** The counters in a /metrics page; NaN for one that is not there. */
+export function parseCreditCounters(text: string): CreditCounters {
+  return { moves: counterValue(text, NAMES.moves), wants: counterValue(text, NAMES.wants) };
+}
+
+/** Replies the broker whose HTTP endpoint is at `port` forwarded to clients so far (tsr_broker_replies_total; NaN when it cannot be read). */
+export const readBrokerReplies = (port: number): Promise<number> =>
+  fetch(`http://127.0.0.1:${port}/metrics`).then(
+    async (r) => counterValue(await r.text(), 'tsr_broker_replies_total'),
+    () => NaN,
+  );
 
 /** The counters summed over the brokers whose HTTP endpoints are at `ports` (NaN when one cannot be read). */
 export async function readCreditCounters(ports: readonly number[]): Promise<CreditCounters> {

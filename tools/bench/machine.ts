@@ -34,19 +34,37 @@ const git = (root: string): string => {
   }
 };
 
+/** The commit checked out where `dir` is (a worktree of its own, say), short; undefined outside git. */
+export function gitCommit(dir: string): string | undefined {
+  try {
+    return execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** `date +%F`: today in local time. */
 export function today(d = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
 }
 
-export function machineNote(root: string, appsDir: string): MachineNote {
-  const zmqPkg = JSON.parse(readFileSync(join(root, 'node_modules', 'zeromq', 'package.json'), 'utf8')) as { version: string };
+/** sha256 (first 12 hex digits) of each app of a build (DIR/<app>/main.js). */
+export function appsHashes(appsDir: string): Record<string, string> {
   const apps: Record<string, string> = {};
   for (const app of ['broker', 'worker', 'client']) {
     const f = join(appsDir, app, 'main.js');
     apps[app] = existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex').slice(0, 12) : 'missing';
   }
+  return apps;
+}
+
+export function machineNote(root: string, appsDir: string): MachineNote {
+  const zmqPkg = JSON.parse(readFileSync(join(root, 'node_modules', 'zeromq', 'package.json'), 'utf8')) as { version: string };
+  const apps = appsHashes(appsDir);
   return {
     date: today(),
     startedAt: new Date().toISOString(),

@@ -4,13 +4,27 @@
  * runs at half the broker's measured saturation, then our client app (RSS of the client).
  * All targets of one worker count are started together and stay up between runs, so the
  * runs that are compared follow each other within seconds. `--nats-only` and `--several-brokers`
- * run one experiment each, the same way.
+ * run one experiment each, the same way, and so does `--tracing`.
  */
 import type { Bundles } from './bundle';
 import type { BenchOptions } from './options';
 import { type ProcessUsage, cpuUsPerRequest } from './usage';
 import { type LoadResult, type LoadSpec, idleClientRss, idleRss, runClientApp, runGenerators } from './scenario';
 import { num } from './report/format';
+import {
+  type Sink,
+  type TracingTotals,
+  TRACING_BASELINE,
+  TRACING_KINDS,
+  TRACING_SIZE,
+  clientLoadRecordSpec,
+  readSink,
+  runClientLoad,
+  startSink,
+  tracingVariants,
+} from './tracing';
+import type { SinkCounts } from './otlp-sink';
+import { readBrokerReplies } from './counters';
 import { type LatencySummary, RAMPING } from './stats';
 import {
   type Target,
@@ -30,7 +44,15 @@ export function natsComparisonSockets(kind: TargetKind, inflight: number, socket
   return Math.min(sockets, inflight);
 }
 
-export type Phase = 'saturation' | 'latency' | 'client-app' | 'versus-nats' | 'brokers-saturation' | 'brokers-latency';
+export type Phase =
+  | 'saturation'
+  | 'latency'
+  | 'client-app'
+  | 'versus-nats'
+  | 'brokers-saturation'
+  | 'brokers-latency'
+  | 'tracing-saturation'
+  | 'tracing-latency';
 
 export interface RunRecord {
   rep: number;
@@ -73,6 +95,8 @@ export interface MatrixResult {
   runs: RunRecord[];
   idle: IdleRecord[];
   seconds: number;
+  /** `--tracing`: what each variant handled over the run, and what the OTLP sink received from each. */
+  tracing?: { totals: TracingTotals[]; sink: SinkCounts };
 }
 
 const rotate = <T>(xs: readonly T[], n: number): T[] => xs.map((_, i) => xs[(i + n) % xs.length]);
@@ -90,22 +114,37 @@ const clientAppSizes = (o: BenchOptions) => CLIENT_APP.sizes.filter((s) => o.siz
 /** The runs of each phase in one repetition (none against NATS when nats-server is missing). */
 function runsPerRepetition(o: BenchOptions, withC: boolean, withNats: boolean) {
   const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
-  const main = o.natsOnly || o.severalBrokers ? 0 : 1;
+  const main = o.natsOnly || o.severalBrokers || o.tracing ? 0 : 1;
   const brokers = o.severalBrokers ? o.brokersCredits.length * o.brokersSizes.length * severalBrokersKinds.length : 0;
+  const tracing = o.tracing ? TRACING_KINDS.length : 0;
   return {
     brokersSaturation: brokers,
     brokersLatency: brokers * o.latencyRounds,
+    tracingSaturation: tracing,
+    tracingLatency: tracing * o.latencyRounds,
     saturation: main * (o.workers.length * (o.sizes.length * SATURATION_KINDS.length + lru) + o.sizes.length) /* direct */,
     latency: main * o.sizes.length * latencyKinds(withC).length * o.latencyRounds,
     clientApp: main * clientAppSizes(o).length * CLIENT_APP.kinds.length,
     versusNats:
-      withNats && !o.severalBrokers ? o.natsSizes.length * o.natsInflight.length * versusNatsKinds(withC, !!o.versusApps).length : 0,
+      withNats && !o.severalBrokers && !o.tracing
+        ? o.natsSizes.length * o.natsInflight.length * versusNatsKinds(withC, !!o.versusApps).length
+        : 0,
   };
 }
 
 export function plannedRuns(o: BenchOptions, withC: boolean, withNats: boolean): number {
   const n = runsPerRepetition(o, withC, withNats);
-  return (n.saturation + n.latency + n.clientApp + n.versusNats + n.brokersSaturation + n.brokersLatency) * o.reps;
+  return (
+    (n.saturation +
+      n.latency +
+      n.clientApp +
+      n.versusNats +
+      n.brokersSaturation +
+      n.brokersLatency +
+      n.tracingSaturation +
+      n.tracingLatency) *
+    o.reps
+  );
 }
 
 export function estimateSeconds(o: BenchOptions, withC: boolean, withNats: boolean): number {
@@ -113,7 +152,13 @@ export function estimateSeconds(o: BenchOptions, withC: boolean, withNats: boole
   /** One generator run: its start, the warm-up, the window, the drain. */
   const run = (ms: number, warmupMs = o.warmupMs) => (400 + warmupMs + ms + 300) / 1000;
   /** Starting the targets: each worker count's, the idle client's, the comparison's, each credit's one and two brokers. */
-  const starts = o.severalBrokers ? o.brokersCredits.length * 4 : (o.natsOnly ? 0 : o.workers.length * 3 + 2) + (withNats ? 6 : 0);
+  const starts = o.tracing
+    ? TRACING_KINDS.length * 2.5
+    : o.severalBrokers
+      ? o.brokersCredits.length * 4
+      : (o.natsOnly ? 0 : o.workers.length * 3 + 2) + (withNats ? 6 : 0);
+  /** Our client app's run: its start, its --duration, its end (traced: the last spans sent). */
+  const clientRun = Math.ceil((o.tracingWarmupMs + o.durationMs + 500) / 1000) + 1;
   return (
     (n.saturation * run(o.durationMs) +
       n.latency * run(o.latencyDurationMs) +
@@ -121,6 +166,8 @@ export function estimateSeconds(o: BenchOptions, withC: boolean, withNats: boole
       n.versusNats * run(o.durationMs, o.natsWarmupMs) +
       n.brokersSaturation * run(o.durationMs, o.brokersWarmupMs) +
       n.brokersLatency * run(o.latencyDurationMs, o.brokersWarmupMs) +
+      n.tracingSaturation * clientRun +
+      n.tracingLatency * run(o.latencyDurationMs, o.tracingWarmupMs) +
       starts) *
     o.reps
   );
@@ -246,10 +293,64 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
     }
   };
 
+  /**
+   * What tracing costs (tracing.ts): every variant started side by side, then each loaded in turn
+   * (order rotated per repetition) by our client app at saturation, then in rounds at a fixed
+   * open-loop rate by the generator, a share of the build before's saturation measured moments
+   * before. Each broker's replies are read before it stops: the spans its variant should have sent.
+   */
+  const sink: Sink | undefined = o.tracing ? await startSink(bundles) : undefined;
+  const variants = sink ? tracingVariants(o.beforeDist ?? '', sink.port, o.tracingSample) : {};
+  const tracingTotals = new Map<TargetKind, TracingTotals>(
+    Object.values(variants).map((v) => [v.kind, { kind: v.kind, ratio: v.ratio, brokerReplies: 0, clientRequests: 0, clientRetried: 0 }]),
+  );
+  const tracing = async (rep: number, sink: Sink) => {
+    const targets = new Map<TargetKind, Target>();
+    try {
+      for (const kind of TRACING_KINDS) {
+        const v = variants[kind];
+        targets.set(kind, await startTarget(kind, o.tracingWorkers, bundles, { credit: o.credit, http: true, apps: v.apps, env: v.env }));
+      }
+      const size = TRACING_SIZE;
+      const spec = { concurrency: o.tracingConcurrency, size, warmupMs: o.tracingWarmupMs, durationMs: o.durationMs };
+      let before = NaN;
+      for (const kind of rotate(TRACING_KINDS, rep - 1)) {
+        const t = targets.get(kind) as Target;
+        const r = await runClientLoad(t, variants[kind], spec, bundles, [sink.proc]);
+        const rec = record(rep, 'tracing-saturation', t, size, clientLoadRecordSpec(spec), r);
+        if (kind === TRACING_BASELINE) before = rec.requestsPerSecond;
+        const totals = tracingTotals.get(kind) as TracingTotals;
+        totals.clientRequests += r.client.requests;
+        totals.clientRetried += r.client.retried;
+      }
+      const rate = Math.max(100, Math.round(before * o.tracingRate));
+      for (let round = 1; round <= o.latencyRounds; round++)
+        for (const kind of rotate(TRACING_KINDS, rep - 1 + round - 1)) {
+          const t = targets.get(kind) as Target;
+          const s = load(size, {
+            mode: 'open',
+            rate,
+            warmupMs: o.tracingWarmupMs,
+            durationMs: o.latencyDurationMs,
+            batch: o.clientBatches,
+          });
+          record(rep, 'tracing-latency', t, size, s, await runGenerators(t, s, bundles), round);
+        }
+      for (const [kind, t] of targets) (tracingTotals.get(kind) as TracingTotals).brokerReplies += await readBrokerReplies(t.httpPorts[0]);
+    } finally {
+      // the traced programs send their last spans as they stop (SIGTERM; at most 2 s)
+      for (const t of targets.values()) await stopTarget(t);
+    }
+  };
+
   for (let rep = 1; rep <= o.reps; rep++) {
     log(`repetition ${rep}/${o.reps}`);
     if (o.severalBrokers) {
       await severalBrokers(rep);
+      continue;
+    }
+    if (sink) {
+      await tracing(rep, sink);
       continue;
     }
     if (withNats) await versusNats(rep);
@@ -323,5 +424,10 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
       }
     }
   }
-  return { runs, idle, seconds: (performance.now() - started) / 1000 };
+  return {
+    runs,
+    idle,
+    seconds: (performance.now() - started) / 1000,
+    ...(sink ? { tracing: { totals: [...tracingTotals.values()], sink: await readSink(sink) } } : {}),
+  };
 }

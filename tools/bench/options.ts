@@ -51,6 +51,20 @@ export interface BenchOptions {
   brokersWarmupMs: number;
   /** Several brokers: the open-loop rate, as a share of one broker's saturation throughput measured moments before. */
   brokersRate: number;
+  /** Run only the tracing experiment: the build before, this build with traces off, on at every request, on sampled. */
+  tracing: boolean;
+  /** Tracing: the build before this work (DIR/apps/<app>/main.js or DIR/<app>/main.js), the baseline. */
+  beforeDist: string | undefined;
+  /** Tracing: our client app's load mode, its clients (a connection and a request in flight each). */
+  tracingConcurrency: number;
+  /** Tracing: zero-delay workers behind each broker. */
+  tracingWorkers: number;
+  /** Tracing: the warm-up of each run (the targets idle while the others are loaded). */
+  tracingWarmupMs: number;
+  /** Tracing: the open-loop rate, as a share of the build before's saturation throughput measured moments before. */
+  tracingRate: number;
+  /** Tracing: the sampling ratio of the sampled variant (parentbased_traceidratio). */
+  tracingSample: number;
 }
 
 export const usage = `usage: npm run bench -- [options]     (or: npx nx run bench:bench -- [options])
@@ -84,6 +98,13 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --brokers-sizes A,B   several brokers: message sizes in bytes (default 16)
   --brokers-warmup MS   several brokers: per run, not measured (default 3000)
   --brokers-rate F      several brokers: the open-loop rate as a share of one broker's saturation (default 0.5)
+  --tracing             run only what tracing costs: the build before (--before-dist), this build with traces off, on (sampler ratio 1), on sampled (results to tmp/benchmarks/<date>-tracing unless --out)
+  --before-dist DIR     tracing: the build before, its dist (DIR/apps/<app>/main.js) or its apps (DIR/<app>/main.js)
+  --tracing-concurrency N  tracing: clients of our client app's load mode, the load at saturation (default 32)
+  --tracing-workers N   tracing: zero-delay workers behind each broker (default 4)
+  --tracing-warmup MS   tracing: per run, not measured (default 2500)
+  --tracing-rate F      tracing: the open-loop rate as a share of the build before's saturation (default 0.5)
+  --tracing-sample F    tracing: the sampled variant's ratio, parentbased_traceidratio (default 0.01)
 `;
 
 const list = (v: string) => v.split(',').filter(Boolean).map(Number);
@@ -120,6 +141,13 @@ const flags = {
   'brokers-sizes': { type: 'string' },
   'brokers-warmup': { type: 'string' },
   'brokers-rate': { type: 'string' },
+  tracing: { type: 'boolean' },
+  'before-dist': { type: 'string' },
+  'tracing-concurrency': { type: 'string' },
+  'tracing-workers': { type: 'string' },
+  'tracing-warmup': { type: 'string' },
+  'tracing-rate': { type: 'string' },
+  'tracing-sample': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -165,6 +193,13 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     brokersSizes: v['brokers-sizes'] === undefined ? [16] : list(v['brokers-sizes']),
     brokersWarmupMs: num(v['brokers-warmup'], 3000, 1500),
     brokersRate: num(v['brokers-rate'], 0.5),
+    tracing: v.tracing ?? false,
+    beforeDist: v['before-dist'],
+    tracingConcurrency: num(v['tracing-concurrency'], 32),
+    tracingWorkers: num(v['tracing-workers'], 4),
+    tracingWarmupMs: num(v['tracing-warmup'], 2500, 1500),
+    tracingRate: num(v['tracing-rate'], 0.5),
+    tracingSample: num(v['tracing-sample'], 0.01),
   };
   for (const [name, n] of Object.entries({
     reps: o.reps,
@@ -178,10 +213,17 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     credit: o.credit,
     'nats-workers': o.natsWorkers,
     'brokers-workers': o.brokersWorkers,
+    'tracing-concurrency': o.tracingConcurrency,
+    'tracing-workers': o.tracingWorkers,
   })) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
   }
-  for (const [name, n] of Object.entries({ warmup: o.warmupMs, 'nats-warmup': o.natsWarmupMs, 'brokers-warmup': o.brokersWarmupMs })) {
+  for (const [name, n] of Object.entries({
+    warmup: o.warmupMs,
+    'nats-warmup': o.natsWarmupMs,
+    'brokers-warmup': o.brokersWarmupMs,
+    'tracing-warmup': o.tracingWarmupMs,
+  })) {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number of milliseconds`);
   }
   if ([...o.sizes, ...o.natsSizes, ...o.brokersSizes].some((s) => !(s >= 12)))
@@ -191,10 +233,24 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
   if (o.severalBrokers && o.sockets % 2 !== 0)
     throw new Error('--several-brokers: --sockets must be even (each of the two brokers gets half of the sockets)');
   if (o.severalBrokers && o.natsOnly) throw new Error('--several-brokers and --nats-only: one or the other');
+  if (!(o.tracingRate > 0 && o.tracingRate < 1)) throw new Error('--tracing-rate: a share of saturation, between 0 and 1');
+  if (!(o.tracingSample > 0 && o.tracingSample < 1)) throw new Error('--tracing-sample: a sampling ratio, between 0 and 1');
+  if (o.tracing && (o.natsOnly || o.severalBrokers)) throw new Error('--tracing, --several-brokers and --nats-only: one of them');
+  if (o.tracing && !o.beforeDist) throw new Error('--tracing needs --before-dist DIR: the build before this work, the baseline');
   if (o.natsInflight.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--nats-inflight: positive integers');
   if (o.workers.some((w) => !Number.isInteger(w) || w < 1)) throw new Error('--workers: positive integers');
   if (!o.workers.includes(o.latencyWorkers)) o.workers = [...o.workers, o.latencyWorkers].sort((a, b) => a - b);
-  const scratch = o.profile ? 'profile' : o.quick ? 'quick' : o.natsOnly ? 'nats' : o.severalBrokers ? 'brokers' : undefined;
+  const scratch = o.profile
+    ? 'profile'
+    : o.quick
+      ? 'quick'
+      : o.natsOnly
+        ? 'nats'
+        : o.severalBrokers
+          ? 'brokers'
+          : o.tracing
+            ? 'tracing'
+            : undefined;
   if (!o.out) o.out = scratch ? join(root, 'tmp', 'benchmarks', `${today}-${scratch}`) : join(root, 'docs', 'benchmarks', today);
   return o;
 }

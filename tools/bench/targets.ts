@@ -18,6 +18,10 @@ import type { Watched } from './usage';
  * `brokers-2` and `brokers-2-one`: two of our brokers side by side, the same workers serving both
  * (docs/protocol.md, "Several brokers"), loaded over both frontends or over the first one only
  * (the same processes, two shapes of load).
+ * `tracing-*`: our broker and workers, each loaded by our client app (`--tracing`): `tracing-before` the build
+ * before this work (the baseline) and `tracing-before-again` a second one of it (what two of the same differ by),
+ * `tracing-off` this build without the OTEL_* variables, `tracing-on-all` and `tracing-on-sampled` this build with
+ * all three programs exporting spans (sampler ratio 1, and `--tracing-sample`).
  */
 export type TargetKind =
   | 'broker'
@@ -26,6 +30,11 @@ export type TargetKind =
   | 'broker-other'
   | 'brokers-2'
   | 'brokers-2-one'
+  | 'tracing-before'
+  | 'tracing-before-again'
+  | 'tracing-off'
+  | 'tracing-on-all'
+  | 'tracing-on-sampled'
   | 'forwarder'
   | 'forwarder-lru'
   | 'forwarder-c'
@@ -38,7 +47,12 @@ export const isNats = (kind: TargetKind): boolean => kind === 'nats' || kind ===
 export const isTwoBrokers = (kind: TargetKind): boolean => kind === 'brokers-2' || kind === 'brokers-2-one';
 /** Our broker (or brokers) with our workers (this build or another). */
 export const isOurs = (kind: TargetKind): boolean =>
-  kind === 'broker' || kind === 'broker-metrics' || kind === 'broker-curve' || kind === 'broker-other' || isTwoBrokers(kind);
+  kind === 'broker' ||
+  kind === 'broker-metrics' ||
+  kind === 'broker-curve' ||
+  kind === 'broker-other' ||
+  isTwoBrokers(kind) ||
+  kind.startsWith('tracing-');
 
 /** Targets of the half-saturation rounds, in order: the C forwarder when it could be built. */
 export const latencyKinds = (withC: boolean): TargetKind[] => [
@@ -74,6 +88,11 @@ export const targetLabel: Record<TargetKind, string> = {
   'nats-conns': 'NATS, a connection per requester',
   'brokers-2': 'two brokers, load on both',
   'brokers-2-one': 'two brokers, load on one',
+  'tracing-before': 'before (the build before)',
+  'tracing-before-again': 'before, again (a second of it)',
+  'tracing-off': 'off (this build, no OTEL_*)',
+  'tracing-on-all': 'on, sampling 1',
+  'tracing-on-sampled': 'on, sampled',
 };
 
 /** What the several-brokers experiment loads, in turn: one broker, then two sharing as many workers (load on both, load on one). */
@@ -146,6 +165,10 @@ export interface StartOptions {
   otherApps?: string;
   /** Our broker(s) with the HTTP endpoint on, not scraped: the benchmark reads their counters at each window's ends. */
   http?: boolean;
+  /** Our broker(s) and workers: another build than the run's (DIR/<app>/main.js). */
+  apps?: string;
+  /** Our broker(s) and workers: environment besides the bundles' (the OTEL_* variables). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The two brokers of `brokers-2` loaded over the first frontend only: the same processes, another shape of load. */
@@ -161,7 +184,7 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   const httpPorts: number[] = [];
   let stop: (() => void) | undefined;
   const ours = isOurs(kind);
-  const build = kind === 'broker-other' ? o.otherApps : appsDir;
+  const build = o.apps ?? (kind === 'broker-other' ? o.otherApps : appsDir);
   const curve = kind === 'broker-curve' ? curveKeys(bundles) : undefined;
   if (ours) {
     for (let b = 0; b < (isTwoBrokers(kind) ? 2 : 1); b++) {
@@ -184,7 +207,7 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
             ...monitor,
             ...(curve?.broker ?? []),
           ],
-          { ...bundles.env, TSR_LOG: 'info' },
+          { ...bundles.env, ...o.env, TSR_LOG: 'info' },
         ),
       );
       servers.push(broker);
@@ -222,6 +245,7 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
         track(
           spawnNode(`worker${i + 1}`, [appPath('worker', build), ...brokerHost, '--delay', '0', ...credit, ...(curve?.worker ?? [])], {
             ...bundles.env,
+            ...o.env,
             TSR_LOG: 'info',
           }),
         ),

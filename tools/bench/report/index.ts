@@ -13,6 +13,7 @@ import { type RssRow, memoryTable, summarizeMemory } from './memory';
 import { indexRuns } from './runs';
 import { type SaturationRow, lruChecks, saturationTable, summarizeSaturation, throughputChecks } from './saturation';
 import { type SeveralBrokersRow, severalBrokersChecks, severalBrokersTables, summarizeSeveralBrokers } from './several-brokers';
+import { type TracingRow, summarizeTracing, tracingChecks, tracingTables } from './tracing';
 import { versusAppsChecks } from './versus-apps';
 import {
   type VersusNatsCostRow,
@@ -30,6 +31,7 @@ export interface Summary {
   versusNats: VersusNatsRow[];
   versusNatsCosts: VersusNatsCostRow[];
   severalBrokers: SeveralBrokersRow[];
+  tracing: TracingRow[];
   saturation: SaturationRow[];
   metricsCost: CostRow[];
   curveCost: CostRow[];
@@ -46,6 +48,7 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
   const versusNats = summarizeVersusNats(runs);
   const versusNatsCosts = summarizeVersusNatsCosts(runs);
   const severalBrokers = summarizeSeveralBrokers(runs);
+  const tracing = summarizeTracing(runs);
   const saturation = summarizeSaturation(x);
   const metricsCost = summarizeCost(x, saturation, 'broker-metrics');
   const curveCost = summarizeCost(x, saturation, 'broker-curve');
@@ -57,18 +60,23 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
     ...natsChecks(versusNats),
     ...versusAppsChecks(runs),
     ...severalBrokersChecks(severalBrokers),
+    ...tracingChecks(tracing),
     ...warmUpChecks(runs),
     ...throughputChecks(saturation),
     ...costChecks(metricsCost, curveCost),
     ...lruChecks(saturation),
     ...latencyChecks(latency),
   ];
-  return { versusNats, versusNatsCosts, severalBrokers, saturation, metricsCost, curveCost, latency, clientApp, rss, cpu, checks };
+  return { versusNats, versusNatsCosts, severalBrokers, tracing, saturation, metricsCost, curveCost, latency, clientApp, rss, cpu, checks };
 }
 
 export function tables(s: Summary): Table[] {
-  const out = [...versusNatsTables(s.versusNats, s.versusNatsCosts), ...severalBrokersTables(s.severalBrokers)];
-  if (!s.saturation.length && !s.latency.length && !s.clientApp.length) return out; // only the comparison with NATS, or several brokers, ran
+  const out = [
+    ...versusNatsTables(s.versusNats, s.versusNatsCosts),
+    ...severalBrokersTables(s.severalBrokers),
+    ...tracingTables(s.tracing),
+  ];
+  if (!s.saturation.length && !s.latency.length && !s.clientApp.length) return out; // only the comparison with NATS, several brokers, or tracing, ran
   return [
     ...out,
     saturationTable(s.saturation),
