@@ -20,7 +20,7 @@ const bundle = (name: string) => join(dir, `${name}.js`);
 const countSdkModules: Plugin = {
   name: 'count-sdk-modules',
   setup(b) {
-    b.onLoad({ filter: /[\\/]node_modules[\\/]@opentelemetry[\\/].*\.js$/ }, (args) =>
+    b.onLoad({ filter: /[\\/]node_modules[\\/]@opentelemetry[\\/].*\.[cm]?js$/ }, (args) =>
       /[\\/]@opentelemetry[\\/]api[\\/]/.test(args.path)
         ? undefined
         : {
