@@ -5,9 +5,10 @@ const { pathsToModuleNameMapper } = require('ts-jest');
 const { compilerOptions } = require('./tsconfig.base.json');
 
 // Nx runs jest through run-commands, which puts node's own directory first on PATH (npm-run-path).
-// Here that is /usr/bin, which also holds Debian's older docker client (20.10: no swarm jobs in
-// stack files): where the directory is on PATH anyway, keep it only in the user's place, so the
-// suites run the same docker as the shell.
+// On the pinned Node (tools/node/pinned-node.sh, first on PATH in .ci/run) that directory holds node
+// alone; on a distribution's node it is /usr/bin, which also holds Debian's older docker client
+// (20.10: no swarm jobs in stack files): where the directory is on PATH anyway, keep it only in the
+// user's place, so the suites run the same docker as the shell.
 const nodeDir = dirname(process.execPath);
 const dirs = (process.env.PATH ?? '').split(delimiter);
 if (dirs.indexOf(nodeDir) !== dirs.lastIndexOf(nodeDir)) {

@@ -6,18 +6,22 @@
 #                                                  needs dist/apps/<app>/main.js and tsr-zmq:<version>)
 #
 # <version> is package.json's. The build uses no network: FROM images must already be local.
-# For the base, NODE_IMAGE chooses the Node runtime:
-#   NODE_IMAGE=<image>   use that image (e.g. node:20-bookworm-slim, or any Debian/Ubuntu node image)
-#   unset (default)      node:20-bookworm-slim when it is already local (`docker pull` it once on a
+# For the base, NODE_IMAGE chooses the Node runtime. The Node is the pinned one, whatever the host
+# has: tools/node/node.json names its exact version (<node> below) and integrity.
+#   NODE_IMAGE=<image>   use that image (any Debian/Ubuntu node image; the image test expects <node>)
+#   unset (default)      node:<node>-bookworm-slim when it is already local (`docker pull` it once on a
 #                        machine with a registry; TSR_PULL_NODE=1 makes this script try the pull);
-#                        otherwise, on Linux, a local equivalent made from the host's node by
-#                        tools/docker/make-local-node-image.sh (no registry needed).
+#                        otherwise, on Linux, tsr-node:<node>-local, made by
+#                        tools/docker/make-local-node-image.sh from the pinned binary that
+#                        tools/node/pinned-node.sh fetches from the npm registry (integrity checked;
+#                        no container registry needed).
 set -euo pipefail
 
 target=${1:?usage: docker/build-image.sh base|broker|worker|client}
 cd "$(dirname "$0")/.."
 version=$(node -p "require('./package.json').version")
-upstream_node=node:20-bookworm-slim
+node_version=$(tools/node/pinned-node.sh --version)
+upstream_node=node:${node_version}-bookworm-slim
 
 build() { # build <dockerfile> <name> [docker build args...]
   local dockerfile=$1 name=$2
@@ -43,8 +47,9 @@ case "$target" in
       elif [ "${TSR_PULL_NODE:-0}" = 1 ] && docker pull "$upstream_node"; then
         node_image=$upstream_node
       elif [ "$(uname -s)" = Linux ]; then
-        echo "build-image: $upstream_node is not local; using a Node image made from this host's node (docker pull $upstream_node, or TSR_PULL_NODE=1, to use upstream)"
-        node_image=$(tools/docker/make-local-node-image.sh)
+        echo "build-image: $upstream_node is not local; using a Node image made from the pinned Node $node_version (docker pull $upstream_node, or TSR_PULL_NODE=1, to use upstream)"
+        node_bin=$(tools/node/pinned-node.sh)
+        node_image=$(NODE_BIN=$node_bin tools/docker/make-local-node-image.sh "tsr-node:${node_version}-local")
       else
         node_image=$upstream_node # Docker Desktop and the like: let docker build pull it
       fi

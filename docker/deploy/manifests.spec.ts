@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isZ85Key } from '@tsr/runtime';
-import { type Obj, hasKubectl, kustomize, parseYaml, schemaProblems } from './support/kubernetes';
+import { type Obj, hasKubectl, kustomize, parseYaml, schemaProblems, schemaProblemsOf } from './support/kubernetes';
 import {
   APPS,
   type App,
@@ -131,7 +131,9 @@ else
 
     it('renders objects that are all valid against the Kubernetes schema', () => {
       expect(objects.length).toBeGreaterThan(0);
-      const problems = objects.flatMap((o) => schemaProblems(o).map((p) => `${o.kind}/${o.metadata?.name}: ${p}`));
+      const problems = schemaProblemsOf(objects).flatMap((list, i) =>
+        list.map((p) => `${objects[i].kind}/${objects[i].metadata?.name}: ${p}`),
+      );
       expect(problems).toEqual([]);
     });
 

@@ -39,7 +39,7 @@ export function bundlePrograms(): Bundles {
       bundle: true,
       platform: 'node',
       format: 'cjs',
-      target: 'node20',
+      target: 'node26',
       packages: 'external',
       logLevel: 'error',
     });

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Makes a Node.js runtime image from this host's own `node`, for machines that cannot pull
-# `node:20-bookworm-slim` (no container registry). No network is used: the image is the host's
-# node binary plus the shared libraries `ldd` lists, a minimal /etc (root and a `node` user with
-# uid 1000, as in the upstream image) and /tmp, turned into an image by `docker import`.
+# Makes a Node.js runtime image from a node binary on this host, for machines that cannot pull
+# the upstream `node:<version>-bookworm-slim` (no container registry). No network is used: the
+# image is the binary (NODE_BIN, default the `node` on PATH; docker/build-image.sh gives the pinned
+# one, tools/node/pinned-node.sh) plus the shared libraries `ldd` lists, a minimal /etc (root and a
+# `node` user with uid 1000, as in the upstream image) and /tmp, turned into an image by `docker import`.
 #
-#   tools/docker/make-local-node-image.sh [TAG]     # default tag: tsr-node:<node version>-local
+#   NODE_BIN=$(tools/node/pinned-node.sh) tools/docker/make-local-node-image.sh [TAG]
+#                                                   # default tag: tsr-node:<node version>-local
 #
 # Prints the tag on stdout (progress goes to stderr). Does nothing when the tag already exists,
 # unless FORCE=1. Only for Linux hosts (the binary must run in a Linux container).
@@ -16,7 +18,7 @@ version=$("$node_bin" -p 'process.versions.node')
 tag=${1:-tsr-node:${version}-local}
 
 if [ "$(uname -s)" != Linux ]; then
-  echo "make-local-node-image: needs a Linux host (this is $(uname -s)); pull ${NODE_IMAGE:-node:20-bookworm-slim} instead" >&2
+  echo "make-local-node-image: needs a Linux host (this is $(uname -s)); pull ${NODE_IMAGE:-node:$version-bookworm-slim} instead" >&2
   exit 1
 fi
 reuse_local_image "$tag" && exit 0
@@ -35,7 +37,7 @@ tar --numeric-owner -C "$root" -c . |
     --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
     --change "ENV NODE_VERSION=$version" \
     --change 'CMD ["node"]' \
-    --message "Node.js $version from the build host (tools/docker/make-local-node-image.sh)" \
+    --message "Node.js $version, $node_bin (tools/docker/make-local-node-image.sh)" \
     - "$tag" >/dev/null
 
 # The image must run node, as root and as the `node` user.

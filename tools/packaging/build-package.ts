@@ -92,7 +92,7 @@ export async function buildPackage(root: string): Promise<string> {
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    target: 'node20',
+    target: 'node26',
     sourcemap: true,
     external: dependencies,
     tsconfig: join(source, 'tsconfig.lib.json'),

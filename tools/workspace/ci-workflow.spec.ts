@@ -33,12 +33,14 @@ describe('.github/workflows/ci.yml', () => {
   it('pull requests: nx affected from the merge base that nx-set-shas finds in the full history', () => {
     const job = pr as Job;
     const checkout = stepIndex(job, (s) => s.uses?.startsWith('actions/checkout@') ?? false);
+    const pinned = stepIndex(job, (s) => /tools\/node\/pinned-node\.sh.*>>\s*"\$GITHUB_PATH"/.test(s.run ?? ''));
     const install = stepIndex(job, (s) => s.run?.startsWith('npm ci') ?? false);
     const shas = stepIndex(job, (s) => s.uses?.startsWith('nrwl/nx-set-shas@') ?? false);
     const affected = stepIndex(job, (s) => /\bnx affected\b/.test(s.run ?? ''));
     expect(job.steps[checkout].with?.['fetch-depth']).toBe(0);
-    expect([checkout, install, shas, affected].every((i) => i >= 0)).toBe(true);
-    expect(checkout < install && install < shas && shas < affected).toBe(true);
+    expect([checkout, pinned, install, shas, affected].every((i) => i >= 0)).toBe(true);
+    // The pinned Node is first on PATH before anything is installed or run (.ci/run does the same).
+    expect(checkout < pinned && pinned < install && install < shas && shas < affected).toBe(true);
     // nx-set-shas exports NX_BASE / NX_HEAD: an explicit --base would override it.
     expect(job.steps[affected].run).not.toMatch(/--base|--head/);
   });
@@ -54,19 +56,26 @@ describe('.github/workflows/ci.yml', () => {
     expect(targetsOf(command).filter((t) => !known.has(t))).toEqual([]);
   }, 60_000);
 
-  it('main: the full run of .ci/run, which ends in npm test', () => {
+  it('main: the full run of .ci/run, which puts the pinned Node first on PATH, then ends in npm test', () => {
     const runs = (main as Job).steps.map((s) => s.run).filter(Boolean);
     expect(runs).toEqual(['bash .ci/run']);
-    expect(read('.ci', 'run')).toMatch(/^npm test$/m);
+    const script = read('.ci', 'run');
+    expect(script).toMatch(/^npm test$/m);
+    const pinned = script.indexOf('\nexport PATH="$(dirname "$node_bin"):$PATH"\n');
+    expect(script).toMatch(/^node_bin=\$\(tools\/node\/pinned-node\.sh\)$/m);
+    expect(pinned).toBeGreaterThan(0);
+    expect(pinned).toBeLessThan(script.search(/^npm ci /m));
   });
 
-  it('both: the Node major this workspace is made for, and a Docker engine for the images', () => {
-    const major = /^>=(\d+)/.exec(pkg.engines.node)?.[1];
+  it('both: the major of the pinned Node, the one engines names, and a Docker engine for the images', () => {
+    const major = /^>=(\d+)$/.exec(pkg.engines.node)?.[1];
+    const pin = JSON.parse(read('tools', 'node', 'node.json'));
+    expect(pin.version.split('.')[0]).toBe(major);
     for (const job of [pr, main] as Job[]) {
       expect(job['runs-on']).toMatch(/^ubuntu-/); // hosted Linux runners come with a Docker engine
       const node = job.steps.find((s) => s.uses?.startsWith('actions/setup-node@'));
-      expect(String(node?.with?.['node-version'])).toBe(major);
+      expect(String(node?.with?.['node-version'])).toBe(major); // the npm that fetches the pinned Node
     }
-    expect(workflow.env.TSR_PULL_NODE).toBe('1'); // docker/build-image.sh may pull node:20-bookworm-slim there
+    expect(workflow.env.TSR_PULL_NODE).toBe('1'); // docker/build-image.sh may pull node:<pinned>-bookworm-slim there
   });
 });

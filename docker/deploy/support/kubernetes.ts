@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed YAML: the tests walk it freely, the schema check types it
@@ -29,26 +30,56 @@ export function kustomize(dir: string): Obj[] {
 }
 
 /**
- * Validates an object against the Kubernetes OpenAPI schema of its apiVersion and kind
- * (kubernetes-models, offline). Returns the problems, empty when valid. The schema checks types,
- * enums and required fields; like the API server's, it does not reject unknown fields.
+ * The models' check, run in a child Node: kubernetes-models 5 is ES modules only (`import`, no
+ * `require` condition), which Jest's CommonJS module system cannot load. Reads the objects as JSON
+ * on stdin, writes one list of problems per object.
  */
-export function schemaProblems(object: Obj): string[] {
+const VALIDATE = `
+import { readFileSync } from 'node:fs';
+const objects = JSON.parse(readFileSync(0, 'utf8'));
+const problems = [];
+for (const object of objects) {
   const { apiVersion, kind } = object;
   const group = typeof apiVersion === 'string' ? apiVersion : '';
-  let models: Record<string, unknown>;
+  let models;
   try {
     // 'v1' is the core group, 'apps/v1' and 'networking.k8s.io/v1' are modules of the same name.
-    models = require(`kubernetes-models/${group}`);
+    models = await import('kubernetes-models/' + group);
   } catch {
-    return [`no schema for apiVersion ${JSON.stringify(apiVersion)}`];
+    problems.push(['no schema for apiVersion ' + JSON.stringify(apiVersion)]);
+    continue;
   }
-  const Model = models[kind] as (new (data: Obj) => { validate(): void }) | undefined;
-  if (typeof Model !== 'function') return [`no schema for kind ${JSON.stringify(kind)} in ${apiVersion}`];
+  const Model = models[kind];
+  if (typeof Model !== 'function') {
+    problems.push(['no schema for kind ' + JSON.stringify(kind) + ' in ' + apiVersion]);
+    continue;
+  }
   try {
     new Model(object).validate();
-    return [];
+    problems.push([]);
   } catch (e) {
-    return [(e as Error).message];
+    problems.push([e.message]);
   }
+}
+process.stdout.write(JSON.stringify(problems));
+`;
+
+/**
+ * Validates objects against the Kubernetes OpenAPI schema of their apiVersion and kind
+ * (kubernetes-models, offline). Returns the problems of each, empty when valid. The schema checks
+ * types, enums and required fields; like the API server's, it does not reject unknown fields.
+ */
+export function schemaProblemsOf(objects: readonly Obj[]): string[][] {
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', VALIDATE], {
+    cwd: join(__dirname, '..', '..', '..'), // the workspace root: its node_modules
+    input: JSON.stringify(objects),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(out) as string[][];
+}
+
+/** `schemaProblemsOf` for one object. */
+export function schemaProblems(object: Obj): string[] {
+  return schemaProblemsOf([object])[0];
 }

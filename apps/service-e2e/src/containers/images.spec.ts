@@ -1,6 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { workspaceRoot } from '@tsr/testing';
 import { LABEL, docker, image, owner, version } from '../support/containers/docker';
 
 const apps = ['broker', 'worker', 'client'] as const;
+/** The Node the images carry: the one place that pins it (tools/node/node.json). */
+const pinnedNode: string = JSON.parse(readFileSync(join(workspaceRoot, 'tools', 'node', 'node.json'), 'utf8')).version;
 
 interface ImageConfig {
   User: string;
@@ -78,5 +83,14 @@ describe('the images', () => {
     expect(JSON.parse(files)).toEqual(['main.js']);
     const help = await docker('run', '--rm', '--label', `${LABEL}=${owner()}`, '--network', 'none', image(app), '--help');
     expect(help).toMatch(/usage/i);
+  });
+
+  it.each(['zmq', ...apps] as const)('tsr-%s runs the pinned Node (tools/node/node.json)', async (name) => {
+    const run = (...args: string[]) => docker('run', '--rm', '--label', `${LABEL}=${owner()}`, '--network', 'none', ...args);
+    expect(await run('--entrypoint', 'node', image(name), '--version')).toBe(`v${pinnedNode}`);
+    // As the image declares it (the upstream image's NODE_VERSION, the local one's too).
+    expect(await docker('image', 'inspect', '-f', '{{range .Config.Env}}{{println .}}{{end}}', image(name))).toContain(
+      `NODE_VERSION=${pinnedNode}`,
+    );
   });
 });

@@ -46,7 +46,7 @@ describe('the programs without zeromq, without any native addon or node_modules'
       bundle: true, // everything in, as the apps' builds do (no external module)
       platform: 'node',
       format: 'cjs',
-      target: 'node20',
+      target: 'node26',
       logLevel: 'error',
     });
     writeFileSync(join(dir, 'guard.js'), GUARD);

@@ -20,7 +20,7 @@ const bundle = (name: string) => join(dir, `${name}.js`);
 const countSdkModules: Plugin = {
   name: 'count-sdk-modules',
   setup(b) {
-    b.onLoad({ filter: /[\\/]node_modules[\\/]@opentelemetry[\\/].*\.js$/ }, (args) =>
+    b.onLoad({ filter: /[\\/]node_modules[\\/]@opentelemetry[\\/].*\.[cm]?js$/ }, (args) =>
       /[\\/]@opentelemetry[\\/]api[\\/]/.test(args.path)
         ? undefined
         : {
@@ -32,7 +32,7 @@ const countSdkModules: Plugin = {
   },
 };
 
-/** Bundles `entry` as the apps' build does (nx.json's build target defaults: esbuild, cjs, node20, third-party in). */
+/** Bundles `entry` as the apps' build does (nx.json's build target defaults: esbuild, cjs, node26, third-party in). */
 const bundleAs = (entry: string, name: string) =>
   build({
     entryPoints: [join(workspaceRoot, entry)],
@@ -41,7 +41,7 @@ const bundleAs = (entry: string, name: string) =>
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    target: 'node20',
+    target: 'node26',
     logLevel: 'error',
     plugins: [countSdkModules],
   });

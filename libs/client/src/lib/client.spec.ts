@@ -1,6 +1,6 @@
 import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { type Context, type ContextManager, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { Router } from 'zeromq';
 import { type BatchRecord, packBatches, parseMetadata, unpackBatch } from '@tsr/protocol';
 import { bindAnyLoopbackPort } from '@tsr/runtime';
@@ -654,7 +654,7 @@ class StackContextManager implements ContextManager {
 describe('Client (spans)', () => {
   const exporter = new InMemorySpanExporter();
   beforeAll(() => {
-    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }));
     context.setGlobalContextManager(new StackContextManager());
   });
   afterAll(() => {

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
-import { describeSettings, startTelemetry, telemetrySettings } from './sdk';
+import { batchOptions, describeSettings, startTelemetry, telemetrySettings } from './sdk';
 
 const WORKSPACE = join(__dirname, '..', '..', '..', '..');
 
@@ -80,6 +80,21 @@ describe('telemetrySettings: the standard variables', () => {
   });
 });
 
+describe('batchOptions: the OTEL_BSP_* variables of the batch span processor', () => {
+  it('passes whole numbers on and leaves the rest to the defaults of the processor', () => {
+    expect(batchOptions({})).toEqual({});
+    expect(
+      batchOptions({
+        OTEL_BSP_SCHEDULE_DELAY: '1000',
+        OTEL_BSP_EXPORT_TIMEOUT: ' 5000 ',
+        OTEL_BSP_MAX_QUEUE_SIZE: '4096',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '256',
+      }),
+    ).toEqual({ scheduledDelayMillis: 1000, exportTimeoutMillis: 5000, maxQueueSize: 4096, maxExportBatchSize: 256 });
+    expect(batchOptions({ OTEL_BSP_SCHEDULE_DELAY: 'soon', OTEL_BSP_MAX_QUEUE_SIZE: '-1', OTEL_BSP_EXPORT_TIMEOUT: '' })).toEqual({});
+  });
+});
+
 describe('startTelemetry', () => {
   const saved = { ...process.env };
   afterEach(() => {
@@ -106,13 +121,25 @@ describe('startTelemetry', () => {
   });
 });
 
-/** The @opentelemetry packages loaded by a fresh Node process that starts telemetry with `env` (TypeScript through tsx). */
+/**
+ * The @opentelemetry packages loaded by a fresh Node process that starts telemetry with `env`
+ * (TypeScript through tsx). A resolve hook sees them all, required (CommonJS) or imported (the SDK's
+ * ES modules, which tsx's `import()` loads): Node's module cache lists only the former.
+ */
 function packagesLoaded(env: NodeJS.ProcessEnv): { describe: string; packages: string[] } {
   const script = `
+    const packages = new Set();
+    require('node:module').registerHooks({
+      resolve(specifier, context, next) {
+        const resolved = next(specifier, context);
+        const name = /node_modules\\/(@opentelemetry\\/[^/]+)/.exec(resolved.url)?.[1];
+        if (name) packages.add(name);
+        return resolved;
+      },
+    });
     const { startTelemetry } = require(${JSON.stringify(join(__dirname, 'sdk.ts'))});
     startTelemetry({ serviceName: 'tsr-test', version: '0' }).then(async (t) => {
       await t.shutdown();
-      const packages = new Set(Object.keys(require.cache).map((f) => /node_modules\\/(@opentelemetry\\/[^/]+)/.exec(f)?.[1]).filter(Boolean));
       process.stdout.write(JSON.stringify({ describe: t.describe, packages: [...packages].sort() }));
     });`;
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
@@ -137,7 +164,7 @@ describe('the cost of traces off', () => {
     expect(packages).toEqual(
       expect.arrayContaining([
         '@opentelemetry/api',
-        '@opentelemetry/sdk-trace-base',
+        '@opentelemetry/sdk-trace',
         '@opentelemetry/exporter-trace-otlp-http',
         '@opentelemetry/resources',
       ]),

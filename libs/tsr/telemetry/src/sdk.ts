@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Context, type ContextManager, DiagConsoleLogger, DiagLogLevel, ROOT_CONTEXT, context, diag, trace } from '@opentelemetry/api';
-import type { Sampler } from '@opentelemetry/sdk-trace-base';
+import type { Sampler } from '@opentelemetry/sdk-trace';
 
 export interface TelemetryOptions {
   /** `service.name` unless OTEL_SERVICE_NAME (or `service.name` in OTEL_RESOURCE_ATTRIBUTES) says otherwise: `tsr-broker`, … */
@@ -149,6 +149,26 @@ export function telemetrySettings(env: NodeJS.ProcessEnv = process.env): Telemet
   };
 }
 
+/** The batch span processor's OTEL_BSP_* variables (milliseconds, counts); one that is not a whole number >= 0 is left to the default, as the specification says. */
+export function batchOptions(env: NodeJS.ProcessEnv = process.env): {
+  scheduledDelayMillis?: number;
+  exportTimeoutMillis?: number;
+  maxQueueSize?: number;
+  maxExportBatchSize?: number;
+} {
+  const read = (name: string) => {
+    const raw = env[name]?.trim();
+    return raw && /^\d+$/.test(raw) ? Number(raw) : undefined;
+  };
+  const options = {
+    scheduledDelayMillis: read('OTEL_BSP_SCHEDULE_DELAY'),
+    exportTimeoutMillis: read('OTEL_BSP_EXPORT_TIMEOUT'),
+    maxQueueSize: read('OTEL_BSP_MAX_QUEUE_SIZE'),
+    maxExportBatchSize: read('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+  };
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+}
+
 /** `traces: OTLP/HTTP (JSON) to <url>, sampler <name> [<ratio>]`, or why not. */
 export function describeSettings(s: TelemetrySettings): string {
   if (!s.enabled) return 'problem' in s ? `traces: ${s.problem}` : `traces: off (${s.reason})`;
@@ -165,8 +185,9 @@ const off = (settings: TelemetrySettings): Telemetry => ({
 /**
  * Starts the SDK when the variables ask for traces: a tracer provider with this program's resource
  * and the sampler they name, a batch span processor over the OTLP/HTTP exporter (which reads its
- * headers, timeout, compression and certificates from them itself, as the processor its OTEL_BSP_*),
- * registered globally with a context manager on AsyncLocalStorage. Otherwise loads nothing.
+ * headers, timeout, compression and certificates from them itself; the processor's OTEL_BSP_* are
+ * read here, `batchOptions`, since the 3.x SDK no longer does), registered globally with a context
+ * manager on AsyncLocalStorage. Otherwise loads nothing.
  */
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const settings = telemetrySettings(process.env);
@@ -174,7 +195,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   if (settings.logLevel !== undefined) diag.setLogger(new DiagConsoleLogger(), settings.logLevel);
 
   const [sdk, { OTLPTraceExporter }, resources] = await Promise.all([
-    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/sdk-trace'),
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/resources'),
   ]);
@@ -199,10 +220,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       }),
     )
     .merge(resources.detectResources({ detectors: [resources.envDetector] }));
-  const provider = new sdk.BasicTracerProvider({
+  const provider = new sdk.TracerProvider({
     resource,
     sampler,
-    spanProcessors: [new sdk.BatchSpanProcessor(new OTLPTraceExporter({ url: settings.url }))],
+    spanProcessors: [new sdk.BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: settings.url }), ...batchOptions(process.env) })],
   });
   const contextManager = new AsyncLocalContextManager();
   context.setGlobalContextManager(contextManager);

@@ -1,7 +1,7 @@
 import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { Router } from 'zeromq';
 import { type Context, type ContextManager, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { type BatchRecord, type Headers, encodeMetadata, packBatches, unpackBatch } from '@tsr/protocol';
 import { bindAnyLoopbackPort } from '@tsr/runtime';
 import { freePort } from '@tsr/zmtp/testing';
@@ -602,7 +602,7 @@ describe('Worker', () => {
       };
       beforeEach(() => {
         exporter.reset();
-        trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+        trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }));
         context.setGlobalContextManager(manager);
       });
       afterEach(() => (trace.disable(), context.disable()));
