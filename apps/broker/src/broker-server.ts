@@ -2,9 +2,10 @@ import {
   BATCH_PROBE_SERVICE,
   type ErrorReason,
   type Frames,
-  type Headers,
+  type CheckedMetadata,
   LEASE_OFFER,
   METADATA_OFFER,
+  NO_METADATA,
   TIMEOUT_HEADER,
   WANT,
   creditBody,
@@ -15,7 +16,9 @@ import {
   parseServiceRequest,
   parseTimeout,
   parseWorkerMessage,
+  metadataValue,
 } from '@tsr/protocol';
+import { unsampledParent } from '@tsr/telemetry';
 import { CurveGuard, type CurveServerSettings, type Tracer, bindEndpoint } from '@tsr/runtime';
 import { FastHistogram, Health } from '@tsr/monitoring';
 import { ownCopy } from '@tsr/zmtp';
@@ -42,11 +45,17 @@ export interface BrokerServerOptions extends Omit<BrokerCoreOptions, 'instance'>
   curve?: CurveServerSettings;
   /** Spans for every request (OpenTelemetry): true when main.ts's `startTelemetry` registered an SDK; off: none made. */
   openTelemetry?: boolean;
+  /**
+   * The SDK's sampler is parent-based (`parentbased_*`, startTelemetry's `parentBased`): then a
+   * request whose `traceparent` says "not sampled" gets no spans at all (none would record), and
+   * its trace headers go to the worker as they came.
+   */
+  parentBasedSampler?: boolean;
 }
 
 /** What the server keeps with a request in the core: its metadata, and its spans when tracing. */
 interface RequestTag {
-  headers: Headers | undefined;
+  metadata: CheckedMetadata;
   spans: RequestSpans | undefined;
 }
 
@@ -268,17 +277,28 @@ export class BrokerServer {
       this.frontend.send(envelopeReplyFrames(msg.client, msg.id, this.clientBatchOffer));
     } else {
       if (this.tracing) this.trace.step('frontend_message', 'client service request', [msg.client, msg.service, msg.body]);
-      this.admit(msg.client, msg.body, performance.now(), msg.service, msg.id, msg.headers);
+      this.admit(msg.client, msg.body, performance.now(), msg.service, msg.id, msg.metadata);
     }
     this.armTimer();
   }
 
   /** Hands a request to the core, with its deadline (`timeout-ms` from now) and, where it has metadata or is traced, its tag. */
-  private admit(client: Buffer, body: Buffer, now: number, service: string, id: Buffer | undefined, headers: Headers | undefined): void {
-    if (headers === undefined && !this.options.openTelemetry) return this.core.clientRequest(client, body, now, service, id);
-    const timeout = parseTimeout(headers?.[TIMEOUT_HEADER]);
-    const spans = this.options.openTelemetry ? new RequestSpans(service, headers, id, body.length, timeout) : undefined;
-    const tag: RequestTag = { headers, spans };
+  private admit(
+    client: Buffer,
+    body: Buffer,
+    now: number,
+    service: string,
+    id: Buffer | undefined,
+    checked: CheckedMetadata | undefined,
+  ): void {
+    const { openTelemetry, parentBasedSampler } = this.options;
+    if (checked === undefined && !openTelemetry) return this.core.clientRequest(client, body, now, service, id);
+    const metadata = checked ?? NO_METADATA;
+    // read from the text (our client writes it first): no object of the headers
+    const timeout = metadata.count === 0 ? undefined : parseTimeout(metadataValue(metadata.text, TIMEOUT_HEADER));
+    const traced = openTelemetry === true && !(parentBasedSampler === true && unsampledParent(metadata.text));
+    const spans = traced ? new RequestSpans(service, metadata.text, id, body.length, timeout) : undefined;
+    const tag: RequestTag = { metadata, spans };
     this.core.clientRequest(client, body, now, service, id, { deadline: timeout === undefined ? undefined : now + timeout, tag });
   }
 
@@ -297,7 +317,7 @@ export class BrokerServer {
     if (tag === undefined) return undefined;
     const span = tag.spans?.dispatched(worker, request.dispatches);
     if (!this.outbox.takesMetadata(worker)) return undefined;
-    return forwardedMetadata(tag.headers ?? {}, request.deadline - performance.now(), span);
+    return forwardedMetadata(tag.metadata, request.deadline - performance.now(), span);
   }
 
   /**
@@ -314,7 +334,7 @@ export class BrokerServer {
       if (problem) this.core.badRequest(client, id, problem);
       else {
         if (this.tracing) this.trace.step('frontend_message', 'client service request', [client, service, body]);
-        this.admit(client, body, now, service, id, record.headers);
+        this.admit(client, body, now, service, id, record.checked);
       }
     }
   }

@@ -1,12 +1,23 @@
 import { TraceFlags, trace } from '@opentelemetry/api';
-import { MAX_HEADERS, MAX_METADATA_BYTES, parseMetadata } from '@tsr/protocol';
-import { forwardedMetadata } from './forwarded-metadata';
+import {
+  type CheckedMetadata,
+  type Headers,
+  MAX_HEADERS,
+  MAX_METADATA_BYTES,
+  checkMetadata,
+  encodeMetadata,
+  parseMetadata,
+} from '@tsr/protocol';
+import { forwardedMetadata as forwardedChecked } from './forwarded-metadata';
 
 const span = trace.wrapSpanContext({
   traceId: '0af7651916cd43dd8448eb211c80319c',
   spanId: 'b7ad6b7169203331',
   traceFlags: TraceFlags.SAMPLED,
 });
+/** The function on the frame the headers make (as the broker gets it: checked). */
+const forwardedMetadata = (headers: Headers, remainingMs: number, s: typeof span | undefined) =>
+  forwardedChecked(checkMetadata(encodeMetadata(headers)) as CheckedMetadata, remainingMs, s);
 const read = (frame: Buffer | undefined) => (frame ? { ...(parseMetadata(frame) as object) } : undefined);
 
 describe('the metadata the broker forwards to a worker', () => {

@@ -1,12 +1,14 @@
 import type { Span } from '@opentelemetry/api';
 import {
-  type Headers,
+  type CheckedMetadata,
   MAX_HEADERS,
   MAX_METADATA_BYTES,
   TIMEOUT_HEADER,
   TRACEPARENT_HEADER,
   TRACESTATE_HEADER,
+  metadataLine,
   timeoutLine,
+  withoutLine,
 } from '@tsr/protocol';
 import { traceHeaders } from '@tsr/telemetry';
 
@@ -16,27 +18,29 @@ import { traceHeaders } from '@tsr/telemetry';
  * the dispatch span's trace context where there is one. The client's headers were checked when
  * they came, and the time left is never longer than the one they carried, so only the trace
  * headers can take the frame past its bounds: then the client's own trace headers go instead.
- * Written straight out, once per dispatch: no copies of the headers, no second check.
+ * Written on the frame's text as it came: its `timeout-ms` line replaced (our client writes it
+ * first, so that is a slice), its trace lines where the broker traces; no object of the headers.
  */
-export function forwardedMetadata(headers: Headers, remainingMs: number, span: Span | undefined): Buffer | undefined {
-  const timed = remainingMs !== Infinity;
-  const trace = span && traceHeaders(span);
-  let text = timed ? timeoutLine(Math.ceil(remainingMs)) : '';
-  let count = timed ? 1 : 0;
-  let theirs = '';
-  for (const name in headers) {
-    if (timed && name === TIMEOUT_HEADER) continue;
-    const line = `${name}: ${headers[name]}\r\n`;
-    if (trace && (name === TRACEPARENT_HEADER || name === TRACESTATE_HEADER)) theirs += line;
-    else {
-      text += line;
-      count++;
-    }
+export function forwardedMetadata(metadata: CheckedMetadata, remainingMs: number, span: Span | undefined): Buffer | undefined {
+  let { text, count } = metadata;
+  if (remainingMs !== Infinity) {
+    const at = count === 0 ? -1 : metadataLine(text, TIMEOUT_HEADER);
+    if (at >= 0) text = withoutLine(text, at);
+    else count++;
+    text = timeoutLine(Math.ceil(remainingMs)) + text;
   }
+  const trace = span && traceHeaders(span);
   if (trace) {
+    let rest = text;
+    let left = count;
+    for (const name of [TRACEPARENT_HEADER, TRACESTATE_HEADER]) {
+      const at = metadataLine(rest, name);
+      if (at < 0) continue;
+      rest = withoutLine(rest, at);
+      left--;
+    }
     const ours = `${TRACEPARENT_HEADER}: ${trace.traceparent}\r\n${trace.tracestate ? `${TRACESTATE_HEADER}: ${trace.tracestate}\r\n` : ''}`;
-    const fits = count + (trace.tracestate ? 2 : 1) <= MAX_HEADERS && text.length + ours.length <= MAX_METADATA_BYTES;
-    text += fits ? ours : theirs;
+    if (left + (trace.tracestate ? 2 : 1) <= MAX_HEADERS && rest.length + ours.length <= MAX_METADATA_BYTES) text = rest + ours;
   }
   return text.length > 0 ? Buffer.from(text, 'latin1') : undefined;
 }

@@ -12,12 +12,16 @@ runProgram('broker', brokerOptions, async (config) => {
   if (telemetry.problem) throw new ConfigError(telemetry.problem);
   if (telemetry.enabled) trace.info(telemetry.describe);
   const report = () => trace.info(server.summary(), server.counters());
-  const server: BrokerServer = new BrokerServer({ ...settings, openTelemetry: telemetry.enabled }, trace, (error) => {
-    report();
-    trace.error('stopping', error);
-    server.close();
-    fail('broker', error);
-  });
+  const server: BrokerServer = new BrokerServer(
+    { ...settings, openTelemetry: telemetry.enabled, parentBasedSampler: telemetry.parentBased === true },
+    trace,
+    (error) => {
+      report();
+      trace.error('stopping', error);
+      server.close();
+      fail('broker', error);
+    },
+  );
   // SIGINT, SIGTERM (Ctrl-C, Docker, Kubernetes): the counters, the sockets closed, the last spans
   // sent (at most 2 s, and only when traces are on), exit 0.
   let stopping = false;

@@ -1,6 +1,5 @@
 import { type Context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { type Headers } from '@tsr/protocol';
-import { ATTR, MESSAGING_SYSTEM, contextFromHeaders, tracer } from '@tsr/telemetry';
+import { ATTR, MESSAGING_SYSTEM, contextFromMetadata, tracer } from '@tsr/telemetry';
 import { type Departure, FAILURE_TEXT } from './broker-core-shapes';
 
 /**
@@ -17,12 +16,13 @@ export class RequestSpans {
 
   constructor(
     private readonly service: string,
-    headers: Headers | undefined,
+    /** Its metadata's text (checked; '' for none). */
+    metadata: string,
     private readonly id: Buffer | undefined,
     private readonly size: number,
     private readonly timeoutMs: number | undefined,
   ) {
-    this.parent = contextFromHeaders(headers);
+    this.parent = contextFromMetadata(metadata);
     this.waiting();
   }
 

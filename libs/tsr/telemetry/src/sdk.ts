@@ -29,6 +29,11 @@ export interface Telemetry {
   readonly enabled: boolean;
   /** One line for the log: `traces: OTLP/HTTP (JSON) to http://collector:4318/v1/traces, sampler parentbased_always_on`. */
   readonly describe: string;
+  /**
+   * True when the sampler is parent-based (`parentbased_*`): a request whose parent says "not
+   * sampled" makes no recorded span, so a program may skip its spans altogether.
+   */
+  readonly parentBased?: boolean;
   /** When the variables are wrong (an exporter other than otlp, a sampler we do not know, a broken URL): what, on one line. The program exits 2. */
   readonly problem?: string;
   /** Exports what is left, within `SHUTDOWN_MS`, and unregisters the provider; never throws. */
@@ -233,6 +238,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   return {
     enabled: true,
     describe: describeSettings(settings),
+    parentBased: settings.sampler.startsWith('parentbased_'),
     shutdown: () =>
       (stopped ??= (async () => {
         let timer: NodeJS.Timeout | undefined;

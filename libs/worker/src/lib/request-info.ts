@@ -1,5 +1,6 @@
 import { type Context, type Span, trace } from '@opentelemetry/api';
-import type { Headers } from '@tsr/protocol';
+import { type CheckedMetadata, type Headers, metadataHeaders } from '@tsr/protocol';
+import { contextWithoutSpan } from '@tsr/telemetry';
 import type { RequestInfo } from './options';
 
 /** The reason of a signal aborted at the deadline: what `AbortSignal.timeout` gives. */
@@ -7,10 +8,10 @@ export const timeoutReason = (): DOMException => new DOMException('The operation
 export const abortReason = (why: string): DOMException => new DOMException(why, 'AbortError');
 
 /**
- * One request's turn in the handler, as the handler sees it (RequestInfo). The signal and the
- * context are made when first read: a handler that reads neither costs an object and a span (a
- * non-recording one without an SDK). Private state is in `#` fields, so the object shows (and
- * compares) as its public fields only.
+ * One request's turn in the handler, as the handler sees it (RequestInfo). The headers, the
+ * signal and the context are made when first read: a handler that reads none costs an object (and
+ * a span only where an SDK is registered). Private state is in `#` fields, so the object shows (and
+ * compares) as its public fields only; `headers` is an own enumerable getter for that reason.
  */
 export class RequestTurn implements RequestInfo {
   // Own properties only where the request has a deadline (`declare`: no field defined as undefined).
@@ -18,8 +19,11 @@ export class RequestTurn implements RequestInfo {
   declare readonly timeoutMs?: number;
   /** `performance.now()` at the deadline. */
   readonly #due: number | undefined;
-  readonly #parent: Context;
-  readonly #span: Span;
+  declare readonly headers: Headers;
+  readonly #metadata: CheckedMetadata;
+  #headers: Headers | undefined;
+  readonly #parent: Context | undefined;
+  readonly #span: Span | undefined;
   #context: Context | undefined;
   #controller: AbortController | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -29,12 +33,14 @@ export class RequestTurn implements RequestInfo {
   constructor(
     readonly service: string,
     readonly worker: string,
-    readonly headers: Headers,
+    metadata: CheckedMetadata,
     due: number | undefined,
     now: number,
-    parent: Context,
-    span: Span,
+    parent: Context | undefined,
+    span: Span | undefined,
   ) {
+    this.#metadata = metadata;
+    Object.defineProperty(this, 'headers', RequestTurn.#headersProperty);
     if (due !== undefined) {
       const self = this as { -readonly [K in 'deadline' | 'timeoutMs']?: number };
       self.timeoutMs = Math.max(0, Math.floor(due - now));
@@ -45,8 +51,18 @@ export class RequestTurn implements RequestInfo {
     this.#span = span;
   }
 
+  /** One accessor for every turn (so they all have one shape): the headers parsed and frozen when first read. */
+  static readonly #headersProperty: PropertyDescriptor = {
+    enumerable: true,
+    configurable: false,
+    get(this: RequestTurn): Headers {
+      return (this.#headers ??= Object.freeze(metadataHeaders(this.#metadata)));
+    },
+  };
+
   get context(): Context {
-    return (this.#context ??= trace.setSpan(this.#parent, this.#span));
+    return (this.#context ??=
+      this.#parent && this.#span ? trace.setSpan(this.#parent, this.#span) : contextWithoutSpan(this.#metadata.text));
   }
 
   get signal(): AbortSignal {

@@ -1,8 +1,18 @@
 import { type Context, type Span, SpanKind, SpanStatusCode, type Tracer, context } from '@opentelemetry/api';
-import { CreditLender, type Headers, type Loaned, TIMEOUT_HEADER, type WorkerRequest, parseMetadata, parseTimeout } from '@tsr/protocol';
+import {
+  type CheckedMetadata,
+  CreditLender,
+  type Loaned,
+  NO_METADATA,
+  TIMEOUT_HEADER,
+  type WorkerRequest,
+  checkMetadata,
+  metadataValue,
+  parseTimeout,
+} from '@tsr/protocol';
 import { BrokerSet } from '@tsr/runtime';
 import { Health, type Probe } from '@tsr/monitoring';
-import { ATTR, MESSAGING_SYSTEM, contextFromHeaders, tracer } from '@tsr/telemetry';
+import { ATTR, MESSAGING_SYSTEM, contextFromMetadata, sdkRegistered, tracer } from '@tsr/telemetry';
 import { BrokerLink, type BrokerLinkStatus, type LinkEvents } from './broker-link';
 
 import { type ServeOptions, type WorkerSettings, workerSettings } from './options';
@@ -14,8 +24,8 @@ interface Request {
   ticket: Buffer;
   body: Buffer;
   loaned: Loaned;
-  /** Its headers, frozen (NO_HEADERS when it has none). */
-  headers: Headers;
+  /** Its metadata, checked (NO_METADATA when it has none): parsed only if its handler reads `info.headers`. */
+  metadata: CheckedMetadata;
   /** `performance.now()` at its deadline (arrival + `timeout-ms`), where it has one. */
   due: number | undefined;
 }
@@ -24,12 +34,11 @@ interface Request {
 interface Serving {
   request: Request;
   turn: RequestTurn;
-  span: Span;
+  /** None where no SDK is registered (no span could record). */
+  span: Span | undefined;
 }
 
 type Outcome = 'reply' | 'failure' | 'expired';
-
-const NO_HEADERS: Headers = Object.freeze({});
 
 /** The failure a request whose deadline passed while it waited its turn is answered with (its handler is not called). */
 const EXPIRED_MESSAGE = 'deadline passed before the handler started';
@@ -253,20 +262,20 @@ export class Worker {
   private take(link: BrokerLink, requests: readonly WorkerRequest[]): void {
     const now = performance.now();
     for (const { ticket, body, metadata } of requests) {
-      let headers = NO_HEADERS;
+      let checked = NO_METADATA;
       let due: number | undefined;
       if (metadata !== undefined && metadata.length > 0) {
-        const parsed = parseMetadata(metadata);
-        if (typeof parsed === 'string') link.malformedMetadata(parsed);
+        const read = checkMetadata(metadata);
+        if (typeof read === 'string') link.malformedMetadata(read);
         else {
-          headers = Object.freeze(parsed);
-          const timeout = headers[TIMEOUT_HEADER];
+          checked = read;
+          const timeout = metadataValue(read.text, TIMEOUT_HEADER);
           const ms = parseTimeout(timeout);
           if (ms !== undefined) due = now + ms;
           else if (timeout !== undefined) link.malformedMetadata(`${TIMEOUT_HEADER} ${JSON.stringify(timeout.slice(0, 20))} is no timeout`);
         }
       }
-      this.queue.push({ link, ticket, body, loaned: this.lender.took(link), headers, due });
+      this.queue.push({ link, ticket, body, loaned: this.lender.took(link), metadata: checked, due });
     }
     this.serveNext();
   }
@@ -301,20 +310,21 @@ export class Worker {
       const request = this.queue.shift();
       if (!request) break;
       const started = performance.now();
-      const parent = contextFromHeaders(request.headers);
-      const span = this.startSpan(request, parent, started);
+      // No span where none can record (no SDK): the handler's context is then made only if it asks.
+      const parent = sdkRegistered() ? contextFromMetadata(request.metadata.text) : undefined;
+      const span = parent && this.startSpan(request, parent, started);
       if (request.due !== undefined && started >= request.due) {
         this.expire(request, span);
         continue;
       }
-      const turn = new RequestTurn(this.service, this.identity, request.headers, request.due, started, parent, span);
+      const turn = new RequestTurn(this.service, this.identity, request.metadata, request.due, started, parent, span);
       const serving: Serving = { request, turn, span };
       this.serving = serving;
       let answer: unknown;
       try {
         const { handler } = this.settings;
         // Inside the span's context where it records, so that instrumented calls of the handler nest under it.
-        answer = span.isRecording() ? context.with(turn.context, handler, undefined, request.body, turn) : handler(request.body, turn);
+        answer = span?.isRecording() ? context.with(turn.context, handler, undefined, request.body, turn) : handler(request.body, turn);
       } catch (e) {
         this.fail(serving, e, started);
         continue;
@@ -354,7 +364,8 @@ export class Worker {
     return span;
   }
 
-  private endSpan(span: Span, outcome: Outcome, message?: string): void {
+  private endSpan(span: Span | undefined, outcome: Outcome, message?: string): void {
+    if (!span) return;
     if (span.isRecording()) {
       span.setAttribute(ATTR.outcome, outcome);
       if (message !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message });
@@ -370,7 +381,7 @@ export class Worker {
   }
 
   /** Its deadline passed while it waited: the broker is answered (it frees the credit), the client has stopped waiting. */
-  private expire(request: Request, span: Span): void {
+  private expire(request: Request, span: Span | undefined): void {
     this.expired++;
     this.endSpan(span, 'expired', EXPIRED_MESSAGE);
     this.deliver(request, (link) => link.failure(request.ticket, EXPIRED_MESSAGE));

@@ -35,7 +35,7 @@ import {
   REQUEST_HEADER,
   REQUESTS_HEADER,
 } from './headers';
-import { type Headers, parseMetadata } from './metadata';
+import { type CheckedMetadata, checkMetadata } from './metadata';
 import { type ErrorReason, errorText } from './reasons';
 import { DEFAULT_SERVICE, isServiceName } from './service-names';
 
@@ -64,8 +64,8 @@ export interface ServiceRequest {
   service: string;
   id: Buffer | undefined;
   body: Buffer;
-  /** Its metadata, where it came with some (an envelope request of 7 frames, or a batch record of kind 2). */
-  headers?: Headers;
+  /** Its metadata, checked, where it came with some (an envelope request of 7 frames, or a batch record of kind 2). */
+  metadata?: CheckedMetadata;
 }
 
 /** An envelope request the broker can answer but not accept: answered `TSR/1 ERR bad-request`. */
@@ -81,8 +81,8 @@ export interface ServiceBatch {
   kind: 'batch';
   client: Buffer;
   service: string;
-  /** Each record's ticket is the request's id; `headers`: its metadata, parsed. */
-  records: (BatchRecord & { headers?: Headers })[];
+  /** Each record's ticket is the request's id; `checked`: its metadata, checked. */
+  records: (BatchRecord & { checked?: CheckedMetadata })[];
   problem?: string;
 }
 
@@ -95,13 +95,13 @@ function parseServiceBatch([client, delimiter, , serviceFrame, frame]: Frames): 
   if (delimiter.length !== 0) return malformed('client message lacks the empty delimiter');
   const records = unpackBatch(frame);
   if (typeof records === 'string') return malformed(records);
-  for (const r of records as (BatchRecord & { headers?: Headers })[]) {
+  for (const r of records as (BatchRecord & { checked?: CheckedMetadata })[]) {
     const problem = r.failed ? 'a batch of requests holds an answer' : badId(r.ticket);
     if (problem) return malformed(problem);
     if (!r.metadata) continue;
-    const headers = parseMetadata(r.metadata);
-    if (typeof headers === 'string') return malformed(headers);
-    r.headers = headers;
+    const checked = checkMetadata(r.metadata);
+    if (typeof checked === 'string') return malformed(checked);
+    r.checked = checked;
   }
   const service = serviceFrame.toString('latin1');
   return { kind: 'batch', client, service, records, ...(isServiceName(service) ? {} : { problem: invalidService(service) }) };
@@ -126,9 +126,9 @@ export function parseServiceRequest(frames: Frames): ServiceRequest | BadRequest
   const service = serviceFrame.toString('latin1');
   if (!isServiceName(service)) return { kind: 'bad-request', client, id, reason: invalidService(service) };
   if (frames.length === 6) return { client, service, id, body };
-  const headers = parseMetadata(frames[5]);
-  if (typeof headers === 'string') return { kind: 'bad-request', client, id, reason: headers };
-  return { client, service, id, body, headers };
+  const metadata = checkMetadata(frames[5]);
+  if (typeof metadata === 'string') return { kind: 'bad-request', client, id, reason: metadata };
+  return { client, service, id, body, metadata };
 }
 
 /** Broker -> plain client, on the frontend ROUTER. */

@@ -77,7 +77,7 @@ describe('metadata on the wire', () => {
       service: 'echo',
       id,
       body: b('hi'),
-      headers: { 'timeout-ms': '250' },
+      metadata: { text: 'timeout-ms: 250\r\n', count: 1 },
     });
     expect(parseServiceRequest([client, ...clientRequestFrames('echo', id, b('hi'))])).toEqual({
       client,

@@ -29,7 +29,6 @@ export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const VALUE = /^[\x20-\x7e]*$/;
-const TIMEOUT = /^(0|[1-9]\d{0,9})$/;
 
 /** Why `name: value` cannot be a header, or undefined if it can. */
 export function headerProblem(name: string, value: string): string | undefined {
@@ -91,10 +90,109 @@ function lineProblem(text: string, at: number): string {
 
 /** A `timeout-ms` value as a number of ms, or undefined if it is not one (absent, or not an integer 0 to MAX_TIMEOUT_MS). */
 export function parseTimeout(value: string | undefined): number | undefined {
-  if (value === undefined || !TIMEOUT.test(value)) return undefined;
-  const ms = Number(value);
+  if (value === undefined) return undefined;
+  const n = value.length;
+  if (n === 0 || n > 10) return undefined;
+  if (value.charCodeAt(0) === 48) return n === 1 ? 0 : undefined; // no leading zeros
+  let ms = 0;
+  for (let i = 0; i < n; i++) {
+    const digit = value.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    ms = ms * 10 + digit;
+  }
   return ms <= MAX_TIMEOUT_MS ? ms : undefined;
 }
+
+/**
+ * A metadata frame checked against the rules above, kept as its text (latin1) and read only where
+ * something needs it: the broker and the worker check every request's frame, but most only need
+ * its `timeout-ms` (read straight from the text) and forward it with that line rewritten.
+ */
+export interface CheckedMetadata {
+  readonly text: string;
+  /** Its headers (lines). */
+  readonly count: number;
+}
+
+/** No headers. */
+export const NO_METADATA: CheckedMetadata = Object.freeze({ text: '', count: 0 });
+
+/** LINE without its captures, for `.test`. */
+const LINE_TEST = /[a-z0-9][a-z0-9._-]{0,63}: [\x20-\x7e]*\r\n/y;
+
+/**
+ * The frame checked in one pass without parsing it into an object, or why it breaks the rules
+ * (the same words as parseMetadata's). Names are compared only where there is more than one.
+ */
+export function checkMetadata(frame: Buffer): CheckedMetadata | string {
+  if (frame.length > MAX_METADATA_BYTES) return `metadata of ${frame.length} bytes, at most ${MAX_METADATA_BYTES}`;
+  const text = frame.toString('latin1');
+  let count = 0;
+  for (LINE_TEST.lastIndex = 0; LINE_TEST.lastIndex < text.length; ) {
+    // on any problem, parseMetadata says which one comes first (as it always did)
+    if (!LINE_TEST.test(text) || ++count > MAX_HEADERS) return parseMetadata(frame) as string;
+  }
+  if (count > 1 && hasDuplicate(text, count)) return parseMetadata(frame) as string;
+  return { text, count };
+}
+
+/** Whether a checked frame's text names a header twice. */
+function hasDuplicate(text: string, count: number): boolean {
+  if (count === 2) {
+    const end1 = text.indexOf(': ');
+    const start2 = text.indexOf('\r\n', end1) + 2;
+    const end2 = text.indexOf(': ', start2);
+    if (end2 - start2 !== end1) return false;
+    for (let i = 0; i < end1; i++) if (text.charCodeAt(i) !== text.charCodeAt(start2 + i)) return false;
+    return true;
+  }
+  const seen = new Set<string>();
+  for (let at = 0; at < text.length; at = text.indexOf('\r\n', at) + 2) {
+    const name = text.slice(at, text.indexOf(': ', at));
+    if (seen.has(name)) return true;
+    seen.add(name);
+  }
+  return false;
+}
+
+/** The headers of a checked frame, as parseMetadata gives them (a fresh object). */
+export const metadataHeaders = (metadata: CheckedMetadata): Record<string, string> =>
+  metadata.count === 0
+    ? (Object.create(null) as Record<string, string>)
+    : (parseMetadata(Buffer.from(metadata.text, 'latin1')) as Record<string, string>);
+
+const TIMEOUT_AFTER_LINE = `\r\n${TIMEOUT_HEADER}: `;
+const TRACEPARENT_AFTER_LINE = `\r\n${TRACEPARENT_HEADER}: `;
+const TRACESTATE_AFTER_LINE = `\r\n${TRACESTATE_HEADER}: `;
+const afterLine = (name: string): string =>
+  name === TIMEOUT_HEADER
+    ? TIMEOUT_AFTER_LINE
+    : name === TRACEPARENT_HEADER
+      ? TRACEPARENT_AFTER_LINE
+      : name === TRACESTATE_HEADER
+        ? TRACESTATE_AFTER_LINE
+        : `\r\n${name}: `;
+
+/** Where header `name`'s line starts in a checked frame's text, or -1 (names are unique, values hold no CR or LF). */
+export function metadataLine(text: string, name: string): number {
+  if (text.startsWith(name) && text.charCodeAt(name.length) === 58 /* : */) return 0;
+  const at = text.indexOf(afterLine(name));
+  return at < 0 ? -1 : at + 2;
+}
+
+/** Header `name`'s value in a checked frame's text, or undefined. */
+export function metadataValue(text: string, name: string): string | undefined {
+  const at = metadataLine(text, name);
+  if (at < 0) return undefined;
+  const start = at + name.length + 2;
+  return text.slice(start, text.indexOf('\r\n', start));
+}
+
+/** The text without the line that starts at `at`. */
+export const withoutLine = (text: string, at: number): string => {
+  const end = text.indexOf('\r\n', at) + 2;
+  return at === 0 ? text.slice(end) : text.slice(0, at) + text.slice(end);
+};
 
 /** A remaining time as `timeout-ms` says it: whole ms, rounded down, 0 to MAX_TIMEOUT_MS. */
 const wholeMs = (remainingMs: number): number => Math.max(0, Math.min(MAX_TIMEOUT_MS, Math.floor(remainingMs)));

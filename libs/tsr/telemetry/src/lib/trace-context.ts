@@ -6,6 +6,8 @@
  */
 import {
   type Context,
+  INVALID_SPAN_CONTEXT,
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   type Span,
   type SpanContext,
@@ -14,7 +16,7 @@ import {
   isSpanContextValid,
   trace,
 } from '@opentelemetry/api';
-import { type Headers, TRACEPARENT_HEADER, TRACESTATE_HEADER } from '@tsr/protocol';
+import { type Headers, TRACEPARENT_HEADER, TRACESTATE_HEADER, metadataValue } from '@tsr/protocol';
 
 /** The instrumentation scope of every span of ours. */
 export const TRACER_NAME = 'tsr-broker';
@@ -69,4 +71,43 @@ export function remoteSpanContext(headers: Headers | undefined): SpanContext | u
 export function contextFromHeaders(headers: Headers | undefined, base: Context = ROOT_CONTEXT): Context {
   const sc = remoteSpanContext(headers);
   return sc ? trace.setSpanContext(base, sc) : base;
+}
+
+/** What the API's proxy delegates to while no SDK is registered (its no-op provider). */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/** Whether a program registered an SDK (a tracer provider): without one no span records, so none need be started. */
+export function sdkRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_PROVIDER;
+}
+
+/** The trace headers of a checked metadata frame's text (only those two: what contextFromHeaders reads). */
+export function traceHeadersOf(text: string): Headers | undefined {
+  const traceparent = text.length === 0 ? undefined : metadataValue(text, TRACEPARENT_HEADER);
+  if (traceparent === undefined) return undefined;
+  const tracestate = metadataValue(text, TRACESTATE_HEADER);
+  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
+}
+
+/** contextFromHeaders for a checked metadata frame's text. */
+export const contextFromMetadata = (text: string, base: Context = ROOT_CONTEXT): Context => contextFromHeaders(traceHeadersOf(text), base);
+
+/**
+ * The context a request's handler sees where no span was started (no SDK): its remote parent's
+ * span context, or an invalid one, as the API's no-op tracer would have made it.
+ */
+export function contextWithoutSpan(text: string): Context {
+  const sc = remoteSpanContext(traceHeadersOf(text));
+  return trace.setSpanContext(ROOT_CONTEXT, sc ?? INVALID_SPAN_CONTEXT);
+}
+
+/**
+ * Whether a checked metadata frame's `traceparent` is a valid one that says "not sampled" (flags
+ * bit 0 clear): under a parent-based sampler no span of that request records.
+ */
+export function unsampledParent(text: string): boolean {
+  const value = text.length === 0 ? undefined : metadataValue(text, TRACEPARENT_HEADER);
+  if (value === undefined || value.length !== 55) return false;
+  return (parseInt(value.slice(53), 16) & 1) === 0 && remoteSpanContext({ traceparent: value }) !== undefined;
 }
