@@ -93,12 +93,19 @@ export class BrokerOutbox {
     this.negotiating.set(worker, { since: now, held: [] });
   }
 
-  /** Whether what goes to `worker` waits for its answer to the offers (see `hold`). */
-  isNegotiating(worker: string): boolean {
-    return this.negotiating.size > 0 && this.negotiating.has(worker);
+  /**
+   * Whether a request for `worker` waits for its answer to the offers: one with metadata (`hasMetadata`)
+   * while it negotiates, and any after one that waits (they keep their order). A request without
+   * metadata has nothing to wait for: it goes at once, so a worker that answers no offer is served
+   * as before.
+   */
+  mustHold(worker: string, hasMetadata: boolean): boolean {
+    if (this.negotiating.size === 0) return false;
+    const negotiation = this.negotiating.get(worker);
+    return negotiation !== undefined && (hasMetadata || negotiation.held.length > 0);
   }
 
-  /** Sends `send` once `worker`'s negotiation is settled (it is negotiating). */
+  /** Sends `send` once `worker`'s negotiation is settled (`mustHold` said so). */
   hold(worker: string, send: () => void): void {
     this.negotiating.get(worker)?.held.push(send);
   }

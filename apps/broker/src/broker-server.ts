@@ -130,7 +130,8 @@ export class BrokerServer {
       {
         toWorker: (worker, ticket, body, client, request) => {
           if (this.tracing) this.trace.step('new_task', 'worker client ticket request', [worker, client, ticket.toString('hex'), body]);
-          if (this.outbox.isNegotiating(worker)) this.outbox.hold(worker, () => this.sendRequest(worker, ticket, body, request));
+          if (this.outbox.mustHold(worker, request.tag !== undefined))
+            this.outbox.hold(worker, () => this.sendRequest(worker, ticket, body, request));
           else this.sendRequest(worker, ticket, body, request);
         },
         toClient: (client, id, body, arrivedAt, request) => {
