@@ -11,6 +11,7 @@ import {
   ROOT_CONTEXT,
   type Span,
   type SpanContext,
+  TraceFlags,
   type Tracer,
   createTraceState,
   isSpanContextValid,
@@ -34,21 +35,6 @@ export function traceHeaders(span: Span | SpanContext): { traceparent: string; t
   const traceparent = `00-${sc.traceId}-${sc.spanId}-${hex2(sc.traceFlags & 0xff)}`;
   const tracestate = sc.traceState?.serialize();
   return tracestate ? { traceparent, tracestate } : { traceparent };
-}
-
-/** `headers` with the trace headers of `span` added (replacing any), or as they were when it belongs to no trace. */
-export function withTraceHeaders(headers: Headers, span: Span): Headers {
-  const own = traceHeaders(span);
-  if (!own) return headers;
-  return { ...withoutTraceHeaders(headers), ...own };
-}
-
-/** `headers` without `traceparent` and `tracestate`. */
-export function withoutTraceHeaders(headers: Headers): Headers {
-  const rest = { ...headers };
-  delete rest[TRACEPARENT_HEADER];
-  delete rest[TRACESTATE_HEADER];
-  return rest;
 }
 
 /** The remote span context a request's `traceparent` names (version 00, W3C), or undefined for none or a broken one. */
@@ -107,7 +93,7 @@ export function contextWithoutSpan(text: string): Context {
  * bit 0 clear): under a parent-based sampler no span of that request records.
  */
 export function unsampledParent(text: string): boolean {
-  const value = text.length === 0 ? undefined : metadataValue(text, TRACEPARENT_HEADER);
-  if (value === undefined || value.length !== 55) return false;
-  return (parseInt(value.slice(53), 16) & 1) === 0 && remoteSpanContext({ traceparent: value }) !== undefined;
+  const traceparent = text.length === 0 ? undefined : metadataValue(text, TRACEPARENT_HEADER);
+  const sc = traceparent === undefined ? undefined : remoteSpanContext({ traceparent });
+  return sc !== undefined && (sc.traceFlags & TraceFlags.SAMPLED) === 0;
 }
