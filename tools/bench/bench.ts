@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     `sizes ${o.brokersSizes.join('/')} B, ${o.inflight} requests in flight over ${o.sockets} sockets${o.clientBatches ? ' (batches, as our client library sends)' : ''}, ` +
     `${o.brokersWarmupMs} ms warm-up + ${o.durationMs} ms measured each; then ${o.latencyRounds} round(s) of ${o.latencyDurationMs} ms at ${o.brokersRate} × the one broker's saturation, open loop`;
   const tracingPlan =
-    `what tracing costs: before (--before-dist), before again, off, on sampling 1, on sampling ${o.tracingSample}, each a broker with ${o.tracingWorkers} workers (credit ${o.credit}); ` +
+    `what tracing costs: before (--before-dist), before again, off, off with no deadline, on sampling 1, on sampling ${o.tracingSample}, each a broker with ${o.tracingWorkers} workers (credit ${o.credit}); ` +
     `our client app at saturation (${o.tracingConcurrency} clients, ${TRACING_SIZE} B), ${o.tracingWarmupMs} ms warm-up + ${o.durationMs} ms measured each; ` +
     `then ${o.latencyRounds} round(s) of ${o.latencyDurationMs} ms at ${o.tracingRate} × before's saturation, the generator, open loop${o.clientBatches ? ', batches' : ''}`;
   const what = o.tracing ? tracingPlan : o.severalBrokers ? brokersPlan : o.natsOnly ? natsPlan : `${natsPlan}; ${mainPlan}`;

@@ -98,7 +98,7 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --brokers-sizes A,B   several brokers: message sizes in bytes (default 16)
   --brokers-warmup MS   several brokers: per run, not measured (default 3000)
   --brokers-rate F      several brokers: the open-loop rate as a share of one broker's saturation (default 0.5)
-  --tracing             run only what tracing costs: the build before (--before-dist), this build with traces off, on (sampler ratio 1), on sampled (results to tmp/benchmarks/<date>-tracing unless --out)
+  --tracing             run only what tracing costs: the build before (--before-dist), this build with traces off (its client sending deadlines, and not), on (sampler ratio 1), on sampled (results to tmp/benchmarks/<date>-tracing unless --out)
   --before-dist DIR     tracing: the build before, its dist (DIR/apps/<app>/main.js) or its apps (DIR/<app>/main.js)
   --tracing-concurrency N  tracing: clients of our client app's load mode, the load at saturation (default 32)
   --tracing-workers N   tracing: zero-delay workers behind each broker (default 4)

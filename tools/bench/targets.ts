@@ -20,7 +20,8 @@ import type { Watched } from './usage';
  * (the same processes, two shapes of load).
  * `tracing-*`: our broker and workers, each loaded by our client app (`--tracing`): `tracing-before` the build
  * before this work (the baseline) and `tracing-before-again` a second one of it (what two of the same differ by),
- * `tracing-off` this build without the OTEL_* variables, `tracing-on-all` and `tracing-on-sampled` this build with
+ * `tracing-off` this build without the OTEL_* variables, `tracing-off-no-deadline` the same loaded by a client
+ * that sends no deadline (so no metadata at all), `tracing-on-all` and `tracing-on-sampled` this build with
  * all three programs exporting spans (sampler ratio 1, and `--tracing-sample`).
  */
 export type TargetKind =
@@ -33,6 +34,7 @@ export type TargetKind =
   | 'tracing-before'
   | 'tracing-before-again'
   | 'tracing-off'
+  | 'tracing-off-no-deadline'
   | 'tracing-on-all'
   | 'tracing-on-sampled'
   | 'forwarder'
@@ -91,6 +93,7 @@ export const targetLabel: Record<TargetKind, string> = {
   'tracing-before': 'before (the build before)',
   'tracing-before-again': 'before, again (a second of it)',
   'tracing-off': 'off (this build, no OTEL_*)',
+  'tracing-off-no-deadline': 'off, no deadline (client --timeout 0)',
   'tracing-on-all': 'on, sampling 1',
   'tracing-on-sampled': 'on, sampled',
 };

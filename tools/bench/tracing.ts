@@ -29,6 +29,7 @@ export const TRACING_KINDS: TargetKind[] = [
   'tracing-before',
   'tracing-before-again',
   'tracing-off',
+  'tracing-off-no-deadline',
   'tracing-on-all',
   'tracing-on-sampled',
 ];
@@ -44,6 +45,8 @@ export interface TracingVariant {
   env: NodeJS.ProcessEnv;
   /** The sampling ratio: 0 for no traces. */
   ratio: number;
+  /** What its client app is given besides the load: `--timeout 0` sends no deadline, so no metadata at all. */
+  clientArgs: string[];
 }
 
 /**
@@ -61,6 +64,7 @@ export function tracingVariants(beforeApps: string, sinkPort: number, sample: nu
     kind,
     apps: undefined,
     ratio,
+    clientArgs: [],
     env: {
       ...blank,
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sinkPort}/${kind}`,
@@ -68,11 +72,19 @@ export function tracingVariants(beforeApps: string, sinkPort: number, sample: nu
       OTEL_TRACES_SAMPLER_ARG: String(ratio),
     },
   });
-  const plain = (kind: TargetKind, apps: string | undefined): TracingVariant => ({ kind, apps, ratio: 0, env: blank });
+  const plain = (kind: TargetKind, apps: string | undefined, clientArgs: string[] = []): TracingVariant => ({
+    kind,
+    apps,
+    ratio: 0,
+    env: blank,
+    clientArgs,
+  });
   return {
     'tracing-before': plain('tracing-before', beforeApps),
     'tracing-before-again': plain('tracing-before-again', beforeApps),
     'tracing-off': plain('tracing-off', undefined),
+    // what the deadline costs apart: the same build, its requests without metadata
+    'tracing-off-no-deadline': plain('tracing-off-no-deadline', undefined, ['--timeout', '0']),
     'tracing-on-all': traced('tracing-on-all', 1),
     'tracing-on-sampled': traced('tracing-on-sampled', sample),
   };
@@ -164,6 +176,7 @@ export async function runClientLoad(
         '--json',
         '--request',
         'x'.repeat(spec.size),
+        ...variant.clientArgs,
       ],
       { ...bundles.env, ...variant.env, TSR_LOG: 'error' },
     ),

@@ -58,11 +58,13 @@ describe('what tracing costs: each variant against the build before, paired', ()
       // the noise: 0.95 in one repetition, 1.05 in the other
       sat('tracing-before-again', rep === 1 ? 9_500 : 10_500, 0.2, 0.5),
       sat('tracing-off', 10_000, 0.2, 0.5),
+      sat('tracing-off-no-deadline', 10_000, 0.2, 0.5),
       sat('tracing-on-all', 5_000, 0.2, 0.75),
       sat('tracing-on-sampled', 9_000, 0.18, 0.45),
       at('tracing-before', 4),
       at('tracing-before-again', rep === 1 ? 3 : 5),
       at('tracing-off', 4),
+      at('tracing-off-no-deadline', 4),
       at('tracing-on-all', 8),
       at('tracing-on-sampled', 4),
     ];
@@ -70,8 +72,14 @@ describe('what tracing costs: each variant against the build before, paired', ()
   const s = summarize(runs, [], 1);
 
   it('pairs each variant with the build before within each repetition', () => {
-    expect(s.tracing.map((r) => r.kind)).toEqual(['tracing-before-again', 'tracing-off', 'tracing-on-all', 'tracing-on-sampled']);
-    const [noise, off, all] = s.tracing;
+    expect(s.tracing.map((r) => r.kind)).toEqual([
+      'tracing-before-again',
+      'tracing-off',
+      'tracing-off-no-deadline',
+      'tracing-on-all',
+      'tracing-on-sampled',
+    ]);
+    const [noise, off, , all] = s.tracing;
     expect([noise.saturation.rps.ratio.min, noise.saturation.rps.ratio.max]).toEqual([0.95, 1.05]);
     expect(off.saturation.rps.ratio.median).toBeCloseTo(1);
     expect(all.saturation.rps.ratio.median).toBeCloseTo(0.5);
@@ -84,15 +92,20 @@ describe('what tracing costs: each variant against the build before, paired', ()
     expect(all.rate.median).toBe(4_000);
   });
 
-  it('judges off against the noise: the spread of two instances of the build before', () => {
+  it('judges off, with the deadline and without, against the noise: the spread of two instances of the build before', () => {
     expect(s.checks).toContain(
       'off (this build, no OTEL_*) / before, 16 B: throughput 1.00 [1.00–1.00], CPU per request: broker 1.00 [1.00–1.00], client 1.00 [1.00–1.00], workers 1.00 [1.00–1.00]; at 4,000 req/s p50 1.00 [1.00–1.00], p99 1.00 [1.00–1.00]',
     );
-    expect(s.checks.find((c) => c.startsWith('off against the noise'))).toMatch(/16 B: every figure within it$/);
+    const judged = (checks: string[]) => checks.filter((c) => c.includes(' against the noise '));
+    expect(judged(s.checks)).toEqual([
+      'off (this build, no OTEL_*) against the noise (its median / before within the range of before, again / before), 16 B: every figure within it',
+      'off, no deadline (client --timeout 0) against the noise (its median / before within the range of before, again / before), 16 B: every figure within it',
+    ]);
     const costly = runs.map((r) => (r.target === 'tracing-off' && r.phase === 'tracing-saturation' ? { ...r, cpuUsPerRequest: 30 } : r));
-    expect(summarize(costly, [], 1).checks.find((c) => c.startsWith('off against the noise'))).toMatch(
-      /outside it: broker CPU per request 1\.50 \(noise 0\.95–1\.05\)$/,
-    );
+    expect(judged(summarize(costly, [], 1).checks).map((c) => c.split(': ').pop())).toEqual([
+      'broker CPU per request 1.50 (noise 0.95–1.05)',
+      'every figure within it',
+    ]);
   });
 
   it('tabulates saturation and the fixed rate, and nothing else when nothing else ran', () => {
@@ -101,7 +114,7 @@ describe('what tracing costs: each variant against the build before, paired', ()
       'What tracing costs at saturation (our',
       'What tracing costs at a fixed',
     ]);
-    expect(ts[0].rows[2]).toEqual([
+    expect(ts[0].rows[3]).toEqual([
       'on, sampling 1',
       '16 B',
       '3,750 / 7,500',
@@ -186,6 +199,15 @@ describe('the variants’ environment', () => {
 
   it('blanks any OTEL_* of the benchmark’s own for the others, and runs the build before for the baseline and its twin', () => {
     expect(v['tracing-off'].env).toEqual({ OTEL_TRACES_SAMPLER: '' });
+    // the deadline's cost apart: the same build, a client that sends none
+    expect(Object.values(v).map((x) => [x.kind, x.clientArgs])).toEqual([
+      ['tracing-before', []],
+      ['tracing-before-again', []],
+      ['tracing-off', []],
+      ['tracing-off-no-deadline', ['--timeout', '0']],
+      ['tracing-on-all', []],
+      ['tracing-on-sampled', []],
+    ]);
     expect([v['tracing-off'].apps, v['tracing-before'].apps, v['tracing-before-again'].apps]).toEqual([
       undefined,
       '/before/apps',

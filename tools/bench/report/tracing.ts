@@ -16,7 +16,9 @@ import { type Compared, type Pick, cores, indexRuns } from './runs';
 
 const PHASES = { saturation: 'tracing-saturation', latency: 'tracing-latency' } as const satisfies Record<string, Phase>;
 /** Against the baseline, in this order: the noise first, then what is judged against it. */
-const COMPARED: TargetKind[] = ['tracing-before-again', 'tracing-off', 'tracing-on-all', 'tracing-on-sampled'];
+const COMPARED: TargetKind[] = ['tracing-before-again', 'tracing-off', 'tracing-off-no-deadline', 'tracing-on-all', 'tracing-on-sampled'];
+/** Judged against the noise: this build with tracing off, with the deadline and without. */
+const JUDGED: TargetKind[] = ['tracing-off', 'tracing-off-no-deadline'];
 const NOISE: TargetKind = 'tracing-before-again';
 
 /** CPU µs per request of the processes whose label passes `pick`. */
@@ -93,26 +95,27 @@ export function tracingChecks(rows: TracingRow[]): string[] {
       `${targetLabel[r.kind]} / before, ${sizeLabel(r.size)}: throughput ${spreadText(r.saturation.rps.ratio)}, CPU per request: broker ${spreadText(r.saturation.broker.ratio)}, ` +
       `client ${spreadText(r.saturation.client.ratio)}, workers ${spreadText(r.saturation.workers.ratio)}; at ${num(r.rate.median)} req/s p50 ${spreadText(r.latency.p50.ratio)}, p99 ${spreadText(r.latency.p99.ratio)}`,
   );
-  for (const size of new Set(rows.map((r) => r.size))) {
-    const noise = rows.find((r) => r.kind === NOISE && r.size === size);
-    const off = rows.find((r) => r.kind === 'tracing-off' && r.size === size);
-    if (!noise || !off) continue;
-    const figures: [string, Compared, Compared][] = [
-      ['throughput', off.saturation.rps, noise.saturation.rps],
-      ['broker CPU per request', off.saturation.broker, noise.saturation.broker],
-      ['client CPU per request', off.saturation.client, noise.saturation.client],
-      ['workers CPU per request', off.saturation.workers, noise.saturation.workers],
-      ['p50 at the rate', off.latency.p50, noise.latency.p50],
-      ['p99 at the rate', off.latency.p99, noise.latency.p99],
-    ];
-    const outside = figures.filter(([, c, n]) => !within(c, n));
-    lines.push(
-      `off against the noise (the median of off / before within the range of before, again / before), ${sizeLabel(size)}: ` +
-        (outside.length === 0
-          ? 'every figure within it'
-          : `outside it: ${outside.map(([name, c, n]) => `${name} ${c.ratio.median.toFixed(2)} (noise ${n.ratio.min.toFixed(2)}–${n.ratio.max.toFixed(2)})`).join(', ')}`),
-    );
-  }
+  for (const size of new Set(rows.map((r) => r.size)))
+    for (const kind of JUDGED) {
+      const noise = rows.find((r) => r.kind === NOISE && r.size === size);
+      const off = rows.find((r) => r.kind === kind && r.size === size);
+      if (!noise || !off) continue;
+      const figures: [string, Compared, Compared][] = [
+        ['throughput', off.saturation.rps, noise.saturation.rps],
+        ['broker CPU per request', off.saturation.broker, noise.saturation.broker],
+        ['client CPU per request', off.saturation.client, noise.saturation.client],
+        ['workers CPU per request', off.saturation.workers, noise.saturation.workers],
+        ['p50 at the rate', off.latency.p50, noise.latency.p50],
+        ['p99 at the rate', off.latency.p99, noise.latency.p99],
+      ];
+      const outside = figures.filter(([, c, n]) => !within(c, n));
+      lines.push(
+        `${targetLabel[kind]} against the noise (its median / before within the range of before, again / before), ${sizeLabel(size)}: ` +
+          (outside.length === 0
+            ? 'every figure within it'
+            : `outside it: ${outside.map(([name, c, n]) => `${name} ${c.ratio.median.toFixed(2)} (noise ${n.ratio.min.toFixed(2)}–${n.ratio.max.toFixed(2)})`).join(', ')}`),
+      );
+    }
   return lines;
 }
 
@@ -145,7 +148,7 @@ export function tracingTables(rows: TracingRow[]): Table[] {
         num(r.sinkCores.median, 2),
       ]),
       notes: [
-        'before: the build before this work (--before-dist), its own client (no metadata); before, again: a second broker, workers and client of that build, loaded in the same rotation: its ratio is the noise. off: this build without OTEL_* (its client sends timeout-ms in a headers frame). on: this build, broker, workers and client exporting spans over OTLP/HTTP (JSON) to the sink, sampler parentbased_traceidratio.',
+        'before: the build before this work (--before-dist), its own client (no metadata); before, again: a second broker, workers and client of that build, loaded in the same rotation: its ratio is the noise. off: this build without OTEL_* (its client sends timeout-ms in a headers frame, which the broker reads and forwards and the workers read: the cost of the deadline). off, no deadline: the same build and programs, its client given --timeout 0, so no request carries metadata: what is left is what tracing off costs. on: this build, broker, workers and client exporting spans over OTLP/HTTP (JSON) to the sink, sampler parentbased_traceidratio.',
         'req/s: the broker’s replies (tsr_broker_replies_total) over the window; CPU µs/req: user + system time of the process (all threads) over the window per request; workers: all of them summed. sink: the OTLP sink’s process, on the same two cores.',
       ],
     },

@@ -1,5 +1,5 @@
 import { type Context, type Span, trace } from '@opentelemetry/api';
-import { type CheckedMetadata, type Headers, metadataHeaders } from '@tsr/protocol';
+import { type Headers, parseMetadata } from '@tsr/protocol';
 import { contextWithoutSpan } from '@tsr/telemetry';
 import type { RequestInfo } from './options';
 
@@ -7,20 +7,24 @@ import type { RequestInfo } from './options';
 export const timeoutReason = (): DOMException => new DOMException('The operation was aborted due to timeout', 'TimeoutError');
 export const abortReason = (why: string): DOMException => new DOMException(why, 'AbortError');
 
+/** The headers of a request without metadata: shared, frozen. */
+const NO_HEADERS: Headers = Object.freeze(Object.create(null) as Record<string, string>);
+
+/** A checked metadata frame's text ('' for none), as the telemetry functions read it. */
+export const metadataText = (frame: Buffer | undefined): string => frame?.toString('latin1') ?? '';
+
 /**
- * One request's turn in the handler, as the handler sees it (RequestInfo). The headers, the
- * signal and the context are made when first read: a handler that reads none costs an object (and
- * a span only where an SDK is registered). Private state is in `#` fields, so the object shows (and
- * compares) as its public fields only; `headers` is an own enumerable getter for that reason.
+ * One request's turn in the handler, as the handler sees it (RequestInfo). What a handler may not
+ * read is made when first read, by getters on the prototype (a turn costs one small object): the
+ * headers (parsed from the frame), the deadline, the signal and the context (and a span only where
+ * an SDK is registered).
  */
 export class RequestTurn implements RequestInfo {
-  // Own properties only where the request has a deadline (`declare`: no field defined as undefined).
-  declare readonly deadline?: number;
-  declare readonly timeoutMs?: number;
-  /** `performance.now()` at the deadline. */
+  /** The metadata frame, checked (scanMetadata), or none. */
+  readonly #frame: Buffer | undefined;
+  /** `performance.now()` at the deadline, and when the handler started. */
   readonly #due: number | undefined;
-  declare readonly headers: Headers;
-  readonly #metadata: CheckedMetadata;
+  readonly #started: number;
   #headers: Headers | undefined;
   readonly #parent: Context | undefined;
   readonly #span: Span | undefined;
@@ -33,38 +37,38 @@ export class RequestTurn implements RequestInfo {
   constructor(
     readonly service: string,
     readonly worker: string,
-    metadata: CheckedMetadata,
+    frame: Buffer | undefined,
     due: number | undefined,
-    now: number,
+    started: number,
     parent: Context | undefined,
     span: Span | undefined,
   ) {
-    this.#metadata = metadata;
-    Object.defineProperty(this, 'headers', RequestTurn.#headersProperty);
-    if (due !== undefined) {
-      const self = this as { -readonly [K in 'deadline' | 'timeoutMs']?: number };
-      self.timeoutMs = Math.max(0, Math.floor(due - now));
-      self.deadline = Date.now() + self.timeoutMs;
-    }
+    this.#frame = frame;
     this.#due = due;
+    this.#started = started;
     this.#parent = parent;
     this.#span = span;
   }
 
-  /** One accessor for every turn (so they all have one shape): the headers parsed and frozen when first read. */
-  static readonly #headersProperty: PropertyDescriptor = {
-    enumerable: true,
-    configurable: false,
-    get(this: RequestTurn): Headers {
-      return (this.#headers ??= Object.freeze(metadataHeaders(this.#metadata)));
-    },
-  };
+  /** The headers, parsed and frozen when first read. */
+  get headers(): Headers {
+    return (this.#headers ??= Object.freeze(this.#frame ? (parseMetadata(this.#frame) as Headers) : NO_HEADERS));
+  }
+
+  get timeoutMs(): number | undefined {
+    return this.#due === undefined ? undefined : Math.max(0, Math.floor(this.#due - this.#started));
+  }
+
+  /** On `Date.now()`'s clock: the handler's start on it, plus the time that was left then. */
+  get deadline(): number | undefined {
+    const left = this.timeoutMs;
+    return left === undefined ? undefined : Date.now() - Math.floor(performance.now() - this.#started) + left;
+  }
 
   get context(): Context {
     return (this.#context ??=
-      this.#parent && this.#span ? trace.setSpan(this.#parent, this.#span) : contextWithoutSpan(this.#metadata.text));
+      this.#parent && this.#span ? trace.setSpan(this.#parent, this.#span) : contextWithoutSpan(metadataText(this.#frame)));
   }
-
   get signal(): AbortSignal {
     if (this.#controller) return this.#controller.signal;
     const controller = (this.#controller = new AbortController());

@@ -1,22 +1,12 @@
 import { type Context, type Span, SpanKind, SpanStatusCode, type Tracer, context } from '@opentelemetry/api';
-import {
-  type CheckedMetadata,
-  CreditLender,
-  type Loaned,
-  NO_METADATA,
-  TIMEOUT_HEADER,
-  type WorkerRequest,
-  checkMetadata,
-  metadataValue,
-  parseTimeout,
-} from '@tsr/protocol';
+import { BAD_TIMEOUT, CreditLender, type Loaned, TIMEOUT_HEADER, type WorkerRequest, metadataValue, scanMetadata } from '@tsr/protocol';
 import { BrokerSet } from '@tsr/runtime';
 import { Health, type Probe } from '@tsr/monitoring';
 import { ATTR, MESSAGING_SYSTEM, contextFromMetadata, sdkRegistered, tracer } from '@tsr/telemetry';
 import { BrokerLink, type BrokerLinkStatus, type LinkEvents } from './broker-link';
 
 import { type ServeOptions, type WorkerSettings, workerSettings } from './options';
-import { RequestTurn, abortReason } from './request-info';
+import { RequestTurn, abortReason, metadataText } from './request-info';
 
 interface Request {
   link: BrokerLink;
@@ -24,8 +14,8 @@ interface Request {
   ticket: Buffer;
   body: Buffer;
   loaned: Loaned;
-  /** Its metadata, checked (NO_METADATA when it has none): parsed only if its handler reads `info.headers`. */
-  metadata: CheckedMetadata;
+  /** Its metadata frame, checked (none when it has none or broke the rules): parsed only if its handler reads `info.headers`. */
+  metadata: Buffer | undefined;
   /** `performance.now()` at its deadline (arrival + `timeout-ms`), where it has one. */
   due: number | undefined;
 }
@@ -260,19 +250,20 @@ export class Worker {
    * counted, and its request served as one without.
    */
   private take(link: BrokerLink, requests: readonly WorkerRequest[]): void {
-    const now = performance.now();
+    let now: number | undefined;
     for (const { ticket, body, metadata } of requests) {
-      let checked = NO_METADATA;
+      let checked: Buffer | undefined;
       let due: number | undefined;
       if (metadata !== undefined && metadata.length > 0) {
-        const read = checkMetadata(metadata);
-        if (typeof read === 'string') link.malformedMetadata(read);
+        const timeout = scanMetadata(metadata);
+        if (typeof timeout === 'string') link.malformedMetadata(timeout);
         else {
-          checked = read;
-          const timeout = metadataValue(read.text, TIMEOUT_HEADER);
-          const ms = parseTimeout(timeout);
-          if (ms !== undefined) due = now + ms;
-          else if (timeout !== undefined) link.malformedMetadata(`${TIMEOUT_HEADER} ${JSON.stringify(timeout.slice(0, 20))} is no timeout`);
+          checked = metadata;
+          if (timeout >= 0) due = (now ??= performance.now()) + timeout;
+          else if (timeout === BAD_TIMEOUT) {
+            const value = metadataValue(metadataText(metadata), TIMEOUT_HEADER) ?? '';
+            link.malformedMetadata(`${TIMEOUT_HEADER} ${JSON.stringify(value.slice(0, 20))} is no timeout`);
+          }
         }
       }
       this.queue.push({ link, ticket, body, loaned: this.lender.took(link), metadata: checked, due });
@@ -311,7 +302,7 @@ export class Worker {
       if (!request) break;
       const started = performance.now();
       // No span where none can record (no SDK): the handler's context is then made only if it asks.
-      const parent = sdkRegistered() ? contextFromMetadata(request.metadata.text) : undefined;
+      const parent = sdkRegistered() ? contextFromMetadata(metadataText(request.metadata)) : undefined;
       const span = parent && this.startSpan(request, parent, started);
       if (request.due !== undefined && started >= request.due) {
         this.expire(request, span);

@@ -120,13 +120,8 @@ export function unpackBatch(frame: Buffer): BatchRecord[] | string {
     if (bodyAt + 4 > frame.length) return `batch record ${records.length + 1} is truncated`;
     const bodyEnd = bodyAt + 4 + frame.readUInt32BE(bodyAt);
     if (bodyEnd > frame.length) return `batch record ${records.length + 1} is truncated`;
-    const record: BatchRecord = {
-      ticket: frame.subarray(at + 2, ticketEnd),
-      body: frame.subarray(bodyAt + 4, bodyEnd),
-      failed: kind === 1,
-    };
-    if (metadata) record.metadata = metadata;
-    records.push(record);
+    // one shape for every record (metadata or not), so that what reads them stays monomorphic
+    records.push({ ticket: frame.subarray(at + 2, ticketEnd), body: frame.subarray(bodyAt + 4, bodyEnd), failed: kind === 1, metadata });
     at = bodyEnd;
   }
   return records.length > 0 ? records : 'empty batch';

@@ -1,18 +1,24 @@
 import fc from 'fast-check';
 import {
+  BAD_TIMEOUT,
   type BatchRecord,
   EMPTY,
   MAX_HEADERS,
   MAX_METADATA_BYTES,
   METADATA_OFFER,
+  NO_TIMEOUT,
+  TIMEOUT_HEADER,
+  checkMetadata,
   clientRequestFrames,
   encodeMetadata,
+  metadataValue,
   packBatches,
   parseMetadata,
   parseServiceRequest,
   parseTimeout,
   parseWorkerMessage,
   parseWorkerRequest,
+  scanMetadata,
   toWorkerFrames,
   unpackBatch,
   withTimeout,
@@ -63,6 +69,49 @@ describe('the metadata frame', () => {
     for (const bad of [undefined, '', '-1', '1.5', '04', ' 4', '99999999999']) expect(parseTimeout(bad)).toBeUndefined();
     expect(withTimeout({ a: '1', 'timeout-ms': '400' }, 123.7)).toEqual({ a: '1', 'timeout-ms': '123' });
     expect(withTimeout({}, -5)).toEqual({ 'timeout-ms': '0' });
+  });
+
+  it("is scanned on its bytes as it is checked on its text: the same refusal, or timeout-ms's value", () => {
+    // lines near the rules: well formed, or broken in one place (case, separator, CR LF, bytes past ASCII)
+    const name = fc.constantFrom(
+      'timeout-ms',
+      'timeout-ms',
+      'traceparent',
+      'a',
+      'x-1.b_c',
+      'Timeout-ms',
+      '-a',
+      'a'.repeat(64),
+      'b'.repeat(65),
+    );
+    const timeout = fc.oneof(
+      fc.constantFrom('0', '400', '04', '-1', '1.5', '', ' 4', '2147483647', '2147483648', '99999999999'),
+      fc.nat().map(String),
+    );
+    const value = fc.oneof(
+      timeout,
+      fc.string({ unit: fc.constantFrom('a', ' ', ':', '~', '\x7f', '\xe9', '\r', '\n', '\t'), maxLength: 8 }),
+    );
+    const line = fc.oneof(
+      fc.tuple(name, value).map(([n, v]) => `${n}: ${v}\r\n`),
+      fc.tuple(name, value, fc.constantFrom(':', ' :', ': \n', '\r\n')).map(([n, v, broken]) => `${n}${broken}${v}\r\n`),
+      fc.tuple(name, value).map(([n, v]) => `${n}: ${v}`),
+    );
+    const frame = fc.oneof(
+      fc.array(line, { maxLength: MAX_HEADERS + 2 }).map((lines) => Buffer.from(lines.join(''), 'latin1')),
+      fc.constant(Buffer.from(`timeout-ms: 1\r\n${'x: y\r\n'.repeat(1000)}`)),
+    );
+    fc.assert(
+      fc.property(frame, (bytes) => {
+        const checked = checkMetadata(bytes);
+        if (typeof checked === 'string') return expect(scanMetadata(bytes)).toBe(checked);
+        const raw = metadataValue(checked.text, TIMEOUT_HEADER);
+        expect(scanMetadata(bytes)).toBe(raw === undefined ? NO_TIMEOUT : (parseTimeout(raw) ?? BAD_TIMEOUT));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(scanMetadata(b('timeout-ms: 250\r\ntraceparent: x\r\n'))).toBe(250);
+    expect(scanMetadata(b('a: 1\r\na: 2\r\n'))).toBe('header a given twice');
   });
 });
 

@@ -183,5 +183,5 @@ export function parseWorkerRequest(frames: Frames): WorkerRequest | RequestBatch
   if (frames.length !== 4 && frames.length !== 5) return malformed(`request to worker has ${frames.length} frames, expected 4 or 5`);
   const [d1, ticket, d2] = frames;
   if (d1.length !== 0 || d2.length !== 0) return malformed('request to worker lacks an empty delimiter');
-  return frames.length === 4 ? { ticket, body: frames[3] } : { ticket, metadata: frames[3], body: frames[4] };
+  return frames.length === 4 ? { ticket, body: frames[3], metadata: undefined } : { ticket, metadata: frames[3], body: frames[4] };
 }
