@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, TraceFlags, createTraceState, trace } from '@opentelemetry/api';
-import { contextFromHeaders, remoteSpanContext, traceHeaders } from '..';
+import { contextFromHeaders, remoteSpanContext, traceHeaders, traceHeadersOf, unsampledParent } from '..';
 
 const traceId = '0af7651916cd43dd8448eb211c80319c';
 const spanId = 'b7ad6b7169203331';
@@ -28,5 +28,26 @@ describe('W3C Trace Context in the metadata', () => {
     ])
       expect(remoteSpanContext({ traceparent: broken })).toBeUndefined();
     expect(contextFromHeaders(undefined)).toBe(ROOT_CONTEXT);
+  });
+
+  it("reads them from a metadata frame's text, and says when the parent is valid and not sampled", () => {
+    const frame = (traceparent: string) => `timeout-ms: 400\r\ntraceparent: ${traceparent}\r\nx-user: ann\r\n`;
+    expect(traceHeadersOf(frame(`00-${traceId}-${spanId}-01`))).toEqual({ traceparent: `00-${traceId}-${spanId}-01` });
+    expect(traceHeadersOf(`tracestate: k=v\r\ntraceparent: 00-${traceId}-${spanId}-01\r\n`)).toEqual({
+      traceparent: `00-${traceId}-${spanId}-01`,
+      tracestate: 'k=v',
+    });
+    expect(traceHeadersOf('timeout-ms: 400\r\n')).toBeUndefined();
+    expect(traceHeadersOf('')).toBeUndefined();
+    // not sampled: flags bit 0 clear, whatever the other bits say
+    expect(unsampledParent(frame(`00-${traceId}-${spanId}-00`))).toBe(true);
+    expect(unsampledParent(frame(`00-${traceId}-${spanId}-02`))).toBe(true);
+    expect(unsampledParent(frame(`00-${traceId}-${spanId}-01`))).toBe(false);
+    expect(unsampledParent(frame(`00-${traceId}-${spanId}-03`))).toBe(false);
+    // no parent, or one that is not valid: the sampler decides as for a root, so not "unsampled"
+    expect(unsampledParent('timeout-ms: 400\r\n')).toBe(false);
+    expect(unsampledParent('')).toBe(false);
+    expect(unsampledParent(frame(`00-${'0'.repeat(32)}-${spanId}-00`))).toBe(false);
+    expect(unsampledParent(frame(`00-${traceId}-${spanId}`))).toBe(false);
   });
 });
