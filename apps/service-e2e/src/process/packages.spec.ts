@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnNode, stopNode, waitForOutput, workspaceRoot } from '@tsr/testing';
 import { localDeployment } from '../support/deployment';
+import { eventually } from '../support/wait';
 
 /**
  * The libraries as another repository uses them: a package outside the workspace installs the
@@ -43,23 +44,110 @@ const { connect, HandlerError, NoServiceError } = require('@tsr-broker/client');
   console.log(JSON.stringify(out));
 })();
 `,
-  'types.ts': `
-import { type BrokerAddress, type CurvePeerKeys, type Handler, type Probe, type ServeOptions, Worker } from '@tsr-broker/worker';
-import { Client, type ErrorReason, type ServiceInfo, NoServiceError, BrokerError } from '@tsr-broker/client';
-import type { BrokerAddress as ClientBrokerAddress, CurvePeerKeys as ClientCurvePeerKeys } from '@tsr-broker/client';
-const handler: Handler = async (request, info) => Buffer.concat([request, Buffer.from(info.service)]);
-const broker: BrokerAddress = { host: 'h', port: 1 };
-export const keys: CurvePeerKeys | ClientCurvePeerKeys | undefined = undefined;
-export const where: ClientBrokerAddress = 'tcp://h:1';
-export const why: ErrorReason = 'overloaded';
-const options: ServeOptions = { broker, service: 'x', handler, credit: 4 };
-export const ready = (w: Worker): Probe => w.registration();
-export const worker: Worker = new Worker(options);
-export async function list(client: Client): Promise<string[]> {
-  const services: ServiceInfo[] = await client.services();
-  try { await client.request('x', 'y', { timeout: 10 }); } catch (e) { if (e instanceof NoServiceError) return [e.detail]; if (e instanceof BrokerError) return [e.reason]; }
-  return services.map((s) => s.name + s.ready);
+  // Strict TypeScript against the published declarations: every name the packages export (the test
+  // checks the list against their declarations), run against the real broker.
+  'consumer.ts': `
+import {
+  type BrokerAddress,
+  type BrokerAddresses,
+  type BrokerLinkStatus,
+  type BrokerSetOptions,
+  type ConnectionEvent,
+  type CurveKeyPair,
+  type CurvePeerKeys,
+  type Handler,
+  type Headers,
+  type Probe,
+  type RequestInfo,
+  type ServeOptions,
+  Worker,
+  type WorkerBrokerStatus,
+  type WorkerLogger,
+  type WorkerStatus,
+  serve,
+} from '@tsr-broker/worker';
+import {
+  BrokerError,
+  Client,
+  type BrokerAddress as ClientBrokerAddress,
+  type BrokerAddresses as ClientBrokerAddresses,
+  type BrokerSetOptions as ClientBrokerSetOptions,
+  type ClientOptions,
+  type ConnectionEvent as ClientConnectionEvent,
+  type CurveKeyPair as ClientCurveKeyPair,
+  type CurvePeerKeys as ClientCurvePeerKeys,
+  DEFAULT_SERVICE,
+  DISCOVERY_SERVICE,
+  ERROR_REASONS,
+  type ErrorReason,
+  HandlerError,
+  type Headers as ClientHeaders,
+  NoAnswerError,
+  NoServiceError,
+  PlainBrokerError,
+  RefusedError,
+  type RequestOptions,
+  RequestError,
+  type RetryOptions,
+  type ServiceInfo,
+  connect,
+} from '@tsr-broker/client';
+
+const [backend, frontend] = process.argv.slice(2).map(Number);
+const logger: WorkerLogger = { info: () => {}, error: (m) => console.error(m) };
+const handler: Handler = async (request: Buffer, info: RequestInfo) => {
+  const text = request.toString();
+  if (text === 'fail') throw new Error('cannot shout "fail"');
+  if (text === 'wait') await new Promise((_, reject) => info.signal.addEventListener('abort', () => reject(info.signal.reason)));
+  const user: string | undefined = info.headers['x-user'];
+  return \`\${text.toUpperCase()} \${user ?? ''} \${info.timeoutMs !== undefined && info.timeoutMs > 0}\`;
+};
+const address: BrokerAddress = { host: '127.0.0.1', port: backend };
+const addresses: BrokerAddresses = [address];
+const lookup: BrokerSetOptions = { resolveIntervalMs: 5000 };
+const options: ServeOptions = { broker: addresses, service: 'shout', handler, logger, credit: 2, ...lookup };
+const noKeys: CurveKeyPair | CurvePeerKeys | ClientCurveKeyPair | ClientCurvePeerKeys | undefined = undefined;
+
+/** Every event until the loop ends (at close), as \`type address\`. */
+async function collect(events: AsyncIterable<ConnectionEvent | ClientConnectionEvent>): Promise<string[]> {
+  const seen: string[] = [];
+  for await (const e of events) seen.push(\`\${e.type} \${e.address}\`);
+  return seen;
 }
+const failure = (e: unknown) =>
+  e instanceof BrokerError
+    ? { name: e.name, reason: e.reason, detail: e.detail, typed: e instanceof HandlerError || e instanceof NoServiceError }
+    : { name: (e as Error).name, typed: e instanceof RequestError || e instanceof NoAnswerError || e instanceof RefusedError || e instanceof PlainBrokerError };
+
+(async () => {
+  const worker: Worker = serve(options);
+  const workerEvents = collect(worker.events());
+  const brokerAt: ClientBrokerAddress = \`127.0.0.1:\${frontend}\`;
+  const retry: RetryOptions = { timeout: 5000, retries: 1 };
+  const clientOptions: ClientOptions = { broker: [brokerAt] satisfies ClientBrokerAddresses, curve: noKeys, ...retry, ...(lookup as ClientBrokerSetOptions) };
+  const client: Client = connect(clientOptions);
+  const clientEvents = collect(client.events());
+  for (let i = 0; i < 100 && !(worker.registration() satisfies Probe).ok; i++) await new Promise((r) => setTimeout(r, 50));
+  const headers: Headers & ClientHeaders = { 'x-user': 'ann' };
+  const withHeaders: RequestOptions = { headers };
+  const status: WorkerStatus = worker.status();
+  const brokers: (WorkerBrokerStatus & BrokerLinkStatus)[] = status.brokers;
+  const out = {
+    reply: (await client.request('shout', 'hello', withHeaders)).toString(),
+    uint8: (await client.request('shout', new TextEncoder().encode('bytes'))).toString(),
+    failure: await client.request('shout', 'fail').then(String, failure),
+    services: (await client.services('shout')).map((s: ServiceInfo) => [s.name, s.workers]),
+    names: [DEFAULT_SERVICE, DISCOVERY_SERVICE],
+    nobody: await client.request('nobody', 'x').then(String, failure),
+    // last: its handler waits until its signal fires (here, when the worker closes)
+    abandoned: await client.request('shout', 'wait', { signal: AbortSignal.timeout(100) }).then(String, failure),
+    reasons: ERROR_REASONS.includes('no-service' satisfies ErrorReason),
+    brokers: brokers.map((b) => b.endpoint),
+  };
+  await client.close();
+  await worker.close();
+  console.log(JSON.stringify({ ...out, clientEvents: await clientEvents, workerEvents: await workerEvents }));
+})();
 `,
 };
 
@@ -95,8 +183,15 @@ function lockEntries(
 describe('the packages, installed by a consumer outside the workspace', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsr-consumer-'));
   const deployment = localDeployment('all');
-  const run = (program: string, args: string[]) =>
-    execFileSync(program, args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Runs a command in the consumer's folder; on failure, the error says what it printed (tsc's errors go to stdout). */
+  const run = (program: string, args: string[]) => {
+    try {
+      return execFileSync(program, args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+      throw new Error(`${program} ${args.join(' ')} failed:\n${stdout ?? ''}${stderr ?? ''}`);
+    }
+  };
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('installs both tarballs offline with libsodium-wrappers-sumo and the OpenTelemetry API as their only dependencies, and type-checks against them', () => {
@@ -136,7 +231,6 @@ describe('the packages, installed by a consumer outside the workspace', () => {
     const tsc = join(workspaceRoot, 'node_modules/typescript/bin/tsc');
     run(process.execPath, [
       tsc,
-      '--noEmit',
       '--strict',
       '--module',
       'commonjs',
@@ -146,9 +240,19 @@ describe('the packages, installed by a consumer outside the workspace', () => {
       join(workspaceRoot, 'node_modules/@types'),
       '--types',
       'node',
-      'types.ts',
+      'consumer.ts',
     ]);
   }, 120_000);
+
+  it('declares no type a user cannot name, and the consumer imports every name each package exports', () => {
+    for (const name of ['worker', 'client']) {
+      const declarations = readFileSync(join(dir, 'node_modules', '@tsr-broker', name, 'index.d.ts'), 'utf8');
+      const { exported, unexported } = declaredNames(declarations);
+      expect({ name, unexported }).toEqual({ name, unexported: [] });
+      const imported = importedNames(CONSUMER['consumer.ts'], `@tsr-broker/${name}`);
+      expect({ name, missing: exported.filter((n) => !imported.includes(n)) }).toEqual({ name, missing: [] });
+    }
+  });
 
   it("runs the consumer's own worker and client against the broker: replies, the handler's failure as a typed error, discovery, no-service", async () => {
     await deployment.startBroker(['--startup-grace', '0', '--service-grace', '300']);
@@ -166,4 +270,100 @@ describe('the packages, installed by a consumer outside the workspace', () => {
     expect(worker.stderr).toContain('handler failed: cannot shout "fail"');
     await stopNode(worker);
   });
+
+  it("runs every example of the packages' READMEs as printed (as shipped), against a broker on the ports they name", async () => {
+    const examples = ['worker', 'client'].flatMap((name) =>
+      readmeExamples(readFileSync(join(dir, 'node_modules', '@tsr-broker', name, 'README.md'), 'utf8')).map((code, i) => {
+        const file = `readme-${name}-${i + 1}.js`;
+        writeFileSync(join(dir, file), code);
+        return file;
+      }),
+    );
+    expect(examples).toEqual(['readme-worker-1.js', 'readme-worker-2.js', 'readme-client-1.js', 'readme-client-2.js']);
+    [deployment.frontendPort, deployment.backendPort] = [9998, 9999]; // localhost:9998 and :9999, as printed
+    await deployment.startBroker(['--startup-grace', '0']);
+    await deployment.startWorker(0, {}, ['--service', 'wordcount', '--handler', 'wordcount']); // the service the first client example calls
+    const workers = examples.filter((f) => f.startsWith('readme-worker')).map((f) => deployment.track(spawnNode(f, [join(dir, f)], {})));
+    // Both example workers registered (they log nothing): the broker's discovery lists their services.
+    await eventually(
+      'the example workers registered',
+      async () => {
+        const services = deployment.client(['--services', '--json']);
+        await services.exited;
+        return ['shout', 'orders'].every((name) => services.stdout.includes(`"name":"${name}"`));
+      },
+      20_000,
+      200,
+    );
+    const [first, second] = examples
+      .filter((f) => f.startsWith('readme-client'))
+      .map((f) => deployment.track(spawnNode(f, [join(dir, f)], {})));
+    expect([await first.exited, first.stderr]).toEqual([0, '']);
+    expect(first.stdout).toMatch(/^\{\s+words: 6,\s+lines: 1,\s+characters: 18,/); // the wordcount answer, then the services
+    for (const name of ['orders', 'shout', 'wordcount']) expect(first.stdout).toContain(`name: '${name}'`);
+    expect([await second.exited, second.stdout, second.stderr]).toEqual([0, 'order 42 of acme: shipped\n', '']);
+    for (const worker of workers) worker.child.kill('SIGTERM');
+    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]); // close() resolved, then exit(0)
+    await deployment.stop(); // the printed ports are free again
+  });
+
+  it('runs the typed consumer against the broker: headers, deadline and signal in the handler, Uint8Array, typed errors, an abandoned request, events, await close()', async () => {
+    await deployment.startBroker(['--startup-grace', '0', '--service-grace', '300']);
+    const { backendPort: backend, frontendPort: frontend } = deployment;
+    const consumer = deployment.track(spawnNode('typed consumer', [join(dir, 'consumer.js'), String(backend), String(frontend)], {}));
+    expect(await consumer.exited).toBe(0); // both closed: nothing keeps it alive
+    expect(JSON.parse(consumer.stdout)).toEqual({
+      reply: 'HELLO ann true',
+      uint8: 'BYTES  true',
+      failure: { name: 'HandlerError', reason: 'handler', detail: 'cannot shout "fail"', typed: true },
+      services: [['shout', 1]],
+      names: ['default', 'tsr.services'],
+      nobody: { name: 'NoServiceError', reason: 'no-service', detail: 'nobody', typed: true },
+      abandoned: { name: 'TimeoutError', typed: false },
+      reasons: true,
+      brokers: [`tcp://127.0.0.1:${backend}`],
+      clientEvents: [`connected tcp://127.0.0.1:${frontend}`],
+      workerEvents: [`connected tcp://127.0.0.1:${backend}`],
+    });
+  });
 });
+
+/** The complete programs of a README (its ```js blocks; a ```js fragment is a part of one, not run). */
+const readmeExamples = (readme: string): string[] => [...readme.matchAll(/^```js\n([\s\S]*?)^```$/gm)].map(([, code]) => code);
+
+/** The names a bundled declaration file exports, and those it declares without exporting (types of the API a user could not name). */
+function declaredNames(declarations: string): { exported: string[]; unexported: string[] } {
+  const exported = new Set<string>();
+  const declared: string[] = [];
+  for (const [, isExported, name] of declarations.matchAll(
+    /^(export )?(?:declare )?(?:abstract )?(?:class|interface|type|const|enum|function) ([\w$]+)/gm,
+  ))
+    if (isExported) exported.add(name);
+    else declared.push(name);
+  const aliased = new Set<string>();
+  for (const [, list] of declarations.matchAll(/^export \{([^}]*)\}/gm))
+    for (const item of list
+      .split(',')
+      .map((i) => i.trim())
+      .filter(Boolean)) {
+      const [local, as] = item.split(/\s+as\s+/);
+      aliased.add(local);
+      exported.add(as ?? local);
+    }
+  return { exported: [...exported].sort(), unexported: declared.filter((n) => !aliased.has(n)) };
+}
+
+/** The names `source` imports from `module`, as the module exports them (`type A as B` counts as A). */
+function importedNames(source: string, module: string): string[] {
+  const block = new RegExp(`import \\{([^}]*)\\} from '${module.replace('/', '\\/')}'`).exec(source)?.[1] ?? '';
+  return block
+    .split(',')
+    .map(
+      (i) =>
+        i
+          .trim()
+          .replace(/^type /, '')
+          .split(/\s+as\s+/)[0],
+    )
+    .filter(Boolean);
+}

@@ -173,6 +173,37 @@ describe('Client (TSR/1 envelope)', () => {
     );
   });
 
+  it('says how its connections go in events(): refused with the reason at once, connected, disconnected; the loop ends at close', async () => {
+    const port = await freePort(); // nothing listens there yet
+    const address = `tcp://127.0.0.1:${port}`;
+    const client = new Client({ broker: `127.0.0.1:${port}`, identity: 'C me', timeout: 5000, retries: 0 });
+    open.push(client);
+    const events = client.events();
+    const started = performance.now();
+    const answered = client.request('upper', 'hello');
+    expect((await events.next()).value).toEqual({
+      type: 'refused',
+      address,
+      reason: expect.stringMatching(/^connection refused \(nothing listens/),
+    });
+    expect(performance.now() - started).toBeLessThan(1000);
+    // said once: the socket dials again every 100 ms, the reason stays the same
+    const broker = await fakeBroker(
+      replyWith((b) => b.toUpperCase()),
+      undefined,
+      { host: '127.0.0.1', port },
+    );
+    open.push(broker.router);
+    expect((await events.next()).value).toEqual({ type: 'connected', address });
+    expect((await answered).toString()).toBe('HELLO');
+    broker.router.close();
+    expect((await events.next()).value).toEqual({ type: 'disconnected', address });
+    await client.close();
+    const rest: unknown[] = [];
+    for await (const e of events) rest.push(e);
+    expect(rest.every((e) => (e as { type: string }).type === 'refused')).toBe(true); // the broker gone: its port refuses again
+  });
+
   it('counts each connection dropped because the broker broke ZMTP, and gives up with a NoAnswerError', async () => {
     // A "broker" that answers every connection with a ZMTP 2.0 greeting: each is dropped from its eleventh byte.
     const connections: Socket[] = [];

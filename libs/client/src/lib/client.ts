@@ -23,8 +23,10 @@ import {
   BrokerSet,
   type BrokerSetOptions,
   Coalescer,
+  type ConnectionEvent,
   type CurvePeerKeys,
   type DealerPort,
+  EventFeed,
   dialErrorText,
   openDealerPort,
   uniqueIdentity,
@@ -151,6 +153,7 @@ export class Client {
   private dialError: string | undefined;
   private isConnected = false;
   private readonly onConnection: ((connected: boolean) => void) | undefined;
+  private readonly feed = new EventFeed<ConnectionEvent>();
   private readonly brokers: BrokerSet;
   /** The request path waits for the first look-up of the brokers: it sends what is in flight once they are known. */
   private awaitingBrokers = false;
@@ -217,12 +220,21 @@ export class Client {
   }
 
   /**
-   * Sends `body` to `service` and resolves with the reply (strings are sent as UTF-8). Each send
+   * Its connections as they change, from now on: `connected`, `disconnected`, and `refused` with
+   * the reason (no such host, connection refused…) and the broker's address, said again only when
+   * the reason changes. `for await (const e of client.events())`; the loop ends at `close()`.
+   */
+  events(): AsyncIterableIterator<ConnectionEvent> {
+    return this.feed.iterate();
+  }
+
+  /**
+   * Sends `body` to `service` and resolves with the reply (a `Uint8Array` or `Buffer` as it is, a string as UTF-8). Each send
    * carries the time left of the request's budget, `timeout × (retries + 1)` ms from now (header
    * `timeout-ms`), the caller's `headers`, and the trace of the active context (a span `request
    * <service>`, one `send <service>` per attempt), except in plain mode.
    */
-  request(service: string, body: Buffer | string, options: RequestOptions = {}): Promise<Buffer> {
+  request(service: string, body: Uint8Array | string, options: RequestOptions = {}): Promise<Buffer> {
     if (!isServiceName(service))
       return Promise.reject(new TypeError(`service name ${JSON.stringify(service)} must be 1-64 letters, digits or . _ : -`));
     if (this.plain && service !== DEFAULT_SERVICE) {
@@ -243,7 +255,13 @@ export class Client {
         return Promise.reject(error);
       }
     }
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    // a Uint8Array is sent as it is (a view of its bytes, not a copy), a string as UTF-8
+    const bytes =
+      typeof body === 'string'
+        ? Buffer.from(body)
+        : Buffer.isBuffer(body)
+          ? body
+          : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     return this.submit(service, bytes, timeout, retries, headers, requestSpan(service, bytes.length, budget), signal);
   }
 
@@ -303,6 +321,7 @@ export class Client {
     this.closed = true;
     this.brokers.close();
     for (const request of [...this.waiting, ...this.pending.values()]) this.end(request, new RequestError('client closed'), 'closed');
+    this.feed.end(); // first: the connection closed now is not news to anyone
     return this.closeSocket();
   }
 
@@ -546,7 +565,9 @@ export class Client {
       onFatal: (error) => this.fail(socket, error),
       onSendError: () => undefined, // like a lost message: the timeout sends it again
       onProtocolError: () => this.protocolErrors++,
-      onDialFailed: (error) => (this.dialError = dialErrorText(error)),
+      onDialFailed: (error) => {
+        if (socket === this.socket) this.dialFailed(endpoint, error);
+      },
       onConnection: (connected) => {
         if (socket === this.socket) this.connectionChanged(connected);
       },
@@ -573,9 +594,18 @@ export class Client {
     }
   }
 
+  /** A dial found no broker: kept for the error of a request that gives up, and said to `events()` when the reason is new. */
+  private dialFailed(address: string, error: NodeJS.ErrnoException): void {
+    const reason = dialErrorText(error);
+    if (reason === this.dialError) return;
+    this.dialError = reason;
+    this.feed.emit({ type: 'refused', address, reason });
+  }
+
   private connectionChanged(connected: boolean): void {
     if (connected === this.isConnected) return;
     this.isConnected = connected;
+    this.feed.emit({ type: connected ? 'connected' : 'disconnected', address: this.lastEndpoint });
     if (connected) {
       this.dialError = undefined;
       const socket = this.socket as DealerPort;

@@ -14,5 +14,6 @@ export * from './lib/latency';
 export * from './lib/receive-loop';
 export * from './lib/coalescer';
 export * from './lib/dealer-port';
+export * from './lib/event-feed';
 export * from './lib/version';
 export * from './lib/curve';

@@ -23,7 +23,7 @@ import {
   workerFailureFrames,
   workerReplyFrames,
 } from '@tsr/protocol';
-import { type DealerPort, dialErrorText, openDealerPort } from '@tsr/runtime';
+import { type ConnectionEvent, type DealerPort, dialErrorText, openDealerPort } from '@tsr/runtime';
 import type { Probe } from '@tsr/monitoring';
 import type { WorkerSettings } from './options';
 
@@ -42,6 +42,8 @@ export interface LinkEvents {
   several(): boolean;
   /** The receive loop failed: the worker can no longer serve. */
   fatal(error: Error): void;
+  /** A connection was made, lost, or refused (for `events()`). */
+  said(event: ConnectionEvent): void;
 }
 
 /** One broker as a worker sees it, for status output. */
@@ -207,6 +209,7 @@ export class BrokerLink {
     this.batchMax = undefined;
     this.metadata = false;
     this.answers = [];
+    this.events.said({ type: connected ? 'connected' : 'disconnected', address: this.endpoint });
     if (!connected) return this.events.closed(this);
     this.dialError = undefined;
     this.lastHeard = performance.now();
@@ -285,15 +288,16 @@ export class BrokerLink {
     const why = dialErrorText(error);
     if (why === this.dialError) return;
     this.dialError = why;
+    this.events.said({ type: 'refused', address: this.endpoint, reason: why });
     this.settings.logger.error(`cannot reach the broker at ${this.endpoint}: ${why}; trying again`, error);
   }
 
   /** A refused key is not retried on that socket: try again on a new one a liveness window later (the key may be listed by then). */
   private keyRefused(socket: DealerPort): void {
     const ms = this.settings.heartbeat * this.settings.liveness;
-    this.settings.logger.error(
-      `the broker refused this worker's CURVE key (${this.settings.curve?.publicKey}: not in its allow-list); trying again in ${ms} ms${this.where()}`,
-    );
+    const reason = `the broker refused this worker's CURVE key (${this.settings.curve?.publicKey}: not in its allow-list)`;
+    this.events.said({ type: 'refused', address: this.endpoint, reason });
+    this.settings.logger.error(`${reason}; trying again in ${ms} ms${this.where()}`);
     setTimeout(() => {
       if (socket === this.socket && !this.closing) this.reopen();
     }, ms).unref();

@@ -35,11 +35,11 @@ export interface RequestInfo {
 }
 
 /**
- * The service's code: the answer to `request` (a string is sent as UTF-8). It may answer at once or
+ * The service's code: the answer to `request` (a `Uint8Array` or `Buffer` as it is, a string as UTF-8). It may answer at once or
  * return a promise. If it throws or rejects, the client gets an error answer with the error's
  * message (`TSR/1 ERR handler …`) and the worker serves on.
  */
-export type Handler = (request: Buffer, info: RequestInfo) => Buffer | string | Promise<Buffer | string>;
+export type Handler = (request: Buffer, info: RequestInfo) => Uint8Array | string | Promise<Uint8Array | string>;
 
 /** Where the worker says what it does; `step` is called for every request taken when `tracing` is true. */
 export interface WorkerLogger {

@@ -291,6 +291,37 @@ describe('Worker', () => {
     });
   });
 
+  it('says how its connections go in events(): refused once with the reason, connected, disconnected; the loop ends at close', async () => {
+    const port = await freePort(); // nothing listens there yet
+    const address = `tcp://127.0.0.1:${port}`;
+    const worker = serve({
+      broker: `127.0.0.1:${port}`,
+      identity: 'W test',
+      handler: echo(0),
+      logger: { info: () => {}, error: () => {} },
+    });
+    const broker = new Router({ linger: 0, handover: true });
+    cleanup = () => (worker.close(), broker.close());
+    const events = worker.events();
+    const started = performance.now();
+    expect((await events.next()).value).toEqual({
+      type: 'refused',
+      address,
+      reason: expect.stringMatching(/^connection refused \(nothing listens/),
+    });
+    expect(performance.now() - started).toBeLessThan(1000);
+    await sleep(400); // dials again meanwhile, for the same reason: not said again
+    await broker.bind(address);
+    expect((await events.next()).value).toEqual({ type: 'connected', address });
+    expect(text(await broker.receive())).toEqual(['W test', '', '', '', 'TSR/1 READY']);
+    broker.close();
+    expect((await events.next()).value).toEqual({ type: 'disconnected', address });
+    await worker.close();
+    const rest: unknown[] = [];
+    for await (const e of events) rest.push(e);
+    expect(rest.every((e) => (e as { type: string }).type === 'refused')).toBe(true);
+  });
+
   it('counts and logs each connection dropped because the broker broke ZMTP, and dials again', async () => {
     // A "broker" that answers every connection with a ZMTP 2.0 greeting: each is dropped from its eleventh byte.
     const connections: Socket[] = [];

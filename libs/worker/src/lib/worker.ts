@@ -1,6 +1,6 @@
 import { type Context, type Span, SpanKind, SpanStatusCode, type Tracer, context } from '@opentelemetry/api';
 import { BAD_TIMEOUT, CreditLender, type Loaned, TIMEOUT_HEADER, type WorkerRequest, metadataValue, scanMetadata } from '@tsr/protocol';
-import { BrokerSet } from '@tsr/runtime';
+import { BrokerSet, type ConnectionEvent, EventFeed } from '@tsr/runtime';
 import { Health, type Probe } from '@tsr/monitoring';
 import { ATTR, MESSAGING_SYSTEM, contextFromMetadata, sdkRegistered, tracer } from '@tsr/telemetry';
 import { BrokerLink, type BrokerLinkStatus, type LinkEvents } from './broker-link';
@@ -104,6 +104,7 @@ export class Worker {
     return this.sumOfLinks((link) => link.protocolErrors);
   }
   private readonly health = new Health();
+  private readonly feed = new EventFeed<ConnectionEvent>();
   /** Settles once every broker was told goodbye (or given up on), after `close`. */
   private stopped: Promise<void> = Promise.resolve();
   readonly identity: string;
@@ -170,7 +171,17 @@ export class Worker {
     clearInterval(this.ticker);
     this.serving?.turn.abort(abortReason('the worker is closing'));
     this.stopped = Promise.all([...this.links.values()].map((link) => link.close())).then(() => undefined);
+    this.feed.end();
     return this.stopped;
+  }
+
+  /**
+   * Its connections to the brokers as they change, from now on: `connected`, `disconnected`, and
+   * `refused` with the reason (no such host, connection refused, its CURVE key refused) and the
+   * broker's address, said again only when the reason changes. The loop ends at `close()`.
+   */
+  events(): AsyncIterableIterator<ConnectionEvent> {
+    return this.feed.iterate();
   }
 
   /** Liveness: the receive loops alive, the event loop not stalled. */
@@ -238,6 +249,7 @@ export class Worker {
     acknowledged: (link, window) => this.lender.acknowledged(link, window),
     wanted: (link) => this.lender.wanted(link),
     several: () => this.links.size > 1,
+    said: (event) => this.feed.emit(event),
     fatal: this.health.watch('broker', (error: Error) => {
       void this.close();
       this.settings.onFatal(error);
