@@ -72,6 +72,11 @@ export interface ServeOptions extends BrokerSetOptions {
   /** Default: silent. */
   logger?: WorkerLogger;
   /**
+   * ms `close()` waits for the handler in flight to settle after aborting its signal (0-60000;
+   * default 2000): a reply it makes by then is sent, a handler still running then is left behind.
+   */
+  drainMs?: number;
+  /**
    * CURVE (encryption and authentication): the broker's public key and this worker's key pair, Z85
    * (its public key must be in the broker's allow-list). Default: none, plain TCP as the seed.
    */
@@ -128,6 +133,7 @@ export function workerSettings(o: ServeOptions): WorkerSettings {
     liveness: integer('liveness', o.liveness ?? 3, 1, 100),
     identity: identity(o.identity ?? uniqueIdentity('W')),
     logger: o.logger ?? silent,
+    drainMs: integer('drainMs', o.drainMs ?? 2000, 0, 60_000),
     onServed: o.onServed,
     curve: o.curve,
     onFatal:

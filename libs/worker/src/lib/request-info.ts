@@ -89,6 +89,11 @@ export class RequestTurn implements RequestInfo {
     this.#controller?.abort(reason);
   }
 
+  /** Whether `e` is the reason this turn was aborted with (what a handler that gives up rejects with). */
+  abortedWith(e: unknown): boolean {
+    return this.#reason !== undefined && e === this.#reason;
+  }
+
   /** The handler is done: the deadline is no longer watched. */
   end(): void {
     this.#ended = true;

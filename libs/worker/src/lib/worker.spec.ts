@@ -23,6 +23,7 @@ interface Setup {
   service?: string;
   credit?: number;
   logger?: WorkerLogger;
+  drainMs?: number;
 }
 
 /** A real ROUTER playing the broker, and one worker connected to it. */
@@ -40,6 +41,7 @@ async function setup(o: Setup = {}) {
     service: o.service,
     credit: o.credit,
     logger: o.logger,
+    drainMs: o.drainMs,
     onFatal: (e) => fatal.push(e),
   });
   return { broker, worker, fatal };
@@ -252,6 +254,54 @@ describe('Worker', () => {
     expect(frames).toEqual(['W test', '', '', '', 'TSR/1 BYE']);
   });
 
+  describe('drains at close', () => {
+    /** A handler that finishes `finish` 100 ms after its signal fires, and gives up on anything else when it fires. */
+    const draining: Handler = (request, info) =>
+      new Promise((resolve, reject) =>
+        info.signal.addEventListener('abort', () =>
+          request.toString() === 'finish' ? setTimeout(() => resolve('finished'), 100) : reject(info.signal.reason),
+        ),
+      );
+    /** What the broker receives up to the goodbye, heartbeats left out. */
+    async function untilGoodbye(broker: Router): Promise<string[][]> {
+      const seen: string[][] = [];
+      for (;;) {
+        const frames = text(await broker.receive());
+        if (frames[4] === 'TSR/1 HB') continue;
+        seen.push(frames.slice(2));
+        if (frames[4] === 'TSR/1 BYE') return seen;
+      }
+    }
+    async function started(requests: string[]) {
+      const { broker, worker } = await setup({ heartbeat: 1000, credit: 2, handler: draining }); // no reconnect meanwhile
+      cleanup = () => broker.close();
+      await broker.receive();
+      await broker.send(['W test', '', '', '', 'TSR/1 HB']);
+      for (const [i, r] of requests.entries()) await broker.send(['W test', '', `C${i + 1}`, '', r]);
+      await sleep(50); // the first is in its handler, the second queued
+      return { broker, worker };
+    }
+
+    it('sends the reply a handler makes after its signal is aborted, then the goodbye; a queued request is left to the broker', async () => {
+      const { broker, worker } = await started(['finish', 'queued']);
+      const closing = performance.now();
+      const [seen] = await Promise.all([untilGoodbye(broker), worker.close()]);
+      expect(seen).toEqual([
+        ['C1', '', 'finished'],
+        ['', '', 'TSR/1 BYE'],
+      ]);
+      expect(performance.now() - closing).toBeGreaterThanOrEqual(90);
+      expect(worker.served).toBe(1);
+    });
+
+    it('sends nothing for a handler that gives up because the worker closes: the broker gives its request to another worker', async () => {
+      const { broker, worker } = await started(['give up']);
+      const [seen] = await Promise.all([untilGoodbye(broker), worker.close()]);
+      expect(seen).toEqual([['', '', 'TSR/1 BYE']]);
+      expect([worker.served, worker.failed]).toEqual([0, 0]);
+    });
+  });
+
   it('reports a failure of its receive loop as fatal instead of going deaf', async () => {
     // A logger that throws while a request is traced stands for any bug on the receive path.
     const throwing: WorkerLogger = {
@@ -434,7 +484,7 @@ describe('Worker', () => {
       expect(worker.status()).toMatchObject({ malformed: 1, protocolErrors: 0 });
     });
 
-    it('stopped by a handler in the middle of a batch, sends the answers finished before it, then its goodbye', async () => {
+    it('stopped by a handler in the middle of a batch, sends the answers finished by then (that one too), then its goodbye; the rest is left to the broker', async () => {
       const running: { worker?: Worker } = {};
       const { broker, worker } = await setup({
         credit: 4,
@@ -447,9 +497,12 @@ describe('Worker', () => {
       running.worker = worker;
       await offerBatches(broker);
       await broker.send(['W test', 'TSR/1 REQS', batch(['C1', 'one'], ['C2', 'two'], ['C3', 'three'])]);
-      expect(records(await broker.receive())).toEqual([['C1', 'one done', false]]);
+      expect(records(await broker.receive())).toEqual([
+        ['C1', 'one done', false],
+        ['C2', 'two done', false],
+      ]);
       expect(text(await broker.receive())).toEqual(['W test', '', '', '', 'TSR/1 BYE']);
-      expect(worker.served).toBe(1);
+      expect(worker.served).toBe(2);
     });
   });
 
@@ -568,7 +621,10 @@ describe('Worker', () => {
 
     it('aborts the signal of the request in the handler when the worker closes, with an AbortError', async () => {
       const signals: AbortSignal[] = [];
-      const { broker, worker } = await setup({ handler: (_r, info) => (signals.push(info.signal), new Promise<string>(() => {})) });
+      const { broker, worker } = await setup({
+        drainMs: 100, // the handler never settles: close waits this long for it
+        handler: (_r, info) => (signals.push(info.signal), new Promise<string>(() => {})),
+      });
       cleanup = () => broker.close();
       await broker.receive();
       await broker.send(['W test', '', 'C1', '', 'forever']); // no metadata: the signal fires only at close

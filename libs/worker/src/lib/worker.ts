@@ -122,7 +122,12 @@ export class Worker {
   private readonly lender: CreditLender<BrokerLink>;
   private readonly queue: Request[] = [];
   private busy = false;
+  /** `close()` was called: no request starts any more (the one in flight may still answer). */
+  private closing = false;
+  /** The worker is done: answers are dropped. */
   private closed = false;
+  /** Called when the handler in flight settles while the worker closes. */
+  private settledWhileClosing: (() => void) | undefined;
   private ticker: NodeJS.Timeout | undefined;
   /** Links that answered during this pass over the queue: their batches go when it ends. */
   private readonly answering = new Set<BrokerLink>();
@@ -159,20 +164,34 @@ export class Worker {
   }
 
   /**
-   * Stops. Brokers that speak TSR/1 are told, so they re-dispatch what this worker held at once
-   * rather than at a deadline; the promise resolves once that is delivered (at most 200 ms).
-   * Answers of handlers still running are dropped.
+   * Stops, draining: no request starts any more; the handler in flight has its signal aborted and
+   * `drainMs` to settle. A reply it makes by then goes to its broker; a failure caused by that abort
+   * does not (the broker gives the request to another worker), any other failure does. Then brokers
+   * that speak TSR/1 are told goodbye, so they re-dispatch at once what this worker still held; the
+   * promise resolves once that is delivered (at most 200 ms more).
    */
   close(): Promise<void> {
-    if (this.closed) return this.stopped;
-    this.closed = true;
+    if (this.closing) return this.stopped;
+    this.closing = true;
     this.health.stop();
     this.brokers.close();
-    clearInterval(this.ticker);
     this.serving?.turn.abort(abortReason('the worker is closing'));
-    this.stopped = Promise.all([...this.links.values()].map((link) => link.close())).then(() => undefined);
-    this.feed.end();
+    this.stopped = this.handlerSettled(this.settings.drainMs).then(() => {
+      this.closed = true;
+      clearInterval(this.ticker); // heartbeats went on while the handler finished
+      this.feed.end();
+      return Promise.all([...this.links.values()].map((link) => link.close())).then(() => undefined);
+    });
     return this.stopped;
+  }
+
+  /** Resolves when the handler in flight settles (at once when none is), or after `ms`. */
+  private handlerSettled(ms: number): Promise<void> {
+    if (!this.busy || ms === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.settledWhileClosing = () => (clearTimeout(timer), resolve());
+    });
   }
 
   /**
@@ -229,7 +248,7 @@ export class Worker {
 
   /** Links follow the set of brokers: one per endpoint; a broker no longer listed is told goodbye. */
   private brokersChanged(endpoints: readonly string[]): void {
-    if (this.closed) return;
+    if (this.closing) return;
     for (const [endpoint, link] of this.links) {
       if (endpoints.includes(endpoint)) continue;
       this.links.delete(endpoint);
@@ -309,7 +328,7 @@ export class Worker {
    * with a failure without calling the handler (the broker drops it, and its credit is free).
    */
   private serveNext(): void {
-    while (!this.busy && !this.closed) {
+    while (!this.busy && !this.closing) {
       const request = this.queue.shift();
       if (!request) break;
       const started = performance.now();
@@ -338,10 +357,11 @@ export class Worker {
       }
       this.busy = true;
       const settle = (finish: () => void) => {
-        finish(); // at close, only the span ends: answers of handlers still running are dropped
-        if (this.closed) return;
+        finish(); // once closed, only the span ends: the answer is dropped
         this.busy = false;
-        this.serveNext();
+        if (this.closing)
+          this.settledWhileClosing?.(); // its answer goes out as the links close
+        else this.serveNext();
       };
       answer.then(
         (value) => settle(() => this.answer(serving, value, started)),
@@ -406,7 +426,7 @@ export class Worker {
       return;
     }
     this.ended(serving, 'reply');
-    if (this.closed) return; // stopped by the handler itself: dropped, as the answers of handlers still running are
+    if (this.closed) return; // after the drain: dropped
     const { request } = serving;
     this.served++;
     this.settings.onServed?.((performance.now() - started) / 1000, 'reply');
@@ -417,7 +437,8 @@ export class Worker {
   private fail(serving: Serving, e: unknown, started: number): void {
     const message = messageOf(e);
     this.ended(serving, 'failure', message);
-    if (this.closed) return;
+    // failed because the worker is closing: the broker gives the request to another worker
+    if (this.closed || (this.closing && serving.turn.abortedWith(e))) return;
     const { request } = serving;
     this.failed++;
     this.settings.logger.error(`handler failed: ${message}`, e);
