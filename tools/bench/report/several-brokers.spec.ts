@@ -1,6 +1,7 @@
 import { chartsMarkdown } from '../chart';
 import type { Phase, RunRecord } from '../matrix';
 import type { TargetKind } from '../targets';
+import { runRecord } from './__fixtures__/run-record';
 import { summarize, tables } from './index';
 
 interface Figures {
@@ -23,27 +24,25 @@ function run(phase: Phase, rep: number, credit: number, target: TargetKind, f: F
           { label: 'broker', cpuCores: first, peakRssKiB: 60_000 },
           { label: 'broker2', cpuCores: second, peakRssKiB: 60_000 },
         ];
-  const p99 = f.p99 ?? 4;
   return {
-    rep,
-    round,
-    phase,
-    target,
-    workers: 4,
-    size: 16,
-    mode: phase === 'brokers-latency' ? 'open' : 'closed',
-    inflight: phase === 'brokers-latency' ? undefined : 64,
-    rate: phase === 'brokers-latency' ? 5_000 : undefined,
-    requestsPerSecond: f.rps,
-    answered: f.rps,
-    errors: 0,
+    ...runRecord({
+      phase,
+      rep,
+      round,
+      target,
+      open: phase === 'brokers-latency',
+      inflight: 64,
+      rate: 5_000,
+      rps: f.rps,
+      p99: f.p99 ?? 4,
+      usage: [
+        ...brokers,
+        { label: 'worker1', cpuCores: 0.2, peakRssKiB: 50_000 },
+        { label: 'loadgen1', cpuCores: 0.4, peakRssKiB: 70_000 },
+      ],
+      brokerCores: first + (second ?? 0),
+    }),
     unanswered: f.lost ?? 0,
-    workersSeen: 4,
-    latency: { count: f.rps, p50: p99 / 4, p90: p99 / 2, p99, p999: p99 * 2, max: p99 * 3 },
-    usage: [...brokers, { label: 'worker1', cpuCores: 0.2, peakRssKiB: 50_000 }, { label: 'loadgen1', cpuCores: 0.4, peakRssKiB: 70_000 }],
-    machineBusyCores: 1.9,
-    windowRamp: 1,
-    cpuUsPerRequest: ((first + (second ?? 0)) / f.rps) * 1e6,
     credit,
     creditMoves: target === 'broker' ? 0 : (f.moves ?? 0),
     creditWants: target === 'broker' ? 0 : (f.wants ?? 0),

@@ -2,6 +2,7 @@ import type { Phase, RunRecord } from '../matrix';
 import { countSpans, prefixOf } from '../otlp-sink';
 import type { TargetKind } from '../targets';
 import { expectedSpans, tracingVariants } from '../tracing';
+import { runRecord } from './__fixtures__/run-record';
 import { summarize, tables } from './index';
 import { tracingSpansTable } from './tracing';
 
@@ -16,34 +17,25 @@ interface Figures {
 
 /** A run of the tracing experiment: 4 workers, 16 B. */
 function run(phase: Phase, rep: number, target: TargetKind, f: Figures, round?: number): RunRecord {
-  const p99 = f.p99 ?? 4;
   const workers = f.workers ?? 0.4;
-  return {
+  return runRecord({
+    phase,
     rep,
     round,
-    phase,
     target,
-    workers: 4,
-    size: 16,
-    mode: phase === 'tracing-latency' ? 'open' : 'closed',
-    inflight: phase === 'tracing-latency' ? undefined : 32,
-    rate: phase === 'tracing-latency' ? 4_000 : undefined,
-    requestsPerSecond: f.rps,
-    answered: f.rps,
-    errors: 0,
-    unanswered: 0,
-    workersSeen: NaN,
-    latency: { count: f.rps, p50: p99 / 4, p90: NaN, p99, p999: NaN, max: p99 * 3 },
+    open: phase === 'tracing-latency',
+    inflight: 32,
+    rate: 4_000,
+    rps: f.rps,
+    p99: f.p99 ?? 4,
     usage: [
       { label: 'broker', cpuCores: f.broker, peakRssKiB: 60_000 },
       ...[1, 2, 3, 4].map((i) => ({ label: `worker${i}`, cpuCores: workers / 4, peakRssKiB: 50_000 })),
       ...(f.client === undefined ? [] : [{ label: 'client', cpuCores: f.client, peakRssKiB: 70_000 }]),
       { label: 'otlp-sink', cpuCores: target.startsWith('tracing-on') ? 0.05 : 0, peakRssKiB: 40_000 },
     ],
-    machineBusyCores: 1.9,
-    windowRamp: 1,
-    cpuUsPerRequest: (f.broker / f.rps) * 1e6,
-  };
+    brokerCores: f.broker,
+  });
 }
 
 describe('what tracing costs: each variant against the build before, paired', () => {
