@@ -142,7 +142,7 @@ export class BrokerServer {
         },
         workerFailed: (worker, why, held) => {
           this.outbox.forgetWorker(worker);
-          this.trace.info(`worker ${JSON.stringify(worker)} ${FAILURE_TEXT[why]}: forgotten, ${held} request(s) moved on`);
+          this.trace.warn(`worker ${JSON.stringify(worker)} ${FAILURE_TEXT[why]}: forgotten, ${held} request(s) moved on`);
         },
         moved: (request, why) => spansOf(request)?.moved(why),
         clientPresent: (clientKey) => this.frontend.hasPeer(clientKey),
@@ -220,7 +220,7 @@ export class BrokerServer {
   private connectionLimitReached(side: Side, address: string, limit: number): void {
     const n = ++this.overLimit[side];
     if (n % 1000 === 1)
-      this.trace.error(
+      this.trace.warn(
         `${side}: closed a connection from ${address}: ${limit} connections are open (--max-connections); closed so far: ${n}`,
       );
   }
@@ -391,7 +391,7 @@ export class BrokerServer {
     const why = isGeneratedId(worker)
       ? "it has no routing id of its own (a worker must set one, as the seed's do)"
       : `${this.options.maxWorkers} workers are already in (--max-workers)`;
-    this.trace.info(
+    this.trace.warn(
       `refused the ready of worker 0x${Buffer.from(worker, 'latin1').toString('hex')}: ${why}; refused so far: ${this.core.stats.refusedWorkers}`,
     );
   }

@@ -11,6 +11,8 @@ export interface LoadOptions extends Omit<ClientOptions, 'identity'> {
   giveUpAfter: number;
   /** Stop sending new requests after this many seconds; 0 is no limit. */
   durationS: number;
+  /** Given the clients once they are made (to follow their connections). */
+  onClients?: (clients: readonly Client[]) => void;
   /** Called every `progressMs` with what is done so far. */
   onProgress?: (progress: LoadProgress) => void;
   progressMs?: number;
@@ -72,6 +74,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadOutcome> {
     { length: Math.min(o.concurrency, o.requests) },
     (_, i) => new Client({ ...o, identity: `${o.identity}/${i}`, lookup }),
   );
+  o.onClients?.(clients);
   const giveUp = (why: string, cause: Error) => {
     gaveUp ??= { why, cause };
     stopped = true;

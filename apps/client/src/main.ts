@@ -8,6 +8,7 @@ import {
   curvePeerKeys,
   fail,
   formatSummary,
+  levels,
   programTracer,
   runProgram,
   uniqueIdentity,
@@ -16,6 +17,7 @@ import { startTelemetry } from '@tsr/telemetry/sdk';
 import { servicesTable } from './discovery';
 import { CLIENT_EXIT, exitCodeOf } from './exit-codes';
 import { runLoad } from './load';
+import { reportConnections } from './connection-report';
 import { clientOptions } from './options';
 
 runProgram('client', clientOptions, async (config) => {
@@ -37,7 +39,7 @@ runProgram('client', clientOptions, async (config) => {
   const telemetry = await startTelemetry({ serviceName: 'tsr-client', version: VERSION, instanceId: options.identity });
   if (telemetry.problem) throw new ConfigError(telemetry.problem);
   // On stderr, as the progress lines: stdout is the reply or the summary (--json), for scripts.
-  if (telemetry.enabled && (trace.level === 'info' || trace.level === 'trace')) process.stderr.write(`client: ${telemetry.describe}\n`);
+  if (telemetry.enabled && levels.indexOf(trace.level) >= levels.indexOf('info')) process.stderr.write(`client: ${telemetry.describe}\n`);
   const exit = (code: number) => void telemetry.shutdown().then(() => process.exit(code));
   const body = Buffer.from(config.request || `C ${hostname()}`);
   let stop = () => {};
@@ -45,6 +47,7 @@ runProgram('client', clientOptions, async (config) => {
 
   if (config.requests === 0) {
     const client = new Client(options);
+    reportConnections([client], trace);
     stop = () => {
       client.close();
       exit(CLIENT_EXIT.ok);
@@ -78,6 +81,7 @@ runProgram('client', clientOptions, async (config) => {
     requests: config.requests,
     concurrency: config.concurrency,
     giveUpAfter: config.giveUpAfter,
+    onClients: (clients) => reportConnections(clients, trace),
     durationS: config.durationS,
     body,
     progressMs: tty ? 200 : 5000,

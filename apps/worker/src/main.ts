@@ -29,8 +29,9 @@ runProgram('worker', workerOptions, async (config) => {
     onFatal: (error) => fail('worker', error),
   });
   trace.info(config.handler === 'echo' ? `echo, delay ${config.delayMs} ms` : config.handler);
-  // SIGINT, SIGTERM: the goodbye to the brokers (at most 200 ms), the last spans sent (at most 2 s,
-  // only when traces are on), exit 0.
+  // SIGINT, SIGTERM: the drain (the request in the handler: its signal aborted, at most 2 s to
+  // answer), the goodbye to the brokers (at most 200 ms), the last spans sent (at most 2 s, only
+  // when traces are on), exit 0.
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) return;

@@ -26,6 +26,10 @@ describe('load mode', () => {
     expect(load.stderr).toMatch(
       /^client: error: gave up: \d+ requests in a row got no answer \(no answer from tcp:\/\/127\.0\.0\.1:\d+ after 2 attempt\(s\) of 200 ms: connection refused \(nothing listens on that port\) \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)\)$/m,
     );
+    // four clients dial the same closed port: said once
+    expect(
+      load.stderr.match(/^\[client\] warning: cannot reach the broker at tcp:\/\/127\.0\.0\.1:\d+: connection refused .*; trying again$/gm),
+    ).toHaveLength(1);
     const summary = JSON.parse(load.stdout);
     expect(summary).toMatchObject({ answered: 0, gaveUp: expect.stringContaining('in a row') });
     expect(summary.requests).toBeLessThan(20);

@@ -183,7 +183,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     expect(ghost.requests).toEqual([]);
     await eventually(
       'the refusal in the log',
-      async () => /refused the ready of worker 0x00[0-9a-f]{8}: it has no routing id of its own/.test(broker.stdout),
+      async () => /warning: refused the ready of worker 0x00[0-9a-f]{8}: it has no routing id of its own/.test(broker.stderr),
       10_000,
     );
   });

@@ -1,7 +1,8 @@
 import { createConnection } from 'node:net';
 import { Dealer } from 'zeromq';
-import { isListening, stopApp, waitForOutput } from '@tsr/testing';
+import { freePort, isListening, stopApp, waitForOutput } from '@tsr/testing';
 import { localDeployment } from '../support/deployment';
+import { sleep } from '../support/wait';
 
 const REPLY = /^(\S+) (W \S+)\n$/;
 
@@ -127,6 +128,26 @@ describe('the service as real processes on loopback', () => {
       expect(await proc.exited).toBe(2);
       expect(proc.stderr).toMatch(message);
       expect(proc.stderr.trim().split('\n')).toHaveLength(1);
+    });
+
+    // The program's first dial comes once Node has started it (a few hundred ms, more on a loaded
+    // machine); the line must follow within 1 s of that.
+    it.each([
+      ['client', ['--timeout', '10000']],
+      ['worker', []],
+    ] as const)('a %s pointed at a closed port says so once, with the address and the reason, and keeps trying', async (app, args) => {
+      const port = await freePort();
+      const started = Date.now();
+      const proc = deployment.spawn(app, ['127.0.0.1', String(port), ...args]);
+      const line = await waitForOutput(proc, /warning: cannot reach the broker at .*/, 5000);
+      expect(line).toBe(
+        `warning: cannot reach the broker at tcp://127.0.0.1:${port}: connection refused (nothing listens on that port) (connect ECONNREFUSED 127.0.0.1:${port}); trying again`,
+      );
+      expect(Date.now() - started).toBeLessThan(2000);
+      await sleep(1500); // it dials again meanwhile, for the same reason
+      expect(proc.stderr.match(/cannot reach the broker/g)).toHaveLength(1);
+      expect(proc.child.exitCode).toBeNull();
+      expect((await stopApp(proc)).code).toBe(0);
     });
 
     it('a broker whose port is taken says so and exits 2', async () => {

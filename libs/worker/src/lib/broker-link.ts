@@ -101,7 +101,7 @@ export class BrokerLink {
       this.send(workerControlFrames(HEARTBEAT));
       return;
     }
-    this.settings.logger.info(`broker silent for ${this.settings.liveness} heartbeats: reconnecting${this.where()}`);
+    this.warn(`broker silent for ${this.settings.liveness} heartbeats: reconnecting${this.where()}`);
     this.reopen();
   }
 
@@ -159,6 +159,13 @@ export class BrokerLink {
     return { endpoint, connected, registered: this.registration().ok, served, reconnects, malformed, protocolErrors };
   }
 
+  /** A problem the link recovers from: a warning, or an error for a logger without warnings. */
+  private warn(message: string, cause?: unknown): void {
+    const { logger } = this.settings;
+    if (logger.warn) logger.warn(message, cause);
+    else logger.error(message, cause);
+  }
+
   /** Names the broker in what is said, when there may be several. */
   private where(): string {
     return this.events.several() ? ` (${this.endpoint})` : '';
@@ -188,7 +195,7 @@ export class BrokerLink {
       },
       onProtocolError: (why) => {
         this.protocolErrors++;
-        this.settings.logger.error(`dropped the connection to the broker: ${why}${this.where()}`);
+        this.warn(`dropped the connection to the broker: ${why}${this.where()}`);
       },
     });
     this.socket = socket;
@@ -210,6 +217,7 @@ export class BrokerLink {
     this.metadata = false;
     this.answers = [];
     this.events.said({ type: connected ? 'connected' : 'disconnected', address: this.endpoint });
+    this.settings.logger.debug?.(connected ? `connected to ${this.endpoint}` : `connection to ${this.endpoint} lost`);
     if (!connected) return this.events.closed(this);
     this.dialError = undefined;
     this.lastHeard = performance.now();
@@ -230,14 +238,14 @@ export class BrokerLink {
     } else if (request.kind === 'batch') this.take(request.records);
     else {
       this.malformed++;
-      this.settings.logger.error(`ignored message from broker: ${request.reason}${this.where()}`);
+      this.warn(`ignored message from broker: ${request.reason}${this.where()}`);
     }
   }
 
   /** A request's metadata broke the rules: counted and logged, and the request served as one without. */
   malformedMetadata(why: string): void {
     this.malformed++;
-    this.settings.logger.error(`ignored the metadata of a request from the broker: ${why}${this.where()}`);
+    this.warn(`ignored the metadata of a request from the broker: ${why}${this.where()}`);
   }
 
   private take(requests: readonly WorkerRequest[]): void {
@@ -289,7 +297,7 @@ export class BrokerLink {
     if (why === this.dialError) return;
     this.dialError = why;
     this.events.said({ type: 'refused', address: this.endpoint, reason: why });
-    this.settings.logger.error(`cannot reach the broker at ${this.endpoint}: ${why}; trying again`, error);
+    this.warn(`cannot reach the broker at ${this.endpoint}: ${why}; trying again`, error);
   }
 
   /** A refused key is not retried on that socket: try again on a new one a liveness window later (the key may be listed by then). */

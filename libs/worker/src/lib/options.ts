@@ -46,6 +46,10 @@ export interface WorkerLogger {
   info(message: string): void;
   /** `cause`: the error behind the message, where there is one (a handler's, a failed dial's). */
   error(message: string, cause?: unknown): void;
+  /** What went wrong and is being recovered from (a broker unreachable or silent, a message that broke the protocol); without it, `error` says it. */
+  warn?(message: string, cause?: unknown): void;
+  /** Each connection made and lost; without it, nothing says them. */
+  debug?(message: string): void;
   readonly tracing?: boolean;
   /** `step(step, 'name1 name2', [v1, v2])`: which protocol step ran, with which values (the worker's: each request it takes). */
   step?(step: string, names: string, values: readonly unknown[]): void;

@@ -372,6 +372,35 @@ describe('Worker', () => {
     expect(rest.every((e) => (e as { type: string }).type === 'refused')).toBe(true);
   });
 
+  it('says what it recovers from as warnings, and each connection at debug, where its logger has them', async () => {
+    const said: string[] = [];
+    const port = await freePort(); // nothing listens there yet
+    const address = `tcp://127.0.0.1:${port}`;
+    const logger: WorkerLogger = {
+      info: () => {},
+      error: (m) => said.push(`error ${m}`),
+      warn: (m) => said.push(`warn ${m}`),
+      debug: (m) => said.push(`debug ${m}`),
+    };
+    const worker = serve({ broker: `127.0.0.1:${port}`, identity: 'W test', handler: echo(0), logger });
+    const broker = new Router({ linger: 0, handover: true });
+    cleanup = () => (worker.close(), broker.close());
+    const saidSoFar = async (n: number) => {
+      for (const until = Date.now() + 3000; said.length < n && Date.now() < until; ) await sleep(10);
+    };
+    await saidSoFar(1);
+    await broker.bind(address);
+    await saidSoFar(2);
+    await broker.receive(); // its ready
+    broker.close();
+    await saidSoFar(3);
+    expect(said.slice(0, 3)).toEqual([
+      expect.stringMatching(new RegExp(`^warn cannot reach the broker at ${address}: connection refused .*; trying again$`)),
+      `debug connected to ${address}`,
+      `debug connection to ${address} lost`,
+    ]);
+  });
+
   it('counts and logs each connection dropped because the broker broke ZMTP, and dials again', async () => {
     // A "broker" that answers every connection with a ZMTP 2.0 greeting: each is dropped from its eleventh byte.
     const connections: Socket[] = [];

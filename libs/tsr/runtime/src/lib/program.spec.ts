@@ -127,7 +127,7 @@ describe('runProgram in a real process', () => {
       [['host', '65536'], {}, 'fixture: --broker-port must be a port number 1-65535, got "65536"'],
       [[], { BROKER_PORT: 'abc' }, 'fixture: BROKER_PORT must be a port number 1-65535, got "abc"'],
       [['--bogus'], {}, 'fixture: unknown option --bogus (see --help)'],
-      [['--log', 'loud'], {}, 'fixture: --log must be one of silent, error, info, trace, got "loud"'],
+      [['--log', 'loud'], {}, 'fixture: --log must be one of silent, error, warn, info, debug, trace, got "loud"'],
     ] as [string[], Record<string, string>, string][])('%j %j', async (args, env, line) => {
       const run = await runFixture(args, { env: { FIXTURE_MODE: 'print', ...env } });
       expect(run.code).toBe(2);

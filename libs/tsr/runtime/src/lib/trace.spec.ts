@@ -19,32 +19,44 @@ function capture(level: Level, component = 'broker', format: LogFormat = 'text',
 function emitted(level: Level) {
   const { tracer, out, err } = capture(level);
   tracer.step('step', 'x', [1]);
+  tracer.debug('looking');
   tracer.info('hello');
+  tracer.warn('odd');
   tracer.error('bad');
+  const expected = {
+    debug: '[broker] debug: looking',
+    info: '[broker] hello',
+    warn: '[broker] warning: odd',
+    error: '[broker] error: bad',
+  };
   return {
     step: out.some((l) => l.includes('step:')),
-    info: out.includes('[broker] hello'),
-    error: err.includes('[broker] error: bad'),
-    strayOut: out.filter((l) => !l.includes('step:') && l !== '[broker] hello'),
-    strayErr: err.filter((l) => l !== '[broker] error: bad'),
+    debug: out.includes(expected.debug),
+    info: out.includes(expected.info),
+    warn: err.includes(expected.warn),
+    error: err.includes(expected.error),
+    strayOut: out.filter((l) => !l.includes('step:') && l !== expected.debug && l !== expected.info),
+    strayErr: err.filter((l) => l !== expected.warn && l !== expected.error),
   };
 }
 
 describe('levels', () => {
   it('go from quietest to loudest', () => {
-    expect(levels).toEqual(['silent', 'error', 'info', 'trace']);
+    expect(levels).toEqual(['silent', 'error', 'warn', 'info', 'debug', 'trace']);
   });
 
   it.each([
-    ['silent', { step: false, info: false, error: false }],
-    ['error', { step: false, info: false, error: true }],
-    ['info', { step: false, info: true, error: true }],
-    ['trace', { step: true, info: true, error: true }],
+    ['silent', { step: false, debug: false, info: false, warn: false, error: false }],
+    ['error', { step: false, debug: false, info: false, warn: false, error: true }],
+    ['warn', { step: false, debug: false, info: false, warn: true, error: true }],
+    ['info', { step: false, debug: false, info: true, warn: true, error: true }],
+    ['debug', { step: false, debug: true, info: true, warn: true, error: true }],
+    ['trace', { step: true, debug: true, info: true, warn: true, error: true }],
   ] as const)('%s lets through exactly what it should', (level, want) => {
-    const got = emitted(level);
-    expect({ step: got.step, info: got.info, error: got.error }).toEqual(want);
-    expect(got.strayOut).toEqual([]);
-    expect(got.strayErr).toEqual([]);
+    const { strayOut, strayErr, ...got } = emitted(level);
+    expect(got).toEqual(want);
+    expect(strayOut).toEqual([]);
+    expect(strayErr).toEqual([]);
   });
 
   it('the tracer reports its level', () => {
@@ -216,6 +228,17 @@ describe('json format', () => {
     tracer.info('stopped: requests 3', { requests: 3 });
     tracer.error('failed', new Error('x'));
     expect([...out, ...err]).toEqual(['[broker] stopped: requests 3', '[broker] error: failed']);
+  });
+
+  it('writes warn and debug lines with their level, a warning with its cause', () => {
+    const { tracer, out, err } = capture('debug', 'worker', 'json');
+    tracer.debug('connected to tcp://b:1', { address: 'tcp://b:1' });
+    tracer.warn('broker silent: reconnecting');
+    tracer.warn('cannot reach the broker', Object.assign(new Error('getaddrinfo ENOTFOUND b'), { code: 'ENOTFOUND' }));
+    expect(JSON.parse(out[0])).toMatchObject({ level: 'debug', msg: 'connected to tcp://b:1', fields: { address: 'tcp://b:1' } });
+    expect(JSON.parse(err[0])).toMatchObject({ level: 'warn', msg: 'broker silent: reconnecting' });
+    expect(JSON.parse(err[0])).not.toHaveProperty('error');
+    expect(JSON.parse(err[1])).toMatchObject({ level: 'warn', error: { code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND b' } });
   });
 
   it('keeps the levels: info is silent at error level', () => {

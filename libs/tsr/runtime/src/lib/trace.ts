@@ -1,7 +1,12 @@
 import { hostname } from 'node:os';
 
-/** Verbosity, from quietest to loudest. `trace` prints every protocol step (the seed's `traza`). */
-export const levels = ['silent', 'error', 'info', 'trace'] as const;
+/**
+ * Verbosity, from quietest to loudest: `error` the program cannot do its job as asked; `warn`
+ * something went wrong that it recovers from (a broker unreachable, a peer that broke the protocol);
+ * `info` what it does; `debug` every connection made and lost; `trace` every protocol step (the
+ * seed's `traza`).
+ */
+export const levels = ['silent', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type Level = (typeof levels)[number];
 
 export interface Tracer {
@@ -14,6 +19,8 @@ export interface Tracer {
   info(message: string, fields?: Record<string, unknown>): void;
   /** `cause`: the error behind it, whose name, code and stack a JSON line carries. */
   error(message: string, cause?: unknown): void;
+  warn(message: string, cause?: unknown): void;
+  debug(message: string, fields?: Record<string, unknown>): void;
 }
 
 /** An error as a JSON log line carries it: name, message, errno code where there is one, stack. */
@@ -55,7 +62,7 @@ export function createTracer(
 ): Tracer {
   // Decided once: these are read on every message.
   const rank = levels.indexOf(level);
-  const [errors, infos, tracing] = [rank >= 1, rank >= 2, rank >= 3];
+  const [errors, warnings, infos, debugs, tracing] = [1, 2, 3, 4, 5].map((r) => rank >= r);
   const json = (sink: Sink, lvl: string, fields: Record<string, unknown>) =>
     sink(
       JSON.stringify(
@@ -63,6 +70,12 @@ export function createTracer(
         (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v),
       ),
     );
+  /** One message: info and debug go to `out` with their fields, warn and error to `err` with their cause. */
+  const line = (sink: Sink, lvl: Level, message: string, extra: Record<string, unknown> | undefined, prefix: string) => {
+    if (format === 'json') json(sink, lvl, extra ? { msg: message, ...extra } : { msg: message });
+    else sink(`[${component}] ${prefix}${message}`);
+  };
+  const withCause = (cause: unknown) => (cause === undefined ? undefined : { error: errorFields(cause) });
   return {
     level,
     tracing,
@@ -77,14 +90,16 @@ export function createTracer(
       out(`[${component}] ${step}: ${keys.map((n, i) => `${n}=${show(values[i])}`).join(' ')}`);
     },
     info(message, fields) {
-      if (!infos) return;
-      if (format === 'json') json(out, 'info', fields ? { msg: message, fields } : { msg: message });
-      else out(`[${component}] ${message}`);
+      if (infos) line(out, 'info', message, fields && { fields }, '');
+    },
+    debug(message, fields) {
+      if (debugs) line(out, 'debug', message, fields && { fields }, 'debug: ');
+    },
+    warn(message, cause) {
+      if (warnings) line(err, 'warn', message, withCause(cause), 'warning: ');
     },
     error(message, cause) {
-      if (!errors) return;
-      if (format === 'json') json(err, 'error', cause === undefined ? { msg: message } : { msg: message, error: errorFields(cause) });
-      else err(`[${component}] error: ${message}`);
+      if (errors) line(err, 'error', message, withCause(cause), 'error: ');
     },
   };
 }

@@ -109,7 +109,7 @@ export class CurveGuard {
         try {
           next = readAllowList(path);
         } catch (e) {
-          this.trace.error(`${why}: allow-list of ${name} not reloaded, the previous one stays: ${(e as Error).message}`);
+          this.trace.warn(`${why}: allow-list of ${name} not reloaded, the previous one stays: ${(e as Error).message}`);
           continue;
         }
         const removed = [...guarded.allowed].filter((k) => !next.has(k));
