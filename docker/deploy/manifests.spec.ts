@@ -6,10 +6,12 @@
 // docker-compose: its brokers and how workers and clients find them (it runs for real in
 // apps/service-e2e/src/containers/compose.spec.ts). Everywhere: two brokers or more, all found by one name.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isZ85Key } from '@tsr/runtime';
 import { type Obj, hasKubectl, kustomize, parseYaml, schemaProblems, schemaProblemsOf } from './support/kubernetes';
+import { PROMETHEUS_RULE, wantedPrometheusRule } from './support/prometheus-rule';
 import {
   APPS,
   type App,
@@ -307,6 +309,22 @@ else
         expect(e.path).toBe('/metrics');
         for (const w of [broker, worker, wordcount]) expect(containerOf(w).ports.map((p: Obj) => p.name)).toContain(e.port);
       }
+      // The job of each series is the pod's component: the job names the alert rules use (prometheus.yml's).
+      const jobs = [...read('docker', 'prometheus', 'prometheus.yml').matchAll(/job_name: (\w+)/g)].map((m) => m[1]);
+      const ruleJobs = new Set([...read('docker', 'prometheus', 'alerts.yml').matchAll(/job="(\w+)"/g)].map((m) => m[1]));
+      expect([...ruleJobs].filter((job) => !jobs.includes(job))).toEqual([]);
+      expect([broker, worker, wordcount].map((w) => podLabels(w)[monitor.spec.jobLabel])).toEqual(jobs);
+    });
+
+    it('has a PrometheusRule (Prometheus operator) with the alert rules of docker/prometheus/alerts.yml, made from it', () => {
+      expect({ file: PROMETHEUS_RULE, upToDate: read(PROMETHEUS_RULE) === wantedPrometheusRule() }).toEqual({
+        file: PROMETHEUS_RULE,
+        upToDate: true, // else: npx nx run deploy:prometheus-rule
+      });
+      const [rule] = parseFile(join(root, PROMETHEUS_RULE));
+      expect(rule).toMatchObject({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { namespace } });
+      const [alerts] = parseFile(join(root, 'docker', 'prometheus', 'alerts.yml'));
+      expect(rule.spec.groups).toEqual(alerts.groups);
     });
 
     it('hardens every pod: non-root by uid, read-only, no capabilities, no privilege escalation, limits, a grace period', () => {
@@ -702,6 +720,21 @@ describe('docker/prometheus: the configuration and the alert rules (promtool)', 
   check('fires each alert when it should and not before (alerts.test.yml)', () => {
     const run = spawnSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: prometheusDir, encoding: 'utf8' });
     expect({ status: run.status, output: run.stdout + run.stderr }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
+  });
+
+  check("the Kubernetes PrometheusRule's groups are valid rules", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsr-rules-'));
+    try {
+      const [rule] = parseFile(join(root, PROMETHEUS_RULE));
+      writeFileSync(join(dir, 'rules.json'), JSON.stringify({ groups: rule.spec.groups }));
+      const run = spawnSync('promtool', ['check', 'rules', 'rules.json'], { cwd: dir, encoding: 'utf8' });
+      expect({ status: run.status, output: run.stdout + run.stderr }).toEqual({
+        status: 0,
+        output: expect.stringContaining('SUCCESS: 8 rules found'),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   check('tests every alert it defines', () => {
