@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { deploymentBrokerKey, ensureDeploymentKeys } from '@tsr/runtime';
 import type { Cluster } from './cluster';
 import type { ClusterNode } from './node';
-import { eventually, lines, must } from './shell';
+import { eventually, lines, must, run } from './shell';
 
 export type Service = 'bro' | 'wor' | 'cli';
 
@@ -120,11 +120,15 @@ export class ClusterStack {
 
   /** A task's log with Docker's timestamps (ms since the epoch per line). */
   async log(task: Task): Promise<{ at: number; line: string }[]> {
-    const out = await must('docker', ['-H', this.nodeOf(task).socket, 'logs', '-t', task.container]);
-    return lines(out).map((l) => {
+    // `docker logs` writes the container's stderr (errors and warnings) on its own stderr: both, in time order.
+    const args = ['-H', this.nodeOf(task).socket, 'logs', '-t', task.container];
+    const r = await run('docker', args, { timeoutMs: 120_000 });
+    if (r.code !== 0) throw new Error(`docker ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+    const stamped = [...lines(r.stdout), ...lines(r.stderr)].map((l) => {
       const [stamp, ...rest] = l.split(' ');
       return { at: Date.parse(stamp.replace(/(\.\d{3})\d*Z$/, '$1Z')), line: rest.join(' ') };
     });
+    return stamped.sort((a, b) => a.at - b.at);
   }
 
   /** The logs of several tasks, in the order given. */
