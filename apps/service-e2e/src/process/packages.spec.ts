@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnNode, stopNode, waitForOutput, workspaceRoot } from '@tsr/testing';
+import { type NodeProcess, spawnNode, stopNode, waitForOutput, workspaceRoot } from '@tsr/testing';
 import { localDeployment } from '../support/deployment';
 import { eventually } from '../support/wait';
 
@@ -271,43 +271,67 @@ describe('the packages, installed by a consumer outside the workspace', () => {
     await stopNode(worker);
   });
 
-  it("runs every example of the packages' READMEs as printed (as shipped), against a broker on the ports they name", async () => {
-    const examples = ['worker', 'client'].flatMap((name) =>
-      readmeExamples(readFileSync(join(dir, 'node_modules', '@tsr-broker', name, 'README.md'), 'utf8')).map((code, i) => {
-        const file = `readme-${name}-${i + 1}.js`;
+  it("runs every example of the packages' READMEs (as shipped) and the README's walk-through as printed, against a broker on the ports they name", async () => {
+    /** Writes a README's programs into the consumer's folder as `<prefix>-<n>.js`. */
+    const programs = (prefix: string, readme: string) =>
+      readmeExamples(readme).map((code, i) => {
+        const file = `${prefix}-${i + 1}.js`;
         writeFileSync(join(dir, file), code);
         return file;
-      }),
-    );
+      });
+    const shipped = (name: string) => readFileSync(join(dir, 'node_modules', '@tsr-broker', name, 'README.md'), 'utf8');
+    const examples = [...programs('readme-worker', shipped('worker')), ...programs('readme-client', shipped('client'))];
     expect(examples).toEqual(['readme-worker-1.js', 'readme-worker-2.js', 'readme-client-1.js', 'readme-client-2.js']);
+    const rootReadme = readFileSync(join(workspaceRoot, 'README.md'), 'utf8');
+    const walkThrough = programs(
+      'walk-through',
+      rootReadme.slice(rootReadme.indexOf('## Write a service'), rootReadme.indexOf('\n## ', rootReadme.indexOf('## Write a service') + 1)),
+    );
+    expect(walkThrough).toEqual(['walk-through-1.js', 'walk-through-2.js']); // shout.js, call.js
+    const start = (files: string[]) => files.map((f) => deployment.track(spawnNode(f, [join(dir, f)], {})));
+    const stop = async (workers: NodeProcess[]) => {
+      for (const worker of workers) worker.child.kill('SIGTERM');
+      expect(await Promise.all(workers.map((w) => w.exited))).toEqual(workers.map(() => 0)); // close() resolved, then exit(0)
+    };
+    /** Until discovery lists each service with the number of workers given. */
+    const registered = (workers: Record<string, number>) =>
+      eventually(
+        `workers registered: ${JSON.stringify(workers)}`,
+        async () => {
+          const services = deployment.client(['--services', '--json']);
+          await services.exited;
+          const listed = JSON.parse(services.stdout || '[]') as { name: string; workers: number }[];
+          return Object.entries(workers).every(([name, n]) => listed.some((l) => l.name === name && l.workers === n));
+        },
+        20_000,
+        200,
+      );
     [deployment.frontendPort, deployment.backendPort] = [9998, 9999]; // localhost:9998 and :9999, as printed
     await deployment.startBroker(['--startup-grace', '0']);
     await deployment.startWorker(0, {}, ['--service', 'wordcount', '--handler', 'wordcount']); // the service the first client example calls
-    const workers = examples.filter((f) => f.startsWith('readme-worker')).map((f) => deployment.track(spawnNode(f, [join(dir, f)], {})));
-    // Both example workers registered (they log nothing): the broker's discovery lists their services.
-    await eventually(
-      'the example workers registered',
-      async () => {
-        const services = deployment.client(['--services', '--json']);
-        await services.exited;
-        return ['shout', 'orders'].every((name) => services.stdout.includes(`"name":"${name}"`));
-      },
-      20_000,
-      200,
-    );
-    const [first, second] = examples
-      .filter((f) => f.startsWith('readme-client'))
-      .map((f) => deployment.track(spawnNode(f, [join(dir, f)], {})));
+
+    const packageWorkers = start(examples.filter((f) => f.startsWith('readme-worker')));
+    await registered({ shout: 1, orders: 1 }); // they log nothing: the broker's discovery says they are there
+    const [first, second] = start(examples.filter((f) => f.startsWith('readme-client')));
     expect([await first.exited, first.stderr]).toEqual([0, '']);
     expect(first.stdout).toMatch(/^\{\s+words: 6,\s+lines: 1,\s+characters: 18,/); // the wordcount answer, then the services
     for (const name of ['orders', 'shout', 'wordcount']) expect(first.stdout).toContain(`name: '${name}'`);
     expect([await second.exited, second.stdout, second.stderr]).toEqual([0, 'order 42 of acme: shipped\n', '']);
-    for (const worker of workers) worker.child.kill('SIGTERM');
-    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]); // close() resolved, then exit(0)
+    await stop(packageWorkers);
+
+    // The walk-through's worker alone serves shout now (its "fail" is a failure, the other's was not).
+    const [shout] = start(walkThrough.slice(0, 1));
+    await registered({ shout: 1 });
+    const [call] = start(walkThrough.slice(1));
+    expect([await call.exited, call.stderr]).toEqual([0, '']);
+    expect(call.stdout).toMatch(/^HELLO\nthe service failed: cannot shout "fail"\n\[/); // then the services
+    expect(call.stdout).toMatch(/name: 'shout',\s+workers: 1,/);
+    await stop([shout]);
     await deployment.stop(); // the printed ports are free again
   });
 
   it('runs the typed consumer against the broker: headers, deadline and signal in the handler, Uint8Array, typed errors, an abandoned request, events, await close()', async () => {
+    await deployment.stop(); // a broker of its own, on ports of its own
     await deployment.startBroker(['--startup-grace', '0', '--service-grace', '300']);
     const { backendPort: backend, frontendPort: frontend } = deployment;
     const consumer = deployment.track(spawnNode('typed consumer', [join(dir, 'consumer.js'), String(backend), String(frontend)], {}));
@@ -328,8 +352,9 @@ describe('the packages, installed by a consumer outside the workspace', () => {
   });
 });
 
-/** The complete programs of a README (its ```js blocks; a ```js fragment is a part of one, not run). */
-const readmeExamples = (readme: string): string[] => [...readme.matchAll(/^```js\n([\s\S]*?)^```$/gm)].map(([, code]) => code);
+/** The complete programs of a README: its ```js blocks, indented or not (in a list); a ```js fragment is a part of one, not run. */
+const readmeExamples = (readme: string): string[] =>
+  [...readme.matchAll(/^( *)```js\n([\s\S]*?)^\1```$/gm)].map(([, indent, code]) => code.replace(new RegExp(`^${indent}`, 'gm'), ''));
 
 /** The names a bundled declaration file exports, and those it declares without exporting (types of the API a user could not name). */
 function declaredNames(declarations: string): { exported: string[]; unexported: string[] } {
