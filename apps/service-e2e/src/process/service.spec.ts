@@ -1,6 +1,6 @@
 import { createConnection } from 'node:net';
 import { Dealer } from 'zeromq';
-import { freePort, isListening, stopApp, waitForOutput } from '@tsr/testing';
+import { appMain, freePort, isListening, spawnProgram, stopApp, waitForOutput } from '@tsr/testing';
 import { localDeployment } from '../support/deployment';
 import { sleep } from '../support/wait';
 
@@ -149,6 +149,40 @@ describe('the service as real processes on loopback', () => {
       expect(proc.child.exitCode).toBeNull();
       expect((await stopApp(proc)).code).toBe(0);
     });
+
+    // In a network namespace of its own, which has no interface up: the look-up fails at once and
+    // no query leaves this machine.
+    it.each([
+      ['client', '9998', ['--timeout', '10000']],
+      ['worker', '9999', []],
+    ] as const)(
+      'a %s given a name that does not resolve says so once, with the name and the reason, and keeps trying',
+      async (app, port, args) => {
+        const started = Date.now();
+        const proc = spawnProgram(
+          `${app} (no network)`,
+          'unshare',
+          ['-n', process.execPath, appMain(app), 'no.such.host.invalid', port, ...args],
+          {
+            TSR_LOG: 'info',
+          },
+        );
+        try {
+          const line = await waitForOutput(proc, /warning: cannot reach the broker at .*/, 5000);
+          expect(line).toMatch(
+            new RegExp(
+              `^warning: cannot reach the broker at tcp://no\\.such\\.host\\.invalid:${port}: the name does not resolve \\(yet\\) \\(getaddrinfo EAI_AGAIN no\\.such\\.host\\.invalid\\); trying again$`,
+            ),
+          );
+          expect(Date.now() - started).toBeLessThan(2000);
+          await sleep(1500);
+          expect(proc.stderr.match(/cannot reach the broker/g)).toHaveLength(1);
+          expect((await stopApp(proc)).code).toBe(0);
+        } finally {
+          proc.child.kill('SIGKILL');
+        }
+      },
+    );
 
     it('a broker whose port is taken says so and exits 2', async () => {
       await deployment.startBroker();
