@@ -142,6 +142,24 @@ describe('CreditLender', () => {
     expect(take()).toEqual(['B:1']);
   });
 
+  it('takes no window round to a waiting broker that cannot be lent it yet (its change unacknowledged): the window would only come back', () => {
+    const { lender, take, at, leasing, acknowledge } = setup(1);
+    leasing('A');
+    lender.opened('B');
+    lender.leasing('B');
+    expect(take()).toEqual(['B:0']); // B has not acknowledged it yet
+    const request = lender.took('A');
+    lender.wanted('A');
+    lender.wanted('B');
+    lender.finished(request);
+    at(1000); // B has waited 1000 ms without a window
+    expect(take()).toEqual([]); // not A:0, lent back to A at its acknowledgement, A:0 again at that one's, …
+    acknowledge(['B:0']);
+    expect(take()).toEqual(['A:0']);
+    acknowledge(['A:0']);
+    expect(take()).toEqual(['B:1']);
+  });
+
   it('keeps a shrinking window reserved until the broker acknowledges it: it may still dispatch under the old one', () => {
     const { lender, take, leasing } = setup(2);
     leasing('A');

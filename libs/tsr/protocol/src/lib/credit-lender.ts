@@ -19,7 +19,8 @@
  *   back what it does not use, down to that share;
  * - when a waiting broker has had no window for `rotateAfterMs` and none of the above frees any
  *   (a credit smaller than the brokers that want it), a waiting broker gives back its window
- *   when it does not use it: the credit goes round.
+ *   when it does not use it: the credit goes round (once the starved broker can be lent it: it
+ *   has no change of its window unacknowledged).
  * So a busy broker's requests wait for a round trip where a window is unused elsewhere, for the
  * rounds of the fair shares under contention, and at most `rotateAfterMs` where there are more
  * busy brokers than credit.
@@ -255,7 +256,10 @@ export class CreditLender<L> {
     let freed = false;
     for (const [link, loan] of movable) freed = giveBack(link, loan, waits(loan) ? fair : 0) || freed;
     if (freed) return;
-    const due = waiting.some(([, loan]) => now - loan.starvedSince >= this.timing.rotateAfterMs);
+    // Only for a broker that can be lent what is given back: with a change of its own unacknowledged
+    // it cannot, and the window would go back to where it came from, to be given back again at the
+    // acknowledgement, and so on until that broker's acknowledgement came.
+    const due = waiting.some(([, loan]) => loan.asked === undefined && now - loan.starvedSince >= this.timing.rotateAfterMs);
     if (due) for (const [link, loan] of waiting) if (this.window(loan) > 0 && giveBack(link, loan, 0)) return;
   }
 }
