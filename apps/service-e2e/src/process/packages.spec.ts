@@ -288,7 +288,8 @@ describe('the packages, installed by a consumer outside the workspace', () => {
       rootReadme.slice(rootReadme.indexOf('## Write a service'), rootReadme.indexOf('\n## ', rootReadme.indexOf('## Write a service') + 1)),
     );
     expect(walkThrough).toEqual(['walk-through-1.js', 'walk-through-2.js']); // shout.js, call.js
-    const start = (files: string[]) => files.map((f) => deployment.track(spawnNode(f, [join(dir, f)], {})));
+    // Their output as in a pipe, whatever the test runner's environment asks for (Nx sets FORCE_COLOR).
+    const start = (files: string[]) => files.map((f) => deployment.track(spawnNode(f, [join(dir, f)], { FORCE_COLOR: '0' })));
     const stop = async (workers: NodeProcess[]) => {
       for (const worker of workers) worker.child.kill('SIGTERM');
       expect(await Promise.all(workers.map((w) => w.exited))).toEqual(workers.map(() => 0)); // close() resolved, then exit(0)

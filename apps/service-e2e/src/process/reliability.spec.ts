@@ -21,8 +21,10 @@ describe('reliability beyond the seed (real processes)', () => {
     expect(answers.map((a) => a.stdout)).toEqual([1, 2, 3, 4].map((i) => `r${i} ${healthy.id}\n`));
     expect(Date.now() - started).toBeLessThan(10_000);
 
+    const registrations = frozen.worker.stdout.match(/registered/g)?.length ?? 0;
     frozen.worker.child.kill('SIGCONT'); // it finds the broker silent, reconnects and announces itself
-    await waitForOutput(frozen.worker, /reconnecting[^]*registered/);
+    await waitForOutput(frozen.worker, /warning: broker silent for \d+ heartbeats: reconnecting/); // on stderr
+    await waitForOutput(frozen.worker, new RegExp(`(?:registered[^]*){${registrations + 1}}`)); // again, on stdout
     const after = await Promise.all([1, 2, 3, 4].map((i) => deployment.request(`s${i}`)));
     const servers = new Set(after.map((a) => a.stdout.trim().split(' ').slice(1).join(' ')));
     expect(servers).toEqual(new Set([healthy.id, frozen.id]));
