@@ -6,7 +6,6 @@ import {
   LEASE_OFFER,
   METADATA_OFFER,
   NO_METADATA,
-  TIMEOUT_HEADER,
   WANT,
   creditBody,
   type ServiceBatch,
@@ -14,9 +13,7 @@ import {
   envelopeReplyFrames,
   newInstanceId,
   parseServiceRequest,
-  parseTimeout,
   parseWorkerMessage,
-  metadataValue,
 } from '@tsr/protocol';
 import { unsampledParent } from '@tsr/telemetry';
 import { CurveGuard, type CurveServerSettings, type Tracer, bindEndpoint } from '@tsr/runtime';
@@ -295,8 +292,7 @@ export class BrokerServer {
     const { openTelemetry, parentBasedSampler } = this.options;
     if (checked === undefined && !openTelemetry) return this.core.clientRequest(client, body, now, service, id);
     const metadata = checked ?? NO_METADATA;
-    // read from the text (our client writes it first): no object of the headers
-    const timeout = metadata.count === 0 ? undefined : parseTimeout(metadataValue(metadata.text, TIMEOUT_HEADER));
+    const timeout = metadata.timeout >= 0 ? metadata.timeout : undefined; // found when the frame was checked
     const traced = openTelemetry === true && !(parentBasedSampler === true && unsampledParent(metadata.text));
     const spans = traced ? new RequestSpans(service, metadata.text, id, body.length, timeout) : undefined;
     const tag: RequestTag = { metadata, spans };

@@ -286,12 +286,12 @@ export class Worker {
       let checked: Buffer | undefined;
       let due: number | undefined;
       if (metadata !== undefined && metadata.length > 0) {
-        const timeout = scanMetadata(metadata);
-        if (typeof timeout === 'string') link.malformedMetadata(timeout);
+        const scanned = scanMetadata(metadata);
+        if (typeof scanned === 'string') link.malformedMetadata(scanned);
         else {
           checked = metadata;
-          if (timeout >= 0) due = (now ??= performance.now()) + timeout;
-          else if (timeout === BAD_TIMEOUT) {
+          if (scanned.timeout >= 0) due = (now ??= performance.now()) + scanned.timeout;
+          else if (scanned.timeout === BAD_TIMEOUT) {
             const value = metadataValue(metadataText(metadata), TIMEOUT_HEADER) ?? '';
             link.malformedMetadata(`${TIMEOUT_HEADER} ${JSON.stringify(value.slice(0, 20))} is no timeout`);
           }

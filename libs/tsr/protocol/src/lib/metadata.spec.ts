@@ -11,7 +11,6 @@ import {
   checkMetadata,
   clientRequestFrames,
   encodeMetadata,
-  metadataValue,
   packBatches,
   parseMetadata,
   parseServiceRequest,
@@ -71,7 +70,7 @@ describe('the metadata frame', () => {
     expect(withTimeout({}, -5)).toEqual({ 'timeout-ms': '0' });
   });
 
-  it("is scanned on its bytes as it is checked on its text: the same refusal, or timeout-ms's value", () => {
+  it('is checked in one pass over its bytes as parseMetadata reads it: the same refusal, or its count and timeout-ms', () => {
     // lines near the rules: well formed, or broken in one place (case, separator, CR LF, bytes past ASCII)
     const name = fc.constantFrom(
       'timeout-ms',
@@ -103,14 +102,19 @@ describe('the metadata frame', () => {
     );
     fc.assert(
       fc.property(frame, (bytes) => {
-        const checked = checkMetadata(bytes);
-        if (typeof checked === 'string') return expect(scanMetadata(bytes)).toBe(checked);
-        const raw = metadataValue(checked.text, TIMEOUT_HEADER);
-        expect(scanMetadata(bytes)).toBe(raw === undefined ? NO_TIMEOUT : (parseTimeout(raw) ?? BAD_TIMEOUT));
+        const parsed = parseMetadata(bytes);
+        if (typeof parsed === 'string') {
+          expect(scanMetadata(bytes)).toBe(parsed);
+          return expect(checkMetadata(bytes)).toBe(parsed);
+        }
+        const raw = parsed[TIMEOUT_HEADER];
+        const scanned = { count: Object.keys(parsed).length, timeout: raw === undefined ? NO_TIMEOUT : (parseTimeout(raw) ?? BAD_TIMEOUT) };
+        expect(scanMetadata(bytes)).toEqual(scanned);
+        expect(checkMetadata(bytes)).toEqual({ text: bytes.toString('latin1'), ...scanned });
       }),
       { numRuns: 2000 },
     );
-    expect(scanMetadata(b('timeout-ms: 250\r\ntraceparent: x\r\n'))).toBe(250);
+    expect(scanMetadata(b('timeout-ms: 250\r\ntraceparent: x\r\n'))).toEqual({ count: 2, timeout: 250 });
     expect(scanMetadata(b('a: 1\r\na: 2\r\n'))).toBe('header a given twice');
   });
 });
@@ -126,7 +130,7 @@ describe('metadata on the wire', () => {
       service: 'echo',
       id,
       body: b('hi'),
-      metadata: { text: 'timeout-ms: 250\r\n', count: 1 },
+      metadata: { text: 'timeout-ms: 250\r\n', count: 1, timeout: 250 },
     });
     expect(parseServiceRequest([client, ...clientRequestFrames('echo', id, b('hi'))])).toEqual({
       client,

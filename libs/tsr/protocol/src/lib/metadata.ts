@@ -58,7 +58,7 @@ export function encodeMetadata(headers: Headers): Buffer {
   return Buffer.from(text, 'latin1');
 }
 
-/** One well-formed line, read where the last one ended (sticky): the broker reads one per header of every request. */
+/** One well-formed line, read where the last one ended (sticky). */
 const LINE = /([a-z0-9][a-z0-9._-]{0,63}): ([\x20-\x7e]*)\r\n/y;
 
 /** The headers of a metadata frame (a fresh object, names in frame order), or why it breaks the rules above. */
@@ -103,43 +103,30 @@ export function parseTimeout(value: string | undefined): number | undefined {
   return ms <= MAX_TIMEOUT_MS ? ms : undefined;
 }
 
-/**
- * A metadata frame checked against the rules above, kept as its text (latin1) and read only where
- * something needs it: the broker and the worker check every request's frame, but most only need
- * its `timeout-ms` (read straight from the text) and forward it with that line rewritten.
- */
-export interface CheckedMetadata {
-  readonly text: string;
+/** What `scanMetadata` gives as `timeout` for a frame without `timeout-ms`. */
+export const NO_TIMEOUT = -1;
+/** What `scanMetadata` gives as `timeout` for a frame whose `timeout-ms` is no timeout (parseTimeout refuses it). */
+export const BAD_TIMEOUT = -2;
+
+/** A metadata frame that keeps the rules above, as one pass over its bytes finds it. */
+export interface ScannedMetadata {
   /** Its headers (lines). */
   readonly count: number;
+  /** Its `timeout-ms` in ms, or NO_TIMEOUT, BAD_TIMEOUT. */
+  readonly timeout: number;
+}
+
+/**
+ * A metadata frame checked against the rules above, kept as its text (latin1) and read only where
+ * something needs it: the broker checks every request's frame, but most only need its timeout
+ * (found by the check) and forward it with that line rewritten.
+ */
+export interface CheckedMetadata extends ScannedMetadata {
+  readonly text: string;
 }
 
 /** No headers. */
-export const NO_METADATA: CheckedMetadata = Object.freeze({ text: '', count: 0 });
-
-/** LINE without its captures, for `.test`. */
-const LINE_TEST = /[a-z0-9][a-z0-9._-]{0,63}: [\x20-\x7e]*\r\n/y;
-
-/**
- * The frame checked in one pass without parsing it into an object, or why it breaks the rules
- * (the same words as parseMetadata's). Names are compared only where there is more than one.
- */
-export function checkMetadata(frame: Buffer): CheckedMetadata | string {
-  if (frame.length > MAX_METADATA_BYTES) return `metadata of ${frame.length} bytes, at most ${MAX_METADATA_BYTES}`;
-  const text = frame.toString('latin1');
-  let count = 0;
-  for (LINE_TEST.lastIndex = 0; LINE_TEST.lastIndex < text.length; ) {
-    // on any problem, parseMetadata says which one comes first (as it always did)
-    if (!LINE_TEST.test(text) || ++count > MAX_HEADERS) return parseMetadata(frame) as string;
-  }
-  if (count > 1 && hasDuplicate(text, count)) return parseMetadata(frame) as string;
-  return { text, count };
-}
-
-/** What `scanMetadata` gives for a frame without `timeout-ms`. */
-export const NO_TIMEOUT = -1;
-/** What `scanMetadata` gives for a frame whose `timeout-ms` is no timeout (parseTimeout refuses it). */
-export const BAD_TIMEOUT = -2;
+export const NO_METADATA: CheckedMetadata = Object.freeze({ text: '', count: 0, timeout: NO_TIMEOUT });
 
 const isNameByte = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 46 || c === 95 || c === 45;
 const isFirstNameByte = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
@@ -153,12 +140,14 @@ function isTimeoutName(frame: Buffer, at: number): boolean {
 const refusal = (frame: Buffer): string => parseMetadata(frame) as string;
 
 /**
- * checkMetadata on the bytes, for a reader that needs only the request's deadline (the worker,
- * for every request): the frame's `timeout-ms` in ms (NO_TIMEOUT, BAD_TIMEOUT), or why it breaks
- * the rules, the same answer as checkMetadata's. It makes no string where the frame has one header
- * (the frames our broker forwards carry `timeout-ms` alone unless the client traces or adds headers).
+ * The frame checked in one pass over its bytes, without parsing it into an object: its headers and
+ * its `timeout-ms`, or why it breaks the rules (the same words as parseMetadata's, which says which
+ * problem comes first). Names are compared only where there is more than one, on `text` where the
+ * caller has made it. The worker needs no more than this for each request; it makes no string for
+ * a frame of one header (the frames our broker forwards carry `timeout-ms` alone unless the client
+ * traces or adds headers).
  */
-export function scanMetadata(frame: Buffer): number | string {
+export function scanMetadata(frame: Buffer, text?: string): ScannedMetadata | string {
   const n = frame.length;
   if (n > MAX_METADATA_BYTES) return `metadata of ${n} bytes, at most ${MAX_METADATA_BYTES}`;
   let timeout = NO_TIMEOUT;
@@ -176,8 +165,15 @@ export function scanMetadata(frame: Buffer): number | string {
       timeout = parseTimeout(frame.toString('latin1', value, at)) ?? BAD_TIMEOUT;
     at += 2;
   }
-  if (count > 1 && hasDuplicate(frame.toString('latin1'), count)) return refusal(frame);
-  return timeout;
+  if (count > 1 && hasDuplicate(text ?? frame.toString('latin1'), count)) return refusal(frame);
+  return { count, timeout };
+}
+
+/** scanMetadata, with the frame's text kept (the broker forwards it rewritten), or why it breaks the rules. */
+export function checkMetadata(frame: Buffer): CheckedMetadata | string {
+  const text = frame.toString('latin1');
+  const scanned = scanMetadata(frame, text);
+  return typeof scanned === 'string' ? scanned : { text, count: scanned.count, timeout: scanned.timeout };
 }
 
 /** Whether a checked frame's text names a header twice. */
