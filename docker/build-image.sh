@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds one image from the repository root; this is what the Nx `image` targets run:
 #
-#   docker/build-image.sh base                  -> tsr-zmq:<version>, tsr-zmq:latest     (docker/base/Dockerfile)
+#   docker/build-image.sh base                  -> tsr-zmq:<version>, tsr-zmq:latest     (docker/base/Dockerfile;
+#                                                  stages dist/native/node_modules: sodium-native)
 #   docker/build-image.sh broker|worker|client  -> tsr-<app>:<version>, tsr-<app>:latest (docker/app/Dockerfile, APP=<app>;
 #                                                  needs dist/apps/<app>/main.js and tsr-zmq:<version>)
 #
@@ -55,6 +56,8 @@ case "$target" in
       fi
     fi
     echo "build-image: tsr-zmq FROM $node_image"
+    # sodium-native for /app/node_modules: CURVE's boxes in native libsodium (the addon of linux-x64 alone).
+    npx tsx tools/docker/stage-native-modules.ts dist/native/node_modules
     build docker/base/Dockerfile tsr-zmq --build-arg "NODE_IMAGE=$node_image"
     # Untagged tsr images: images replaced by newer builds (the app images inherit the label).
     # Run here, before the app builds start.

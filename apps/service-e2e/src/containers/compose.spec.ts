@@ -138,6 +138,9 @@ describe("docker/docker-compose.yml (two brokers bro and bro2, the seed's wor an
         30_000,
         500,
       );
+    // CURVE's frames are boxed by native libsodium, the base image's sodium-native (not WebAssembly).
+    for (const program of [...brokers, workers[0]])
+      expect(await logsOf(program.getId())).toContain('CURVE boxes by native libsodium (sodium-native)');
     // The seed's client sends "C <its hostname>" and prints the reply "C <hostname> W <worker>".
     const cli = instance('cli');
     const reply = (await logsOf(cli.getId())).trim();

@@ -41,7 +41,7 @@ describe('the images', () => {
   });
 
   it.each(['zmq', ...apps] as const)(
-    'tsr-%s holds only the runtime: no zeromq, no native addon, no node_modules, no compiler',
+    'tsr-%s holds only the runtime: no zeromq, one native addon (native libsodium, for CURVE), no compiler',
     async (name) => {
       const listing = JSON.parse(
         await nodeIn(
@@ -58,19 +58,30 @@ describe('the images', () => {
            .filter((t) => (process.env.PATH || '').split(':').some((p) => fs.existsSync(path.join(p, t))));
          let zeromq = 'absent';
          try { zeromq = require.resolve('zeromq'); } catch {}
+         // what the programs' bundles load for CURVE's boxes, found from where they are
+         const sodium = require(require.resolve('sodium-native', { paths: ['/app/broker'] }));
+         const box = Buffer.alloc(16 + 5), key = Buffer.alloc(32, 1), nonce = Buffer.alloc(24, 2), plain = Buffer.alloc(5);
+         sodium.crypto_secretbox_easy(box, Buffer.from('hello'), nonce, key);
          console.log(JSON.stringify({
            app: fs.readdirSync('/app'),
            node: files.filter((f) => f.endsWith('/bin/node')), // the walk did see the image
            addons: files.filter((f) => f.endsWith('.node')),
            zeromq: files.filter((f) => /zeromq|libzmq|cmake-ts/i.test(f)),
            resolved: zeromq,
+           opened: sodium.crypto_secretbox_open_easy(plain, box, nonce, key) && plain.toString(),
+           packages: fs.readdirSync('/app/node_modules'),
            tools,
          }));`,
         ),
       );
-      expect(listing.app.sort()).toEqual(name === 'zmq' ? ['healthcheck.js'] : [name, 'healthcheck.js'].sort()); // no node_modules
+      expect(listing.app.sort()).toEqual(
+        name === 'zmq' ? ['healthcheck.js', 'node_modules'] : [name, 'healthcheck.js', 'node_modules'].sort(),
+      );
       expect(listing.node.length).toBeGreaterThan(0);
-      expect(listing.addons).toEqual([]);
+      // sodium-native and what it needs, with this platform's addon alone (tools/docker/stage-native-modules.ts)
+      expect(listing.addons).toEqual([`/app/node_modules/sodium-native/prebuilds/linux-${process.arch}/sodium-native.node`]);
+      expect(listing.packages).toContain('sodium-native');
+      expect(listing.opened).toBe('hello');
       expect(listing.zeromq).toEqual([]);
       expect(listing.resolved).toBe('absent');
       // Compilers never; npm/yarn only where the upstream node image brings them (not our dev deps).

@@ -1,6 +1,6 @@
 import { type Context, type Span, SpanKind, SpanStatusCode, type Tracer, context } from '@opentelemetry/api';
 import { BAD_TIMEOUT, CreditLender, type Loaned, TIMEOUT_HEADER, type WorkerRequest, metadataValue, scanMetadata } from '@tsr/protocol';
-import { BrokerSet, type ConnectionEvent, EventFeed } from '@tsr/runtime';
+import { BrokerSet, type ConnectionEvent, EventFeed, curveBoxesDescription } from '@tsr/runtime';
 import { Health, type Probe } from '@tsr/monitoring';
 import { ATTR, MESSAGING_SYSTEM, contextFromMetadata, sdkRegistered, tracer } from '@tsr/telemetry';
 import { BrokerLink, type BrokerLinkStatus, type LinkEvents } from './broker-link';
@@ -154,7 +154,8 @@ export class Worker {
     this.brokers.start();
     const { credit } = this.settings;
     this.settings.logger.info(
-      `${this.identity} connecting to ${this.endpoint}, service ${this.service}${credit > 1 ? `, credit ${credit}` : ''}`,
+      `${this.identity} connecting to ${this.endpoint}, service ${this.service}${credit > 1 ? `, credit ${credit}` : ''}` +
+        (this.settings.curve ? `, CURVE boxes by ${curveBoxesDescription()}` : ''),
     );
     this.ticker = setInterval(() => {
       for (const link of this.links.values()) link.tick();

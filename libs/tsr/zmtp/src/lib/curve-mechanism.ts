@@ -9,7 +9,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import sodium from 'libsodium-wrappers-sumo';
 import { BOXED_COMMAND, BOXED_MORE, type FrameBoxer } from './zmtp-codec';
-import { openInto, sealInto } from './heap-secretbox';
+import { secretBoxes } from './secretbox';
 
 /** libsodium (WebAssembly) starts asynchronously: CURVE sockets wait for this before their first connection. */
 export const curveReady: Promise<void> = sodium.ready;
@@ -82,6 +82,8 @@ export class CurveSession implements FrameBoxer {
   /** Each side's full nonce: the prefix, then the counter, written in place for each box. */
   private readonly ourNonce: Buffer;
   private readonly theirNonce: Buffer;
+  /** Native libsodium's boxes where the addon loads, else WebAssembly's. */
+  private readonly boxes = secretBoxes();
 
   constructor(
     private readonly key: Uint8Array,
@@ -107,7 +109,7 @@ export class CurveSession implements FrameBoxer {
     writeCounter(this.ourNonce, LONG_NONCE, this.nextNonce++);
     MESSAGE_NAME.copy(out, at);
     this.ourNonce.copy(out, at + MESSAGE_NAME.length, LONG_NONCE);
-    sealInto(out, at + MESSAGE_NAME.length + SHORT_NONCE, flags & (BOXED_MORE | BOXED_COMMAND), frame, this.ourNonce, this.key);
+    this.boxes.sealInto(out, at + MESSAGE_NAME.length + SHORT_NONCE, flags & (BOXED_MORE | BOXED_COMMAND), frame, this.ourNonce, this.key);
   }
 
   /** The MESSAGE that carries `frame`, alone. */
@@ -130,7 +132,7 @@ export class CurveSession implements FrameBoxer {
     if (n <= this.peerNonce) return 'a MESSAGE nonce did not grow (a replay?)';
     message.copy(this.theirNonce, LONG_NONCE, at, at + SHORT_NONCE);
     const plain = at + SHORT_NONCE;
-    if (!openInto(message.subarray(plain), this.theirNonce, this.key, message, plain)) return 'a MESSAGE box does not open';
+    if (!this.boxes.openInto(message.subarray(plain), this.theirNonce, this.key, message, plain)) return 'a MESSAGE box does not open';
     this.peerNonce = n;
     const flags = message[plain];
     return {

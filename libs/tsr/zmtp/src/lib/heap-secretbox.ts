@@ -35,6 +35,7 @@
  * Single-threaded by nature: each call uses the area and leaves nothing in it.
  */
 import sodium from 'libsodium-wrappers-sumo';
+import type { SecretBoxes } from './secretbox-shape';
 
 /** The emscripten module under the wrappers: its memory and the C functions used here. */
 interface RawSodium {
@@ -276,3 +277,6 @@ function openChunked(box: Uint8Array, nonce: Uint8Array, key: Uint8Array, out: U
     heap.fill(0, p.state, p.end);
   }
 }
+
+/** These boxes, as CURVE takes them (secretbox.ts): where native libsodium cannot be loaded. */
+export const heapBoxes: SecretBoxes = { name: 'libsodium in WebAssembly', sealInto, openInto };

@@ -1,5 +1,5 @@
 import type { Tracer } from '../trace';
-import { type CurveKeyBytes, curveKeyPairBytes, z85Encode } from '@tsr/zmtp';
+import { type CurveKeyBytes, curveBoxesDescription, curveKeyPairBytes, z85Encode } from '@tsr/zmtp';
 import { AllowListWatcher, readAllowList } from './allow-list';
 
 /** One CURVE server socket's rule: who may connect to it. */
@@ -95,6 +95,7 @@ export class CurveGuard {
         `CURVE on ${name}: ${guarded.allowed ? `${guarded.allowed.size} ${domain.peer} key(s) allowed (${domain.allowList})` : `any ${domain.peer} that knows the server's public key`}`,
       );
     }
+    this.trace.info(`CURVE boxes by ${curveBoxesDescription()}`);
     process.on('SIGHUP', this.onHangup);
   }
 

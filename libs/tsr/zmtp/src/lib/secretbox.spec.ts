@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import sodium from 'libsodium-wrappers-sumo';
-import { CHUNK_BYTES, SCRATCH_ROOM, SECRETBOX_MAC, openInto, scratchAreaForTests, sealInto } from './heap-secretbox';
+import { CHUNK_BYTES, SCRATCH_ROOM, SECRETBOX_MAC, heapBoxes, openInto, scratchAreaForTests, sealInto } from './heap-secretbox';
+import { loadNativeBoxes } from './native-secretbox';
+import { secretBoxes } from './secretbox';
+import type { SecretBoxes } from './secretbox-shape';
 
 beforeAll(() => sodium.ready);
 
@@ -41,7 +44,19 @@ const heapHolds = (needle: Uint8Array): boolean => {
   return Buffer.from(heap.buffer, heap.byteOffset, heap.length).indexOf(needle) !== -1;
 };
 
-describe('secretbox on the WebAssembly heap', () => {
+/** Native libsodium: this workspace installs sodium-native, so a missing addon fails here rather than skipping its tests. */
+const nativeBoxes = (): SecretBoxes => {
+  const native = loadNativeBoxes();
+  if (typeof native === 'string') throw new Error(native);
+  return native;
+};
+
+describe.each([
+  ['libsodium in WebAssembly, on its heap', () => heapBoxes],
+  ['native libsodium', nativeBoxes],
+])('secretbox: %s, against libsodium-wrappers', (_name, boxes) => {
+  const { sealInto, openInto } = boxes();
+
   it('seals as libsodium does and opens what libsodium sealed, in any order of sizes', () => {
     fc.assert(
       fc.property(
@@ -171,6 +186,18 @@ describe('secretbox on the WebAssembly heap', () => {
     );
   });
 
+  it('refuses what is shorter than a MAC', () => {
+    expect(openInto(new Uint8Array(SECRETBOX_MAC - 1), new Uint8Array(24), new Uint8Array(32), new Uint8Array(16), 0)).toBe(false);
+  });
+});
+
+describe('the secretbox CURVE uses', () => {
+  it('is native libsodium where sodium-native loads, as here', () => {
+    expect(secretBoxes().name).toBe(nativeBoxes().name);
+  });
+});
+
+describe('secretbox on the WebAssembly heap: its memory', () => {
   it("leaves no key, nonce or plaintext in libsodium's memory after a call, small frames or large", () => {
     for (const length of [0, 16, 1000, SCRATCH_ROOM - 1, SCRATCH_ROOM, SCRATCH_ROOM + 1, 200_000, 3 << 20]) {
       const key = randomBytes(32);
@@ -208,9 +235,5 @@ describe('secretbox on the WebAssembly heap', () => {
     expect(openInto(out, nonce, key, out, 0)).toBe(true);
     expect(Buffer.from(out.subarray(1, 1 + length)).equals(plain)).toBe(true);
     expect(raw().length - before).toBeLessThan(1 << 20);
-  });
-
-  it('refuses what is shorter than a MAC', () => {
-    expect(openInto(new Uint8Array(SECRETBOX_MAC - 1), new Uint8Array(24), new Uint8Array(32), new Uint8Array(16), 0)).toBe(false);
   });
 });
