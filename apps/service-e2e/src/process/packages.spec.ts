@@ -151,6 +151,9 @@ const failure = (e: unknown) =>
 `,
 };
 
+/** What both packages depend on (sodium-native is an optional peer: not installed). */
+const PACKAGE_DEPENDENCIES = ['@opentelemetry/api', 'libsodium-wrappers-sumo'];
+
 interface LockEntry {
   version: string;
   resolved?: string;
@@ -209,24 +212,31 @@ describe('the packages, installed by a consumer outside the workspace', () => {
     const workspaceLock = JSON.parse(readFileSync(join(workspaceRoot, 'package-lock.json'), 'utf8')) as {
       packages: Record<string, LockEntry>;
     };
-    const sodium = lockEntries('libsodium-wrappers-sumo', workspaceLock.packages, run('npm', ['config', 'get', 'registry']).trim());
+    // The packages' dependencies, locked at the workspace's versions (what `npm ci` cached).
+    const registry = run('npm', ['config', 'get', 'registry']).trim();
+    const locked: Record<string, LockEntry> = {};
+    for (const name of PACKAGE_DEPENDENCIES) lockEntries(name, workspaceLock.packages, registry, locked);
     const dependencies = Object.fromEntries([
       ...packed.map((p) => [p.name, `file:./${p.filename}`]),
-      ['libsodium-wrappers-sumo', sodium['node_modules/libsodium-wrappers-sumo'].version],
+      ...PACKAGE_DEPENDENCIES.map((name) => [name, locked[`node_modules/${name}`].version]),
     ]);
     const manifest = { name: 'consumer', version: '0.0.0', private: true, dependencies };
     writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
     writeFileSync(
       join(dir, 'package-lock.json'),
-      JSON.stringify({ name: 'consumer', lockfileVersion: 3, requires: true, packages: { '': manifest, ...sodium } }),
+      JSON.stringify({ name: 'consumer', lockfileVersion: 3, requires: true, packages: { '': manifest, ...locked } }),
     );
     for (const [file, text] of Object.entries(CONSUMER)) writeFileSync(join(dir, file), text);
     run('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error']);
     const tree = JSON.parse(run('npm', ['ls', '--all', '--json'])) as {
-      dependencies: Record<string, { dependencies?: Record<string, unknown> }>;
+      dependencies: Record<string, { dependencies?: Record<string, { version?: string }> }>;
     };
-    for (const name of ['@tsr-broker/worker', '@tsr-broker/client'])
-      expect(Object.keys(tree.dependencies[name].dependencies ?? {})).toEqual(['@opentelemetry/api', 'libsodium-wrappers-sumo']);
+    for (const name of ['@tsr-broker/worker', '@tsr-broker/client']) {
+      const listed = Object.entries(tree.dependencies[name].dependencies ?? {});
+      // installed (with a version); sodium-native listed empty: an optional peer, not installed
+      expect(listed.filter(([, d]) => d.version).map(([n]) => n)).toEqual(PACKAGE_DEPENDENCIES);
+      expect(listed.filter(([, d]) => !d.version)).toEqual([['sodium-native', {}]]);
+    }
     // Strict TypeScript against the published declarations alone (the workspace's compiler and Node's types).
     const tsc = join(workspaceRoot, 'node_modules/typescript/bin/tsc');
     run(process.execPath, [
