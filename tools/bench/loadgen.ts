@@ -2,7 +2,7 @@
  * The benchmark's load generator, run as its own Node process (several may run at once).
  *
  *   loadgen.ts --port P[,P2…] --size BYTES --sockets S (--inflight C | --rate R)
- *              --start-at EPOCH_MS --warmup MS --duration MS [--nats | --batch]
+ *              --start-at EPOCH_MS --warmup MS --duration MS [--nats [--nats-tls-ca FILE] | --batch]
  *
  * With several ports (several brokers), socket i connects to the port i mod their number: the
  * requesters, and the requests, split evenly over them.
@@ -20,6 +20,7 @@
  * is published to the responders' subject with the connection's inbox as its reply subject (what
  * `request()` puts on the wire), and replies arrive through one subscription callback per
  * connection; no per-request promise, timer or lookup, the same economy as the DEALER sockets.
+ * With --nats-tls-ca it connects with TLS, trusting the server's certificate in FILE.
  *
  * Each request carries its send time (float64, performance.now()) and a sequence number in its
  * first 12 bytes, padded to BYTES; the reply starts with the request, so latency needs no lookup.
@@ -44,6 +45,7 @@ import { Coalescer, newKeyPair, openDealerPort, receiveLoop } from '@tsr/runtime
 import { curveClientSocketOptions } from '@tsr/testing';
 import { connect } from 'nats';
 import { Dealer } from 'zeromq';
+import { natsConnectOptions } from './nats-connection';
 import { NATS_SUBJECT } from './nats-subject';
 
 const EMPTY = Buffer.alloc(0);
@@ -90,6 +92,8 @@ const warmup = num('warmup', 500);
 const duration = num('duration', 2000);
 const startAt = num('start-at', Date.now() + 300);
 const nats = f.has('nats');
+/** The certificate a nats-server with TLS presents: its connections trust it (nats-connection.ts). */
+const natsTlsCa = f.get('nats-tls-ca') || undefined;
 const batch = f.has('batch');
 if (inflight > 0 === rate > 0) throw new Error('give exactly one of --inflight and --rate');
 
@@ -171,7 +175,7 @@ const PROBE_ID = Buffer.from('probe');
 
 /** A NATS connection with one inbox subscription for all its requests' replies. */
 async function natsChannel(port: number): Promise<Channel> {
-  const nc = await connect({ servers: `${host}:${port}`, noEcho: true });
+  const nc = await connect({ ...natsConnectOptions(port, natsTlsCa), noEcho: true });
   const inbox = `_INBOX.${nc.info?.client_id ?? 0}.${Math.random().toString(36).slice(2)}`;
   const channel: Channel = {
     send: (body) => nc.publish(NATS_SUBJECT, body, { reply: inbox }),
