@@ -8,6 +8,9 @@ export const sizeLabel = (b: number): string => (b >= 1024 && b % 1024 === 0 ? `
 export const num = (v: number, d = 0): string =>
   Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '–';
 
+/** A target's verdict, as every check line says it. */
+export const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+
 /** The median alone. */
 export const fmtMedian = (s: Spread | undefined, d = 0): string => num(s?.median ?? NaN, d);
 
