@@ -24,7 +24,7 @@ import { profileTargets } from './profile';
 import { markdownTable, summarize, tables, textTable } from './report';
 import { tracingSpansTable } from './report/tracing';
 import { TRACING_SIZE, beforeAppsDir } from './tracing';
-import { ENCRYPTED_LIMITS } from './encrypted';
+import { ENCRYPTED_LARGE, ENCRYPTED_LIMITS } from './encrypted';
 import { type OtherBuild, redoLines } from './redo';
 import { useAppsDir } from './targets';
 
@@ -80,7 +80,7 @@ const ENCRYPTED_METHOD = [
   `Limits raised for 1 MiB requests, with and without encryption alike: nats-server’s max_payload to ${ENCRYPTED_LIMITS.natsMaxPayload / 1024 / 1024} MiB (its default, 1 MiB, is the request, and the reply is longer), our brokers’ MAX_CLIENT_BYTES to ${ENCRYPTED_LIMITS.brokerMaxClientBytes / 1024 / 1024} MiB (one client holds every request in flight).`,
   'Load: the same generator (tools/bench/loadgen.ts, its own Node process), closed loop, C requests in flight on one connection: one DEALER socket to our broker (with --client-batches our client library’s socket and its batches),',
   'one nats.js connection to NATS, publishing with a reply subject and reading replies from one inbox subscription. Each request carries its send time, the reply echoes it.',
-  'Saturation: a warm-up is discarded, then requests/s over a fixed window; CPU µs per request of the server process (broker, nats-server; all threads), of the workers or responders together and of the generator:',
+  'Saturation: a warm-up is discarded (longer over 64 KiB, and the window too: a round trip of C requests of 1 MiB takes up to a second), then requests/s over a fixed window; CPU µs per request of the server process (broker, nats-server; all threads), of the workers or responders together and of the generator:',
   'user + system time (pidusage) over the window; machine busy cores from os.cpus(). Ratios paired within each repetition, then median [min–max] over the repetitions.',
 ];
 
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
     `our CURVE against NATS with TLS (${('path' in nats && nats.version) || 'nats-server'}, max_payload ${ENCRYPTED_LIMITS.natsMaxPayload / 1024 / 1024} MiB): ${o.encryptedWorkers} workers / responders, ` +
     `sizes ${o.encryptedSizes.join('/')} B, ${o.encryptedInflight} requests in flight on one connection${o.clientBatches ? ' (ours batching, as our client library does)' : ''}, ` +
     `our broker with CURVE and without, NATS with TLS and without${o.versusApps ? ', the other build (--versus-apps) with CURVE and without' : ''} in turn, ` +
-    `${o.encryptedWarmupMs} ms warm-up + ${o.durationMs} ms measured each`;
+    `${o.encryptedWarmupMs} ms warm-up + ${o.durationMs} ms measured each, ${o.encryptedLargeWarmupMs} + ${o.encryptedLargeDurationMs} ms over ${ENCRYPTED_LARGE / 1024} KiB`;
   const what = o.tracing
     ? tracingPlan
     : o.severalBrokers

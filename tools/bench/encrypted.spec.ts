@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ENCRYPTED_LIMITS, encryptedKinds, encryptedStartOptions } from './encrypted';
+import { ENCRYPTED_LIMITS, encryptedKinds, encryptedStartOptions, encryptedWindow } from './encrypted';
 import { natsComparisonSockets, plannedRuns } from './matrix';
 import { natsConfigText, natsServerArgs } from './nats-config';
 import { natsConnectOptions } from './nats-connection';
@@ -15,6 +15,19 @@ describe('parseOptions for the encrypted experiment', () => {
     expect(o.out).toBe('/r/tmp/benchmarks/2026-01-01-encrypted');
     expect(parseOptions(['--encrypted', '--encrypted-sizes', '16,65536', '--reps', '2'], '2026-01-01', '/r').encryptedSizes).toEqual([
       16, 65536,
+    ]);
+  });
+
+  it('warms up and measures longer over 64 KiB, where a round trip of the requests in flight takes up to a second', () => {
+    const o = parseOptions(['--encrypted'], '2026-01-01', '/r');
+    expect([encryptedWindow(o, 65536), encryptedWindow(o, 1048576)]).toEqual([
+      { warmupMs: 2500, durationMs: 1000 },
+      { warmupMs: 5000, durationMs: 4000 },
+    ]);
+    const quick = parseOptions(['--encrypted', '--quick', '--encrypted-large-duration', '3000'], '2026-01-01', '/r');
+    expect([encryptedWindow(quick, 16), encryptedWindow(quick, 1048576)]).toEqual([
+      { warmupMs: 1500, durationMs: 600 },
+      { warmupMs: 3000, durationMs: 3000 },
     ]);
   });
 

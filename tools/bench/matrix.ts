@@ -38,7 +38,7 @@ import {
   stopTarget,
   versusNatsKinds,
 } from './targets';
-import { encryptedKinds, encryptedStartOptions } from './encrypted';
+import { encryptedKinds, encryptedStartOptions, encryptedWindow } from './encrypted';
 
 /** DEALER sockets or NATS connections the generator opens for `inflight` concurrent requesters. */
 export function natsComparisonSockets(kind: TargetKind, inflight: number, sockets: number): number {
@@ -114,7 +114,8 @@ interface InTurn {
   inflight: number[];
   /** DEALER sockets or NATS connections the generator opens for a target's requesters. */
   sockets: (kind: TargetKind, inflight: number) => number;
-  warmupMs: number;
+  /** The warm-up and measured window of a run at this size. */
+  window: (size: number) => { warmupMs: number; durationMs: number };
   start: StartOptions;
 }
 
@@ -135,6 +136,13 @@ function runsPerRepetition(o: BenchOptions, withC: boolean, withNats: boolean) {
   const brokers = o.severalBrokers ? o.brokersCredits.length * o.brokersSizes.length * severalBrokersKinds.length : 0;
   const tracing = o.tracing ? TRACING_KINDS.length : 0;
   return {
+    /** The encrypted runs' seconds, each size its own window: they differ too much to count runs alone. */
+    encryptedSeconds: o.encrypted
+      ? o.encryptedSizes.reduce((a, size) => {
+          const w = encryptedWindow(o, size);
+          return a + encryptedKinds(!!o.versusApps).length * ((400 + w.warmupMs + w.durationMs + 300) / 1000);
+        }, 0)
+      : 0,
     encrypted: o.encrypted ? o.encryptedSizes.length * encryptedKinds(!!o.versusApps).length : 0,
     brokersSaturation: brokers,
     brokersLatency: brokers * o.latencyRounds,
@@ -189,7 +197,7 @@ export function estimateSeconds(o: BenchOptions, withC: boolean, withNats: boole
       n.brokersLatency * run(o.latencyDurationMs, o.brokersWarmupMs) +
       n.tracingSaturation * clientRun +
       n.tracingLatency * run(o.latencyDurationMs, o.tracingWarmupMs) +
-      n.encrypted * run(o.durationMs, o.encryptedWarmupMs) +
+      n.encryptedSeconds +
       starts) *
     o.reps
   );
@@ -269,7 +277,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
               inflight,
               sockets: c.sockets(kind, inflight),
               batch: o.clientBatches,
-              warmupMs: c.warmupMs,
+              ...c.window(size),
             });
             record(rep, c.phase, t, size, spec, await runGenerators(t, spec, bundles));
           }
@@ -287,7 +295,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
       sizes: o.natsSizes,
       inflight: o.natsInflight,
       sockets: (kind, inflight) => natsComparisonSockets(kind, inflight, o.sockets),
-      warmupMs: o.natsWarmupMs,
+      window: () => ({ warmupMs: o.natsWarmupMs, durationMs: o.durationMs }),
       start: { credit: o.credit, otherApps: o.versusApps },
     });
 
@@ -300,7 +308,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
       sizes: o.encryptedSizes,
       inflight: [o.encryptedInflight],
       sockets: () => 1,
-      warmupMs: o.encryptedWarmupMs,
+      window: (size) => encryptedWindow(o, size),
       start: encryptedStartOptions(o.credit, o.versusApps),
     });
 

@@ -71,8 +71,11 @@ export interface BenchOptions {
   encryptedSizes: number[];
   encryptedWorkers: number;
   encryptedInflight: number;
-  /** Encrypted: the warm-up of each run (as against NATS, the targets idle while the others are loaded). */
+  /** Encrypted: the warm-up of each run up to 64 KiB (as against NATS, the targets idle while the others are loaded). */
   encryptedWarmupMs: number;
+  /** Encrypted: the warm-up and the measured window of each run over 64 KiB (a round trip of 32 MiB in flight takes up to a second). */
+  encryptedLargeWarmupMs: number;
+  encryptedLargeDurationMs: number;
 }
 
 export const usage = `usage: npm run bench -- [options]     (or: npx nx run bench:bench -- [options])
@@ -117,7 +120,9 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --encrypted-sizes A,B encrypted: message sizes in bytes (default 16,1024,65536,1048576)
   --encrypted-workers N encrypted: our workers and NATS responders (default 4)
   --encrypted-inflight N  encrypted: requests in flight, all on one connection (default 32)
-  --encrypted-warmup MS encrypted: per run, not measured (default 1500)
+  --encrypted-warmup MS encrypted: per run up to 64 KiB, not measured (default 2500)
+  --encrypted-large-warmup MS    encrypted: per run over 64 KiB, not measured (default 5000)
+  --encrypted-large-duration MS  encrypted: per run over 64 KiB, measured (default 4000; --duration for the others)
 `;
 
 const list = (v: string) => v.split(',').filter(Boolean).map(Number);
@@ -166,6 +171,8 @@ const flags = {
   'encrypted-workers': { type: 'string' },
   'encrypted-inflight': { type: 'string' },
   'encrypted-warmup': { type: 'string' },
+  'encrypted-large-warmup': { type: 'string' },
+  'encrypted-large-duration': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -222,7 +229,9 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     encryptedSizes: v['encrypted-sizes'] === undefined ? [16, 1024, 65536, 1048576] : list(v['encrypted-sizes']),
     encryptedWorkers: num(v['encrypted-workers'], 4),
     encryptedInflight: num(v['encrypted-inflight'], 32),
-    encryptedWarmupMs: num(v['encrypted-warmup'], 1500, 800),
+    encryptedWarmupMs: num(v['encrypted-warmup'], 2500, 1500),
+    encryptedLargeWarmupMs: num(v['encrypted-large-warmup'], 5000, 3000),
+    encryptedLargeDurationMs: num(v['encrypted-large-duration'], 4000, 2000),
   };
   for (const [name, n] of Object.entries({
     reps: o.reps,
@@ -240,6 +249,7 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     'tracing-workers': o.tracingWorkers,
     'encrypted-workers': o.encryptedWorkers,
     'encrypted-inflight': o.encryptedInflight,
+    'encrypted-large-duration': o.encryptedLargeDurationMs,
   })) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
   }
@@ -249,6 +259,7 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     'brokers-warmup': o.brokersWarmupMs,
     'tracing-warmup': o.tracingWarmupMs,
     'encrypted-warmup': o.encryptedWarmupMs,
+    'encrypted-large-warmup': o.encryptedLargeWarmupMs,
   })) {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number of milliseconds`);
   }

@@ -80,6 +80,7 @@ describe('encrypted: our CURVE against NATS with TLS, each against itself in the
       "encrypted target, this build: broker CPU per request <= 1.0 x nats-server's with TLS at every size: NOT met (broker / nats-server: 16 B 1.20 [1.20–1.20], 30.0 / 25.0 µs, 64 KiB 0.50 [0.50–0.50], 200.0 / 400.0 µs)",
       'encrypted target, this build: CURVE / plain throughput >= 0.7 at 64 KiB: met (0.75 [0.75–0.75])',
     ]);
+    expect(s.checks).toContain('encrypted: every request answered');
     expect(s.checks.find((c) => c.startsWith('limits raised'))).toMatch(
       /^limits raised for 1 MiB, encrypted and in the clear alike: nats-server's max_payload to 8 MiB \(its default 1 MiB .*MAX_CLIENT_BYTES to 64 MiB/,
     );
@@ -102,6 +103,16 @@ describe('encrypted: our CURVE against NATS with TLS, each against itself in the
       1,
     );
     expect(slow.checks.find((c) => c.includes('CURVE / plain'))).toMatch(/: NOT met \(0\.45 \[0\.30–0\.60\]\)$/);
+  });
+
+  it('counts the requests never answered, by target and size', () => {
+    const lossy = summarize(
+      [1, 2].flatMap((rep) => thisBuild(rep).map((r) => (r.target === 'broker' && r.size === 65536 ? { ...r, unanswered: rep + 2 } : r))),
+      [],
+      1,
+    );
+    expect(lossy.checks).toContain('encrypted: requests never answered, over all repetitions: broker 64 KiB 7');
+    expect(tables(lossy)[1].rows.find((r) => r[0] === '64 KiB' && r[1] === 'broker')?.[7]).toBe('7');
   });
 
   it('tabulates the ratios by size, and every target’s CPU per request, and nothing else when nothing else ran', () => {
@@ -132,6 +143,7 @@ describe('encrypted: our CURVE against NATS with TLS, each against itself in the
       '40.0 [40.0–40.0]',
       '50.0 [33.3–66.7]',
       '1.90 [1.90–1.90]',
+      '0',
     ]);
     expect(ts[1].rows.map((r) => r[1]).slice(0, 4)).toEqual([
       'broker',

@@ -52,6 +52,8 @@ export interface EncryptedTargetRow {
   size: number;
   kind: TargetKind;
   figures: Record<keyof typeof FIGURES, Spread>;
+  /** Requests never answered (the generator waits 3 s after its window), over all repetitions: in a closed loop, each one in flight less. */
+  unanswered: number;
 }
 
 /** `build`'s CURVE (this build's, or the other's), or undefined when it did not run. */
@@ -91,6 +93,7 @@ export function summarizeEncrypted(all: RunRecord[]): { rows: EncryptedRow[]; ta
       targets.push({
         size,
         kind,
+        unanswered: runs.filter((r) => r.size === size && r.target === kind).reduce((a, r) => a + r.unanswered, 0),
         figures: {
           rps: of(FIGURES.rps),
           server: of(FIGURES.server),
@@ -107,9 +110,10 @@ export function summarizeEncrypted(all: RunRecord[]): { rows: EncryptedRow[]; ta
 const MiB = 1024 * 1024;
 const ratioText = (s: Spread) => fmtSpread(s, 2);
 
-/** The targets for each build's CURVE that ran, then the limits the experiment raised. */
-export function encryptedChecks(rows: EncryptedRow[]): string[] {
+/** The targets for each build's CURVE that ran, the requests never answered, then the limits the experiment raised. */
+export function encryptedChecks(rows: EncryptedRow[], targets: EncryptedTargetRow[]): string[] {
   if (rows.length === 0) return [];
+  const lost = targets.filter((t) => t.unanswered > 0);
   const builds: { name: string; of: (r: EncryptedRow) => CurveFigures | undefined }[] = [
     { name: 'this build', of: (r) => r.ours },
     ...(rows.some((r) => r.other) ? [{ name: 'the other build (--versus-apps)', of: (r: EncryptedRow) => r.other }] : []),
@@ -144,6 +148,9 @@ export function encryptedChecks(rows: EncryptedRow[]): string[] {
   });
   return [
     ...lines,
+    lost.length
+      ? `encrypted: requests never answered, over all repetitions: ${lost.map((t) => `${targetLabel[t.kind]} ${sizeLabel(t.size)} ${t.unanswered}`).join(', ')}`
+      : 'encrypted: every request answered',
     `limits raised for 1 MiB, encrypted and in the clear alike: nats-server's max_payload to ${ENCRYPTED_LIMITS.natsMaxPayload / MiB} MiB ` +
       `(its default ${NATS_DEFAULT_MAX_PAYLOAD / MiB} MiB is the request itself, and the reply is the request and the responder's id); ` +
       `our brokers' MAX_CLIENT_BYTES to ${ENCRYPTED_LIMITS.brokerMaxClientBytes / MiB} MiB (by default a quarter of --max-queue-bytes, 32 MiB, which one connection's 32 requests of 1 MiB exceed)`,
@@ -204,7 +211,16 @@ export function encryptedTables(rows: EncryptedRow[], targets: EncryptedTargetRo
     },
     {
       title: 'Encrypted, every target: requests/s and CPU µs per request (median [min–max] over the repetitions)',
-      head: ['size', 'target', 'req/s', 'server µs/req', 'workers / responders µs/req', 'generator µs/req', 'machine busy cores'],
+      head: [
+        'size',
+        'target',
+        'req/s',
+        'server µs/req',
+        'workers / responders µs/req',
+        'generator µs/req',
+        'machine busy cores',
+        'unanswered',
+      ],
       rows: targets.map((t) => [
         sizeLabel(t.size),
         targetLabel[t.kind],
@@ -213,9 +229,11 @@ export function encryptedTables(rows: EncryptedRow[], targets: EncryptedTargetRo
         fmtSpread(t.figures.workers, 1),
         fmtSpread(t.figures.generator, 1),
         fmtSpread(t.figures.machine, 2),
+        String(t.unanswered),
       ]),
       notes: [
         'server: the broker process or nats-server; workers / responders: all of them summed; generator: tools/bench/loadgen.ts. User + system time over the measured window, per request. Everything shares the machine’s two cores.',
+        'unanswered: requests whose reply had not come 3 s after the window, summed over the repetitions; in a closed loop each is one request in flight less for the rest of the run.',
       ],
     },
   ];

@@ -65,7 +65,7 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
     ...versusAppsChecks(runs),
     ...severalBrokersChecks(severalBrokers),
     ...tracingChecks(tracing),
-    ...encryptedChecks(encrypted),
+    ...encryptedChecks(encrypted, encryptedTargets),
     ...warmUpChecks(runs),
     ...throughputChecks(saturation),
     ...costChecks(metricsCost, curveCost),
