@@ -137,15 +137,16 @@ const REQUEST_ID = Buffer.from('g'); // replies are matched by their body, as in
 /**
  * The client library's way: its DEALER (ours on Node's TCP, with CURVE too), batches when the
  * broker offers them (else the plain frames): the largest batch frame, or undefined, once the
- * broker answered the question or 500 ms passed. A send that fails ends the run (it would leave
- * requests in flight that never come back).
+ * broker answered the question or 500 ms passed. A send the connection refuses (its queue full:
+ * large requests, many in flight) goes again 1 ms later, as a client waiting for it to drain would
+ * send it, rather than being lost (our client library sends it again at its timeout).
  */
 async function batchChannel(port: number): Promise<Channel> {
   const batches: { max?: number } = {};
   let offered: (max: number | undefined) => void = () => undefined;
   const offer = new Promise<number | undefined>((resolve) => (offered = resolve));
   const channel: Channel = {
-    send: (body) => (batches.max === undefined ? socket.send([EMPTY, body]) : outbox.add(0, { ticket: REQUEST_ID, body, failed: false })),
+    send: (body) => (batches.max === undefined ? sendOrRetry([EMPTY, body]) : outbox.add(0, { ticket: REQUEST_ID, body, failed: false })),
     close: () => socket.close(),
   };
   const socket = openDealerPort(`tcp://${host}:${port}`, {
@@ -162,12 +163,18 @@ async function batchChannel(port: number): Promise<Channel> {
       else onReply(channel, frames[frames.length - 1]);
     },
     onFatal: loopFailed,
-    onSendError: loopFailed,
+    onSendError: () => (refused = true),
   });
+  let refused = false;
+  const sendOrRetry = (frames: Buffer[]): void => {
+    refused = false;
+    socket.send(frames);
+    if (refused) setTimeout(() => sendOrRetry(frames), 1);
+  };
   const outbox = new Coalescer<number, BatchRecord>((_, records) => {
-    for (const frame of packBatches(records, batches.max ?? 0)) socket.send(clientBatchRequestFrames(SERVICE, frame));
+    for (const frame of packBatches(records, batches.max ?? 0)) sendOrRetry(clientBatchRequestFrames(SERVICE, frame));
   }, loopFailed);
-  socket.send(clientRequestFrames(BATCH_PROBE_SERVICE, PROBE_ID, EMPTY));
+  sendOrRetry(clientRequestFrames(BATCH_PROBE_SERVICE, PROBE_ID, EMPTY));
   batches.max = await Promise.race([offer, new Promise<undefined>((r) => setTimeout(() => r(undefined), 500))]);
   return channel;
 }
