@@ -10,7 +10,7 @@ import type { Phase, RunRecord } from '../matrix';
 import { NATS_DEFAULT_MAX_PAYLOAD } from '../nats-config';
 import type { Spread } from '../stats';
 import { type TargetKind, targetLabel } from '../targets';
-import { type Table, comparedCells, fmtSpread, sizeLabel, verdict } from './format';
+import { type Table, comparedCells, fmtSpread, num, sizeLabel, verdict } from './format';
 import { type Compared, type Pick, type RunIndex, generatorPerRequest, indexRuns, workersPerRequest } from './runs';
 
 const PHASE: Phase = 'encrypted';
@@ -139,7 +139,7 @@ export function encryptedChecks(rows: EncryptedRow[], targets: EncryptedTargetRo
       `encrypted target, ${name}: CURVE throughput >= ${t.rpsRatio.toFixed(1)} x NATS with TLS at every size: ` +
         `${verdict(all((c) => c.versusTls.ratio.median >= t.rpsRatio))} (CURVE / NATS TLS, median [min–max] of paired ratios: ${each((c) => ratioText(c.versusTls.ratio))})`,
       `encrypted target, ${name}: broker CPU per request <= ${t.cpuRatio.toFixed(1)} x nats-server's with TLS at every size: ` +
-        `${verdict(all((c) => c.cpu.ratio.median <= t.cpuRatio))} (broker / nats-server: ${each((c) => `${ratioText(c.cpu.ratio)}, ${c.cpu.a.median.toFixed(1)} / ${c.cpu.b.median.toFixed(1)} µs`)})`,
+        `${verdict(all((c) => c.cpu.ratio.median <= t.cpuRatio))} (broker / nats-server: ${each((c) => `${ratioText(c.cpu.ratio)}, ${num(c.cpu.a.median, 1)} / ${num(c.cpu.b.median, 1)} µs`)})`,
       `encrypted target, ${name}: CURVE / plain throughput >= ${t.curveCost} at ${sizeLabel(t.curveCostSize)}: ` +
         (cost
           ? `${verdict(cost.cost.ratio.median >= t.curveCost)} (${ratioText(cost.cost.ratio)})`
