@@ -2,7 +2,8 @@
 import type { Spread } from '../stats';
 import type { Compared } from './runs';
 
-export const sizeLabel = (b: number): string => (b >= 1024 && b % 1024 === 0 ? `${b / 1024} KiB` : `${b} B`);
+export const sizeLabel = (b: number): string =>
+  b >= 1024 ** 2 && b % 1024 ** 2 === 0 ? `${b / 1024 ** 2} MiB` : b >= 1024 && b % 1024 === 0 ? `${b / 1024} KiB` : `${b} B`;
 
 /** `v` with `d` decimals and thousands separators, or `–` when it is not a number. */
 export const num = (v: number, d = 0): string =>
