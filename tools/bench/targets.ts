@@ -52,7 +52,7 @@ export type TargetKind =
 
 export const isNats = (kind: TargetKind): boolean => kind === 'nats' || kind === 'nats-conns' || kind === 'nats-tls';
 /** Our broker, its workers and the load with CURVE on. */
-export const isCurve = (kind: TargetKind): boolean => kind === 'broker-curve' || kind === 'broker-other-curve';
+const isCurve = (kind: TargetKind): boolean => kind === 'broker-curve' || kind === 'broker-other-curve';
 /** Our broker and workers of another build (`--versus-apps`). */
 const isOtherBuild = (kind: TargetKind): boolean => kind === 'broker-other' || kind === 'broker-other-curve';
 /** Two brokers sharing their workers, loaded over both frontends or over the first. */
