@@ -14,17 +14,18 @@
  *     (a) no broker at all: one ROUTER that answers `[client, '', request]` with
  *     `[client, '', "<request> X"]` at once, exactly what a zero-delay worker would send back.
  *
- *   nats-responder PORT ID
+ *   nats-responder PORT ID [--tls-ca FILE]
  *     what a user of NATS would write instead of our worker: a nats.js connection to the
  *     nats-server on PORT, subscribed in a queue group (the server spreads requests over the
  *     group's members) and answering each request with `<request> <ID>` at once, as our
- *     zero-delay worker does.
+ *     zero-delay worker does; with --tls-ca, over TLS, trusting the server's certificate in FILE.
  *
  * Each prints `[<name>] ready` once bound (subscribed), and exits on SIGTERM/SIGINT.
  */
 import { createTracer, exitOnSignals as closeOnSignals, receiveLoop } from '@tsr/runtime';
 import { connect } from 'nats';
 import { Router } from 'zeromq';
+import { natsConnectOptions } from './nats-connection';
 import { NATS_QUEUE, NATS_SUBJECT } from './nats-subject';
 
 const EMPTY = Buffer.alloc(0);
@@ -99,8 +100,8 @@ async function direct(port: string): Promise<void> {
   process.stdout.write('[direct] ready\n');
 }
 
-async function natsResponder(port: string, id: string): Promise<void> {
-  const nc = await connect({ servers: `127.0.0.1:${Number(port)}` });
+async function natsResponder(port: string, id: string, caFile: string | undefined): Promise<void> {
+  const nc = await connect(natsConnectOptions(Number(port), caFile));
   const suffix = Buffer.from(` ${id}`);
   nc.subscribe(NATS_SUBJECT, { queue: NATS_QUEUE, callback: (_e, msg) => msg.respond(Buffer.concat([msg.data, suffix])) });
   await nc.flush();
@@ -111,14 +112,18 @@ async function natsResponder(port: string, id: string): Promise<void> {
 }
 
 const [mode, ...args] = process.argv.slice(2);
+/** The value after `flag`, if it is there. */
+const valueOf = (flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
 const modes: Record<string, () => Promise<void>> = {
   forwarder: () => forwarder(args[0], args[1], args.includes('--lru')),
   direct: () => direct(args[0]),
-  'nats-responder': () => natsResponder(args[0], args[1]),
+  'nats-responder': () => natsResponder(args[0], args[1], valueOf('--tls-ca')),
 };
 const started =
   modes[mode]?.() ??
-  Promise.reject(new Error('usage: baselines.ts forwarder FRONTPORT BACKPORT [--lru] | direct PORT | nats-responder PORT ID'));
+  Promise.reject(
+    new Error('usage: baselines.ts forwarder FRONTPORT BACKPORT [--lru] | direct PORT | nats-responder PORT ID [--tls-ca FILE]'),
+  );
 started.catch((e: Error) => {
   process.stderr.write(`${e.message}\n`);
   process.exit(1);

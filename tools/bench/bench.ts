@@ -24,6 +24,8 @@ import { profileTargets } from './profile';
 import { markdownTable, summarize, tables, textTable } from './report';
 import { tracingSpansTable } from './report/tracing';
 import { TRACING_SIZE, beforeAppsDir } from './tracing';
+import { ENCRYPTED_LARGE, ENCRYPTED_LIMITS } from './encrypted';
+import { type OtherBuild, redoLines } from './redo';
 import { useAppsDir } from './targets';
 
 const root = join(__dirname, '..', '..');
@@ -66,6 +68,20 @@ const TRACING_METHOD = [
   'replies (tsr_broker_replies_total) over the window; CPU per request of broker, client and workers over it; ratios variant / before paired within each repetition.',
   'Fixed rate: the benchmark’s generator (tools/bench/loadgen.ts, no metadata), open loop at a share of before’s saturation measured moments before, in rounds; p50 and p99 variant / before paired within each round.',
   'CPU: user + system time (pidusage) over the measured window; machine busy cores from os.cpus(). Spans: what the sink received from each traced variant over the run, against what its requests should have made.',
+];
+
+/** What `--encrypted` does, instead of the method above. */
+const ENCRYPTED_METHOD = [
+  'Encrypted: our broker with W zero-delay workers, and nats-server with W Node responders (nats.js, one queue group, each answering `<request> <id>` at once), each with every hop encrypted and in the clear,',
+  'started side by side and loaded in turn (order rotated per repetition); with --versus-apps the other build’s broker and workers too, with CURVE and without (before and after).',
+  'CURVE: the broker’s frontend and backend with CURVE (keys made as keygen makes them, the same for both builds), its workers and the generator CURVE clients.',
+  'TLS: nats-server from a config file with a tls block (a self-signed P-256 certificate for localhost and 127.0.0.1, made with openssl for the run), its responders and the generator connecting with TLS to localhost',
+  'and trusting that certificate; the run waits for the server’s log to say "TLS required for client connections". Hop by hop on both sides: client to server, server to worker or responder, and back.',
+  `Limits raised for 1 MiB requests, with and without encryption alike: nats-server’s max_payload to ${ENCRYPTED_LIMITS.natsMaxPayload / 1024 / 1024} MiB (its default, 1 MiB, is the request, and the reply is longer), our brokers’ MAX_CLIENT_BYTES to ${ENCRYPTED_LIMITS.brokerMaxClientBytes / 1024 / 1024} MiB (one client holds every request in flight).`,
+  'Load: the same generator (tools/bench/loadgen.ts, its own Node process), closed loop, C requests in flight on one connection: one DEALER socket to our broker (with --client-batches our client library’s socket and its batches),',
+  'one nats.js connection to NATS, publishing with a reply subject and reading replies from one inbox subscription. Each request carries its send time, the reply echoes it.',
+  'Saturation: a warm-up is discarded (longer over 64 KiB, and the window too: a round trip of C requests of 1 MiB takes up to a second), then requests/s over a fixed window; CPU µs per request of the server process (broker, nats-server; all threads), of the workers or responders together and of the generator:',
+  'user + system time (pidusage) over the window; machine busy cores from os.cpus(). Ratios paired within each repetition, then median [min–max] over the repetitions.',
 ];
 
 async function main(): Promise<void> {
@@ -118,7 +134,7 @@ async function main(): Promise<void> {
   const withC = 'path' in bundles.nativeForwarder;
   const nats = bundles.natsServer;
   const withNats = 'path' in nats;
-  if (o.natsOnly && 'missing' in nats) throw new Error(nats.missing);
+  if ((o.natsOnly || o.encrypted) && 'missing' in nats) throw new Error(nats.missing);
   const natsPlan =
     'path' in nats
       ? `against NATS (${nats.version ?? 'nats-server'}): ${o.natsWorkers} workers / responders, sizes ${o.natsSizes.join('/')} B, ${o.natsInflight.join('/')} requesters in flight, ` +
@@ -136,17 +152,31 @@ async function main(): Promise<void> {
     `what tracing costs: before (--before-dist), before again, off, off with no deadline, on sampling 1, on sampling ${o.tracingSample}, each a broker with ${o.tracingWorkers} workers (credit ${o.credit}); ` +
     `our client app at saturation (${o.tracingConcurrency} clients, ${TRACING_SIZE} B), ${o.tracingWarmupMs} ms warm-up + ${o.durationMs} ms measured each; ` +
     `then ${o.latencyRounds} round(s) of ${o.latencyDurationMs} ms at ${o.tracingRate} × before's saturation, the generator, open loop${o.clientBatches ? ', batches' : ''}`;
-  const what = o.tracing ? tracingPlan : o.severalBrokers ? brokersPlan : o.natsOnly ? natsPlan : `${natsPlan}; ${mainPlan}`;
+  const encryptedPlan =
+    `our CURVE against NATS with TLS (${('path' in nats && nats.version) || 'nats-server'}, max_payload ${ENCRYPTED_LIMITS.natsMaxPayload / 1024 / 1024} MiB): ${o.encryptedWorkers} workers / responders, ` +
+    `sizes ${o.encryptedSizes.join('/')} B, ${o.encryptedInflight} requests in flight on one connection${o.clientBatches ? ' (ours batching, as our client library does)' : ''}, ` +
+    `our broker with CURVE and without, NATS with TLS and without${o.versusApps ? ', the other build (--versus-apps) with CURVE and without' : ''} in turn, ` +
+    `${o.encryptedWarmupMs} ms warm-up + ${o.durationMs} ms measured each, ${o.encryptedLargeWarmupMs} + ${o.encryptedLargeDurationMs} ms over ${ENCRYPTED_LARGE / 1024} KiB`;
+  const what = o.tracing
+    ? tracingPlan
+    : o.severalBrokers
+      ? brokersPlan
+      : o.encrypted
+        ? encryptedPlan
+        : o.natsOnly
+          ? natsPlan
+          : `${natsPlan}; ${mainPlan}`;
   const plan = `${o.reps} repetition(s) of: ${what}; ${plannedRuns(o, withC, withNats)} runs`;
   log(`plan: ${plan}, about ${Math.round(estimateSeconds(o, withC, withNats) / 60)} min`);
-  if ('missing' in bundles.nativeForwarder && !o.natsOnly && !o.severalBrokers && !o.tracing) log(bundles.nativeForwarder.missing);
+  if ('missing' in bundles.nativeForwarder && !o.natsOnly && !o.severalBrokers && !o.tracing && !o.encrypted)
+    log(bundles.nativeForwarder.missing);
   if ('missing' in bundles.natsServer && !o.severalBrokers && !o.tracing) log(bundles.natsServer.missing);
   const m = await runMatrix(beforeSnapshot ? { ...o, beforeDist: beforeSnapshot } : o, bundles, log);
   note.loadAverageAtEnd = loadavg().map((v) => Math.round(v * 100) / 100);
   const summary = summarize(m.runs, m.idle, o.latencyWorkers);
   const spans = m.tracing && tracingSpansTable(m.tracing.totals, m.tracing.sink);
   const ts = [...tables(summary), ...(spans ? [spans] : [])];
-  const method = o.tracing ? TRACING_METHOD : o.severalBrokers ? SEVERAL_BROKERS_METHOD : METHOD;
+  const method = o.tracing ? TRACING_METHOD : o.severalBrokers ? SEVERAL_BROKERS_METHOD : o.encrypted ? ENCRYPTED_METHOD : METHOD;
 
   log('');
   for (const t of ts) log(`${textTable(t)}\n`);
@@ -161,33 +191,45 @@ async function main(): Promise<void> {
   const beforeApps = beforeSnapshot ? { git: beforeCommit, sha256: appsHashes(beforeSnapshot) } : undefined;
   const before = beforeApps ? { beforeApps } : {};
   const charts = chartsMarkdown(summary);
-  // how to build the build before again: its commit, in a worktree of its own
-  const redo =
-    o.tracing && beforeCommit
-      ? [
-          `The build before (--before-dist) is git ${beforeCommit}, apps sha256 ${Object.entries(beforeApps?.sha256 ?? {})
-            .map(([a, h]) => `${a} ${h}`)
-            .join(', ')}; to build it again:`,
-          '',
-          '```sh',
-          `git worktree add --detach /tmp/before-build ${beforeCommit} && ln -s "$PWD/node_modules" /tmp/before-build/node_modules`,
-          '(cd /tmp/before-build && npx nx run-many -t build -p broker worker client)',
-          `${command.replace(o.beforeDist ?? '', '/tmp/before-build/dist')}`,
-          '```',
-          '',
-        ]
-      : [];
+  // the other build the run measured, to build again from its commit
+  const otherCommit = o.encrypted && o.versusApps ? gitCommit(o.versusApps) : undefined;
+  const other: OtherBuild | undefined =
+    o.tracing && o.beforeDist && beforeCommit
+      ? {
+          name: 'The build before (--before-dist)',
+          dir: o.beforeDist,
+          commit: beforeCommit,
+          sha256: beforeApps?.sha256 ?? {},
+          worktree: '/tmp/before-build',
+          given: 'dist',
+        }
+      : o.versusApps && otherCommit
+        ? {
+            name: 'The other build (--versus-apps)',
+            dir: o.versusApps,
+            commit: otherCommit,
+            sha256: appsHashes(o.versusApps),
+            worktree: '/tmp/other-build',
+            given: 'dist/apps',
+          }
+        : undefined;
+  const redo = redoLines(
+    command,
+    other,
+    o.encrypted ? 'nats-server and openssl installed (Debian: apt-get install nats-server openssl)' : undefined,
+  );
   const tracing = m.tracing ? { tracing: m.tracing } : {};
+  const encrypted = o.encrypted ? { encryptedLimits: ENCRYPTED_LIMITS } : {};
   writeFileSync(
     join(o.out, 'run.json'),
-    JSON.stringify({ command, machine: note, ...before, options: o, seconds: m.seconds, ...tracing }, null, 1) + '\n',
+    JSON.stringify({ command, machine: note, ...before, options: o, seconds: m.seconds, ...tracing, ...encrypted }, null, 1) + '\n',
   );
   writeFileSync(join(o.out, 'runs.csv'), runsCsv(m.runs));
   writeFileSync(join(o.out, 'idle.csv'), idleCsv(m.idle));
   writeFileSync(
     join(o.out, 'results.md'),
     [
-      `# ${o.tracing ? 'What tracing costs' : o.severalBrokers ? 'Two brokers against one' : 'Broker benchmark'}, ${note.date}`,
+      `# ${o.tracing ? 'What tracing costs' : o.severalBrokers ? 'Two brokers against one' : o.encrypted ? 'Our CURVE against NATS with TLS' : 'Broker benchmark'}, ${note.date}`,
       '',
       `Command: \`${command}\` (${Math.round(m.seconds)} s). How to read this: [docs/benchmarks/README.md](${guide}).`,
       '',

@@ -2,7 +2,7 @@
  * The benchmark's load generator, run as its own Node process (several may run at once).
  *
  *   loadgen.ts --port P[,P2…] --size BYTES --sockets S (--inflight C | --rate R)
- *              --start-at EPOCH_MS --warmup MS --duration MS [--nats | --batch]
+ *              --start-at EPOCH_MS --warmup MS --duration MS [--nats [--nats-tls-ca FILE] | --batch]
  *
  * With several ports (several brokers), socket i connects to the port i mod their number: the
  * requesters, and the requests, split evenly over them.
@@ -20,6 +20,7 @@
  * is published to the responders' subject with the connection's inbox as its reply subject (what
  * `request()` puts on the wire), and replies arrive through one subscription callback per
  * connection; no per-request promise, timer or lookup, the same economy as the DEALER sockets.
+ * With --nats-tls-ca it connects with TLS, trusting the server's certificate in FILE.
  *
  * Each request carries its send time (float64, performance.now()) and a sequence number in its
  * first 12 bytes, padded to BYTES; the reply starts with the request, so latency needs no lookup.
@@ -44,6 +45,7 @@ import { Coalescer, newKeyPair, openDealerPort, receiveLoop } from '@tsr/runtime
 import { curveClientSocketOptions } from '@tsr/testing';
 import { connect } from 'nats';
 import { Dealer } from 'zeromq';
+import { natsConnectOptions } from './nats-connection';
 import { NATS_SUBJECT } from './nats-subject';
 
 const EMPTY = Buffer.alloc(0);
@@ -90,6 +92,8 @@ const warmup = num('warmup', 500);
 const duration = num('duration', 2000);
 const startAt = num('start-at', Date.now() + 300);
 const nats = f.has('nats');
+/** The certificate a nats-server with TLS presents: its connections trust it (nats-connection.ts). */
+const natsTlsCa = f.get('nats-tls-ca') || undefined;
 const batch = f.has('batch');
 if (inflight > 0 === rate > 0) throw new Error('give exactly one of --inflight and --rate');
 
@@ -133,15 +137,16 @@ const REQUEST_ID = Buffer.from('g'); // replies are matched by their body, as in
 /**
  * The client library's way: its DEALER (ours on Node's TCP, with CURVE too), batches when the
  * broker offers them (else the plain frames): the largest batch frame, or undefined, once the
- * broker answered the question or 500 ms passed. A send that fails ends the run (it would leave
- * requests in flight that never come back).
+ * broker answered the question or 500 ms passed. A send the connection refuses (its queue full:
+ * large requests, many in flight) goes again 1 ms later, as a client waiting for it to drain would
+ * send it, rather than being lost (our client library sends it again at its timeout).
  */
 async function batchChannel(port: number): Promise<Channel> {
   const batches: { max?: number } = {};
   let offered: (max: number | undefined) => void = () => undefined;
   const offer = new Promise<number | undefined>((resolve) => (offered = resolve));
   const channel: Channel = {
-    send: (body) => (batches.max === undefined ? socket.send([EMPTY, body]) : outbox.add(0, { ticket: REQUEST_ID, body, failed: false })),
+    send: (body) => (batches.max === undefined ? sendOrRetry([EMPTY, body]) : outbox.add(0, { ticket: REQUEST_ID, body, failed: false })),
     close: () => socket.close(),
   };
   const socket = openDealerPort(`tcp://${host}:${port}`, {
@@ -158,12 +163,18 @@ async function batchChannel(port: number): Promise<Channel> {
       else onReply(channel, frames[frames.length - 1]);
     },
     onFatal: loopFailed,
-    onSendError: loopFailed,
+    onSendError: () => (refused = true),
   });
+  let refused = false;
+  const sendOrRetry = (frames: Buffer[]): void => {
+    refused = false;
+    socket.send(frames);
+    if (refused) setTimeout(() => sendOrRetry(frames), 1);
+  };
   const outbox = new Coalescer<number, BatchRecord>((_, records) => {
-    for (const frame of packBatches(records, batches.max ?? 0)) socket.send(clientBatchRequestFrames(SERVICE, frame));
+    for (const frame of packBatches(records, batches.max ?? 0)) sendOrRetry(clientBatchRequestFrames(SERVICE, frame));
   }, loopFailed);
-  socket.send(clientRequestFrames(BATCH_PROBE_SERVICE, PROBE_ID, EMPTY));
+  sendOrRetry(clientRequestFrames(BATCH_PROBE_SERVICE, PROBE_ID, EMPTY));
   batches.max = await Promise.race([offer, new Promise<undefined>((r) => setTimeout(() => r(undefined), 500))]);
   return channel;
 }
@@ -171,7 +182,7 @@ const PROBE_ID = Buffer.from('probe');
 
 /** A NATS connection with one inbox subscription for all its requests' replies. */
 async function natsChannel(port: number): Promise<Channel> {
-  const nc = await connect({ servers: `${host}:${port}`, noEcho: true });
+  const nc = await connect({ ...natsConnectOptions(port, natsTlsCa), noEcho: true });
   const inbox = `_INBOX.${nc.info?.client_id ?? 0}.${Math.random().toString(36).slice(2)}`;
   const channel: Channel = {
     send: (body) => nc.publish(NATS_SUBJECT, body, { reply: inbox }),

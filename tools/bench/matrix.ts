@@ -4,7 +4,7 @@
  * runs at half the broker's measured saturation, then our client app (RSS of the client).
  * All targets of one worker count are started together and stay up between runs, so the
  * runs that are compared follow each other within seconds. `--nats-only` and `--several-brokers`
- * run one experiment each, the same way, and so does `--tracing`.
+ * run one experiment each, the same way, and so do `--tracing` and `--encrypted`.
  */
 import type { Bundles } from './bundle';
 import type { BenchOptions } from './options';
@@ -27,19 +27,22 @@ import type { SinkCounts } from './otlp-sink';
 import { readBrokerReplies } from './counters';
 import { type LatencySummary, RAMPING } from './stats';
 import {
+  type StartOptions,
   type Target,
   type TargetKind,
   latencyKinds,
   loadOnFirstBroker,
   severalBrokersKinds,
+  shapeOf,
   startTarget,
   stopTarget,
   versusNatsKinds,
 } from './targets';
+import { encryptedKinds, encryptedStartOptions, encryptedWindow } from './encrypted';
 
 /** DEALER sockets or NATS connections the generator opens for `inflight` concurrent requesters. */
 export function natsComparisonSockets(kind: TargetKind, inflight: number, sockets: number): number {
-  if (kind === 'nats') return 1;
+  if (kind === 'nats' || kind === 'nats-tls') return 1;
   if (kind === 'nats-conns') return inflight;
   return Math.min(sockets, inflight);
 }
@@ -52,7 +55,8 @@ export type Phase =
   | 'brokers-saturation'
   | 'brokers-latency'
   | 'tracing-saturation'
-  | 'tracing-latency';
+  | 'tracing-latency'
+  | 'encrypted';
 
 export interface RunRecord {
   rep: number;
@@ -101,6 +105,20 @@ export interface MatrixResult {
 
 const rotate = <T>(xs: readonly T[], n: number): T[] => xs.map((_, i) => xs[(i + n) % xs.length]);
 
+/** Targets compared side by side (against NATS, encrypted), loaded in turn at every size and number of requesters. */
+interface InTurn {
+  phase: Phase;
+  kinds: TargetKind[];
+  workers: number;
+  sizes: number[];
+  inflight: number[];
+  /** DEALER sockets or NATS connections the generator opens for a target's requesters. */
+  sockets: (kind: TargetKind, inflight: number) => number;
+  /** The warm-up and measured window of a run at this size. */
+  window: (size: number) => { warmupMs: number; durationMs: number };
+  start: StartOptions;
+}
+
 /**
  * The saturation targets of every worker count (the LRU forwarder at --lru-size, direct in the latency block
  * besides): `broker-metrics` is the same broker with its HTTP endpoint scraped, for the cost of metrics;
@@ -114,10 +132,18 @@ const clientAppSizes = (o: BenchOptions) => CLIENT_APP.sizes.filter((s) => o.siz
 /** The runs of each phase in one repetition (none against NATS when nats-server is missing). */
 function runsPerRepetition(o: BenchOptions, withC: boolean, withNats: boolean) {
   const lru = o.lruSize && o.sizes.includes(o.lruSize) ? 1 : 0;
-  const main = o.natsOnly || o.severalBrokers || o.tracing ? 0 : 1;
+  const main = o.natsOnly || o.severalBrokers || o.tracing || o.encrypted ? 0 : 1;
   const brokers = o.severalBrokers ? o.brokersCredits.length * o.brokersSizes.length * severalBrokersKinds.length : 0;
   const tracing = o.tracing ? TRACING_KINDS.length : 0;
   return {
+    /** The encrypted runs' seconds, each size its own window: they differ too much to count runs alone. */
+    encryptedSeconds: o.encrypted
+      ? o.encryptedSizes.reduce((a, size) => {
+          const w = encryptedWindow(o, size);
+          return a + encryptedKinds(!!o.versusApps).length * ((400 + w.warmupMs + w.durationMs + 300) / 1000);
+        }, 0)
+      : 0,
+    encrypted: o.encrypted ? o.encryptedSizes.length * encryptedKinds(!!o.versusApps).length : 0,
     brokersSaturation: brokers,
     brokersLatency: brokers * o.latencyRounds,
     tracingSaturation: tracing,
@@ -126,7 +152,7 @@ function runsPerRepetition(o: BenchOptions, withC: boolean, withNats: boolean) {
     latency: main * o.sizes.length * latencyKinds(withC).length * o.latencyRounds,
     clientApp: main * clientAppSizes(o).length * CLIENT_APP.kinds.length,
     versusNats:
-      withNats && !o.severalBrokers && !o.tracing
+      withNats && !o.severalBrokers && !o.tracing && !o.encrypted
         ? o.natsSizes.length * o.natsInflight.length * versusNatsKinds(withC, !!o.versusApps).length
         : 0,
   };
@@ -142,7 +168,8 @@ export function plannedRuns(o: BenchOptions, withC: boolean, withNats: boolean):
       n.brokersSaturation +
       n.brokersLatency +
       n.tracingSaturation +
-      n.tracingLatency) *
+      n.tracingLatency +
+      n.encrypted) *
     o.reps
   );
 }
@@ -154,9 +181,11 @@ export function estimateSeconds(o: BenchOptions, withC: boolean, withNats: boole
   /** Starting the targets: each worker count's, the idle client's, the comparison's, each credit's one and two brokers. */
   const starts = o.tracing
     ? TRACING_KINDS.length * 2.5
-    : o.severalBrokers
-      ? o.brokersCredits.length * 4
-      : (o.natsOnly ? 0 : o.workers.length * 3 + 2) + (withNats ? 6 : 0);
+    : o.encrypted
+      ? encryptedKinds(!!o.versusApps).length * 1.5
+      : o.severalBrokers
+        ? o.brokersCredits.length * 4
+        : (o.natsOnly ? 0 : o.workers.length * 3 + 2) + (withNats ? 6 : 0);
   /** Our client app's run: its start, its --duration, its end (traced: the last spans sent). */
   const clientRun = Math.ceil((o.tracingWarmupMs + o.durationMs + 500) / 1000) + 1;
   return (
@@ -168,6 +197,7 @@ export function estimateSeconds(o: BenchOptions, withC: boolean, withNats: boole
       n.brokersLatency * run(o.latencyDurationMs, o.brokersWarmupMs) +
       n.tracingSaturation * clientRun +
       n.tracingLatency * run(o.latencyDurationMs, o.tracingWarmupMs) +
+      n.encryptedSeconds +
       starts) *
     o.reps
   );
@@ -226,34 +256,61 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
   };
 
   /**
-   * Our broker against NATS request-reply: the same workers/responders count, sizes and requesters
-   * in flight, the three loads in turn (order rotated per repetition), all processes up throughout.
+   * Targets compared in turn: all started side by side and up throughout, then at every size and
+   * number of requesters each loaded in turn (order rotated per repetition), closed loop, the same
+   * load; a shape of load (`shapeOf`) runs on the processes of the target it is a shape of.
    */
-  const versusNats = async (rep: number) => {
-    const kinds = versusNatsKinds(withC, !!o.versusApps);
+  const inTurn = async (rep: number, c: InTurn) => {
     const targets = new Map<TargetKind, Target>();
     try {
-      for (const kind of kinds.filter((k) => k !== 'nats-conns'))
-        targets.set(kind, await startTarget(kind, o.natsWorkers, bundles, { credit: o.credit, otherApps: o.versusApps }));
-      const nats = targets.get('nats') as Target;
-      targets.set('nats-conns', { ...nats, kind: 'nats-conns' }); // the same server and responders, another shape of load
-      for (const size of o.natsSizes)
-        for (const inflight of o.natsInflight)
-          for (const kind of rotate(kinds, rep - 1)) {
+      for (const kind of c.kinds.filter((k) => !shapeOf[k])) targets.set(kind, await startTarget(kind, c.workers, bundles, c.start));
+      for (const kind of c.kinds) {
+        const of = shapeOf[kind];
+        if (of) targets.set(kind, { ...(targets.get(of) as Target), kind });
+      }
+      for (const size of c.sizes)
+        for (const inflight of c.inflight)
+          for (const kind of rotate(c.kinds, rep - 1)) {
             const t = targets.get(kind) as Target;
             const spec = load(size, {
               mode: 'closed',
               inflight,
-              sockets: natsComparisonSockets(kind, inflight, o.sockets),
+              sockets: c.sockets(kind, inflight),
               batch: o.clientBatches,
-              warmupMs: o.natsWarmupMs,
+              ...c.window(size),
             });
-            record(rep, 'versus-nats', t, size, spec, await runGenerators(t, spec, bundles));
+            record(rep, c.phase, t, size, spec, await runGenerators(t, spec, bundles));
           }
     } finally {
-      for (const [kind, t] of targets) if (kind !== 'nats-conns') await stopTarget(t);
+      for (const [kind, t] of targets) if (!shapeOf[kind]) await stopTarget(t);
     }
   };
+
+  /** Our broker against NATS request-reply: the same workers/responders count, sizes and requesters in flight. */
+  const versusNats = (rep: number) =>
+    inTurn(rep, {
+      phase: 'versus-nats',
+      kinds: versusNatsKinds(withC, !!o.versusApps),
+      workers: o.natsWorkers,
+      sizes: o.natsSizes,
+      inflight: o.natsInflight,
+      sockets: (kind, inflight) => natsComparisonSockets(kind, inflight, o.sockets),
+      window: () => ({ warmupMs: o.natsWarmupMs, durationMs: o.durationMs }),
+      start: { credit: o.credit, otherApps: o.versusApps },
+    });
+
+  /** Our CURVE against NATS with TLS, each beside itself in the clear (encrypted.ts): every requester on one connection. */
+  const encrypted = (rep: number) =>
+    inTurn(rep, {
+      phase: 'encrypted',
+      kinds: encryptedKinds(!!o.versusApps),
+      workers: o.encryptedWorkers,
+      sizes: o.encryptedSizes,
+      inflight: [o.encryptedInflight],
+      sockets: () => 1,
+      window: (size) => encryptedWindow(o, size),
+      start: encryptedStartOptions(o.credit, o.versusApps),
+    });
 
   /**
    * Two brokers sharing W workers against one broker with as many (docs/protocol.md, "Several
@@ -351,6 +408,10 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
     }
     if (sink) {
       await tracing(rep, sink);
+      continue;
+    }
+    if (o.encrypted) {
+      await encrypted(rep);
       continue;
     }
     if (withNats) await versusNats(rep);

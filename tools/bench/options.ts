@@ -65,6 +65,17 @@ export interface BenchOptions {
   tracingRate: number;
   /** Tracing: the sampling ratio of the sampled variant (parentbased_traceidratio). */
   tracingSample: number;
+  /** Run only the encryption experiment: our broker with CURVE and without, against NATS with TLS and without. */
+  encrypted: boolean;
+  /** Encrypted: message sizes, workers / responders, requests in flight (all on one connection). */
+  encryptedSizes: number[];
+  encryptedWorkers: number;
+  encryptedInflight: number;
+  /** Encrypted: the warm-up of each run up to 64 KiB (as against NATS, the targets idle while the others are loaded). */
+  encryptedWarmupMs: number;
+  /** Encrypted: the warm-up and the measured window of each run over 64 KiB (a round trip of 32 MiB in flight takes up to a second). */
+  encryptedLargeWarmupMs: number;
+  encryptedLargeDurationMs: number;
 }
 
 export const usage = `usage: npm run bench -- [options]     (or: npx nx run bench:bench -- [options])
@@ -105,6 +116,13 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --tracing-warmup MS   tracing: per run, not measured (default 2500)
   --tracing-rate F      tracing: the open-loop rate as a share of the build before's saturation (default 0.5)
   --tracing-sample F    tracing: the sampled variant's ratio, parentbased_traceidratio (default 0.01)
+  --encrypted           run only our CURVE against NATS with TLS, each beside itself in the clear (needs nats-server and openssl; results to tmp/benchmarks/<date>-encrypted unless --out)
+  --encrypted-sizes A,B encrypted: message sizes in bytes (default 16,1024,65536,1048576)
+  --encrypted-workers N encrypted: our workers and NATS responders (default 4)
+  --encrypted-inflight N  encrypted: requests in flight, all on one connection (default 32)
+  --encrypted-warmup MS encrypted: per run up to 64 KiB, not measured (default 2500)
+  --encrypted-large-warmup MS    encrypted: per run over 64 KiB, not measured (default 5000)
+  --encrypted-large-duration MS  encrypted: per run over 64 KiB, measured (default 4000; --duration for the others)
 `;
 
 const list = (v: string) => v.split(',').filter(Boolean).map(Number);
@@ -148,6 +166,13 @@ const flags = {
   'tracing-warmup': { type: 'string' },
   'tracing-rate': { type: 'string' },
   'tracing-sample': { type: 'string' },
+  encrypted: { type: 'boolean' },
+  'encrypted-sizes': { type: 'string' },
+  'encrypted-workers': { type: 'string' },
+  'encrypted-inflight': { type: 'string' },
+  'encrypted-warmup': { type: 'string' },
+  'encrypted-large-warmup': { type: 'string' },
+  'encrypted-large-duration': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -200,6 +225,13 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     tracingWarmupMs: num(v['tracing-warmup'], 2500, 1500),
     tracingRate: num(v['tracing-rate'], 0.5),
     tracingSample: num(v['tracing-sample'], 0.01),
+    encrypted: v.encrypted ?? false,
+    encryptedSizes: v['encrypted-sizes'] === undefined ? [16, 1024, 65536, 1048576] : list(v['encrypted-sizes']),
+    encryptedWorkers: num(v['encrypted-workers'], 4),
+    encryptedInflight: num(v['encrypted-inflight'], 32),
+    encryptedWarmupMs: num(v['encrypted-warmup'], 2500, 1500),
+    encryptedLargeWarmupMs: num(v['encrypted-large-warmup'], 5000, 3000),
+    encryptedLargeDurationMs: num(v['encrypted-large-duration'], 4000, 2000),
   };
   for (const [name, n] of Object.entries({
     reps: o.reps,
@@ -215,6 +247,9 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     'brokers-workers': o.brokersWorkers,
     'tracing-concurrency': o.tracingConcurrency,
     'tracing-workers': o.tracingWorkers,
+    'encrypted-workers': o.encryptedWorkers,
+    'encrypted-inflight': o.encryptedInflight,
+    'encrypted-large-duration': o.encryptedLargeDurationMs,
   })) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
   }
@@ -223,11 +258,13 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     'nats-warmup': o.natsWarmupMs,
     'brokers-warmup': o.brokersWarmupMs,
     'tracing-warmup': o.tracingWarmupMs,
+    'encrypted-warmup': o.encryptedWarmupMs,
+    'encrypted-large-warmup': o.encryptedLargeWarmupMs,
   })) {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number of milliseconds`);
   }
-  if ([...o.sizes, ...o.natsSizes, ...o.brokersSizes].some((s) => !(s >= 12)))
-    throw new Error('--sizes, --nats-sizes, --brokers-sizes: each size must be at least 12 bytes (the request header)');
+  if ([...o.sizes, ...o.natsSizes, ...o.brokersSizes, ...o.encryptedSizes].some((s) => !(s >= 12)))
+    throw new Error('--sizes, --nats-sizes, --brokers-sizes, --encrypted-sizes: each size must be at least 12 bytes (the request header)');
   if (o.brokersCredits.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--brokers-credits: positive integers');
   if (!(o.brokersRate > 0 && o.brokersRate < 1)) throw new Error('--brokers-rate: a share of saturation, between 0 and 1');
   if (o.severalBrokers && o.sockets % 2 !== 0)
@@ -236,6 +273,8 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
   if (!(o.tracingRate > 0 && o.tracingRate < 1)) throw new Error('--tracing-rate: a share of saturation, between 0 and 1');
   if (!(o.tracingSample > 0 && o.tracingSample < 1)) throw new Error('--tracing-sample: a sampling ratio, between 0 and 1');
   if (o.tracing && (o.natsOnly || o.severalBrokers)) throw new Error('--tracing, --several-brokers and --nats-only: one of them');
+  if (o.encrypted && (o.natsOnly || o.severalBrokers || o.tracing))
+    throw new Error('--encrypted runs alone: not with --nats-only, --several-brokers or --tracing');
   if (o.tracing && !o.beforeDist) throw new Error('--tracing needs --before-dist DIR: the build before this work, the baseline');
   if (o.natsInflight.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--nats-inflight: positive integers');
   if (o.workers.some((w) => !Number.isInteger(w) || w < 1)) throw new Error('--workers: positive integers');
@@ -250,7 +289,9 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
           ? 'brokers'
           : o.tracing
             ? 'tracing'
-            : undefined;
+            : o.encrypted
+              ? 'encrypted'
+              : undefined;
   if (!o.out) o.out = scratch ? join(root, 'tmp', 'benchmarks', `${today}-${scratch}`) : join(root, 'docs', 'benchmarks', today);
   return o;
 }

@@ -66,7 +66,7 @@ export async function runGenerators(target: Target, spec: LoadSpec, bundles: Bun
       '--sockets',
       String(spec.sockets),
       ...load,
-      ...(isNats(target.kind) ? ['--nats'] : []),
+      ...(isNats(target.kind) ? ['--nats', ...(target.natsCaFile ? ['--nats-tls-ca', target.natsCaFile] : [])] : []),
       ...(spec.batch && isOurs(target.kind) ? ['--batch'] : []),
     ];
     const timing = ['--start-at', String(startAt), '--warmup', String(spec.warmupMs), '--duration', String(spec.durationMs)];

@@ -7,14 +7,18 @@ import { deploymentBrokerKey, ensureDeploymentKeys } from '@tsr/runtime';
 import { type App, type NodeProcess, appMain, freePort, spawnNode, spawnProgram, stopNode, waitForOutput } from '@tsr/testing';
 import type { Bundles } from './bundle';
 import { track } from './children';
+import { NATS_TLS_REQUIRED, natsServerArgs } from './nats-config';
 import type { Watched } from './usage';
 
 /**
  * `broker-metrics`: our broker with its HTTP endpoint on, scraped every second (the cost of metrics).
  * `broker-curve`: our broker, its workers and the load with CURVE on (the cost of encryption).
- * `broker-other`: broker and workers of another build (`--versus-apps`), to measure a change in the same run.
+ * `broker-other`: broker and workers of another build (`--versus-apps`), to measure a change in the same run;
+ * `broker-other-curve` the same with CURVE on (`--encrypted`: what a change does to encryption).
  * `nats` and `nats-conns`: nats-server with Node responders in a queue group, loaded over one shared
  * connection or over one connection per requester (the same server, two shapes of load).
+ * `nats-tls`: the same with TLS on every hop (a self-signed certificate made for the run; the
+ * responders and the generator connect with TLS), loaded over one shared connection (`--encrypted`).
  * `brokers-2` and `brokers-2-one`: two of our brokers side by side, the same workers serving both
  * (docs/protocol.md, "Several brokers"), loaded over both frontends or over the first one only
  * (the same processes, two shapes of load).
@@ -29,6 +33,7 @@ export type TargetKind =
   | 'broker-metrics'
   | 'broker-curve'
   | 'broker-other'
+  | 'broker-other-curve'
   | 'brokers-2'
   | 'brokers-2-one'
   | 'tracing-before'
@@ -42,9 +47,14 @@ export type TargetKind =
   | 'forwarder-c'
   | 'direct'
   | 'nats'
-  | 'nats-conns';
+  | 'nats-conns'
+  | 'nats-tls';
 
-export const isNats = (kind: TargetKind): boolean => kind === 'nats' || kind === 'nats-conns';
+export const isNats = (kind: TargetKind): boolean => kind === 'nats' || kind === 'nats-conns' || kind === 'nats-tls';
+/** Our broker, its workers and the load with CURVE on. */
+const isCurve = (kind: TargetKind): boolean => kind === 'broker-curve' || kind === 'broker-other-curve';
+/** Our broker and workers of another build (`--versus-apps`). */
+const isOtherBuild = (kind: TargetKind): boolean => kind === 'broker-other' || kind === 'broker-other-curve';
 /** Two brokers sharing their workers, loaded over both frontends or over the first. */
 export const isTwoBrokers = (kind: TargetKind): boolean => kind === 'brokers-2' || kind === 'brokers-2-one';
 /** Our broker (or brokers) with our workers (this build or another). */
@@ -52,7 +62,7 @@ export const isOurs = (kind: TargetKind): boolean =>
   kind === 'broker' ||
   kind === 'broker-metrics' ||
   kind === 'broker-curve' ||
-  kind === 'broker-other' ||
+  isOtherBuild(kind) ||
   isTwoBrokers(kind) ||
   kind.startsWith('tracing-');
 
@@ -82,12 +92,14 @@ export const targetLabel: Record<TargetKind, string> = {
   'broker-metrics': 'broker, metrics scraped',
   'broker-curve': 'broker, CURVE',
   'broker-other': 'broker, other build',
+  'broker-other-curve': 'broker, other build, CURVE',
   forwarder: 'bare forwarder',
   'forwarder-lru': 'LRU forwarder',
   'forwarder-c': 'C forwarder',
   direct: 'direct (no broker)',
   nats: 'NATS, one shared connection',
   'nats-conns': 'NATS, a connection per requester',
+  'nats-tls': 'NATS with TLS, one shared connection',
   'brokers-2': 'two brokers, load on both',
   'brokers-2-one': 'two brokers, load on one',
   'tracing-before': 'before (the build before)',
@@ -121,9 +133,14 @@ export interface Target {
   stop?(): void;
   /** The broker's public key when CURVE is on: the load generators connect with it. */
   curveServerKey?: string;
+  /** nats-server's certificate when TLS is on: the load generators trust it. */
+  natsCaFile?: string;
 }
 
-/** CURVE keys for `broker-curve`, as keygen makes them: the broker's and worker's options, the broker's public key. */
+/** Another shape of load on a started target's processes: started with it, never on its own. */
+export const shapeOf: Partial<Record<TargetKind, TargetKind>> = { 'nats-conns': 'nats' };
+
+/** CURVE keys for `broker-curve` and `broker-other-curve` (the same keys), as keygen makes them: the broker's and worker's options, the broker's public key. */
 function curveKeys(bundles: Bundles) {
   const dir = join(bundles.dir, 'curve');
   ensureDeploymentKeys(dir);
@@ -170,8 +187,10 @@ export interface StartOptions {
   http?: boolean;
   /** Our broker(s) and workers: another build than the run's (DIR/<app>/main.js). */
   apps?: string;
-  /** Our broker(s) and workers: environment besides the bundles' (the OTEL_* variables). */
+  /** Our broker(s) and workers: environment besides the bundles' (the OTEL_* variables, a limit). */
   env?: NodeJS.ProcessEnv;
+  /** nats-server's max_payload, bytes (undefined: its default). */
+  natsMaxPayload?: number;
 }
 
 /** The two brokers of `brokers-2` loaded over the first frontend only: the same processes, another shape of load. */
@@ -187,8 +206,9 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   const httpPorts: number[] = [];
   let stop: (() => void) | undefined;
   const ours = isOurs(kind);
-  const build = o.apps ?? (kind === 'broker-other' ? o.otherApps : appsDir);
-  const curve = kind === 'broker-curve' ? curveKeys(bundles) : undefined;
+  const build = o.apps ?? (isOtherBuild(kind) ? o.otherApps : appsDir);
+  const curve = isCurve(kind) ? curveKeys(bundles) : undefined;
+  let natsCaFile: string | undefined;
   if (ours) {
     for (let b = 0; b < (isTwoBrokers(kind) ? 2 : 1); b++) {
       if (b > 0) {
@@ -220,8 +240,12 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
     if (kind === 'broker-metrics') stop = scrapeEverySecond(httpPorts[0]);
   } else if (isNats(kind)) {
     if (!('path' in bundles.natsServer)) throw new Error(bundles.natsServer.missing);
-    servers.push(track(spawnProgram('nats-server', bundles.natsServer.path, ['-a', '127.0.0.1', '-p', String(port)])));
+    const setup = { tls: kind === 'nats-tls', maxPayload: o.natsMaxPayload };
+    const { args, caFile } = natsServerArgs(port, setup, join(bundles.dir, 'nats'));
+    servers.push(track(spawnProgram('nats-server', bundles.natsServer.path, args)));
     await waitForOutput(servers[0], /Server is ready/);
+    if (caFile) await waitForOutput(servers[0], NATS_TLS_REQUIRED); // its own word that no client gets in without TLS
+    natsCaFile = caFile;
   } else if (kind === 'forwarder-c') {
     if (!('path' in bundles.nativeForwarder)) throw new Error(bundles.nativeForwarder.missing);
     servers.push(track(spawnProgram('forwarder-c', bundles.nativeForwarder.path, [String(port), String(backPort)])));
@@ -242,7 +266,15 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
   for (let i = 0; i < n; i++) {
     const credit = ours ? ['--credit', String(o.credit ?? 1)] : [];
     if (isNats(kind))
-      procs.push(track(spawnNode(`worker${i + 1}`, [bundles.baselines, 'nats-responder', String(port), `responder${i + 1}`], bundles.env)));
+      procs.push(
+        track(
+          spawnNode(
+            `worker${i + 1}`,
+            [bundles.baselines, 'nats-responder', String(port), `responder${i + 1}`, ...(natsCaFile ? ['--tls-ca', natsCaFile] : [])],
+            bundles.env,
+          ),
+        ),
+      );
     else
       procs.push(
         track(
@@ -276,6 +308,7 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
     watched: () => procs.map((p) => ({ label: p.label, pid: p.child.pid ?? -1 })),
     stop,
     curveServerKey: curve?.serverKey,
+    natsCaFile,
   };
 }
 

@@ -3,7 +3,15 @@ import { spread } from '../stats';
 
 describe('figures', () => {
   it('names sizes in KiB when they are whole KiB', () => {
-    expect([16, 1000, 1024, 65536, 1536].map(sizeLabel)).toEqual(['16 B', '1000 B', '1 KiB', '64 KiB', '1536 B']);
+    expect([16, 1000, 1024, 65536, 1536, 1048576, 1049600].map(sizeLabel)).toEqual([
+      '16 B',
+      '1000 B',
+      '1 KiB',
+      '64 KiB',
+      '1536 B',
+      '1 MiB',
+      '1025 KiB',
+    ]);
   });
 
   it('writes a number with separators and fixed decimals, and a dash for what is not one', () => {

@@ -2,11 +2,15 @@
 import type { Spread } from '../stats';
 import type { Compared } from './runs';
 
-export const sizeLabel = (b: number): string => (b >= 1024 && b % 1024 === 0 ? `${b / 1024} KiB` : `${b} B`);
+export const sizeLabel = (b: number): string =>
+  b >= 1024 ** 2 && b % 1024 ** 2 === 0 ? `${b / 1024 ** 2} MiB` : b >= 1024 && b % 1024 === 0 ? `${b / 1024} KiB` : `${b} B`;
 
 /** `v` with `d` decimals and thousands separators, or `–` when it is not a number. */
 export const num = (v: number, d = 0): string =>
   Number.isFinite(v) ? v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '–';
+
+/** A target's verdict, as every check line says it. */
+export const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
 
 /** The median alone. */
 export const fmtMedian = (s: Spread | undefined, d = 0): string => num(s?.median ?? NaN, d);

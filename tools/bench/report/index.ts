@@ -7,6 +7,7 @@ import type { IdleRecord, RunRecord } from '../matrix';
 import { type ClientAppRow, clientAppTable, summarizeClientApp } from './client-app';
 import { type CostRow, costChecks, summarizeCost } from './cost';
 import { type CpuRow, cpuTable, summarizeCpu } from './cpu';
+import { type EncryptedRow, type EncryptedTargetRow, encryptedChecks, encryptedTables, summarizeEncrypted } from './encrypted';
 import type { Table } from './format';
 import { type LatencyRow, latencyChecks, latencyTable, summarizeLatency } from './latency';
 import { type RssRow, memoryTable, summarizeMemory } from './memory';
@@ -32,6 +33,8 @@ export interface Summary {
   versusNatsCosts: VersusNatsCostRow[];
   severalBrokers: SeveralBrokersRow[];
   tracing: TracingRow[];
+  encrypted: EncryptedRow[];
+  encryptedTargets: EncryptedTargetRow[];
   saturation: SaturationRow[];
   metricsCost: CostRow[];
   curveCost: CostRow[];
@@ -49,6 +52,7 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
   const versusNatsCosts = summarizeVersusNatsCosts(runs);
   const severalBrokers = summarizeSeveralBrokers(runs);
   const tracing = summarizeTracing(runs);
+  const { rows: encrypted, targets: encryptedTargets } = summarizeEncrypted(runs);
   const saturation = summarizeSaturation(x);
   const metricsCost = summarizeCost(x, saturation, 'broker-metrics');
   const curveCost = summarizeCost(x, saturation, 'broker-curve');
@@ -61,13 +65,29 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
     ...versusAppsChecks(runs),
     ...severalBrokersChecks(severalBrokers),
     ...tracingChecks(tracing),
+    ...encryptedChecks(encrypted, encryptedTargets),
     ...warmUpChecks(runs),
     ...throughputChecks(saturation),
     ...costChecks(metricsCost, curveCost),
     ...lruChecks(saturation),
     ...latencyChecks(latency),
   ];
-  return { versusNats, versusNatsCosts, severalBrokers, tracing, saturation, metricsCost, curveCost, latency, clientApp, rss, cpu, checks };
+  return {
+    versusNats,
+    versusNatsCosts,
+    severalBrokers,
+    tracing,
+    encrypted,
+    encryptedTargets,
+    saturation,
+    metricsCost,
+    curveCost,
+    latency,
+    clientApp,
+    rss,
+    cpu,
+    checks,
+  };
 }
 
 export function tables(s: Summary): Table[] {
@@ -75,8 +95,9 @@ export function tables(s: Summary): Table[] {
     ...versusNatsTables(s.versusNats, s.versusNatsCosts),
     ...severalBrokersTables(s.severalBrokers),
     ...tracingTables(s.tracing),
+    ...encryptedTables(s.encrypted, s.encryptedTargets),
   ];
-  if (!s.saturation.length && !s.latency.length && !s.clientApp.length) return out; // only the comparison with NATS, several brokers, or tracing, ran
+  if (!s.saturation.length && !s.latency.length && !s.clientApp.length) return out; // only the comparison with NATS, several brokers, tracing, or encrypted, ran
   return [
     ...out,
     saturationTable(s.saturation),

@@ -45,6 +45,15 @@ export const cores = (r: RunRecord, pick: (label: string) => boolean = () => tru
   r.usage.filter((u) => pick(u.label)).reduce((a, u) => a + u.cpuCores, 0);
 export const generatorCores = (r: RunRecord): number => cores(r, (l) => l.startsWith('loadgen'));
 
+/** CPU µs per request of a run's processes whose label passes `pick`. */
+export const perRequest =
+  (pick: (label: string) => boolean): Pick =>
+  (r) =>
+    (cores(r, pick) / r.requestsPerSecond) * 1e6;
+/** The workers' (or NATS responders') and the generators' CPU µs per request, all of them summed. */
+export const workersPerRequest = perRequest((l) => l.startsWith('worker'));
+export const generatorPerRequest = perRequest((l) => l.startsWith('loadgen'));
+
 /** Every size and worker count that ran, ascending, and the runs' figures over trials. */
 export type RunIndex = ReturnType<typeof indexRuns>;
 
@@ -77,14 +86,21 @@ export function indexRuns(runs: RunRecord[]) {
       const y = find(phase, b, size, workers, trial);
       return x && y ? [f(x, y)] : [];
     });
+  const paired = (phase: Phase, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: PairPick): Spread =>
+    spread(pairs(phase, a, b, size, workers, f));
   return {
     sizes: uniq(runs.map((r) => r.size)).sort((a, b) => a - b),
     /** Behind a broker or forwarder. */
     workerCounts: uniq(runs.filter((r) => r.target !== 'direct').map((r) => r.workers)).sort((a, b) => a - b),
     over,
     pairs,
-    paired: (phase: Phase, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: PairPick): Spread =>
-      spread(pairs(phase, a, b, size, workers, f)),
+    paired,
+    /** `f` of a's runs and of b's over the trials, and a / b paired within each. */
+    compared: (phase: Phase, a: TargetKind, b: TargetKind, size: number, workers: number | undefined, f: Pick): Compared => ({
+      a: over(phase, a, size, workers, f),
+      b: over(phase, b, size, workers, f),
+      ratio: paired(phase, a, b, size, workers, (x, y) => f(x) / f(y)),
+    }),
     /** `over` for each of KINDS that ran. */
     perKind: (phase: Phase, size: number, workers: number | undefined, f: Pick): Partial<Record<TargetKind, Spread>> => {
       const out: Partial<Record<TargetKind, Spread>> = {};

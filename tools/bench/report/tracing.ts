@@ -12,7 +12,7 @@ import type { Spread } from '../stats';
 import { type TargetKind, targetLabel } from '../targets';
 import { TRACING_BASELINE, type TracingTotals, expectedSpans } from '../tracing';
 import { type Table, comparedCells, fmtSpread, num, sizeLabel } from './format';
-import { type Compared, type Pick, cores, indexRuns } from './runs';
+import { type Compared, type Pick, cores, indexRuns, perRequest, workersPerRequest } from './runs';
 
 const PHASES = { saturation: 'tracing-saturation', latency: 'tracing-latency' } as const satisfies Record<string, Phase>;
 /** Against the baseline, in this order: the noise first, then what is judged against it. */
@@ -21,16 +21,11 @@ const COMPARED: TargetKind[] = ['tracing-before-again', 'tracing-off', 'tracing-
 const JUDGED: TargetKind[] = ['tracing-off', 'tracing-off-no-deadline'];
 const NOISE: TargetKind = 'tracing-before-again';
 
-/** CPU µs per request of the processes whose label passes `pick`. */
-const perRequest =
-  (pick: (label: string) => boolean): Pick =>
-  (r) =>
-    (cores(r, pick) / r.requestsPerSecond) * 1e6;
 const FIGURES = {
   rps: (r: RunRecord) => r.requestsPerSecond,
   broker: (r: RunRecord) => r.cpuUsPerRequest,
   client: perRequest((l) => l === 'client'),
-  workers: perRequest((l) => l.startsWith('worker')),
+  workers: workersPerRequest,
   p50: (r: RunRecord) => r.latency.p50,
   p99: (r: RunRecord) => r.latency.p99,
 } satisfies Record<string, Pick>;
@@ -54,11 +49,7 @@ export function summarizeTracing(all: RunRecord[]): TracingRow[] {
   const rows: TracingRow[] = [];
   for (const size of x.sizes)
     for (const kind of COMPARED) {
-      const compare = (phase: Phase, f: Pick): Compared => ({
-        a: x.over(phase, kind, size, undefined, f),
-        b: x.over(phase, TRACING_BASELINE, size, undefined, f),
-        ratio: x.paired(phase, kind, TRACING_BASELINE, size, undefined, (a, b) => f(a) / f(b)),
-      });
+      const compare = (phase: Phase, f: Pick): Compared => x.compared(phase, kind, TRACING_BASELINE, size, undefined, f);
       const saturation = {
         rps: compare(PHASES.saturation, FIGURES.rps),
         broker: compare(PHASES.saturation, FIGURES.broker),

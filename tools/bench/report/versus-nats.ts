@@ -7,7 +7,7 @@
 import type { RunRecord } from '../matrix';
 import { type Spread, spread } from '../stats';
 import { type TargetKind, targetLabel, versusNatsKinds } from '../targets';
-import { type Table, comparedCells, fmtMedian, pair, sizeLabel } from './format';
+import { type Table, comparedCells, fmtMedian, pair, sizeLabel, verdict } from './format';
 import { type ComparedFigures, type Pick, compareFigures, generatorCores, uniq } from './runs';
 
 /**
@@ -101,7 +101,6 @@ export function summarizeVersusNatsCosts(all: RunRecord[]): VersusNatsCostRow[] 
 export function natsChecks(rows: VersusNatsRow[]): string[] {
   const target = rows.filter((r) => r.inflight === NATS_TARGET.inflight && r.ours === 'broker');
   if (target.length === 0) return [];
-  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
   const each = (f: (r: VersusNatsRow) => string) =>
     target.map((r) => `${sizeLabel(r.size)} vs ${r.nats === 'nats' ? 'one connection' : 'a connection per requester'} ${f(r)}`).join(', ');
   return [

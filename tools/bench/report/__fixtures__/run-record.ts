@@ -2,12 +2,14 @@ import type { Phase, RunRecord } from '../../matrix';
 import type { ProcessUsage } from '../../usage';
 import type { TargetKind } from '../../targets';
 
-/** What a spec's run is made of; the rest is the same in every run: 4 workers, 16 B, the machine 1.9 cores busy. */
+/** What a spec's run is made of; the rest is the same in every run: 4 workers, the machine 1.9 cores busy. */
 export interface RunShape {
   phase: Phase;
   rep: number;
   round?: number;
   target: TargetKind;
+  /** Bytes; 16 unless given. */
+  size?: number;
   /** Open loop at `rate` (the latency phases), or closed with `inflight` in flight. */
   open: boolean;
   inflight: number;
@@ -27,7 +29,7 @@ export const runRecord = (s: RunShape): RunRecord => ({
   phase: s.phase,
   target: s.target,
   workers: 4,
-  size: 16,
+  size: s.size ?? 16,
   mode: s.open ? 'open' : 'closed',
   inflight: s.open ? undefined : s.inflight,
   rate: s.open ? s.rate : undefined,
