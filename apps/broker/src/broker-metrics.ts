@@ -31,6 +31,11 @@ export function brokerRegistry(server: BrokerServer): Registry {
   );
   counter('dropped_replies_total', 'Worker replies never forwarded: late, stale or foreign tickets', () => ({ ...stats.dropped }), 'kind');
   counter(
+    'client_backlog_drops_total',
+    'Messages to clients (answers, refusals) dropped because the client had more than its share (--max-client-bytes) and one reply waiting to be written: a client that does not read',
+    () => server.frontend.backedUpDrops,
+  );
+  counter(
     'malformed_frames_total',
     'Messages dropped for breaking TSR/1 or the seed envelope, by socket',
     () => ({ ...server.malformed }),

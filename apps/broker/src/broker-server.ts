@@ -18,7 +18,7 @@ import {
 import { unsampledParent } from '@tsr/telemetry';
 import { CurveGuard, type CurveServerSettings, type Tracer, bindEndpoint } from '@tsr/runtime';
 import { FastHistogram, Health } from '@tsr/monitoring';
-import { ownCopy } from '@tsr/zmtp';
+import { SEND_HIGH_WATER_BYTES, ownCopy } from '@tsr/zmtp';
 import { BrokerCore } from './broker-core';
 import { type BrokerCoreOptions, FAILURE_TEXT, type Request, isGeneratedId } from './broker-core-shapes';
 import { BrokerOutbox } from './broker-outbox';
@@ -62,6 +62,15 @@ interface RequestTag {
  * make the broker allocate without bound.
  */
 export const FRONTEND_HARD_LIMIT_FACTOR = 2;
+
+/**
+ * Bytes waiting to be written to one client past which its replies are dropped: its share of the
+ * queue and one reply more. A client reading its replies, with no more in flight than the broker
+ * lets it hold (--max-client-bytes), loses none of them however large; one that stops reading
+ * costs that much memory at most (libzmq's ROUTER counts 1000 messages, of any size).
+ */
+export const clientHighWaterBytes = (o: { maxClientBytes: number; maxReplyBytes: number }): number =>
+  Math.max(SEND_HIGH_WATER_BYTES, o.maxClientBytes + o.maxReplyBytes);
 
 type Side = 'frontend' | 'backend';
 
@@ -189,6 +198,7 @@ export class BrokerServer {
     return openRouterPort({
       name: side,
       maxMessageBytes: side === 'frontend' ? this.options.maxRequestBytes * FRONTEND_HARD_LIMIT_FACTOR : this.options.maxReplyBytes,
+      sendHighWaterBytes: side === 'frontend' ? clientHighWaterBytes(this.options) : SEND_HIGH_WATER_BYTES,
       handover: side === 'backend',
       maxConnections: this.options.maxConnections,
       heartbeatMs: this.options.zmtpHeartbeatMs,

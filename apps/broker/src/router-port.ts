@@ -7,6 +7,8 @@ export interface RouterPort {
   bind(address: string): Promise<void>;
   /** Never blocks: a message to a peer that is gone, or backed up, is dropped (a ROUTER's rule). */
   send(frames: Buffer[]): void;
+  /** Messages dropped because their peer had more than `sendHighWaterBytes` waiting to be written. */
+  readonly backedUpDrops: number;
   /** Whether the peer of that routing id (latin1) is connected now. */
   hasPeer(key: string): boolean;
   /** CURVE: disconnects the peers whose key is no longer admitted; how many. */
@@ -18,6 +20,8 @@ export interface RouterPortOptions {
   name: string;
   /** Largest message (all its frames) a peer may send; a peer that sends more is disconnected. */
   maxMessageBytes: number;
+  /** Bytes waiting to be written to one peer past which messages to it are dropped. */
+  sendHighWaterBytes: number;
   /** A peer reconnecting under its routing id takes over from its stale connection (the backend). */
   handover: boolean;
   /** Connections at once; more are closed as they come, and reported. */
@@ -40,6 +44,7 @@ export interface RouterPortOptions {
 export function openRouterPort(options: RouterPortOptions): RouterPort {
   return new ZmtpRouter({
     maxMessageBytes: options.maxMessageBytes,
+    sendHighWaterBytes: options.sendHighWaterBytes,
     handover: options.handover,
     maxConnections: options.maxConnections,
     // PINGs find connections whose peer is gone without a word (a host down, a cut link); their TTL asks peers to do the same for us.

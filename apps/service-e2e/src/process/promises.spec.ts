@@ -188,49 +188,79 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     );
   });
 
+  /**
+   * A ZMTP client by hand, as a seed peer would be but able to stop reading: `send` writes a
+   * request [empty, body] (waiting for the kernel when it must), `pause` stops reading so the
+   * kernel's buffers fill and then the broker's, `resume` reads again and counts the answers.
+   */
+  const rawClient = (identity: string) => {
+    const socket = createConnection(deployment.frontendPort, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(Buffer.concat([greeting(), readyCommand({ 'Socket-Type': 'DEALER', Identity: identity })]));
+    socket.pause();
+    const client = { answers: 0, socket };
+    const reader = new FrameReader(Infinity, {
+      frame: (_, more) => void (more || client.answers++),
+      command: () => undefined,
+      problem: () => undefined,
+    });
+    let skip = 64; // the broker's greeting
+    socket.on('data', (chunk: Buffer) => {
+      const start = Math.min(skip, chunk.length);
+      skip -= start;
+      reader.push(chunk, start);
+    });
+    return Object.assign(client, {
+      send: async (body: Buffer) => {
+        if (!socket.write(encodeMessage([EMPTY, body]))) await new Promise((resolve) => socket.once('drain', resolve));
+      },
+    });
+  };
+  const backlogDrops = async () => metric(await scrape(deployment.httpPort), 'tsr_broker_client_backlog_drops_total') ?? 0;
+  const replies = async () => metric(await scrape(deployment.httpPort), 'tsr_broker_replies_total') ?? 0;
+
   it('a client that keeps sending and never reads: what waits to be written to it is bounded (the rest is dropped), and others are served meanwhile', async () => {
     const broker = await deployment.startBroker([], { http: true });
     const pid = broker.child.pid as number;
     await deployment.startWorker(0, {}, ['--credit', '16']);
     await deployment.startWorker(0, {}, ['--credit', '16']);
     const idle = memoryBytes(pid, 'VmRSS');
-    // A ZMTP peer by hand that stops reading after its handshake: the kernel's buffers fill, then the broker's.
-    const deaf = createConnection(deployment.frontendPort, '127.0.0.1');
-    deaf.on('error', () => undefined);
-    deaf.write(Buffer.concat([greeting(), readyCommand({ 'Socket-Type': 'DEALER', Identity: 'C deaf' })]));
-    deaf.pause();
+    const deaf = rawClient('C deaf');
     const body = Buffer.alloc(60 * 1024, 0x64);
     const total = 1500; // 88 MiB of answers
-    for (let i = 0; i < total; i++) {
-      if (!deaf.write(encodeMessage([EMPTY, body]))) await new Promise((resolve) => deaf.once('drain', resolve));
-    }
-    const replies = async () => metric(await scrape(deployment.httpPort), 'tsr_broker_replies_total') ?? 0;
+    for (let i = 0; i < total; i++) await deaf.send(body);
     await eventually('every request answered (the workers echo)', async () => (await replies()) >= total, 60_000);
     expect(await plainRequest(deployment.frontendPort, 'meanwhile', 5000)).toMatch(/^meanwhile W/);
     const peak = memoryBytes(pid, 'VmHWM');
-    // Now it reads: it gets what the broker kept for it (8 MiB, and what the kernel held), not all 88 MiB.
-    let answers = 0;
-    const reader = new FrameReader(Infinity, {
-      frame: (_, more) => void (more || answers++),
-      command: () => undefined,
-      problem: () => undefined,
-    });
-    let skip = 64; // the broker's greeting
-    deaf.on('data', (chunk: Buffer) => {
-      const start = Math.min(skip, chunk.length);
-      skip -= start;
-      reader.push(chunk, start);
-    });
-    deaf.resume();
+    // Now it reads: it gets what the broker kept for it (its share, 32 MiB, and one reply, and what the kernel held), not all 88 MiB.
+    deaf.socket.resume();
     await sleep(1000);
+    const dropped = await backlogDrops();
     console.log(
-      `deaf client: ${total} answers of 60 KiB sent it, ${answers} kept for it; broker RSS idle ${(idle / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB`,
+      `deaf client: ${total} answers of 60 KiB sent it, ${deaf.answers} kept for it, ${dropped} dropped; broker RSS idle ${(idle / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB`,
     );
-    expect(answers).toBeGreaterThan(0);
-    expect(answers).toBeLessThan(total / 2);
-    expect(peak).toBeLessThan(idle + 128 * MiB);
-    deaf.destroy();
+    expect(deaf.answers).toBeGreaterThan(0);
+    expect(deaf.answers).toBeLessThan(total / 2);
+    expect(deaf.answers + dropped).toBe(total); // every answer sent or counted
+    expect(peak).toBeLessThan(idle + 160 * MiB);
+    deaf.socket.destroy();
   });
+
+  it('a client that stops reading with 40 answers of 1 MiB due, within its share: none is dropped, all arrive when it reads again', async () => {
+    // Its share (48 MiB) holds its 40 requests; what waits to be written to it may reach that and one reply.
+    await deployment.startBroker(['--max-client-bytes', String(48 * MiB)], { http: true });
+    await deployment.startWorker(0, {}, ['--credit', '16']);
+    await deployment.startWorker(0, {}, ['--credit', '16']);
+    const paused = rawClient('C paused');
+    const total = 40;
+    for (let i = 0; i < total; i++) await paused.send(Buffer.alloc(MiB - 64, 0x61 + (i % 26)));
+    await eventually('every request answered (the workers echo)', async () => (await replies()) >= total, 30_000);
+    paused.socket.resume();
+    await eventually(`all ${total} answers read`, async () => paused.answers >= total, 10_000);
+    expect({ answers: paused.answers, dropped: await backlogDrops() }).toEqual({ answers: total, dropped: 0 });
+    paused.socket.destroy();
+  });
+  // Before: every peer's backlog was cut at 8 MiB, and 30 or so of these 40 answers were dropped.
 
   it('one client flooding 3000 × 1000 KiB with no worker: bounded memory, told at once, and others served right after', async () => {
     const broker = await deployment.startBroker();

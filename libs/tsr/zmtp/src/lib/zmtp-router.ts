@@ -71,6 +71,8 @@ export class ZmtpRouter {
   private readonly connections = new Set<Peer>();
   private nextGenerated = randomBytes(4).readUInt32BE(0);
   private readonly highWater: number;
+  /** Messages dropped because their peer had more than the high-water mark waiting to be written (it reads too slowly, or not at all). */
+  backedUpDrops = 0;
 
   constructor(private readonly options: ZmtpRouterOptions) {
     this.highWater = options.sendHighWaterBytes ?? SEND_HIGH_WATER_BYTES;
@@ -98,10 +100,14 @@ export class ZmtpRouter {
     return typeof a === 'object' && a ? a.port : 0;
   }
 
-  /** Sends frames[1..] to the peer whose routing id is frames[0]; dropped if it is gone or backed up. */
+  /** Sends frames[1..] to the peer whose routing id is frames[0]; dropped if it is gone or backed up (counted). */
   send(frames: Buffer[]): void {
     const peer = this.peers.get(frames[0].toString('latin1'));
-    if (!peer || peer.connection.queuedBytes > this.highWater) return;
+    if (!peer) return;
+    if (peer.connection.queuedBytes > this.highWater) {
+      this.backedUpDrops++;
+      return;
+    }
     peer.connection.send(frames, 1);
   }
 
