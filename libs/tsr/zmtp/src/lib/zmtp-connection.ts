@@ -34,6 +34,8 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 export const HANDSHAKE_TIMEOUT_MS = 30_000;
 /** Bytes queued for a peer and not yet read by it, past which sends to it are dropped (a high-water mark). */
 export const SEND_HIGH_WATER_BYTES = 8 * 1024 * 1024;
+/** What a turn sent one peer is written as one copied Buffer up to this size (one system call, no writev), as the buffers themselves past it. */
+const CONCAT_MAX_BYTES = 64 * 1024;
 /** Largest command before the traffic (READY, HELLO, INITIATE: a few hundred bytes and the metadata). */
 const HANDSHAKE_COMMAND_BYTES = 64 * 1024;
 /** TCP keepalive's first probe after this much idle time, unless a socket says otherwise: finds peers whose host is gone. */
@@ -240,10 +242,18 @@ export class ZmtpConnection {
     this.flushing = false;
     const out = this.out;
     if (out.length === 0) return;
+    const bytes = this.outBytes;
     this.out = [];
     this.outBytes = 0;
     if (this.socket.destroyed) return;
-    this.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
+    if (out.length === 1) this.socket.write(out[0]);
+    else if (bytes <= CONCAT_MAX_BYTES) this.socket.write(Buffer.concat(out, bytes));
+    else {
+      // large: one writev of the buffers as they are, not a copy of them all (a MiB frame costs a MiB copied)
+      this.socket.cork();
+      for (const b of out) this.socket.write(b);
+      this.socket.uncork();
+    }
   };
 
   private onData(chunk: Buffer): void {

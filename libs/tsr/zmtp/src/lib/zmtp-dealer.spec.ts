@@ -52,6 +52,20 @@ describe('ZmtpDealer with a libzmq ROUTER', () => {
     expect(d.messages[0].map((f) => f.length)).toEqual([0, 70_000]);
   });
 
+  it('writes what one turn sends, large or small, whole and in order (over 64 KiB: the buffers as they are, in one writev)', async () => {
+    const port = await freePort();
+    const r = await router(port);
+    const d = dealer(port);
+    d.dealer.send([Buffer.from('hello')]);
+    await r.receive();
+    const sizes = [10, 300_000, 20, 1 << 20, 70_000];
+    sizes.forEach((size, i) => d.dealer.send([Buffer.from(String(i)), Buffer.alloc(size, 0x61 + i)]));
+    for (const [i, size] of sizes.entries()) {
+      const [id, n, body] = await r.receive();
+      expect([id.toString(), n.toString(), body.length, body.every((b) => b === 0x61 + i)]).toEqual(['W1', String(i), size, true]);
+    }
+  });
+
   it('keeps what is sent before the broker is up, and delivers it in order once it is', async () => {
     const port = await freePort();
     const d = dealer(port);
