@@ -130,6 +130,18 @@ describe('Client (TSR/1 envelope)', () => {
     expect(new Set(broker.seen.map((s) => s.frames[3])).size).toBe(1);
   });
 
+  it('sends 32 requests of 1 MiB made at once, all in one go: none is held back for the retry', async () => {
+    const { broker, client } = await start(replyWith((b) => String(b.length)));
+    await client.request('size', 'first'); // connected
+    const started = Date.now();
+    const answers = await Promise.all(
+      Array.from({ length: 32 }, (_, i) => client.request('size', Buffer.alloc(1024 * 1024 - 64, 0x61 + (i % 26)))),
+    );
+    expect(answers.map((a) => a.toString())).toEqual(Array(32).fill(String(1024 * 1024 - 64)));
+    expect(broker.seen).toHaveLength(33); // each reached the broker once
+    expect(Date.now() - started).toBeLessThan(2000); // within the first attempt's timeout
+  });
+
   it('moves the other requests in flight to the new connection when one of them times out', async () => {
     // The first attempt of "slow" is never answered; "fast" is answered only on the second connection.
     const { broker, client } = await start((s, _n, frames) => (s.id === 'C me' ? undefined : replyWith((b) => `${b} ok`)(s, _n, frames)), {

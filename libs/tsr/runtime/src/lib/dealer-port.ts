@@ -17,6 +17,8 @@ export interface DealerPortOptions {
   routingId?: string;
   reconnectIntervalMs: number;
   reconnectMaxIntervalMs: number;
+  /** Bytes waiting for the connection past which a send is refused (onSendError); none: the socket's default, 8 MiB. */
+  sendHighWaterBytes?: number;
   /** CURVE keys; none: the NULL mechanism. */
   curve?: CurvePeerKeys;
   onMessage: (frames: Buffer[]) => void;
@@ -74,6 +76,7 @@ class ZmtpDealerPort implements DealerPort {
       routingId: options.routingId,
       reconnectIntervalMs: options.reconnectIntervalMs,
       reconnectMaxIntervalMs: options.reconnectMaxIntervalMs,
+      sendHighWaterBytes: options.sendHighWaterBytes,
       maxMessageBytes: BROKER_MAX_MESSAGE_BYTES,
       heartbeatIntervalMs: BROKER_PING_MS,
       heartbeatTimeoutMs: ZMTP_LIVENESS * BROKER_PING_MS,
