@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { freePort, isListening } from './ports';
 import { escapeRegExp } from './regexp';
@@ -14,6 +15,15 @@ describe('ports', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('ports handed out', () => {
+  it('lie below the ephemeral range, where connections take their local ports, and are never handed out twice', async () => {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    const ports = await Promise.all(Array.from({ length: 200 }, () => freePort()));
+    expect(ports.every((p) => p >= 1024 && p < low)).toBe(true);
+    expect(new Set(ports).size).toBe(ports.length);
   });
 });
 

@@ -7,15 +7,32 @@
 import { createServer } from 'node:net';
 import type { Event, Socket } from 'zeromq';
 
-/** A TCP port on loopback that the OS picked and that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out are taken from below the kernel's ephemeral range (Linux: 32768–60999), where
+ * outgoing connections take their local ports: a port the OS picked from that range, free a moment
+ * ago, may be a connection's by the time the program under test binds it (EADDRINUSE).
+ */
+const PORTS = { low: 20_000, high: 32_767 };
+/** Ports this process handed out: never twice. */
+const handedOut = new Set<number>();
+
+/** A TCP port free on every interface a moment ago, never handed out before by this process. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const port = PORTS.low + Math.floor(Math.random() * (PORTS.high - PORTS.low + 1));
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free TCP port between ${PORTS.low} and ${PORTS.high}`);
+}
+
+/** Whether a server can listen on `port` on every interface (as the broker binds `*`). */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
   });
 }
 
