@@ -41,7 +41,7 @@ import {
   parseBatchOffer,
   parseClientAnswer,
 } from '@tsr/protocol';
-import { Coalescer, newKeyPair, openDealerPort, receiveLoop } from '@tsr/runtime';
+import { CLIENT_SEND_HIGH_WATER_BYTES, Coalescer, newKeyPair, openDealerPort, receiveLoop } from '@tsr/runtime';
 import { curveClientSocketOptions } from '@tsr/testing';
 import { connect } from 'nats';
 import { Dealer } from 'zeromq';
@@ -137,9 +137,9 @@ const REQUEST_ID = Buffer.from('g'); // replies are matched by their body, as in
 /**
  * The client library's way: its DEALER (ours on Node's TCP, with CURVE too), batches when the
  * broker offers them (else the plain frames): the largest batch frame, or undefined, once the
- * broker answered the question or 500 ms passed. A send the connection refuses (its queue full:
- * large requests, many in flight) goes again 1 ms later, as a client waiting for it to drain would
- * send it, rather than being lost (our client library sends it again at its timeout).
+ * broker answered the question or 500 ms passed. A send the connection refuses (past the client's
+ * high-water mark: large requests, many in flight) goes again 1 ms later, as a client waiting for
+ * it to drain would send it, rather than being lost (our client library sends it again at its timeout).
  */
 async function batchChannel(port: number): Promise<Channel> {
   const batches: { max?: number } = {};
@@ -153,6 +153,7 @@ async function batchChannel(port: number): Promise<Channel> {
     name: 'loadgen',
     reconnectIntervalMs: 100,
     reconnectMaxIntervalMs: 0,
+    sendHighWaterBytes: CLIENT_SEND_HIGH_WATER_BYTES,
     curve: serverKey ? { serverKey, ...newKeyPair() } : undefined,
     onMessage: (frames) => {
       const answer = parseClientAnswer(frames);

@@ -31,7 +31,7 @@ function packageAt(name: string, from: string): { dir: string; dependencies: str
   }
 }
 
-/** Every package `roots` need at run time, each once, with the folder npm installed it in. */
+/** Every package `roots` need at run time, by the folder npm installed it in (two versions of one name: two folders), with its name. */
 export function dependencyClosure(roots: readonly string[], from = workspace): Map<string, string> {
   const found = new Map<string, string>();
   const visit = (name: string, parent: string) => {
@@ -41,7 +41,7 @@ export function dependencyClosure(roots: readonly string[], from = workspace): M
     for (const dependency of dependencies) visit(dependency, dir);
   };
   for (const root of roots) visit(root, from);
-  return new Map([...found].map(([dir, name]) => [name, dir]));
+  return found;
 }
 
 /**
@@ -60,13 +60,13 @@ export function stageNativeModules(out: string, platform = `linux-${process.arch
   mkdirSync(out, { recursive: true });
   const closure = dependencyClosure(NATIVE_MODULES);
   const modules = join(workspace, 'node_modules');
-  for (const dir of closure.values()) {
+  for (const dir of closure.keys()) {
     // nested installs (node_modules/a/node_modules/b) keep their place
     cpSync(dir, join(out, relative(modules, dir)), { recursive: true, filter: (source) => keep(relative(dir, source), platform) });
   }
   const addon = join(out, 'sodium-native', 'prebuilds', platform, 'sodium-native.node');
   if (!existsSync(addon)) throw new Error(`sodium-native has no prebuilt addon for ${platform}`);
-  return [...closure.keys()].sort();
+  return [...new Set(closure.values())].sort();
 }
 
 if (require.main === module) {

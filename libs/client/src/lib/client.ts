@@ -20,6 +20,7 @@ import {
 } from '@tsr/protocol';
 import {
   type BrokerAddresses,
+  CLIENT_SEND_HIGH_WATER_BYTES,
   BrokerSet,
   type BrokerSetOptions,
   Coalescer,
@@ -123,13 +124,6 @@ interface Pending {
 }
 
 /** A request id: the client's random prefix, then the slot and generation (4 bytes each). */
-/**
- * Requests waiting for the connection past which a send is refused and left to the timeout's retry:
- * what a broker takes from one client by default (a quarter of its 128 MiB queue) and a request of
- * its largest size. Less would hold back what the broker would take: 32 requests of 1 MiB sent at
- * once waited for their timeout past 8 MiB.
- */
-const CLIENT_SEND_HIGH_WATER_BYTES = 32 * 1024 * 1024 + 1024 * 1024;
 const ID_PREFIX_BYTES = 4;
 const ID_BYTES = ID_PREFIX_BYTES + 8;
 

@@ -40,6 +40,13 @@ export interface DealerPortOptions {
  * the envelope. Anything larger is no broker's, and the connection is dropped from the frame header.
  */
 export const BROKER_MAX_MESSAGE_BYTES = 513 * 1024 * 1024;
+/**
+ * A client's requests waiting for the connection past which a send is refused and left to the
+ * timeout's retry: what a broker takes from one client by default (a quarter of its 128 MiB queue)
+ * and a request of its largest size. Less would hold back what the broker would take: 32 requests
+ * of 1 MiB sent at once waited for their timeout past 8 MiB.
+ */
+export const CLIENT_SEND_HIGH_WATER_BYTES = 32 * 1024 * 1024 + 1024 * 1024;
 /** ms between our ZMTP PINGs to the broker; a broker silent for ZMTP_LIVENESS of them is disconnected (and dialled again). */
 export const BROKER_PING_MS = 5000;
 /** ZMTP PING intervals a peer may stay silent before it is taken for gone, either side (the liveness of the zguide's Paranoid Pirate). */
