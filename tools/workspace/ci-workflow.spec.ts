@@ -56,11 +56,13 @@ describe('.github/workflows/ci.yml', () => {
     expect(targetsOf(command).filter((t) => !known.has(t))).toEqual([]);
   }, 60_000);
 
-  it('main: the full run of .ci/run, which puts the pinned Node first on PATH, then ends in npm test', () => {
+  it('main: the full run of .ci/run, which puts the pinned Node first on PATH, then ends in npm test (its failures repeated last)', () => {
     const runs = (main as Job).steps.map((s) => s.run).filter(Boolean);
     expect(runs).toEqual(['bash .ci/run']);
     const script = read('.ci', 'run');
-    expect(script).toMatch(/^npm test$/m);
+    // Its output is kept, and what failed is printed again at the end, where a CI page shows it.
+    expect(script).toMatch(/^if ! npm test 2>&1 \| tee "\$test_log"; then$/m);
+    expect(script).toContain('npx tsx tools/workspace/test-failures.ts "$test_log"');
     const pinned = script.indexOf('\nexport PATH="$(dirname "$node_bin"):$PATH"\n');
     expect(script).toMatch(/^node_bin=\$\(tools\/node\/pinned-node\.sh\)$/m);
     expect(pinned).toBeGreaterThan(0);
