@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { workspaceRoot } from '@tsr/testing';
 import { failureReport, testFailures } from './test-failures';
 
-const esc = (code: string) => `\x1b[${code}m`;
+const esc = (code: string) => `${String.fromCharCode(27)}[${code}m`;
 // As Nx and jest print a failing run: colours, a console block, the failing test, a later summary.
 const log = [
   '> nx run service-e2e:e2e',
@@ -53,7 +53,8 @@ describe('what failed in a test log, printed again at its end', () => {
     expect(block[0]).toBe('  ● several brokers › answers within 1 s when one broker is killed');
     expect(block).toContain('    Received:   1204');
     expect(block.at(-1)).toBe('      at Object.<anonymous> (src/process/several-brokers.spec.ts:88:7)');
-    expect(block.join('\n')).not.toMatch(/\x1b|Test Suites/);
+    expect(block.join('\n')).not.toContain(String.fromCharCode(27));
+    expect(block.join('\n')).not.toContain('Test Suites');
   });
 
   it('says nothing for a log without failures', () => {

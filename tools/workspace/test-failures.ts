@@ -2,8 +2,8 @@
 // and Nx prints a failing task's output where it ran, minutes of passing suites before that tail.
 // Usage: tsx tools/workspace/test-failures.ts <log>
 import { readFileSync } from 'node:fs';
+import { stripVTControlCharacters } from 'node:util';
 
-const ansi = /\x1b\[[0-9;]*[A-Za-z]/g;
 /** Lines that end a jest failure block: the next block, a suite's verdict, a summary, the next task. */
 const blockEnd = /^(\s*● |\s*(PASS|FAIL) |Test Suites:|Summary of all failing tests|> nx run|\s*NX )/;
 const maxBlockLines = 60;
@@ -13,7 +13,7 @@ export type TestFailures = { failedTasks: string[]; failedSuites: string[]; bloc
 
 /** The failed Nx tasks, the failed jest suites and each failing test's block (title, diff, stack). */
 export function testFailures(log: string): TestFailures {
-  const lines = log.replace(ansi, '').split('\n');
+  const lines = stripVTControlCharacters(log).split('\n');
   const failedTasks: string[] = [];
   const failedSuites: string[] = [];
   const blocks: string[][] = [];
