@@ -50,10 +50,23 @@ describe('.github/workflows/ci.yml', () => {
     const testTargets = targetsOf(pkg.scripts.test);
     expect(testTargets.length).toBeGreaterThan(0);
     expect(targetsOf(command).sort()).toEqual([...new Set([...testTargets, 'build', 'image'])].sort());
-    expect(command).toContain('--parallel=1'); // as npm test: the suites share ports and the Docker engine
+    expect(command).toContain('--parallel=2'); // as npm test: two at a time where the target allows it (below)
     const graph = await createProjectGraphAsync({ exitOnError: false });
     const known = new Set(Object.values(graph.nodes).flatMap((n) => Object.keys(n.data.targets ?? {})));
     expect(targetsOf(command).filter((t) => !known.has(t))).toEqual([]);
+  }, 60_000);
+
+  it('npm test: lint and typecheck two at a time; every test target alone (parallelism false), its timings its own', async () => {
+    expect(pkg.scripts.test).toContain('--parallel=2');
+    const graph = await createProjectGraphAsync({ exitOnError: false });
+    const targets = Object.values(graph.nodes).flatMap((n) =>
+      Object.entries(n.data.targets ?? {}).map(([name, t]) => ({ project: n.name, name, t })),
+    );
+    const alone = ['test', 'e2e', 'container-test', 'cluster-test'];
+    const suites = targets.filter(({ name }) => alone.includes(name));
+    expect(suites.length).toBeGreaterThan(10);
+    expect(suites.filter(({ t }) => t.parallelism !== false).map(({ project, name }) => `${project}:${name}`)).toEqual([]);
+    expect(targets.filter(({ name }) => name === 'lint' || name === 'typecheck').every(({ t }) => t.parallelism !== false)).toBe(true);
   }, 60_000);
 
   it('main: the full run of .ci/run, which puts the pinned Node first on PATH, then ends in npm test (its failures repeated last)', () => {
