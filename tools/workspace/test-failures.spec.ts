@@ -50,11 +50,21 @@ describe('what failed in a test log, printed again at its end', () => {
     expect(found.failedSuites).toEqual(['service-e2e:process apps/service-e2e/src/process/several-brokers.spec.ts (41.2 s)']);
     expect(found.blocks).toHaveLength(1); // the console block is left out, the summary's repeat too
     const [block] = found.blocks;
-    expect(block[0]).toBe('  ● several brokers › answers within 1 s when one broker is killed');
+    expect(block.slice(0, 2)).toEqual([
+      '  (service-e2e:process apps/service-e2e/src/process/several-brokers.spec.ts (41.2 s))',
+      '  ● several brokers › answers within 1 s when one broker is killed',
+    ]);
     expect(block).toContain('    Received:   1204');
     expect(block.at(-1)).toBe('      at Object.<anonymous> (src/process/several-brokers.spec.ts:88:7)');
     expect(block.join('\n')).not.toContain(String.fromCharCode(27));
     expect(block.join('\n')).not.toContain('Test Suites');
+  });
+
+  it('keeps a title that two suites share, once for each ("Test suite failed to run")', () => {
+    const broken = (suite: string) => [` FAIL  ${suite}`, '  ● Test suite failed to run', '', `    ${suite}: Cannot find module`, ''];
+    const found = testFailures([...broken('a.spec.ts'), ...broken('b.spec.ts'), ...broken('a.spec.ts')].join('\n'));
+    expect(found.failedSuites).toEqual(['a.spec.ts', 'b.spec.ts']);
+    expect(found.blocks.map((b) => b.at(-1))).toEqual(['    a.spec.ts: Cannot find module', '    b.spec.ts: Cannot find module']);
   });
 
   it('says nothing for a log without failures', () => {

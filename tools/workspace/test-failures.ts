@@ -18,6 +18,7 @@ export function testFailures(log: string): TestFailures {
   const failedSuites: string[] = [];
   const blocks: string[][] = [];
   const seen = new Set<string>();
+  let inSuite = ''; // the suite whose output this is: titles repeat across suites ("Test suite failed to run")
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     if (/^\s*Failed tasks:\s*$/.test(line)) {
@@ -28,13 +29,15 @@ export function testFailures(log: string): TestFailures {
       }
     }
     const suite = /^\s*FAIL\s+(.+?)\s*$/.exec(line)?.[1];
+    if (suite) inSuite = suite;
     if (suite && !failedSuites.includes(suite)) failedSuites.push(suite);
     const title = /^\s*● (.+)$/.exec(line)?.[1];
-    if (title && title !== 'Console' && !seen.has(title) && blocks.length < maxBlocks) {
-      seen.add(title);
-      const block = [line];
+    const key = `${inSuite}\n${title}`;
+    if (title && title !== 'Console' && !seen.has(key) && blocks.length < maxBlocks) {
+      seen.add(key);
+      const block = inSuite ? [`  (${inSuite})`, line] : [line];
       for (let j = i + 1; j < lines.length && !blockEnd.test(lines[j]) && block.length < maxBlockLines; j++) block.push(lines[j]);
-      while (block.length > 1 && block[block.length - 1].trim() === '') block.pop();
+      while (block.at(-1)?.trim() === '') block.pop();
       blocks.push(block);
     }
   }
