@@ -1,6 +1,7 @@
 // The CHANGELOG's next release, made by `nx release changelog` from what the file says by hand and
-// from the commits (nx.json names this file as the workspace changelog's renderer). CHANGELOG.md keeps, under "## Unreleased", what users must do or know (written as changes are
-// made: the commits say why, that section says what to do). A release turns that section into
+// from the commits (nx.json names this file as the workspace changelog's renderer). CHANGELOG.md
+// keeps, under "## Unreleased", what users must do or know (written as changes are made: the
+// commits say why, that section says what to do). A release turns that section into
 // the version's own, adds every commit since the last release under it, grouped by the area its
 // subject names ("Broker: ...", "Docs: ..."), and opens an empty "Unreleased" section again.
 // One self-contained file with only erasable TypeScript: Nx loads it with Node's own type stripping.

@@ -1,14 +1,8 @@
-import { createServer } from 'node:net';
+import { bindable } from '@tsr/zmtp/testing';
 
 // The sockets' test support has it: the programs' specs use it from there without depending on
 // this library (which keeps `nx affected` exact: test support changes never touch an image).
 export { freePort } from '@tsr/zmtp/testing';
 
-/** True when something accepts TCP connections on the port (the broker binds its sockets). */
-export function isListening(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(true));
-    server.listen(port, host, () => server.close(() => resolve(false)));
-  });
-}
+/** True when something holds the port at `host`, so it cannot be bound there (the broker binds its sockets). */
+export const isListening = async (port: number, host = '127.0.0.1'): Promise<boolean> => !(await bindable(port, host));

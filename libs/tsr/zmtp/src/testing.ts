@@ -27,12 +27,12 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free TCP port between ${PORTS.low} and ${PORTS.high}`);
 }
 
-/** Whether a server can listen on `port` on every interface (as the broker binds `*`). */
-function bindable(port: number): Promise<boolean> {
+/** Whether a server can listen on `port` at `host`; by default on every interface (as the broker binds `*`). */
+export function bindable(port: number, host = '0.0.0.0'): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
-    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
 
