@@ -22,7 +22,7 @@ import { SEND_HIGH_WATER_BYTES, ownCopy } from '@tsr/zmtp';
 import { BrokerCore } from './broker-core';
 import { type BrokerCoreOptions, FAILURE_TEXT, type Request, isGeneratedId } from './broker-core-shapes';
 import { BrokerOutbox } from './broker-outbox';
-import { forwardedMetadata } from './forwarded-metadata';
+import { forwardedMetadata, keptMetadata } from './forwarded-metadata';
 import { RequestSpans } from './request-spans';
 import { type RouterPort, openRouterPort } from './router-port';
 
@@ -305,7 +305,7 @@ export class BrokerServer {
     const timeout = metadata.timeout >= 0 ? metadata.timeout : undefined; // found when the frame was checked
     const traced = openTelemetry === true && !(parentBasedSampler === true && unsampledParent(metadata.text));
     const spans = traced ? new RequestSpans(service, metadata.text, id, body.length, timeout) : undefined;
-    const tag: RequestTag = { metadata, spans };
+    const tag: RequestTag = { metadata: keptMetadata(metadata), spans };
     this.core.clientRequest(client, body, now, service, id, { deadline: timeout === undefined ? undefined : now + timeout, tag });
   }
 

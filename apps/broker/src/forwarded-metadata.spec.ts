@@ -8,7 +8,7 @@ import {
   encodeMetadata,
   parseMetadata,
 } from '@tsr/protocol';
-import { forwardedMetadata as forwardedChecked } from './forwarded-metadata';
+import { forwardedMetadata as forwardedChecked, keptMetadata } from './forwarded-metadata';
 
 const span = trace.wrapSpanContext({
   traceId: '0af7651916cd43dd8448eb211c80319c',
@@ -28,6 +28,19 @@ describe('the metadata the broker forwards to a worker', () => {
     });
     expect(read(forwardedMetadata({ tenant: 'acme' }, Infinity, undefined))).toEqual({ tenant: 'acme' });
     expect(forwardedMetadata({}, Infinity, undefined)).toBeUndefined();
+    // the client's frame of timeout-ms alone, and a request without one given a deadline by the broker
+    expect(forwardedMetadata({ 'timeout-ms': '400' }, 123.2, undefined)?.toString()).toBe('timeout-ms: 124\r\n');
+    expect(forwardedMetadata({}, 30_000, undefined)?.toString()).toBe('timeout-ms: 30000\r\n');
+  });
+
+  it('is forwarded the same from what the broker keeps while the request waits, which is no view of its message', () => {
+    for (const headers of [{ 'timeout-ms': '400' }, { 'timeout-ms': '400', tenant: 'acme' }, { tenant: 'acme' }] as Headers[]) {
+      const frame = encodeMetadata(headers);
+      const message = Buffer.concat([Buffer.from('head'), frame, Buffer.from('tail')]);
+      const kept = keptMetadata(checkMetadata(message.subarray(4, 4 + frame.length)) as CheckedMetadata);
+      message.fill(0); // the message's memory, reused
+      for (const s of [undefined, span]) expect(read(forwardedChecked(kept, 250.5, s))).toEqual(read(forwardedMetadata(headers, 250.5, s)));
+    }
   });
 
   it("puts the dispatch span's context in place of the client's", () => {

@@ -1,12 +1,13 @@
 import type { Span } from '@opentelemetry/api';
 import {
-  type CheckedMetadata,
+  CheckedMetadata,
   MAX_HEADERS,
   MAX_METADATA_BYTES,
   TIMEOUT_HEADER,
   TRACEPARENT_HEADER,
   TRACESTATE_HEADER,
   metadataLine,
+  timeoutFrame,
   timeoutLine,
   withoutLine,
 } from '@tsr/protocol';
@@ -20,8 +21,11 @@ import { traceHeaders } from '@tsr/telemetry';
  * headers can take the frame past its bounds: then the client's own trace headers go instead.
  * Written on the frame's text as it came: its `timeout-ms` line replaced (our client writes it
  * first, so that is a slice), its trace lines where the broker traces; no object of the headers.
+ * A frame of `timeout-ms` alone (our client's, untraced) is written anew, without its text.
  */
 export function forwardedMetadata(metadata: CheckedMetadata, remainingMs: number, span: Span | undefined): Buffer | undefined {
+  if (span === undefined && remainingMs !== Infinity && (metadata.count === 0 || metadata.timeoutOnly))
+    return timeoutFrame(Math.ceil(remainingMs));
   let { text, count } = metadata;
   if (remainingMs !== Infinity) {
     const at = count === 0 ? -1 : metadataLine(text, TIMEOUT_HEADER);
@@ -44,3 +48,12 @@ export function forwardedMetadata(metadata: CheckedMetadata, remainingMs: number
   }
   return text.length > 0 ? Buffer.from(text, 'latin1') : undefined;
 }
+
+/** What the broker keeps of a frame of `timeout-ms` alone: its time left is the request's deadline. */
+const TIMEOUT_ONLY = new CheckedMetadata(timeoutLine(0), 1, 0);
+
+/**
+ * A request's metadata as it waits in the broker: its text, never a view of the client's message
+ * (which it would keep alive whole); for the frame our client sends, not even that.
+ */
+export const keptMetadata = (metadata: CheckedMetadata): CheckedMetadata => (metadata.timeoutOnly ? TIMEOUT_ONLY : metadata.kept());

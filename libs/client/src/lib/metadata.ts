@@ -14,6 +14,7 @@ import {
   TRACEPARENT_HEADER,
   TRACESTATE_HEADER,
   encodeMetadata,
+  timeoutFrame,
   timeoutLine,
   withTimeout,
 } from '@tsr/protocol';
@@ -67,6 +68,7 @@ export function traceLines(span: Span, user: UserHeaders, budgetMs: number): str
 
 /** The metadata frame of one send, or undefined for none: `remainingMs` undefined for a request without a deadline. */
 export function metadataFrame(remainingMs: number | undefined, trace: string, user: UserHeaders): Buffer | undefined {
+  if (remainingMs !== undefined && trace.length === 0 && user.count === 0) return timeoutFrame(remainingMs); // the common frame
   const text = (remainingMs === undefined ? '' : timeoutLine(remainingMs)) + trace + user.text;
   return text.length === 0 ? undefined : Buffer.from(text, 'latin1');
 }

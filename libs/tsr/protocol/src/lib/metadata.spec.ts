@@ -2,9 +2,11 @@ import fc from 'fast-check';
 import {
   BAD_TIMEOUT,
   type BatchRecord,
+  CheckedMetadata,
   EMPTY,
   MAX_HEADERS,
   MAX_METADATA_BYTES,
+  MAX_TIMEOUT_MS,
   METADATA_OFFER,
   NO_TIMEOUT,
   TIMEOUT_HEADER,
@@ -18,13 +20,19 @@ import {
   parseWorkerMessage,
   parseWorkerRequest,
   scanMetadata,
+  type ServiceRequest,
   toWorkerFrames,
   unpackBatch,
+  timeoutFrame,
+  timeoutLine,
   withTimeout,
   workerControlFrames,
 } from '..';
 
 const b = (s: string) => Buffer.from(s);
+/** What a check found, as plain data: its text is made when read. */
+const found = (checked: CheckedMetadata | string | undefined) =>
+  checked instanceof CheckedMetadata ? { text: checked.text, count: checked.count, timeout: checked.timeout } : checked;
 
 describe('the metadata frame', () => {
   it('is "name: value" lines ending in CRLF, read back in order; no headers is an empty frame', () => {
@@ -110,12 +118,40 @@ describe('the metadata frame', () => {
         const raw = parsed[TIMEOUT_HEADER];
         const scanned = { count: Object.keys(parsed).length, timeout: raw === undefined ? NO_TIMEOUT : (parseTimeout(raw) ?? BAD_TIMEOUT) };
         expect(scanMetadata(bytes)).toEqual(scanned);
-        expect(checkMetadata(bytes)).toEqual({ text: bytes.toString('latin1'), ...scanned });
+        expect(found(checkMetadata(bytes))).toEqual({ text: bytes.toString('latin1'), ...scanned });
       }),
       { numRuns: 2000 },
     );
     expect(scanMetadata(b('timeout-ms: 250\r\ntraceparent: x\r\n'))).toEqual({ count: 2, timeout: 250 });
     expect(scanMetadata(b('a: 1\r\na: 2\r\n'))).toBe('header a given twice');
+  });
+
+  it('of timeout-ms alone is written as bytes, the same as the line the headers make', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.double({ noNaN: true, min: -10, max: 2 ** 32 }),
+          fc.integer({ min: 0, max: MAX_TIMEOUT_MS }),
+          fc.constantFrom(0, 0.9, 9, 10, 99.5, 100, MAX_TIMEOUT_MS, MAX_TIMEOUT_MS + 1, Infinity),
+        ),
+        (remainingMs) => {
+          const frame = timeoutFrame(remainingMs);
+          expect(frame.toString('latin1')).toBe(timeoutLine(remainingMs));
+          expect(scanMetadata(frame)).toEqual({ count: 1, timeout: Math.max(0, Math.min(MAX_TIMEOUT_MS, Math.floor(remainingMs))) });
+        },
+      ),
+    );
+  });
+
+  it('once checked, keeps its text, and where kept, no view of the message it came in', () => {
+    const message = b('head timeout-ms: 400\r\ntenant: acme\r\n tail');
+    const checked = checkMetadata(message.subarray(5, message.length - 5)) as CheckedMetadata;
+    expect([checked.count, checked.timeout, checked.timeoutOnly]).toEqual([2, 400, false]);
+    const kept = checked.kept();
+    message.fill(0); // the message's memory, reused
+    expect(kept.text).toBe('timeout-ms: 400\r\ntenant: acme\r\n');
+    expect((checkMetadata(b('timeout-ms: 7\r\n')) as CheckedMetadata).timeoutOnly).toBe(true);
+    expect((checkMetadata(b('tenant: acme\r\n')) as CheckedMetadata).timeoutOnly).toBe(false);
   });
 });
 
@@ -125,7 +161,8 @@ describe('metadata on the wire', () => {
 
   it('a client request of 7 frames carries it; one of 6 has none; bad metadata is answered bad-request', () => {
     const client = b('C1');
-    expect(parseServiceRequest([client, ...clientRequestFrames('echo', id, b('hi'), metadata)])).toEqual({
+    const request = parseServiceRequest([client, ...clientRequestFrames('echo', id, b('hi'), metadata)]) as ServiceRequest;
+    expect({ ...request, metadata: found(request.metadata) }).toEqual({
       client,
       service: 'echo',
       id,

@@ -90,16 +90,8 @@ function lineProblem(text: string, at: number): string {
 
 /** A `timeout-ms` value as a number of ms, or undefined if it is not one (absent, or not an integer 0 to MAX_TIMEOUT_MS). */
 export function parseTimeout(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = value.length;
-  if (n === 0 || n > 10) return undefined;
-  if (value.charCodeAt(0) === 48) return n === 1 ? 0 : undefined; // no leading zeros
-  let ms = 0;
-  for (let i = 0; i < n; i++) {
-    const digit = value.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return undefined;
-    ms = ms * 10 + digit;
-  }
+  if (value === undefined || !/^(?:0|[1-9][0-9]{0,9})$/.test(value)) return undefined; // no leading zeros
+  const ms = Number(value);
   return ms <= MAX_TIMEOUT_MS ? ms : undefined;
 }
 
@@ -117,16 +109,41 @@ export interface ScannedMetadata {
 }
 
 /**
- * A metadata frame checked against the rules above, kept as its text (latin1) and read only where
- * something needs it: the broker checks every request's frame, but most only need its timeout
- * (found by the check) and forward it with that line rewritten.
+ * A metadata frame checked against the rules above, its text (latin1) made only where something
+ * reads it: the broker checks every request's frame, but most only need its timeout (found by the
+ * check) and forward a frame of that line alone, rewritten.
  */
-export interface CheckedMetadata extends ScannedMetadata {
-  readonly text: string;
+export class CheckedMetadata implements ScannedMetadata {
+  #frame: Buffer | undefined;
+  #text: string | undefined;
+
+  /** From the frame as it came (a view of the message, maybe), or from its text. */
+  constructor(
+    frameOrText: Buffer | string,
+    readonly count: number,
+    readonly timeout: number,
+  ) {
+    if (typeof frameOrText === 'string') this.#text = frameOrText;
+    else this.#frame = frameOrText;
+  }
+
+  get text(): string {
+    return (this.#text ??= (this.#frame as Buffer).toString('latin1'));
+  }
+
+  /** Whether `timeout-ms` is its only header: a frame forwarded for it then holds the time left alone. */
+  get timeoutOnly(): boolean {
+    return this.count === 1 && this.timeout >= 0;
+  }
+
+  /** The same headers, holding their text and no view of the message they came in: what outlives the message keeps this. */
+  kept(): CheckedMetadata {
+    return this.#frame === undefined ? this : new CheckedMetadata(this.text, this.count, this.timeout);
+  }
 }
 
 /** No headers. */
-export const NO_METADATA: CheckedMetadata = Object.freeze({ text: '', count: 0, timeout: NO_TIMEOUT });
+export const NO_METADATA = new CheckedMetadata('', 0, NO_TIMEOUT);
 
 const isNameByte = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 46 || c === 95 || c === 45;
 const isFirstNameByte = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
@@ -136,18 +153,32 @@ function isTimeoutName(frame: Buffer, at: number): boolean {
   for (let i = 0; i < TIMEOUT_BYTES.length; i++) if (frame[at + i] !== TIMEOUT_BYTES[i]) return false;
   return true;
 }
+/**
+ * The `timeout-ms` value in bytes `start`..`end`, read as parseTimeout reads its text (a string
+ * per request would cost more than the scan itself), or BAD_TIMEOUT.
+ */
+function timeoutAt(frame: Buffer, start: number, end: number): number {
+  const digits = end - start;
+  if (digits === 0 || digits > 10 || (digits > 1 && frame[start] === 48)) return BAD_TIMEOUT; // no leading zeros
+  let ms = 0;
+  for (let at = start; at < end; at++) {
+    const digit = frame[at] - 48;
+    if (digit < 0 || digit > 9) return BAD_TIMEOUT;
+    ms = ms * 10 + digit;
+  }
+  return ms <= MAX_TIMEOUT_MS ? ms : BAD_TIMEOUT;
+}
 /** Why a frame breaks the rules (one that does), as parseMetadata says it. */
 const refusal = (frame: Buffer): string => parseMetadata(frame) as string;
 
 /**
  * The frame checked in one pass over its bytes, without parsing it into an object: its headers and
  * its `timeout-ms`, or why it breaks the rules (the same words as parseMetadata's, which says which
- * problem comes first). Names are compared only where there is more than one, on `text` where the
- * caller has made it. The worker needs no more than this for each request; it makes no string for
- * a frame of one header (the frames our broker forwards carry `timeout-ms` alone unless the client
- * traces or adds headers).
+ * problem comes first). Names are compared only where there is more than one. The worker needs no
+ * more than this for each request; it makes no string for a frame of one header (the frames our
+ * broker forwards carry `timeout-ms` alone unless the client traces or adds headers).
  */
-export function scanMetadata(frame: Buffer, text?: string): ScannedMetadata | string {
+export function scanMetadata(frame: Buffer): ScannedMetadata | string {
   const n = frame.length;
   if (n > MAX_METADATA_BYTES) return `metadata of ${n} bytes, at most ${MAX_METADATA_BYTES}`;
   let timeout = NO_TIMEOUT;
@@ -157,23 +188,21 @@ export function scanMetadata(frame: Buffer, text?: string): ScannedMetadata | st
     if (!isFirstNameByte(frame[at])) return refusal(frame);
     while (++at < n && isNameByte(frame[at]));
     const nameLength = at - name;
-    if (nameLength > 64 || frame[at] !== 58 /* : */ || frame[at + 1] !== 32 /* space */) return refusal(frame);
+    if (nameLength > 64 || at + 1 >= n || frame[at] !== 58 /* : */ || frame[at + 1] !== 32 /* space */) return refusal(frame);
     const value = (at += 2);
     while (at < n && frame[at] >= 0x20 && frame[at] <= 0x7e) at++;
-    if (frame[at] !== 13 || frame[at + 1] !== 10 || ++count > MAX_HEADERS) return refusal(frame);
-    if (nameLength === TIMEOUT_BYTES.length && isTimeoutName(frame, name))
-      timeout = parseTimeout(frame.toString('latin1', value, at)) ?? BAD_TIMEOUT;
+    if (at + 1 >= n || frame[at] !== 13 || frame[at + 1] !== 10 || ++count > MAX_HEADERS) return refusal(frame);
+    if (nameLength === TIMEOUT_BYTES.length && isTimeoutName(frame, name)) timeout = timeoutAt(frame, value, at);
     at += 2;
   }
-  if (count > 1 && hasDuplicate(text ?? frame.toString('latin1'), count)) return refusal(frame);
+  if (count > 1 && hasDuplicate(frame.toString('latin1'), count)) return refusal(frame);
   return { count, timeout };
 }
 
-/** scanMetadata, with the frame's text kept (the broker forwards it rewritten), or why it breaks the rules. */
+/** scanMetadata, the frame kept as checked (the broker forwards it rewritten), or why it breaks the rules. */
 export function checkMetadata(frame: Buffer): CheckedMetadata | string {
-  const text = frame.toString('latin1');
-  const scanned = scanMetadata(frame, text);
-  return typeof scanned === 'string' ? scanned : { text, count: scanned.count, timeout: scanned.timeout };
+  const scanned = scanMetadata(frame);
+  return typeof scanned === 'string' ? scanned : new CheckedMetadata(frame, scanned.count, scanned.timeout);
 }
 
 /** Whether a checked frame's text names a header twice. */
@@ -239,3 +268,26 @@ export const withTimeout = (headers: Headers, remainingMs: number): Headers => (
 
 /** The metadata line `timeout-ms: N\r\n` for `remainingMs` (as `withTimeout` writes it). */
 export const timeoutLine = (remainingMs: number): string => `${TIMEOUT_HEADER}: ${wholeMs(remainingMs)}\r\n`;
+
+const TIMEOUT_PREFIX = Buffer.from(`${TIMEOUT_HEADER}: `, 'latin1');
+
+/**
+ * The metadata frame of `timeout-ms` alone, as `timeoutLine` writes it, written as bytes: what our
+ * client sends with each request and our broker forwards (a string per request, then its bytes,
+ * cost more than the rest of the frame's way).
+ */
+export function timeoutFrame(remainingMs: number): Buffer {
+  let ms = wholeMs(remainingMs);
+  let digits = 1;
+  for (let rest = ms; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  const frame = Buffer.allocUnsafe(TIMEOUT_PREFIX.length + digits + 2);
+  frame.set(TIMEOUT_PREFIX);
+  let at = TIMEOUT_PREFIX.length + digits;
+  frame[at] = 13; // CR
+  frame[at + 1] = 10; // LF
+  do {
+    frame[--at] = 48 + (ms % 10);
+    ms = Math.floor(ms / 10);
+  } while (ms > 0);
+  return frame;
+}
