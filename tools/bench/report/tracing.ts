@@ -139,7 +139,7 @@ export function tracingTables(rows: TracingRow[]): Table[] {
         num(r.sinkCores.median, 2),
       ]),
       notes: [
-        'before: the build before this work (--before-dist), its own client (no metadata); before, again: a second broker, workers and client of that build, loaded in the same rotation: its ratio is the noise. off: this build without OTEL_* (its client sends timeout-ms in a headers frame, which the broker reads and forwards and the workers read: the cost of the deadline). off, no deadline: the same build and programs, its client given --timeout 0, so no request carries metadata: what is left is what tracing off costs. on: this build, broker, workers and client exporting spans over OTLP/HTTP (JSON) to the sink, sampler parentbased_traceidratio.',
+        'before: the build before this work (--before-dist), its own client (no metadata); before, again: a second broker, workers and client of that build, loaded in the same rotation: its ratio is the noise. off: this build without OTEL_* (its client sends timeout-ms in a headers frame, which the broker reads and forwards and the workers read: the cost of the deadline). off, no deadline: the same build and programs, its client given --timeout 0, so no request carries metadata; that client also sets no timer per request (the build before’s does), so its client figures are low. on: this build, broker, workers and client exporting spans over OTLP/HTTP (JSON) to the sink, sampler parentbased_traceidratio.',
         'req/s: the broker’s replies (tsr_broker_replies_total) over the window; CPU µs/req: user + system time of the process (all threads) over the window per request; workers: all of them summed. sink: the OTLP sink’s process, on the same two cores.',
       ],
     },
