@@ -88,16 +88,9 @@ function lineProblem(text: string, at: number): string {
   return headerProblem(text.slice(at, colon), text.slice(colon + 2, end)) ?? 'metadata line without "name: value"';
 }
 
-/** A `timeout-ms` value as a number of ms, or undefined if it is not one (absent, or not an integer 0 to MAX_TIMEOUT_MS). */
-export function parseTimeout(value: string | undefined): number | undefined {
-  if (value === undefined || !/^(?:0|[1-9][0-9]{0,9})$/.test(value)) return undefined; // no leading zeros
-  const ms = Number(value);
-  return ms <= MAX_TIMEOUT_MS ? ms : undefined;
-}
-
 /** What `scanMetadata` gives as `timeout` for a frame without `timeout-ms`. */
 export const NO_TIMEOUT = -1;
-/** What `scanMetadata` gives as `timeout` for a frame whose `timeout-ms` is no timeout (parseTimeout refuses it). */
+/** What `scanMetadata` gives as `timeout` for a frame whose `timeout-ms` is no timeout: not an integer 0 to MAX_TIMEOUT_MS, or one with leading zeros. */
 export const BAD_TIMEOUT = -2;
 
 /** A metadata frame that keeps the rules above, as one pass over its bytes finds it. */
@@ -154,8 +147,8 @@ function isTimeoutName(frame: Buffer, at: number): boolean {
   return true;
 }
 /**
- * The `timeout-ms` value in bytes `start`..`end`, read as parseTimeout reads its text (a string
- * per request would cost more than the scan itself), or BAD_TIMEOUT.
+ * The `timeout-ms` value in bytes `start`..`end`, read from the bytes (a string per request would
+ * cost more than the scan itself), or BAD_TIMEOUT.
  */
 function timeoutAt(frame: Buffer, start: number, end: number): number {
   const digits = end - start;
