@@ -75,6 +75,7 @@ const ENCRYPTED_METHOD = [
   'Encrypted: our broker with W zero-delay workers, and nats-server with W Node responders (nats.js, one queue group, each answering `<request> <id>` at once), each with every hop encrypted and in the clear,',
   'started side by side and loaded in turn (order rotated per repetition); with --versus-apps the other build’s broker and workers too, with CURVE and without (before and after).',
   'CURVE: the broker’s frontend and backend with CURVE (keys made as keygen makes them, the same for both builds), its workers and the generator CURVE clients.',
+  'The C forwarder (tools/bench/native/forwarder.c, when built) with libzmq’s CURVE on both sockets (the same broker key; it admits every client key) and without, our workers behind it, the generator’s libzmq DEALER: the floor of any CURVE broker, loaded in the same rotation.',
   'TLS: nats-server from a config file with a tls block (a self-signed P-256 certificate for localhost and 127.0.0.1, made with openssl for the run), its responders and the generator connecting with TLS to localhost',
   'and trusting that certificate; the run waits for the server’s log to say "TLS required for client connections". Hop by hop on both sides: client to server, server to worker or responder, and back.',
   `Limits raised for 1 MiB requests, with and without encryption alike: nats-server’s max_payload to ${ENCRYPTED_LIMITS.natsMaxPayload / 1024 / 1024} MiB (its default, 1 MiB, is the request, and the reply is longer), our brokers’ MAX_CLIENT_BYTES to ${ENCRYPTED_LIMITS.brokerMaxClientBytes / 1024 / 1024} MiB (one client holds every request in flight).`,
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
   const encryptedPlan =
     `our CURVE against NATS with TLS (${('path' in nats && nats.version) || 'nats-server'}, max_payload ${ENCRYPTED_LIMITS.natsMaxPayload / 1024 / 1024} MiB): ${o.encryptedWorkers} workers / responders, ` +
     `sizes ${o.encryptedSizes.join('/')} B, ${o.encryptedInflight} requests in flight on one connection${o.clientBatches ? ' (ours batching, as our client library does)' : ''}, ` +
-    `our broker with CURVE and without, NATS with TLS and without${o.versusApps ? ', the other build (--versus-apps) with CURVE and without' : ''} in turn, ` +
+    `our broker with CURVE and without, NATS with TLS and without${o.versusApps ? ', the other build (--versus-apps) with CURVE and without' : ''}${withC ? ', the C forwarder with libzmq’s CURVE and without' : ''} in turn, ` +
     `${o.encryptedWarmupMs} ms warm-up + ${o.durationMs} ms measured each, ${o.encryptedLargeWarmupMs} + ${o.encryptedLargeDurationMs} ms over ${ENCRYPTED_LARGE / 1024} KiB`;
   const what = o.tracing
     ? tracingPlan

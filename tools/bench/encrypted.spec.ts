@@ -41,11 +41,14 @@ describe('parseOptions for the encrypted experiment', () => {
     expect(() => parseOptions(['--encrypted-warmup', 'soon'], '2026-01-01', '/r')).toThrow('--encrypted-warmup must be a whole number');
   });
 
-  it('plans every target at every size in each repetition, the other build with CURVE and without when there is one', () => {
-    expect(encryptedKinds(false)).toEqual(['broker', 'broker-curve', 'nats', 'nats-tls']);
-    expect(encryptedKinds(true).slice(4)).toEqual(['broker-other', 'broker-other-curve']);
-    expect(plannedRuns(parseOptions(['--encrypted', '--reps', '2'], '2026-01-01', '/r'), true, true)).toBe(2 * 4 * 4);
-    expect(plannedRuns(parseOptions(['--encrypted', '--versus-apps', '/o'], '2026-01-01', '/r'), true, true)).toBe(3 * 4 * 6);
+  it('plans every target at every size in each repetition, the other build and the C forwarder with CURVE and without when there are', () => {
+    expect(encryptedKinds(false, false)).toEqual(['broker', 'broker-curve', 'nats', 'nats-tls']);
+    expect(encryptedKinds(true, false).slice(4)).toEqual(['broker-other', 'broker-other-curve']);
+    expect(encryptedKinds(true, true).slice(6)).toEqual(['forwarder-c', 'forwarder-c-curve']);
+    expect(encryptedKinds(false, true).slice(4)).toEqual(['forwarder-c', 'forwarder-c-curve']);
+    expect(plannedRuns(parseOptions(['--encrypted', '--reps', '2'], '2026-01-01', '/r'), false, true)).toBe(2 * 4 * 4);
+    expect(plannedRuns(parseOptions(['--encrypted', '--reps', '2'], '2026-01-01', '/r'), true, true)).toBe(2 * 4 * 6);
+    expect(plannedRuns(parseOptions(['--encrypted', '--versus-apps', '/o'], '2026-01-01', '/r'), true, true)).toBe(3 * 4 * 8);
     expect(natsComparisonSockets('nats-tls', 32, 4)).toBe(1);
   });
 

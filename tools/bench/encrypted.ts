@@ -10,13 +10,17 @@ import type { StartOptions, TargetKind } from './targets';
 
 const MiB = 1024 * 1024;
 
-/** What the experiment loads, in the order of the first repetition. */
-export const encryptedKinds = (withOther: boolean): TargetKind[] => [
+/**
+ * What the experiment loads, in the order of the first repetition: with the C forwarder (when it
+ * could be built) libzmq's own CURVE, with and without, as the floor of any CURVE broker.
+ */
+export const encryptedKinds = (withOther: boolean, withC: boolean): TargetKind[] => [
   'broker',
   'broker-curve',
   'nats',
   'nats-tls',
   ...(withOther ? (['broker-other', 'broker-other-curve'] as TargetKind[]) : []),
+  ...(withC ? (['forwarder-c', 'forwarder-c-curve'] as TargetKind[]) : []),
 ];
 
 /** The limits raised so that 1 MiB requests, all on one connection, go through both systems; everything else is their default. */

@@ -140,10 +140,10 @@ function runsPerRepetition(o: BenchOptions, withC: boolean, withNats: boolean) {
     encryptedSeconds: o.encrypted
       ? o.encryptedSizes.reduce((a, size) => {
           const w = encryptedWindow(o, size);
-          return a + encryptedKinds(!!o.versusApps).length * ((400 + w.warmupMs + w.durationMs + 300) / 1000);
+          return a + encryptedKinds(!!o.versusApps, withC).length * ((400 + w.warmupMs + w.durationMs + 300) / 1000);
         }, 0)
       : 0,
-    encrypted: o.encrypted ? o.encryptedSizes.length * encryptedKinds(!!o.versusApps).length : 0,
+    encrypted: o.encrypted ? o.encryptedSizes.length * encryptedKinds(!!o.versusApps, withC).length : 0,
     brokersSaturation: brokers,
     brokersLatency: brokers * o.latencyRounds,
     tracingSaturation: tracing,
@@ -182,7 +182,7 @@ export function estimateSeconds(o: BenchOptions, withC: boolean, withNats: boole
   const starts = o.tracing
     ? TRACING_KINDS.length * 2.5
     : o.encrypted
-      ? encryptedKinds(!!o.versusApps).length * 1.5
+      ? encryptedKinds(!!o.versusApps, withC).length * 1.5
       : o.severalBrokers
         ? o.brokersCredits.length * 4
         : (o.natsOnly ? 0 : o.workers.length * 3 + 2) + (withNats ? 6 : 0);
@@ -303,7 +303,7 @@ export async function runMatrix(o: BenchOptions, bundles: Bundles, log: (line: s
   const encrypted = (rep: number) =>
     inTurn(rep, {
       phase: 'encrypted',
-      kinds: encryptedKinds(!!o.versusApps),
+      kinds: encryptedKinds(!!o.versusApps, withC),
       workers: o.encryptedWorkers,
       sizes: o.encryptedSizes,
       inflight: [o.encryptedInflight],

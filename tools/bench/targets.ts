@@ -2,8 +2,9 @@
  * A system under test, started and stopped as a unit: our broker, the bare forwarder or the direct
  * reply server, plus zero-delay workers (none for direct). Every process is tracked for cleanup.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deploymentBrokerKey, ensureDeploymentKeys } from '@tsr/runtime';
+import { deploymentBrokerKey, ensureDeploymentKeys, keyPairFromText } from '@tsr/runtime';
 import { type App, type NodeProcess, appMain, freePort, spawnNode, spawnProgram, stopNode, waitForOutput } from '@tsr/testing';
 import type { Bundles } from './bundle';
 import { track } from './children';
@@ -22,6 +23,8 @@ import type { Watched } from './usage';
  * `brokers-2` and `brokers-2-one`: two of our brokers side by side, the same workers serving both
  * (docs/protocol.md, "Several brokers"), loaded over both frontends or over the first one only
  * (the same processes, two shapes of load).
+ * `forwarder-c-curve`: the C forwarder with libzmq's CURVE on both sockets, its workers (ours) and the load
+ * CURVE clients: the floor of any CURVE broker (`--encrypted`).
  * `tracing-*`: our broker and workers, each loaded by our client app (`--tracing`): `tracing-before` the build
  * before this work (the baseline) and `tracing-before-again` a second one of it (what two of the same differ by),
  * `tracing-off` this build without the OTEL_* variables, `tracing-off-no-deadline` the same loaded by a client
@@ -45,14 +48,15 @@ export type TargetKind =
   | 'forwarder'
   | 'forwarder-lru'
   | 'forwarder-c'
+  | 'forwarder-c-curve'
   | 'direct'
   | 'nats'
   | 'nats-conns'
   | 'nats-tls';
 
 export const isNats = (kind: TargetKind): boolean => kind === 'nats' || kind === 'nats-conns' || kind === 'nats-tls';
-/** Our broker, its workers and the load with CURVE on. */
-const isCurve = (kind: TargetKind): boolean => kind === 'broker-curve' || kind === 'broker-other-curve';
+/** A broker (ours, or the C forwarder), its workers and the load with CURVE on. */
+const isCurve = (kind: TargetKind): boolean => kind === 'broker-curve' || kind === 'broker-other-curve' || kind === 'forwarder-c-curve';
 /** Our broker and workers of another build (`--versus-apps`). */
 const isOtherBuild = (kind: TargetKind): boolean => kind === 'broker-other' || kind === 'broker-other-curve';
 /** Two brokers sharing their workers, loaded over both frontends or over the first. */
@@ -96,6 +100,7 @@ export const targetLabel: Record<TargetKind, string> = {
   forwarder: 'bare forwarder',
   'forwarder-lru': 'LRU forwarder',
   'forwarder-c': 'C forwarder',
+  'forwarder-c-curve': 'C forwarder, CURVE',
   direct: 'direct (no broker)',
   nats: 'NATS, one shared connection',
   'nats-conns': 'NATS, a connection per requester',
@@ -140,12 +145,17 @@ export interface Target {
 /** Another shape of load on a started target's processes: started with it, never on its own. */
 export const shapeOf: Partial<Record<TargetKind, TargetKind>> = { 'nats-conns': 'nats' };
 
-/** CURVE keys for `broker-curve` and `broker-other-curve` (the same keys), as keygen makes them: the broker's and worker's options, the broker's public key. */
+/**
+ * CURVE keys for every CURVE target (the same keys), as keygen makes them: the broker's and worker's
+ * options, the broker's secret key (for the C forwarder) and public key.
+ */
 function curveKeys(bundles: Bundles) {
   const dir = join(bundles.dir, 'curve');
   ensureDeploymentKeys(dir);
+  const brokerKey = join(dir, 'broker.key');
   return {
-    broker: ['--curve-secret-key-file', join(dir, 'broker.key'), '--curve-workers', join(dir, 'workers')],
+    broker: ['--curve-secret-key-file', brokerKey, '--curve-workers', join(dir, 'workers')],
+    brokerSecretKey: keyPairFromText(readFileSync(brokerKey, 'utf8'), brokerKey).secretKey,
     worker: ['--curve-server-key-file', join(dir, 'broker.pub'), '--curve-secret-key-file', join(dir, 'worker.key')],
     serverKey: deploymentBrokerKey(dir),
   };
@@ -246,9 +256,10 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
     await waitForOutput(servers[0], /Server is ready/);
     if (caFile) await waitForOutput(servers[0], NATS_TLS_REQUIRED); // its own word that no client gets in without TLS
     natsCaFile = caFile;
-  } else if (kind === 'forwarder-c') {
+  } else if (kind === 'forwarder-c' || kind === 'forwarder-c-curve') {
     if (!('path' in bundles.nativeForwarder)) throw new Error(bundles.nativeForwarder.missing);
-    servers.push(track(spawnProgram('forwarder-c', bundles.nativeForwarder.path, [String(port), String(backPort)])));
+    const env = curve ? { CURVE_SECRET_KEY: curve.brokerSecretKey } : {};
+    servers.push(track(spawnProgram('forwarder-c', bundles.nativeForwarder.path, [String(port), String(backPort)], env)));
     await waitForOutput(servers[0], /ready/);
   } else {
     const args =
@@ -286,11 +297,12 @@ export async function startTarget(kind: TargetKind, workers: number, bundles: Bu
         ),
       );
   }
-  // With CURVE, connecting is not enough: registered means the broker admitted the worker's key.
-  // With several brokers, each must have registered the worker: the load starts on all of them.
+  // With CURVE, connecting is not enough: registered means our broker admitted the worker's key
+  // (the C forwarder admits every key, and says nothing back). With several brokers, each must
+  // have registered the worker: the load starts on all of them.
   const ready = isNats(kind)
     ? [/ready/]
-    : curve
+    : curve && ours
       ? [/registered/]
       : backPorts.length > 1
         ? backPorts.map((p) => new RegExp(`registered: .*tcp://127\\.0\\.0\\.1:${p}\\b`))

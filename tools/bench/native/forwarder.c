@@ -3,8 +3,11 @@
  * JavaScript at all. A ROUTER frontend and a ROUTER backend speaking our wire protocol (docs/protocol.md):
  * requests go round-robin to the workers that announced themselves, replies go straight back.
  * Built by the benchmark when a C compiler and libzmq's headers are installed (native.ts).
+ * With CURVE_SECRET_KEY (a Z85 secret key) both sockets are CURVE servers: libzmq's own CURVE, the
+ * floor of any CURVE broker. It admits every client key (no ZAP handler): a floor, not a deployment.
  *
- *   forwarder-c FRONTPORT BACKPORT        prints "[forwarder-c] ready", stops on SIGTERM/SIGINT
+ *   [CURVE_SECRET_KEY=Z85] forwarder-c FRONTPORT BACKPORT
+ *                                         prints "[forwarder-c] ready", stops on SIGTERM/SIGINT
  */
 #include <signal.h>
 #include <stdio.h>
@@ -55,11 +58,17 @@ static int same_id(zmq_msg_t *a, zmq_msg_t *b) {
   return zmq_msg_size(a) == zmq_msg_size(b) && memcmp(zmq_msg_data(a), zmq_msg_data(b), zmq_msg_size(a)) == 0;
 }
 
-static void *bound_router(void *context, const char *port) {
+static void *bound_router(void *context, const char *port, const char *curve_secret_key) {
   void *socket = zmq_socket(context, ZMQ_ROUTER);
-  int zero = 0;
+  int zero = 0, one = 1;
   char endpoint[64];
   zmq_setsockopt(socket, ZMQ_LINGER, &zero, sizeof zero);
+  if (curve_secret_key &&
+      (zmq_setsockopt(socket, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+       zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, curve_secret_key, strlen(curve_secret_key)) != 0)) {
+    fprintf(stderr, "CURVE_SECRET_KEY: %s (a Z85 secret key of 40 characters, on a libzmq with CURVE)\n", zmq_strerror(zmq_errno()));
+    exit(2);
+  }
   snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", atoi(port));
   if (zmq_bind(socket, endpoint) != 0) {
     fprintf(stderr, "cannot bind %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
@@ -76,9 +85,10 @@ int main(int argc, char **argv) {
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);
   void *context = zmq_ctx_new();
-  void *frontend = bound_router(context, argv[1]);
-  void *backend = bound_router(context, argv[2]);
-  printf("[forwarder-c] ready\n");
+  const char *curve_secret_key = getenv("CURVE_SECRET_KEY");
+  void *frontend = bound_router(context, argv[1], curve_secret_key);
+  void *backend = bound_router(context, argv[2], curve_secret_key);
+  printf("[forwarder-c] ready%s\n", curve_secret_key ? ", CURVE" : "");
   fflush(stdout);
 
   zmq_msg_t workers[MAX_WORKERS];

@@ -195,3 +195,53 @@ describe('encrypted, with another build (--versus-apps): its CURVE beside this b
     expect(checks.map((c) => c.split(': ')[2].split(' (')[0])).toEqual(['met', 'NOT met', 'NOT met']);
   });
 });
+
+describe('encrypted, with the C forwarder: libzmq’s CURVE, the floor, beside ours', () => {
+  // libzmq's CURVE keeps 0.6 of its plain throughput at both sizes, ahead of NATS with TLS; its
+  // forwarder costs 20 µs per request at 16 B, 300 µs at 64 KiB; the machine half as fast in the second repetition
+  const libzmq = (rep: number): RunRecord[] => {
+    const k = rep === 1 ? 1 : 0.5;
+    const at = (size: number, target: TargetKind, rps: number, server: number) =>
+      run(rep, size, target, { rps: rps * k, server: server * k });
+    return [
+      at(16, 'forwarder-c', 30_000, 0.3),
+      at(16, 'forwarder-c-curve', 18_000, 0.36),
+      at(65536, 'forwarder-c', 2_500, 0.25),
+      at(65536, 'forwarder-c-curve', 1_500, 0.45),
+    ];
+  };
+  const s = summarize(
+    [1, 2].flatMap((rep) => [...thisBuild(rep), ...libzmq(rep)]),
+    [],
+    1,
+  );
+
+  it('adds its columns to the same rows', () => {
+    const [t, every] = tables(s);
+    expect(t.head.slice(10).filter((h) => h !== 'ratio')).toEqual([
+      'C forwarder: req/s CURVE / plain',
+      'C forwarder: req/s CURVE / NATS TLS',
+      'C forwarder: CPU µs/req CURVE / nats-server TLS',
+    ]);
+    expect(t.rows[1].slice(10)).toEqual([
+      '1,125 / 1,875',
+      '0.60 [0.60–0.60]',
+      '1,125 / 600',
+      '1.88 [1.88–1.88]',
+      '300.0 / 400.0',
+      '0.75 [0.75–0.75]',
+    ]);
+    expect(t.notes?.some((n) => n.startsWith('C forwarder: tools/bench/native/forwarder.c'))).toBe(true);
+    expect(every.rows.map((r) => r[1]).filter((k) => k.startsWith('C forwarder'))).toEqual([
+      'C forwarder',
+      'C forwarder, CURVE',
+      'C forwarder',
+      'C forwarder, CURVE',
+    ]);
+  });
+
+  it('checks libzmq’s CURVE against the same targets, as the floor', () => {
+    const checks = s.checks.filter((c) => c.startsWith('encrypted target, the C forwarder, libzmq’s CURVE (the floor)'));
+    expect(checks.map((c) => c.split(': ')[2].split(' (')[0])).toEqual(['met', 'met', 'NOT met']);
+  });
+});

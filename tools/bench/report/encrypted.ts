@@ -3,7 +3,8 @@
  * (its throughput encrypted over its throughput in the clear), and the two encrypted systems
  * against each other (throughput, and the server's CPU per request: broker against nats-server),
  * every ratio paired within a repetition; with `--versus-apps` the other build's CURVE beside this
- * build's, before and after. Then the targets, and the limits raised for 1 MiB.
+ * build's, before and after; with the C forwarder libzmq's own CURVE, the floor of any CURVE broker.
+ * Then the targets, and the limits raised for 1 MiB.
  */
 import { ENCRYPTED_LIMITS, encryptedKinds } from '../encrypted';
 import type { Phase, RunRecord } from '../matrix';
@@ -45,6 +46,8 @@ export interface EncryptedRow {
   ours: CurveFigures;
   /** The other build's (`--versus-apps`), when it ran. */
   other?: CurveFigures;
+  /** The C forwarder's (libzmq's CURVE), when it ran. */
+  libzmq?: CurveFigures;
 }
 
 /** One target at one size, over the repetitions: throughput, and CPU µs per request of the server, the workers (responders), the generator. */
@@ -56,10 +59,13 @@ export interface EncryptedTargetRow {
   unanswered: number;
 }
 
-/** `build`'s CURVE (this build's, or the other's), or undefined when it did not run. */
-function curveFigures(x: RunIndex, size: number, build: 'broker' | 'broker-other'): CurveFigures | undefined {
-  const curve: TargetKind = build === 'broker' ? 'broker-curve' : 'broker-other-curve';
-  const cost = x.compared(PHASE, curve, build, size, undefined, FIGURES.rps);
+/** Each broker measured in the clear, and itself with CURVE on. */
+const CURVE_OF = { broker: 'broker-curve', 'broker-other': 'broker-other-curve', 'forwarder-c': 'forwarder-c-curve' } as const;
+
+/** `plain`'s CURVE (this build's, the other's, the C forwarder's), or undefined when it did not run. */
+function curveFigures(x: RunIndex, size: number, plain: keyof typeof CURVE_OF): CurveFigures | undefined {
+  const curve = CURVE_OF[plain];
+  const cost = x.compared(PHASE, curve, plain, size, undefined, FIGURES.rps);
   if (cost.ratio.n === 0) return undefined;
   return {
     cost,
@@ -77,6 +83,7 @@ export function summarizeEncrypted(all: RunRecord[]): { rows: EncryptedRow[]; ta
   for (const size of x.sizes) {
     const ours = curveFigures(x, size, 'broker');
     const other = curveFigures(x, size, 'broker-other');
+    const libzmq = curveFigures(x, size, 'forwarder-c');
     const here = runs.find((r) => r.size === size);
     if (ours)
       rows.push({
@@ -86,8 +93,9 @@ export function summarizeEncrypted(all: RunRecord[]): { rows: EncryptedRow[]; ta
         tlsCost: x.compared(PHASE, 'nats-tls', 'nats', size, undefined, FIGURES.rps),
         ours,
         ...(other ? { other } : {}),
+        ...(libzmq ? { libzmq } : {}),
       });
-    for (const kind of encryptedKinds(true)) {
+    for (const kind of encryptedKinds(true, true)) {
       const of = (f: Pick) => x.over(PHASE, kind, size, undefined, f);
       if (of(FIGURES.rps).n === 0) continue;
       targets.push({
@@ -117,6 +125,7 @@ export function encryptedChecks(rows: EncryptedRow[], targets: EncryptedTargetRo
   const builds: { name: string; of: (r: EncryptedRow) => CurveFigures | undefined }[] = [
     { name: 'this build', of: (r) => r.ours },
     ...(rows.some((r) => r.other) ? [{ name: 'the other build (--versus-apps)', of: (r: EncryptedRow) => r.other }] : []),
+    ...(rows.some((r) => r.libzmq) ? [{ name: 'the C forwarder, libzmq’s CURVE (the floor)', of: (r: EncryptedRow) => r.libzmq }] : []),
   ];
   const t = ENCRYPTED_TARGET;
   const lines = builds.flatMap(({ name, of }) => {
@@ -160,8 +169,10 @@ export function encryptedChecks(rows: EncryptedRow[], targets: EncryptedTargetRo
 export function encryptedTables(rows: EncryptedRow[], targets: EncryptedTargetRow[]): Table[] {
   if (rows.length === 0 && targets.length === 0) return [];
   const withOther = rows.some((r) => r.other);
+  const withLibzmq = rows.some((r) => r.libzmq);
   const curveCells = (c: CurveFigures | undefined, cells: (c: CurveFigures) => string[], n: number) =>
     c ? cells(c) : Array<string>(n).fill('–');
+  const allCells = (c: CurveFigures) => [...comparedCells(c.cost, 0), ...comparedCells(c.versusTls, 0), ...comparedCells(c.cpu, 1)];
   const inflight = rows[0]?.inflight ?? NaN;
   return [
     {
@@ -187,6 +198,16 @@ export function encryptedTables(rows: EncryptedRow[], targets: EncryptedTargetRo
               'ratio',
             ]
           : []),
+        ...(withLibzmq
+          ? [
+              'C forwarder: req/s CURVE / plain',
+              'ratio',
+              'C forwarder: req/s CURVE / NATS TLS',
+              'ratio',
+              'C forwarder: CPU µs/req CURVE / nats-server TLS',
+              'ratio',
+            ]
+          : []),
       ],
       rows: rows.map((r) => [
         sizeLabel(r.size),
@@ -195,9 +216,8 @@ export function encryptedTables(rows: EncryptedRow[], targets: EncryptedTargetRo
         ...comparedCells(r.tlsCost, 0),
         ...comparedCells(r.ours.versusTls, 0),
         ...comparedCells(r.ours.cpu, 1),
-        ...(withOther
-          ? curveCells(r.other, (c) => [...comparedCells(c.cost, 0), ...comparedCells(c.versusTls, 0), ...comparedCells(c.cpu, 1)], 6)
-          : []),
+        ...(withOther ? curveCells(r.other, allCells, 6) : []),
+        ...(withLibzmq ? curveCells(r.libzmq, allCells, 6) : []),
       ]),
       notes: [
         'CURVE: our broker, its workers and the generator with CURVE on (our sockets’ CURVE at the broker); plain: the same build in the clear. NATS TLS: nats-server with TLS, its responders and the generator connecting with TLS (a self-signed certificate made for the run); NATS plain: the same in the clear.',
@@ -205,6 +225,11 @@ export function encryptedTables(rows: EncryptedRow[], targets: EncryptedTargetRo
         ...(withOther
           ? [
               'other build: the broker and workers of --versus-apps, with CURVE (the same keys) and without, loaded in the same rotation: read its columns against this build’s, before and after.',
+            ]
+          : []),
+        ...(withLibzmq
+          ? [
+              'C forwarder: tools/bench/native/forwarder.c on libzmq, with libzmq’s CURVE on both sockets (the same broker key) and without, our workers behind it, the generator’s libzmq DEALER (never batches): the floor of any CURVE broker on this machine.',
             ]
           : []),
       ],
