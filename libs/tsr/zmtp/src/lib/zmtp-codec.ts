@@ -170,13 +170,18 @@ export interface FrameBoxer {
  * The bytes of one message of frames[from..] (a data frame each, MORE on all but the last), in one
  * Buffer; each frame boxed by `boxer` if given.
  */
-export function encodeMessage(frames: readonly Buffer[], from = 0, boxer?: FrameBoxer): Buffer {
+export function encodeMessage(
+  frames: readonly Buffer[],
+  from = 0,
+  boxer?: FrameBoxer,
+  allocate: (bytes: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
   let size = 0;
   for (let i = from; i < frames.length; i++) {
     const length = boxer ? boxer.boxedBytes(frames[i].length) : frames[i].length;
     size += headerBytes(length) + length;
   }
-  const out = Buffer.allocUnsafe(size);
+  const out = allocate(size);
   let at = 0;
   for (let i = from; i < frames.length; i++) {
     const more = i < frames.length - 1;

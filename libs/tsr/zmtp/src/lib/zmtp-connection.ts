@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { CURVE_FRAME_OVERHEAD, CurveClient, type CurveCommand, CurveServer, type CurveSession } from './curve-mechanism';
 import type { CurveKeyBytes } from './curve-keys';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat';
+import { giveBackWriteBuffer, isPooled, takeWriteBuffer } from './write-buffers';
 import {
   FrameReader,
   GREETING_BYTES,
@@ -213,7 +214,7 @@ export class ZmtpConnection {
 
   /** Sends frames[from..] as one message (each frame boxed, with CURVE). */
   send(frames: readonly Buffer[], from = 0): void {
-    this.write(encodeMessage(frames, from, this.session));
+    this.write(encodeMessage(frames, from, this.session, takeWriteBuffer));
   }
 
   /** Queued, and written once at the end of this tick: one system call for all that a turn sent this peer. */
@@ -246,15 +247,21 @@ export class ZmtpConnection {
     this.out = [];
     this.outBytes = 0;
     if (this.socket.destroyed) return;
-    if (out.length === 1) this.socket.write(out[0]);
+    if (out.length === 1) this.writeOne(out[0]);
     else if (bytes <= CONCAT_MAX_BYTES) this.socket.write(Buffer.concat(out, bytes));
     else {
       // large: one writev of the buffers as they are, not a copy of them all (a MiB frame costs a MiB copied)
       this.socket.cork();
-      for (const b of out) this.socket.write(b);
+      for (const b of out) this.writeOne(b);
       this.socket.uncork();
     }
   };
+
+  /** A pooled buffer goes back to the pool once the socket is done with it (write-buffers.ts). */
+  private writeOne(bytes: Buffer): void {
+    if (isPooled(bytes)) this.socket.write(bytes, () => giveBackWriteBuffer(bytes));
+    else this.socket.write(bytes);
+  }
 
   private onData(chunk: Buffer): void {
     this.heard = true;

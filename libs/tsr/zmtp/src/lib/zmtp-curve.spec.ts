@@ -18,13 +18,14 @@ const text = (frames: Buffer[]) => frames.map((f) => f.toString('latin1'));
 const open: { close(): void }[] = [];
 afterEach(() => open.splice(0).forEach((s) => s.close()));
 
-async function curveRouter(allowed: (key: Buffer) => boolean = () => true) {
+async function curveRouter(allowed: (key: Buffer) => boolean = () => true, sendHighWaterBytes?: number) {
   const server = curveKeyPair();
   const messages: Buffer[][] = [];
   const problems: { why: string; address: string }[] = [];
   const admissions: { key: Buffer; address: string; admitted: boolean }[] = [];
   const router = new ZmtpRouter({
     maxMessageBytes: 1024,
+    sendHighWaterBytes,
     onMessage: (frames) => messages.push(frames),
     onProtocolError: (why, address) => problems.push({ why, address }),
     curve: {
@@ -49,6 +50,34 @@ function zmqDealer(endpoint: string, options: ConstructorParameters<typeof Deale
 }
 
 describe('ZMTP with CURVE', () => {
+  it('our ROUTER boxes large messages into memory it uses again, each one opening intact at libzmq though the writes before it still wait', async () => {
+    const { server, endpoint, messages, router } = await curveRouter(() => true, 64 << 20);
+    const client = curveKeyPair();
+    const dealer = zmqDealer(endpoint, {
+      routingId: 'W1',
+      receiveHighWaterMark: 2, // reads no further than 2 messages ahead: the writes wait in the socket
+      curveServerKey: server.publicKey,
+      curvePublicKey: client.publicKey,
+      curveSecretKey: client.secretKey,
+    });
+    await dealer.send('hello');
+    await until(() => messages.length === 1);
+    // eight turns of three messages, each its own byte: 18 MB, more than the kernel and libzmq hold
+    const sizes = [1 << 20, 1 << 20, 100_000];
+    const sent: { size: number; fill: number }[] = [];
+    for (let turn = 0; turn < 8; turn++) {
+      for (const size of sizes) {
+        sent.push({ size, fill: sent.length + 1 });
+        router.send([Buffer.from('W1'), Buffer.alloc(size, sent.length)]);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const { size, fill } of sent) {
+      const [body] = await dealer.receive();
+      expect([body.length, body.every((b) => b === fill)]).toEqual([size, true]);
+    }
+  }, 10_000);
+
   it("our ROUTER admits a libzmq DEALER that has its key, knows the client's key and address, and routes both ways", async () => {
     const { server, endpoint, messages, admissions, router } = await curveRouter();
     const client = curveKeyPair();

@@ -3,6 +3,7 @@ import { Router } from 'zeromq';
 import { greeting, readyCommand } from './zmtp-codec';
 import { freePort } from '../testing';
 import { ZmtpDealer, type ZmtpDealerOptions } from './zmtp-dealer';
+import { idleWriteBytes } from './write-buffers';
 
 /** Our DEALER against libzmq's ROUTER: connecting, retrying, lingering, and the limits. */
 
@@ -65,6 +66,36 @@ describe('ZmtpDealer with a libzmq ROUTER', () => {
       expect([id.toString(), n.toString(), body.length, body.every((b) => b === 0x61 + i)]).toEqual(['W1', String(i), size, true]);
     }
   });
+
+  it('writes large messages from memory it uses again, each one intact though the writes before it still wait', async () => {
+    const port = await freePort();
+    // a ROUTER that reads no further than 2 messages ahead of its user
+    const r = new Router({ linger: 0, receiveHighWaterMark: 2 });
+    open.push(r);
+    await r.bind(`tcp://127.0.0.1:${port}`);
+    const d = dealer(port, { sendHighWaterBytes: 64 << 20 });
+    d.dealer.send([Buffer.from('hello')]);
+    await r.receive();
+    // eight turns of four messages, each its own byte: 20 MB in all, more than the kernel and libzmq
+    // hold, so that later turns take memory while earlier writes still wait in the socket
+    const sizes = [1 << 20, 1 << 20, 300_000, 65_536];
+    const sent: { size: number; fill: number }[] = [];
+    const taken: boolean[] = [];
+    for (let turn = 0; turn < 8; turn++) {
+      for (const size of sizes) {
+        const fill = sent.length + 1;
+        sent.push({ size, fill });
+        taken.push(d.dealer.send([Buffer.from(String(sent.length - 1)), Buffer.alloc(size, fill)]));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(taken.every(Boolean)).toBe(true);
+    for (const [n, { size, fill }] of sent.entries()) {
+      const [, id, body] = await r.receive();
+      expect([id.toString(), body.length, body.every((b) => b === fill)]).toEqual([String(n), size, true]);
+    }
+    await until(() => idleWriteBytes() > 0); // given back once written, to be used again
+  }, 15_000);
 
   it('keeps what is sent before the broker is up, and delivers it in order once it is', async () => {
     const port = await freePort();
