@@ -242,7 +242,9 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     expect(deaf.answers).toBeGreaterThan(0);
     expect(deaf.answers).toBeLessThan(total / 2);
     expect(deaf.answers + dropped).toBe(total); // every answer sent or counted
-    expect(peak).toBeLessThan(idle + 160 * MiB);
+    // The peak counts garbage not yet collected as well as what is held: 88 MiB of requests pass
+    // through, and it read 123–160 MiB over idle on the same code. The counts above are the bound.
+    expect(peak).toBeLessThan(idle + 180 * MiB);
     deaf.socket.destroy();
   });
 
@@ -322,7 +324,9 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     expect(await plainRequest(deployment.frontendPort, 'poison', 5000)).toBe('TSR/1 ERR poison 2');
     expect(Date.now() - started).toBeLessThan(2000);
     expect(stuck.map((w) => w.requests.length).sort()).toEqual([0, 1, 1]);
-    const { id } = await deployment.startWorker(0);
+    // Its heartbeat the broker's: at the default 1 s, a broker expecting one every 100 ms would take
+    // it for silent between two, and count the request it holds as failed once more.
+    const { id } = await deployment.startWorker(0, {}, FAST_BEATS);
     // The third stuck worker takes it first and misses its deadline too: it moves on to the live one.
     expect(await plainRequest(deployment.frontendPort, 'wholesome', 5000)).toBe(`wholesome ${id}`);
     await stopApp(broker);
