@@ -1,4 +1,5 @@
 import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
+import fc from 'fast-check';
 import * as zmq from 'zeromq';
 import { z85Decode, z85Encode } from './z85';
 import sodium from 'libsodium-wrappers-sumo';
@@ -410,6 +411,37 @@ describe('CURVE mechanism, against libzmq', () => {
         command: (flags & BOXED_COMMAND) !== 0,
       });
     }
+  });
+
+  it('passes frames on as a broker does: opened from one peer, boxed for others (twice, as a retry), they arrive whole with their flags', () => {
+    const sizes = [0, 100, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 65_536, 200_000, 1 << 20];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...sizes),
+        fc.nat(255),
+        fc.constantFrom(0, BOXED_MORE),
+        fc.constantFrom(0, BOXED_MORE),
+        (size, seed, sent, passed) => {
+          const fromClient = sessions();
+          const toWorker = sessions();
+          const toOtherWorker = sessions();
+          const frame = Buffer.alloc(size);
+          for (let i = 0; i < size; i++) frame[i] = (seed + i * 7) & 0xff;
+          const opened = fromClient.serverSide.open(fromClient.clientSide.seal(frame, sent));
+          if (typeof opened === 'string') throw new Error(opened);
+          expect(opened.more).toBe(sent === BOXED_MORE);
+          for (const hop of [toWorker, toOtherWorker]) {
+            expect(hop.clientSide.open(hop.serverSide.seal(opened.frame, passed))).toEqual({
+              frame,
+              more: passed === BOXED_MORE,
+              command: false,
+            });
+            expect(opened.frame.equals(frame)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it("opens a MESSAGE larger than the scratch area without allocating in libsodium's memory", () => {

@@ -58,6 +58,15 @@ export interface CurveCommand {
   body: Buffer;
 }
 
+/**
+ * Frames `open` returned: each lies in its MESSAGE's memory, right after the flags byte, which is
+ * ours to overwrite. A frame passed on to another CURVE peer (the broker's every request and reply)
+ * is boxed from there, with its new flags in that byte, instead of from a copy.
+ */
+const openedFrames = new WeakSet<Buffer>();
+/** Smaller frames are copied: their copy costs less than keeping them in the set. */
+const SEAL_IN_PLACE_MIN = 16 * 1024;
+
 /** A 24-byte nonce: a prefix naming the command (16 or 8 bytes), then its short or long nonce. */
 const nonce = (prefix: string, tail: Uint8Array): Buffer => Buffer.concat([Buffer.from(prefix, 'latin1'), tail]);
 /** Short nonces are 64-bit counters; as numbers they are exact to 2^53, and make no BigInt per frame. */
@@ -109,7 +118,9 @@ export class CurveSession implements FrameBoxer {
     writeCounter(this.ourNonce, LONG_NONCE, this.nextNonce++);
     MESSAGE_NAME.copy(out, at);
     this.ourNonce.copy(out, at + MESSAGE_NAME.length, LONG_NONCE);
-    this.boxes.sealInto(out, at + MESSAGE_NAME.length + SHORT_NONCE, flags & (BOXED_MORE | BOXED_COMMAND), frame, this.ourNonce, this.key);
+    const head = flags & (BOXED_MORE | BOXED_COMMAND);
+    const headRoom = frame.length >= SEAL_IN_PLACE_MIN && openedFrames.has(frame);
+    this.boxes.sealInto(out, at + MESSAGE_NAME.length + SHORT_NONCE, head, frame, this.ourNonce, this.key, headRoom);
   }
 
   /** The MESSAGE that carries `frame`, alone. */
@@ -122,7 +133,8 @@ export class CurveSession implements FrameBoxer {
   /**
    * The frame a MESSAGE carries and its flags, or why it is refused: a data frame's bytes, or with
    * `command` a command's (name first, as `\x04PING` and its TTL and context). Opens in place: the
-   * frame returned is a view of `message`, whose box it overwrites.
+   * frame returned is a view of `message`, whose ciphertext it overwrites where it lies (libsodium
+   * moves nothing).
    */
   open(message: Buffer): { frame: Buffer; more: boolean; command: boolean } | string {
     if (message.length < MESSAGE_MIN || !MESSAGE_NAME.equals(message.subarray(0, MESSAGE_NAME.length)))
@@ -131,15 +143,14 @@ export class CurveSession implements FrameBoxer {
     const n = readCounter(message, at);
     if (n <= this.peerNonce) return 'a MESSAGE nonce did not grow (a replay?)';
     message.copy(this.theirNonce, LONG_NONCE, at, at + SHORT_NONCE);
-    const plain = at + SHORT_NONCE;
-    if (!this.boxes.openInto(message.subarray(plain), this.theirNonce, this.key, message, plain)) return 'a MESSAGE box does not open';
+    const box = at + SHORT_NONCE;
+    const plain = box + MAC;
+    if (!this.boxes.openInto(message.subarray(box), this.theirNonce, this.key, message, plain)) return 'a MESSAGE box does not open';
     this.peerNonce = n;
     const flags = message[plain];
-    return {
-      frame: message.subarray(plain + 1, message.length - MAC),
-      more: (flags & BOXED_MORE) !== 0,
-      command: (flags & BOXED_COMMAND) !== 0,
-    };
+    const frame = message.subarray(plain + 1);
+    if (frame.length >= SEAL_IN_PLACE_MIN) openedFrames.add(frame);
+    return { frame, more: (flags & BOXED_MORE) !== 0, command: (flags & BOXED_COMMAND) !== 0 };
   }
 }
 

@@ -15,6 +15,7 @@ import type { SecretBoxes } from './secretbox-shape';
 /** The calls of sodium-native used here (its own argument checks included). */
 interface SodiumNative {
   crypto_secretbox_easy(box: Uint8Array, message: Uint8Array, nonce: Uint8Array, key: Uint8Array): void;
+  crypto_secretbox_detached(ciphertext: Uint8Array, mac: Uint8Array, message: Uint8Array, nonce: Uint8Array, key: Uint8Array): void;
   crypto_secretbox_open_easy(message: Uint8Array, box: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean;
   crypto_secretbox_MACBYTES: number;
 }
@@ -32,14 +33,25 @@ export function loadNativeBoxes(): SecretBoxes | string {
   } catch (e) {
     return `sodium-native not loaded (${(e as Error).message.split('\n')[0]})`;
   }
-  if (typeof sodium.crypto_secretbox_easy !== 'function' || sodium.crypto_secretbox_MACBYTES !== MAC)
-    return 'sodium-native has no crypto_secretbox_easy of 16-byte MACs';
+  if (
+    typeof sodium.crypto_secretbox_easy !== 'function' ||
+    typeof sodium.crypto_secretbox_detached !== 'function' ||
+    sodium.crypto_secretbox_MACBYTES !== MAC
+  )
+    return 'sodium-native has no crypto_secretbox_easy and _detached of 16-byte MACs';
   return {
     name: 'native libsodium (sodium-native)',
-    sealInto(out, at, head, body, nonce, key) {
+    sealInto(out, at, head, body, nonce, key, headRoom = false) {
       const length = 1 + body.length;
       if (at < 0 || at + MAC + length > out.length)
         throw new RangeError(`a box of ${MAC + length} bytes does not fit at ${at} in ${out.length}`);
+      if (headRoom && body.byteOffset > 0 && body.buffer !== out.buffer) {
+        // the message (flags byte, then body) is already whole where body lies: boxed from there, no copy
+        const message = new Uint8Array(body.buffer, body.byteOffset - 1, length);
+        message[0] = head;
+        sodium.crypto_secretbox_detached(out.subarray(at + MAC, at + MAC + length), out.subarray(at, at + MAC), message, nonce, key);
+        return;
+      }
       // the message (flags byte, then body) where the ciphertext goes, then boxed in place
       const message = out.subarray(at + MAC, at + MAC + length);
       message.set(body, 1);

@@ -186,6 +186,32 @@ describe.each([
     );
   });
 
+  it('seals from where a frame lies when the byte before it is ours to overwrite, as libsodium does, and leaves the frame as it was', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constantFrom(...edges), fc.integer({ min: 70_000, max: 300_000 })),
+        fc.integer({ min: 0, max: 255 }),
+        fc.integer({ min: 0, max: 3 }),
+        bytes(24),
+        bytes(32),
+        (length, head, before, nonce, key) => {
+          const plain = seeded(length, head ^ before);
+          const expected = Buffer.from(sodium.crypto_secretbox_easy(Buffer.concat([Buffer.from([head]), plain]), nonce, key));
+          // the frame `before` bytes into its memory (0: no byte before it, so copied after all)
+          const memory = Buffer.alloc(before + length + 5, 0xee);
+          memory.set(plain, before);
+          const frame = memory.subarray(before, before + length);
+          const out = new Uint8Array(2 + expected.length);
+          sealInto(out, 2, head, frame, nonce, key, true);
+          expect(Buffer.from(out.subarray(2)).equals(expected)).toBe(true);
+          expect(frame.equals(plain)).toBe(true);
+          expect(memory.subarray(before + length).every((b) => b === 0xee)).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('refuses what is shorter than a MAC', () => {
     expect(openInto(new Uint8Array(SECRETBOX_MAC - 1), new Uint8Array(24), new Uint8Array(32), new Uint8Array(16), 0)).toBe(false);
   });
