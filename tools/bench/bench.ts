@@ -20,7 +20,7 @@ import { liveCount } from './children';
 import { appsHashes, formatNote, gitCommit, machineNote, snapshotApps, today } from './machine';
 import { estimateSeconds, plannedRuns, runMatrix } from './matrix';
 import { parseOptions, usage } from './options';
-import { profileTargets } from './profile';
+import { profileKinds, profileTargets } from './profile';
 import { markdownTable, summarize, tables, textTable } from './report';
 import { tracingSpansTable } from './report/tracing';
 import { TRACING_SIZE, beforeAppsDir } from './tracing';
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     for (const workers of workerCounts) {
       const results = await profileTargets(
         {
-          kinds: ['broker', 'forwarder-lru', 'forwarder'],
+          kinds: profileKinds(o.profileKinds),
           workers,
           size: o.sizes[0],
           inflight: o.inflight,
@@ -119,6 +119,7 @@ async function main(): Promise<void> {
           dir: join(o.out, `w${workers}`),
           intervalUs: 200,
           credit: o.credit,
+          profiler: o.perf ? 'perf' : 'v8',
         },
         bundles,
         capture,

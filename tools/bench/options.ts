@@ -26,6 +26,10 @@ export interface BenchOptions {
   /** Built apps to run (default: a snapshot of dist/apps taken at start). */
   apps: string | undefined;
   profile: boolean;
+  /** What `--profile` runs, by target kind. */
+  profileKinds: string[];
+  /** `--profile` with Linux perf rather than V8's sampler. */
+  perf: boolean;
   help: boolean;
   /** Requests each worker behind our broker asks to hold at once (its --credit). */
   credit: number;
@@ -95,6 +99,8 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --out DIR             where results go (default docs/benchmarks/<date>)
   --apps DIR            run the apps from DIR/<app>/main.js instead of dist/apps (A/B a build)
   --profile             profile broker and forwarders with --cpu-prof instead of benchmarking
+  --profile-kinds A,B   what --profile runs (default broker,forwarder-lru,forwarder; e.g. broker-curve,forwarder-c-curve)
+  --perf                --profile with Linux perf (native code and the kernel too; needs perf) instead of --cpu-prof
   --credit N            requests each worker behind our broker may hold (worker --credit; default 16, 1 = the seed's one at a time)
   --nats-inflight A,B   against NATS (needs nats-server): concurrent requesters (default 32,1)
   --nats-sizes A,B      against NATS: message sizes in bytes (default 16,1024)
@@ -145,6 +151,8 @@ const flags = {
   out: { type: 'string' },
   apps: { type: 'string' },
   profile: { type: 'boolean' },
+  'profile-kinds': { type: 'string' },
+  perf: { type: 'boolean' },
   credit: { type: 'string' },
   'nats-inflight': { type: 'string' },
   'nats-sizes': { type: 'string' },
@@ -203,6 +211,8 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
     out: v.out ?? '',
     apps: v.apps,
     profile: v.profile ?? false,
+    profileKinds: (v['profile-kinds'] ?? 'broker,forwarder-lru,forwarder').split(',').filter(Boolean),
+    perf: v.perf ?? false,
     help: v.help ?? false,
     credit: num(v.credit, 16),
     natsInflight: v['nats-inflight'] === undefined ? [32, 1] : list(v['nats-inflight']),
@@ -276,6 +286,7 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
   if (o.encrypted && (o.natsOnly || o.severalBrokers || o.tracing))
     throw new Error('--encrypted runs alone: not with --nats-only, --several-brokers or --tracing');
   if (o.tracing && !o.beforeDist) throw new Error('--tracing needs --before-dist DIR: the build before this work, the baseline');
+  if ((o.perf || v['profile-kinds'] !== undefined) && !o.profile) throw new Error('--perf and --profile-kinds go with --profile');
   if (o.natsInflight.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--nats-inflight: positive integers');
   if (o.workers.some((w) => !Number.isInteger(w) || w < 1)) throw new Error('--workers: positive integers');
   if (!o.workers.includes(o.latencyWorkers)) o.workers = [...o.workers, o.latencyWorkers].sort((a, b) => a - b);
