@@ -6,7 +6,7 @@
  * shared connection; sizes up to 1 MiB, which both systems take only with a limit raised.
  */
 import type { BenchOptions } from './options';
-import type { StartOptions, TargetKind } from './targets';
+import { CURVE_OF, type StartOptions, type TargetKind } from './targets';
 
 const MiB = 1024 * 1024;
 
@@ -15,13 +15,13 @@ const MiB = 1024 * 1024;
  * could be built) libzmq's own CURVE, with and without, as the floor of any CURVE broker.
  */
 export const encryptedKinds = (withOther: boolean, withC: boolean): TargetKind[] => [
-  'broker',
-  'broker-curve',
+  ...inTheClearAndCurve('broker'),
   'nats',
   'nats-tls',
-  ...(withOther ? (['broker-other', 'broker-other-curve'] as TargetKind[]) : []),
-  ...(withC ? (['forwarder-c', 'forwarder-c-curve'] as TargetKind[]) : []),
+  ...(withOther ? inTheClearAndCurve('broker-other') : []),
+  ...(withC ? inTheClearAndCurve('forwarder-c') : []),
 ];
+const inTheClearAndCurve = (plain: keyof typeof CURVE_OF): TargetKind[] => [plain, CURVE_OF[plain]];
 
 /** The limits raised so that 1 MiB requests, all on one connection, go through both systems; everything else is their default. */
 export const ENCRYPTED_LIMITS = {

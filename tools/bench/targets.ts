@@ -55,8 +55,14 @@ export type TargetKind =
   | 'nats-tls';
 
 export const isNats = (kind: TargetKind): boolean => kind === 'nats' || kind === 'nats-conns' || kind === 'nats-tls';
-/** A broker (ours, or the C forwarder), its workers and the load with CURVE on. */
-const isCurve = (kind: TargetKind): boolean => kind === 'broker-curve' || kind === 'broker-other-curve' || kind === 'forwarder-c-curve';
+/** Each broker measured in the clear (ours, the other build's, the C forwarder), and itself with CURVE on. */
+export const CURVE_OF = {
+  broker: 'broker-curve',
+  'broker-other': 'broker-other-curve',
+  'forwarder-c': 'forwarder-c-curve',
+} as const satisfies Partial<Record<TargetKind, TargetKind>>;
+/** A broker, its workers and the load with CURVE on. */
+const isCurve = (kind: TargetKind): boolean => (Object.values(CURVE_OF) as TargetKind[]).includes(kind);
 /** Our broker and workers of another build (`--versus-apps`). */
 const isOtherBuild = (kind: TargetKind): boolean => kind === 'broker-other' || kind === 'broker-other-curve';
 /** Two brokers sharing their workers, loaded over both frontends or over the first. */

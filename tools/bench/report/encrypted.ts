@@ -10,7 +10,7 @@ import { ENCRYPTED_LIMITS, encryptedKinds } from '../encrypted';
 import type { Phase, RunRecord } from '../matrix';
 import { NATS_DEFAULT_MAX_PAYLOAD } from '../nats-config';
 import type { Spread } from '../stats';
-import { type TargetKind, targetLabel } from '../targets';
+import { CURVE_OF, type TargetKind, targetLabel } from '../targets';
 import { type Table, comparedCells, fmtSpread, num, sizeLabel, verdict } from './format';
 import { type Compared, type Pick, type RunIndex, generatorPerRequest, indexRuns, workersPerRequest } from './runs';
 
@@ -58,9 +58,6 @@ export interface EncryptedTargetRow {
   /** Requests never answered (the generator waits 3 s after its window), over all repetitions: in a closed loop, each one in flight less. */
   unanswered: number;
 }
-
-/** Each broker measured in the clear, and itself with CURVE on. */
-const CURVE_OF = { broker: 'broker-curve', 'broker-other': 'broker-other-curve', 'forwarder-c': 'forwarder-c-curve' } as const;
 
 /** `plain`'s CURVE (this build's, the other's, the C forwarder's), or undefined when it did not run. */
 function curveFigures(x: RunIndex, size: number, plain: keyof typeof CURVE_OF): CurveFigures | undefined {
