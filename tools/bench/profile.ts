@@ -6,10 +6,11 @@
  * included (libsodium, copies, system calls, the garbage collector's threads), which V8's sampler
  * charges to the JavaScript that called them; its report by library and symbol is kept as text.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import type { Bundles } from './bundle';
 import { runGenerators } from './scenario';
 import { cpuUsPerRequest } from './usage';
@@ -89,22 +90,22 @@ export async function profileTargets(o: ProfileOptions, bundles: Bundles, log: (
   return results;
 }
 
+const run = promisify(execFile);
+
 /**
  * Samples `pids` (all their threads) with perf for `ms` once the load is measured, call graphs
  * kept, and writes perf's report by library and symbol next to its data; returns the report's path.
+ * perf runs beside the event loop, which goes on sampling the processes' CPU and memory meanwhile.
  */
 async function recordWithPerf(pids: (number | undefined)[], ms: number, dir: string): Promise<string> {
   await sleep(PERF_START_MS);
   const data = join(dir, 'perf.data');
   const seconds = String(Math.max(1, ms / 1000));
-  execFileSync('perf', ['record', '-F', '999', '-g', '-o', data, '-p', pids.join(','), '--', 'sleep', seconds], { stdio: 'ignore' });
-  const report = execFileSync(
+  await run('perf', ['record', '-F', '999', '-g', '-o', data, '-p', pids.join(','), '--', 'sleep', seconds]);
+  const { stdout: report } = await run(
     'perf',
     ['report', '-i', data, '--stdio', '--no-children', '--sort', 'dso,sym', '-g', 'none', '--percent-limit', '0.3'],
-    {
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-    },
+    { maxBuffer: 64 << 20 },
   );
   const file = join(dir, 'perf-report.txt');
   writeFileSync(file, report);
