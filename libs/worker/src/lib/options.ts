@@ -22,7 +22,9 @@ export interface RequestInfo {
    * Aborted at the deadline (reason: a `DOMException` named `TimeoutError`, as `AbortSignal.timeout`
    * gives), when the worker closes, and when the connection the request came on is lost (its
    * answer would be dropped): both `AbortError`. Made when first read, so a handler that never
-   * reads it costs nothing.
+   * reads it costs nothing. A handler is only called with time left, and never sees its signal
+   * aborted by the deadline before its synchronous start returns (it fires from a timer then, as
+   * `AbortSignal.timeout`'s does); first read later, past the deadline, it is already aborted.
    */
   readonly signal: AbortSignal;
   /**

@@ -33,6 +33,8 @@ export class RequestTurn implements RequestInfo {
   #timer: NodeJS.Timeout | undefined;
   #reason: DOMException | undefined;
   #ended = false;
+  /** Until the handler's synchronous start returns: the worker found time left, so the deadline may not abort the signal yet. */
+  #starting = true;
 
   constructor(
     readonly service: string,
@@ -75,8 +77,10 @@ export class RequestTurn implements RequestInfo {
     if (this.#reason) controller.abort(this.#reason);
     else if (this.#due !== undefined && !this.#ended) {
       const left = this.#due - performance.now();
-      if (left <= 0) controller.abort(timeoutReason());
-      else this.#timer = setTimeout(() => this.abort(timeoutReason()), left).unref();
+      // Read as the handler starts, a deadline that passed since the worker's check fires from a
+      // timer, as AbortSignal.timeout's would: a handler is never called with its signal aborted by it.
+      if (left <= 0 && !this.#starting) controller.abort(timeoutReason());
+      else this.#timer = setTimeout(() => this.abort(timeoutReason()), Math.max(0, left)).unref();
     }
     return controller.signal;
   }
@@ -92,6 +96,11 @@ export class RequestTurn implements RequestInfo {
   /** Whether `e` is the reason this turn was aborted with (what a handler that gives up rejects with). */
   abortedWith(e: unknown): boolean {
     return this.#reason !== undefined && e === this.#reason;
+  }
+
+  /** The handler's synchronous start has returned: from now on a signal first read past the deadline is made aborted. */
+  started(): void {
+    this.#starting = false;
   }
 
   /** The handler is done: the deadline is no longer watched. */

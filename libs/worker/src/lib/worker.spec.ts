@@ -648,6 +648,30 @@ describe('Worker', () => {
       expect(Number(at) - sent).toBeLessThan(1000);
     });
 
+    it('never starts a handler with its signal aborted by the deadline: one that passes as it starts fires from a timer', async () => {
+      const seen: string[] = [];
+      const handler: Handler = (request, info) => {
+        const deadline = info.deadline as number;
+        if (request.toString() === 'late read') {
+          // First read after an await past the deadline: already aborted.
+          return sleep(deadline - Date.now() + 20).then(() => `late ${info.signal.aborted}`);
+        }
+        while (Date.now() <= deadline + 5); // the deadline passes during the synchronous start
+        const { signal } = info;
+        seen.push(`at start ${signal.aborted}`);
+        return new Promise((resolve) => signal.addEventListener('abort', () => resolve((signal.reason as Error).name)));
+      };
+      const { broker, worker } = await setup({ handler });
+      cleanup = () => (worker.close(), broker.close());
+      await offerMetadata(broker);
+      await broker.send(['W test', '', 'C1', '', meta({ 'timeout-ms': '60' }), 'spin']);
+      expect(text(await broker.receive())[4]).toBe('TimeoutError');
+      expect(seen).toEqual(['at start false']);
+      await broker.send(['W test', '', 'C2', '', meta({ 'timeout-ms': '60' }), 'late read']);
+      expect(text(await broker.receive())[4]).toBe('late true');
+      expect(worker.status()).toMatchObject({ served: 2, expired: 0 });
+    });
+
     it('aborts the signal of the request in the handler when the worker closes, with an AbortError', async () => {
       const signals: AbortSignal[] = [];
       const { broker, worker } = await setup({

@@ -351,6 +351,8 @@ export class Worker {
       } catch (e) {
         this.fail(serving, e, started);
         continue;
+      } finally {
+        turn.started();
       }
       if (!isPromiseLike(answer)) {
         this.answer(serving, answer, started);
