@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import {
   FrameReader,
@@ -13,8 +14,8 @@ import {
   versionProblem,
 } from './zmtp-codec';
 
-/** What a reader saw: data frames grouped into messages, commands, problems. */
-function read(chunks: Buffer[], maxMessageBytes = Infinity) {
+/** A reader that records what it sees: data frames grouped into messages, commands, problems. */
+function recorder(maxMessageBytes = Infinity) {
   const messages: number[][][] = [];
   const commands: string[] = [];
   const problems: string[] = [];
@@ -30,9 +31,33 @@ function read(chunks: Buffer[], maxMessageBytes = Infinity) {
     command: (body) => commands.push(parseCommand(body)?.name ?? '?'),
     problem: (why) => problems.push(why),
   });
-  for (const chunk of chunks) reader.push(chunk);
-  return { messages, commands, problems, partial: current.length };
+  return { reader, seen: () => ({ messages, commands, problems, partial: current.length }) };
 }
+
+/** What a reader saw of `chunks`. */
+function read(chunks: Buffer[], maxMessageBytes = Infinity) {
+  const { reader, seen } = recorder(maxMessageBytes);
+  for (const chunk of chunks) reader.push(chunk);
+  return seen();
+}
+
+/**
+ * What a reader saw of `stream` read as our sockets read (socket-reads.ts): `sizes` bytes at a time
+ * (round and round), each read into one scratch buffer that the next read overwrites.
+ */
+function readThroughScratch(stream: Buffer, sizes: number[]) {
+  const { reader, seen } = recorder();
+  const scratch = Buffer.alloc(Math.max(...sizes));
+  for (let at = 0, i = 0; at < stream.length; i++) {
+    const n = stream.copy(scratch, 0, at, at + sizes[i % sizes.length]);
+    at += n;
+    reader.push(scratch.subarray(0, n));
+    scratch.fill(0xee); // the next read's bytes: whatever the reader kept of these must be its own copy
+  }
+  return seen();
+}
+
+const digest = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 
 /** `bytes` cut at the given points. */
 function cut(bytes: Buffer, points: number[]): Buffer[] {
@@ -70,6 +95,24 @@ describe('ZMTP 3.1 frames', () => {
         expect(seen.partial).toBe(0);
         expect(seen.messages).toEqual(messages.map((m) => m.map((f) => [...f])));
       }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('reads back every message when each read comes in one scratch buffer, overwritten by the next', () => {
+    fc.assert(
+      fc.property(
+        fc.array(message, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.integer({ min: 1, max: 80_000 }), { minLength: 1, maxLength: 20 }),
+        (messages, sizes) => {
+          const stream = Buffer.concat(messages.map((m) => encodeMessage(m)));
+          const seen = readThroughScratch(stream, sizes);
+          expect(seen.problems).toEqual([]);
+          expect(seen.partial).toBe(0);
+          // by digest: a failure's diff (and fast-check's shrinking) stays quick
+          expect(seen.messages.map((m) => m.map((f) => digest(Uint8Array.from(f))))).toEqual(messages.map((m) => m.map(digest)));
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { CURVE_FRAME_OVERHEAD, CurveClient, type CurveCommand, CurveServer, type CurveSession } from './curve-mechanism';
 import type { CurveKeyBytes } from './curve-keys';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat';
+import type { SocketReads } from './socket-reads';
 import { giveBackWriteBuffer, isPooled, takeWriteBuffer } from './write-buffers';
 import {
   FrameReader,
@@ -136,6 +137,8 @@ export class ZmtpConnection {
     readonly socket: Socket,
     private readonly settings: ConnectionSettings,
     private readonly events: ConnectionEvents,
+    /** The socket's reads, if it was made to read into our scratch (socket-reads.ts); else its 'data' events. */
+    reads?: SocketReads,
   ) {
     const curve = settings.curve;
     if (curve?.role === 'server') this.curveServer = new CurveServer(curve.keys);
@@ -155,7 +158,8 @@ export class ZmtpConnection {
     socket.setNoDelay(true);
     const keepAlive = settings.tcpKeepAliveMs ?? DEFAULT_TCP_KEEPALIVE_MS;
     if (keepAlive > 0) socket.setKeepAlive(true, keepAlive);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (reads) reads.attach((chunk) => this.onData(chunk));
+    else socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // An accepted socket knows its peer now, a dialled one once connected; a closed one forgets it.
     this.rememberAddress();
     socket.once('connect', () => this.rememberAddress());
@@ -263,6 +267,7 @@ export class ZmtpConnection {
     else this.socket.write(bytes);
   }
 
+  /** Bytes from the peer: Node's chunk, or our scratch (socket-reads.ts), valid only until this returns. */
   private onData(chunk: Buffer): void {
     this.heard = true;
     this.heartbeat.heard();

@@ -1,7 +1,7 @@
-import { type Socket, connect as tcpConnect } from 'node:net';
 import { type ConnectionLimits, type CurveRole, SEND_HIGH_WATER_BYTES, ZmtpConnection, connectionLimits } from './zmtp-connection';
 import { curveReady } from './curve-mechanism';
 import { parseTcpEndpoint } from './tcp-endpoint';
+import { SocketReads, connectReading } from './socket-reads';
 
 export interface ZmtpDealerOptions extends ConnectionLimits {
   /** Our routing id, sent in the handshake (libzmq's ZMQ_ROUTING_ID); none: the peer generates one. */
@@ -127,7 +127,8 @@ export class ZmtpDealer {
 
   private dial(): void {
     if (this.closed && !this.lingering) return;
-    const socket: Socket = tcpConnect({ host: this.host, port: this.port });
+    const reads = new SocketReads();
+    const socket = connectReading({ host: this.host, port: this.port }, reads);
     let connected = false;
     socket.once('connect', () => (connected = true));
     socket.once('error', (error: NodeJS.ErrnoException) => {
@@ -156,6 +157,7 @@ export class ZmtpDealer {
         },
         closed: () => this.lost(connection),
       },
+      reads,
     );
     this.connection = connection;
   }

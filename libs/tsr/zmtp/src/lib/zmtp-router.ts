@@ -12,6 +12,7 @@ import {
 } from './zmtp-connection';
 import { curveReady } from './curve-mechanism';
 import { parseTcpEndpoint } from './tcp-endpoint';
+import { SocketReads, adoptReading } from './socket-reads';
 
 /** Connections one socket keeps at once unless told otherwise; past it new ones are closed as they come. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
@@ -48,8 +49,8 @@ class Peer {
   clientKey: Buffer | undefined;
   readonly connection: ZmtpConnection;
 
-  constructor(socket: Socket, settings: ConnectionSettings, events: (peer: Peer) => ConnectionEvents) {
-    this.connection = new ZmtpConnection(socket, settings, events(this));
+  constructor(socket: Socket, settings: ConnectionSettings, events: (peer: Peer) => ConnectionEvents, reads?: SocketReads) {
+    this.connection = new ZmtpConnection(socket, settings, events(this), reads);
   }
 }
 
@@ -82,7 +83,8 @@ export class ZmtpRouter {
   async bind(address: string): Promise<void> {
     const { host, port } = parseTcpEndpoint(address, this.options.ipv6);
     if (this.options.curve) await curveReady; // no connection before the boxes can be opened
-    const server = createServer((socket) => this.accept(socket));
+    // paused: an accepted connection is read by a socket of ours (socket-reads.ts), from its first byte
+    const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -130,13 +132,16 @@ export class ZmtpRouter {
     this.connections.clear();
   }
 
-  private accept(socket: Socket): void {
-    if (this.closed) return void socket.destroy();
+  private accept(accepted: Socket): void {
+    if (this.closed) return void accepted.destroy();
     const limit = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (this.connections.size >= limit) {
-      this.options.onConnectionLimit?.(peerAddress(socket) ?? 'an unknown address', limit);
-      return void socket.destroy();
+      this.options.onConnectionLimit?.(peerAddress(accepted) ?? 'an unknown address', limit);
+      return void accepted.destroy();
     }
+    const reads = new SocketReads();
+    const adopted = adoptReading(accepted, reads);
+    const socket = adopted ?? accepted.resume();
     const curve = this.options.curve;
     const settings: ConnectionSettings = {
       ...connectionLimits(this.options),
@@ -144,15 +149,20 @@ export class ZmtpRouter {
       // Called once the connection exists, so `peer` is set by then.
       curve: curve && { role: 'server', keys: curve.keys, admit: (clientKey) => this.admit(peer, clientKey) },
     };
-    const peer: Peer = new Peer(socket, settings, (peer) => ({
-      ready: (identity) => this.identified(peer, identity),
-      message: (frames) => {
-        frames.unshift(peer.routingId as Buffer);
-        this.options.onMessage(frames);
-      },
-      problem: (why, inHandshake) => this.options.onProtocolError?.(why, peer.connection.address, inHandshake),
-      closed: () => this.gone(peer),
-    }));
+    const peer: Peer = new Peer(
+      socket,
+      settings,
+      (peer) => ({
+        ready: (identity) => this.identified(peer, identity),
+        message: (frames) => {
+          frames.unshift(peer.routingId as Buffer);
+          this.options.onMessage(frames);
+        },
+        problem: (why, inHandshake) => this.options.onProtocolError?.(why, peer.connection.address, inHandshake),
+        closed: () => this.gone(peer),
+      }),
+      adopted && reads,
+    );
     this.connections.add(peer);
   }
 
