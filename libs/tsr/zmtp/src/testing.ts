@@ -20,9 +20,10 @@ const handedOut = new Set<number>();
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 500; attempt++) {
     const port = PORTS.low + Math.floor(Math.random() * (PORTS.high - PORTS.low + 1));
-    if (handedOut.has(port) || !(await bindable(port))) continue;
-    handedOut.add(port);
-    return port;
+    if (handedOut.has(port)) continue;
+    handedOut.add(port); // claimed before the check, which awaits: calls at once never share a port
+    if (await bindable(port)) return port;
+    handedOut.delete(port);
   }
   throw new Error(`no free TCP port between ${PORTS.low} and ${PORTS.high}`);
 }
