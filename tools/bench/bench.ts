@@ -19,8 +19,8 @@ import { idleCsv, runsCsv } from './csv';
 import { liveCount } from './children';
 import { appsHashes, formatNote, gitCommit, machineNote, snapshotApps, today } from './machine';
 import { estimateSeconds, plannedRuns, runMatrix } from './matrix';
-import { parseOptions, usage } from './options';
-import { profileKinds, profileTargets } from './profile';
+import { type BenchOptions, parseOptions, usage } from './options';
+import { profileKinds, profileTargets, requirePerf } from './profile';
 import { markdownTable, summarize, tables, textTable } from './report';
 import { tracingSpansTable } from './report/tracing';
 import { TRACING_SIZE, beforeAppsDir } from './tracing';
@@ -85,8 +85,23 @@ const ENCRYPTED_METHOD = [
   'user + system time (pidusage) over the window; machine busy cores from os.cpus(). Ratios paired within each repetition, then median [min–max] over the repetitions.',
 ];
 
+/** The command line asks for what cannot be: said in one line, exit code 2. */
+class BadInput extends Error {}
+
+/** The options, checked before anything starts: what a profile needs too. */
+function checkedOptions(argv: readonly string[]): BenchOptions {
+  try {
+    const o = parseOptions(argv, today(), root);
+    if (o.profile) profileKinds(o.profileKinds);
+    if (o.perf) requirePerf();
+    return o;
+  } catch (e) {
+    throw new BadInput((e as Error).message);
+  }
+}
+
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2), today(), root);
+  const o = checkedOptions(process.argv.slice(2));
   if (o.help) {
     process.stdout.write(usage);
     return;
@@ -262,6 +277,10 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0), // the 'exit' handler kills anything still running
   (e: Error) => {
+    if (e instanceof BadInput) {
+      process.stderr.write(`bench: ${e.message}\n`);
+      process.exit(2);
+    }
     process.stderr.write(`bench failed: ${e.stack ?? e.message}\n`);
     process.exit(1);
   },

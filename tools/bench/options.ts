@@ -189,7 +189,7 @@ export function parseOptions(argv: readonly string[], today: string, root: strin
   try {
     ({ values: v } = parseArgs({ args: [...argv], options: flags }));
   } catch (e) {
-    throw new Error(`${(e as Error).message}\n${usage}`);
+    throw new Error(`${(e as Error).message} (npm run bench -- --help lists the options)`);
   }
   const quick = v.quick ?? false;
   /** A number flag: its value, else the quick run's default, else the full run's. */

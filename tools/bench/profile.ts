@@ -6,7 +6,7 @@
  * included (libsodium, copies, system calls, the garbage collector's threads), which V8's sampler
  * charges to the JavaScript that called them; its report by library and symbol is kept as text.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -91,6 +91,15 @@ export async function profileTargets(o: ProfileOptions, bundles: Bundles, log: (
 }
 
 const run = promisify(execFile);
+
+/** Throws, saying how to get it, where Linux perf cannot be run: before the run, not at its first profile. */
+export function requirePerf(): void {
+  try {
+    execFileSync('perf', ['--version'], { stdio: 'pipe' });
+  } catch {
+    throw new Error('--perf needs Linux perf, which is not on PATH: apt-get install linux-perf (Debian)');
+  }
+}
 
 /**
  * Samples `pids` (all their threads) with perf for `ms` once the load is measured, call graphs
