@@ -13,6 +13,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
+import { MAX_BATCHED_BODY } from '@tsr/protocol';
+import { BOXES_PER_REQUEST, boundedSizes, measureBoxCost } from './box-cost';
 import { bundlePrograms } from './bundle';
 import { chartsMarkdown } from './chart';
 import { idleCsv, runsCsv } from './csv';
@@ -83,6 +85,7 @@ const ENCRYPTED_METHOD = [
   'one nats.js connection to NATS, publishing with a reply subject and reading replies from one inbox subscription. Each request carries its send time, the reply echoes it.',
   'Saturation: a warm-up is discarded (longer over 64 KiB, and the window too: a round trip of C requests of 1 MiB takes up to a second), then requests/s over a fixed window; CPU µs per request of the server process (broker, nats-server; all threads), of the workers or responders together and of the generator:',
   'user + system time (pidusage) over the window; machine busy cores from os.cpus(). Ratios paired within each repetition, then median [min–max] over the repetitions.',
+  `The boxes' bound: after the runs, the bench's own process seals and opens a frame of each size over ${MAX_BATCHED_BODY / 1024} KiB through the boxes our sockets use (tools/bench/box-cost.ts; CPU time, the median of 7 batches); such a request is never batched and its body is boxed ${BOXES_PER_REQUEST} times through a CURVE broker, so on cores every process shares CURVE / plain throughput is at most plain / (plain + ${BOXES_PER_REQUEST} boxes), plain being this build's CPU per plain request summed over broker, workers and generator.`,
 ];
 
 /** The command line asks for what cannot be: said in one line, exit code 2. */
@@ -151,7 +154,7 @@ async function main(): Promise<void> {
   const withC = 'path' in bundles.nativeForwarder;
   const nats = bundles.natsServer;
   const withNats = 'path' in nats;
-  if ((o.natsOnly || o.encrypted) && 'missing' in nats) throw new Error(nats.missing);
+  if ((o.natsOnly || o.encrypted) && 'missing' in nats) throw new BadInput(nats.missing);
   const natsPlan =
     'path' in nats
       ? `against NATS (${nats.version ?? 'nats-server'}): ${o.natsWorkers} workers / responders, sizes ${o.natsSizes.join('/')} B, ${o.natsInflight.join('/')} requesters in flight, ` +
@@ -190,7 +193,9 @@ async function main(): Promise<void> {
   if ('missing' in bundles.natsServer && !o.severalBrokers && !o.tracing) log(bundles.natsServer.missing);
   const m = await runMatrix(beforeSnapshot ? { ...o, beforeDist: beforeSnapshot } : o, bundles, log);
   note.loadAverageAtEnd = loadavg().map((v) => Math.round(v * 100) / 100);
-  const summary = summarize(m.runs, m.idle, o.latencyWorkers);
+  // Once the targets have stopped: the boxes' own cost, for the bound beside CURVE's targets.
+  const boxCost = o.encrypted ? await measureBoxCost(boundedSizes(o.encryptedSizes)) : undefined;
+  const summary = summarize(m.runs, m.idle, o.latencyWorkers, boxCost);
   const spans = m.tracing && tracingSpansTable(m.tracing.totals, m.tracing.sink);
   const ts = [...tables(summary), ...(spans ? [spans] : [])];
   const method = o.tracing ? TRACING_METHOD : o.severalBrokers ? SEVERAL_BROKERS_METHOD : o.encrypted ? ENCRYPTED_METHOD : METHOD;
@@ -236,7 +241,7 @@ async function main(): Promise<void> {
     o.encrypted ? 'nats-server and openssl installed (Debian: apt-get install nats-server openssl)' : undefined,
   );
   const tracing = m.tracing ? { tracing: m.tracing } : {};
-  const encrypted = o.encrypted ? { encryptedLimits: ENCRYPTED_LIMITS } : {};
+  const encrypted = o.encrypted ? { encryptedLimits: ENCRYPTED_LIMITS, boxCost } : {};
   writeFileSync(
     join(o.out, 'run.json'),
     JSON.stringify({ command, machine: note, ...before, options: o, seconds: m.seconds, ...tracing, ...encrypted }, null, 1) + '\n',

@@ -86,6 +86,19 @@ describe('encrypted: our CURVE against NATS with TLS, each against itself in the
     );
   });
 
+  it("prints the most CURVE / plain can be, given a box's cost and a plain request's CPU in every process", () => {
+    // Measured for the sizes over 16 KiB only (16 B requests share boxes in batches).
+    const bounded = summarize([1, 2].flatMap(thisBuild), [], 1, { boxes: 'native libsodium', usPerBox: { 65536: 40 } });
+    // A plain request at 64 KiB, medians of the two repetitions (the workers' and generator's cores stay as the machine
+    // slows): 150 + 300 + 375 µs (broker, workers, generator).
+    expect(bounded.checks.find((c) => c.startsWith('encrypted: the most'))).toBe(
+      'encrypted: the most CURVE / plain throughput can be, boxes alone (8 of its size per request over 16 KiB, native libsodium; ' +
+        "against a plain request's CPU in every process, broker, workers and generator, at equal busy cores): " +
+        '64 KiB 0.72 (40.0 µs a box, 825.0 µs a plain request)',
+    );
+    expect(s.checks.some((c) => c.startsWith('encrypted: the most'))).toBe(false); // no box measured, no line
+  });
+
   it('says a target is not measured when its size did not run, and fails a size whose CURVE did not run', () => {
     const small = summarize(
       [1, 2].flatMap((rep) => thisBuild(rep).filter((r) => r.size === 16)),

@@ -4,8 +4,11 @@
  * against each other (throughput, and the server's CPU per request: broker against nats-server),
  * every ratio paired within a repetition; with `--versus-apps` the other build's CURVE beside this
  * build's, before and after; with the C forwarder libzmq's own CURVE, the floor of any CURVE broker.
- * Then the targets, and the limits raised for 1 MiB.
+ * Then the targets, what the boxes alone allow of CURVE / plain (box-cost.ts), and the limits
+ * raised for 1 MiB.
  */
+import { MAX_BATCHED_BODY } from '@tsr/protocol';
+import { BOXES_PER_REQUEST, type BoxCost, boxesBound } from '../box-cost';
 import { ENCRYPTED_LIMITS, encryptedKinds } from '../encrypted';
 import type { Phase, RunRecord } from '../matrix';
 import { NATS_DEFAULT_MAX_PAYLOAD } from '../nats-config';
@@ -115,8 +118,27 @@ export function summarizeEncrypted(all: RunRecord[]): { rows: EncryptedRow[]; ta
 const MiB = 1024 * 1024;
 const ratioText = (s: Spread) => fmtSpread(s, 2);
 
-/** The targets for each build's CURVE that ran, the requests never answered, then the limits the experiment raised. */
-export function encryptedChecks(rows: EncryptedRow[], targets: EncryptedTargetRow[]): string[] {
+/**
+ * The most CURVE / plain throughput can be at each size, given what a box costs (measured in the
+ * bench's process) and what a plain request costs every process of this build (broker, workers,
+ * generator: medians summed).
+ */
+function boxesBoundLine(targets: EncryptedTargetRow[], cost: BoxCost): string {
+  const each = targets
+    .filter((t) => t.kind === 'broker' && cost.usPerBox[t.size] !== undefined)
+    .map(({ size, figures: f }) => {
+      const plainUs = f.server.median + f.workers.median + f.generator.median;
+      const boxUs = cost.usPerBox[size];
+      return `${sizeLabel(size)} ${num(boxesBound(plainUs, boxUs), 2)} (${num(boxUs, 1)} µs a box, ${num(plainUs, 1)} µs a plain request)`;
+    });
+  return (
+    `encrypted: the most CURVE / plain throughput can be, boxes alone (${BOXES_PER_REQUEST} of its size per request over ${MAX_BATCHED_BODY / 1024} KiB, ${cost.boxes}; ` +
+    `against a plain request's CPU in every process, broker, workers and generator, at equal busy cores): ${each.join(', ')}`
+  );
+}
+
+/** The targets for each build's CURVE that ran, what the boxes allow, the requests never answered, then the limits the experiment raised. */
+export function encryptedChecks(rows: EncryptedRow[], targets: EncryptedTargetRow[], boxCost?: BoxCost): string[] {
   if (rows.length === 0) return [];
   const lost = targets.filter((t) => t.unanswered > 0);
   const builds: { name: string; of: (r: EncryptedRow) => CurveFigures | undefined }[] = [
@@ -154,6 +176,7 @@ export function encryptedChecks(rows: EncryptedRow[], targets: EncryptedTargetRo
   });
   return [
     ...lines,
+    ...(boxCost ? [boxesBoundLine(targets, boxCost)] : []),
     lost.length
       ? `encrypted: requests never answered, over all repetitions: ${lost.map((t) => `${targetLabel[t.kind]} ${sizeLabel(t.size)} ${t.unanswered}`).join(', ')}`
       : 'encrypted: every request answered',

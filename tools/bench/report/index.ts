@@ -3,6 +3,7 @@
  * a repetition), the checks against the targets, and the tables printed to stdout and written to
  * results.md. Each experiment has its module; this one puts them in the report's order.
  */
+import type { BoxCost } from '../box-cost';
 import type { IdleRecord, RunRecord } from '../matrix';
 import { type ClientAppRow, clientAppTable, summarizeClientApp } from './client-app';
 import { type CostRow, costChecks, summarizeCost } from './cost';
@@ -45,8 +46,11 @@ export interface Summary {
   checks: string[];
 }
 
-/** `latencyWorkers`: the worker count of the half-saturation runs, and of the memory and CPU tables. */
-export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers: number): Summary {
+/**
+ * `latencyWorkers`: the worker count of the half-saturation runs, and of the memory and CPU tables;
+ * `boxCost`: what a CURVE box costs here (the encrypted experiment's bound).
+ */
+export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers: number, boxCost?: BoxCost): Summary {
   const x = indexRuns(runs);
   const versusNats = summarizeVersusNats(runs);
   const versusNatsCosts = summarizeVersusNatsCosts(runs);
@@ -65,7 +69,7 @@ export function summarize(runs: RunRecord[], idle: IdleRecord[], latencyWorkers:
     ...versusAppsChecks(runs),
     ...severalBrokersChecks(severalBrokers),
     ...tracingChecks(tracing),
-    ...encryptedChecks(encrypted, encryptedTargets),
+    ...encryptedChecks(encrypted, encryptedTargets, boxCost),
     ...warmUpChecks(runs),
     ...throughputChecks(saturation),
     ...costChecks(metricsCost, curveCost),

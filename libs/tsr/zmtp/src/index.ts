@@ -6,4 +6,4 @@ export * from './lib/zmtp-dealer';
 export * from './lib/curve-keys';
 export * from './lib/z85';
 export { curveReady } from './lib/curve-mechanism';
-export { curveBoxesDescription } from './lib/secretbox';
+export { curveBoxesDescription, secretBoxes } from './lib/secretbox';
