@@ -25,7 +25,7 @@ export interface BoxCost {
   usPerBox: Record<number, number>;
 }
 
-/** CPU µs (user + system) that `f` takes, from process.cpuUsage (per thread, Linux counts in 4 ms ticks): the bench's process is otherwise idle by then. */
+/** CPU µs (user + system) that `f` takes: the process's, the bench's being otherwise idle by then (a thread's own CPU time comes in 4 ms ticks on Linux). */
 function cpuUs(f: () => void): number {
   const start = process.cpuUsage();
   f();

@@ -97,6 +97,13 @@ describe('encrypted: our CURVE against NATS with TLS, each against itself in the
         '64 KiB 0.72 (40.0 µs a box, 825.0 µs a plain request)',
     );
     expect(s.checks.some((c) => c.startsWith('encrypted: the most'))).toBe(false); // no box measured, no line
+    const smallOnly = summarize(
+      [1, 2].flatMap((rep) => thisBuild(rep).filter((r) => r.size === 16)),
+      [],
+      1,
+      { boxes: 'native libsodium', usPerBox: {} },
+    );
+    expect(smallOnly.checks.some((c) => c.startsWith('encrypted: the most'))).toBe(false); // only batched sizes ran
   });
 
   it('says a target is not measured when its size did not run, and fails a size whose CURVE did not run', () => {

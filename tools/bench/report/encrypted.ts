@@ -123,7 +123,7 @@ const ratioText = (s: Spread) => fmtSpread(s, 2);
  * bench's process) and what a plain request costs every process of this build (broker, workers,
  * generator: medians summed).
  */
-function boxesBoundLine(targets: EncryptedTargetRow[], cost: BoxCost): string {
+function boxesBoundLines(targets: EncryptedTargetRow[], cost: BoxCost): string[] {
   const each = targets
     .filter((t) => t.kind === 'broker' && cost.usPerBox[t.size] !== undefined)
     .map(({ size, figures: f }) => {
@@ -131,10 +131,11 @@ function boxesBoundLine(targets: EncryptedTargetRow[], cost: BoxCost): string {
       const boxUs = cost.usPerBox[size];
       return `${sizeLabel(size)} ${num(boxesBound(plainUs, boxUs), 2)} (${num(boxUs, 1)} µs a box, ${num(plainUs, 1)} µs a plain request)`;
     });
-  return (
+  if (each.length === 0) return []; // no size over a batch's ran
+  return [
     `encrypted: the most CURVE / plain throughput can be, boxes alone (${BOXES_PER_REQUEST} of its size per request over ${MAX_BATCHED_BODY / 1024} KiB, ${cost.boxes}; ` +
-    `against a plain request's CPU in every process, broker, workers and generator, at equal busy cores): ${each.join(', ')}`
-  );
+      `against a plain request's CPU in every process, broker, workers and generator, at equal busy cores): ${each.join(', ')}`,
+  ];
 }
 
 /** The targets for each build's CURVE that ran, what the boxes allow, the requests never answered, then the limits the experiment raised. */
@@ -176,7 +177,7 @@ export function encryptedChecks(rows: EncryptedRow[], targets: EncryptedTargetRo
   });
   return [
     ...lines,
-    ...(boxCost ? [boxesBoundLine(targets, boxCost)] : []),
+    ...(boxCost ? boxesBoundLines(targets, boxCost) : []),
     lost.length
       ? `encrypted: requests never answered, over all repetitions: ${lost.map((t) => `${targetLabel[t.kind]} ${sizeLabel(t.size)} ${t.unanswered}`).join(', ')}`
       : 'encrypted: every request answered',
