@@ -8,4 +8,7 @@ module.exports = {
   rootDir: __dirname,
   testMatch: ['<rootDir>/src/swarm/three-node/**/*.spec.ts', '<rootDir>/src/support/cluster/**/*.spec.ts'],
   testTimeout: 240_000,
+  // Two clusters at a time: each has its own run id, namespaces, subnet and engines, and mostly
+  // waits on the swarm's own timers (a node declared down after about 12 s). (Nx runs this target alone.)
+  maxWorkers: 2,
 };
