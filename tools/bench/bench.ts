@@ -133,6 +133,7 @@ async function main(): Promise<void> {
           workers,
           size: o.sizes[0],
           inflight: o.inflight,
+          sockets: o.sockets,
           durationMs: Math.max(3000, o.durationMs * 3),
           dir: join(o.out, `w${workers}`),
           intervalUs: 200,

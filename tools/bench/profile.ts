@@ -21,6 +21,8 @@ export interface ProfileOptions {
   workers: number;
   size: number;
   inflight: number;
+  /** DEALER sockets the requests in flight are spread over (`--sockets`). */
+  sockets: number;
   durationMs: number;
   dir: string;
   /** V8 sampling interval in µs (V8's own default is 1000; smaller gives finer detail). */
@@ -61,7 +63,7 @@ export async function profileTargets(o: ProfileOptions, bundles: Bundles, log: (
     const target = await startTarget(kind, o.workers, bundles, { nodeFlags: flags, credit: o.credit });
     const loading = runGenerators(
       target,
-      { mode: 'closed', size: o.size, inflight: o.inflight, generators: 1, sockets: 4, warmupMs: 300, durationMs: o.durationMs },
+      { mode: 'closed', size: o.size, inflight: o.inflight, generators: 1, sockets: o.sockets, warmupMs: 300, durationMs: o.durationMs },
       bundles,
     );
     const servers = target.procs.slice(0, target.servers).map((p) => p.child.pid);
@@ -84,7 +86,7 @@ export async function profileTargets(o: ProfileOptions, bundles: Bundles, log: (
     };
     results.push(r);
     log(
-      `${targetLabel[kind]} (${o.workers} worker(s), ${o.size} B, ${o.inflight} in flight): ${r.requestsPerSecond.toFixed(0)} req/s, process CPU ${r.cpuUsPerRequest.toFixed(1)} µs per request; profile: ${file}`,
+      `${targetLabel[kind]} (${o.workers} worker(s), ${o.size} B, ${o.inflight} in flight over ${o.sockets} socket(s)): ${r.requestsPerSecond.toFixed(0)} req/s, process CPU ${r.cpuUsPerRequest.toFixed(1)} µs per request; profile: ${file}`,
     );
   }
   return results;
