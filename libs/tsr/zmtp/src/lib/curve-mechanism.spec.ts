@@ -31,6 +31,9 @@ class Wire {
   });
 
   constructor(readonly socket: Socket) {
+    // libzmq closes with linger 0 when a test ends, which may reset the connection: not an error of
+    // the test, and unheard it would be thrown in whatever test file runs next.
+    socket.on('error', () => undefined);
     socket.on('data', (chunk: Buffer) => {
       if (!this.peerGreeting) {
         this.pending = Buffer.concat([this.pending, chunk]);
