@@ -138,9 +138,12 @@ describe("docker/docker-compose.yml (two brokers bro and bro2, the seed's wor an
         30_000,
         500,
       );
-    // CURVE's frames are boxed by native libsodium, the base image's sodium-native (not WebAssembly).
+    // CURVE's frames are boxed by native libsodium, the base image's sodium-native (not WebAssembly),
+    // and the large ones' MACs by the image's Node (its OpenSSL passed RFC 8439's test vector).
     for (const program of [...brokers, workers[0]])
-      expect(await logsOf(program.getId())).toContain('CURVE boxes by native libsodium (sodium-native)');
+      expect(await logsOf(program.getId())).toContain(
+        "CURVE boxes by native libsodium (sodium-native), the MACs of boxes from 128 KiB by Node's OpenSSL",
+      );
     // The seed's client sends "C <its hostname>" and prints the reply "C <hostname> W <worker>".
     const cli = instance('cli');
     const reply = (await logsOf(cli.getId())).trim();

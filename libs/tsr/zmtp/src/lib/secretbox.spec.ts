@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import sodium from 'libsodium-wrappers-sumo';
 import { CHUNK_BYTES, SCRATCH_ROOM, SECRETBOX_MAC, heapBoxes, openInto, scratchAreaForTests, sealInto } from './heap-secretbox';
-import { loadNativeBoxes } from './native-secretbox';
+import { SPLIT_MIN, loadNativeBoxes } from './native-secretbox';
+import { loadOpensslPoly1305 } from './openssl-poly1305';
 import { secretBoxes } from './secretbox';
 import type { SecretBoxes } from './secretbox-shape';
 
@@ -45,15 +46,17 @@ const heapHolds = (needle: Uint8Array): boolean => {
 };
 
 /** Native libsodium: this workspace installs sodium-native, so a missing addon fails here rather than skipping its tests. */
-const nativeBoxes = (): SecretBoxes => {
-  const native = loadNativeBoxes();
+const nativeBoxes = (splitMin = SPLIT_MIN): SecretBoxes => {
+  const native = loadNativeBoxes(splitMin);
   if (typeof native === 'string') throw new Error(native);
   return native;
 };
 
 describe.each([
   ['libsodium in WebAssembly, on its heap', () => heapBoxes],
-  ['native libsodium', nativeBoxes],
+  ['native libsodium', () => nativeBoxes()],
+  // every box, of any size, as the large ones go: libsodium's stream, then OpenSSL's MAC
+  ["native libsodium's stream with Node's Poly1305", () => nativeBoxes(0)],
 ])('secretbox: %s, against libsodium-wrappers', (_name, boxes) => {
   const { sealInto, openInto } = boxes();
 
@@ -218,8 +221,31 @@ describe.each([
 });
 
 describe('the secretbox CURVE uses', () => {
-  it('is native libsodium where sodium-native loads, as here', () => {
+  it("is native libsodium where sodium-native loads, as here, with Node's Poly1305 for large boxes", () => {
     expect(secretBoxes().name).toBe(nativeBoxes().name);
+    expect(secretBoxes().name).toMatch(/MACs of boxes from 128 KiB by Node's OpenSSL/);
+  });
+});
+
+describe("Poly1305 from Node's OpenSSL", () => {
+  it("gives libsodium's crypto_onetimeauth, byte for byte, for any key and message", () => {
+    const poly1305 = loadOpensslPoly1305();
+    if (typeof poly1305 === 'string') throw new Error(poly1305);
+    fc.assert(
+      fc.property(
+        bytes(32),
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          fc.integer({ min: 1 << 16, max: 1 << 21 }).map((n) => seeded(n, n & 0xff)),
+        ),
+        (key, message) => {
+          const mac = new Uint8Array(16);
+          poly1305(key, message, mac);
+          expect(Buffer.from(mac).equals(sodium.crypto_onetimeauth(message, key))).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
 
