@@ -10,8 +10,7 @@ module.exports = {
   testTimeout: 240_000,
   // Two clusters at a time: each has its own run id, namespaces, subnet and engines, and mostly
   // waits on the swarm's own timers (a node declared down after about 12 s). (Nx runs this target
-  // alone.) Except the broker's node killed: it times the other broker's answers to 2 s after the
-  // kill (about 1.1 s alone, 1.5 s beside another cluster), so `cluster-test` runs it alone, after
-  // the others.
+  // alone.) Except the broker's node killed, which runs alone (jest.cluster-alone.config.js).
+  testPathIgnorePatterns: ['/node_modules/', 'broker-node-killed'],
   maxWorkers: 2,
 };
