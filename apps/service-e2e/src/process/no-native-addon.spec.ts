@@ -114,9 +114,10 @@ describe('the programs without zeromq, without any native addon or node_modules'
       p.child.kill('SIGTERM');
       expect(await p.exited).toBe(0);
     }
-    // The one package they reach for is sodium-native, CURVE's optional native boxes: refused, they box in WebAssembly.
+    // The one package they reach for is sodium-native, CURVE's optional native boxes: refused, they box in
+    // WebAssembly, the large boxes' MACs by Node's own OpenSSL (part of Node, no addon).
     expect(broker.stdout).toMatch(
-      /CURVE boxes by libsodium in WebAssembly; sodium-native not loaded \(no-native-addon: package sodium-native\)/,
+      /CURVE boxes by libsodium in WebAssembly, the MACs of boxes over 64 KiB by Node's OpenSSL; sodium-native not loaded \(no-native-addon: package sodium-native\)/,
     );
     expect(worker.stdout).toMatch(/CURVE boxes by libsodium in WebAssembly/);
     for (const p of deployment.processes.filter((p) => p.label !== 'probe'))

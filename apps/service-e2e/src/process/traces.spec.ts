@@ -98,14 +98,19 @@ describe('one request traced across client, broker and worker (real processes, O
     return { frontend, backend, http, process: proc };
   }
 
-  /** A worker of `brokers` taking `delayMs` over each request, once it is registered with each (it then takes metadata). */
-  async function startWorker(brokers: Broker[], delayMs: number): Promise<string> {
+  /**
+   * A worker of `brokers` taking `delayMs` over each request, once it is registered with each (it then
+   * takes metadata): its id, and the port of its metrics.
+   */
+  async function startWorker(brokers: Broker[], delayMs: number): Promise<{ id: string; http: number }> {
     const hosts = brokers.map((b) => `127.0.0.1:${b.backend}`).join(',');
-    const worker = deployment.spawn('worker', ['--broker-host', hosts, '--service', SERVICE, '--delay', String(delayMs)], traced);
+    const http = await freePort();
+    const args = ['--broker-host', hosts, '--service', SERVICE, '--delay', String(delayMs), '--http-port', String(http)];
+    const worker = deployment.spawn('worker', args, traced);
     const id = (await waitForOutput(worker, /W \S+ connecting/)).replace(/ connecting.*$/, '');
     const registered = (b: Broker) => new RegExp(`registered: the broker speaks TSR/1${brokers.length > 1 ? `.*:${b.backend}\\)` : ''}`);
     for (const b of brokers) await waitForOutput(worker, registered(b));
-    return id;
+    return { id, http };
   }
 
   const client = (brokers: Broker[], retries: number) =>
@@ -122,15 +127,18 @@ describe('one request traced across client, broker and worker (real processes, O
 
   it('retried after its broker was killed holding it: one trace, the failed attempt visible, the retry through the other broker to the worker', async () => {
     const brokers = [await startBroker(traced), await startBroker(traced)];
-    const workerId = await startWorker(brokers, DELAY_MS);
+    const { id: workerId, http: workerHttp } = await startWorker(brokers, DELAY_MS);
     const started = client(brokers, 1);
 
-    // The broker of the first attempt hands it to the worker, which takes DELAY_MS over it: that broker dies holding it.
+    // The broker of the first attempt hands it to the worker, which takes DELAY_MS over it: that broker
+    // dies holding it, once the worker holds it too (a broker counts a dispatch as it writes it, and a
+    // kill may take what it wrote with it).
     const killed = await eventually(
-      'a broker dispatched the request',
+      'a broker dispatched the request, and the worker holds it',
       async () => {
         const got = await Promise.all(brokers.map(dispatched));
-        return brokers.find((_, i) => got[i]);
+        const held = (metric(await scrape(workerHttp), 'tsr_worker_held') ?? 0) > 0;
+        return held ? brokers.find((_, i) => got[i]) : undefined;
       },
       10_000,
       10,
@@ -285,7 +293,7 @@ describe('one request traced across client, broker and worker (real processes, O
 
   it('through a broker that does not trace: the worker continues the client attempt, its traceparent forwarded untouched', async () => {
     const broker = await startBroker({});
-    const workerId = await startWorker([broker], 0);
+    const { id: workerId } = await startWorker([broker], 0);
     const started = client([broker], 0);
     expect({ code: await started.exited, stdout: started.stdout }).toEqual({ code: 0, stdout: `${BODY} ${workerId}\n` });
 

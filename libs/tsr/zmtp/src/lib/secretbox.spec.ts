@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import sodium from 'libsodium-wrappers-sumo';
-import { CHUNK_BYTES, SCRATCH_ROOM, SECRETBOX_MAC, heapBoxes, openInto, scratchAreaForTests, sealInto } from './heap-secretbox';
+import { CHUNK_BYTES, SCRATCH_ROOM, SECRETBOX_MAC, heapBoxes, heapBoxesOwnMac, scratchAreaForTests } from './heap-secretbox';
 import { SPLIT_MIN, loadNativeBoxes } from './native-secretbox';
 import { loadOpensslPoly1305 } from './openssl-poly1305';
 import { secretBoxes } from './secretbox';
@@ -53,7 +53,8 @@ const nativeBoxes = (splitMin = SPLIT_MIN): SecretBoxes => {
 };
 
 describe.each([
-  ['libsodium in WebAssembly, on its heap', () => heapBoxes],
+  ['libsodium in WebAssembly, on its heap, large MACs by OpenSSL', () => heapBoxes],
+  ['libsodium in WebAssembly, on its heap, its own Poly1305', () => heapBoxesOwnMac],
   ['native libsodium', () => nativeBoxes()],
   // every box, of any size, as the large ones go: libsodium's stream, then OpenSSL's MAC
   ["native libsodium's stream with Node's Poly1305", () => nativeBoxes(0)],
@@ -225,6 +226,10 @@ describe('the secretbox CURVE uses', () => {
     expect(secretBoxes().name).toBe(nativeBoxes().name);
     expect(secretBoxes().name).toMatch(/MACs of boxes from 128 KiB by Node's OpenSSL/);
   });
+
+  it("in WebAssembly, where sodium-native is missing, takes large boxes' MACs from Node's OpenSSL too", () => {
+    expect(heapBoxes.name).toBe("libsodium in WebAssembly, the MACs of boxes over 64 KiB by Node's OpenSSL");
+  });
 });
 
 describe("Poly1305 from Node's OpenSSL", () => {
@@ -249,7 +254,10 @@ describe("Poly1305 from Node's OpenSSL", () => {
   });
 });
 
-describe('secretbox on the WebAssembly heap: its memory', () => {
+describe.each([
+  ['large MACs by OpenSSL', heapBoxes],
+  ['its own Poly1305', heapBoxesOwnMac],
+])('secretbox on the WebAssembly heap, %s: its memory', (_name, { sealInto, openInto }) => {
   it("leaves no key, nonce or plaintext in libsodium's memory after a call, small frames or large", () => {
     for (const length of [0, 16, 1000, SCRATCH_ROOM - 1, SCRATCH_ROOM, SCRATCH_ROOM + 1, 200_000, 3 << 20]) {
       const key = randomBytes(32);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Dealer, Router, curveKeyPair, type Socket } from 'zeromq';
 import { curveKeyBytes as keyBytes, curveKeyPairBytes as keyPairBytes } from './curve-keys';
 import { z85Decode } from './z85';
@@ -18,13 +19,13 @@ const text = (frames: Buffer[]) => frames.map((f) => f.toString('latin1'));
 const open: { close(): void }[] = [];
 afterEach(() => open.splice(0).forEach((s) => s.close()));
 
-async function curveRouter(allowed: (key: Buffer) => boolean = () => true, sendHighWaterBytes?: number) {
+async function curveRouter(allowed: (key: Buffer) => boolean = () => true, sendHighWaterBytes?: number, maxMessageBytes = 1024) {
   const server = curveKeyPair();
   const messages: Buffer[][] = [];
   const problems: { why: string; address: string }[] = [];
   const admissions: { key: Buffer; address: string; admitted: boolean }[] = [];
   const router = new ZmtpRouter({
-    maxMessageBytes: 1024,
+    maxMessageBytes,
     sendHighWaterBytes,
     onMessage: (frames) => messages.push(frames),
     onProtocolError: (why, address) => problems.push({ why, address }),
@@ -40,6 +41,18 @@ async function curveRouter(allowed: (key: Buffer) => boolean = () => true, sendH
   open.push(router);
   await router.bind('tcp://127.0.0.1:*');
   return { router, server, endpoint: `tcp://127.0.0.1:${router.port}`, messages, problems, admissions };
+}
+
+/** A libzmq DEALER `W1` of a new key pair, a CURVE client of the server whose public key is `serverKey`. */
+function curveDealer(endpoint: string, serverKey: string): { dealer: Dealer; client: { publicKey: string; secretKey: string } } {
+  const client = curveKeyPair();
+  const dealer = zmqDealer(endpoint, {
+    routingId: 'W1',
+    curveServerKey: serverKey,
+    curvePublicKey: client.publicKey,
+    curveSecretKey: client.secretKey,
+  });
+  return { dealer, client };
 }
 
 function zmqDealer(endpoint: string, options: ConstructorParameters<typeof Dealer>[0]): Dealer {
@@ -78,15 +91,23 @@ describe('ZMTP with CURVE', () => {
     }
   }, 10_000);
 
+  it('our ROUTER opens what a libzmq DEALER boxes, small and large (from 128 KiB our boxes open in two passes)', async () => {
+    const { server, endpoint, messages, problems } = await curveRouter(() => true, undefined, 2 << 20);
+    const { dealer } = curveDealer(endpoint, server.publicKey);
+    const sent = [100, 128 * 1024 - 2, 128 * 1024 - 1, 200_000, 1 << 20].map((size) => randomBytes(size));
+    for (const body of sent) await dealer.send([body, Buffer.from('end')]);
+    await until(() => messages.length === sent.length);
+    expect(problems).toEqual([]);
+    messages.forEach((frames, i) => {
+      expect(frames.length).toBe(3);
+      expect(frames[1].equals(sent[i])).toBe(true);
+      expect(frames[2].toString()).toBe('end');
+    });
+  });
+
   it("our ROUTER admits a libzmq DEALER that has its key, knows the client's key and address, and routes both ways", async () => {
     const { server, endpoint, messages, admissions, router } = await curveRouter();
-    const client = curveKeyPair();
-    const dealer = zmqDealer(endpoint, {
-      routingId: 'W1',
-      curveServerKey: server.publicKey,
-      curvePublicKey: client.publicKey,
-      curveSecretKey: client.secretKey,
-    });
+    const { dealer, client } = curveDealer(endpoint, server.publicKey);
     await dealer.send(['hello', 'over CURVE']);
     await until(() => messages.length === 1);
     expect(text(messages[0])).toEqual(['W1', 'hello', 'over CURVE']);
