@@ -22,13 +22,14 @@
  * once to decrypt into the caller's buffer: nothing is written of a box that does not open. The
  * MAC is Poly1305 from Node's own OpenSSL where it has it (openssl-poly1305.ts), over the
  * ciphertext where it lies, in one call: about 180 µs a MiB against 850 µs for libsodium's in
- * WebAssembly, fed chunk by chunk through the area, which serves where Node has none. The caller's buffer may be the box's (or the body's) own memory: each
- * chunk lands before the bytes still to read when the output starts no later than the input (as
- * opening in place does: the plaintext goes where the MAC was); an output starting inside the
- * input, after its start, gets the input copied first. libsodium's memory no longer grows with the
- * frame (the WebAssembly memory never shrinks: a frame boxed whole left as much of it behind for
- * good), and a large frame costs what it did boxed whole (docs/benchmarks/2026-11-28/curve/README.md,
- * "Frames over 64 KiB").
+ * WebAssembly, fed chunk by chunk through the area, which serves where Node has none.
+ *
+ * The caller's buffer may be the box's (or the body's) own memory: each chunk lands before the
+ * bytes still to read when the output starts no later than the input (as opening in place does:
+ * the plaintext goes where the MAC was); an output starting inside the input, after its start,
+ * gets the input copied first. libsodium's memory no longer grows with the frame (the WebAssembly
+ * memory never shrinks: a frame boxed whole left as much of it behind for good), and a large frame
+ * costs what it did boxed whole (docs/benchmarks/2026-11-28/curve/README.md, "Frames over 64 KiB").
  *
  * After every call the bytes it used (key, nonce, plaintext, box, keystream, Poly1305's state) are
  * zeroed (a fill: the raw module exports no sodium_memzero): nothing of a session's key or of a
@@ -330,4 +331,3 @@ export const heapBoxes: SecretBoxes =
     : heapBoxesMacBy(openssl, "libsodium in WebAssembly, the MACs of boxes over 64 KiB by Node's OpenSSL");
 /** The same with libsodium's own Poly1305 for every box, as where Node has none. */
 export const heapBoxesOwnMac: SecretBoxes = heapBoxesMacBy(undefined, 'libsodium in WebAssembly, its own Poly1305');
-export const { sealInto, openInto } = heapBoxes;
