@@ -37,9 +37,8 @@
  *
  * Single-threaded by nature: each call uses the area and leaves nothing in it.
  */
-import { timingSafeEqual } from 'node:crypto';
 import sodium from 'libsodium-wrappers-sumo';
-import { type Poly1305, loadOpensslPoly1305 } from './openssl-poly1305';
+import { type Poly1305, loadOpensslPoly1305, poly1305Holds } from './openssl-poly1305';
 import type { SecretBoxes } from './secretbox-shape';
 
 /** The emscripten module under the wrappers: its memory and the C functions used here. */
@@ -275,8 +274,7 @@ function openChunked(mac: Poly1305 | undefined, box: Uint8Array, nonce: Uint8Arr
     if (mac) {
       // straight from the caller's memory, in one call
       oneTimeKey.set(heap.subarray(block, block + LEAD));
-      mac(oneTimeKey, box.subarray(SECRETBOX_MAC), macOut);
-      if (!timingSafeEqual(macOut, box.subarray(0, SECRETBOX_MAC))) return false;
+      if (!poly1305Holds(mac, oneTimeKey, box.subarray(SECRETBOX_MAC), box.subarray(0, SECRETBOX_MAC))) return false;
     } else {
       raw._crypto_onetimeauth_poly1305_init(state, block);
       for (let from = SECRETBOX_MAC; from < box.length; from += CHUNK_BYTES) {
@@ -305,9 +303,8 @@ function openChunked(mac: Poly1305 | undefined, box: Uint8Array, nonce: Uint8Arr
   }
 }
 
-/** A large box's one-time key and MAC, outside libsodium's memory, for OpenSSL's Poly1305: zeroed after each call. */
+/** A large box's one-time key, outside libsodium's memory, for OpenSSL's Poly1305: zeroed after each call. */
 const oneTimeKey = new Uint8Array(LEAD);
-const macOut = new Uint8Array(SECRETBOX_MAC);
 
 /** These boxes, their large boxes' MACs by `mac`, or by libsodium's own Poly1305 in WebAssembly. */
 function heapBoxesMacBy(mac: Poly1305 | undefined, name: string): SecretBoxes {

@@ -19,8 +19,7 @@
  * serve (secretbox.ts).
  */
 import { createRequire } from 'node:module';
-import { timingSafeEqual } from 'node:crypto';
-import { type Poly1305, loadOpensslPoly1305 } from './openssl-poly1305';
+import { type Poly1305, loadOpensslPoly1305, poly1305Holds } from './openssl-poly1305';
 import type { SecretBoxes } from './secretbox-shape';
 
 /** The calls of sodium-native used here (its own argument checks included). */
@@ -115,7 +114,6 @@ function splitBoxes(sodium: SodiumNative): SplitBoxes | string {
   const state = new Uint8Array(sodium.crypto_stream_xor_STATEBYTES);
   const oneTimeKey = new Uint8Array(ONE_TIME_KEY);
   const zeros = new Uint8Array(ONE_TIME_KEY);
-  const mac = new Uint8Array(MAC);
   /** Starts the stream, leaving it at K[32] and Poly1305's key in `oneTimeKey`. */
   const start = (nonce: Uint8Array, key: Uint8Array): void => {
     sodium.crypto_stream_xor_init(state, nonce, key);
@@ -140,8 +138,7 @@ function splitBoxes(sodium: SodiumNative): SplitBoxes | string {
       const cipher = box.subarray(MAC);
       start(nonce, key);
       try {
-        poly1305(oneTimeKey, cipher, mac);
-        if (!timingSafeEqual(mac, box.subarray(0, MAC))) return false;
+        if (!poly1305Holds(poly1305, oneTimeKey, cipher, box.subarray(0, MAC))) return false;
         // in place, or from a copy where the message would overwrite ciphertext not yet read
         sodium.crypto_stream_xor_update(state, message, overlapsAside(message, cipher) ? Uint8Array.from(cipher) : cipher);
         return true;

@@ -6,7 +6,7 @@
  *
  * NaCl's Poly1305 and RFC 8439's are the same function. Before first use, the MAC is checked on
  * RFC 8439's own test vector, so a Node whose OpenSSL lacks it, or computes something else, is
- * never used.
+ * never used. Looked up and checked once per process, for the native and the WebAssembly boxes alike.
  */
 import * as crypto from 'node:crypto';
 
@@ -26,8 +26,12 @@ const VECTOR = {
   mac: 'a8061dc1305136c6c22b8baf0c0127a9',
 };
 
+let loaded: Poly1305 | string | undefined;
+
 /** OpenSSL's Poly1305, or why not. */
-export function loadOpensslPoly1305(): Poly1305 | string {
+export const loadOpensslPoly1305 = (): Poly1305 | string => (loaded ??= lookUp());
+
+function lookUp(): Poly1305 | string {
   const { createMac, getMacs } = crypto as unknown as MacApi;
   if (typeof createMac !== 'function' || typeof getMacs !== 'function') return "Node's crypto has no createMac (Node 26 or later has)";
   if (!getMacs().includes('poly1305')) return "Node's OpenSSL has no Poly1305";
@@ -43,4 +47,12 @@ export function loadOpensslPoly1305(): Poly1305 | string {
     return `Node's Poly1305 failed its test vector (${(e as Error).message})`;
   }
   return Buffer.from(got).toString('hex') === VECTOR.mac ? poly1305 : "Node's Poly1305 does not give RFC 8439's test vector";
+}
+
+const computed = new Uint8Array(16);
+
+/** Whether `tag` is the Poly1305 MAC of `message` under `key`, compared in constant time. */
+export function poly1305Holds(poly1305: Poly1305, key: Uint8Array, message: Uint8Array, tag: Uint8Array): boolean {
+  poly1305(key, message, computed);
+  return crypto.timingSafeEqual(computed, tag);
 }
