@@ -138,6 +138,7 @@ async function main(): Promise<void> {
           dir: join(o.out, `w${workers}`),
           intervalUs: 200,
           credit: o.credit,
+          batch: o.clientBatches,
           profiler: o.perf ? 'perf' : 'v8',
         },
         bundles,

@@ -108,7 +108,7 @@ export const usage = `usage: npm run bench -- [options]     (or: npx nx run benc
   --nats-warmup MS      against NATS: per run, not measured (default 1500; the pace after idle takes that long)
   --nats-only           run only the comparison with NATS (results to tmp/benchmarks/<date>-nats unless --out)
   --versus-apps DIR     against NATS, also the broker and workers of DIR/<app>/main.js (a change, before and after, in one run)
-  --client-batches      against NATS and several brokers, our generator batches requests when the broker offers it (as our client library does)
+  --client-batches      against NATS, several brokers and in --profile, our generator batches requests when the broker offers it (as our client library does)
   --several-brokers     run only two brokers sharing their workers against one broker (results to tmp/benchmarks/<date>-brokers unless --out)
   --brokers-credits A,B several brokers: the workers' credits, a block each (default 1,4)
   --brokers-workers N   several brokers: workers, the same for one broker and for two (default 4)

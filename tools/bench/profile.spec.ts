@@ -4,7 +4,7 @@ import { parseOptions } from './options';
 import { profileKinds } from './profile';
 
 describe('--profile options', () => {
-  it('profiles broker and forwarders with V8 by default; --profile-kinds and --perf choose what and how', () => {
+  it('profiles broker and forwarders with V8 by default; --profile-kinds, --perf and --client-batches choose what and how', () => {
     expect(parseOptions(['--profile'], '2026-01-01', '/r')).toMatchObject({
       profileKinds: ['broker', 'forwarder-lru', 'forwarder'],
       perf: false,
@@ -12,6 +12,9 @@ describe('--profile options', () => {
     const o = parseOptions(['--profile', '--perf', '--profile-kinds', 'broker-curve,forwarder-c-curve'], '2026-01-01', '/r');
     expect(o).toMatchObject({ perf: true, out: '/r/tmp/benchmarks/2026-01-01-profile' });
     expect(profileKinds(o.profileKinds)).toEqual(['broker-curve', 'forwarder-c-curve']);
+    // the generator batches, as in the encrypted experiment, only when asked
+    expect(parseOptions(['--profile', '--client-batches'], '2026-01-01', '/r')).toMatchObject({ profile: true, clientBatches: true });
+    expect(o.clientBatches).toBe(false);
   });
 
   it('refuses --perf or --profile-kinds without --profile, and kinds it does not know, naming those it does', () => {

@@ -29,6 +29,8 @@ export interface ProfileOptions {
   intervalUs: number;
   /** The workers' --credit behind our broker, as in the benchmark proper. */
   credit: number;
+  /** The generator batches requests to our broker, as our client library does (`--client-batches`). */
+  batch: boolean;
   /** V8's sampler in each Node server (a .cpuprofile), or Linux perf on the servers (a text report). */
   profiler: 'v8' | 'perf';
 }
@@ -63,7 +65,16 @@ export async function profileTargets(o: ProfileOptions, bundles: Bundles, log: (
     const target = await startTarget(kind, o.workers, bundles, { nodeFlags: flags, credit: o.credit });
     const loading = runGenerators(
       target,
-      { mode: 'closed', size: o.size, inflight: o.inflight, generators: 1, sockets: o.sockets, warmupMs: 300, durationMs: o.durationMs },
+      {
+        mode: 'closed',
+        size: o.size,
+        inflight: o.inflight,
+        generators: 1,
+        sockets: o.sockets,
+        warmupMs: 300,
+        durationMs: o.durationMs,
+        batch: o.batch,
+      },
       bundles,
     );
     const servers = target.procs.slice(0, target.servers).map((p) => p.child.pid);
