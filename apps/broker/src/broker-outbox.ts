@@ -15,6 +15,7 @@ import {
   toWorkerFrames,
 } from '@tsr/protocol';
 import { Coalescer } from '@tsr/runtime';
+import { recycleFrame } from '@tsr/zmtp';
 
 /** Where the outbox writes: a ROUTER socket's send. */
 export interface Sender {
@@ -32,6 +33,8 @@ export interface Sender {
  *   request (envelope or plain).
  * - Workers' routing ids are kept as received (a memo by latin1 key), so a dispatch does not
  *   convert the key back on every request; `forgetWorker` and `sweep` keep it to live workers.
+ * - A reply's body, once sent to its client, is given back to the sockets' pool if it is a large
+ *   frame the backend read into it (`recycleFrame`): nothing reads it after that.
  */
 export class BrokerOutbox {
   private readonly routingIds = new Map<string, Buffer>();
@@ -60,7 +63,7 @@ export class BrokerOutbox {
   ) {
     this.workerBatches = new Coalescer((worker, records) => this.sendWorkerBatch(worker, records), onFatal);
     this.clientBatches = new Coalescer((client, records) => this.sendClientBatch(client, records), onFatal);
-    this.clientMessages = new Coalescer((_client, messages) => messages.forEach((frames) => this.frontend.send(frames)), onFatal);
+    this.clientMessages = new Coalescer((_client, messages) => messages.forEach((frames) => this.sendToClient(frames)), onFatal);
   }
 
   /** A worker was admitted on a new connection (`routingId`: its id as received). */
@@ -196,6 +199,13 @@ export class BrokerOutbox {
   private sendClientBatch(client: string, records: BatchRecord[]): void {
     const id = Buffer.from(client, 'latin1');
     for (const frame of packBatches(records, Infinity)) this.frontend.send(clientBatchFrames(id, frame));
+    for (const record of records) recycleFrame(record.body);
+  }
+
+  /** A reply or refusal on its way: the send encodes its frames, so a reply's body may be given back at once. */
+  private sendToClient(frames: Buffer[]): void {
+    this.frontend.send(frames);
+    recycleFrame(frames[frames.length - 1]);
   }
 
   private routingId(worker: string): Buffer {

@@ -212,6 +212,9 @@ export class BrokerServer {
       },
       curve: curve?.serverRole(side),
       onPeerGone: side === 'backend' ? (worker, replaced) => this.workerConnectionGone(worker, replaced) : undefined,
+      // A worker's reply is passed on within the turn it came in, then given back (BrokerOutbox);
+      // a request is kept until it is answered, so the frontend's frames stay the collector's.
+      recycleLargeFrames: side === 'backend',
     });
   }
 

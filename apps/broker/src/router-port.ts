@@ -38,6 +38,8 @@ export interface RouterPortOptions {
   curve?: CurveServerRole;
   /** The connection that went by a routing id closed, or (`replaced`) was handed over to a new one. */
   onPeerGone?: (routingId: Buffer, replaced: boolean) => void;
+  /** Large frames are read into pooled memory, which the broker gives back with `recycleFrame` once it has passed them on. */
+  recycleLargeFrames?: boolean;
 }
 
 /** Our own ROUTER on Node's TCP (ZMTP 3.1; CURVE when given a role), read and written on the event loop itself. */
@@ -56,5 +58,6 @@ export function openRouterPort(options: RouterPortOptions): RouterPort {
     onMessage: guardedHandler(options.name, options.onMessage, options.onFatal),
     curve: options.curve,
     onPeerGone: options.onPeerGone,
+    recycleLargeFrames: options.recycleLargeFrames,
   });
 }

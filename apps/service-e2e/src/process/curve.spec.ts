@@ -1,9 +1,11 @@
 import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Dealer } from 'zeromq';
 import { type AppProcess, curveClientSocketOptions, escapeRegExp, stopApp, waitForOutput } from '@tsr/testing';
 import { type CurveKeyPair, deploymentBrokerKey, ensureDeploymentKeys, keyPairFromText, newKeyPair, writeKeyPair } from '@tsr/runtime';
 import { eventually } from '../support/wait';
+import { echoTail } from '../support/echo';
 import { localDeployment } from '../support/deployment';
 import { httpGet, metric, scrape } from '../support/monitoring';
 import { PlainClient, RawWorker, plainRequest } from '../support/plain-peers';
@@ -200,6 +202,36 @@ describe('CURVE: only trusted peers', () => {
     expect(await load.exited).toBe(0);
     expect(JSON.parse(load.stdout)).toMatchObject({ requests: 3000, errors: 0 });
     expect(broker.child.exitCode).toBeNull();
+  });
+
+  it('passes large answers on intact, each to its own client, with many in flight', async () => {
+    // The backend reads answers of 64 KiB and more into memory the broker uses again once it has
+    // passed them on: a byte of one answer in another's would show here. Plain libzmq DEALERs,
+    // which trust what arrives, each with requests of one repeated byte of its own.
+    await startBroker();
+    for (let i = 0; i < 2; i++) await registered((await deployment.startWorker(0, {}, workerArgs('worker'))).worker);
+    const sizes = [200_000, 1024 * 1024 - 64, 70_000, 100];
+    const clients = [0, 1, 2].map(() => {
+      const dealer = new Dealer({ linger: 0, ...curveOf() });
+      deployment.own(dealer);
+      dealer.connect(`tcp://127.0.0.1:${deployment.frontendPort}`);
+      return dealer;
+    });
+    const results = await Promise.all(
+      clients.map(async (dealer, c) => {
+        const sent = Array.from({ length: 12 }, (_, i) => Buffer.alloc(sizes[i % sizes.length], 0x41 + c * 12 + i));
+        await Promise.all(sent.map((body) => dealer.send([Buffer.alloc(0), body])));
+        const got: string[] = [];
+        for (let i = 0; i < sent.length; i++) {
+          const [, answer] = await dealer.receive();
+          const request = answer.subarray(0, answer.length - echoTail(answer));
+          got.push(sent.some((body) => body.equals(request)) ? 'a request of its own' : `${answer.length} B, not one of its requests`);
+        }
+        return got;
+      }),
+    );
+    expect(results).toEqual(clients.map(() => Array(12).fill('a request of its own')));
+    expect(metric(await metrics(), 'tsr_broker_replies_total')).toBe(36);
   });
 
   it('admits only listed clients when the frontend has an allow-list', async () => {

@@ -5,6 +5,7 @@ import { FrameReader, encodeMessage, greeting, readyCommand } from '@tsr/zmtp';
 import { stopApp } from '@tsr/testing';
 import { localDeployment } from '../support/deployment';
 import { eventually, sleep } from '../support/wait';
+import { echoTail } from '../support/echo';
 import { CarelessWorker, PlainClient, plainRequest } from '../support/plain-peers';
 import { memoryBytes, metric, scrape } from '../support/monitoring';
 
@@ -192,15 +193,20 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
    * A ZMTP client by hand, as a seed peer would be but able to stop reading: `send` writes a
    * request [empty, body] (waiting for the kernel when it must), `pause` stops reading so the
    * kernel's buffers fill and then the broker's, `resume` reads again and counts the answers.
+   * `echoed` says what each answer echoes of a request of one repeated byte: its length and byte.
    */
   const rawClient = (identity: string) => {
     const socket = createConnection(deployment.frontendPort, '127.0.0.1');
     socket.on('error', () => undefined);
     socket.write(Buffer.concat([greeting(), readyCommand({ 'Socket-Type': 'DEALER', Identity: identity })]));
     socket.pause();
-    const client = { answers: 0, socket };
+    const client = { answers: 0, echoed: [] as string[], socket };
     const reader = new FrameReader(Infinity, {
-      frame: (_, more) => void (more || client.answers++),
+      frame: (body, more) => {
+        if (more) return;
+        client.answers++;
+        client.echoed.push(echoOf(body));
+      },
       command: () => undefined,
       problem: () => undefined,
     });
@@ -215,6 +221,11 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
         if (!socket.write(encodeMessage([EMPTY, body]))) await new Promise((resolve) => socket.once('drain', resolve));
       },
     });
+  };
+  /** The request an echo answer (`<request> <worker id>`) repeats, if it is one byte repeated: `length×byte`. */
+  const echoOf = (answer: Buffer): string => {
+    const request = answer.subarray(0, answer.length - echoTail(answer));
+    return request.length > 0 && request.equals(Buffer.alloc(request.length, request[0])) ? `${request.length}×${request[0]}` : 'mixed';
   };
   const backlogDrops = async () => metric(await scrape(deployment.httpPort), 'tsr_broker_client_backlog_drops_total') ?? 0;
   const replies = async () => metric(await scrape(deployment.httpPort), 'tsr_broker_replies_total') ?? 0;
@@ -248,7 +259,7 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     deaf.socket.destroy();
   });
 
-  it('a client that stops reading with 40 answers of 1 MiB due, within its share: none is dropped, all arrive when it reads again', async () => {
+  it('a client that stops reading with 40 answers of 1 MiB due, within its share: none is dropped, all arrive intact when it reads again', async () => {
     // Its share (48 MiB) holds its 40 requests; what waits to be written to it may reach that and one reply.
     await deployment.startBroker(['--max-client-bytes', String(48 * MiB)], { http: true });
     await deployment.startWorker(0, {}, ['--credit', '16']);
@@ -260,6 +271,9 @@ describe("the broker's promises, against peers that trust whatever arrives", () 
     paused.socket.resume();
     await eventually(`all ${total} answers read`, async () => paused.answers >= total, 10_000);
     expect({ answers: paused.answers, dropped: await backlogDrops() }).toEqual({ answers: total, dropped: 0 });
+    // each its own request's bytes: the broker reads answers into memory it uses again once passed on
+    const expected = Array.from({ length: total }, (_, i) => `${MiB - 64}×${0x61 + (i % 26)}`);
+    expect(paused.echoed.sort()).toEqual(expected.sort());
     paused.socket.destroy();
   });
   // Before: every peer's backlog was cut at 8 MiB, and 30 or so of these 40 answers were dropped.

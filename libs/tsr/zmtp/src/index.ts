@@ -4,6 +4,7 @@ export * from './lib/zmtp-connection';
 export * from './lib/zmtp-router';
 export * from './lib/zmtp-dealer';
 export * from './lib/curve-keys';
+export { recycleFrame } from './lib/recycled-frames';
 export * from './lib/z85';
 export { curveReady } from './lib/curve-mechanism';
 export { curveBoxesDescription, secretBoxes } from './lib/secretbox';

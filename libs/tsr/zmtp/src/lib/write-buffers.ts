@@ -1,5 +1,6 @@
 /**
- * The memory of large outgoing messages, used again once the socket has written them. A message
+ * The memory of large outgoing messages, used again once the socket has written them (and of the
+ * large frames a recycling socket reads, given back by its owner: recycled-frames.ts). A message
  * of a MiB encoded into fresh memory each time costs the page faults of a MiB and leaves a MiB to
  * the garbage collector; from a buffer the socket has just finished with it costs neither
  * (docs/benchmarks/2026-12-07/encrypted). Small messages take fresh memory as before: they are

@@ -226,6 +226,8 @@ export class FrameReader {
     /** Largest frame body accepted next; the owner may change it between frames. */
     public limit: number,
     private readonly sink: FrameSink,
+    /** Memory for a frame body of that many bytes, read whole before it is handed over: its own by default. */
+    private readonly allocate: (bytes: number) => Buffer = Buffer.allocUnsafeSlow,
   ) {}
 
   /** Reads nothing more, not even the rest of the chunk being read (the connection is gone). */
@@ -275,7 +277,7 @@ export class FrameReader {
       return at;
     }
     try {
-      this.body = Buffer.allocUnsafeSlow(length);
+      this.body = this.allocate(length);
     } catch {
       return this.fail(`no memory for a frame of ${length} bytes`, chunk);
     }

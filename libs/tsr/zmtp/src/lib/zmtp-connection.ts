@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { CURVE_FRAME_OVERHEAD, CurveClient, type CurveCommand, CurveServer, type CurveSession } from './curve-mechanism';
 import type { CurveKeyBytes } from './curve-keys';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat';
+import { handedOver, recyclableMemory } from './recycled-frames';
 import type { SocketReads } from './socket-reads';
 import { giveBackWriteBuffer, isPooled, takeWriteBuffer } from './write-buffers';
 import {
@@ -91,6 +92,8 @@ export interface ConnectionSettings extends ConnectionLimits {
   identity?: Buffer;
   /** None: the NULL mechanism. */
   curve?: CurveRole;
+  /** Large frames are read into pooled memory, which the owner may give back (recycled-frames.ts). */
+  recycleLargeFrames?: boolean;
 }
 
 /** A TCP peer's address and port, as the logs name it; undefined once the socket is closed. */
@@ -146,11 +149,15 @@ export class ZmtpConnection {
     this.maxMessageBytes = settings.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxFrames = settings.maxFrames ?? DEFAULT_MAX_FRAMES;
     this.boxOverhead = curve ? CURVE_FRAME_OVERHEAD : 0;
-    this.reader = new FrameReader(Math.min(HANDSHAKE_COMMAND_BYTES, this.maxMessageBytes + this.boxOverhead), {
-      frame: (body, more) => this.onFrame(body, more),
-      command: (body) => this.onCommand(body),
-      problem: (why) => this.drop(why),
-    });
+    this.reader = new FrameReader(
+      Math.min(HANDSHAKE_COMMAND_BYTES, this.maxMessageBytes + this.boxOverhead),
+      {
+        frame: (body, more) => this.onFrame(body, more),
+        command: (body) => this.onCommand(body),
+        problem: (why) => this.drop(why),
+      },
+      settings.recycleLargeFrames ? recyclableMemory : undefined,
+    );
     this.heartbeat = new Heartbeat(settings, {
       ping: (ttlMs) => this.write(encodeCommand(pingBody(ttlMs), this.session)),
       dead: (why) => this.drop(why),
@@ -378,6 +385,7 @@ export class ZmtpConnection {
       if (opened.command) return this.onCommand(opened.frame, true);
       ({ frame: body, more } = opened);
     }
+    if (this.settings.recycleLargeFrames) handedOver(body);
     this.message.push(body);
     this.messageBytes += body.length;
     if (this.message.length > this.maxFrames) return this.drop(`a message of more than ${this.maxFrames} frames`);

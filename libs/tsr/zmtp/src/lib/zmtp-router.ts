@@ -40,6 +40,8 @@ export interface ZmtpRouterOptions extends ConnectionLimits {
   onPeerGone?: (routingId: Buffer, replaced: boolean) => void;
   /** CURVE as the server: our key pair, and whether a client's long-term key (from `address`) is admitted. None: NULL. */
   curve?: { keys: CurveKeyBytes; admit(clientKey: Buffer, address: string): boolean };
+  /** Large frames are read into pooled memory, given back by `recycleFrame` once the owner is done with them (recycled-frames.ts). */
+  recycleLargeFrames?: boolean;
 }
 
 /** A connected peer and the routing id it goes by. */
@@ -146,6 +148,7 @@ export class ZmtpRouter {
     const settings: ConnectionSettings = {
       ...connectionLimits(this.options),
       type: 'ROUTER',
+      recycleLargeFrames: this.options.recycleLargeFrames,
       // Called once the connection exists, so `peer` is set by then.
       curve: curve && { role: 'server', keys: curve.keys, admit: (clientKey) => this.admit(peer, clientKey) },
     };
