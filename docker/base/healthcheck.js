@@ -18,6 +18,14 @@
 const fs = require('node:fs');
 const net = require('node:net');
 
+/**
+ * How long the component may take to accept or answer: below the HEALTHCHECK's own 10-s timeout,
+ * so that a check that fails says why. Seconds, not less: a busy container on a loaded node (its
+ * CPU share capped, this check's own Node starting in the same share) is slow, not dead, and a
+ * swarm replaces an unhealthy broker with its queue.
+ */
+const ANSWER_WITHIN_MS = 8000;
+
 const LISTEN = '0A';
 const ESTABLISHED = '01';
 
@@ -77,7 +85,7 @@ function done(ok, why) {
 
 function accepts(port, v6) {
   return new Promise((resolve) => {
-    const s = net.connect({ host: v6 ? '::1' : '127.0.0.1', port, timeout: 1500 });
+    const s = net.connect({ host: v6 ? '::1' : '127.0.0.1', port, timeout: ANSWER_WITHIN_MS });
     const end = (ok) => {
       s.destroy();
       resolve(ok);
@@ -91,12 +99,12 @@ function accepts(port, v6) {
 /** GET http://127.0.0.1:<port><path>: the status and the first line of the body. */
 function get(port, path) {
   return new Promise((resolve) => {
-    const req = require('node:http').get({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => {
+    const req = require('node:http').get({ host: '127.0.0.1', port, path, timeout: ANSWER_WITHIN_MS }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode, line: body.split('\n')[0] }));
     });
-    req.on('timeout', () => req.destroy(new Error('no answer within 2 s')));
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${ANSWER_WITHIN_MS / 1000} s`)));
     req.on('error', (e) => resolve({ status: 0, line: e.message }));
   });
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { ContainerDeployment, type Worker } from '../support/containers/service';
-import { docker, eventually, image, repoRoot, run, stateOf } from '../support/containers/docker';
+import { docker, eventually, image, repoRoot, run, sleep, stateOf } from '../support/containers/docker';
 
 const clientMain = join(repoRoot, 'dist', 'apps', 'client', 'main.js');
 const workerOf = (reply: string) => /(W \S+)$/.exec(reply)?.[1];
@@ -81,12 +81,14 @@ describe('broker, 3 workers and clients as containers on a private network', () 
     expect(used).toEqual(workerIds);
   });
 
+  /** The command of an image's HEALTHCHECK. */
+  const healthcheck = async (img: string): Promise<string[]> => {
+    const test: string[] = JSON.parse(await docker('image', 'inspect', '-f', '{{json .Config.Healthcheck.Test}}', img));
+    expect(test[0]).toBe('CMD');
+    return test.slice(1);
+  };
+
   it("runs the images' HEALTHCHECK command on the HTTP endpoint: broker live and bound, workers live and registered, a worker without broker unhealthy", async () => {
-    const healthcheck = async (img: string): Promise<string[]> => {
-      const test: string[] = JSON.parse(await docker('image', 'inspect', '-f', '{{json .Config.Healthcheck.Test}}', img));
-      expect(test[0]).toBe('CMD');
-      return test.slice(1);
-    };
     const broker = await d.broker.exec(await healthcheck(image('broker')));
     expect(broker).toMatchObject({
       exitCode: 0,
@@ -123,5 +125,30 @@ describe('broker, 3 workers and clients as containers on a private network', () 
         500,
       );
     }
+  });
+
+  // Last: the broker is stopped a while, and its workers may take it for gone meanwhile.
+  it('counts a slow broker as healthy and a hung one as not: stopped 4 s during the check (a loaded node, a capped CPU), it answers once resumed; stopped longer than the check waits, it is unhealthy, and the check says why', async () => {
+    const check = await healthcheck(image('broker'));
+    // Docker lets the check run longer than it waits for an answer, so a failing check says why.
+    const timeoutMs = Number(await docker('image', 'inspect', '-f', '{{json .Config.Healthcheck.Timeout}}', image('broker'))) / 1e6;
+    expect(timeoutMs).toBe(10_000);
+    const id = d.broker.getId();
+    /** Runs the check while the broker is stopped, until `resumeAfter` has settled (node is PID 1: the broker itself stops). */
+    const checkWhileStopped = async (resumeAfter: (running: Promise<unknown>) => Promise<unknown>) => {
+      await docker('kill', '--signal', 'STOP', id);
+      try {
+        const running = d.broker.exec(check);
+        await resumeAfter(running);
+        return running;
+      } finally {
+        await docker('kill', '--signal', 'CONT', id);
+      }
+    };
+    const slow = await checkWhileStopped(() => sleep(4000));
+    expect(slow).toMatchObject({ exitCode: 0, output: expect.stringMatching(/^healthy: \/healthz ok: /) });
+    const hung = await checkWhileStopped((running) => Promise.race([running, sleep(20_000)]));
+    expect(hung).toMatchObject({ exitCode: 1, output: 'unhealthy: /healthz unreachable: no answer within 8 s\n' });
+    expect(await d.broker.exec(check)).toMatchObject({ exitCode: 0 });
   });
 });

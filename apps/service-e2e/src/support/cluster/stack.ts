@@ -118,6 +118,43 @@ export class ClusterStack {
     return this.cluster.node(task.node);
   }
 
+  /**
+   * Why tasks are no longer running, for a failed assertion to say: the swarm's word on each (its
+   * state and error, e.g. "unhealthy container" or "non-zero exit (137)") and the container's own
+   * (exit code, OOM kill, the last health checks' output).
+   */
+  async whyGone(s: Service, tasks: readonly Task[]): Promise<string[]> {
+    const history = lines(
+      await this.cluster.manager.docker(
+        'service',
+        'ps',
+        '--no-trunc',
+        '--filter',
+        'desired-state=shutdown',
+        '--format',
+        '{{.Name}} on {{.Node}}: {{.CurrentState}} {{.Error}}',
+        this.service(s),
+      ),
+    );
+    const containers = await Promise.all(
+      tasks.map((t) =>
+        this.nodeOf(t)
+          .docker(
+            'inspect',
+            '-f',
+            '{{.State.Status}} exit {{.State.ExitCode}} oom {{.State.OOMKilled}} ' +
+              '{{if .State.Health}}{{range .State.Health.Log}}[{{.ExitCode}} {{printf "%.80s" .Output}}] {{end}}{{end}}',
+            t.container,
+          )
+          .then(
+            (state) => `${t.container} on ${t.node}: ${state}`,
+            (e: Error) => `${t.container} on ${t.node}: ${e.message}`,
+          ),
+      ),
+    );
+    return [...history, ...containers];
+  }
+
   /** A task's log with Docker's timestamps (ms since the epoch per line). */
   async log(task: Task): Promise<{ at: number; line: string }[]> {
     // `docker logs` writes the container's stderr (errors and warnings) on its own stderr: both, in time order.
