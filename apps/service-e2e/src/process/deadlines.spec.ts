@@ -182,8 +182,8 @@ describe('deadlines across broker restarts (real processes)', () => {
     return { recoveryMs, seen, broker: broker$, checked, served, expired };
   }
 
-  it('clients with a 400 ms timeout, the broker restarted several times under load: after each restart answers reach waiting clients again before the next restart, within 1 s after all but one, and no worker serves a request whose deadline had passed', async () => {
-    const { recoveryMs, seen, broker, checked } = await restartsUnderLoad('deadlines', 6);
+  it('clients with a 400 ms timeout, the broker restarted several times under load: after each restart answers reach waiting clients again before the next restart, within 1 s after all but one, and no worker serves a request whose deadline had passed, nor spends its time on answers no client waits for', async () => {
+    const { recoveryMs, seen, broker, checked, served } = await restartsUnderLoad('deadlines', 6);
     expect(seen.wrong).toEqual([]);
     // Answers resume after every restart, before the next one (2 s later); and within 1 s after
     // all but at most one of the six. (Measured over 42 restarts: 128–533 ms, about when the
@@ -193,6 +193,10 @@ describe('deadlines across broker restarts (real processes)', () => {
     expect(recoveryMs.filter((ms) => ms > 1000).length).toBeLessThanOrEqual(1);
     // The fault was real: requests outlived their clients' wait, and the broker ended them unanswered.
     expect(broker.deadlineWaiting + broker.deadlineAnswered).toBeGreaterThan(0);
+    // The workers' time went to clients that waited: nearly every answer a worker gave reached its
+    // client. (Measured: 97 %. While each send carried its whole budget's end rather than its
+    // attempt's, 25 %: the rest went to connections their clients had left at a timeout.)
+    expect(seen.answers.length).toBeGreaterThan(0.75 * served);
     for (const w of checked) {
       expect(w.ran).toBeGreaterThan(0);
       // By the worker's own view (what the broker forwarded): never past its deadline.

@@ -588,38 +588,44 @@ describe('Client (deadline and headers)', () => {
   const { open, start } = harness();
   const timeoutsOf = (seen: Seen[]) => seen.map((s) => Number(s.metadata?.['timeout-ms']));
 
-  it('sends with each attempt what is left of one budget, timeout x (retries + 1) from the call: never a fresh one', async () => {
+  // timers may fire a little early by the loop's clock: a slack of 20 ms where a time left follows a timeout
+  it("sends with each attempt the time left of that attempt, whose end leaves the connection (an answer after it is lost): not the whole budget's", async () => {
     const { broker, client } = await start((s, n, frames) => (n < 3 ? undefined : replyWith((b) => b)(s, n, frames)), {
       timeout: 200,
       retries: 2,
     });
     expect((await client.request('default', 'job')).toString()).toBe('job');
-    const [first, second, third] = timeoutsOf(broker.seen);
     expect(broker.seen.map((s) => Object.keys(s.metadata ?? {}))).toEqual([['timeout-ms'], ['timeout-ms'], ['timeout-ms']]);
-    expect(first).toBeLessThanOrEqual(600);
-    expect(first).toBeGreaterThan(550);
-    // timers may fire a little early by the loop's clock: the slack of 20 ms
-    expect(second).toBeLessThanOrEqual(400 + 20);
-    expect(second).toBeGreaterThan(300);
-    expect(third).toBeLessThanOrEqual(200 + 20);
-    expect(third).toBeGreaterThan(100);
+    expect(broker.seen.map((s) => s.id)).toEqual(['C me', 'C me#1', 'C me#2']); // each attempt on a connection of its own
+    for (const left of timeoutsOf(broker.seen)) {
+      expect(left).toBeLessThanOrEqual(200);
+      expect(left).toBeGreaterThan(150);
+    }
   });
 
-  it('sends a request moved to a new connection with what is left of its budget', async () => {
-    // "slow" times out on the first connection and takes "fast" along to the second.
+  it('sends a request moved to a new connection with the time left of its attempt, and a whole timeout more if it has a retry left (it waits that long there)', async () => {
+    // "slow" times out on the first connection and takes "fast" and "last" along to the second.
     const { broker, client } = await start((s, n, frames) => (s.id === 'C me' ? undefined : replyWith((b) => b)(s, n, frames)), {
       retries: 1,
     });
     const slow = client.request('default', 'slow', { timeout: 100 });
     const fast = client.request('default', 'fast', { timeout: 5000 });
-    await Promise.all([slow, fast]);
-    const fastSends = broker.seen.filter((s) => s.frames[4] === 'fast');
-    expect(fastSends.map((s) => s.id)).toEqual(['C me', 'C me#1']);
-    const [before, after] = timeoutsOf(fastSends);
-    expect(before).toBeLessThanOrEqual(10_000);
-    expect(before).toBeGreaterThan(9_900);
-    expect(after).toBeLessThanOrEqual(10_000 - 100 + 20);
-    expect(after).toBeGreaterThan(9_000);
+    const last = client.request('default', 'last', { timeout: 5000, retries: 0 });
+    await Promise.all([slow, fast, last]);
+    const sends = (body: string) => broker.seen.filter((s) => s.frames[4] === body);
+    expect(sends('fast').map((s) => s.id)).toEqual(['C me', 'C me#1']);
+    expect(sends('last').map((s) => s.id)).toEqual(['C me', 'C me#1']);
+    const [fastBefore, fastAfter] = timeoutsOf(sends('fast'));
+    expect(fastBefore).toBeLessThanOrEqual(5000);
+    expect(fastBefore).toBeGreaterThan(4900);
+    expect(fastAfter).toBeLessThanOrEqual(10_000 - 100 + 20);
+    expect(fastAfter).toBeGreaterThan(9_000);
+    // no retry left: its attempt's end is its last
+    const [lastBefore, lastAfter] = timeoutsOf(sends('last'));
+    expect(lastBefore).toBeLessThanOrEqual(5000);
+    expect(lastBefore).toBeGreaterThan(4900);
+    expect(lastAfter).toBeLessThanOrEqual(5000 - 100 + 20);
+    expect(lastAfter).toBeGreaterThan(4000);
   });
 
   it('sends what was asked while no broker listened once one does, with the time left then; a request that ended meanwhile is not sent', async () => {

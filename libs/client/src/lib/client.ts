@@ -102,6 +102,14 @@ interface Pending {
   budget: number;
   /** When the budget runs out (`performance.now()`). */
   deadline: number;
+  /** When the attempt in flight times out (`performance.now()`). */
+  attemptEnds: number;
+  /**
+   * When the client stops waiting for an answer to the send in flight, which its `timeout-ms`
+   * tells the broker: when its attempt times out (the connection is then left, and an answer on it
+   * lost), or, moved to a newer connection, a timeout after that (see expire); never past the budget.
+   */
+  waitEnds: number;
   /** The caller's headers, written out once. */
   headers: UserHeaders;
   /** The request's span; none for the client's own question about batches, which sends no metadata. */
@@ -231,8 +239,8 @@ export class Client {
 
   /**
    * Sends `body` to `service` and resolves with the reply (a `Uint8Array` or `Buffer` as it is, a string as UTF-8). Each send
-   * carries the time left of the request's budget, `timeout × (retries + 1)` ms from now (header
-   * `timeout-ms`), the caller's `headers`, and the trace of the active context (a span `request
+   * carries how long the client still waits for its answer: the time left of its attempt, within
+   * the request's budget of `timeout × (retries + 1)` ms from now (header `timeout-ms`), the caller's `headers`, and the trace of the active context (a span `request
    * <service>`, one `send <service>` per attempt), except in plain mode.
    */
   request(service: string, body: Uint8Array | string, options: RequestOptions = {}): Promise<Buffer> {
@@ -289,6 +297,8 @@ export class Client {
         retries,
         budget,
         deadline: budget > 0 ? performance.now() + budget : 0,
+        attemptEnds: 0,
+        waitEnds: 0,
         headers,
         span,
         attemptSpan: undefined,
@@ -348,8 +358,19 @@ export class Client {
   private attempt(request: Pending): void {
     request.attempts++;
     this.startAttempt(request, request.attempts);
+    request.waitEnds = Math.min(request.deadline, performance.now() + request.timeout);
     this.transmit(request);
     this.arm(request);
+  }
+
+  /**
+   * Sends a request in flight again on the new connection, its attempt going on: when that attempt
+   * times out, the request waits there a whole timeout more, if it has a retry left (expire).
+   */
+  private move(request: Pending): void {
+    const more = request.attempts <= request.retries ? request.timeout : 0;
+    request.waitEnds = Math.min(request.deadline, request.attemptEnds + more);
+    this.transmit(request);
   }
 
   /** A span for attempt `attempt` (the previous one ended), and the trace headers its sends carry. */
@@ -386,6 +407,7 @@ export class Client {
 
   private arm(request: Pending): void {
     request.connection = this.socket ? this.sockets : -1;
+    request.attemptEnds = performance.now() + request.timeout;
     if (request.timeout > 0) request.timer = setTimeout(() => this.expire(request), request.timeout);
   }
 
@@ -409,7 +431,7 @@ export class Client {
     let metadata: Buffer | undefined;
     if (request.span) {
       this.sendSpan(request);
-      metadata = metadataFrame(request.budget > 0 ? request.deadline - performance.now() : undefined, request.traceText, request.headers);
+      metadata = metadataFrame(request.budget > 0 ? request.waitEnds - performance.now() : undefined, request.traceText, request.headers);
     }
     const record: BatchRecord = { ticket: request.id, body: request.body, failed: false, metadata };
     if (this.batchMax !== undefined && batchable(record, this.batchMax)) return this.outbox.add(request.service, record);
@@ -442,7 +464,7 @@ export class Client {
     }
     this.attemptTimedOut(request);
     void this.closeSocket();
-    for (const other of this.pending.values()) if (other !== request) this.transmit(other);
+    for (const other of this.pending.values()) if (other !== request) this.move(other);
     this.attempt(request);
   }
 
