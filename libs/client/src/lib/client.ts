@@ -238,10 +238,11 @@ export class Client {
   }
 
   /**
-   * Sends `body` to `service` and resolves with the reply (a `Uint8Array` or `Buffer` as it is, a string as UTF-8). Each send
-   * carries how long the client still waits for its answer: the time left of its attempt, within
-   * the request's budget of `timeout × (retries + 1)` ms from now (header `timeout-ms`), the caller's `headers`, and the trace of the active context (a span `request
-   * <service>`, one `send <service>` per attempt), except in plain mode.
+   * Sends `body` to `service` and resolves with the reply (a `Uint8Array` or `Buffer` as it is, a
+   * string as UTF-8). Each send carries, except in plain mode: how long the client still waits for
+   * its answer, the time left of its attempt within the request's budget of `timeout × (retries +
+   * 1)` ms from now (header `timeout-ms`); the caller's `headers`; and the trace of the active
+   * context (a span `request <service>`, one `send <service>` per attempt).
    */
   request(service: string, body: Uint8Array | string, options: RequestOptions = {}): Promise<Buffer> {
     if (!isServiceName(service))
