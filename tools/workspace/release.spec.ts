@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { stripVTControlCharacters } from 'node:util';
 import { workspaceRoot } from '@tsr/testing';
 import { areaOf } from '../release/changelog-renderer';
+import { oneOffNxEnv } from './nx-env';
 
 // Without colours, whatever the runner asks for (Nx sets FORCE_COLOR for its tasks).
 const nx = (...args: string[]) =>
@@ -14,10 +15,7 @@ const nx = (...args: string[]) =>
       cwd: workspaceRoot,
       encoding: 'utf8',
       env: {
-        ...process.env,
-        NX_DAEMON: 'false',
-        NX_TUI: 'false',
-        NX_NO_CLOUD: 'true',
+        ...oneOffNxEnv(),
         npm_config_registry: 'http://127.0.0.1:9/',
         npm_config_fetch_retries: '0',
       },

@@ -3,6 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { workspaceRoot } from '@tsr/testing';
+import { oneOffNxEnv } from './nx-env';
 
 /**
  * A throwaway copy of this workspace (its tracked files as they are now, node_modules linked) in
@@ -56,7 +57,7 @@ export class ScratchWorkspace {
     const out = execFileSync('npx', ['nx', 'affected', '-t', ...targets, `--base=${base}`, '--head=HEAD', '--graph=stdout'], {
       cwd: this.dir,
       encoding: 'utf8',
-      env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true' },
+      env: oneOffNxEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
       maxBuffer: 64 * 1024 * 1024,
     });
