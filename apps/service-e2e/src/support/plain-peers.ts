@@ -49,6 +49,8 @@ export class PlainClient {
   private open(): Request {
     const socket = new Request({
       linger: 0,
+      // a send waits too: for a connection, which a refused handshake leaves it without
+      sendTimeout: this.timeoutMs,
       receiveTimeout: this.timeoutMs,
       ...this.options,
       ...(this.identity === undefined ? {} : { routingId: this.identity }),
@@ -145,6 +147,15 @@ export class RawWorker {
       '',
       tsr ? `TSR/1 READY${credit > 1 ? ` credit=${credit}` : ''}${service ? ` service=${service}` : ''}` : '',
     ]);
+  }
+
+  /**
+   * The ready of a peer the broker refuses, not awaited: libzmq drops a connection whose handshake
+   * the peer refused and does not connect again, so a send after that waits forever for a
+   * connection (it ends, rejected, when the socket closes).
+   */
+  readyRefused(tsr = false): void {
+    void this.ready(tsr).catch(() => undefined);
   }
 
   reply(envelope: Buffer, body: string): Promise<void> {
